@@ -1,0 +1,3 @@
+"""Bitgoeul: the open platform that runs an AI hub city."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""REST routes for accounts."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["accounts"])

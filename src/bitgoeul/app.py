@@ -1,0 +1,91 @@
+"""The application factory: one FastAPI app serving the REST API and the web pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bitgoeul import __version__
+from bitgoeul.config import Settings
+from bitgoeul.db import make_engine, make_sessionmaker, upgrade
+from bitgoeul.errors import BitgoeulError, RateLimited
+from bitgoeul.storage import make_store
+
+WEB_DIR = Path(__file__).parent / "web"
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    settings.secret()  # generate and keep the secret on first run
+    if migrate:
+        upgrade(settings)
+    engine = make_engine(settings)
+
+    app = FastAPI(
+        title="Bitgoeul",
+        version=__version__,
+        description="The open platform that runs an AI hub city.",
+        openapi_url="/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.store = make_store(settings)
+
+    _install_error_handlers(app)
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    from bitgoeul.accounts.api import router as accounts_router
+    from bitgoeul.catalog.api import router as catalog_router
+    from bitgoeul.web.views import router as web_router
+
+    app.include_router(accounts_router, prefix="/api/v1")
+    app.include_router(catalog_router, prefix="/api/v1")
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BitgoeulError)
+    async def domain_error(request: Request, exc: BitgoeulError) -> Response:
+        if _wants_html(request):
+            from bitgoeul.web.views import render_error
+
+            return render_error(request, exc.status_code, exc.message)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request):
+            from bitgoeul.web.views import render_error
+
+            return render_error(request, exc.status_code, str(exc.detail))
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )

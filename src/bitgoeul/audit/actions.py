@@ -1,0 +1,114 @@
+"""Append to the hash-chained audit log.  The only code that writes ``audit_events``.
+
+Each event's hash covers the previous event's hash and this event's canonical JSON, so an
+edited, deleted or reordered entry breaks the chain at that point (``bitgoeul audit verify``).
+Appends are serialised: on PostgreSQL by a transaction-level advisory lock, on SQLite by the
+database's single writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from bitgoeul.audit.models import AuditEvent
+from bitgoeul.db.base import utcnow
+
+GENESIS_HASH = "0" * 64
+_ADVISORY_LOCK_KEY = 0x6269_7467  # "bitg"
+
+
+def canonical_payload(
+    *,
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    actor_name: str,
+    action: str,
+    outcome: str,
+    resource_type: str,
+    resource_id: str,
+    organization_id: int | None,
+    detail: dict[str, Any],
+) -> str:
+    return json.dumps(
+        {
+            "seq": seq,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor_id": actor_id,
+            "actor_name": actor_name,
+            "action": action,
+            "outcome": outcome,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "organization_id": organization_id,
+            "detail": detail,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+
+
+def chain_hash(prev_hash: str, payload: str) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{payload}".encode()).hexdigest()
+
+
+def record_event(
+    session: Session,
+    *,
+    action: str,
+    actor_id: int | None = None,
+    actor_name: str = "anonymous",
+    outcome: str = "ok",
+    resource_type: str = "",
+    resource_id: str | int = "",
+    organization_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event inside the caller's transaction (committed with the change it records)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq = 1 if last is None else last.seq + 1
+    prev_hash = GENESIS_HASH if last is None else last.hash
+    at = utcnow()
+    clean_detail = json.loads(json.dumps(detail or {}, default=str, ensure_ascii=False))
+    payload = canonical_payload(
+        seq=seq,
+        at=at,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        action=action,
+        outcome=outcome,
+        resource_type=resource_type,
+        resource_id=str(resource_id),
+        organization_id=organization_id,
+        detail=clean_detail,
+    )
+    event = AuditEvent(
+        seq=seq,
+        at=at,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        action=action,
+        outcome=outcome,
+        resource_type=resource_type,
+        resource_id=str(resource_id),
+        organization_id=organization_id,
+        detail=clean_detail,
+        prev_hash=prev_hash,
+        hash=chain_hash(prev_hash, payload),
+    )
+    session.add(event)
+    session.flush()
+    return event

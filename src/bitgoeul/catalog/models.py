@@ -1,0 +1,140 @@
+"""Datasets (DCAT-style metadata), their immutable versions, and ingest runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bitgoeul.accounts.models import Organization
+from bitgoeul.db.base import Base, utcnow
+
+
+class AccessLevel(StrEnum):
+    open = "open"
+    registered = "registered"
+    restricted = "restricted"
+    secure = "secure"
+
+
+class Sector(StrEnum):
+    energy = "energy"
+    healthcare = "healthcare"
+    mobility = "mobility"
+    public_administration = "public-administration"
+    telecom = "telecom"
+    consumer_electronics = "consumer-electronics"
+    commerce = "commerce"
+    security = "security"
+    ai_training = "ai-training"
+    environment = "environment"
+
+
+class IngestStatus(StrEnum):
+    pending = "pending"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    title_ko: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    description_ko: Mapped[str] = mapped_column(Text, default="")
+    publisher_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+    sector: Mapped[Sector] = mapped_column(
+        Enum(
+            Sector,
+            name="sector",
+            native_enum=False,
+            length=32,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        index=True,
+    )
+    keywords: Mapped[list[str]] = mapped_column(default=list)
+    licence: Mapped[str] = mapped_column(String(64), index=True)
+    access_level: Mapped[AccessLevel] = mapped_column(
+        Enum(AccessLevel, name="access_level", native_enum=False, length=16), index=True
+    )
+    temporal_start: Mapped[date | None]
+    temporal_end: Mapped[date | None]
+    spatial: Mapped[str] = mapped_column(String(200), default="")
+    update_frequency: Mapped[str] = mapped_column(String(32), default="")
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    min_group_size: Mapped[int] = mapped_column(default=10)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Text the search index is built from (titles, descriptions, keywords, publisher names,
+    # with Hangul split into overlapping bigrams so Korean words match inside compounds).
+    search_document: Mapped[str] = mapped_column(Text, default="")
+
+    publisher: Mapped[Organization] = relationship()
+    versions: Mapped[list[DatasetVersion]] = relationship(
+        back_populates="dataset", order_by="DatasetVersion.number"
+    )
+
+
+class DatasetVersion(Base):
+    """An immutable, numbered version: one content-addressed Parquet file plus its facts."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "number", name="uq_dataset_versions_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="RESTRICT"), index=True
+    )
+    number: Mapped[int]
+    source_filename: Mapped[str] = mapped_column(String(300))
+    source_format: Mapped[str] = mapped_column(String(16))
+    source_encoding: Mapped[str] = mapped_column(String(32), default="")
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    source_bytes: Mapped[int]
+    object_key: Mapped[str] = mapped_column(String(200))
+    parquet_sha256: Mapped[str] = mapped_column(String(64))
+    parquet_bytes: Mapped[int]
+    row_count: Mapped[int]
+    table_schema: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="versions")
+
+
+class IngestRun(Base):
+    """One upload being turned into a version; what the upload page polls for progress."""
+
+    __tablename__ = "ingest_runs"
+    __table_args__ = (Index("ix_ingest_runs_dataset_started", "dataset_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    status: Mapped[IngestStatus] = mapped_column(
+        Enum(IngestStatus, name="ingest_status", native_enum=False, length=16)
+    )
+    source_filename: Mapped[str] = mapped_column(String(300))
+    bytes_total: Mapped[int] = mapped_column(default=0)
+    bytes_done: Mapped[int] = mapped_column(default=0)
+    rows_done: Mapped[int] = mapped_column(default=0)
+    error_report: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dataset_versions.id", ondelete="SET NULL")
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
