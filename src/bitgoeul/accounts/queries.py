@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.config import Settings
-from sqlalchemy.orm import Session
 
 
 def actor_from_token(session: Session, token: str) -> Actor | None:

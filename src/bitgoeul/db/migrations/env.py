@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 import bitgoeul.models  # noqa: F401  (registers every table on Base.metadata)
 from bitgoeul.config import Settings
 from bitgoeul.db.base import Base
