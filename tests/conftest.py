@@ -31,24 +31,31 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+def _pg_admin(sql: str) -> None:
+    admin = create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(sql))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def database_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database: a SQLite file path, or a PostgreSQL URL of a fresh database."""
     if PG_URL:
-        name = f"bitgoeul_test_{_worker()}"
-        admin = create_engine(
-            PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-        )
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
+        # One database per test process, so parallel runs never share tables.
+        name = f"bitgoeul_test_{_worker()}_{os.getpid()}"
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _pg_admin(f'CREATE DATABASE "{name}"')
         url = PG_URL.rsplit("/", 1)[0] + "/" + name
         upgrade(Settings(data_dir=tmp_path_factory.mktemp("pg"), database_url=url))
-        return url
+        yield url
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
     data_dir = tmp_path_factory.mktemp("template")
     upgrade(Settings(data_dir=data_dir))
-    return str(data_dir / "bitgoeul.sqlite3")
+    yield str(data_dir / "bitgoeul.sqlite3")
 
 
 def _truncate_all(url: str) -> None:
