@@ -1,20 +1,44 @@
-"""FastAPI dependencies, declared once as ``Annotated`` aliases."""
+"""FastAPI dependencies, declared once as ``Annotated`` aliases.
+
+Who is asking: a bearer token (``Authorization: Bearer bgt_…``) first, then the signed session
+cookie a browser got at sign-in, anonymous otherwise.  Form posts from pages carry the session's
+CSRF token (``CsrfChecked``); bearer-token requests carry no cookies and need none.
+"""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import ANONYMOUS, Actor
 from bitgoeul.config import Settings
-from bitgoeul.errors import NotAuthenticated
+from bitgoeul.errors import AccessDenied, NotAuthenticated
 from bitgoeul.storage.base import ObjectStore
 
 SESSION_COOKIE = "bitgoeul_session"
+CSRF_FORM_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+# Declared for the OpenAPI document (the "Authorize" button); both are optional here because
+# anonymous visitors may read public pages and endpoints.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="An API token (bgt_…) from POST /api/v1/auth/token or POST /api/v1/tokens.",
+)
+session_cookie_scheme = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="The browser session set by the sign-in page.",
+)
 
 
 def get_settings(request: Request) -> Settings:
@@ -37,24 +61,28 @@ SessionDep = Annotated[Session, Depends(get_db)]
 StoreDep = Annotated[ObjectStore, Depends(get_store)]
 
 
-def get_actor(request: Request, session: SessionDep, settings: SettingsDep) -> Actor:
-    """Bearer token first, then the session cookie; anonymous otherwise."""
+def get_actor(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    cookie: Annotated[str | None, Depends(session_cookie_scheme)],
+) -> Actor:
+    """Bearer token first, then the session cookie; anonymous otherwise.
+
+    A bad bearer token is an error (401 saying why); a bad or stale cookie just means the
+    browser is no longer signed in.
+    """
     cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
     actor = ANONYMOUS
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        found = account_queries.actor_from_token(session, header[7:].strip())
-        if found is None:
-            raise NotAuthenticated("The bearer token is invalid, expired or revoked.")
-        actor = found
-    else:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie:
-            web = account_queries.web_session_from_cookie(session, cookie, settings=settings)
-            if web is not None:
-                actor, request.state.csrf_token = web
+    if bearer is not None:
+        actor = account_actions.use_api_token(session, bearer.credentials.strip())
+    elif cookie:
+        web = account_queries.web_session_from_cookie(session, cookie, settings=settings)
+        if web is not None:
+            actor, request.state.csrf_token = web
     request.state.actor = actor
     return actor
 
@@ -67,3 +95,73 @@ def require_signed_in(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 SignedInActor = Annotated[Actor, Depends(require_signed_in)]
+
+
+def get_csrf_token(request: Request, actor: CurrentActor) -> str | None:
+    """The CSRF token pages put in their forms (``<input name="csrf_token">``); None if none."""
+    token: str | None = getattr(request.state, "csrf_token", None)
+    return token if actor.via == "session" else None
+
+
+CsrfToken = Annotated[str | None, Depends(get_csrf_token)]
+
+
+async def check_csrf(request: Request, actor: CurrentActor) -> Actor:
+    """Refuse a state-changing request that rides a session cookie without its CSRF token.
+
+    The token comes from the ``X-CSRF-Token`` header or the ``csrf_token`` form field.
+    Bearer-token and anonymous requests pass: no cookie lends them anyone's authority.  An
+    endpoint that streams its raw body must take the header, since reading the form would
+    consume the body.
+    """
+    if request.method in _SAFE_METHODS or actor.via != "session":
+        return actor
+    expected: str = request.state.csrf_token
+    sent = request.headers.get(CSRF_HEADER)
+    content_type = request.headers.get("content-type", "").lower()
+    if sent is None and content_type.startswith(_FORM_TYPES):
+        form = await request.form()  # a malformed body is answered 400 by Starlette
+        field = form.get(CSRF_FORM_FIELD)
+        sent = field if isinstance(field, str) else None
+    if not sent:
+        raise AccessDenied(
+            "This form was sent without its CSRF token (field 'csrf_token' or header "
+            "'X-CSRF-Token'); reload the page and submit it again."
+        )
+    if not secrets.compare_digest(sent.encode("utf-8"), expected.encode("utf-8")):
+        raise AccessDenied(
+            "This form's CSRF token does not match your session; reload the page and submit "
+            "it again."
+        )
+    return actor
+
+
+CsrfChecked = Annotated[Actor, Depends(check_csrf)]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address, for login throttling ('' when unknown)."""
+    return request.client.host if request.client else ""
+
+
+def set_session_cookie(response: Response, cookie: str, *, settings: Settings) -> None:
+    """Give a browser its session after sign-in (HttpOnly, SameSite=Lax, Secure on https)."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=settings.session_max_age_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, *, settings: Settings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE,
+        httponly=True,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
+        path="/",
+    )

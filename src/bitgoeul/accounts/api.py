@@ -1,5 +1,229 @@
-"""REST routes for accounts."""
+"""REST routes for accounts: sign-in for API clients, API tokens, organizations and users.
 
-from fastapi import APIRouter
+Routes parse and answer; ``actions`` decide and write.  Write routes take ``check_csrf`` so a
+browser session cannot be ridden cross-site; bearer-token clients are unaffected.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from pydantic import BaseModel
+
+from bitgoeul.accounts import actions, queries
+from bitgoeul.accounts.models import Organization, Role, User
+from bitgoeul.accounts.schemas import (
+    USERNAME_PATTERN,
+    AccessToken,
+    ApiTokenCreate,
+    ApiTokenCreated,
+    ApiTokenPublic,
+    LoginRequest,
+    Me,
+    OrganizationCreate,
+    OrganizationPublic,
+    UserCreate,
+    UserPublic,
+)
+from bitgoeul.deps import (
+    SessionDep,
+    SettingsDep,
+    SignedInActor,
+    check_csrf,
+    client_address,
+)
+from bitgoeul.errors import NotFound, ValidationFailed
 
 router = APIRouter(tags=["accounts"])
+_csrf = [Depends(check_csrf)]
+
+
+class ErrorBody(BaseModel):
+    detail: Any
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorBody} for code in codes}
+
+
+def _user_public(user: User) -> UserPublic:
+    return UserPublic(
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        organization=user.organization.slug if user.organization else None,
+        is_active=user.is_active,
+        created_at=user.created_at,
+    )
+
+
+@router.post(
+    "/auth/token",
+    response_model=AccessToken,
+    responses=_errors(401, 429),
+    summary="Exchange a username and password for a bearer token",
+)
+def issue_token(
+    body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
+) -> AccessToken:
+    """The token is named "api login <time>", expires in 30 days, and is listed under /tokens."""
+    user = actions.authenticate(
+        session,
+        settings=settings,
+        username=body.username,
+        password=body.password,
+        client=client_address(request),
+    )
+    token, plaintext = actions.create_login_token(session, user=user)
+    return AccessToken(access_token=plaintext, expires_at=token.expires_at)
+
+
+@router.get("/me", response_model=Me, responses=_errors(401))
+def read_me(actor: SignedInActor, session: SessionDep) -> Me:
+    user = queries.get_user(session, actor.username)
+    if user is None:  # deleted between the token check and now
+        raise NotFound("Your account no longer exists.")
+    organization = (
+        OrganizationPublic.model_validate(user.organization) if user.organization else None
+    )
+    return Me(
+        username=user.username,
+        display_name=user.display_name,
+        email=user.email,
+        role=user.role,
+        organization=organization,
+        locale=user.locale,
+        signed_in_via=actor.via,
+    )
+
+
+@router.get("/tokens", response_model=list[ApiTokenPublic], responses=_errors(401, 403))
+def list_tokens(
+    actor: SignedInActor,
+    session: SessionDep,
+    username: Annotated[
+        str | None,
+        Query(
+            pattern=USERNAME_PATTERN,
+            description="Operators only: list this user's tokens instead of your own.",
+        ),
+    ] = None,
+) -> list[ApiTokenPublic]:
+    tokens = queries.list_api_tokens(session, actor=actor, username=username)
+    return [ApiTokenPublic.model_validate(token) for token in tokens]
+
+
+@router.post(
+    "/tokens",
+    response_model=ApiTokenCreated,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=_csrf,
+    responses=_errors(401, 403),
+)
+def create_token(body: ApiTokenCreate, actor: SignedInActor, session: SessionDep) -> Any:
+    """The answer carries the token itself, once; only its prefix is shown afterwards."""
+    token, plaintext = actions.create_api_token(
+        session, actor=actor, name=body.name, expires_in_days=body.expires_in_days
+    )
+    public = ApiTokenPublic.model_validate(token)
+    return ApiTokenCreated(**public.model_dump(), token=plaintext)
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=_csrf,
+    responses=_errors(401, 403, 404),
+)
+def revoke_token(
+    token_id: Annotated[int, Path(ge=1)], actor: SignedInActor, session: SessionDep
+) -> Response:
+    """Your own tokens; operators may revoke anyone's.  It stops working at once."""
+    actions.revoke_api_token(session, actor=actor, token_id=token_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/organizations", response_model=list[OrganizationPublic])
+def list_organizations(session: SessionDep) -> list[Organization]:
+    return queries.list_organizations(session)
+
+
+@router.get("/organizations/{slug}", response_model=OrganizationPublic, responses=_errors(404))
+def read_organization(
+    slug: Annotated[str, Path(max_length=64)], session: SessionDep
+) -> Organization:
+    organization = queries.get_organization(session, slug)
+    if organization is None:
+        raise NotFound(f"There is no organization {slug!r}; GET /api/v1/organizations lists them.")
+    return organization
+
+
+@router.post(
+    "/organizations",
+    response_model=OrganizationPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=_csrf,
+    responses=_errors(401, 403, 409),
+)
+def create_organization(
+    body: OrganizationCreate, actor: SignedInActor, session: SessionDep
+) -> Organization:
+    """Operators only."""
+    return actions.create_organization(session, actor=actor, **body.model_dump())
+
+
+@router.post(
+    "/users",
+    response_model=UserPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=_csrf,
+    responses=_errors(401, 403, 409),
+)
+def create_user(
+    body: UserCreate, actor: SignedInActor, session: SessionDep, settings: SettingsDep
+) -> UserPublic:
+    """Operators create any user; a steward creates 'member' users of their organization."""
+    organization_id = actor.organization_id if actor.role == Role.steward else None
+    if body.organization is not None:
+        organization = queries.get_organization(session, body.organization)
+        if organization is None:
+            raise ValidationFailed(
+                f"There is no organization {body.organization!r}.",
+                detail=[
+                    {
+                        "loc": ["body", "organization"],
+                        "msg": f"There is no organization {body.organization!r}; "
+                        "GET /api/v1/organizations lists them.",
+                        "type": "value_error",
+                    }
+                ],
+            )
+        organization_id = organization.id
+    user = actions.create_user(
+        session,
+        actor=actor,
+        settings=settings,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        organization_id=organization_id,
+        display_name=body.display_name,
+        email=body.email,
+    )
+    return _user_public(user)
+
+
+@router.post(
+    "/users/{username}/deactivate",
+    response_model=UserPublic,
+    dependencies=_csrf,
+    responses=_errors(401, 403, 404, 409),
+)
+def deactivate_user(
+    username: Annotated[str, Path(pattern=USERNAME_PATTERN)],
+    actor: SignedInActor,
+    session: SessionDep,
+) -> UserPublic:
+    """Operators only: the account's sessions end and its tokens stop working at once."""
+    return _user_public(actions.deactivate_user(session, actor=actor, username=username))

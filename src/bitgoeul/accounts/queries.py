@@ -1,18 +1,165 @@
-"""Reads for accounts: resolving tokens and session cookies to an Actor."""
+"""Reads for accounts: users, organizations, tokens, session cookies and login throttling.
+
+Secrets (API tokens, session ids) are looked up by their SHA-256; the plaintext never reaches
+the database.  Writes, including "this token was just used", live in ``actions``.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+import hashlib
+import math
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, Signer
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session, joinedload
 
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import ApiToken, LoginFailure, Organization, User, WebSession
 from bitgoeul.config import Settings
+from bitgoeul.db.base import utcnow
+from bitgoeul.errors import AccessDenied, NotAuthenticated
+
+API_TOKEN_PREFIX = "bgt_"  # noqa: S105 - a public marker, not a secret
+_SESSION_SALT = "bitgoeul.web-session"
+_LONGEST_TOKEN = 200
+
+
+def secret_digest(secret: str) -> str:
+    """How a token or session id is stored: its SHA-256, hex."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def session_signer(settings: Settings) -> Signer:
+    return Signer(settings.secret(), salt=_SESSION_SALT, digest_method=hashlib.sha256)
+
+
+def get_user(session: Session, username: str) -> User | None:
+    return session.scalar(
+        select(User).options(joinedload(User.organization)).where(User.username == username)
+    )
+
+
+def get_organization(session: Session, slug: str) -> Organization | None:
+    return session.scalar(select(Organization).where(Organization.slug == slug))
+
+
+def list_organizations(session: Session) -> list[Organization]:
+    return list(session.scalars(select(Organization).order_by(Organization.slug)))
+
+
+def find_api_token(session: Session, token: str) -> ApiToken | None:
+    """The token row for ``token`` in any state (revoked and expired too), with its user."""
+    if not token.startswith(API_TOKEN_PREFIX) or len(token) > _LONGEST_TOKEN:
+        return None
+    return session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == secret_digest(token))
+    )
+
+
+def api_token_problem(token: ApiToken, *, now: datetime | None = None) -> str | None:
+    """Why ``token`` may not be used now (a message for its holder), or None."""
+    now = now or utcnow()
+    if token.revoked_at is not None:
+        return "This API token was revoked; create a new one."
+    if token.expires_at is not None and token.expires_at <= now:
+        return (
+            f"This API token expired at {token.expires_at.isoformat(timespec='seconds')}; "
+            "create a new one."
+        )
+    if not token.user.is_active:
+        return "The account this API token belongs to is deactivated; ask an operator."
+    return None
 
 
 def actor_from_token(session: Session, token: str) -> Actor | None:
-    return None
+    """The actor a bearer token stands for, or None when it is unknown, revoked or expired."""
+    found = find_api_token(session, token)
+    if found is None or api_token_problem(found) is not None:
+        return None
+    return Actor.for_user(found.user, via="token")
 
 
 def web_session_from_cookie(
     session: Session, cookie: str, *, settings: Settings
 ) -> tuple[Actor, str] | None:
-    return None
+    """The signed-in actor and the session's CSRF token, or None for a bad or stale cookie."""
+    try:
+        session_id = session_signer(settings).unsign(cookie).decode("utf-8")
+    except (BadSignature, UnicodeDecodeError):
+        return None
+    row = session.scalar(
+        select(WebSession)
+        .options(joinedload(WebSession.user))
+        .where(WebSession.session_hash == secret_digest(session_id))
+    )
+    if row is None or row.expires_at <= utcnow() or not row.user.is_active:
+        return None
+    return Actor.for_user(row.user, via="session"), row.csrf_token
+
+
+def list_api_tokens(
+    session: Session, *, actor: Actor, username: str | None = None
+) -> list[ApiToken]:
+    """The actor's own tokens, newest first; operators may ask for another user's."""
+    if actor.is_anonymous:
+        raise NotAuthenticated("Sign in to list your API tokens.")
+    owner_id = actor.user_id
+    if username is not None and username != actor.username:
+        if not actor.is_operator:
+            raise AccessDenied("Only operators may list another user's API tokens.")
+        owner = get_user(session, username)
+        if owner is None:
+            return []
+        owner_id = owner.id
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == owner_id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
+
+
+def _seconds_until_below_limit(
+    session: Session, *, match: ColumnElement[bool], limit: int, window: timedelta, now: datetime
+) -> int | None:
+    recent = list(
+        session.scalars(
+            select(LoginFailure.at)
+            .where(match, LoginFailure.at > now - window)
+            .order_by(LoginFailure.at.desc())
+            .limit(limit)
+        )
+    )
+    if len(recent) < limit:
+        return None
+    # Attempts open again when the limit-th most recent failure leaves the window.
+    return max(1, math.ceil((recent[-1] + window - now).total_seconds()))
+
+
+def login_retry_after(
+    session: Session, *, settings: Settings, username: str, client: str, now: datetime
+) -> int | None:
+    """Seconds until sign-in may be tried again for this username or address; None if now."""
+    limit = settings.login_failure_limit
+    window = timedelta(seconds=settings.login_failure_window_seconds)
+    waits = [
+        _seconds_until_below_limit(
+            session,
+            match=LoginFailure.username == username,
+            limit=limit,
+            window=window,
+            now=now,
+        )
+    ]
+    if client:
+        waits.append(
+            _seconds_until_below_limit(
+                session, match=LoginFailure.client == client, limit=limit, window=window, now=now
+            )
+        )
+    found = [wait for wait in waits if wait is not None]
+    return max(found) if found else None
