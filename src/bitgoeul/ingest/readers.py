@@ -1,0 +1,686 @@
+"""Readers: each turns one upload format into a stream of Arrow batches with row numbers.
+
+Text formats (CSV/TSV, JSON Lines, XLSX) yield string columns, so that type inference and
+validation are the same for all of them; Parquet keeps its own types.  Row numbers are the ones
+a person sees: CSV counts the header as row 1, JSON Lines counts lines, XLSX uses sheet rows.
+Every reader holds at most a few batches in memory, whatever the file size.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import threading
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from bitgoeul.ingest.encoding import SAMPLE_BYTES, detect_encoding
+from bitgoeul.ingest.report import ErrorReport, file_error
+from bitgoeul.ingest.table_schema import FALSE_VALUES, TRUE_VALUES
+
+CSV_BLOCK_BYTES = 8 * 1024 * 1024
+READ_AHEAD_BLOCKS = 8
+READ_AHEAD_WAIT_S = 30.0
+JSONL_BATCH_ROWS = 20_000
+XLSX_BATCH_ROWS = 20_000
+PARQUET_BATCH_ROWS = 128 * 1024
+XLSX_MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FLOOR_BYTES = 10 * 1024 * 1024
+XLSX_MAX_ROWS = 1_048_576
+XLSX_MAX_CELLS = 50_000_000
+PARQUET_MAGIC = b"PAR1"
+
+
+@dataclass
+class RawBatch:
+    """Cells of some rows, and where those rows are in the source."""
+
+    batch: pa.RecordBatch
+    first_row: int
+    row_numbers: list[int] | None = None
+
+    def row(self, index: int) -> int:
+        if self.row_numbers is not None:
+            return self.row_numbers[index]
+        return self.first_row + index
+
+
+class HashingReader(io.RawIOBase):
+    """A binary file that hashes and counts the bytes as they are read (one pass, no re-read).
+
+    Arrow's CSV reader reads dozens of blocks ahead of its consumer, which on a large file costs
+    as much memory as those blocks.  Given ``block_bytes``, reading waits while more than
+    ``READ_AHEAD_BLOCKS`` blocks are ahead of what the pipeline has taken (:meth:`took_block`).
+    The wait has a time limit, so a wrong estimate can only cost memory, never hang.
+    """
+
+    def __init__(self, path: Path, *, block_bytes: int | None = None) -> None:
+        self._file = path.open("rb")
+        self.sha256 = hashlib.sha256()
+        self.bytes_read = 0
+        self._block_bytes = block_bytes
+        self._blocks_taken = 0
+        self._caught_up = threading.Condition()
+
+    def readable(self) -> bool:
+        return True
+
+    def took_block(self) -> None:
+        with self._caught_up:
+            self._blocks_taken += 1
+            self._caught_up.notify_all()
+
+    def _ahead(self) -> bool:
+        if self._block_bytes is None or self.closed:
+            return False
+        allowed = (self._blocks_taken + READ_AHEAD_BLOCKS) * self._block_bytes
+        return self.bytes_read > allowed
+
+    def readinto(self, buffer: Any) -> int:
+        if self._block_bytes is not None:
+            with self._caught_up:
+                self._caught_up.wait_for(lambda: not self._ahead(), timeout=READ_AHEAD_WAIT_S)
+        count = self._file.readinto(buffer)
+        if count:
+            self.sha256.update(memoryview(buffer)[:count])
+            self.bytes_read += count
+        return count or 0
+
+    def finish(self) -> str:
+        """Hash the rest (readers may stop early at a footer) and return the hex digest."""
+        while chunk := self._file.read(1024 * 1024):
+            self.sha256.update(chunk)
+            self.bytes_read += len(chunk)
+        return self.sha256.hexdigest()
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+        with self._caught_up:
+            self._caught_up.notify_all()  # a reader thread waiting to read ahead gives up
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class SourceReader:
+    """What every format's reader offers the pipeline."""
+
+    format: str
+    encoding: str | None = None
+    columns: list[str]
+    typed = False
+
+    def __init__(self, path: Path, *, filename: str, report: ErrorReport) -> None:
+        self.path = path
+        self.filename = filename
+        self.report = report
+        self.bytes_total = path.stat().st_size
+        self.columns = []
+
+    def batches(self) -> Iterator[RawBatch]:
+        raise NotImplementedError
+
+    @property
+    def bytes_done(self) -> int:
+        return self.bytes_total
+
+    def source_sha256(self) -> str:
+        return sha256_of(self.path)
+
+    def close(self) -> None:
+        """Release the file; called whether the ingest succeeded or not."""
+
+
+def check_header(names: list[str], report: ErrorReport, *, row: int = 1) -> None:
+    """Blank and duplicate column names are errors: a column must be addressable by name."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if not name.strip():
+            report.add(
+                rule="blank-header",
+                row=row,
+                column=position,
+                field=name,
+                value=name,
+                message=f"Column {position} has no name in the header row. Give it one.",
+            )
+        elif name in seen:
+            report.add(
+                rule="duplicate-header",
+                row=row,
+                column=position,
+                field=name,
+                value=name,
+                message=(
+                    f"Column {position} is named '{name}', like column {seen[name]}. "
+                    "Column names must be unique."
+                ),
+            )
+        else:
+            seen[name] = position
+
+
+# -- CSV / TSV ----------------------------------------------------------------------------------
+
+
+class CsvReader(SourceReader):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        filename: str,
+        report: ErrorReport,
+        delimiter: str | None,
+        source_format: str,
+    ) -> None:
+        super().__init__(path, filename=filename, report=report)
+        self.format = source_format
+        self.encoding = detect_encoding(path, filename=filename)
+        with path.open("rb") as stream:
+            sample = stream.read(SAMPLE_BYTES)
+        text = sample.decode(self.encoding, errors="ignore").lstrip("\ufeff")
+        if not text.strip():
+            raise file_error(
+                filename,
+                rule="empty-file",
+                message="The file has no header row. The first row must name the columns.",
+            )
+        self.delimiter = delimiter or _sniff_delimiter(text)
+        self.columns = next(csv.reader(io.StringIO(text), delimiter=self.delimiter))
+        check_header(self.columns, report)
+        self.ragged = 0
+        self._stream: HashingReader | None = None
+        self._sample_text = text
+        self.column_types: dict[str, pa.DataType] = {}
+
+    def sample(self) -> RawBatch:
+        """The rows in the first megabyte, as text: what types are inferred from."""
+        text = self._sample_text
+        if len(text.encode("utf-8")) >= SAMPLE_BYTES // 2 and "\n" in text:
+            text = text[: text.rindex("\n") + 1]  # the last line may be cut off
+        table = pa_csv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pa_csv.ReadOptions(column_names=self.columns, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=self.delimiter, ignore_empty_lines=False, invalid_row_handler=_skip
+            ),
+            convert_options=self._convert_options({}),
+        )
+        batch = pa.RecordBatch.from_arrays(
+            [column.combine_chunks() for column in table.columns], names=self.columns
+        )
+        return RawBatch(batch, first_row=2)
+
+    def _convert_options(self, column_types: dict[str, pa.DataType]) -> Any:
+        return pa_csv.ConvertOptions(
+            column_types={name: column_types.get(name, pa.string()) for name in self.columns},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+            true_values=TRUE_VALUES,
+            false_values=FALSE_VALUES,
+        )
+
+    @property
+    def bytes_done(self) -> int:
+        return self._stream.bytes_read if self._stream is not None else 0
+
+    def source_sha256(self) -> str:
+        if self._stream is None:
+            return sha256_of(self.path)
+        return self._stream.finish()
+
+    def _open(
+        self,
+        source: Any,
+        *,
+        use_threads: bool,
+        handler: Callable[[Any], str],
+        typed: bool = True,
+    ) -> Any:
+        return pa_csv.open_csv(
+            source,
+            read_options=pa_csv.ReadOptions(
+                use_threads=use_threads,
+                block_size=CSV_BLOCK_BYTES,
+                column_names=self.columns,
+                skip_rows=1,
+                encoding="utf8" if self.encoding in {"utf-8", "utf-8-sig"} else self.encoding,
+            ),
+            # A blank line is a row of empty cells, so row numbers stay the ones people see.
+            parse_options=pa_csv.ParseOptions(
+                delimiter=self.delimiter,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+                invalid_row_handler=handler,
+            ),
+            convert_options=self._convert_options(self.column_types if typed else {}),
+        )
+
+    def _count_ragged(self, row: Any) -> str:
+        self.ragged += 1
+        return "skip"
+
+    def batches(self) -> Iterator[RawBatch]:
+        self._stream = HashingReader(self.path, block_bytes=CSV_BLOCK_BYTES)
+        next_row = 2
+        try:
+            reader = self._open(self._stream, use_threads=True, handler=self._count_ragged)
+            for batch in reader:
+                if self.ragged:
+                    break
+                self._stream.took_block()
+                yield RawBatch(batch, first_row=next_row)
+                next_row += batch.num_rows
+        except StopIteration:
+            return
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            self._fail_parse(error, next_row)
+        if self.ragged:
+            self._report_ragged_rows()
+
+    def _fail_parse(self, error: Exception, next_row: int) -> None:
+        message = str(error)
+        if self.column_types and "conversion error" in message:
+            raise TypedParseFailed(message)
+        if isinstance(error, UnicodeDecodeError) or "UTF8" in message or "UTF-8" in message:
+            raise file_error(
+                self.filename,
+                rule="encoding",
+                message=(
+                    f"Bytes that are not valid {self.encoding} appear at or after row "
+                    f"{next_row}. Save the whole file in one encoding (UTF-8 is best)."
+                ),
+            )
+        if "Empty CSV file" in message:
+            return
+        raise file_error(
+            self.filename,
+            rule="parse",
+            message=f"The file could not be read as {self.format.upper()} near row {next_row}: "
+            f"{message.splitlines()[0]}",
+        )
+
+    def _report_ragged_rows(self) -> None:
+        """Rows with too few or too many cells, found again in order so row numbers are exact."""
+
+        def record(row: Any) -> str:
+            self.report.add(
+                rule="ragged-row",
+                row=row.number,
+                value=row.text,
+                message=(
+                    f"Row {row.number} has {row.actual_columns} cells; the header has "
+                    f"{row.expected_columns}. Check for a missing or extra "
+                    f"'{_shown(self.delimiter)}' or an unclosed quote."
+                ),
+            )
+            return "skip"
+
+        with self.path.open("rb") as stream:
+            for _batch in self._open(stream, use_threads=False, handler=record, typed=False):
+                pass
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+
+
+def _skip(row: Any) -> str:
+    return "skip"
+
+
+class TypedParseFailed(Exception):
+    """Arrow could not convert a CSV cell to the column's type: read again as text to find it."""
+
+
+def _shown(delimiter: str) -> str:
+    return {"\t": "\\t"}.get(delimiter, delimiter)
+
+
+def _sniff_delimiter(text: str) -> str:
+    first_line = text.split("\n", 1)[0]
+    counts = {delimiter: first_line.count(delimiter) for delimiter in ",\t;|"}
+    best = max(counts, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] else ","
+
+
+# -- JSON Lines ---------------------------------------------------------------------------------
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+class JsonLinesReader(SourceReader):
+    format = "jsonl"
+
+    def __init__(self, path: Path, *, filename: str, report: ErrorReport) -> None:
+        super().__init__(path, filename=filename, report=report)
+        self.encoding = detect_encoding(path, filename=filename)
+        self._stream: HashingReader | None = None
+        self._known: set[str] = set()
+        self._lines = self._records()
+        self._first = self._collect(limit=JSONL_BATCH_ROWS, learn=True)
+        if not self.columns:
+            raise file_error(
+                filename,
+                rule="empty-file",
+                message="The file holds no JSON objects. Put one object per line.",
+            )
+
+    @property
+    def bytes_done(self) -> int:
+        return self._stream.bytes_read if self._stream is not None else 0
+
+    def source_sha256(self) -> str:
+        return self._stream.finish() if self._stream is not None else sha256_of(self.path)
+
+    def _records(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        self._stream = HashingReader(self.path)
+        # Kept on the reader: a wrapper that is garbage-collected closes the file under it.
+        self._text = text = io.TextIOWrapper(
+            io.BufferedReader(self._stream, buffer_size=1024 * 1024),
+            encoding=self.encoding,
+            newline="\n",
+        )
+        number = 0
+        try:
+            for number, line in enumerate(text, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as error:
+                    self.report.add(
+                        rule="json",
+                        row=number,
+                        column=error.colno,
+                        message=f"Line {number} is not valid JSON: {error.msg} "
+                        f"(character {error.colno}).",
+                    )
+                    continue
+                if not isinstance(record, dict):
+                    self.report.add(
+                        rule="json",
+                        row=number,
+                        message=f"Line {number} is a JSON {type(record).__name__}, not an object.",
+                    )
+                    continue
+                yield number, record
+        except UnicodeDecodeError:
+            raise file_error(
+                self.filename,
+                rule="encoding",
+                message=f"Bytes that are not valid {self.encoding} appear after line {number}. "
+                "Save the whole file in one encoding (UTF-8 is best).",
+            ) from None
+
+    def _collect(self, *, limit: int, learn: bool) -> list[tuple[int, dict[str, Any]]]:
+        records: list[tuple[int, dict[str, Any]]] = []
+        for number, record in self._lines:
+            records.append((number, record))
+            if learn:
+                for key in record:
+                    if key not in self._known:
+                        self._known.add(key)
+                        self.columns.append(key)
+            if len(records) >= limit:
+                break
+        return records
+
+    def batches(self) -> Iterator[RawBatch]:
+        records = self._first
+        while records:
+            yield self._batch(records)
+            records = self._collect(limit=JSONL_BATCH_ROWS, learn=False)
+
+    def _batch(self, records: list[tuple[int, dict[str, Any]]]) -> RawBatch:
+        columns: dict[str, list[str | None]] = {name: [] for name in self.columns}
+        for number, record in records:
+            for key in record.keys() - self._known:
+                self.report.add(
+                    rule="extra-field",
+                    row=number,
+                    field=key,
+                    message=f"Line {number} has a key '{key}' that the first "
+                    f"{JSONL_BATCH_ROWS} lines do not have.",
+                )
+            for name, cells in columns.items():
+                cells.append(_json_text(record.get(name)))
+        batch = pa.RecordBatch.from_pydict(
+            {name: pa.array(cells, type=pa.string()) for name, cells in columns.items()}
+        )
+        return RawBatch(batch, first_row=records[0][0], row_numbers=[n for n, _ in records])
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+
+
+# -- Parquet ------------------------------------------------------------------------------------
+
+
+class ParquetReader(SourceReader):
+    format = "parquet"
+    typed = True
+
+    def __init__(self, path: Path, *, filename: str, report: ErrorReport) -> None:
+        super().__init__(path, filename=filename, report=report)
+        with path.open("rb") as stream:
+            head = stream.read(4)
+            stream.seek(max(self.bytes_total - 4, 0))
+            tail = stream.read(4)
+        if head != PARQUET_MAGIC or tail != PARQUET_MAGIC or self.bytes_total < 12:
+            raise file_error(
+                filename,
+                rule="not-parquet",
+                message="The file does not start and end with the Parquet marker 'PAR1', so it is "
+                "not a Parquet file. Export it again, or upload it with its real extension.",
+            )
+        try:
+            self._file = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as error:
+            raise file_error(
+                filename,
+                rule="not-parquet",
+                message=f"The Parquet footer could not be read ({str(error).splitlines()[0]}). "
+                "The file may be truncated; upload it again.",
+            ) from None
+        self.arrow_schema = self._file.schema_arrow
+        self.columns = list(self.arrow_schema.names)
+        check_header(self.columns, report, row=0)
+        self._rows_done = 0
+
+    @property
+    def bytes_done(self) -> int:
+        total_rows = self._file.metadata.num_rows or 1
+        return min(self.bytes_total, self.bytes_total * self._rows_done // total_rows)
+
+    def batches(self) -> Iterator[RawBatch]:
+        try:
+            for batch in self._file.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+                yield RawBatch(batch, first_row=self._rows_done + 1)
+                self._rows_done += batch.num_rows
+        except (pa.ArrowException, OSError) as error:
+            raise file_error(
+                self.filename,
+                rule="not-parquet",
+                message=f"Row {self._rows_done + 1} onwards could not be read "
+                f"({str(error).splitlines()[0]}). The file may be damaged.",
+            ) from None
+
+    def close(self) -> None:
+        self._file.close()
+
+
+# -- XLSX ---------------------------------------------------------------------------------------
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    text = str(value)
+    return text if text.strip() else None
+
+
+class XlsxReader(SourceReader):
+    format = "xlsx"
+
+    def __init__(self, path: Path, *, filename: str, report: ErrorReport) -> None:
+        super().__init__(path, filename=filename, report=report)
+        self._guard_zip()
+        from openpyxl import load_workbook
+
+        try:
+            self._book = load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+            raise file_error(
+                filename,
+                rule="not-xlsx",
+                message=f"The workbook could not be opened ({error}). Save it again from Excel "
+                "as .xlsx.",
+            ) from None
+        try:
+            self._read_header()
+        except BaseException:
+            self.close()
+            raise
+
+    def _read_header(self) -> None:
+        self._sheet = self._book.worksheets[0]
+        self._rows = self._sheet.iter_rows(values_only=True)
+        self._row_number = 0
+        header: tuple[Any, ...] | None = None
+        for values in self._rows:
+            self._row_number += 1
+            if any(value is not None for value in values):
+                header = values
+                break
+        if header is None:
+            raise file_error(
+                self.filename,
+                rule="empty-file",
+                message=f"The first sheet ('{self._sheet.title}') is empty. Put a header row "
+                "first.",
+            )
+        cells = list(header)
+        while cells and cells[-1] is None:
+            cells.pop()
+        self.header_row = self._row_number
+        self.columns = ["" if cell is None else str(cell) for cell in cells]
+        check_header(self.columns, self.report, row=self.header_row)
+
+    def _guard_zip(self) -> None:
+        try:
+            archive = zipfile.ZipFile(self.path)
+        except zipfile.BadZipFile:
+            raise file_error(
+                self.filename,
+                rule="not-xlsx",
+                message="The file is not an XLSX workbook (it is not a zip archive). Save it "
+                "from Excel as .xlsx.",
+            ) from None
+        with archive:
+            entries = archive.infolist()
+        unpacked = sum(entry.file_size for entry in entries)
+        packed = max(sum(entry.compress_size for entry in entries), 1)
+        if unpacked > XLSX_MAX_UNCOMPRESSED_BYTES or (
+            unpacked > XLSX_RATIO_FLOOR_BYTES and unpacked / packed > XLSX_MAX_RATIO
+        ):
+            raise file_error(
+                self.filename,
+                rule="zip-bomb",
+                message=(
+                    f"The workbook would unpack to {unpacked:,} bytes from {packed:,} "
+                    f"(ratio {unpacked // packed}:1), past the limit of "
+                    f"{XLSX_MAX_UNCOMPRESSED_BYTES:,} bytes or {XLSX_MAX_RATIO}:1. "
+                    "Upload it as CSV or Parquet instead."
+                ),
+            )
+
+    @property
+    def bytes_done(self) -> int:
+        total = self._sheet.max_row or 1
+        return min(self.bytes_total, self.bytes_total * self._row_number // max(total, 1))
+
+    def batches(self) -> Iterator[RawBatch]:
+        width = len(self.columns)
+        columns: list[list[str | None]] = [[] for _ in range(width)]
+        numbers: list[int] = []
+        cells = 0
+        for values in self._rows:
+            self._row_number += 1
+            cells += len(values)
+            if self._row_number > XLSX_MAX_ROWS or cells > XLSX_MAX_CELLS:
+                raise file_error(
+                    self.filename,
+                    rule="zip-bomb",
+                    message=f"The sheet goes past {XLSX_MAX_ROWS:,} rows or {XLSX_MAX_CELLS:,} "
+                    "cells. Upload data this large as CSV or Parquet.",
+                )
+            if all(value is None for value in values):
+                continue
+            if any(value is not None for value in values[width:]):
+                self.report.add(
+                    rule="ragged-row",
+                    row=self._row_number,
+                    message=f"Row {self._row_number} has cells right of the last named column "
+                    f"({width}). Name that column or clear those cells.",
+                )
+                continue
+            numbers.append(self._row_number)
+            for index in range(width):
+                columns[index].append(_cell_text(values[index]) if index < len(values) else None)
+            if len(numbers) >= XLSX_BATCH_ROWS:
+                yield self._batch(columns, numbers)
+                columns = [[] for _ in range(width)]
+                numbers = []
+        if numbers:
+            yield self._batch(columns, numbers)
+
+    def _batch(self, columns: list[list[str | None]], numbers: list[int]) -> RawBatch:
+        batch = pa.RecordBatch.from_arrays(
+            [pa.array(cells, type=pa.string()) for cells in columns], names=self.columns
+        )
+        return RawBatch(batch, first_row=numbers[0], row_numbers=numbers)
+
+    def close(self) -> None:
+        # The row generator holds a member of the zip open; close it before the workbook.
+        rows = getattr(self, "_rows", None)
+        if rows is not None:
+            rows.close()
+        self._book.close()

@@ -1,0 +1,92 @@
+"""The ingest error report: the first N errors with row, column, value and rule, plus counts.
+
+The CLI and the web pages show this structure as it is; ``ValidationFailed.detail`` carries it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, NoReturn
+
+from bitgoeul.errors import ValidationFailed
+
+VALUE_SHOWN_CHARS = 200
+
+
+class ErrorReport:
+    """Collects errors for one file; keeps the first ``limit`` and counts every one by rule."""
+
+    def __init__(self, filename: str, *, limit: int) -> None:
+        self.filename = filename
+        self.limit = max(limit, 0)
+        self.errors: list[dict[str, Any]] = []
+        self.counts: Counter[str] = Counter()
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def room(self) -> int:
+        """How many more errors will be listed (the rest are only counted)."""
+        return self.limit - len(self.errors)
+
+    def add(
+        self,
+        *,
+        rule: str,
+        message: str,
+        row: int | None = None,
+        column: int | None = None,
+        field: str | None = None,
+        value: Any = None,
+    ) -> None:
+        self.counts[rule] += 1
+        if len(self.errors) < self.limit:
+            if isinstance(value, str) and len(value) > VALUE_SHOWN_CHARS:
+                value = value[:VALUE_SHOWN_CHARS] + "…"
+            self.errors.append(
+                {
+                    "row": row,
+                    "column": column,
+                    "field": field,
+                    "value": value,
+                    "rule": rule,
+                    "message": message,
+                }
+            )
+
+    def count_more(self, rule: str, extra: int) -> None:
+        """Count errors found in bulk beyond the ones listed with :meth:`add`."""
+        if extra > 0:
+            self.counts[rule] += extra
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            "file": self.filename,
+            "valid": not self.counts,
+            "error_count": self.error_count,
+            "errors": list(self.errors),
+            "counts_by_rule": dict(self.counts),
+            "truncated": self.error_count > len(self.errors),
+        }
+
+    def fail(self) -> NoReturn:
+        raise self.error()
+
+    def error(self) -> ValidationFailed:
+        total = self.error_count
+        rules = ", ".join(f"{rule} ({count})" for rule, count in self.counts.most_common())
+        noun = "error" if total == 1 else "errors"
+        first = self.errors[0]["message"] if self.errors else ""
+        return ValidationFailed(
+            f"{self.filename}: {total} {noun} ({rules}). First: {first}",
+            detail=self.detail(),
+        )
+
+
+def file_error(filename: str, *, rule: str, message: str) -> ValidationFailed:
+    """A problem with the file as a whole (encoding, empty, not Parquet): one error, no row."""
+    report = ErrorReport(filename, limit=1)
+    report.add(rule=rule, message=message)
+    return report.error()
