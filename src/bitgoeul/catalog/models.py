@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bitgoeul.accounts.models import Organization
@@ -42,6 +43,19 @@ class IngestStatus(StrEnum):
 
 class Dataset(Base):
     __tablename__ = "datasets"
+    # One index covers what browsing and facet counting read (facet values, newest first), so
+    # they never touch the wide text columns; single-column indexes would tempt the planners
+    # into reading whole rows to check the other facets.
+    __table_args__ = (
+        Index(
+            "ix_datasets_browse",
+            "sector",
+            "access_level",
+            "licence",
+            "publisher_id",
+            "updated_at",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
@@ -49,9 +63,7 @@ class Dataset(Base):
     title_ko: Mapped[str] = mapped_column(String(300), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     description_ko: Mapped[str] = mapped_column(Text, default="")
-    publisher_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
-    )
+    publisher_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"))
     sector: Mapped[Sector] = mapped_column(
         Enum(
             Sector,
@@ -60,12 +72,11 @@ class Dataset(Base):
             length=32,
             values_callable=lambda e: [m.value for m in e],
         ),
-        index=True,
     )
     keywords: Mapped[list[str]] = mapped_column(default=list)
-    licence: Mapped[str] = mapped_column(String(64), index=True)
+    licence: Mapped[str] = mapped_column(String(64))
     access_level: Mapped[AccessLevel] = mapped_column(
-        Enum(AccessLevel, name="access_level", native_enum=False, length=16), index=True
+        Enum(AccessLevel, name="access_level", native_enum=False, length=16)
     )
     temporal_start: Mapped[date | None]
     temporal_end: Mapped[date | None]
@@ -77,9 +88,17 @@ class Dataset(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    # Text the search index is built from (titles, descriptions, keywords, publisher names,
-    # with Hangul split into overlapping bigrams so Korean words match inside compounds).
+    # What the full-text index reads (see catalog/search_text.py): the titles, and the rest
+    # (descriptions, keywords, publisher names, sector, place), each already folded into
+    # tokens, with Hangul split into overlapping bigrams so Korean words match inside
+    # compounds.  Two columns so a title match ranks above a description match.
+    search_title: Mapped[str] = mapped_column(Text, default="")
     search_document: Mapped[str] = mapped_column(Text, default="")
+    # PostgreSQL only: the weighted tsvector of the two columns above, kept by a trigger and
+    # GIN-indexed (catalog/search_index.py).  Always NULL on SQLite, where FTS5 is the index.
+    search_vector: Mapped[str | None] = mapped_column(
+        Text().with_variant(TSVECTOR(), "postgresql"), deferred=True
+    )
 
     publisher: Mapped[Organization] = relationship()
     versions: Mapped[list[DatasetVersion]] = relationship(

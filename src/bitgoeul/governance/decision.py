@@ -25,6 +25,8 @@ class DataAction(StrEnum):
     link = "link"
     publish_version = "publish_version"
     edit_metadata = "edit_metadata"
+    # Asked about a not-yet-saved Dataset carrying the intended publisher_id.
+    create_dataset = "create_dataset"
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Decision:
 
 
 _ROW_LEVEL = {DataAction.preview, DataAction.download, DataAction.query}
-_STEWARD_ONLY = {DataAction.publish_version, DataAction.edit_metadata}
+_STEWARD_ONLY = {DataAction.publish_version, DataAction.edit_metadata, DataAction.create_dataset}
 
 
 def decide(actor: Actor, action: DataAction, dataset: Dataset) -> Decision:

@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 15:17:18.824135
+Create Date: 2026-11-24 16:03:11.602819
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import bitgoeul.db.base
 from bitgoeul.catalog import search_index
@@ -204,7 +205,13 @@ def upgrade() -> None:
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", bitgoeul.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", bitgoeul.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("search_title", sa.Text(), nullable=False),
         sa.Column("search_document", sa.Text(), nullable=False),
+        sa.Column(
+            "search_vector",
+            sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql"),
+            nullable=True,
+        ),
         sa.ForeignKeyConstraint(
             ["created_by_id"],
             ["users.id"],
@@ -222,13 +229,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("datasets", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_datasets_access_level"), ["access_level"], unique=False
+            "ix_datasets_browse",
+            ["sector", "access_level", "licence", "publisher_id", "updated_at"],
+            unique=False,
         )
-        batch_op.create_index(batch_op.f("ix_datasets_licence"), ["licence"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_datasets_publisher_id"), ["publisher_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_datasets_sector"), ["sector"], unique=False)
 
     op.create_table(
         "web_sessions",
@@ -360,10 +364,7 @@ def downgrade() -> None:
 
     op.drop_table("web_sessions")
     with op.batch_alter_table("datasets", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_datasets_sector"))
-        batch_op.drop_index(batch_op.f("ix_datasets_publisher_id"))
-        batch_op.drop_index(batch_op.f("ix_datasets_licence"))
-        batch_op.drop_index(batch_op.f("ix_datasets_access_level"))
+        batch_op.drop_index("ix_datasets_browse")
 
     op.drop_table("datasets")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:

@@ -1,0 +1,497 @@
+"""Writes for the catalog: create and edit datasets, publish versions, preview and download.
+
+Each action asks ``governance.decide`` first, then writes and appends to the audit log in one
+transaction.  A refusal is audited too (and committed) before ``AccessDenied`` is raised.
+Preview and download change no catalog rows but are doors into data, so they are actions: the
+decision and the audit event come with every use.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import Organization
+from bitgoeul.audit.actions import record_event
+from bitgoeul.catalog import search_text
+from bitgoeul.catalog.models import Dataset, DatasetVersion, IngestRun, IngestStatus
+from bitgoeul.catalog.queries import get_dataset, get_version
+from bitgoeul.catalog.schemas import DatasetCreate, DatasetUpdate, Preview, UpdateFrequency
+from bitgoeul.config import Settings
+from bitgoeul.db.base import utcnow
+from bitgoeul.errors import AccessDenied, BitgoeulError, Conflict, ValidationFailed
+from bitgoeul.governance.decision import DataAction, Decision, decide
+from bitgoeul.storage.base import ObjectStore
+
+Progress = Callable[[int, int, int], None]
+
+# How often an upload's progress is written to its IngestRun row, at most.
+PROGRESS_INTERVAL_SECONDS = 0.5
+# Concurrent publishers racing for the same version number retry this many times.
+PUBLISH_ATTEMPTS = 5
+DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+
+
+def refresh_search_fields(dataset: Dataset, publisher: Organization) -> None:
+    """Recompute what the full-text index reads; call after any metadata change."""
+    # Column defaults apply only at INSERT, so unset fields of a new object read as None.
+    dataset.search_title = search_text.index_text(dataset.title or "", dataset.title_ko or "")
+    dataset.search_document = search_text.index_text(
+        dataset.description or "",
+        dataset.description_ko or "",
+        " ".join(dataset.keywords or []),
+        publisher.slug,
+        publisher.name,
+        publisher.name_ko or "",
+        dataset.sector.value.replace("-", " "),
+        dataset.spatial or "",
+    )
+
+
+def require(session: Session, *, actor: Actor, action: DataAction, dataset: Dataset) -> Decision:
+    """Ask the decision point; a refusal is audited and committed, then ``AccessDenied``."""
+    decision = decide(actor, action, dataset)
+    if decision.allowed:
+        return decision
+    session.rollback()
+    record_event(
+        session,
+        action=f"dataset.{action.value}",
+        outcome="denied",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=dataset.slug,
+        organization_id=dataset.publisher_id,
+        detail={"reason": decision.reason},
+    )
+    session.commit()
+    raise AccessDenied(decision.reason)
+
+
+def _slug_from_title(title: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80].strip("-")
+    return slug or f"dataset-{secrets.token_hex(4)}"
+
+
+def create_dataset(session: Session, *, actor: Actor, data: DatasetCreate) -> Dataset:
+    """A steward (or operator) describes a new dataset; versions are uploaded afterwards."""
+    publisher_slug = data.publisher
+    if publisher_slug is None:
+        if actor.organization_id is None:
+            raise ValidationFailed(
+                "Name the publishing organization in 'publisher' (its slug); "
+                "you belong to no organization."
+            )
+        publisher = session.get(Organization, actor.organization_id)
+    else:
+        publisher = session.scalar(select(Organization).where(Organization.slug == publisher_slug))
+    if publisher is None:
+        raise ValidationFailed(
+            f"There is no organization '{publisher_slug}'. Use the slug of an existing "
+            "organization in 'publisher'."
+        )
+    slug = data.slug or _slug_from_title(data.title)
+    fields = data.model_dump(exclude={"slug", "publisher"})
+    dataset = Dataset(slug=slug, publisher_id=publisher.id, created_by_id=actor.user_id, **fields)
+    require(session, actor=actor, action=DataAction.create_dataset, dataset=dataset)
+    if session.scalar(select(Dataset.id).where(Dataset.slug == slug)) is not None:
+        raise Conflict(f"A dataset named '{slug}' exists already; choose another slug.")
+    dataset.publisher = publisher
+    refresh_search_fields(dataset, publisher)
+    session.add(dataset)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(f"A dataset named '{slug}' exists already; choose another slug.") from exc
+    record_event(
+        session,
+        action="dataset.created",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=slug,
+        organization_id=publisher.id,
+        detail={"title": dataset.title, "access_level": dataset.access_level.value},
+    )
+    session.commit()
+    return dataset
+
+
+def update_dataset(session: Session, *, actor: Actor, slug: str, data: DatasetUpdate) -> Dataset:
+    """A steward edits a dataset's metadata.  Versions are untouched."""
+    dataset = get_dataset(session, slug)
+    require(session, actor=actor, action=DataAction.edit_metadata, dataset=dataset)
+    changes = data.model_dump(exclude_unset=True)
+    for name in ("title", "sector", "access_level", "licence", "keywords", "min_group_size"):
+        # These columns cannot be empty; an explicit null means "leave as is".
+        if name in changes and changes[name] is None:
+            del changes[name]
+    for name in ("title_ko", "description", "description_ko", "spatial"):
+        if name in changes and changes[name] is None:
+            changes[name] = ""
+    for name in ("contact_name", "contact_email"):
+        if name in changes and changes[name] is None:
+            changes[name] = ""
+    if "update_frequency" in changes and changes["update_frequency"] is None:
+        changes["update_frequency"] = UpdateFrequency.unknown
+    start = changes.get("temporal_start", dataset.temporal_start)
+    end = changes.get("temporal_end", dataset.temporal_end)
+    if start is not None and end is not None and start > end:
+        raise ValidationFailed("temporal_start must not be after temporal_end.")
+    before = {name: getattr(dataset, name) for name in changes}
+    for name, value in changes.items():
+        setattr(dataset, name, value)
+    refresh_search_fields(dataset, dataset.publisher)
+    dataset.updated_at = utcnow()
+    changed = sorted(name for name in changes if before[name] != getattr(dataset, name))
+    record_event(
+        session,
+        action="dataset.updated",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=slug,
+        organization_id=dataset.publisher_id,
+        detail={"fields": changed},
+    )
+    session.commit()
+    return dataset
+
+
+class _ProgressRecorder:
+    """Writes an upload's progress to its IngestRun row, at most every half second."""
+
+    def __init__(self, session: Session, run_id: int, forward: Progress | None) -> None:
+        self.session = session
+        self.run_id = run_id
+        self.forward = forward
+        self.last = 0.0
+
+    def __call__(self, bytes_done: int, bytes_total: int, rows_done: int) -> None:
+        if self.forward is not None:
+            self.forward(bytes_done, bytes_total, rows_done)
+        now = time.monotonic()
+        if now - self.last < PROGRESS_INTERVAL_SECONDS:
+            return
+        self.last = now
+        self.session.execute(
+            update(IngestRun)
+            .where(IngestRun.id == self.run_id)
+            .values(bytes_done=bytes_done, bytes_total=bytes_total, rows_done=rows_done)
+        )
+        self.session.commit()
+
+
+def _finish_failed(
+    session: Session, *, actor: Actor, dataset: Dataset, run_id: int, error: BaseException
+) -> None:
+    session.rollback()
+    if isinstance(error, BitgoeulError):
+        report = error.detail if isinstance(error.detail, dict) else {"message": error.message}
+    else:
+        report = {"message": "The upload failed because of an internal error; try again."}
+    session.execute(
+        update(IngestRun)
+        .where(IngestRun.id == run_id)
+        .values(status=IngestStatus.failed, error_report=report, finished_at=utcnow())
+    )
+    record_event(
+        session,
+        action="dataset.version_failed",
+        outcome="failed",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=dataset.slug,
+        organization_id=dataset.publisher_id,
+        detail={"ingest_run": run_id, "error": type(error).__name__},
+    )
+    session.commit()
+
+
+def publish_version(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    actor: Actor,
+    slug: str,
+    source: Path,
+    filename: str,
+    declared_schema: dict[str, Any] | None = None,
+    column_classes: dict[str, str] | None = None,
+    note: str = "",
+    progress: Progress | None = None,
+) -> DatasetVersion:
+    """Turn an uploaded file into the dataset's next immutable version.
+
+    The IngestRun is committed first so a page can poll it.  Ingest failures mark the run
+    failed with the error report and re-raise; earlier versions are never touched, and nothing
+    is left in the store or the work directory.
+    """
+    from bitgoeul.ingest.pipeline import ingest_file
+
+    dataset = get_dataset(session, slug)
+    require(session, actor=actor, action=DataAction.publish_version, dataset=dataset)
+    run = IngestRun(
+        dataset_id=dataset.id,
+        status=IngestStatus.running,
+        source_filename=filename,
+        bytes_total=source.stat().st_size,
+        created_by_id=actor.user_id,
+    )
+    session.add(run)
+    session.commit()
+    run_id = run.id
+
+    work_root = settings.ensure_data_dir() / "work"
+    work_root.mkdir(exist_ok=True)
+    work_dir = Path(tempfile.mkdtemp(prefix="ingest-", dir=work_root))
+    stored_key: str | None = None
+    try:
+        result = ingest_file(
+            source,
+            filename=filename,
+            work_dir=work_dir,
+            declared_schema=declared_schema,
+            column_classes=column_classes,
+            error_limit=settings.ingest_error_limit,
+            max_bytes=settings.max_upload_bytes,
+            progress=_ProgressRecorder(session, run_id, progress),
+        )
+        key = f"parquet/{result.parquet_sha256}.parquet"
+        if not store.exists(key):
+            store.put_file(key, result.parquet_path)
+            stored_key = key
+        version = _insert_version(
+            session,
+            actor=actor,
+            slug=slug,
+            run_id=run_id,
+            key=key,
+            result=result,
+            filename=filename,
+            note=note,
+        )
+    except BaseException as error:
+        if stored_key is not None and not _object_in_use(session, stored_key):
+            store.delete(stored_key)
+        _finish_failed(session, actor=actor, dataset=dataset, run_id=run_id, error=error)
+        raise
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return version
+
+
+def _object_in_use(session: Session, key: str) -> bool:
+    session.rollback()
+    return (
+        session.scalar(select(DatasetVersion.id).where(DatasetVersion.object_key == key))
+        is not None
+    )
+
+
+def _insert_version(
+    session: Session,
+    *,
+    actor: Actor,
+    slug: str,
+    run_id: int,
+    key: str,
+    result: Any,
+    filename: str,
+    note: str,
+) -> DatasetVersion:
+    """Number = previous + 1; a concurrent publisher taking it first makes us try the next."""
+    for _attempt in range(PUBLISH_ATTEMPTS):
+        dataset = get_dataset(session, slug)
+        number = 1 + (
+            session.scalar(
+                select(func.max(DatasetVersion.number)).where(
+                    DatasetVersion.dataset_id == dataset.id
+                )
+            )
+            or 0
+        )
+        version = DatasetVersion(
+            dataset_id=dataset.id,
+            number=number,
+            source_filename=filename,
+            source_format=result.source_format,
+            source_encoding=result.source_encoding or "",
+            source_sha256=result.source_sha256,
+            source_bytes=result.source_bytes,
+            object_key=key,
+            parquet_sha256=result.parquet_sha256,
+            parquet_bytes=result.parquet_bytes,
+            row_count=result.row_count,
+            table_schema=result.table_schema,
+            profile=result.profile,
+            note=note,
+            created_by_id=actor.user_id,
+        )
+        session.add(version)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            continue
+        session.execute(
+            update(IngestRun)
+            .where(IngestRun.id == run_id)
+            .values(
+                status=IngestStatus.succeeded,
+                version_id=version.id,
+                rows_done=result.row_count,
+                bytes_done=result.source_bytes,
+                finished_at=utcnow(),
+            )
+        )
+        dataset.updated_at = utcnow()
+        record_event(
+            session,
+            action="dataset.version_published",
+            actor_id=actor.user_id,
+            actor_name=actor.username,
+            resource_type="dataset",
+            resource_id=slug,
+            organization_id=dataset.publisher_id,
+            detail={
+                "version": number,
+                "rows": result.row_count,
+                "parquet_sha256": result.parquet_sha256,
+                "ingest_run": run_id,
+            },
+        )
+        session.commit()
+        return version
+    raise Conflict(
+        f"Could not number the new version of '{slug}': other uploads kept taking the next "
+        "number. Try again."
+    )
+
+
+def _local_copy(store: ObjectStore, key: str, work_dir: Path) -> Path:
+    path = store.local_path(key)
+    if path is not None:
+        return path
+    target = work_dir / "object.parquet"
+    with store.open(key) as source, target.open("wb") as sink:
+        shutil.copyfileobj(source, sink)
+    return target
+
+
+def preview_version(
+    session: Session,
+    *,
+    store: ObjectStore,
+    actor: Actor,
+    slug: str,
+    number: int | None = None,
+    limit: int = 20,
+) -> Preview:
+    """The first rows of a version, when the decision allows a preview (audited)."""
+    from bitgoeul.ingest.pipeline import read_preview
+
+    dataset = get_dataset(session, slug)
+    require(session, actor=actor, action=DataAction.preview, dataset=dataset)
+    version = get_version(session, slug, number)
+    with tempfile.TemporaryDirectory(prefix="preview-") as work:
+        columns, rows = read_preview(
+            _local_copy(store, version.object_key, Path(work)), limit=max(1, min(limit, 100))
+        )
+    record_event(
+        session,
+        action="dataset.previewed",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=slug,
+        organization_id=dataset.publisher_id,
+        detail={"version": version.number, "rows": len(rows)},
+    )
+    session.commit()
+    return Preview(
+        dataset=slug, version=version.number, columns=list(columns), rows=[list(r) for r in rows]
+    )
+
+
+DownloadFormat = Literal["parquet", "csv"]
+
+
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    media_type: str
+    chunks: Iterator[bytes]
+
+
+def _parquet_chunks(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(DOWNLOAD_CHUNK_BYTES):
+            yield chunk
+
+
+def _csv_chunks(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        parquet = pq.ParquetFile(handle)
+        header = True
+        for batch in parquet.iter_batches(batch_size=50_000):
+            buffer = io.BytesIO()
+            pa_csv.write_csv(
+                batch, buffer, write_options=pa_csv.WriteOptions(include_header=header)
+            )
+            header = False
+            yield buffer.getvalue()
+        if header:  # no rows at all: still send the column names
+            buffer = io.BytesIO()
+            pa_csv.write_csv(parquet.schema_arrow.empty_table(), buffer)
+            yield buffer.getvalue()
+
+
+def download_version(
+    session: Session,
+    *,
+    store: ObjectStore,
+    actor: Actor,
+    slug: str,
+    number: int | None = None,
+    file_format: DownloadFormat = "parquet",
+) -> Download:
+    """A version's rows as a stream of bytes, when the decision allows a download (audited)."""
+    dataset = get_dataset(session, slug)
+    require(session, actor=actor, action=DataAction.download, dataset=dataset)
+    version = get_version(session, slug, number)
+    handle = store.open(version.object_key)
+    record_event(
+        session,
+        action="dataset.downloaded",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=slug,
+        organization_id=dataset.publisher_id,
+        detail={"version": version.number, "format": file_format},
+    )
+    session.commit()
+    stem = f"{slug}-v{version.number}"
+    if file_format == "csv":
+        return Download(f"{stem}.csv", "text/csv; charset=utf-8", _csv_chunks(handle))
+    return Download(f"{stem}.parquet", "application/vnd.apache.parquet", _parquet_chunks(handle))
