@@ -26,13 +26,13 @@ def test_the_models_match_the_migrations(settings: Settings) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from bitgoeul.db.autogenerate import include_object
+
     engine = make_engine(settings)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = [
-            d
-            for d in compare_metadata(context, Base.metadata)
-            if not (isinstance(d, tuple) and "search" in str(d[1]))
-        ]
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
+        differences = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert differences == []

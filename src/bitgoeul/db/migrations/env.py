@@ -6,6 +6,7 @@ from alembic import context
 
 import bitgoeul.models  # noqa: F401  (registers every table on Base.metadata)
 from bitgoeul.config import Settings
+from bitgoeul.db.autogenerate import include_object
 from bitgoeul.db.base import Base
 from bitgoeul.db.engine import make_engine
 
@@ -30,6 +31,7 @@ def _run(connection: object) -> None:
         target_metadata=Base.metadata,
         render_as_batch=True,
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
