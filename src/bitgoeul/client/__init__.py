@@ -1,1 +1,55 @@
-"""client"""
+"""The Bitgoeul Python SDK: use a hub's REST API from Python.
+
+    from bitgoeul.client import Client
+
+    with Client("http://127.0.0.1:8000") as hub:
+        hub.login("researcher", "demo")
+        for dataset in hub.datasets(q="electricity").items:
+            print(dataset.slug, dataset.title)
+
+The public surface is what ``__all__`` lists; the modules behind it are private.  See docs/sdk.md.
+"""
+
+from bitgoeul.client._client import Client
+from bitgoeul.client._errors import (
+    AccessDenied,
+    BitgoeulAPIError,
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TooLarge,
+    ValidationFailed,
+)
+from bitgoeul.client._models import (
+    ApiToken,
+    Dataset,
+    DatasetList,
+    DatasetVersion,
+    NewApiToken,
+    Organization,
+    Preview,
+    User,
+)
+
+__all__ = [
+    "AccessDenied",
+    "ApiToken",
+    "BitgoeulAPIError",
+    "Client",
+    "Conflict",
+    "Dataset",
+    "DatasetList",
+    "DatasetVersion",
+    "NewApiToken",
+    "NotAuthenticated",
+    "NotFound",
+    "Organization",
+    "Preview",
+    "RateLimited",
+    "ServerError",
+    "TooLarge",
+    "User",
+    "ValidationFailed",
+]

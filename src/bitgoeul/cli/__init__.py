@@ -1,0 +1,54 @@
+"""The ``bitgoeul`` command line: run the hub, build the demo city, administer it locally.
+
+A peer of the REST API and the web pages: every command calls the same ``actions`` and
+``queries`` they do and has no rules of its own.  Each command group lives in its own module;
+this one assembles them.  Documented in docs/cli.md (tests/test_docs.py keeps it complete).
+"""
+
+from __future__ import annotations
+
+import typer
+from pydantic import ValidationError
+
+from bitgoeul.cli.accounts import org_app, token_app, user_app
+from bitgoeul.cli.admin import audit_app, config, db_app
+from bitgoeul.cli.context import DomainErrorGroup, Hub, fail
+from bitgoeul.cli.datasets import dataset_app
+from bitgoeul.cli.server import demo, serve
+from bitgoeul.config import Settings
+
+app = typer.Typer(
+    name="bitgoeul",
+    cls=DomainErrorGroup,
+    help="Bitgoeul: the open platform that runs an AI hub city.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.callback()
+def load_settings(ctx: typer.Context) -> None:
+    """Read the BITGOEUL_* settings once, for every command."""
+    if isinstance(ctx.obj, Hub):
+        return
+    try:
+        settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise fail(f"The BITGOEUL_* settings are invalid: {problems}") from None
+    ctx.obj = Hub(settings)
+
+
+app.command()(serve)
+app.command()(demo)
+app.command()(config)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(audit_app, name="audit")
+
+__all__ = ["app"]

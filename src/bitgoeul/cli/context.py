@@ -1,0 +1,82 @@
+"""What every CLI command shares: the settings, a database session, the acting user, output.
+
+The CLI is a peer of the API: commands parse their arguments, call the same ``actions`` the
+routers call, and print.  Settings are read once by the root callback and carried on the Typer
+context (tests pass their own through ``CliRunner.invoke(app, ..., obj=settings)``).  Domain
+errors are printed as one line by :class:`DomainErrorGroup` and the command exits 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.orm import Session
+from typer.core import TyperGroup
+
+from bitgoeul.accounts import queries as account_queries
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.config import Settings
+from bitgoeul.db import make_engine, make_sessionmaker
+from bitgoeul.errors import BitgoeulError, NotFound
+
+# Messages stay on one line in logs and pipes (tables still fit the terminal).
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` as an error; the caller raises the returned ``Exit``."""
+    err_console.print(f"[bold red]Error:[/] {escape(message)}")
+    return typer.Exit(1)
+
+
+class DomainErrorGroup(TyperGroup):
+    """The root command: any domain error from any subcommand becomes one line and exit 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BitgoeulError as exc:
+            raise fail(exc.message) from None
+
+
+@dataclass
+class Hub:
+    """The local hub the CLI acts on: its settings and its database."""
+
+    settings: Settings
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        engine = make_engine(self.settings)
+        try:
+            with make_sessionmaker(engine)() as session:
+                yield session
+        finally:
+            engine.dispose()
+
+    def actor(self, session: Session, username: str) -> Actor:
+        """The named user, acting from the command line (``--as``)."""
+        user = account_queries.get_user(session, username)
+        if user is None:
+            raise NotFound(
+                f"There is no user {username!r}; list users in the web admin or create one "
+                "with 'bitgoeul user create'."
+            )
+        return Actor.for_user(user, via="cli")
+
+    def optional_actor(self, session: Session, username: str | None) -> Actor | None:
+        return None if username is None else self.actor(session, username)
+
+
+def hub_of(ctx: typer.Context) -> Hub:
+    hub = ctx.find_object(Hub)
+    if hub is None:  # only when a command is invoked without the root callback
+        hub = Hub(Settings())
+    return hub

@@ -1,0 +1,262 @@
+"""``bitgoeul dataset list|create|upload``: the catalog from the command line.
+
+``upload`` runs the same ingest as the web page and the API (``catalog.actions.publish_version``)
+and shows its progress callback as a Rich progress bar; a file that fails validation prints
+the report as a table and exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError as PydanticValidationError
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from bitgoeul.catalog import actions as catalog_actions
+from bitgoeul.catalog import queries as catalog_queries
+from bitgoeul.catalog.models import AccessLevel, Sector
+from bitgoeul.catalog.schemas import DatasetCreate, UpdateFrequency
+from bitgoeul.cli.context import console, err_console, fail, hub_of
+from bitgoeul.errors import ValidationFailed
+from bitgoeul.storage import make_store
+
+dataset_app = typer.Typer(help="Datasets in the catalog.")
+
+AsUser = Annotated[str, typer.Option("--as", help="The user acting (a steward or operator).")]
+
+
+@dataset_app.command("list")
+def dataset_list(
+    ctx: typer.Context,
+    q: Annotated[str, typer.Option("--q", help="Search words (English or Korean).")] = "",
+    sector: Annotated[Sector | None, typer.Option("--sector", help="Only this sector.")] = None,
+    publisher: Annotated[
+        str | None, typer.Option("--publisher", help="Only this organization's (slug).")
+    ] = None,
+    access_level: Annotated[
+        AccessLevel | None, typer.Option("--access-level", help="Only this access level.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 100,
+) -> None:
+    """List the datasets in the catalog, optionally matching search words and filters."""
+    with hub_of(ctx).session() as session:
+        results = catalog_queries.search_datasets(
+            session,
+            q=q,
+            sector=sector,
+            publisher=publisher,
+            access_level=access_level,
+            limit=limit,
+        )
+    shown = f"{len(results.items)} of {results.total}" if results.total > limit else results.total
+    table = Table(title=f"{shown} datasets" + (f" matching {q!r}" if q else ""))
+    # Slugs are what people copy into the next command: never cut them, wrap titles instead.
+    longest_slug = max((len(dataset.slug) for dataset in results.items), default=4)
+    table.add_column("slug", no_wrap=True, min_width=longest_slug)
+    for column in ("title", "publisher", "sector", "access", "version"):
+        table.add_column(column)
+    for dataset in results.items:
+        table.add_row(
+            escape(dataset.slug),
+            escape(dataset.title),
+            escape(dataset.publisher),
+            dataset.sector.value,
+            dataset.access_level.value,
+            "" if dataset.latest_version is None else str(dataset.latest_version),
+        )
+    console.print(table)
+
+
+@dataset_app.command("create")
+def dataset_create(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Option("--title", help="The title in English.")],
+    sector: Annotated[Sector, typer.Option("--sector", help="The sector it belongs to.")],
+    acting: AsUser,
+    slug: Annotated[
+        str | None, typer.Option("--slug", help="URL name; made from the title if left out.")
+    ] = None,
+    title_ko: Annotated[str, typer.Option("--title-ko", help="The title in Korean.")] = "",
+    description: Annotated[str, typer.Option("--description", help="What it holds.")] = "",
+    description_ko: Annotated[
+        str, typer.Option("--description-ko", help="The description in Korean.")
+    ] = "",
+    publisher: Annotated[
+        str | None,
+        typer.Option("--publisher", help="Publishing organization's slug (a steward's own)."),
+    ] = None,
+    keyword: Annotated[
+        list[str] | None, typer.Option("--keyword", help="A keyword; repeat for more.")
+    ] = None,
+    licence: Annotated[str, typer.Option("--licence", help="SPDX-style licence id.")] = (
+        "CC-BY-4.0"
+    ),
+    access_level: Annotated[
+        AccessLevel, typer.Option("--access-level", help="Who may use the rows.")
+    ] = AccessLevel.registered,
+    update_frequency: Annotated[
+        UpdateFrequency, typer.Option("--update-frequency", help="How often versions come.")
+    ] = UpdateFrequency.unknown,
+    spatial: Annotated[str, typer.Option("--spatial", help="Area covered.")] = "",
+    contact_email: Annotated[
+        str, typer.Option("--contact-email", help="Who answers questions about it.")
+    ] = "",
+) -> None:
+    """Create a dataset's catalog entry; upload its first version with 'dataset upload'."""
+    hub = hub_of(ctx)
+    try:
+        data = DatasetCreate(
+            slug=slug,
+            title=title,
+            title_ko=title_ko,
+            description=description,
+            description_ko=description_ko,
+            publisher=publisher,
+            sector=sector,
+            keywords=keyword or [],
+            licence=licence,
+            access_level=access_level,
+            update_frequency=update_frequency,
+            spatial=spatial,
+            contact_email=contact_email,
+        )
+    except PydanticValidationError as exc:
+        raise fail("; ".join(_field_problem(e) for e in exc.errors())) from None
+    with hub.session() as session:
+        dataset = catalog_actions.create_dataset(
+            session, actor=hub.actor(session, acting), data=data
+        )
+        console.print(
+            f"Created dataset [bold]{escape(dataset.slug)}[/] ({escape(dataset.title)}). "
+            f"Upload its first version with: bitgoeul dataset upload {dataset.slug} FILE "
+            f"--as {acting}"
+        )
+
+
+def _field_problem(error: Any) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ())) or "value"
+    return f"--{where.replace('_', '-')}: {error.get('msg', 'is not valid')}"
+
+
+def read_json_file(path: Path | None, what: str) -> Any:
+    """A JSON file given on the command line, or a message naming the line and column."""
+    if path is None:
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise fail(f"Cannot read the {what} file {path}: {exc.strerror}.") from None
+    except json.JSONDecodeError as exc:
+        raise fail(
+            f"The {what} file {path} is not valid JSON: {exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}."
+        ) from None
+    if not isinstance(value, dict):
+        raise fail(f"The {what} file {path} must hold a JSON object ({{...}}).")
+    return value
+
+
+@dataset_app.command("upload")
+def dataset_upload(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="The dataset receiving a new version.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="CSV, TSV, JSON Lines, Parquet or XLSX.",
+        ),
+    ],
+    acting: AsUser,
+    schema: Annotated[
+        Path | None,
+        typer.Option("--schema", help="A Table Schema (JSON) the file must match."),
+    ] = None,
+    classes: Annotated[
+        Path | None,
+        typer.Option("--classes", help="JSON object mapping column names to column classes."),
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="What changed in this version.")] = "",
+) -> None:
+    """Validate a file and publish it as the dataset's next immutable version."""
+    hub = hub_of(ctx)
+    declared_schema = read_json_file(schema, "schema")
+    column_classes = read_json_file(classes, "column classes")
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeRemainingColumn(),
+        console=err_console,
+    )
+    task = progress.add_task(escape(file.name), total=file.stat().st_size, rows=0)
+
+    def report(bytes_done: int, bytes_total: int, rows_done: int) -> None:
+        progress.update(task, completed=bytes_done, total=bytes_total or None, rows=rows_done)
+
+    with hub.session() as session:
+        actor = hub.actor(session, acting)
+        try:
+            with progress:
+                version = catalog_actions.publish_version(
+                    session,
+                    settings=hub.settings,
+                    store=make_store(hub.settings),
+                    actor=actor,
+                    slug=slug,
+                    source=file,
+                    filename=file.name,
+                    declared_schema=declared_schema,
+                    column_classes=column_classes,
+                    note=note,
+                    progress=report,
+                )
+        except ValidationFailed as exc:
+            if isinstance(exc.detail, dict) and "errors" in exc.detail:
+                err_console.print(validation_report_table(exc.detail))
+            raise fail(exc.message) from None
+    console.print(
+        f"Published [bold]{escape(slug)}[/] version {version.number}: "
+        f"{version.row_count:,} rows from {escape(file.name)}."
+    )
+
+
+def validation_report_table(report: dict[str, Any]) -> Table:
+    """The ingest error report: one row per error, where it is and what to fix."""
+    shown = len(report.get("errors", []))
+    total = report.get("error_count", shown)
+    title = f"{total} {'problem' if total == 1 else 'problems'} in {report.get('file', 'the file')}"
+    if report.get("truncated"):
+        title += f" (first {shown} shown)"
+    table = Table(title=escape(title), show_lines=False)
+    for column in ("row", "column", "rule", "value", "message"):
+        table.add_column(column, overflow="fold")
+    for error in report.get("errors", []):
+        value = error.get("value")
+        table.add_row(
+            "" if error.get("row") is None else str(error["row"]),
+            escape(str(error.get("field") or error.get("column") or "")),
+            escape(str(error.get("rule", ""))),
+            "" if value is None else escape(str(value)[:40]),
+            escape(str(error.get("message", ""))),
+        )
+    counts = report.get("counts_by_rule") or {}
+    if counts:
+        table.caption = "by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    return table

@@ -1,0 +1,144 @@
+"""The catalog from the shell: create, list, upload with progress, and the validation report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+from typer.testing import Result
+
+from bitgoeul.accounts import actions
+from bitgoeul.config import Settings
+
+Invoke = Callable[..., Result]
+SCHEMA = {
+    "fields": [
+        {"name": "meter_id", "type": "string"},
+        {"name": "day", "type": "date"},
+        {"name": "kwh", "type": "number", "constraints": {"minimum": 0}},
+    ]
+}
+
+
+@pytest.fixture
+def steward(db: Session, settings: Settings) -> str:
+    kepco = actions.create_organization(db, slug="kepco", name="KEPCO", kind="agency")
+    actions.create_user(
+        db,
+        username="kepco",
+        password="correct-horse-battery",
+        role="steward",
+        organization_id=kepco.id,
+        settings=settings,
+    )
+    return "kepco"
+
+
+@pytest.fixture
+def dataset(invoke: Invoke, steward: str) -> str:
+    result = invoke(
+        "dataset", "create", "--title", "Household electricity use", "--title-ko",
+        "가정용 전력 사용량", "--sector", "energy", "--access-level", "open",
+        "--keyword", "electricity", "--keyword", "전력", "--as", steward,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return "household-electricity-use"
+
+
+@pytest.fixture
+def schema_file(tmp_path: Path) -> Path:
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(SCHEMA), encoding="utf-8")
+    return path
+
+
+def test_a_created_dataset_is_listed_with_its_publisher(invoke: Invoke, dataset: str) -> None:
+    result = invoke("dataset", "list")
+    assert result.exit_code == 0, result.output
+    assert dataset in result.output
+    assert "kepco" in result.output
+
+
+def test_dataset_list_searches_korean_words(invoke: Invoke, dataset: str) -> None:
+    assert dataset in invoke("dataset", "list", "--q", "전력").output
+    assert dataset not in invoke("dataset", "list", "--q", "병원").output
+
+
+def test_a_researcher_cannot_create_a_dataset(
+    invoke: Invoke, db: Session, settings: Settings, steward: str
+) -> None:
+    actions.create_user(
+        db, username="lee", password="correct-horse-battery", role="member", settings=settings
+    )
+    result = invoke(
+        "dataset", "create", "--title", "Mine", "--sector", "energy", "--publisher", "kepco",
+        "--as", "lee",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "Error:" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_bad_option_value_names_the_option(invoke: Invoke, steward: str) -> None:
+    result = invoke(
+        "dataset", "create", "--title", "X", "--sector", "energy", "--licence", "no spaces!",
+        "--as", steward,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "--licence" in result.output
+
+
+def test_upload_publishes_the_next_version(
+    invoke: Invoke, dataset: str, steward: str, schema_file: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "usage.csv"
+    source.write_text("meter_id,day,kwh\nM-001,2026-01-01,12.5\nM-002,2026-01-01,8\n")
+    result = invoke(
+        "dataset", "upload", dataset, str(source), "--schema", str(schema_file), "--as", steward
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Published {dataset} version 1: 2 rows from usage.csv" in result.stdout
+
+
+def test_an_invalid_file_prints_the_report_and_exits_1(
+    invoke: Invoke, dataset: str, steward: str, schema_file: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "usage.csv"
+    source.write_text("meter_id,day,kwh\nM-001,2026-01-01,-4\nM-002,not-a-day,8\n")
+    result = invoke(
+        "dataset", "upload", dataset, str(source), "--schema", str(schema_file), "--as", steward
+    )
+    assert result.exit_code == 1
+    assert "2 problems in usage.csv" in result.output
+    assert "kwh" in result.output
+    assert "day" in result.output
+    assert "Published" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_schema_that_is_not_json_is_named_with_line_and_column(
+    invoke: Invoke, dataset: str, steward: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "schema.json"
+    broken.write_text('{"fields": [\n  {"name": "a",}\n]}')
+    source = tmp_path / "usage.csv"
+    source.write_text("a\n1\n")
+    result = invoke(
+        "dataset", "upload", dataset, str(source), "--schema", str(broken), "--as", steward
+    )
+    assert result.exit_code == 1
+    assert "is not valid JSON" in result.output
+    assert "line 2" in result.output
+
+
+def test_upload_to_an_unknown_dataset_is_one_line(
+    invoke: Invoke, steward: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "usage.csv"
+    source.write_text("a\n1\n")
+    result = invoke("dataset", "upload", "nothing-here", str(source), "--as", steward)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
