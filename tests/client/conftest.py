@@ -8,9 +8,6 @@ streamed downloads over HTTP, the way a researcher's script meets the hub.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,27 +18,14 @@ from bitgoeul.accounts import actions
 from bitgoeul.cli.server import make_server
 from bitgoeul.client import Client
 from bitgoeul.config import Settings
+from live_hub import serving
 
 
 @pytest.fixture
 def hub_url(settings: Settings) -> Iterator[str]:
     server = make_server(settings, host="127.0.0.1", port=0, log_level="warning")
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the hub did not start")
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
-    server.config.app.state.engine.dispose()
+    with serving(server) as url:
+        yield url
 
 
 @pytest.fixture

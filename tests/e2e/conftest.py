@@ -10,10 +10,7 @@ used.  Without it the journeys are skipped (``scripts/test`` says so; CI require
 from __future__ import annotations
 
 import os
-import socket
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,6 +23,8 @@ from bitgoeul.config import Settings
 # The journeys use the same small city as the page tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
 from web_city import build_small_city
+
+from live_hub import serving
 
 CHROMIUM = os.environ.get("BITGOEUL_E2E_CHROMIUM", "/usr/bin/chromium")
 # Generous waits: the suite runs beside other test processes (pytest -n) on busy CI machines.
@@ -53,26 +52,11 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def hub_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    server = make_server(settings, host="127.0.0.1", port=0)
-    server.config.log_level = "warning"
+    server = make_server(settings, host="127.0.0.1", port=0, log_level="warning")
     app = server.config.app
     build_small_city(app.state.sessionmaker, app.state.store, settings, tmp_path)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the hub did not start")
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
-    app.state.engine.dispose()
+    with serving(server) as url:
+        yield url
 
 
 @pytest.fixture
