@@ -3,15 +3,27 @@
 from bitgoeul.accounts.models import ApiToken, LoginFailure, Organization, User, WebSession
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.catalog.models import Dataset, DatasetVersion, IngestRun
+from bitgoeul.governance.models import (
+    AccessRequest,
+    Agreement,
+    Notification,
+    Project,
+    ProjectMember,
+)
 
 __all__ = [
+    "AccessRequest",
+    "Agreement",
     "ApiToken",
     "AuditEvent",
     "Dataset",
     "DatasetVersion",
     "IngestRun",
     "LoginFailure",
+    "Notification",
     "Organization",
+    "Project",
+    "ProjectMember",
     "User",
     "WebSession",
 ]

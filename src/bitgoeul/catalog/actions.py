@@ -35,7 +35,8 @@ from bitgoeul.catalog.schemas import DatasetCreate, DatasetUpdate, Preview, Upda
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, BitgoeulError, Conflict, ValidationFailed
-from bitgoeul.governance.decision import DataAction, Decision, decide
+from bitgoeul.governance import release
+from bitgoeul.governance.decision import DataAction, Decision, DecisionContext, decide
 from bitgoeul.storage.base import ObjectStore
 
 Progress = Callable[[int, int, int], None]
@@ -63,9 +64,16 @@ def refresh_search_fields(dataset: Dataset, publisher: Organization) -> None:
     )
 
 
-def require(session: Session, *, actor: Actor, action: DataAction, dataset: Dataset) -> Decision:
+def require(
+    session: Session,
+    *,
+    actor: Actor,
+    action: DataAction,
+    dataset: Dataset,
+    context: DecisionContext | None = None,
+) -> Decision:
     """Ask the decision point; a refusal is audited and committed, then ``AccessDenied``."""
-    decision = decide(actor, action, dataset)
+    decision = decide(actor, action, dataset, context=context)
     if decision.allowed:
         return decision
     session.rollback()
@@ -139,7 +147,16 @@ def update_dataset(session: Session, *, actor: Actor, slug: str, data: DatasetUp
     dataset = get_dataset(session, slug)
     require(session, actor=actor, action=DataAction.edit_metadata, dataset=dataset)
     changes = data.model_dump(exclude_unset=True)
-    for name in ("title", "sector", "access_level", "licence", "keywords", "min_group_size"):
+    for name in (
+        "title",
+        "sector",
+        "access_level",
+        "licence",
+        "keywords",
+        "min_group_size",
+        "dominance_n",
+        "dominance_k",
+    ):
         # These columns cannot be empty; an explicit null means "leave as is".
         if name in changes and changes[name] is None:
             del changes[name]
@@ -398,6 +415,44 @@ def _local_copy(store: ObjectStore, key: str, work_dir: Path) -> Path:
     return target
 
 
+def _project_context(
+    session: Session, actor: Actor, dataset: Dataset, project_id: int | None
+) -> DecisionContext | None:
+    from bitgoeul.governance.queries import decision_context
+
+    if project_id is None:
+        return None
+    return decision_context(session, actor=actor, dataset=dataset, project_id=project_id)
+
+
+class _RemovedOnClose(io.FileIO):
+    """A temporary file deleted with its folder once the download stream closes it."""
+
+    def close(self) -> None:
+        super().close()
+        shutil.rmtree(Path(str(self.name)).parent, ignore_errors=True)
+
+
+def _governed_download(
+    store: ObjectStore,
+    version: DatasetVersion,
+    decision: Decision,
+    secret: str,
+    file_format: str,
+) -> BinaryIO:
+    work = Path(tempfile.mkdtemp(prefix="download-"))
+    try:
+        source = _local_copy(store, version.object_key, work)
+        target = work / f"governed.{file_format}"
+        release.write_governed_file(
+            source, decision.obligations, secret=secret, target=target, file_format=file_format
+        )
+        return _RemovedOnClose(target, "rb")
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
 def preview_version(
     session: Session,
     *,
@@ -406,17 +461,35 @@ def preview_version(
     slug: str,
     number: int | None = None,
     limit: int = 20,
+    project_id: int | None = None,
+    secret: str = "",
 ) -> Preview:
-    """The first rows of a version, when the decision allows a preview (audited)."""
+    """The first rows of a version, when the decision allows a preview (audited).
+
+    With ``project_id``, a project member's agreement may allow restricted data: the rows are
+    then the agreement's columns and rows, identifiers pseudonymised (``governance.release``).
+    """
     from bitgoeul.ingest.pipeline import read_preview
 
     dataset = get_dataset(session, slug)
-    require(session, actor=actor, action=DataAction.preview, dataset=dataset)
+    decision = require(
+        session,
+        actor=actor,
+        action=DataAction.preview,
+        dataset=dataset,
+        context=_project_context(session, actor, dataset, project_id),
+    )
     version = get_version(session, slug, number)
+    governed = decision.obligations.agreement_id is not None
     with tempfile.TemporaryDirectory(prefix="preview-") as work:
-        columns, rows = read_preview(
-            _local_copy(store, version.object_key, Path(work)), limit=max(1, min(limit, 100))
-        )
+        local = _local_copy(store, version.object_key, Path(work))
+        if governed:
+            table = release.governed_table(
+                local, decision.obligations, secret=secret, limit=max(1, min(limit, 100))
+            )
+            columns, rows = table.column_names, release.table_rows(table)
+        else:
+            columns, rows = read_preview(local, limit=max(1, min(limit, 100)))
     record_event(
         session,
         action="dataset.previewed",
@@ -425,7 +498,11 @@ def preview_version(
         resource_type="dataset",
         resource_id=slug,
         organization_id=dataset.publisher_id,
-        detail={"version": version.number, "rows": len(rows)},
+        detail={
+            "version": version.number,
+            "rows": len(rows),
+            "agreement": decision.obligations.agreement_id,
+        },
     )
     session.commit()
     return Preview(
@@ -443,7 +520,7 @@ class Download:
     chunks: Iterator[bytes]
 
 
-def _parquet_chunks(handle: BinaryIO) -> Iterator[bytes]:
+def _raw_chunks(handle: BinaryIO) -> Iterator[bytes]:
     with handle:
         while chunk := handle.read(DOWNLOAD_CHUNK_BYTES):
             yield chunk
@@ -474,12 +551,28 @@ def download_version(
     slug: str,
     number: int | None = None,
     file_format: DownloadFormat = "parquet",
+    project_id: int | None = None,
+    secret: str = "",
 ) -> Download:
-    """A version's rows as a stream of bytes, when the decision allows a download (audited)."""
+    """A version's rows as a stream of bytes, when the decision allows a download (audited).
+
+    Under a project agreement the file holds the agreement's columns and rows only, with
+    identifiers pseudonymised, written by ``governance.release`` to a temporary file first.
+    """
     dataset = get_dataset(session, slug)
-    require(session, actor=actor, action=DataAction.download, dataset=dataset)
+    decision = require(
+        session,
+        actor=actor,
+        action=DataAction.download,
+        dataset=dataset,
+        context=_project_context(session, actor, dataset, project_id),
+    )
     version = get_version(session, slug, number)
-    handle = store.open(version.object_key)
+    governed = decision.obligations.agreement_id is not None
+    if governed:
+        handle = _governed_download(store, version, decision, secret, file_format)
+    else:
+        handle = store.open(version.object_key)
     record_event(
         session,
         action="dataset.downloaded",
@@ -488,10 +581,16 @@ def download_version(
         resource_type="dataset",
         resource_id=slug,
         organization_id=dataset.publisher_id,
-        detail={"version": version.number, "format": file_format},
+        detail={
+            "version": version.number,
+            "format": file_format,
+            "agreement": decision.obligations.agreement_id,
+        },
     )
     session.commit()
     stem = f"{slug}-v{version.number}"
     if file_format == "csv":
-        return Download(f"{stem}.csv", "text/csv; charset=utf-8", _csv_chunks(handle))
-    return Download(f"{stem}.parquet", "application/vnd.apache.parquet", _parquet_chunks(handle))
+        # A governed file is written as CSV already; a stored version is Parquet.
+        chunks = _raw_chunks(handle) if governed else _csv_chunks(handle)
+        return Download(f"{stem}.csv", "text/csv; charset=utf-8", chunks)
+    return Download(f"{stem}.parquet", "application/vnd.apache.parquet", _raw_chunks(handle))

@@ -299,11 +299,22 @@ def preview(
     session: SessionDep,
     store: StoreDep,
     actor: CurrentActor,
+    settings: SettingsDep,
     version: Annotated[int | None, Query(ge=1)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    project: Annotated[
+        int | None, Query(description="The project whose agreement applies.")
+    ] = None,
 ) -> Preview:
     return actions.preview_version(
-        session, store=store, actor=actor, slug=slug, number=version, limit=limit
+        session,
+        store=store,
+        actor=actor,
+        slug=slug,
+        number=version,
+        limit=limit,
+        project_id=project,
+        secret=settings.secret(),
     )
 
 
@@ -313,11 +324,22 @@ def download(
     session: SessionDep,
     store: StoreDep,
     actor: CurrentActor,
+    settings: SettingsDep,
     version: Annotated[int | None, Query(ge=1)] = None,
     format: Annotated[actions.DownloadFormat, Query()] = "parquet",
+    project: Annotated[
+        int | None, Query(description="The project whose agreement applies.")
+    ] = None,
 ) -> StreamingResponse:
     found = actions.download_version(
-        session, store=store, actor=actor, slug=slug, number=version, file_format=format
+        session,
+        store=store,
+        actor=actor,
+        slug=slug,
+        number=version,
+        file_format=format,
+        project_id=project,
+        secret=settings.secret(),
     )
     return StreamingResponse(
         found.chunks,

@@ -85,6 +85,10 @@ class Dataset(Base):
     contact_name: Mapped[str] = mapped_column(String(200), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     min_group_size: Mapped[int] = mapped_column(default=10)
+    # The N-K dominance rule for secure aggregates: a sum or mean is suppressed when its
+    # ``dominance_n`` largest contributors hold more than ``dominance_k`` of the total.
+    dominance_n: Mapped[int] = mapped_column(default=2, server_default="2")
+    dominance_k: Mapped[float] = mapped_column(default=0.9, server_default="0.9")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -152,6 +152,8 @@ def dataset_public(session: Session, *, actor: Actor, slug: str) -> DatasetPubli
         contact_name=dataset.contact_name,
         contact_email=dataset.contact_email,
         min_group_size=dataset.min_group_size,
+        dominance_n=dataset.dominance_n,
+        dominance_k=dataset.dominance_k,
         created_at=dataset.created_at,
         updated_at=dataset.updated_at,
         versions=[_version_summary(v) for v in versions],

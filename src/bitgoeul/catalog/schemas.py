@@ -93,6 +93,8 @@ class DatasetCreate(_Metadata):
     contact_name: str = Field(default="", max_length=200)
     contact_email: str = Field(default="", max_length=254)
     min_group_size: int = Field(default=10, ge=1, le=10_000)
+    dominance_n: int = Field(default=2, ge=1, le=100)
+    dominance_k: float = Field(default=0.9, gt=0, le=1)
 
 
 class DatasetUpdate(_Metadata):
@@ -113,6 +115,8 @@ class DatasetUpdate(_Metadata):
     contact_name: str | None = Field(default=None, max_length=200)
     contact_email: str | None = Field(default=None, max_length=254)
     min_group_size: int | None = Field(default=None, ge=1, le=10_000)
+    dominance_n: int | None = Field(default=None, ge=1, le=100)
+    dominance_k: float | None = Field(default=None, gt=0, le=1)
 
 
 class VersionSummary(BaseModel):
@@ -178,6 +182,8 @@ class DatasetPublic(BaseModel):
     contact_name: str
     contact_email: str
     min_group_size: int
+    dominance_n: int
+    dominance_k: float
     created_at: datetime
     updated_at: datetime
     versions: list[VersionSummary]

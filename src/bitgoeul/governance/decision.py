@@ -1,19 +1,40 @@
 """The one policy decision point.
 
-``decide(actor, action, dataset)`` answers allow/deny with a reason and obligations.  Pages,
-downloads, the API and (later) the query gateway, jobs and linkage all ask this function; none
-re-implements a rule.  This first version knows access levels and publisher stewardship;
-project agreements extend it (see docs/architecture.md).
+``decide(actor, action, dataset, context=...)`` answers allow/deny with a reason and
+``Obligations``.  Pages, downloads, the API, the SQL gateway and (later) jobs and linkage all
+ask this function; none re-implements a rule.
+
+``decide`` does no I/O.  Whatever it needs to know about projects and agreements arrives in a
+``DecisionContext``, loaded by ``governance.queries.decision_context`` at every request (never
+cached), so an agreement that expired or was revoked a moment ago already denies.  The context
+also carries the dataset's column classes (``direct_identifier``, ``quasi_identifier``,
+``sensitive``, ``other``) from its latest version's Table Schema.
+
+The rules, per access level (stewards of the publisher and operators keep full access at every
+level: they hold the data already and answer for it):
+
+* open: anyone, anonymous included, may preview, download, query, use in a job and link;
+* registered: the same for any signed-in user;
+* restricted: row-level access for members of a project with an active agreement, limited to
+  the agreement's columns and row filter, with direct identifiers pseudonymised per project
+  unless the agreement grants them;
+* secure: never preview or download; query, jobs and linkage only for members of a project
+  with an active agreement, and only aggregates (groups of at least ``min_group_size`` people,
+  the N-K dominance rule, no direct identifiers or sensitive columns in the output).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog.models import AccessLevel, Dataset
+
+DEFAULT_MIN_GROUP_SIZE = 10
+DEFAULT_DOMINANCE_N = 2
+DEFAULT_DOMINANCE_K = 0.9
 
 
 class DataAction(StrEnum):
@@ -29,18 +50,79 @@ class DataAction(StrEnum):
     create_dataset = "create_dataset"
 
 
+class ColumnClass(StrEnum):
+    direct_identifier = "direct_identifier"
+    quasi_identifier = "quasi_identifier"
+    sensitive = "sensitive"
+    other = "other"
+
+
+@dataclass(frozen=True)
+class Obligations:
+    """What the door must do to the data before it leaves.  The default obliges nothing."""
+
+    visible_columns: list[str] | None = None  # None: every column
+    pseudonymise_columns: list[str] = field(default_factory=list)
+    pseudonym_scope: str = ""
+    row_filter: str | None = None
+    aggregate_only: bool = False
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+    dominance_n: int = DEFAULT_DOMINANCE_N
+    dominance_k: float = DEFAULT_DOMINANCE_K
+    forbidden_output_columns: list[str] = field(default_factory=list)
+    agreement_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AgreementTerms:
+    """An active agreement's conditions, as the decision point needs them."""
+
+    agreement_id: int
+    columns: list[str] | None  # None: every column
+    row_filter: str | None  # a SQL boolean expression over the dataset's columns
+    grants_identifiers: bool
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    """The project an actor acts for and its agreement on the dataset (None: none active)."""
+
+    project_id: int | None = None
+    is_project_member: bool = False
+    agreement: AgreementTerms | None = None
+    column_classes: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
     reason: str
-    obligations: dict[str, Any] = field(default_factory=dict)
+    obligations: Obligations = field(default_factory=Obligations)
 
 
-_ROW_LEVEL = {DataAction.preview, DataAction.download, DataAction.query}
+# Actions that let rows, or facts derived from rows, out of the platform.
+DATA_ACTIONS = frozenset(
+    {
+        DataAction.preview,
+        DataAction.download,
+        DataAction.query,
+        DataAction.use_in_job,
+        DataAction.link,
+    }
+)
+_ROW_EXPORTS = frozenset({DataAction.preview, DataAction.download})
 _STEWARD_ONLY = {DataAction.publish_version, DataAction.edit_metadata, DataAction.create_dataset}
 
 
-def decide(actor: Actor, action: DataAction, dataset: Dataset) -> Decision:
+def decide(
+    actor: Actor,
+    action: DataAction,
+    dataset: Dataset,
+    *,
+    context: DecisionContext | None = None,
+    now: datetime | None = None,
+) -> Decision:
     governs = actor.is_operator or actor.is_steward_of(dataset.publisher_id)
     if action == DataAction.view_metadata:
         return Decision(True, "dataset metadata is public in the catalog")
@@ -51,14 +133,83 @@ def decide(actor: Actor, action: DataAction, dataset: Dataset) -> Decision:
     if governs:
         return Decision(True, "steward of the publishing organization")
     level = dataset.access_level
-    if level == AccessLevel.open and action in _ROW_LEVEL:
+    if level == AccessLevel.open:
         return Decision(True, "open data")
-    if level == AccessLevel.registered and action in _ROW_LEVEL:
+    if level == AccessLevel.registered:
         if actor.is_anonymous:
             return Decision(False, "sign in to use registered data")
         return Decision(True, "registered data, signed-in user")
-    if level == AccessLevel.restricted:
-        return Decision(False, "restricted data needs an approved project agreement")
-    if level == AccessLevel.secure:
-        return Decision(False, "secure data allows aggregate queries under an agreement only")
-    return Decision(False, f"action {action.value} is not available for {level.value} data")
+    if level == AccessLevel.secure and action in _ROW_EXPORTS:
+        return Decision(
+            False,
+            f"secure data is never available for {action.value}; "
+            "run an aggregate query under a project agreement instead",
+        )
+    refusal = _agreement_refusal(actor, level, context, now or datetime.now(UTC))
+    if refusal is not None:
+        return Decision(False, refusal)
+    assert context is not None  # noqa: S101 (checked above)
+    assert context.agreement is not None  # noqa: S101
+    return Decision(
+        True,
+        f"project {context.project_id} holds agreement {context.agreement.agreement_id}",
+        _obligations(dataset, context, context.agreement),
+    )
+
+
+def _agreement_refusal(
+    actor: Actor, level: AccessLevel, context: DecisionContext | None, now: datetime
+) -> str | None:
+    needs = (
+        "restricted data needs an approved project agreement"
+        if level == AccessLevel.restricted
+        else "secure data allows aggregate queries under an approved project agreement only"
+    )
+    if actor.is_anonymous:
+        return f"sign in: {needs}"
+    if context is None or context.project_id is None:
+        return f"{needs}; name the project you are working for"
+    if not context.is_project_member:
+        return f"{needs}; you are not a member of project {context.project_id}"
+    agreement = context.agreement
+    if agreement is None:
+        return (
+            f"{needs}; project {context.project_id} has no active agreement for this dataset "
+            "(request access, or ask for a new agreement if it expired or was revoked)"
+        )
+    if agreement.expires_at <= now:
+        return f"{needs}; agreement {agreement.agreement_id} has expired"
+    return None
+
+
+def _obligations(
+    dataset: Dataset, context: DecisionContext, agreement: AgreementTerms
+) -> Obligations:
+    classes = context.column_classes
+    visible = list(agreement.columns) if agreement.columns is not None else None
+
+    def in_view(name: str) -> bool:
+        return visible is None or name in visible
+
+    identifiers = [
+        name
+        for name, cls in classes.items()
+        if cls == ColumnClass.direct_identifier and in_view(name)
+    ]
+    base = Obligations(
+        visible_columns=visible,
+        pseudonym_scope=f"project:{context.project_id}",
+        row_filter=agreement.row_filter,
+        min_group_size=dataset.min_group_size or DEFAULT_MIN_GROUP_SIZE,
+        dominance_n=dataset.dominance_n or DEFAULT_DOMINANCE_N,
+        dominance_k=dataset.dominance_k or DEFAULT_DOMINANCE_K,
+        agreement_id=agreement.agreement_id,
+    )
+    if dataset.access_level == AccessLevel.secure:
+        forbidden = [
+            name
+            for name, cls in classes.items()
+            if cls in (ColumnClass.direct_identifier, ColumnClass.sensitive)
+        ]
+        return replace(base, aggregate_only=True, forbidden_output_columns=forbidden)
+    return replace(base, pseudonymise_columns=[] if agreement.grants_identifiers else identifiers)

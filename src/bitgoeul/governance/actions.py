@@ -1,0 +1,519 @@
+"""Writes for governance: what researchers and stewards do with projects and requests.
+
+Each action checks who may do it, writes, appends to the audit log and notifies the other side,
+in one transaction.  A refusal of a signed-in user is itself audited (``outcome="denied"``).
+Routes, the CLI and tests all call these functions.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import Role, User
+from bitgoeul.audit.actions import record_event
+from bitgoeul.catalog.models import AccessLevel, Dataset
+from bitgoeul.catalog.queries import get_dataset
+from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
+from bitgoeul.governance import queries
+from bitgoeul.governance.models import (
+    AccessRequest,
+    Agreement,
+    Notification,
+    Project,
+    ProjectMember,
+    ProjectRole,
+    RequestStatus,
+)
+from bitgoeul.governance.row_filter import check_row_filter
+from bitgoeul.governance.schemas import (
+    AccessRequestCreate,
+    ApprovalConditions,
+    MemberAdd,
+    ProjectCreate,
+)
+
+_PROJECT_ROLES = {Role.member, Role.steward, Role.operator}
+
+
+def _audit(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: int | str,
+    organization_id: int | None = None,
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    record_event(
+        session,
+        action=action,
+        outcome=outcome,
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        organization_id=organization_id,
+        detail=detail,
+    )
+
+
+def _refuse(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: int | str,
+    reason: str,
+    organization_id: int | None = None,
+) -> AccessDenied:
+    """Audit a refusal (committed on its own) and return the error to raise."""
+    session.rollback()
+    _audit(
+        session,
+        actor=actor,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        organization_id=organization_id,
+        outcome="denied",
+        detail={"reason": reason},
+    )
+    session.commit()
+    return AccessDenied(reason)
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    """Bad input, shaped like FastAPI's own 422s so clients read both the same way."""
+    return ValidationFailed(
+        f"{field}: {message}",
+        detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}],
+    )
+
+
+def _notify(session: Session, user_ids: set[int], *, kind: str, text: str, link: str) -> None:
+    for user_id in sorted(user_ids):
+        session.add(Notification(user_id=user_id, kind=kind, text=text, link=link))
+
+
+def _stewards_of(session: Session, organization_id: int) -> set[int]:
+    return set(
+        session.scalars(
+            select(User.id).where(
+                User.organization_id == organization_id,
+                User.role == Role.steward,
+                User.is_active.is_(True),
+            )
+        )
+    )
+
+
+def _member_ids(project: Project) -> set[int]:
+    return {m.user_id for m in project.members}
+
+
+def create_project(session: Session, *, actor: Actor, data: ProjectCreate) -> Project:
+    """A member, steward or operator of an organization opens a project for it, as its lead."""
+    queries.require_signed_in(actor)
+    if actor.role not in _PROJECT_ROLES or actor.organization_id is None:
+        raise _refuse(
+            session,
+            actor=actor,
+            action="project.create",
+            resource_type="project",
+            resource_id="",
+            reason="Projects are opened by members of an organization; citizens cannot lead "
+            "one. Ask a researcher to add you, or donate data instead.",
+        )
+    project = Project(
+        title=data.title,
+        purpose=data.purpose,
+        justification=data.justification,
+        lead_organization_id=actor.organization_id,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        created_by_id=actor.user_id,
+    )
+    session.add(project)
+    session.flush()
+    assert actor.user_id is not None  # noqa: S101 (signed in)
+    session.add(ProjectMember(project_id=project.id, user_id=actor.user_id, role=ProjectRole.lead))
+    _audit(
+        session,
+        actor=actor,
+        action="project.created",
+        resource_type="project",
+        resource_id=project.id,
+        organization_id=actor.organization_id,
+        detail={"title": data.title, "purpose": data.purpose.value},
+    )
+    session.commit()
+    return queries.get_project(session, project.id)
+
+
+def add_project_member(
+    session: Session, *, actor: Actor, project_id: int, data: MemberAdd
+) -> Project:
+    """The project's lead adds a signed-up user of any organization (citizens cannot join)."""
+    queries.require_signed_in(actor)
+    project = queries.get_project(session, project_id)
+    if queries.member_role(project, actor) != ProjectRole.lead:
+        raise _refuse(
+            session,
+            actor=actor,
+            action="project.add_member",
+            resource_type="project",
+            resource_id=project_id,
+            reason=f"Only a lead of project {project_id} may add members.",
+        )
+    user = session.scalar(select(User).where(User.username == data.username))
+    if user is None or not user.is_active:
+        raise _invalid("username", f"there is no active user '{data.username}'.")
+    if user.role not in _PROJECT_ROLES or user.organization_id is None:
+        raise _invalid(
+            "username",
+            f"'{data.username}' belongs to no organization; project members work for one.",
+        )
+    if user.id in _member_ids(project):
+        raise Conflict(f"'{data.username}' is a member of project {project_id} already.")
+    session.add(ProjectMember(project_id=project.id, user_id=user.id, role=data.role))
+    _notify(
+        session,
+        {user.id},
+        kind="project.member_added",
+        text=f"{actor.username} added you to project '{project.title}'.",
+        link=f"/api/v1/projects/{project.id}",
+    )
+    _audit(
+        session,
+        actor=actor,
+        action="project.member_added",
+        resource_type="project",
+        resource_id=project.id,
+        organization_id=project.lead_organization_id,
+        detail={"username": user.username, "role": data.role.value},
+    )
+    session.commit()
+    session.expire(project)
+    return queries.get_project(session, project.id)
+
+
+def _known_columns(session: Session, dataset: Dataset, columns: list[str], *, field: str) -> None:
+    known = queries.column_classes(session, dataset)
+    if not known:
+        raise _invalid(
+            field,
+            f"dataset '{dataset.slug}' has no version yet, so no columns to choose; "
+            "leave the field out.",
+        )
+    unknown = [name for name in columns if name not in known]
+    if unknown:
+        raise _invalid(
+            field, f"dataset '{dataset.slug}' has no column {', '.join(map(repr, unknown))}."
+        )
+
+
+def request_access(session: Session, *, actor: Actor, data: AccessRequestCreate) -> AccessRequest:
+    """A project member asks the publisher for a restricted or secure dataset."""
+    queries.require_signed_in(actor)
+    project = queries.get_project(session, data.project)
+    dataset = get_dataset(session, data.dataset)
+    if queries.member_role(project, actor) is None:
+        raise _refuse(
+            session,
+            actor=actor,
+            action="access_request.create",
+            resource_type="dataset",
+            resource_id=dataset.slug,
+            organization_id=dataset.publisher_id,
+            reason=f"Only members of project {project.id} may request data for it.",
+        )
+    if dataset.access_level in (AccessLevel.open, AccessLevel.registered):
+        raise Conflict(
+            f"Dataset '{dataset.slug}' is {dataset.access_level.value} data and needs no "
+            "request: use it directly."
+        )
+    if data.columns is not None:
+        _known_columns(session, dataset, data.columns, field="columns")
+    pending = session.scalar(
+        select(AccessRequest.id).where(
+            AccessRequest.project_id == project.id,
+            AccessRequest.dataset_id == dataset.id,
+            AccessRequest.status == RequestStatus.pending,
+        )
+    )
+    if pending is not None:
+        raise Conflict(
+            f"Project {project.id} has a pending request ({pending}) for '{dataset.slug}'; "
+            "withdraw it or wait for the steward's answer."
+        )
+    request = AccessRequest(
+        project_id=project.id,
+        dataset_id=dataset.id,
+        requested_by_id=actor.user_id,
+        requested_columns=data.columns,
+        requested_days=data.days,
+        note=data.note,
+        status=RequestStatus.pending,
+    )
+    session.add(request)
+    session.flush()
+    _notify(
+        session,
+        _stewards_of(session, dataset.publisher_id),
+        kind="access_request.created",
+        text=f"Project '{project.title}' requests '{dataset.slug}' for {data.days} days.",
+        link=f"/api/v1/access-requests?status=pending#{request.id}",
+    )
+    _audit(
+        session,
+        actor=actor,
+        action="access_request.created",
+        resource_type="access_request",
+        resource_id=request.id,
+        organization_id=dataset.publisher_id,
+        detail={
+            "project": project.id,
+            "dataset": dataset.slug,
+            "columns": data.columns,
+            "days": data.days,
+        },
+    )
+    session.commit()
+    return request
+
+
+def _steward_decision(
+    session: Session, *, actor: Actor, request_id: int, verb: str
+) -> AccessRequest:
+    """The pending request a steward of its dataset's publisher is answering."""
+    queries.require_signed_in(actor)
+    request = queries.get_request(session, request_id)
+    if not actor.is_steward_of(request.dataset.publisher_id):
+        raise _refuse(
+            session,
+            actor=actor,
+            action=f"access_request.{verb}",
+            resource_type="access_request",
+            resource_id=request_id,
+            organization_id=request.dataset.publisher_id,
+            reason=f"Only stewards of the organization publishing '{request.dataset.slug}' "
+            f"may {verb} this request.",
+        )
+    if request.status != RequestStatus.pending:
+        raise Conflict(f"Request {request_id} is {request.status.value} already.")
+    return request
+
+
+def approve_request(
+    session: Session, *, actor: Actor, request_id: int, conditions: ApprovalConditions
+) -> Agreement:
+    """A publisher's steward approves with conditions; the agreement is active at once."""
+    request = _steward_decision(session, actor=actor, request_id=request_id, verb="approve")
+    project = queries.get_project(session, request.project_id)
+    if queries.member_role(project, actor) is not None:
+        raise _refuse(
+            session,
+            actor=actor,
+            action="access_request.approve",
+            resource_type="access_request",
+            resource_id=request_id,
+            organization_id=request.dataset.publisher_id,
+            reason=f"You are a member of project {project.id}: nobody approves their own "
+            "request. Ask another steward of your organization.",
+        )
+    dataset = request.dataset
+    columns = conditions.columns if conditions.columns is not None else request.requested_columns
+    if columns is not None:
+        _known_columns(session, dataset, columns, field="columns")
+        if request.requested_columns is not None:
+            extra = [c for c in columns if c not in request.requested_columns]
+            if extra:
+                raise _invalid(
+                    "columns",
+                    f"{', '.join(map(repr, extra))} were not requested; an approval may "
+                    "narrow a request, not widen it.",
+                )
+    days = conditions.expires_in_days or request.requested_days
+    if days > request.requested_days:
+        raise _invalid(
+            "expires_in_days",
+            f"{days} days is longer than the {request.requested_days} days requested.",
+        )
+    row_filter = None
+    if conditions.row_filter is not None:
+        row_filter = check_row_filter(
+            conditions.row_filter, queries.column_classes(session, dataset)
+        )
+    now = datetime.now(UTC)
+    agreement = Agreement(
+        request_id=request.id,
+        project_id=request.project_id,
+        dataset_id=dataset.id,
+        columns=columns,
+        row_filter=row_filter,
+        grants_identifiers=conditions.grants_identifiers,
+        approved_by_id=actor.user_id,
+        starts_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    request.status = RequestStatus.approved
+    request.decided_by_id = actor.user_id
+    request.decided_at = now
+    session.add(agreement)
+    session.flush()
+    _notify(
+        session,
+        _member_ids(project),
+        kind="access_request.approved",
+        text=f"Your request for '{dataset.slug}' was approved for {days} days "
+        f"(agreement {agreement.id}).",
+        link=f"/api/v1/agreements/{agreement.id}",
+    )
+    _audit(
+        session,
+        actor=actor,
+        action="access_request.approved",
+        resource_type="access_request",
+        resource_id=request.id,
+        organization_id=dataset.publisher_id,
+        detail={
+            "agreement": agreement.id,
+            "project": project.id,
+            "dataset": dataset.slug,
+            "columns": columns,
+            "row_filter": row_filter,
+            "grants_identifiers": conditions.grants_identifiers,
+            "days": days,
+        },
+    )
+    session.commit()
+    return agreement
+
+
+def reject_request(
+    session: Session, *, actor: Actor, request_id: int, reason: str
+) -> AccessRequest:
+    request = _steward_decision(session, actor=actor, request_id=request_id, verb="reject")
+    request.status = RequestStatus.rejected
+    request.reason = reason
+    request.decided_by_id = actor.user_id
+    request.decided_at = datetime.now(UTC)
+    project = queries.get_project(session, request.project_id)
+    _notify(
+        session,
+        _member_ids(project),
+        kind="access_request.rejected",
+        text=f"Your request for '{request.dataset.slug}' was rejected: {reason}",
+        link=f"/api/v1/access-requests?status=rejected#{request.id}",
+    )
+    _audit(
+        session,
+        actor=actor,
+        action="access_request.rejected",
+        resource_type="access_request",
+        resource_id=request.id,
+        organization_id=request.dataset.publisher_id,
+        detail={"reason": reason},
+    )
+    session.commit()
+    return request
+
+
+def withdraw_request(session: Session, *, actor: Actor, request_id: int) -> AccessRequest:
+    """The requester (or the project's lead) withdraws a pending request."""
+    queries.require_signed_in(actor)
+    request = queries.get_request(session, request_id)
+    project = queries.get_project(session, request.project_id)
+    if actor.user_id != request.requested_by_id and (
+        queries.member_role(project, actor) != ProjectRole.lead
+    ):
+        raise _refuse(
+            session,
+            actor=actor,
+            action="access_request.withdraw",
+            resource_type="access_request",
+            resource_id=request_id,
+            reason="Only the requester or the project's lead may withdraw a request.",
+        )
+    if request.status != RequestStatus.pending:
+        raise Conflict(f"Request {request_id} is {request.status.value} already.")
+    request.status = RequestStatus.withdrawn
+    request.decided_at = datetime.now(UTC)
+    _audit(
+        session,
+        actor=actor,
+        action="access_request.withdrawn",
+        resource_type="access_request",
+        resource_id=request.id,
+        organization_id=request.dataset.publisher_id,
+    )
+    session.commit()
+    return request
+
+
+def revoke_agreement(
+    session: Session, *, actor: Actor, agreement_id: int, reason: str
+) -> Agreement:
+    """A publisher's steward or an operator ends an agreement; the next decision denies."""
+    queries.require_signed_in(actor)
+    agreement = session.get(Agreement, agreement_id)
+    if agreement is None:
+        raise NotFound(f"There is no agreement {agreement_id}.")
+    publisher_id = agreement.dataset.publisher_id
+    if not (actor.is_operator or actor.is_steward_of(publisher_id)):
+        raise _refuse(
+            session,
+            actor=actor,
+            action="agreement.revoke",
+            resource_type="agreement",
+            resource_id=agreement_id,
+            organization_id=publisher_id,
+            reason="Only stewards of the publishing organization and operators may revoke "
+            "an agreement.",
+        )
+    if agreement.revoked_at is not None:
+        raise Conflict(f"Agreement {agreement_id} was revoked already.")
+    agreement.revoked_at = datetime.now(UTC)
+    agreement.revoked_by_id = actor.user_id
+    agreement.revoke_reason = reason
+    _notify(
+        session,
+        _member_ids(queries.get_project(session, agreement.project_id)),
+        kind="agreement.revoked",
+        text=f"Agreement {agreement.id} for '{agreement.dataset.slug}' was revoked: {reason}",
+        link=f"/api/v1/agreements/{agreement.id}",
+    )
+    _audit(
+        session,
+        actor=actor,
+        action="agreement.revoked",
+        resource_type="agreement",
+        resource_id=agreement.id,
+        organization_id=publisher_id,
+        detail={"reason": reason, "project": agreement.project_id},
+    )
+    session.commit()
+    return agreement
+
+
+def mark_notifications_read(session: Session, *, actor: Actor) -> int:
+    """Mark all of the actor's notifications read; returns how many changed."""
+    queries.require_signed_in(actor)
+    unread = session.scalars(
+        select(Notification).where(
+            Notification.user_id == actor.user_id, Notification.read_at.is_(None)
+        )
+    ).all()
+    now = datetime.now(UTC)
+    for notification in unread:
+        notification.read_at = now
+    session.commit()
+    return len(unread)

@@ -1,0 +1,148 @@
+"""Projects, their members, access requests, agreements and platform notifications.
+
+A project member asks for a dataset (``AccessRequest``); a steward of the publisher approves it
+with conditions, which makes an ``Agreement`` that expires by itself or is revoked.  The
+decision point reads the active agreement through ``governance.queries.decision_context``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bitgoeul.catalog.models import Dataset
+from bitgoeul.db.base import Base, utcnow
+
+
+class Purpose(StrEnum):
+    """Why a project uses data; each maps to a W3C DPV purpose (see ``odrl.DPV_PURPOSES``)."""
+
+    academic_research = "academic-research"
+    public_service_improvement = "public-service-improvement"
+    commercial_product_development = "commercial-product-development"
+    ai_model_training = "ai-model-training"
+    health_research = "health-research"
+    service_evaluation = "service-evaluation"
+
+
+class ProjectRole(StrEnum):
+    lead = "lead"
+    member = "member"
+
+
+class RequestStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=40,
+        validate_strings=True,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    purpose: Mapped[Purpose] = mapped_column(_enum(Purpose, "project_purpose"))
+    justification: Mapped[str] = mapped_column(Text)
+    lead_organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[ProjectMember]] = relationship(
+        back_populates="project", order_by="ProjectMember.id"
+    )
+
+
+class ProjectMember(Base):
+    __tablename__ = "project_members"
+    __table_args__ = (UniqueConstraint("project_id", "user_id", name="uq_project_members_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[ProjectRole] = mapped_column(_enum(ProjectRole, "project_role"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    project: Mapped[Project] = relationship(back_populates="members")
+
+
+class AccessRequest(Base):
+    __tablename__ = "access_requests"
+    __table_args__ = (Index("ix_access_requests_dataset_status", "dataset_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    requested_columns: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    requested_days: Mapped[int]
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus, "request_status"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    project: Mapped[Project] = relationship()
+    dataset: Mapped[Dataset] = relationship()
+
+
+class Agreement(Base):
+    __tablename__ = "agreements"
+    __table_args__ = (Index("ix_agreements_project_dataset", "project_id", "dataset_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("access_requests.id", ondelete="RESTRICT"), unique=True
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"))
+    columns: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    row_filter: Mapped[str | None] = mapped_column(Text, default=None)
+    grants_identifiers: Mapped[bool] = mapped_column(default=False)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    starts_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+
+    project: Mapped[Project] = relationship()
+    dataset: Mapped[Dataset] = relationship()
+
+
+class Notification(Base):
+    """A message shown to one user on the platform (request answered, agreement revoked...)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_created", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]

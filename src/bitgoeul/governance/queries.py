@@ -1,0 +1,280 @@
+"""Reads for governance: the decision context, projects, request queues, agreements,
+notifications.  Nothing here writes; ``governance.actions`` does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import Organization, Role, User
+from bitgoeul.catalog.models import Dataset, DatasetVersion
+from bitgoeul.errors import AccessDenied, NotAuthenticated, NotFound
+from bitgoeul.governance.decision import AgreementTerms, ColumnClass, DecisionContext
+from bitgoeul.governance.models import (
+    AccessRequest,
+    Agreement,
+    Notification,
+    Project,
+    ProjectMember,
+    ProjectRole,
+    RequestStatus,
+)
+from bitgoeul.governance.schemas import (
+    AccessRequestPublic,
+    AgreementPublic,
+    MemberPublic,
+    NotificationPublic,
+    ProjectPublic,
+)
+
+
+def column_classes(session: Session, dataset: Dataset) -> dict[str, str]:
+    """Column name → class, from the latest version's Table Schema ({} without a version)."""
+    version = session.scalars(
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id == dataset.id)
+        .order_by(DatasetVersion.number.desc())
+        .limit(1)
+    ).first()
+    if version is None:
+        return {}
+    fields = version.table_schema.get("fields", [])
+    return {
+        str(f["name"]): str(f.get("classification") or ColumnClass.other)
+        for f in fields
+        if isinstance(f, dict) and "name" in f
+    }
+
+
+def require_signed_in(actor: Actor) -> None:
+    if actor.is_anonymous:
+        raise NotAuthenticated("Sign in, or send 'Authorization: Bearer <token>'.")
+
+
+def get_project(session: Session, project_id: int) -> Project:
+    project = session.scalars(
+        select(Project).where(Project.id == project_id).options(selectinload(Project.members))
+    ).one_or_none()
+    if project is None:
+        raise NotFound(f"There is no project {project_id}. List yours with GET /api/v1/projects.")
+    return project
+
+
+def member_role(project: Project, actor: Actor) -> ProjectRole | None:
+    for member in project.members:
+        if actor.user_id is not None and member.user_id == actor.user_id:
+            return member.role
+    return None
+
+
+def active_agreement(
+    session: Session, *, project_id: int, dataset_id: int, now: datetime | None = None
+) -> Agreement | None:
+    """The project's unrevoked, unexpired agreement on the dataset, latest expiry first."""
+    moment = now or datetime.now(UTC)
+    return session.scalars(
+        select(Agreement)
+        .where(
+            Agreement.project_id == project_id,
+            Agreement.dataset_id == dataset_id,
+            Agreement.revoked_at.is_(None),
+            Agreement.expires_at > moment,
+            Agreement.starts_at <= moment,
+        )
+        .order_by(Agreement.expires_at.desc())
+        .limit(1)
+    ).first()
+
+
+def decision_context(
+    session: Session, *, actor: Actor, dataset: Dataset, project_id: int | None
+) -> DecisionContext:
+    """What ``decide`` needs to know, read now (never cached: expiry and revocation act at once).
+
+    Raises ``NotFound`` for an unknown project.  A non-member gets ``is_project_member`` False.
+    """
+    classes = column_classes(session, dataset)
+    if project_id is None:
+        return DecisionContext(column_classes=classes)
+    project = get_project(session, project_id)
+    agreement = active_agreement(session, project_id=project.id, dataset_id=dataset.id)
+    terms = None
+    if agreement is not None:
+        terms = AgreementTerms(
+            agreement_id=agreement.id,
+            columns=list(agreement.columns) if agreement.columns is not None else None,
+            row_filter=agreement.row_filter,
+            grants_identifiers=agreement.grants_identifiers,
+            expires_at=agreement.expires_at,
+        )
+    return DecisionContext(
+        project_id=project.id,
+        is_project_member=member_role(project, actor) is not None,
+        agreement=terms,
+        column_classes=classes,
+    )
+
+
+def project_public(session: Session, project: Project) -> ProjectPublic:
+    users = {
+        u.id: u
+        for u in session.scalars(
+            select(User)
+            .where(User.id.in_([m.user_id for m in project.members]))
+            .options(selectinload(User.organization))
+        )
+    }
+    lead = session.get(Organization, project.lead_organization_id)
+    return ProjectPublic(
+        id=project.id,
+        title=project.title,
+        purpose=project.purpose,
+        justification=project.justification,
+        lead_organization=lead.slug if lead else "",
+        starts_on=project.starts_on,
+        ends_on=project.ends_on,
+        created_at=project.created_at,
+        members=[
+            MemberPublic(
+                username=users[m.user_id].username,
+                organization=(
+                    users[m.user_id].organization.slug  # type: ignore[union-attr]
+                    if users[m.user_id].organization_id is not None
+                    else None
+                ),
+                role=m.role,
+            )
+            for m in project.members
+        ],
+    )
+
+
+def project_for(session: Session, *, actor: Actor, project_id: int) -> Project:
+    """A project's page: for any signed-in user (projects are a public register of data use)."""
+    require_signed_in(actor)
+    return get_project(session, project_id)
+
+
+def list_projects(session: Session, *, actor: Actor) -> list[Project]:
+    """The actor's projects; operators see every project."""
+    require_signed_in(actor)
+    query = select(Project).options(selectinload(Project.members)).order_by(Project.id)
+    if not actor.is_operator:
+        query = query.join(ProjectMember).where(ProjectMember.user_id == actor.user_id)
+    return list(session.scalars(query).unique())
+
+
+def request_queue(
+    session: Session, *, actor: Actor, status: RequestStatus | None = None
+) -> list[AccessRequest]:
+    """Requests the actor may see: stewards get those for their organization's datasets,
+    members those of their projects, operators all of them.  Newest first."""
+    require_signed_in(actor)
+    query = select(AccessRequest).options(
+        selectinload(AccessRequest.project), selectinload(AccessRequest.dataset)
+    )
+    if not actor.is_operator:
+        mine = select(ProjectMember.project_id).where(ProjectMember.user_id == actor.user_id)
+        visible = [AccessRequest.project_id.in_(mine)]
+        if actor.role == Role.steward and actor.organization_id is not None:
+            published = select(Dataset.id).where(Dataset.publisher_id == actor.organization_id)
+            visible.append(AccessRequest.dataset_id.in_(published))
+        query = query.where(or_(*visible))
+    if status is not None:
+        query = query.where(AccessRequest.status == status)
+    return list(session.scalars(query.order_by(AccessRequest.id.desc())))
+
+
+def get_request(session: Session, request_id: int) -> AccessRequest:
+    request = session.get(AccessRequest, request_id)
+    if request is None:
+        raise NotFound(f"There is no access request {request_id}.")
+    return request
+
+
+def request_public(session: Session, request: AccessRequest) -> AccessRequestPublic:
+    def username(user_id: int | None) -> str | None:
+        user = session.get(User, user_id) if user_id is not None else None
+        return user.username if user else None
+
+    agreement_id = session.scalar(select(Agreement.id).where(Agreement.request_id == request.id))
+    return AccessRequestPublic(
+        id=request.id,
+        project=request.project_id,
+        project_title=request.project.title,
+        dataset=request.dataset.slug,
+        status=request.status,
+        requested_columns=request.requested_columns,
+        requested_days=request.requested_days,
+        note=request.note,
+        reason=request.reason,
+        requested_by=username(request.requested_by_id),
+        decided_by=username(request.decided_by_id),
+        decided_at=request.decided_at,
+        created_at=request.created_at,
+        agreement=agreement_id,
+    )
+
+
+def may_see_agreement(session: Session, actor: Actor, agreement: Agreement) -> bool:
+    if actor.is_operator or actor.is_steward_of(agreement.dataset.publisher_id):
+        return True
+    return member_role(get_project(session, agreement.project_id), actor) is not None
+
+
+def get_agreement(session: Session, *, actor: Actor, agreement_id: int) -> Agreement:
+    """An agreement, for its project's members, the publisher's stewards and operators."""
+    require_signed_in(actor)
+    agreement = session.get(Agreement, agreement_id)
+    if agreement is None:
+        raise NotFound(f"There is no agreement {agreement_id}.")
+    if not may_see_agreement(session, actor, agreement):
+        raise AccessDenied(
+            f"Agreement {agreement_id} is shown to its project's members, the publisher's "
+            "stewards and operators only."
+        )
+    return agreement
+
+
+def agreement_public(agreement: Agreement, *, now: datetime | None = None) -> AgreementPublic:
+    moment = now or datetime.now(UTC)
+    return AgreementPublic(
+        id=agreement.id,
+        request=agreement.request_id,
+        project=agreement.project_id,
+        dataset=agreement.dataset.slug,
+        columns=agreement.columns,
+        row_filter=agreement.row_filter,
+        grants_identifiers=agreement.grants_identifiers,
+        starts_at=agreement.starts_at,
+        expires_at=agreement.expires_at,
+        revoked_at=agreement.revoked_at,
+        revoke_reason=agreement.revoke_reason,
+        active=agreement.revoked_at is None
+        and agreement.starts_at <= moment < agreement.expires_at,
+    )
+
+
+def list_notifications(
+    session: Session, *, actor: Actor, unread_only: bool = False
+) -> list[NotificationPublic]:
+    require_signed_in(actor)
+    query = select(Notification).where(Notification.user_id == actor.user_id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    rows = session.scalars(query.order_by(Notification.id.desc()).limit(200))
+    return [
+        NotificationPublic(
+            id=n.id,
+            kind=n.kind,
+            text=n.text,
+            link=n.link,
+            created_at=n.created_at,
+            read_at=n.read_at,
+        )
+        for n in rows
+    ]
