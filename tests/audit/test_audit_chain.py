@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -90,3 +93,29 @@ def test_a_rewritten_tail_with_recomputed_hash_still_breaks_the_next_link(db: Se
     report = verify_chain(db)
     assert not report.ok
     assert report.first_broken_seq == 2
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(app: FastAPI) -> None:
+    """Requests audit in parallel (threads here, processes in production); none may fail."""
+    failures: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        for n in range(10):
+            try:
+                with app.state.sessionmaker() as session:
+                    session.execute(select(AuditEvent.seq).limit(1)).all()
+                    record_event(session, action="query.run", actor_name=f"w{worker}-{n}")
+                    session.commit()
+            except BaseException as error:  # collected and asserted below
+                failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with app.state.sessionmaker() as session:
+        report = verify_chain(session)
+    assert report.ok
+    assert report.checked == 40

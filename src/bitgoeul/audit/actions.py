@@ -2,8 +2,9 @@
 
 Each event's hash covers the previous event's hash and this event's canonical JSON, so an
 edited, deleted or reordered entry breaks the chain at that point (``bitgoeul audit verify``).
-Appends are serialised: on PostgreSQL by a transaction-level advisory lock, on SQLite by the
-database's single writer.
+Appends are serialised: on PostgreSQL by a transaction-level advisory lock; on SQLite by taking
+the database's write lock (a no-op write) before the chain head is read, so two writers never
+read the same head.
 """
 
 from __future__ import annotations
@@ -73,9 +74,13 @@ def record_event(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event inside the caller's transaction (committed with the change it records)."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+    elif dialect == "sqlite":
+        # A write statement makes SQLite take its RESERVED lock (waiting out busy_timeout),
+        # held until this transaction ends; it changes no row.
+        session.execute(text("UPDATE audit_events SET seq = seq WHERE id < 0"))
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()

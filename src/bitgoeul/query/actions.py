@@ -9,10 +9,8 @@ suppressed.  A refusal at any step is audited too, then raised.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +21,6 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlglot import exp
 
@@ -50,8 +47,6 @@ from bitgoeul.storage.base import ObjectStore
 DEFAULT_ROW_LIMIT = 1_000
 MAX_ROW_LIMIT = 10_000
 MAX_EXPORT_ROWS = 1_000_000
-AUDIT_ATTEMPTS = 5
-_sqlite_audit_lock = threading.Lock()
 
 Decider = Callable[[Actor, DataAction, Dataset, DecisionContext | None], Decision]
 
@@ -257,23 +252,9 @@ def _audit(
 
 
 def _audit_committed(session: Session, **event: Any) -> None:
-    """Append and commit one event.
-
-    On SQLite two concurrent writers can pick the same sequence number (PostgreSQL serialises
-    them with an advisory lock): writers in this process take turns, and one that still
-    collides with another process retries.
-    """
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    for attempt in range(AUDIT_ATTEMPTS):
-        try:
-            with _sqlite_audit_lock if sqlite else contextlib.nullcontext():
-                _audit(session, **event)
-                session.commit()
-            return
-        except IntegrityError:
-            session.rollback()
-            if attempt == AUDIT_ATTEMPTS - 1:
-                raise
+    """Append and commit one event (record_event serialises concurrent appends)."""
+    _audit(session, **event)
+    session.commit()
 
 
 def _refused(
