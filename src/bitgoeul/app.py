@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         return {"status": "ok"}
 
     from bitgoeul.accounts.api import router as accounts_router
+    from bitgoeul.audit.api import router as audit_router
     from bitgoeul.catalog.api import router as catalog_router
     from bitgoeul.governance.api import router as governance_router
     from bitgoeul.query.api import router as query_router
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(catalog_router, prefix="/api/v1")
+    app.include_router(audit_router, prefix="/api/v1")
     app.include_router(governance_router, prefix="/api/v1")
     app.include_router(query_router, prefix="/api/v1")
     app.include_router(web_router)

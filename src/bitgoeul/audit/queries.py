@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import Role
 from bitgoeul.audit.actions import GENESIS_HASH, canonical_payload, chain_hash
 from bitgoeul.audit.models import AuditEvent
+from bitgoeul.errors import NotAuthenticated
 
 
 @dataclass(frozen=True)
@@ -57,3 +60,40 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
             expected_seq += 1
             checked += 1
             last_seq = event.seq
+
+
+def list_events(
+    session: Session,
+    *,
+    actor: Actor,
+    dataset: str | None = None,
+    action: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[AuditEvent]:
+    """The events ``actor`` may read, newest first.
+
+    Operators read everything; stewards read the events about their organization's data (the
+    event's ``organization_id``) and their own; everyone else reads their own events.
+    """
+    if actor.is_anonymous:
+        raise NotAuthenticated("Sign in to read the audit log.")
+    statement = select(AuditEvent)
+    if not actor.is_operator:
+        own = AuditEvent.actor_id == actor.user_id
+        if actor.role == Role.steward and actor.organization_id is not None:
+            statement = statement.where(
+                or_(AuditEvent.organization_id == actor.organization_id, own)
+            )
+        else:
+            statement = statement.where(own)
+    if dataset:
+        statement = statement.where(
+            AuditEvent.resource_type == "dataset", AuditEvent.resource_id == dataset
+        )
+    if action:
+        statement = statement.where(
+            or_(AuditEvent.action == action, AuditEvent.action.startswith(f"{action}."))
+        )
+    statement = statement.order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)
+    return list(session.scalars(statement))
