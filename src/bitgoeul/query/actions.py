@@ -163,7 +163,12 @@ def _prepare(
         )
         decision = decider(actor, action, dataset, context)
         decisions.append(
-            {"dataset": ref.slug, "allowed": decision.allowed, "reason": decision.reason}
+            {
+                "dataset": ref.slug,
+                "publisher_id": dataset.publisher_id,
+                "allowed": decision.allowed,
+                "reason": decision.reason,
+            }
         )
         if not decision.allowed:
             raise AccessDenied(f"Dataset '{ref.slug}': {decision.reason}")
@@ -239,6 +244,27 @@ def _audit(
     project_id: int | None,
     detail: dict[str, Any],
 ) -> None:
+    sql_sha256 = hashlib.sha256(sql.encode()).hexdigest()
+    # One entry per dataset decision, under the publisher, so each agency's stewards see every
+    # use of their data (and every refusal) among their own organization's entries.
+    for decision in detail.get("decisions", []):
+        record_event(
+            session,
+            action="dataset.query_decision",
+            outcome="ok" if decision["allowed"] else "denied",
+            actor_id=actor.user_id,
+            actor_name=actor.username,
+            resource_type="dataset",
+            resource_id=decision["dataset"],
+            organization_id=decision["publisher_id"],
+            detail={
+                "query_action": action,
+                "query_outcome": outcome,
+                "sql_sha256": sql_sha256,
+                "project": project_id,
+                "reason": decision["reason"],
+            },
+        )
     record_event(
         session,
         action=action,
@@ -246,7 +272,7 @@ def _audit(
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="query",
-        resource_id=hashlib.sha256(sql.encode()).hexdigest(),
+        resource_id=sql_sha256,
         detail={"project": project_id, **detail},
     )
 
