@@ -24,18 +24,21 @@ from bitgoeul.client._errors import (
 )
 from bitgoeul.client._models import (
     ApiToken,
+    AuditEntry,
     Dataset,
     DatasetList,
     DatasetVersion,
     NewApiToken,
     Organization,
     Preview,
+    QueryResult,
     User,
 )
 
 __all__ = [
     "AccessDenied",
     "ApiToken",
+    "AuditEntry",
     "BitgoeulAPIError",
     "Client",
     "Conflict",
@@ -47,6 +50,7 @@ __all__ = [
     "NotFound",
     "Organization",
     "Preview",
+    "QueryResult",
     "RateLimited",
     "ServerError",
     "TooLarge",

@@ -14,12 +14,14 @@ import httpx
 from bitgoeul.client._errors import error_from_response
 from bitgoeul.client._models import (
     ApiToken,
+    AuditEntry,
     Dataset,
     DatasetList,
     DatasetVersion,
     NewApiToken,
     Organization,
     Preview,
+    QueryResult,
     User,
 )
 
@@ -203,6 +205,32 @@ class Client:
                     out.write(chunk)
             partial.replace(target)
         return target
+
+    def query(
+        self, sql: str, *, project: int | None = None, limit: int | None = None
+    ) -> QueryResult:
+        """Run one SELECT through the SQL gateway (datasets are named by slug in double quotes).
+
+        ``project`` is the project whose agreements grant restricted or secure data.
+        """
+        payload: dict[str, Any] = {"sql": sql, "project": project}
+        if limit is not None:
+            payload["limit"] = limit
+        return QueryResult.model_validate(self._json("POST", "/query", json=payload))
+
+    def audit(
+        self,
+        *,
+        dataset: str | None = None,
+        action: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[AuditEntry]:
+        """Audit entries you may read, newest first (stewards: uses of their data)."""
+        params = _present(dataset=dataset, action=action, limit=limit, offset=offset)
+        return [
+            AuditEntry.model_validate(e) for e in _items(self._json("GET", "/audit", params=params))
+        ]
 
     def catalog_jsonld(self) -> dict[str, Any]:
         """The whole catalog as DCAT JSON-LD."""

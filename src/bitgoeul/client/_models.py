@@ -91,3 +91,28 @@ class Preview(_HubModel):
     version: int | None = None
     columns: list[str] = []
     rows: list[list[Any]] = []
+
+
+class QueryResult(_HubModel):
+    """What the SQL gateway answered: rows as the policy lets you see them."""
+
+    columns: list[str] = []
+    rows: list[list[Any]] = []
+    row_count: int = 0
+    truncated: bool = False
+    suppressed_groups: int = 0
+    datasets: list[dict[str, Any]] = []
+    elapsed_ms: float = 0.0
+
+
+class AuditEntry(_HubModel):
+    """One entry of the hash-chained audit log, as ``audit()`` lists them (newest first)."""
+
+    seq: int
+    at: datetime
+    actor_name: str
+    action: str
+    outcome: str
+    resource_type: str = ""
+    resource_id: str = ""
+    detail: dict[str, Any] = {}

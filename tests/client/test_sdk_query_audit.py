@@ -1,0 +1,37 @@
+"""The SDK runs gateway queries and reads the audit log, against a real hub."""
+
+from __future__ import annotations
+
+import pytest
+
+from bitgoeul.client import AccessDenied, Client, NotAuthenticated, ValidationFailed
+
+
+def test_a_query_returns_columns_and_rows(researcher: Client, published: str) -> None:
+    result = researcher.query(f'SELECT count(*) AS readings, sum(kwh) AS total FROM "{published}"')
+    assert result.columns == ["readings", "total"]
+    assert result.rows == [[3, 20.75]]
+    assert result.suppressed_groups == 0
+    assert result.datasets == [{"slug": published, "version": 1}]
+
+
+def test_a_hostile_query_raises_with_the_gateways_reason(
+    researcher: Client, published: str
+) -> None:
+    with pytest.raises((AccessDenied, ValidationFailed)) as raised:
+        researcher.query("SELECT * FROM read_csv('/etc/passwd')")
+    assert raised.value.status in {400, 403, 422}
+    assert "root:" not in str(raised.value.detail)
+
+
+def test_the_steward_reads_the_researchers_query_in_the_audit_log(
+    researcher: Client, steward: Client, published: str
+) -> None:
+    researcher.query(f'SELECT count(*) FROM "{published}"')
+    entries = steward.audit(dataset=published, action="dataset.query_decision")
+    assert [(e.actor_name, e.outcome) for e in entries] == [("researcher", "ok")]
+
+
+def test_reading_the_audit_log_needs_an_account(hub: Client) -> None:
+    with pytest.raises(NotAuthenticated, match=r"(?i)sign in"):
+        hub.audit()
