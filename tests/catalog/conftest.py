@@ -56,6 +56,23 @@ def _user(db: Session, username: str, role: Role, org: Organization | None) -> U
     return user
 
 
+def issue_tokens(db: Session, users: dict[str, User]) -> dict[str, str]:
+    """A known bearer token per user (stored hashed, as the accounts code stores them)."""
+    tokens: dict[str, str] = {}
+    for who, user in users.items():
+        token = f"bgt_test_{who}_{'x' * 20}"
+        db.add(
+            ApiToken(
+                user_id=user.id,
+                name="tests",
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                prefix=token[:12],
+            )
+        )
+        tokens[who] = token
+    return tokens
+
+
 @pytest.fixture
 def cast(db: Session) -> Cast:
     kepco = _org(
@@ -71,18 +88,7 @@ def cast(db: Session) -> Cast:
         "steward_of_publisher": _user(db, "kepco-steward", Role.steward, kepco),
         "operator": _user(db, "hub-operator", Role.operator, hub),
     }
-    tokens: dict[str, str] = {}
-    for who, user in users.items():
-        token = f"bgt_test_{who}_{'x' * 20}"
-        db.add(
-            ApiToken(
-                user_id=user.id,
-                name="tests",
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                prefix=token[:12],
-            )
-        )
-        tokens[who] = token
+    tokens = issue_tokens(db, users)
     db.commit()
     actors = {who: Actor.for_user(user, via="token") for who, user in users.items()}
     actors["anonymous"] = ANONYMOUS

@@ -8,14 +8,14 @@ bearer-token path.  Versions are written with the ORM: governance reads only the
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
+from tests.catalog.conftest import issue_tokens
 
 from bitgoeul.accounts.actor import ANONYMOUS, Actor
-from bitgoeul.accounts.models import ApiToken, Organization, OrganizationKind, Role, User
+from bitgoeul.accounts.models import Organization, OrganizationKind, Role, User
 from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion, Sector
 from bitgoeul.governance import actions
 from bitgoeul.governance.models import Purpose
@@ -118,18 +118,7 @@ def build_city(db: Session) -> City:
         "steward_of_other_org": _user(db, "kpx-steward", Role.steward, kpx),
         "operator": _user(db, "hub-operator", Role.operator, hub),
     }
-    tokens: dict[str, str] = {}
-    for who, user in users.items():
-        token = f"bgt_test_{who}_{'x' * 20}"
-        db.add(
-            ApiToken(
-                user_id=user.id,
-                name="tests",
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                prefix=token[:12],
-            )
-        )
-        tokens[who] = token
+    tokens = issue_tokens(db, users)
     datasets = {level: _dataset(db, kepco, level) for level in AccessLevel}
     db.commit()
     actors = {who: Actor.for_user(user, via="token") for who, user in users.items()}

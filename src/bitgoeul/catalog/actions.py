@@ -453,6 +453,26 @@ def _governed_download(
         raise
 
 
+def _decided_version(
+    session: Session,
+    actor: Actor,
+    action: DataAction,
+    slug: str,
+    number: int | None,
+    project_id: int | None,
+) -> tuple[Dataset, Decision, DatasetVersion]:
+    """Ask the decision point for ``action`` (refusals audited), then find the version."""
+    dataset = get_dataset(session, slug)
+    decision = require(
+        session,
+        actor=actor,
+        action=action,
+        dataset=dataset,
+        context=_project_context(session, actor, dataset, project_id),
+    )
+    return dataset, decision, get_version(session, slug, number)
+
+
 def preview_version(
     session: Session,
     *,
@@ -471,15 +491,9 @@ def preview_version(
     """
     from bitgoeul.ingest.pipeline import read_preview
 
-    dataset = get_dataset(session, slug)
-    decision = require(
-        session,
-        actor=actor,
-        action=DataAction.preview,
-        dataset=dataset,
-        context=_project_context(session, actor, dataset, project_id),
+    dataset, decision, version = _decided_version(
+        session, actor, DataAction.preview, slug, number, project_id
     )
-    version = get_version(session, slug, number)
     governed = decision.obligations.agreement_id is not None
     with tempfile.TemporaryDirectory(prefix="preview-") as work:
         local = _local_copy(store, version.object_key, Path(work))
@@ -559,15 +573,9 @@ def download_version(
     Under a project agreement the file holds the agreement's columns and rows only, with
     identifiers pseudonymised, written by ``governance.release`` to a temporary file first.
     """
-    dataset = get_dataset(session, slug)
-    decision = require(
-        session,
-        actor=actor,
-        action=DataAction.download,
-        dataset=dataset,
-        context=_project_context(session, actor, dataset, project_id),
+    dataset, decision, version = _decided_version(
+        session, actor, DataAction.download, slug, number, project_id
     )
-    version = get_version(session, slug, number)
     governed = decision.obligations.agreement_id is not None
     if governed:
         handle = _governed_download(store, version, decision, secret, file_format)
