@@ -10,6 +10,7 @@ from bitgoeul.governance.models import (
     Project,
     ProjectMember,
 )
+from bitgoeul.query.models import QueryRun, SavedQuery
 
 __all__ = [
     "AccessRequest",
@@ -24,6 +25,8 @@ __all__ = [
     "Organization",
     "Project",
     "ProjectMember",
+    "QueryRun",
+    "SavedQuery",
     "User",
     "WebSession",
 ]

@@ -37,9 +37,11 @@ from bitgoeul.governance.decision import (
     Obligations,
     decide,
 )
+from bitgoeul.governance.models import Project
 from bitgoeul.governance.queries import decision_context
 from bitgoeul.ingest.profile import json_value
 from bitgoeul.query import disclosure, engine
+from bitgoeul.query.models import QueryRun, RunKind, RunStatus
 from bitgoeul.query.policy import PSEUDONYM_HEX_CHARS, pseudonym_key
 from bitgoeul.query.rewrite import DatasetRef, parse_query
 from bitgoeul.storage.base import ObjectStore
@@ -277,9 +279,48 @@ def _audit(
     )
 
 
-def _audit_committed(session: Session, **event: Any) -> None:
-    """Append and commit one event (record_event serialises concurrent appends)."""
+def _record_run(
+    session: Session,
+    *,
+    actor: Actor,
+    kind: RunKind,
+    sql: str,
+    project_id: int | None,
+    started: float,
+    status: RunStatus,
+    datasets: list[dict[str, Any]] | None = None,
+    rows: int | None = None,
+    suppressed: int | None = None,
+    error: str | None = None,
+) -> None:
+    """Add the run to the actor's query history (anonymous runs are in the audit log only)."""
+    if actor.user_id is None:
+        return
+    if project_id is not None and session.get(Project, project_id) is None:
+        project_id = None  # a query naming an unknown project is kept, without the project
+    session.add(
+        QueryRun(
+            user_id=actor.user_id,
+            project_id=project_id,
+            kind=kind,
+            sql=sql,
+            sql_sha256=hashlib.sha256(sql.encode()).hexdigest(),
+            datasets=datasets or [],
+            status=status,
+            rows_returned=rows,
+            suppressed_groups=suppressed,
+            duration_ms=round((time.perf_counter() - started) * 1000),
+            error=error,
+        )
+    )
+
+
+def _audit_committed(session: Session, *, run: dict[str, Any], **event: Any) -> None:
+    """Append and commit one run's audit events and history row, in one transaction."""
     _audit(session, **event)
+    _record_run(
+        session, actor=event["actor"], sql=event["sql"], project_id=event["project_id"], **run
+    )
     session.commit()
 
 
@@ -292,8 +333,11 @@ def _refused(
     sql: str,
     project_id: int | None,
     decisions: list[dict[str, Any]],
+    kind: RunKind,
+    started: float,
 ) -> None:
     session.rollback()
+    status = RunStatus.refused if isinstance(error, AccessDenied) else RunStatus.failed
     _audit_committed(
         session,
         actor=actor,
@@ -302,6 +346,7 @@ def _refused(
         sql=sql,
         project_id=project_id,
         detail={"reason": error.message[:500], "decisions": decisions},
+        run={"kind": kind, "started": started, "status": status, "error": error.message[:2000]},
     )
 
 
@@ -351,6 +396,8 @@ def run_query(
             sql=sql,
             project_id=project_id,
             decisions=decisions,
+            kind=RunKind.query,
+            started=started,
         )
         raise
     assert isinstance(result, engine.EngineResult)  # noqa: S101 - run() without arrow=True
@@ -376,6 +423,14 @@ def run_query(
             "decisions": decisions,
             "rows": len(json_rows),
             "suppressed_groups": suppressed,
+        },
+        run={
+            "kind": RunKind.query,
+            "started": started,
+            "status": RunStatus.ok,
+            "datasets": prepared.datasets,
+            "rows": len(json_rows),
+            "suppressed": suppressed,
         },
     )
     return QueryResult(
@@ -411,6 +466,7 @@ def export_query(
     decider: Decider = _default_decider,
 ) -> QueryExport:
     """A query's full result as CSV or Parquet, where downloading every dataset is allowed."""
+    started = time.perf_counter()
     decisions: list[dict[str, Any]] = []
     try:
         prepared = _prepare(
@@ -442,6 +498,8 @@ def export_query(
             sql=sql,
             project_id=project_id,
             decisions=decisions,
+            kind=RunKind.export,
+            started=started,
         )
         raise
     assert isinstance(table, pa.Table)  # noqa: S101 - run(arrow=True) returns a table
@@ -464,6 +522,13 @@ def export_query(
             "decisions": decisions,
             "rows": table.num_rows,
             "format": file_format,
+        },
+        run={
+            "kind": RunKind.export,
+            "started": started,
+            "status": RunStatus.ok,
+            "datasets": prepared.datasets,
+            "rows": table.num_rows,
         },
     )
     return QueryExport(f"query.{file_format}", media_type, buffer.getvalue())

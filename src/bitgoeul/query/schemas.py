@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bitgoeul.query.actions import DEFAULT_ROW_LIMIT, MAX_ROW_LIMIT
+from bitgoeul.query.models import QueryRun, RunKind, RunStatus, SavedQuery
 from bitgoeul.query.rewrite import MAX_SQL_CHARS
 
 
@@ -31,3 +33,75 @@ class QueryResponse(BaseModel):
     suppressed_groups: int
     datasets: list[DatasetUsed]
     elapsed_ms: float
+
+
+class QueryRunPublic(BaseModel):
+    """One entry of a user's query history."""
+
+    id: int
+    kind: RunKind
+    sql: str
+    sql_sha256: str
+    project: int | None
+    datasets: list[str]
+    status: RunStatus
+    rows_returned: int | None
+    suppressed_groups: int | None
+    duration_ms: int
+    error: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, run: QueryRun) -> QueryRunPublic:
+        return cls(
+            id=run.id,
+            kind=run.kind,
+            sql=run.sql,
+            sql_sha256=run.sql_sha256,
+            project=run.project_id,
+            datasets=[str(d["slug"]) for d in run.datasets],
+            status=run.status,
+            rows_returned=run.rows_returned,
+            suppressed_groups=run.suppressed_groups,
+            duration_ms=run.duration_ms,
+            error=run.error,
+            created_at=run.created_at,
+        )
+
+
+class SavedQueryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    sql: str = Field(max_length=MAX_SQL_CHARS)
+    project: int | None = None
+
+
+class SavedQueryUpdate(BaseModel):
+    """Only the fields given change; ``"project": null`` detaches the query from its project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"\S")
+    sql: str | None = Field(default=None, max_length=MAX_SQL_CHARS)
+    project: int | None = None
+
+
+class SavedQueryPublic(BaseModel):
+    id: int
+    name: str
+    sql: str
+    project: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, saved: SavedQuery) -> SavedQueryPublic:
+        return cls(
+            id=saved.id,
+            name=saved.name,
+            sql=saved.sql,
+            project=saved.project_id,
+            created_at=saved.created_at,
+            updated_at=saved.updated_at,
+        )
