@@ -50,6 +50,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     from bitgoeul.catalog.api import router as catalog_router
     from bitgoeul.governance.api import router as governance_router
     from bitgoeul.query.api import router as query_router
+    from bitgoeul.web.governance_pages import router as governance_pages_router
+    from bitgoeul.web.query_pages import router as query_pages_router
     from bitgoeul.web.views import router as web_router
 
     app.include_router(accounts_router, prefix="/api/v1")
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(governance_router, prefix="/api/v1")
     app.include_router(query_router, prefix="/api/v1")
     app.include_router(web_router)
+    app.include_router(governance_pages_router)
+    app.include_router(query_pages_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app
 

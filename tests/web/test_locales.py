@@ -11,6 +11,9 @@ import pytest
 from bitgoeul.accounts.models import OrganizationKind
 from bitgoeul.catalog.models import AccessLevel, IngestStatus, Sector
 from bitgoeul.catalog.schemas import UpdateFrequency
+from bitgoeul.governance.decision import ColumnClass
+from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
+from bitgoeul.query.models import RunStatus
 from bitgoeul.web.i18n import LANGUAGES, message_catalog
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "bitgoeul" / "web"
@@ -28,6 +31,13 @@ DYNAMIC_KEYS = {
     "lang.": list(LANGUAGES),
     "chart.": ["histogram", "top"],
     "error.title.": ["401", "403", "404", "409", "413", "422", "429", "other"],
+    "purpose.": [p.value for p in Purpose],
+    "request.status.": [s.value for s in RequestStatus],
+    "run.status.": [s.value for s in RunStatus],
+    "project.role.": [r.value for r in ProjectRole],
+    "query.class.": [c.value for c in ColumnClass],
+    "audit.title.": ["all", "organization", "own"],
+    "audit.lede.": ["all", "organization", "own"],
 }
 
 

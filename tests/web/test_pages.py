@@ -62,7 +62,8 @@ def test_restricted_dataset_page_explains_its_access_level(client: TestClient, c
     response = client.get("/datasets/patient-visits")
     assert response.status_code == 200
     assert "needs an approved project agreement" in response.text
-    assert "No version has been uploaded yet." in response.text
+    assert 'id="preview-refused"' in response.text
+    assert "Kim Minji" not in response.text
 
 
 def test_missing_dataset_is_a_404_page(client: TestClient) -> None:

@@ -32,6 +32,12 @@ METER_CSV = (
     "M004,Buk-gu,3,0.47\n"
     "M005,Gwangsan-gu,4,0.66\n"
 )
+VISITS_CSV = (
+    "patient_id,name,district,age,diagnosis\n"
+    "P001,Kim Minji,Dong-gu,71,I10\n"
+    "P002,Lee Jisoo,Seo-gu,45,E11\n"
+    "P003,Park Hana,Nam-gu,83,J45\n"
+)
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -57,11 +63,19 @@ def build_small_city(sessionmaker: Any, store: Any, settings: Settings, work: Pa
             name_ko="전남대학교병원",
             kind=OrganizationKind.research,
         )
+        lab = account_actions.create_organization(
+            session,
+            slug="gist-ai-lab",
+            name="GIST AI Lab",
+            name_ko="광주과학기술원 AI 연구실",
+            kind=OrganizationKind.research,
+        )
         users = {}
         for username, role, org in [
             ("kepco", Role.steward, kepco.id),
             ("cnuh", Role.steward, cnuh.id),
-            ("researcher", Role.member, None),
+            ("researcher", Role.member, lab.id),
+            ("operator", Role.operator, None),
         ]:
             users[username] = account_actions.create_user(
                 session,
@@ -109,6 +123,18 @@ def build_small_city(sessionmaker: Any, store: Any, settings: Settings, work: Pa
             source=source,
             filename="meters.csv",
             column_classes={"meter_id": "quasi_identifier"},
+        )
+        visits = work / "visits.csv"
+        visits.write_text(VISITS_CSV, encoding="utf-8")
+        catalog_actions.publish_version(
+            session,
+            settings=settings,
+            store=store,
+            actor=cnuh_steward,
+            slug="patient-visits",
+            source=visits,
+            filename="visits.csv",
+            column_classes={"patient_id": "direct_identifier", "name": "direct_identifier"},
         )
     return City(kepco_steward=kepco_steward, cnuh_steward=cnuh_steward)
 

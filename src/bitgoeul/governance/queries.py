@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bitgoeul.accounts.actor import Actor
@@ -278,3 +278,33 @@ def list_notifications(
         )
         for n in rows
     ]
+
+
+def list_agreements(
+    session: Session, *, actor: Actor, project_id: int | None = None
+) -> list[Agreement]:
+    """Agreements the actor may see (as ``may_see_agreement``), newest first: operators all,
+    stewards those on their organization's datasets and of their projects, members those of
+    their projects."""
+    require_signed_in(actor)
+    query = select(Agreement).options(selectinload(Agreement.dataset))
+    if not actor.is_operator:
+        mine = select(ProjectMember.project_id).where(ProjectMember.user_id == actor.user_id)
+        visible = [Agreement.project_id.in_(mine)]
+        if actor.role == Role.steward and actor.organization_id is not None:
+            published = select(Dataset.id).where(Dataset.publisher_id == actor.organization_id)
+            visible.append(Agreement.dataset_id.in_(published))
+        query = query.where(or_(*visible))
+    if project_id is not None:
+        query = query.where(Agreement.project_id == project_id)
+    return list(session.scalars(query.order_by(Agreement.id.desc())))
+
+
+def unread_notifications(session: Session, *, user_id: int) -> int:
+    """How many of the user's notifications are unread (the count in the page header)."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    )
+    return int(count or 0)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
 
-from bitgoeul.deps import CurrentActor, SessionDep, SettingsDep, StoreDep
+from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.query import actions, saved
 from bitgoeul.query.schemas import (
     DatasetUsed,
@@ -28,7 +28,7 @@ def run_query(
     session: SessionDep,
     settings: SettingsDep,
     store: StoreDep,
-    actor: CurrentActor,
+    actor: CsrfChecked,
 ) -> QueryResponse:
     result = actions.run_query(
         session,
@@ -56,7 +56,7 @@ def export_query(
     session: SessionDep,
     settings: SettingsDep,
     store: StoreDep,
-    actor: CurrentActor,
+    actor: CsrfChecked,
     file_format: Annotated[actions.ExportFormat, Query(alias="format")] = "csv",
 ) -> Response:
     export = actions.export_query(
@@ -94,7 +94,7 @@ def list_saved_queries(session: SessionDep, actor: CurrentActor) -> list[SavedQu
 
 @router.post("/saved-queries", response_model=SavedQueryPublic, status_code=status.HTTP_201_CREATED)
 def create_saved_query(
-    body: SavedQueryCreate, session: SessionDep, actor: CurrentActor
+    body: SavedQueryCreate, session: SessionDep, actor: CsrfChecked
 ) -> SavedQueryPublic:
     query = saved.save_query(
         session, actor=actor, name=body.name, sql=body.sql, project_id=body.project
@@ -109,7 +109,7 @@ def get_saved_query(saved_id: int, session: SessionDep, actor: CurrentActor) -> 
 
 @router.patch("/saved-queries/{saved_id}", response_model=SavedQueryPublic)
 def update_saved_query(
-    saved_id: int, body: SavedQueryUpdate, session: SessionDep, actor: CurrentActor
+    saved_id: int, body: SavedQueryUpdate, session: SessionDep, actor: CsrfChecked
 ) -> SavedQueryPublic:
     query = saved.update_saved_query(
         session,
@@ -124,6 +124,6 @@ def update_saved_query(
 
 
 @router.delete("/saved-queries/{saved_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_saved_query(saved_id: int, session: SessionDep, actor: CurrentActor) -> Response:
+def delete_saved_query(saved_id: int, session: SessionDep, actor: CsrfChecked) -> Response:
     saved.delete_saved_query(session, actor=actor, saved_id=saved_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -28,6 +28,7 @@ from bitgoeul import __version__
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import ANONYMOUS, Actor
+from bitgoeul.accounts.models import Role
 from bitgoeul.catalog import actions as catalog_actions
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.models import AccessLevel, Dataset, IngestRun, IngestStatus, Sector
@@ -50,6 +51,7 @@ from bitgoeul.errors import (
     TooLarge,
     ValidationFailed,
 )
+from bitgoeul.governance import queries as governance_queries
 from bitgoeul.governance.decision import DataAction, decide
 from bitgoeul.web.charts import profile_chart
 from bitgoeul.web.i18n import LANG_COOKIE, LANGUAGES, request_language, translator
@@ -118,6 +120,10 @@ def page(
     actor: Actor = getattr(request.state, "actor", ANONYMOUS)
     csrf_token = getattr(request.state, "csrf_token", "") if actor.via == "session" else ""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    unread = 0
+    if actor.user_id is not None:
+        with request.app.state.sessionmaker() as session:
+            unread = governance_queries.unread_notifications(session, user_id=actor.user_id)
     html = templates.get_template(template).render(
         request=request,
         lang=lang,
@@ -128,6 +134,8 @@ def page(
         csrf_token=csrf_token,
         here=here,
         can_create_datasets=_may_create_datasets(actor),
+        can_review=actor.role in (Role.steward, Role.operator),
+        unread_notifications=unread,
         **context,
     )
     response = HTMLResponse(html, status_code=status_code, headers=_SECURITY_HEADERS)
@@ -164,7 +172,7 @@ def render_error(request: Request, status_code: int, message: str) -> Response:
     )
 
 
-def _redirect(url: str) -> RedirectResponse:
+def redirect_to(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
@@ -189,7 +197,7 @@ def _refuse(actor: Actor, reason: str) -> NoReturn:
 def switch_language(code: str, next: str | None = None) -> Response:
     if code not in LANGUAGES:
         raise NotFound(f"There is no '{code}' translation; choose one of {', '.join(LANGUAGES)}.")
-    response = _redirect(_safe_next(next))
+    response = redirect_to(_safe_next(next))
     response.set_cookie(LANG_COOKIE, code, max_age=_ONE_YEAR, samesite="lax", httponly=True)
     return response
 
@@ -330,7 +338,7 @@ async def create_dataset(request: Request, session: SessionDep, actor: CsrfCheck
         return _dataset_form(
             request, session, actor, values=values, errors=[exc.message], status_code=422
         )
-    return _redirect(f"/datasets/{dataset.slug}/upload")
+    return redirect_to(f"/datasets/{dataset.slug}/upload")
 
 
 @router.get("/datasets/{slug}", response_class=HTMLResponse)
@@ -465,7 +473,7 @@ def login(
             request, next_url=next_url, username=username, error=exc.message, status_code=429
         )
     cookie, _csrf = account_actions.start_web_session(session, settings=settings, user=user)
-    response = _redirect(next_url)
+    response = redirect_to(next_url)
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
@@ -483,7 +491,7 @@ def logout(request: Request, session: SessionDep, actor: CsrfChecked) -> Respons
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         account_actions.end_web_session(session, cookie=cookie)
-    response = _redirect("/")
+    response = redirect_to("/")
     response.delete_cookie(SESSION_COOKIE)
     return response
 
@@ -638,8 +646,8 @@ def upload(
         shutil.rmtree(folder, ignore_errors=True)
     run = _run_that_made(session, dataset, version.id)
     if run is not None:
-        return _redirect(f"/ingest-runs/{run.id}")
-    return _redirect(f"/datasets/{slug}?version={version.number}")
+        return redirect_to(f"/ingest-runs/{run.id}")
+    return redirect_to(f"/datasets/{slug}?version={version.number}")
 
 
 @router.get("/ingest-runs/{run_id}", response_class=HTMLResponse)
@@ -714,4 +722,4 @@ def create_token(
 @router.post("/tokens/{token_id}/revoke")
 def revoke_token(session: SessionDep, actor: CsrfChecked, token_id: int) -> Response:
     account_actions.revoke_api_token(session, actor=actor, token_id=token_id)
-    return _redirect("/tokens")
+    return redirect_to("/tokens")
