@@ -7,7 +7,7 @@ never breaks an older SDK.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -116,3 +116,106 @@ class AuditEntry(_HubModel):
     resource_type: str = ""
     resource_id: str = ""
     detail: dict[str, Any] = {}
+
+
+class ProjectMember(_HubModel):
+    """Someone working on a project: ``lead`` (may add members) or ``member``."""
+
+    username: str
+    role: str
+    organization: str | None = None
+
+
+class Project(_HubModel):
+    """A project: the purpose data is used for, its lead organization and its members."""
+
+    id: int
+    title: str
+    purpose: str
+    justification: str = ""
+    lead_organization: str = ""
+    starts_on: date | None = None
+    ends_on: date | None = None
+    created_at: datetime | None = None
+    members: list[ProjectMember] = []
+
+
+class AccessRequest(_HubModel):
+    """A project's request for a restricted or secure dataset, and the steward's answer.
+
+    ``status`` is ``pending``, ``approved``, ``rejected`` or ``withdrawn``; ``reason`` is the
+    steward's reason for a rejection; ``agreement`` is the agreement an approval made.
+    """
+
+    id: int
+    project: int
+    dataset: str
+    status: str
+    project_title: str = ""
+    requested_columns: list[str] | None = None
+    requested_days: int = 0
+    note: str = ""
+    reason: str = ""
+    requested_by: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    created_at: datetime | None = None
+    agreement: int | None = None
+
+
+class Agreement(_HubModel):
+    """The conditions under which a project uses a dataset, until it expires or is revoked."""
+
+    id: int
+    request: int
+    project: int
+    dataset: str
+    columns: list[str] | None = None
+    row_filter: str | None = None
+    grants_identifiers: bool = False
+    starts_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    revoke_reason: str = ""
+    active: bool = False
+
+
+class Notification(_HubModel):
+    """A message from the hub to you (a request answered, an agreement revoked …)."""
+
+    id: int
+    kind: str
+    text: str
+    link: str = ""
+    created_at: datetime
+    read_at: datetime | None = None
+
+
+class QueryRun(_HubModel):
+    """One of your queries or exports, as ``history()`` lists them (newest first).
+
+    ``status`` is ``ok``, ``refused`` (the policy said no) or ``failed``; ``error`` says why.
+    """
+
+    id: int
+    sql: str
+    status: str
+    created_at: datetime
+    kind: str = ""
+    project: int | None = None
+    datasets: list[str] = []
+    rows_returned: int | None = None
+    suppressed_groups: int | None = None
+    duration_ms: int | None = None
+    error: str | None = None
+
+
+class SavedQuery(_HubModel):
+    """A query you keep under a name; running it later is checked like any other query."""
+
+    id: int
+    name: str
+    sql: str
+    project: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
