@@ -12,6 +12,7 @@ from bitgoeul.config import Environment, Settings
 from bitgoeul.db import make_engine, make_sessionmaker
 from bitgoeul.demo import CATALOGUE, build_demo_city
 from bitgoeul.errors import ValidationFailed
+from bitgoeul.governance.models import AccessRequest, Agreement, Project
 
 ACCOUNTS = {
     "operator", "kepco", "kdn", "kpx", "lge", "naver", "skt", "kt", "lguplus", "nia", "kisa",
@@ -49,6 +50,19 @@ def test_building_the_demo_twice_creates_every_account_and_dataset_once(
         assert session.scalar(select(func.count()).select_from(DatasetVersion)) == len(CATALOGUE)
         user = authenticate(session, settings=settings, username="cnuh", password="demo")
         assert user.role.value == "steward"
+
+        # The demo project: KEPCO's meter data approved, the hospital's diagnoses pending.
+        assert session.scalar(select(func.count()).select_from(Project)) == 1
+        requests = {
+            (r.dataset.slug, r.status.value) for r in session.scalars(select(AccessRequest))
+        }
+        assert requests == {
+            ("kepco-household-electricity-hourly", "approved"),
+            ("cnuh-visits-diagnoses", "pending"),
+        }
+        agreement = session.scalars(select(Agreement)).one()
+        assert agreement.revoked_at is None
+        assert not agreement.grants_identifiers
     engine.dispose()
 
 

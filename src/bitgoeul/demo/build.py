@@ -1,7 +1,8 @@
 """Building the demo city into a hub: organizations, accounts, datasets and their versions.
 
 Everything goes through the same actions a person would use (``create_organization``,
-``create_user``, ``create_dataset``, ``publish_version``), so the demo exercises the real ingest
+``create_user``, ``create_dataset``, ``publish_version``, and for the demo project
+``create_project``, ``request_access``, ``approve_request``), so the demo exercises the real ingest
 and leaves a real audit trail.  Building is idempotent and resumable: what exists is kept, what
 is missing is made, and a finished demo is recognised without generating anything.
 """
@@ -33,6 +34,7 @@ from bitgoeul.demo.institutions import (
     INSTITUTIONS,
 )
 from bitgoeul.demo.population import generate_population
+from bitgoeul.demo.sharing import ensure_demo_sharing, has_demo_project
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.storage import ObjectStore, make_store
 
@@ -136,6 +138,8 @@ def build_demo_city(
                     if spec.slug in missing:
                         say(f"publishing {spec.slug} ({spec.rows:,} rows)")
                         _publish(session, settings, store, stewards[spec.publisher], spec)
+            say("opening the demo project and its agreement")
+            ensure_demo_sharing(session)
             return _summary(session, source_dir, people, seed, created=True)
     finally:
         engine.dispose()
@@ -144,7 +148,11 @@ def build_demo_city(
 def _is_complete(session: Session) -> bool:
     usernames = {i.username for i in INSTITUTIONS} | {CITIZEN_USERNAME}
     found = set(session.scalars(select(User.username).where(User.username.in_(usernames))))
-    return found == usernames and not _datasets_without_versions(session)
+    return (
+        found == usernames
+        and not _datasets_without_versions(session)
+        and has_demo_project(session)
+    )
 
 
 def _datasets_without_versions(session: Session) -> set[str]:
