@@ -12,7 +12,6 @@ from fastapi import APIRouter, Body, Query, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from bitgoeul.accounts.models import Organization
 from bitgoeul.catalog.queries import get_dataset
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep
 from bitgoeul.governance import actions, odrl, queries
@@ -143,15 +142,7 @@ def agreement_odrl(
     agreement_id: int, session: SessionDep, actor: CurrentActor, settings: SettingsDep
 ) -> JSONResponse:
     agreement = queries.get_agreement(session, actor=actor, agreement_id=agreement_id)
-    project = queries.get_project(session, agreement.project_id)
-    lead = session.get(Organization, project.lead_organization_id)
-    policy = odrl.agreement_policy(
-        agreement,
-        project=project,
-        lead_organization=lead.slug if lead else "",
-        base_url=settings.base_url,
-        column_classes=queries.column_classes(session, agreement.dataset),
-    )
+    policy = queries.agreement_odrl(session, agreement, base_url=settings.base_url)
     return JSONResponse(policy, media_type=ODRL_MEDIA_TYPE)
 
 

@@ -5,6 +5,7 @@ notifications.  Nothing here writes; ``governance.actions`` does.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -13,6 +14,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role, User
 from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.errors import AccessDenied, NotAuthenticated, NotFound
+from bitgoeul.governance import odrl
 from bitgoeul.governance.decision import AgreementTerms, ColumnClass, DecisionContext
 from bitgoeul.governance.models import (
     AccessRequest,
@@ -308,3 +310,16 @@ def unread_notifications(session: Session, *, user_id: int) -> int:
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
     return int(count or 0)
+
+
+def agreement_odrl(session: Session, agreement: Agreement, *, base_url: str) -> dict[str, Any]:
+    """The agreement as an ODRL 2.2 policy (JSON-LD), for the API and the CLI alike."""
+    project = get_project(session, agreement.project_id)
+    lead = session.get(Organization, project.lead_organization_id)
+    return odrl.agreement_policy(
+        agreement,
+        project=project,
+        lead_organization=lead.slug if lead else "",
+        base_url=base_url,
+        column_classes=column_classes(session, agreement.dataset),
+    )

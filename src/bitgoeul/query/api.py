@@ -10,7 +10,6 @@ from fastapi.responses import Response
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.query import actions, saved
 from bitgoeul.query.schemas import (
-    DatasetUsed,
     QueryRequest,
     QueryResponse,
     QueryRunPublic,
@@ -39,15 +38,7 @@ def run_query(
         project_id=body.project,
         limit=body.limit,
     )
-    return QueryResponse(
-        columns=result.columns,
-        rows=result.rows,
-        row_count=result.row_count,
-        truncated=result.truncated,
-        suppressed_groups=result.suppressed_groups,
-        datasets=[DatasetUsed(**d) for d in result.datasets],
-        elapsed_ms=result.elapsed_ms,
-    )
+    return QueryResponse.of(result)
 
 
 @router.post("/query/export")

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bitgoeul.query.actions import DEFAULT_ROW_LIMIT, MAX_ROW_LIMIT
+from bitgoeul.query.actions import DEFAULT_ROW_LIMIT, MAX_ROW_LIMIT, QueryResult
 from bitgoeul.query.models import QueryRun, RunKind, RunStatus, SavedQuery
 from bitgoeul.query.rewrite import MAX_SQL_CHARS
 
@@ -33,6 +33,18 @@ class QueryResponse(BaseModel):
     suppressed_groups: int
     datasets: list[DatasetUsed]
     elapsed_ms: float
+
+    @classmethod
+    def of(cls, result: QueryResult) -> QueryResponse:
+        return cls(
+            columns=result.columns,
+            rows=result.rows,
+            row_count=result.row_count,
+            truncated=result.truncated,
+            suppressed_groups=result.suppressed_groups,
+            datasets=[DatasetUsed(**d) for d in result.datasets],
+            elapsed_ms=result.elapsed_ms,
+        )
 
 
 class QueryRunPublic(BaseModel):
