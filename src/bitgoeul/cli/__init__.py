@@ -14,6 +14,8 @@ from bitgoeul.cli.accounts import org_app, token_app, user_app
 from bitgoeul.cli.admin import audit_app, config, db_app
 from bitgoeul.cli.context import DomainErrorGroup, Hub, fail
 from bitgoeul.cli.datasets import dataset_app
+from bitgoeul.cli.governance import agreement_app, project_app, request_app
+from bitgoeul.cli.query import query_app
 from bitgoeul.cli.server import demo, serve
 from bitgoeul.config import Settings
 
@@ -49,6 +51,10 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(project_app, name="project")
+app.add_typer(request_app, name="request")
+app.add_typer(agreement_app, name="agreement")
+app.add_typer(query_app, name="query")
 app.add_typer(audit_app, name="audit")
 
 __all__ = ["app"]

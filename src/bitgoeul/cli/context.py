@@ -8,12 +8,13 @@ errors are printed as one line by :class:`DomainErrorGroup` and the command exit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.orm import Session
@@ -34,6 +35,23 @@ def fail(message: str) -> typer.Exit:
     """Print ``message`` as an error; the caller raises the returned ``Exit``."""
     err_console.print(f"[bold red]Error:[/] {escape(message)}")
     return typer.Exit(1)
+
+
+def invalid_options(exc: ValidationError, options: Mapping[str, str] | None = None) -> typer.Exit:
+    """A schema's refusal of the given options, named as options (``--days: ...``).
+
+    ``options`` maps a schema field to its option when the names differ (``starts_on`` is
+    ``--start``); other fields are named ``--field-name``.
+    """
+    renamed = options or {}
+    problems = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
+        field = loc[0] if loc else ""
+        where = renamed.get(field) or (f"--{field.replace('_', '-')}" if field else "options")
+        message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    return fail("; ".join(problems))
 
 
 class DomainErrorGroup(TyperGroup):
