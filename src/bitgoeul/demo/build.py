@@ -149,9 +149,7 @@ def _is_complete(session: Session) -> bool:
     usernames = {i.username for i in INSTITUTIONS} | {CITIZEN_USERNAME}
     found = set(session.scalars(select(User.username).where(User.username.in_(usernames))))
     return (
-        found == usernames
-        and not _datasets_without_versions(session)
-        and has_demo_project(session)
+        found == usernames and not _datasets_without_versions(session) and has_demo_project(session)
     )
 
 
