@@ -34,7 +34,6 @@ from bitgoeul.governance.decision import (
     DataAction,
     Decision,
     DecisionContext,
-    Obligations,
     decide,
 )
 from bitgoeul.governance.models import Project
@@ -42,7 +41,12 @@ from bitgoeul.governance.queries import decision_context
 from bitgoeul.ingest.profile import json_value
 from bitgoeul.query import disclosure, engine
 from bitgoeul.query.models import QueryRun, RunKind, RunStatus
-from bitgoeul.query.policy import PSEUDONYM_HEX_CHARS, pseudonym_key
+from bitgoeul.query.policy import (
+    classified_columns,
+    policy_view_sql,
+    pseudonym_key,
+    schema_fields,
+)
 from bitgoeul.query.rewrite import DatasetRef, parse_query
 from bitgoeul.storage.base import ObjectStore
 
@@ -94,48 +98,6 @@ def _version(session: Session, dataset: Dataset, number: int | None) -> DatasetV
     return version
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _fields(version: DatasetVersion) -> list[dict[str, Any]]:
-    fields: list[dict[str, Any]] = version.table_schema.get("fields", [])
-    return fields
-
-
-def _view_sql(
-    version: DatasetVersion, policy: Obligations, *, key: str, keep: set[str]
-) -> tuple[str, set[str]]:
-    """The view's SELECT over ``{source}``, and the names of the columns it leaves out."""
-    names = [str(f["name"]) for f in _fields(version)]
-    visible = (
-        set(names) if policy.visible_columns is None else set(policy.visible_columns) & set(names)
-    )
-    pseudonymised = {c.lower() for c in policy.pseudonymise_columns}
-    parts: list[str] = []
-    for name in names:
-        if name not in visible and name.lower() not in keep:
-            continue
-        if name.lower() in pseudonymised:
-            parts.append(
-                f"substr(sha256('{key}' || CAST({_quote(name)} AS VARCHAR)), 1, "
-                f"{PSEUDONYM_HEX_CHARS}) AS {_quote(name)}"
-            )
-        else:
-            parts.append(_quote(name))
-    where = f" WHERE ({policy.row_filter})" if policy.row_filter else ""
-    select = ", ".join(parts) if parts else "NULL AS no_visible_columns"
-    return f"SELECT {select} FROM {{source}}{where}", set(names) - visible
-
-
-def _classified(version: DatasetVersion, classification: str) -> list[str]:
-    return [
-        str(f["name"]).lower()
-        for f in _fields(version)
-        if f.get("classification") == classification
-    ]
-
-
 def _prepare(
     session: Session,
     *,
@@ -177,9 +139,9 @@ def _prepare(
         version = _version(session, dataset, ref.version)
         policy = decision.obligations
         key = pseudonym_key(settings.secret(), policy.pseudonym_scope or "platform")
-        identifiers = _classified(version, "direct_identifier")
+        identifiers = classified_columns(version, "direct_identifier")
         keep = {identifiers[0]} if policy.aggregate_only and identifiers else set()
-        select_sql, hidden = _view_sql(version, policy, key=key, keep=keep)
+        select_sql, hidden = policy_view_sql(version, policy, key=key, keep=keep)
         path = store.local_path(version.object_key)
         if path is None:
             raise ValidationFailed("The query gateway needs the local object store.")
@@ -188,14 +150,14 @@ def _prepare(
         scrub[key] = "<key>"
         datasets.append({"slug": ref.slug, "version": version.number})
         hidden_by_dataset[ref.slug] = {h.lower() for h in hidden}
-        visible_anywhere |= {str(f["name"]).lower() for f in _fields(version)} - {
+        visible_anywhere |= {str(f["name"]).lower() for f in schema_fields(version)} - {
             h.lower() for h in hidden
         }
         if policy.aggregate_only:
             forbidden = (
                 {c.lower() for c in policy.forbidden_output_columns}
                 | set(identifiers)
-                | set(_classified(version, "sensitive"))
+                | set(classified_columns(version, "sensitive"))
                 | {c.lower() for c in policy.pseudonymise_columns}
             )
             rule = disclosure.SecureRule(
