@@ -1,0 +1,1 @@
+"""Compute next to the data: sandboxed jobs, executors, credits and output release review."""
