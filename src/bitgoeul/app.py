@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -11,6 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bitgoeul import __version__
+from bitgoeul.compute.executors import make_executor
+from bitgoeul.compute.runner import JobRunner
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.errors import BitgoeulError, RateLimited
@@ -19,14 +23,29 @@ from bitgoeul.storage import make_store
 WEB_DIR = Path(__file__).parent / "web"
 
 
-def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, migrate: bool = True, run_jobs: bool = False
+) -> FastAPI:
+    """The web app.  ``run_jobs`` starts the job runner with the server (``bitgoeul serve``);
+    tests drive ``app.state.job_runner`` themselves."""
     settings = settings or Settings()
     settings.secret()  # generate and keep the secret on first run
     if migrate:
         upgrade(settings)
     engine = make_engine(settings)
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if run_jobs:
+            app.state.job_runner.start()
+        try:
+            yield
+        finally:
+            if run_jobs:
+                app.state.job_runner.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Bitgoeul",
         version=__version__,
         description="The open platform that runs an AI hub city.",
@@ -38,6 +57,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.store = make_store(settings)
+    app.state.executor = make_executor(settings)
+    app.state.job_runner = JobRunner(
+        settings, app.state.sessionmaker, app.state.store, app.state.executor
+    )
 
     _install_error_handlers(app)
 
@@ -48,6 +71,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     from bitgoeul.accounts.api import router as accounts_router
     from bitgoeul.audit.api import router as audit_router
     from bitgoeul.catalog.api import router as catalog_router
+    from bitgoeul.compute.api import router as compute_router
     from bitgoeul.governance.api import router as governance_router
     from bitgoeul.query.api import router as query_router
     from bitgoeul.web.governance_pages import router as governance_pages_router
@@ -59,6 +83,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(audit_router, prefix="/api/v1")
     app.include_router(governance_router, prefix="/api/v1")
     app.include_router(query_router, prefix="/api/v1")
+    app.include_router(compute_router, prefix="/api/v1")
     app.include_router(web_router)
     app.include_router(governance_pages_router)
     app.include_router(query_pages_router)

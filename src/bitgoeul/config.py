@@ -7,7 +7,9 @@ data directory.  Production points ``BITGOEUL_DATABASE_URL`` at PostgreSQL.
 
 from __future__ import annotations
 
+import os
 import secrets
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,27 @@ class Settings(BaseSettings):
     login_failure_limit: int = Field(default=5, description="Failures before throttling.")
     login_failure_window_seconds: int = 15 * 60
     base_url: str = "http://127.0.0.1:8000"
+    job_executor: str = Field(
+        default="local", description="Where jobs run: 'local' (sandboxed here) or 'ray'."
+    )
+    ray_address: str | None = Field(
+        default=None, description="The Ray cluster for job_executor=ray, e.g. ray://head:10001."
+    )
+    job_environments: dict[str, Path] = Field(
+        default_factory=dict,
+        description="Job environments: name -> Python interpreter, as JSON. 'default' is "
+        "always the hub's own interpreter unless given here.",
+    )
+    job_cpus: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        description="CPU cores the local executor may hand out to running jobs at once.",
+    )
+    job_gpus: int = Field(default=0, description="GPUs the local executor may hand out.")
+    job_max_memory_mb: int = Field(default=8192, description="Most memory one job may ask.")
+    job_max_time_limit_s: int = Field(default=24 * 3600, description="Longest job time limit.")
+    job_max_bundle_bytes: int = Field(
+        default=200 * 1024**2, description="Largest code bundle a job may upload."
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
@@ -78,6 +101,11 @@ class Settings(BaseSettings):
         path = self.resolved_data_dir
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def environments(self) -> dict[str, Path]:
+        """The job environments the operator installed, by name; ``default`` is the hub's
+        own interpreter unless configured otherwise."""
+        return {"default": Path(sys.executable), **self.job_environments}
 
     def secret(self) -> str:
         """The signing secret: configured, or generated once and kept in the data dir."""

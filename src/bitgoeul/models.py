@@ -3,6 +3,13 @@
 from bitgoeul.accounts.models import ApiToken, LoginFailure, Organization, User, WebSession
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.catalog.models import Dataset, DatasetVersion, IngestRun
+from bitgoeul.compute.models import (
+    CreditAccount,
+    CreditEntry,
+    Job,
+    OutputRelease,
+    ReleaseDecision,
+)
 from bitgoeul.governance.models import (
     AccessRequest,
     Agreement,
@@ -17,15 +24,20 @@ __all__ = [
     "Agreement",
     "ApiToken",
     "AuditEvent",
+    "CreditAccount",
+    "CreditEntry",
     "Dataset",
     "DatasetVersion",
     "IngestRun",
+    "Job",
     "LoginFailure",
     "Notification",
     "Organization",
+    "OutputRelease",
     "Project",
     "ProjectMember",
     "QueryRun",
+    "ReleaseDecision",
     "SavedQuery",
     "User",
     "WebSession",

@@ -40,7 +40,7 @@ def make_server(
     default ``forwarded_allow_ips``), so client addresses in login throttling are real.
     """
     upgrade(settings)
-    app = create_app(settings, migrate=False)
+    app = create_app(settings, migrate=False, run_jobs=True)
     config = uvicorn.Config(app, host=host, port=port, proxy_headers=True, log_level=log_level)
     return uvicorn.Server(config)
 

@@ -71,6 +71,8 @@ class Obligations:
     dominance_k: float = DEFAULT_DOMINANCE_K
     forbidden_output_columns: list[str] = field(default_factory=list)
     agreement_id: int | None = None
+    # Jobs: what the job writes is held until the release review lets it out.
+    review_outputs: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,10 +152,34 @@ def decide(
         return Decision(False, refusal)
     assert context is not None  # noqa: S101 (checked above)
     assert context.agreement is not None  # noqa: S101
+    obligations = _obligations(dataset, context, context.agreement)
+    if action == DataAction.use_in_job:
+        obligations = _in_a_job(obligations, context)
     return Decision(
         True,
         f"project {context.project_id} holds agreement {context.agreement.agreement_id}",
-        _obligations(dataset, context, context.agreement),
+        obligations,
+    )
+
+
+def _in_a_job(obligations: Obligations, context: DecisionContext) -> Obligations:
+    """A job reads rows inside the sandbox, so secure data is not aggregate-only there; but
+    direct identifiers stay pseudonymised (secure: always), and nothing the job writes leaves
+    before the release review."""
+    if not obligations.aggregate_only:
+        return replace(obligations, review_outputs=True)
+    visible = obligations.visible_columns
+    identifiers = [
+        name
+        for name, cls in context.column_classes.items()
+        if cls == ColumnClass.direct_identifier and (visible is None or name in visible)
+    ]
+    return replace(
+        obligations,
+        aggregate_only=False,
+        forbidden_output_columns=[],
+        pseudonymise_columns=identifiers,
+        review_outputs=True,
     )
 
 

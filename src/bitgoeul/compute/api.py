@@ -1,0 +1,215 @@
+"""REST routes for jobs, their logs and outputs, and compute credits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
+from fastapi.responses import FileResponse
+from pydantic import ValidationError as PydanticValidationError
+
+from bitgoeul.compute import credits, jobs, review
+from bitgoeul.compute.executors import Executor
+from bitgoeul.compute.schemas import (
+    CreditBalance,
+    CreditEntryPublic,
+    CreditGrant,
+    JobLog,
+    JobPublic,
+    JobSpec,
+    ReleasePublic,
+    ReleaseRequest,
+    ReviewBody,
+)
+from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, SignedInActor
+from bitgoeul.errors import TooLarge, ValidationFailed
+
+router = APIRouter(tags=["jobs"])
+
+_CHUNK = 1024 * 1024
+
+
+def _executor(request: Request) -> Executor:
+    executor: Executor = request.app.state.executor
+    return executor
+
+
+def _parse_spec(text: str) -> JobSpec:
+    try:
+        return JobSpec.model_validate(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            f"spec: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+        ) from None
+    except PydanticValidationError as exc:
+        problems = "; ".join(
+            f"spec.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValidationFailed(f"The job spec is invalid: {problems}") from None
+
+
+def save_bundle(upload: UploadFile, folder: Path, *, limit: int) -> Path:
+    """The uploaded bundle on disk, refused once it passes ``limit`` bytes."""
+    name = Path(upload.filename or "bundle.zip").name.lower()
+    suffix = ".tar.gz" if name.endswith((".tar.gz", ".tgz")) else Path(name).suffix or ".zip"
+    target = folder / f"bundle{suffix}"
+    written = 0
+    with target.open("wb") as out:
+        while chunk := upload.file.read(_CHUNK):
+            written += len(chunk)
+            if written > limit:
+                raise TooLarge(
+                    f"The bundle is larger than this hub accepts ({limit} bytes); leave data "
+                    "and model weights out of it (inputs arrive in BITGOEUL_INPUT_DIR)."
+                )
+            out.write(chunk)
+    return target
+
+
+@router.post("/jobs", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
+def submit_job(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CsrfChecked,
+    bundle: Annotated[UploadFile, File(description="The code: a .zip or .tar.gz")],
+    spec: Annotated[str, Form(description="JSON: project, datasets, entrypoint, resources")],
+) -> JobPublic:
+    parsed = _parse_spec(spec)
+    work = settings.ensure_data_dir() / "work"
+    work.mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="bundle-", dir=work))
+    try:
+        path = save_bundle(bundle, folder, limit=settings.job_max_bundle_bytes)
+        job = jobs.submit_job(
+            session,
+            settings=settings,
+            executor=_executor(request),
+            actor=actor,
+            spec=parsed,
+            bundle_path=path,
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    request.app.state.job_runner.wake()
+    return jobs.job_public(session, job)
+
+
+@router.get("/jobs", response_model=list[JobPublic])
+def list_jobs(
+    session: SessionDep,
+    actor: CurrentActor,
+    project: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[JobPublic]:
+    found = jobs.list_jobs(session, actor=actor, project_id=project, limit=limit)
+    return [jobs.job_public(session, job) for job in found]
+
+
+@router.get("/jobs/{job_id}", response_model=JobPublic)
+def get_job(job_id: int, session: SessionDep, actor: CurrentActor) -> JobPublic:
+    return jobs.job_public(session, jobs.get_job(session, actor=actor, job_id=job_id))
+
+
+@router.get("/jobs/{job_id}/logs", response_model=JobLog)
+def job_logs(
+    job_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JobLog:
+    """The log from ``offset`` (bytes); poll with ``next_offset`` until ``finished``."""
+    return jobs.read_log(session, settings=settings, actor=actor, job_id=job_id, offset=offset)
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(request: Request, job_id: int, session: SessionDep, actor: CsrfChecked) -> JobPublic:
+    job = jobs.cancel_job(session, actor=actor, job_id=job_id)
+    request.app.state.job_runner.wake()
+    return jobs.job_public(session, job)
+
+
+@router.get("/jobs/{job_id}/outputs/{name:path}", response_class=FileResponse)
+def job_output(
+    job_id: int, name: str, session: SessionDep, settings: SettingsDep, actor: CurrentActor
+) -> FileResponse:
+    path = jobs.output_path(session, settings=settings, actor=actor, job_id=job_id, name=name)
+    return FileResponse(path, filename=Path(name).name)
+
+
+@router.post("/jobs/{job_id}/release", response_model=ReleasePublic)
+def request_release(
+    job_id: int, body: ReleaseRequest, session: SessionDep, actor: CsrfChecked
+) -> ReleasePublic:
+    """Ask for a held job's outputs to be released, with context for every file."""
+    review.request_release(session, actor=actor, job_id=job_id, context=body.context)
+    return review.release_public(session, jobs.get_job(session, actor=actor, job_id=job_id))
+
+
+@router.get("/jobs/{job_id}/release", response_model=ReleasePublic)
+def release_state(job_id: int, session: SessionDep, actor: CurrentActor) -> ReleasePublic:
+    return review.release_public(session, jobs.get_job(session, actor=actor, job_id=job_id))
+
+
+@router.post("/jobs/{job_id}/review", response_model=ReleasePublic)
+def review_release(
+    job_id: int, body: ReviewBody, session: SessionDep, actor: CsrfChecked
+) -> ReleasePublic:
+    """A steward of the data the job used approves, rejects or returns the release."""
+    job = review.review_release(
+        session, actor=actor, job_id=job_id, verdict=body.verdict, comment=body.comment
+    )
+    return review.release_public(session, job)
+
+
+@router.get("/reviews", response_model=list[JobPublic])
+def review_queue(session: SessionDep, actor: CurrentActor) -> list[JobPublic]:
+    """Releases waiting for your organization's decision (operators: every one in review)."""
+    return [jobs.job_public(session, job) for job in review.review_queue(session, actor=actor)]
+
+
+@router.get("/environments", response_model=list[str])
+def environments(settings: SettingsDep) -> list[str]:
+    """The job environments this hub has installed."""
+    return sorted(settings.environments())
+
+
+@router.get("/credits", response_model=CreditBalance)
+def credit_balance(
+    session: SessionDep, actor: SignedInActor, organization: str | None = None
+) -> CreditBalance:
+    """Your organization's balance and history; operators may name any organization."""
+    org = credits.organization_for(session, actor=actor, slug=organization)
+    account = credits.balance(session, org.id)
+    return CreditBalance(
+        organization=org.slug,
+        cpu_hours=account.cpu_hours,
+        gpu_hours=account.gpu_hours,
+        history=[CreditEntryPublic.of(e) for e in credits.history(session, org.id)],
+    )
+
+
+@router.post("/credits/grants", response_model=CreditBalance)
+def grant_credits(body: CreditGrant, session: SessionDep, actor: CsrfChecked) -> CreditBalance:
+    """An operator grants (or withdraws, with negative hours) an organization's credits."""
+    account = credits.grant(
+        session,
+        actor=actor,
+        organization_slug=body.organization,
+        cpu_hours=body.cpu_hours,
+        gpu_hours=body.gpu_hours,
+        note=body.note,
+    )
+    return CreditBalance(
+        organization=body.organization,
+        cpu_hours=account.cpu_hours,
+        gpu_hours=account.gpu_hours,
+        history=[
+            CreditEntryPublic.of(e) for e in credits.history(session, account.organization_id)
+        ],
+    )

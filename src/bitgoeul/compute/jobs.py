@@ -1,0 +1,396 @@
+"""Submitting, cancelling and reading jobs.
+
+``submit_job`` checks the project membership, the environment and the resources, asks the
+decision point about every dataset (action ``use_in_job``, audited under each publisher),
+unpacks the bundle into the job's folder, reserves the worst-case credits and queues the job,
+all or nothing: a refusal leaves no job, no folder and no debit.  The runner
+(``compute.runner``) starts queued jobs; this module never runs user code.
+
+Who sees what: a job's page and status are for its project's members, the stewards of the
+datasets it used and operators.  Its outputs and log are held, for jobs on restricted or
+secure data, until the release review lets them out; reviewers and operators read them to
+review.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import Organization, User
+from bitgoeul.audit.actions import record_event
+from bitgoeul.catalog.models import AccessLevel
+from bitgoeul.compute import bundle, credits, inputs
+from bitgoeul.compute.executors import Executor
+from bitgoeul.compute.models import FINISHED, Job, JobStatus, ReleaseStatus
+from bitgoeul.compute.schemas import JobLog, JobPublic, JobSpec
+from bitgoeul.config import Settings
+from bitgoeul.db.base import utcnow
+from bitgoeul.errors import AccessDenied, BitgoeulError, Conflict, NotFound, ValidationFailed
+from bitgoeul.governance import queries as governance_queries
+from bitgoeul.governance.models import ProjectMember
+
+LOG_NAME = "log.txt"
+MAX_LOG_CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class JobPaths:
+    root: Path
+
+    @property
+    def code(self) -> Path:
+        return self.root / "code"
+
+    @property
+    def input(self) -> Path:
+        return self.root / "input"
+
+    @property
+    def output(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def log(self) -> Path:
+        return self.root / LOG_NAME
+
+
+def job_paths(settings: Settings, job_id: int) -> JobPaths:
+    return JobPaths(settings.ensure_data_dir() / "jobs" / str(job_id))
+
+
+def _check_resources(settings: Settings, spec: JobSpec) -> None:
+    wanted = spec.resources
+    problems = []
+    # The hub's share of its executor (this machine, or the Ray cluster): a job asking for
+    # more could never start.
+    if wanted.cpus > settings.job_cpus:
+        problems.append(f"cpus: this hub runs jobs on at most {settings.job_cpus} cores")
+    if wanted.gpus > settings.job_gpus:
+        problems.append(
+            f"gpus: this hub has {settings.job_gpus} GPU(s) for jobs"
+            if settings.job_gpus
+            else "gpus: this hub has no GPU for jobs; ask for gpus: 0"
+        )
+    if wanted.memory_mb > settings.job_max_memory_mb:
+        problems.append(f"memory_mb: at most {settings.job_max_memory_mb} MB per job")
+    if wanted.time_limit_s > settings.job_max_time_limit_s:
+        problems.append(f"time_limit_s: at most {settings.job_max_time_limit_s} s per job")
+    if problems:
+        raise ValidationFailed("The job asks for more than this hub allows: " + "; ".join(problems))
+
+
+def _python(settings: Settings, environment: str) -> Path:
+    environments = settings.environments()
+    if environment not in environments:
+        raise ValidationFailed(
+            f"There is no job environment {environment!r}; this hub has "
+            f"{', '.join(sorted(environments))}."
+        )
+    return environments[environment]
+
+
+def submit_job(
+    session: Session,
+    *,
+    settings: Settings,
+    executor: Executor,
+    actor: Actor,
+    spec: JobSpec,
+    bundle_path: Path,
+) -> Job:
+    """Queue a job (audited), or refuse it saying why, leaving nothing behind; commits."""
+    governance_queries.require_signed_in(actor)
+    project = governance_queries.get_project(session, spec.project)
+    if governance_queries.member_role(project, actor) is None:
+        raise AccessDenied(f"You are not a member of project {project.id}; only members run jobs.")
+    if actor.organization_id is None:
+        raise AccessDenied("Jobs are paid from an organization's credits; you belong to none.")
+    organization = session.get(Organization, actor.organization_id)
+    assert organization is not None  # noqa: S101 - a user's organization exists
+    _python(settings, spec.environment)
+    _check_resources(settings, spec)
+    support = executor.support()
+    if spec.priority > 0 and not actor.is_operator:
+        raise AccessDenied("Only operators raise a job's priority; use 0 or lower.")
+
+    job = Job(
+        project_id=project.id,
+        submitted_by_id=actor.user_id,
+        organization_id=organization.id,
+        name=spec.name.strip(),
+        status=JobStatus.queued,
+        priority=spec.priority,
+        executor=executor.name,
+        environment=spec.environment,
+        entrypoint=spec.entrypoint,
+        arguments=spec.arguments,
+        cpus=spec.resources.cpus,
+        memory_mb=spec.resources.memory_mb,
+        gpus=spec.resources.gpus,
+        time_limit_s=spec.resources.time_limit_s,
+        code_sha256="",
+        release_status=ReleaseStatus.not_required,
+    )
+    session.add(job)
+    session.flush()
+    paths = job_paths(settings, job.id)
+    decisions: list[dict[str, Any]] = []
+    try:
+        references = [inputs.parse_reference(r) for r in spec.datasets]
+        granted = inputs.decide_inputs(
+            session,
+            actor=actor,
+            project_id=project.id,
+            references=references,
+            job_id=job.id,
+            decisions=decisions,
+        )
+        if not support.available and inputs.touches(granted, AccessLevel.secure):
+            raise AccessDenied(
+                "Secure data is only used in a sandbox, and this hub's executor cannot sandbox "
+                f"jobs here ({support.reason}). Ask the hub operator."
+            )
+        if not support.available:
+            raise ValidationFailed(
+                f"This hub cannot run jobs right now: {support.reason}. Ask the hub operator."
+            )
+        paths.root.mkdir(parents=True, exist_ok=False)
+        info = bundle.unpack_bundle(
+            bundle_path, paths.code, max_bytes=settings.job_max_bundle_bytes
+        )
+        bundle.check_entrypoint(paths.code, spec.entrypoint)
+        job.code_sha256 = info.sha256
+        job.datasets = [g.describe() for g in granted]
+        if inputs.needs_review(granted):
+            job.release_status = ReleaseStatus.held
+        cost = credits.worst_case(cpus=job.cpus, gpus=job.gpus, time_limit_s=job.time_limit_s)
+        credits.reserve(
+            session,
+            organization_id=organization.id,
+            cost=cost,
+            job_id=job.id,
+            organization_name=organization.name,
+        )
+        job.reserved_cpu_hours = cost.cpu_hours
+        job.reserved_gpu_hours = cost.gpu_hours
+        record_event(
+            session,
+            action="job.submitted",
+            actor_id=actor.user_id,
+            actor_name=actor.username,
+            resource_type="job",
+            resource_id=str(job.id),
+            organization_id=organization.id,
+            detail={
+                "project": project.id,
+                "datasets": job.datasets,
+                "code_sha256": job.code_sha256,
+                "environment": job.environment,
+                "resources": spec.resources.model_dump(),
+                "reserved_cpu_hours": str(cost.cpu_hours),
+                "reserved_gpu_hours": str(cost.gpu_hours),
+            },
+        )
+        session.commit()
+    except BitgoeulError as error:
+        shutil.rmtree(paths.root, ignore_errors=True)
+        session.rollback()
+        # Keep the refusal and each dataset's decision in the audit log.
+        _audit_refusal(session, actor=actor, spec=spec, error=error, decisions=decisions)
+        raise
+    except BaseException:
+        shutil.rmtree(paths.root, ignore_errors=True)
+        session.rollback()
+        raise
+    return job
+
+
+def _audit_refusal(
+    session: Session,
+    *,
+    actor: Actor,
+    spec: JobSpec,
+    error: BitgoeulError,
+    decisions: list[dict[str, Any]],
+) -> None:
+    for event in decisions:
+        record_event(session, **{**event, "detail": {**event["detail"], "job": None}})
+    record_event(
+        session,
+        action="job.refused",
+        outcome="denied",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="project",
+        resource_id=str(spec.project),
+        organization_id=actor.organization_id,
+        detail={"datasets": spec.datasets, "reason": error.message[:500]},
+    )
+    session.commit()
+
+
+def _involved_publishers(job: Job) -> set[int]:
+    return {int(d["publisher_id"]) for d in job.datasets if d.get("publisher_id") is not None}
+
+
+def may_review(actor: Actor, job: Job) -> bool:
+    """Operators and the stewards of a dataset the job used (the release reviewers)."""
+    if actor.is_operator:
+        return True
+    return any(actor.is_steward_of(org) for org in _involved_publishers(job))
+
+
+def get_job(session: Session, *, actor: Actor, job_id: int) -> Job:
+    """A job, for its project's members, its reviewers and operators."""
+    governance_queries.require_signed_in(actor)
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"There is no job {job_id}.")
+    project = governance_queries.get_project(session, job.project_id)
+    if governance_queries.member_role(project, actor) is None and not may_review(actor, job):
+        raise NotFound(f"There is no job {job_id}.")
+    return job
+
+
+def list_jobs(
+    session: Session, *, actor: Actor, project_id: int | None = None, limit: int = 100
+) -> list[Job]:
+    """Jobs of the actor's projects (operators: all), newest first."""
+    governance_queries.require_signed_in(actor)
+    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    if not actor.is_operator:
+        mine = select(ProjectMember.project_id).where(ProjectMember.user_id == actor.user_id)
+        query = query.where(or_(Job.project_id.in_(mine), Job.submitted_by_id == actor.user_id))
+    if project_id is not None:
+        query = query.where(Job.project_id == project_id)
+    return list(session.scalars(query))
+
+
+def job_public(session: Session, job: Job) -> JobPublic:
+    user = session.get(User, job.submitted_by_id) if job.submitted_by_id is not None else None
+    organization = session.get(Organization, job.organization_id)
+    return JobPublic.of(
+        job,
+        submitted_by=user.username if user else None,
+        organization=organization.slug if organization else "",
+    )
+
+
+def outputs_visible(actor: Actor, job: Job) -> bool:
+    """Whether the actor may read the job's log and outputs now."""
+    if job.release_status in (ReleaseStatus.not_required, ReleaseStatus.released):
+        return True
+    return may_review(actor, job)
+
+
+def _held_message(job: Job) -> str:
+    return (
+        f"Job {job.id} used restricted or secure data: its log and outputs are held until "
+        f"the release review lets them out (now: {job.release_status.value}). Request the "
+        "release once the job has finished."
+    )
+
+
+def read_log(
+    session: Session, *, settings: Settings, actor: Actor, job_id: int, offset: int = 0
+) -> JobLog:
+    """A chunk of the job's log from ``offset`` (bytes), for following it live."""
+    job = get_job(session, actor=actor, job_id=job_id)
+    if not outputs_visible(actor, job):
+        raise AccessDenied(_held_message(job))
+    path = job_paths(settings, job.id).log
+    text, next_offset = "", offset
+    if path.exists():
+        with path.open("rb") as handle:
+            handle.seek(max(0, offset))
+            chunk = handle.read(MAX_LOG_CHUNK)
+        # Never split a UTF-8 character: stop before an incomplete trailing sequence.
+        cut = len(chunk)
+        while cut > 0 and cut > len(chunk) - 4 and (chunk[cut - 1] & 0xC0) == 0x80:
+            cut -= 1
+        if cut > 0 and chunk[cut - 1] >= 0xC0:
+            cut -= 1
+        if cut == 0 and chunk:
+            cut = len(chunk)
+        text = chunk[:cut].decode("utf-8", errors="replace")
+        next_offset = max(0, offset) + cut
+    return JobLog(
+        text=text,
+        offset=offset,
+        next_offset=next_offset,
+        finished=job.status in FINISHED,
+    )
+
+
+def output_path(
+    session: Session, *, settings: Settings, actor: Actor, job_id: int, name: str
+) -> Path:
+    """The file of a job's outputs to download, where the actor may have it."""
+    job = get_job(session, actor=actor, job_id=job_id)
+    if not outputs_visible(actor, job):
+        raise AccessDenied(_held_message(job))
+    listed = {o["path"] for o in job.outputs}
+    if name not in listed:
+        raise NotFound(f"Job {job.id} has no output {name!r}.")
+    paths = job_paths(settings, job.id)
+    path = paths.log if name == LOG_NAME else paths.output / name
+    resolved = path.resolve()
+    if not resolved.is_relative_to(paths.root.resolve()) or not resolved.is_file():
+        raise NotFound(f"Job {job.id} has no output {name!r}.")
+    return resolved
+
+
+def cancel_job(session: Session, *, actor: Actor, job_id: int) -> Job:
+    """Cancel a queued job at once (credits refunded); ask the runner to stop a running one."""
+    job = get_job(session, actor=actor, job_id=job_id)
+    if job.submitted_by_id != actor.user_id and not actor.is_operator:
+        project = governance_queries.get_project(session, job.project_id)
+        if governance_queries.member_role(project, actor) is None:
+            raise AccessDenied("Only the job's project members and operators cancel it.")
+    if job.status in FINISHED:
+        raise Conflict(f"Job {job.id} has already finished ({job.status.value}).")
+    if job.status == JobStatus.queued:
+        job.status = JobStatus.cancelled
+        job.reason = f"cancelled by {actor.username} before it started"
+        job.finished_at = utcnow()
+        reserved = credits.Cost(job.reserved_cpu_hours, job.reserved_gpu_hours)
+        credits.settle(
+            session,
+            organization_id=job.organization_id,
+            reserved=reserved,
+            used=credits.Cost(Decimal(0), Decimal(0)),
+            job_id=job.id,
+        )
+        job.used_cpu_hours = Decimal(0)
+        job.used_gpu_hours = Decimal(0)
+    else:
+        job.cancel_requested = True
+    record_event(
+        session,
+        action="job.cancel",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="job",
+        resource_id=str(job.id),
+        organization_id=job.organization_id,
+        detail={"status": job.status.value},
+    )
+    session.commit()
+    return job
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()

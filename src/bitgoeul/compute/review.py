@@ -1,0 +1,321 @@
+"""The airlock: releasing a held job's outputs after the automatic checks and a human review.
+
+A job that used restricted or secure data finishes with its outputs (log included) ``held``.
+The requester asks for release with context for every file (what it is, why it is safe).  A
+steward of every publisher whose data the job used then approves, rejects, or returns it with
+comments; a returned release can be asked for again (a new round).  Only when every involved
+publisher has approved the same round are the outputs ``released`` and downloadable.
+
+Rules: nobody reviews a release of their own project (requesters and project members cannot
+approve), an operator may reject or return but approval belongs to the data's stewards, and a
+file the automatic checks blocked cannot be approved: the requester must change the job and
+run it again.  Every step is audited and notified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import Organization, Role, User
+from bitgoeul.audit.actions import record_event
+from bitgoeul.compute.jobs import get_job, may_review
+from bitgoeul.compute.models import (
+    FINISHED,
+    Job,
+    OutputRelease,
+    ReleaseDecision,
+    ReleaseStatus,
+    ReviewVerdict,
+)
+from bitgoeul.compute.schemas import ReleaseDecisionPublic, ReleasePublic
+from bitgoeul.errors import AccessDenied, Conflict, ValidationFailed
+from bitgoeul.governance import queries as governance_queries
+from bitgoeul.governance.models import Notification
+
+MAX_CONTEXT_CHARS = 5000
+
+
+@dataclass(frozen=True)
+class Round:
+    release: OutputRelease
+    decisions: list[ReleaseDecision]
+
+
+def involved_publishers(job: Job) -> list[int]:
+    return sorted({int(d["publisher_id"]) for d in job.datasets if d.get("review_outputs")})
+
+
+def blocked_files(job: Job) -> list[str]:
+    files = job.checks.get("files", []) if job.checks else []
+    blocked = [
+        str(f["path"])
+        for f in files
+        if any(finding.get("severity") == "block" for finding in f.get("findings", []))
+    ]
+    if job.checks.get("error"):
+        blocked.append("(the automatic checks did not run)")
+    return blocked
+
+
+def current_round(session: Session, job: Job) -> Round | None:
+    release = session.scalars(
+        select(OutputRelease)
+        .where(OutputRelease.job_id == job.id)
+        .order_by(OutputRelease.round.desc())
+        .limit(1)
+    ).first()
+    if release is None:
+        return None
+    decisions = list(
+        session.scalars(
+            select(ReleaseDecision)
+            .where(ReleaseDecision.release_id == release.id)
+            .order_by(ReleaseDecision.id)
+        )
+    )
+    return Round(release, decisions)
+
+
+def _notify(session: Session, user_ids: set[int], *, text: str, job: Job) -> None:
+    for user_id in sorted(user_ids):
+        session.add(
+            Notification(user_id=user_id, kind="job.release", text=text, link=f"/jobs/{job.id}")
+        )
+
+
+def _stewards(session: Session, organization_ids: list[int]) -> set[int]:
+    return set(
+        session.scalars(
+            select(User.id).where(
+                User.organization_id.in_(organization_ids),
+                User.role == Role.steward,
+                User.is_active.is_(True),
+            )
+        )
+    )
+
+
+def _project_members(session: Session, job: Job) -> set[int]:
+    project = governance_queries.get_project(session, job.project_id)
+    return {m.user_id for m in project.members}
+
+
+def request_release(
+    session: Session, *, actor: Actor, job_id: int, context: dict[str, str]
+) -> OutputRelease:
+    """The requester asks for the outputs to be released, explaining each file; commits."""
+    job = get_job(session, actor=actor, job_id=job_id)
+    project = governance_queries.get_project(session, job.project_id)
+    if governance_queries.member_role(project, actor) is None:
+        raise AccessDenied("Only the job's project members ask for its outputs to be released.")
+    if job.status not in FINISHED:
+        raise Conflict(f"Job {job.id} is still {job.status.value}; ask once it has finished.")
+    if job.release_status not in (ReleaseStatus.held, ReleaseStatus.returned):
+        raise Conflict(
+            f"Job {job.id}'s outputs are {job.release_status.value.replace('_', ' ')}: there is "
+            "nothing to ask for."
+        )
+    files = [o["path"] for o in job.outputs]
+    cleaned = {name: text.strip() for name, text in context.items()}
+    unknown = sorted(set(cleaned) - set(files))
+    if unknown:
+        raise ValidationFailed(f"context: job {job.id} wrote no file {', '.join(unknown)}.")
+    missing = [name for name in files if not cleaned.get(name)]
+    if missing:
+        raise ValidationFailed(
+            "context: say for each file what it holds and why it is safe to release; missing "
+            f"for {', '.join(missing)}."
+        )
+    too_long = [name for name, text in cleaned.items() if len(text) > MAX_CONTEXT_CHARS]
+    if too_long:
+        raise ValidationFailed(
+            f"context: at most {MAX_CONTEXT_CHARS} characters per file ({', '.join(too_long)})."
+        )
+    previous = current_round(session, job)
+    release = OutputRelease(
+        job_id=job.id,
+        round=1 if previous is None else previous.release.round + 1,
+        requested_by_id=actor.user_id,
+        file_context=cleaned,
+    )
+    session.add(release)
+    job.release_status = ReleaseStatus.in_review
+    publishers = involved_publishers(job)
+    _notify(
+        session,
+        _stewards(session, publishers),
+        text=f"Job {job.id} of project '{project.title}' asks to release {len(files)} file(s) "
+        "that used your organization's data: please review.",
+        job=job,
+    )
+    record_event(
+        session,
+        action="job.release_requested",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="job",
+        resource_id=str(job.id),
+        organization_id=job.organization_id,
+        detail={"round": release.round, "files": files, "publishers": publishers},
+    )
+    session.commit()
+    return release
+
+
+def review_release(
+    session: Session,
+    *,
+    actor: Actor,
+    job_id: int,
+    verdict: ReviewVerdict,
+    comment: str = "",
+) -> Job:
+    """A steward of an involved publisher decides this round for their organization; commits."""
+    job = get_job(session, actor=actor, job_id=job_id)
+    if not may_review(actor, job):
+        raise AccessDenied("Only stewards of the data the job used and operators review it.")
+    if actor.user_id in _project_members(session, job):
+        raise AccessDenied(
+            "You are a member of this job's project: nobody reviews their own release. Ask "
+            "another steward of your organization."
+        )
+    if job.release_status != ReleaseStatus.in_review:
+        raise Conflict(
+            f"Job {job.id}'s outputs are {job.release_status.value.replace('_', ' ')}, not in "
+            "review."
+        )
+    round_ = current_round(session, job)
+    assert round_ is not None  # noqa: S101 - in review means a release was asked for
+    comment = comment.strip()
+    if verdict != ReviewVerdict.approve and not comment:
+        raise ValidationFailed("comment: say what the requester must change, or why not.")
+    publishers = involved_publishers(job)
+    if verdict == ReviewVerdict.approve:
+        if not any(actor.is_steward_of(p) for p in publishers):
+            raise AccessDenied(
+                "Approval belongs to the stewards of the data the job used; operators may "
+                "reject or return."
+            )
+        blocked = blocked_files(job)
+        if blocked:
+            raise Conflict(
+                "The automatic checks blocked "
+                + ", ".join(blocked)
+                + ": these outputs cannot be released. Return the request so the job is changed "
+                "and run again."
+            )
+    organization_id = actor.organization_id  # a publisher's, or the operators' organization
+    if organization_id is None:
+        raise AccessDenied("Your account belongs to no organization.")
+    if any(d.organization_id == organization_id for d in round_.decisions):
+        raise Conflict(f"Round {round_.release.round} already has your organization's decision.")
+    session.add(
+        ReleaseDecision(
+            release_id=round_.release.id,
+            organization_id=organization_id,
+            reviewer_id=actor.user_id,
+            verdict=verdict,
+            comment=comment,
+        )
+    )
+    session.flush()
+    approved = {d.organization_id for d in round_.decisions if d.verdict == ReviewVerdict.approve}
+    if verdict == ReviewVerdict.approve:
+        approved.add(organization_id)
+    if verdict == ReviewVerdict.reject:
+        job.release_status = ReleaseStatus.rejected
+    elif verdict == ReviewVerdict.return_:
+        job.release_status = ReleaseStatus.returned
+    elif set(publishers) <= approved:
+        job.release_status = ReleaseStatus.released
+    organization = session.get(Organization, organization_id)
+    who = organization.name if organization else "a reviewer"
+    outcome = {
+        ReleaseStatus.released: "released: its outputs can be downloaded",
+        ReleaseStatus.rejected: f"rejected by {who}: {comment}",
+        ReleaseStatus.returned: f"returned by {who} with comments: {comment}",
+    }.get(job.release_status, f"approved by {who}; waiting for the other publishers")
+    _notify(
+        session,
+        _project_members(session, job),
+        text=f"The release of job {job.id}'s outputs was {outcome}",
+        job=job,
+    )
+    record_event(
+        session,
+        action="job.release_reviewed",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="job",
+        resource_id=str(job.id),
+        organization_id=organization_id,
+        detail={
+            "round": round_.release.round,
+            "verdict": verdict.value,
+            "comment": comment,
+            "release_status": job.release_status.value,
+        },
+    )
+    session.commit()
+    return job
+
+
+def review_queue(session: Session, *, actor: Actor) -> list[Job]:
+    """Jobs in review that wait for the actor's organization's decision (operators: all)."""
+    governance_queries.require_signed_in(actor)
+    in_review = session.scalars(
+        select(Job).where(Job.release_status == ReleaseStatus.in_review).order_by(Job.id)
+    )
+    waiting = []
+    for job in in_review:
+        if not may_review(actor, job):
+            continue
+        round_ = current_round(session, job)
+        decided = {d.organization_id for d in round_.decisions} if round_ else set()
+        if actor.is_operator or actor.organization_id not in decided:
+            waiting.append(job)
+    return waiting
+
+
+def release_public(session: Session, job: Job) -> ReleasePublic:
+    """The release's state: the current round, each decision, who must still decide."""
+    round_ = current_round(session, job)
+
+    def username(user_id: int | None) -> str | None:
+        user = session.get(User, user_id) if user_id is not None else None
+        return user.username if user else None
+
+    def slug(organization_id: int) -> str:
+        organization = session.get(Organization, organization_id)
+        return organization.slug if organization else str(organization_id)
+
+    decisions = round_.decisions if round_ else []
+    approved = {d.organization_id for d in decisions if d.verdict == ReviewVerdict.approve}
+    waiting = (
+        [slug(p) for p in involved_publishers(job) if p not in approved]
+        if job.release_status == ReleaseStatus.in_review
+        else []
+    )
+    return ReleasePublic(
+        job=job.id,
+        release_status=job.release_status,
+        round=round_.release.round if round_ else None,
+        requested_by=username(round_.release.requested_by_id) if round_ else None,
+        context=round_.release.file_context if round_ else {},
+        decisions=[
+            ReleaseDecisionPublic(
+                organization=slug(d.organization_id),
+                reviewer=username(d.reviewer_id),
+                verdict=d.verdict,
+                comment=d.comment,
+                created_at=d.created_at,
+            )
+            for d in decisions
+        ],
+        waiting_for=waiting,
+        blocked_files=blocked_files(job),
+    )

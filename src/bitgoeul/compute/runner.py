@@ -1,0 +1,448 @@
+"""The job runner: picks queued jobs in order, starts them on the executor, meters and records
+how they ended.
+
+Order: higher ``priority`` first; among equals, fair share between organizations (the one with
+the fewest cores in use right now, then the fewest CPU-hours used in the last seven days), then
+the oldest.  A job starts only when the cores, GPUs and memory it asked for are free on the
+executor (``BITGOEUL_JOB_CPUS`` and ``BITGOEUL_JOB_GPUS``: on Ray, the share of the cluster
+the hub may use).  Starting claims the job with a conditional update (``queued`` -> ``running``),
+so two runners never start the same job.
+
+Before a job starts, the decision point is asked again for every dataset (an agreement
+revoked while the job waited stops it), and the inputs are written as the decision allows.
+When it ends, the runner records the exit code and reason, the sha256 manifest of what it
+wrote (log included), runs the automatic output checks for held jobs (``compute.checks``, in
+this trusted process, never inside the job), settles the credits from the measured run time,
+audits and notifies the submitter.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import User
+from bitgoeul.audit.actions import record_event
+from bitgoeul.catalog.models import Dataset
+from bitgoeul.catalog.queries import get_version
+from bitgoeul.compute import checks, credits, inputs
+from bitgoeul.compute.executors import Execution, Executor, Launch
+from bitgoeul.compute.jobs import LOG_NAME, file_sha256, job_paths
+from bitgoeul.compute.models import Job, JobStatus, ReleaseStatus
+from bitgoeul.compute.sandbox import Outcome
+from bitgoeul.config import Settings
+from bitgoeul.db.base import utcnow
+from bitgoeul.errors import BitgoeulError
+from bitgoeul.governance.decision import DEFAULT_MIN_GROUP_SIZE
+from bitgoeul.governance.models import Notification
+from bitgoeul.storage.base import ObjectStore
+
+log = logging.getLogger(__name__)
+
+_REASON_STATUS = {
+    "exited": JobStatus.succeeded,
+    "failed": JobStatus.failed,
+    "timed_out": JobStatus.timed_out,
+    "cancelled": JobStatus.cancelled,
+    "memory_exceeded": JobStatus.failed,
+    "killed": JobStatus.failed,
+}
+
+
+@dataclass
+class _Running:
+    execution: Execution
+    cpus: int
+    gpus: int
+    memory_mb: int
+    started: float
+    cancel_sent: bool = False
+
+
+@dataclass
+class JobRunner:
+    """Runs queued jobs on one executor; ``dispatch()`` is one scheduling step."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    executor: Executor
+    poll_seconds: float = 0.5
+    _running: dict[int, _Running] = field(default_factory=dict)
+    _thread: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _wake: threading.Event = field(default_factory=threading.Event)
+
+    # The loop ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run ``dispatch`` every ``poll_seconds`` in a background thread."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="bitgoeul-jobs", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Dispatch now rather than at the next poll (a job was submitted or cancelled)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop dispatching; jobs still running are cancelled and recorded as such."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        for running in self._running.values():
+            running.execution.cancel()
+        self._finish_ended(wait_seconds=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.dispatch()
+            except Exception:  # keep serving; a broken step is logged and retried
+                log.exception("job runner step failed")
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    def run_until_idle(self, timeout: float = 60.0) -> None:
+        """Dispatch until nothing is queued or running (tests, the CLI's ``--wait``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.dispatch()
+            if not self._running and not self._queued_ids():
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"jobs still running after {timeout} s")
+
+    def dispatch(self) -> None:
+        self._finish_ended()
+        self._forward_cancellations()
+        self._start_what_fits()
+
+    # Starting ----------------------------------------------------------------------------
+
+    def _queued_ids(self) -> list[int]:
+        with self.sessions() as session:
+            return list(session.scalars(select(Job.id).where(Job.status == JobStatus.queued)))
+
+    def _capacity_left(self) -> tuple[int, int, int]:
+        cpus = self.settings.job_cpus - sum(r.cpus for r in self._running.values())
+        gpus = self.settings.job_gpus - sum(r.gpus for r in self._running.values())
+        memory = self.settings.job_max_memory_mb * max(1, self.settings.job_cpus) - sum(
+            r.memory_mb for r in self._running.values()
+        )
+        return cpus, gpus, memory
+
+    def next_jobs(self, session: Session) -> list[Job]:
+        """Queued jobs in the order they should start (priority, fair share, age)."""
+        queued = list(session.scalars(select(Job).where(Job.status == JobStatus.queued)))
+        if not queued:
+            return []
+        cores_in_use: dict[int, int] = {
+            int(row[0]): int(row[1] or 0)
+            for row in session.execute(
+                select(Job.organization_id, func.sum(Job.cpus))
+                .where(Job.status == JobStatus.running)
+                .group_by(Job.organization_id)
+            )
+        }
+        since = utcnow() - timedelta(days=7)
+        recent: dict[int, Decimal] = {
+            int(row[0]): Decimal(row[1] or 0)
+            for row in session.execute(
+                select(Job.organization_id, func.sum(Job.used_cpu_hours))
+                .where(Job.finished_at >= since)
+                .group_by(Job.organization_id)
+            )
+        }
+        return sorted(
+            queued,
+            key=lambda j: (
+                -j.priority,
+                cores_in_use.get(j.organization_id, 0),
+                recent.get(j.organization_id, Decimal(0)),
+                j.id,
+            ),
+        )
+
+    def _start_what_fits(self) -> None:
+        with self.sessions() as session:
+            candidates = [(j.id, j.cpus, j.gpus, j.memory_mb) for j in self.next_jobs(session)]
+        for job_id, cpus, gpus, memory_mb in candidates:
+            free_cpus, free_gpus, free_memory = self._capacity_left()
+            if cpus > free_cpus or gpus > free_gpus or memory_mb > free_memory:
+                break  # keep the order: the first job that does not fit waits for room
+            self._start(job_id)
+
+    def _claim(self, session: Session, job_id: int) -> bool:
+        claimed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.queued)
+            .values(status=JobStatus.running, started_at=utcnow())
+        )
+        session.commit()
+        return bool(getattr(claimed, "rowcount", 0) == 1)
+
+    def _start(self, job_id: int) -> None:
+        with self.sessions() as session:
+            if not self._claim(session, job_id):
+                return
+            job = session.get(Job, job_id)
+            assert job is not None  # noqa: S101 - just claimed
+            paths = job_paths(self.settings, job.id)
+            try:
+                launch = self._prepare(session, job, paths.root)
+                execution = self.executor.start(launch)
+            except BitgoeulError as error:
+                self._record_end(
+                    session,
+                    job,
+                    Outcome(
+                        exit_code=None,
+                        reason="failed",
+                        wall_seconds=0.0,
+                        cpu_seconds=0.0,
+                        message=f"did not start: {error.message}",
+                    ),
+                )
+                return
+            except Exception as error:  # an executor fault: the job fails, the hub goes on
+                log.exception("job %s could not start", job_id)
+                self._record_end(
+                    session,
+                    job,
+                    Outcome(
+                        exit_code=None,
+                        reason="failed",
+                        wall_seconds=0.0,
+                        cpu_seconds=0.0,
+                        message=f"did not start: the executor failed ({type(error).__name__})",
+                    ),
+                )
+                return
+            record_event(
+                session,
+                action="job.started",
+                resource_type="job",
+                resource_id=str(job.id),
+                organization_id=job.organization_id,
+                detail={"executor": self.executor.name},
+            )
+            session.commit()
+            self._running[job.id] = _Running(
+                execution, job.cpus, job.gpus, job.memory_mb, time.monotonic()
+            )
+
+    def _actor_of(self, session: Session, job: Job) -> Actor:
+        user = session.get(User, job.submitted_by_id) if job.submitted_by_id else None
+        if user is None or not user.is_active:
+            raise BitgoeulError("the account that submitted the job is gone or deactivated")
+        return Actor.for_user(user, via="job")
+
+    def _prepare(self, session: Session, job: Job, root: Path) -> Launch:
+        actor = self._actor_of(session, job)
+        references: list[tuple[str, int | None]] = [
+            (str(d["slug"]), int(d["version"])) for d in job.datasets
+        ]
+        granted = inputs.decide_inputs(
+            session, actor=actor, project_id=job.project_id, references=references, job_id=job.id
+        )
+        session.commit()  # the decisions' audit entries
+        paths = job_paths(self.settings, job.id)
+        shutil.rmtree(paths.input, ignore_errors=True)
+        shutil.rmtree(paths.output, ignore_errors=True)
+        inputs.materialize(granted, settings=self.settings, store=self.store, dest=paths.input)
+        paths.output.mkdir(parents=True)
+        paths.log.touch()
+        python = self.settings.environments()[job.environment]
+        return Launch(
+            job_id=job.id,
+            argv=["python", job.entrypoint, *job.arguments],
+            code_dir=paths.code,
+            input_dir=paths.input,
+            output_dir=paths.output,
+            log_path=paths.log,
+            python=python,
+            cpus=job.cpus,
+            memory_mb=job.memory_mb,
+            gpus=job.gpus,
+            time_limit_s=job.time_limit_s,
+            env={"BITGOEUL_JOB_ID": str(job.id), "BITGOEUL_GPUS": str(job.gpus)},
+        )
+
+    # Running and ending ------------------------------------------------------------------
+
+    def _forward_cancellations(self) -> None:
+        if not self._running:
+            return
+        with self.sessions() as session:
+            wanted = set(
+                session.scalars(
+                    select(Job.id).where(
+                        Job.id.in_(list(self._running)), Job.cancel_requested.is_(True)
+                    )
+                )
+            )
+        for job_id in wanted:
+            running = self._running[job_id]
+            if not running.cancel_sent:
+                running.execution.cancel()
+                running.cancel_sent = True
+
+    def _finish_ended(self, wait_seconds: float = 0.0) -> None:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            for job_id, running in list(self._running.items()):
+                outcome = running.execution.poll()
+                if outcome is None:
+                    continue
+                del self._running[job_id]
+                with self.sessions() as session:
+                    job = session.get(Job, job_id)
+                    if job is not None:
+                        self._record_end(session, job, outcome)
+            if not self._running or time.monotonic() >= deadline:
+                return
+            time.sleep(0.05)
+
+    def _manifest(self, job: Job) -> list[dict[str, Any]]:
+        paths = job_paths(self.settings, job.id)
+        files: list[dict[str, Any]] = []
+        if paths.output.is_dir():
+            for path in sorted(paths.output.rglob("*")):
+                if path.is_symlink() or not path.is_file():
+                    continue
+                files.append(
+                    {
+                        "path": path.relative_to(paths.output).as_posix(),
+                        "bytes": path.stat().st_size,
+                        "sha256": file_sha256(path),
+                    }
+                )
+        if paths.log.is_file():
+            files.append(
+                {
+                    "path": LOG_NAME,
+                    "bytes": paths.log.stat().st_size,
+                    "sha256": file_sha256(paths.log),
+                }
+            )
+        return files
+
+    def _check(self, session: Session, job: Job) -> dict[str, Any]:
+        paths = job_paths(self.settings, job.id)
+        rules = []
+        for described in job.datasets:
+            dataset = session.scalars(
+                select(Dataset).where(Dataset.slug == described["slug"])
+            ).one_or_none()
+            parquet = paths.input / f"{described['slug']}.parquet"
+            if dataset is None or not parquet.exists():
+                continue
+            version_fields = _fields_of(session, dataset, int(described["version"]))
+            rules.append(
+                checks.DatasetRules(
+                    slug=dataset.slug,
+                    parquet=parquet,
+                    min_group_size=dataset.min_group_size or DEFAULT_MIN_GROUP_SIZE,
+                    identifier_columns=frozenset(
+                        str(f["name"])
+                        for f in version_fields
+                        if f.get("classification") == "direct_identifier"
+                    ),
+                    sensitive_columns=frozenset(
+                        str(f["name"])
+                        for f in version_fields
+                        if f.get("classification") == "sensitive"
+                    ),
+                )
+            )
+        report = checks.check_outputs(paths.output, rules)
+        return {"blocked": report.blocked, "files": [asdict(f) for f in report.files]}
+
+    def _record_end(self, session: Session, job: Job, outcome: Outcome) -> None:
+        status = _REASON_STATUS.get(outcome.reason, JobStatus.failed)
+        if outcome.reason == "exited" and outcome.exit_code not in (0, None):
+            status = JobStatus.failed
+        job.status = status
+        job.exit_code = outcome.exit_code
+        job.reason = outcome.message
+        job.finished_at = utcnow()
+        job.cpu_seconds = round(outcome.cpu_seconds, 3)
+        used = credits.actual(cpus=job.cpus, gpus=job.gpus, wall_seconds=outcome.wall_seconds)
+        reserved = credits.Cost(job.reserved_cpu_hours, job.reserved_gpu_hours)
+        used = credits.Cost(
+            min(used.cpu_hours, reserved.cpu_hours), min(used.gpu_hours, reserved.gpu_hours)
+        )
+        job.used_cpu_hours = used.cpu_hours
+        job.used_gpu_hours = used.gpu_hours
+        job.outputs = self._manifest(job)
+        if job.release_status == ReleaseStatus.held:
+            try:
+                job.checks = self._check(session, job)
+            except Exception as error:  # the checks failing must not release anything
+                log.exception("output checks of job %s failed", job.id)
+                job.checks = {
+                    "blocked": True,
+                    "error": f"the automatic checks could not run ({type(error).__name__})",
+                    "files": [],
+                }
+        credits.settle(
+            session,
+            organization_id=job.organization_id,
+            reserved=reserved,
+            used=used,
+            job_id=job.id,
+        )
+        record_event(
+            session,
+            action="job.finished",
+            outcome="ok" if status == JobStatus.succeeded else "failed",
+            resource_type="job",
+            resource_id=str(job.id),
+            organization_id=job.organization_id,
+            detail={
+                "status": status.value,
+                "exit_code": outcome.exit_code,
+                "reason": outcome.message[:500],
+                "wall_seconds": round(outcome.wall_seconds, 3),
+                "cpu_seconds": round(outcome.cpu_seconds, 3),
+                "used_cpu_hours": str(used.cpu_hours),
+                "used_gpu_hours": str(used.gpu_hours),
+                "outputs": job.outputs,
+            },
+        )
+        if job.submitted_by_id is not None:
+            held = job.release_status == ReleaseStatus.held
+            session.add(
+                Notification(
+                    user_id=job.submitted_by_id,
+                    kind="job.finished",
+                    text=f"Job {job.id} {status.value.replace('_', ' ')}"
+                    + (": its outputs are held until you request their release." if held else "."),
+                    link=f"/jobs/{job.id}",
+                )
+            )
+        session.commit()
+        # The inputs are copies made for this run; only the outputs and log are kept.
+        shutil.rmtree(job_paths(self.settings, job.id).input, ignore_errors=True)
+
+
+def _fields_of(session: Session, dataset: Dataset, number: int) -> list[dict[str, Any]]:
+    version = get_version(session, dataset.slug, number)
+    fields: list[dict[str, Any]] = version.table_schema.get("fields", [])
+    return fields
