@@ -70,3 +70,46 @@ def test_the_demo_is_never_built_into_a_production_hub(settings: Settings) -> No
     production = settings.model_copy(update={"environment": Environment.production})
     with pytest.raises(ValidationFailed, match="production"):
         build_demo_city(production, people=20)
+
+
+def test_the_demo_startup_has_credits_and_its_example_job_runs_and_waits_for_review(
+    settings: Settings,
+) -> None:
+    from bitgoeul.compute import credits
+    from bitgoeul.compute.executors import make_executor
+    from bitgoeul.compute.models import Job
+    from bitgoeul.compute.runner import JobRunner
+    from bitgoeul.compute.sandbox import sandbox_support
+    from bitgoeul.storage import make_store
+
+    build_demo_city(settings, people=200, seed=7)
+    engine = make_engine(settings)
+    sessions = make_sessionmaker(engine)
+    with sessions() as session:
+        lab = session.scalars(
+            select(Organization).where(Organization.slug == "bitgoeul-labs")
+        ).one()
+        jobs = list(session.scalars(select(Job)))
+    if not sandbox_support().available:
+        assert jobs == []
+        engine.dispose()
+        pytest.skip(f"no sandbox here: {sandbox_support().reason}")
+    assert [j.name for j in jobs] == ["Wellbeing check: inactivity episodes"]
+    runner = JobRunner(
+        settings.model_copy(update={"environment": Environment.demo}),
+        sessions,
+        make_store(settings),
+        make_executor(settings),
+    )
+    runner.run_until_idle(timeout=120)
+    with sessions() as session:
+        job = session.get(Job, jobs[0].id)
+        assert job is not None
+        assert job.status.value == "succeeded", job.reason
+        assert job.release_status.value == "held"
+        assert {o["path"] for o in job.outputs} == {"model.json", "summary.csv", "log.txt"}
+        assert job.checks["blocked"] is False, job.checks
+        balance = credits.balance(session, lab.id)
+        assert balance.cpu_hours < 100
+        assert balance.gpu_hours == 10
+    engine.dispose()

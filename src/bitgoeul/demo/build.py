@@ -26,6 +26,7 @@ from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import latest_versions
 from bitgoeul.config import Environment, Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
+from bitgoeul.demo.compute import ensure_demo_compute, has_demo_credits
 from bitgoeul.demo.datasets import CATALOGUE, DemoDatasetSpec, write_demo_files
 from bitgoeul.demo.institutions import (
     CITIZEN_USERNAME,
@@ -140,6 +141,8 @@ def build_demo_city(
                         _publish(session, settings, store, stewards[spec.publisher], spec)
             say("opening the demo project and its agreement")
             ensure_demo_sharing(session)
+            say("granting compute credits and submitting the example job")
+            say(ensure_demo_compute(session, settings))
             return _summary(session, source_dir, people, seed, created=True)
     finally:
         engine.dispose()
@@ -149,7 +152,10 @@ def _is_complete(session: Session) -> bool:
     usernames = {i.username for i in INSTITUTIONS} | {CITIZEN_USERNAME}
     found = set(session.scalars(select(User.username).where(User.username.in_(usernames))))
     return (
-        found == usernames and not _datasets_without_versions(session) and has_demo_project(session)
+        found == usernames
+        and not _datasets_without_versions(session)
+        and has_demo_project(session)
+        and has_demo_credits(session)
     )
 
 
