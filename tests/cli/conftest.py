@@ -109,3 +109,16 @@ def city(db: Session, settings: Settings, tmp_path: Path) -> None:
         + [[f"S{i:04d}", district, 3000 + 100 * p] for i, (district, p) in enumerate(people)],
         classes={"person_id": "direct_identifier", "income": "sensitive"},
     )  # fmt: skip
+
+
+@pytest.fixture
+def operator(db: Session) -> Actor:
+    """``operator``, the hub's operator (of the ``bitgoeul-ops`` organization)."""
+    ops = Organization(
+        slug="bitgoeul-ops", name="Bitgoeul operations", kind=OrganizationKind.operator
+    )
+    db.add(ops)
+    db.flush()
+    actor = _user(db, "operator", Role.operator, ops)
+    db.commit()
+    return actor

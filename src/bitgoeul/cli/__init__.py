@@ -15,6 +15,7 @@ from bitgoeul.cli.admin import audit_app, config, db_app
 from bitgoeul.cli.context import DomainErrorGroup, Hub, fail
 from bitgoeul.cli.datasets import dataset_app
 from bitgoeul.cli.governance import agreement_app, project_app, request_app
+from bitgoeul.cli.jobs import credits_app, job_app
 from bitgoeul.cli.query import query_app
 from bitgoeul.cli.server import demo, serve
 from bitgoeul.config import Settings
@@ -55,6 +56,8 @@ app.add_typer(project_app, name="project")
 app.add_typer(request_app, name="request")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(query_app, name="query")
+app.add_typer(job_app, name="job")
+app.add_typer(credits_app, name="credits")
 app.add_typer(audit_app, name="audit")
 
 __all__ = ["app"]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -12,15 +15,19 @@ from urllib.parse import quote
 
 import httpx
 
+from bitgoeul.client._bundle import bundle_for
 from bitgoeul.client._errors import error_from_response
 from bitgoeul.client._models import (
     AccessRequest,
     Agreement,
     ApiToken,
     AuditEntry,
+    CreditBalance,
     Dataset,
     DatasetList,
     DatasetVersion,
+    Job,
+    JobLog,
     NewApiToken,
     Notification,
     Organization,
@@ -28,6 +35,7 @@ from bitgoeul.client._models import (
     Project,
     QueryResult,
     QueryRun,
+    Release,
     SavedQuery,
     User,
 )
@@ -406,6 +414,154 @@ class Client:
     def mark_notifications_read(self) -> int:
         """Mark all your notifications read; returns how many were unread."""
         return int(self._json("POST", "/notifications/read")["marked_read"])
+
+    # jobs
+
+    def submit_job(
+        self,
+        directory_or_archive: str | Path,
+        *,
+        project: int,
+        datasets: Sequence[str] = (),
+        entrypoint: str,
+        arguments: Sequence[str] = (),
+        environment: str = "default",
+        cpus: int = 1,
+        memory_mb: int = 2048,
+        gpus: int = 0,
+        time_limit_s: int = 3600,
+        name: str = "",
+    ) -> Job:
+        """Send code to run next to the data; the job comes back ``queued``, or is refused.
+
+        ``directory_or_archive`` is a folder (zipped here, without ``__pycache__`` and
+        ``.git``) or a ``.zip`` or ``.tar.gz`` archive.  ``datasets`` are slugs, or
+        ``slug@version`` to pin a version; inside the job each is
+        ``$BITGOEUL_INPUT_DIR/<slug>.parquet``.  The hub reserves the worst case (``cpus`` and
+        ``gpus`` for ``time_limit_s``) from your organization's credits.
+        """
+        spec = {
+            "project": project,
+            "datasets": list(datasets),
+            "entrypoint": entrypoint,
+            "arguments": list(arguments),
+            "environment": environment,
+            "resources": {
+                "cpus": cpus,
+                "memory_mb": memory_mb,
+                "gpus": gpus,
+                "time_limit_s": time_limit_s,
+            },
+            "name": name,
+        }
+        with tempfile.TemporaryDirectory(prefix="bitgoeul-bundle-") as folder:
+            bundle = bundle_for(Path(directory_or_archive), Path(folder))
+            with bundle.open("rb") as handle:
+                body = self._json(
+                    "POST",
+                    "/jobs",
+                    data={"spec": json.dumps(spec, ensure_ascii=False)},
+                    files={"bundle": (bundle.name, handle, "application/octet-stream")},
+                )
+        return Job.model_validate(body)
+
+    def jobs(self, project: int | None = None) -> list[Job]:
+        """Your projects' jobs, newest first (operators: every job); or one project's."""
+        body = self._json("GET", "/jobs", params=_present(project=project))
+        return [Job.model_validate(item) for item in _items(body)]
+
+    def job(self, id: int) -> Job:
+        return Job.model_validate(self._json("GET", f"/jobs/{id}"))
+
+    def wait_for_job(
+        self, id: int, *, timeout: float | None = None, poll_seconds: float = 1.0
+    ) -> Job:
+        """Poll the job until it has finished and return it; ``TimeoutError`` after
+        ``timeout`` seconds (never, when ``None``)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.job(id)
+            if job.finished:
+                return job
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"job {id} is still {job.status} after {timeout} s")
+            time.sleep(poll_seconds)
+
+    def job_logs(self, id: int, offset: int = 0) -> JobLog:
+        """The job's log from byte ``offset`` (for held outputs: once released)."""
+        body = self._json("GET", f"/jobs/{id}/logs", params={"offset": offset})
+        return JobLog.model_validate(body)
+
+    def follow_logs(self, id: int, poll_seconds: float = 0.5) -> Iterator[str]:
+        """Yield the job's log as it is written, until the job has finished."""
+        offset = 0
+        while True:
+            log = self.job_logs(id, offset)
+            offset = log.next_offset
+            if log.text:
+                yield log.text
+                continue  # there may be more right away
+            if log.finished:
+                return
+            time.sleep(poll_seconds)
+
+    def cancel_job(self, id: int) -> Job:
+        """Cancel a queued job (refunded in full) or stop a running one."""
+        return Job.model_validate(self._json("POST", f"/jobs/{id}/cancel"))
+
+    def job_output(self, id: int, name: str, dest: str | Path) -> Path:
+        """Stream one output file (``log.txt`` is the log) to ``dest``: a file, or a directory
+        for it.  Held outputs download once released (reviewers may read them to review)."""
+        return self._stream_to(
+            dest, Path(name).name, "GET", f"/jobs/{id}/outputs/{quote(name, safe='/')}"
+        )
+
+    def request_release(self, id: int, context: Mapping[str, str]) -> Release:
+        """Ask for a held job's outputs to be released: ``context`` says, for every output
+        file (``log.txt`` included), what it holds and why it is safe."""
+        body = self._json("POST", f"/jobs/{id}/release", json={"context": dict(context)})
+        return Release.model_validate(body)
+
+    def release(self, id: int) -> Release:
+        """Where the release of a job's outputs stands."""
+        return Release.model_validate(self._json("GET", f"/jobs/{id}/release"))
+
+    def review_release(self, id: int, verdict: str, comment: str = "") -> Release:
+        """Decide on a release for your organization (stewards of the data the job used):
+        ``verdict`` is ``approve``, ``reject`` or ``return`` (the last two need a comment)."""
+        body = self._json(
+            "POST", f"/jobs/{id}/review", json={"verdict": verdict, "comment": comment}
+        )
+        return Release.model_validate(body)
+
+    def reviews(self) -> list[Job]:
+        """Jobs whose release waits for your organization's decision (operators: all)."""
+        return [Job.model_validate(item) for item in _items(self._json("GET", "/reviews"))]
+
+    def environments(self) -> list[str]:
+        """The job environments this hub has installed (``default`` has pyarrow and DuckDB)."""
+        return [str(name) for name in _items(self._json("GET", "/environments"))]
+
+    def credits(self, organization: str | None = None) -> CreditBalance:
+        """Your organization's credits and their history; operators may name another."""
+        body = self._json("GET", "/credits", params=_present(organization=organization))
+        return CreditBalance.model_validate(body)
+
+    def grant_credits(
+        self,
+        organization: str,
+        cpu_hours: float | Decimal | str = 0,
+        gpu_hours: float | Decimal | str = 0,
+        note: str = "",
+    ) -> CreditBalance:
+        """Grant (negative: withdraw unused) an organization's credits; operators only."""
+        payload = {
+            "organization": organization,
+            "cpu_hours": str(cpu_hours),
+            "gpu_hours": str(gpu_hours),
+            "note": note,
+        }
+        return CreditBalance.model_validate(self._json("POST", "/credits/grants", json=payload))
 
     # plumbing
 

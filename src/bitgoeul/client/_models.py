@@ -8,6 +8,7 @@ never breaks an older SDK.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -219,3 +220,125 @@ class SavedQuery(_HubModel):
     project: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+_FINISHED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+
+
+class JobResources(_HubModel):
+    """What a job asked for: cores, memory (MB), GPUs and its time limit (seconds)."""
+
+    cpus: int = 1
+    memory_mb: int = 2048
+    gpus: int = 0
+    time_limit_s: int = 3600
+
+
+class JobOutput(_HubModel):
+    """One file a job wrote (``log.txt`` is its log), as its SHA-256 manifest lists it."""
+
+    path: str
+    bytes: int
+    sha256: str
+
+
+class Job(_HubModel):
+    """A job: code run in a sandbox next to the data, how it ended and what it wrote.
+
+    ``status`` is ``queued``, ``running``, ``succeeded``, ``failed``, ``cancelled`` or
+    ``timed_out`` (``finished`` says whether it has ended); ``reason`` says why in words.
+    ``release_status`` is ``not_required`` (open and registered data: the outputs are yours),
+    ``held``, ``in_review``, ``returned``, ``released`` or ``rejected``.  ``datasets`` names
+    each input's ``slug`` and ``version``; ``checks`` holds the automatic checks' findings for
+    held outputs.
+    """
+
+    id: int
+    project: int
+    status: str
+    name: str = ""
+    submitted_by: str | None = None
+    organization: str = ""
+    priority: int = 0
+    executor: str = ""
+    environment: str = ""
+    entrypoint: str = ""
+    arguments: list[str] = []
+    resources: JobResources = JobResources()
+    code_sha256: str = ""
+    datasets: list[dict[str, Any]] = []
+    reserved_cpu_hours: Decimal = Decimal(0)
+    reserved_gpu_hours: Decimal = Decimal(0)
+    used_cpu_hours: Decimal | None = None
+    used_gpu_hours: Decimal | None = None
+    cpu_seconds: float | None = None
+    exit_code: int | None = None
+    reason: str = ""
+    release_status: str = ""
+    outputs: list[JobOutput] = []
+    checks: dict[str, Any] = {}
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in _FINISHED
+
+
+class JobLog(_HubModel):
+    """A chunk of a job's log from byte ``offset``; ask again from ``next_offset`` to follow
+    it.  ``finished`` is true once the job has ended (read on until ``text`` is empty)."""
+
+    text: str
+    offset: int
+    next_offset: int
+    finished: bool
+
+
+class ReleaseDecision(_HubModel):
+    """One organization's decision on a release round: ``approve``, ``reject`` or ``return``."""
+
+    organization: str
+    verdict: str
+    reviewer: str | None = None
+    comment: str = ""
+    created_at: datetime | None = None
+
+
+class Release(_HubModel):
+    """Where a held job's outputs stand: the current ``round``, the requester's ``context`` for
+    each file, each decision, the publishers still ``waiting_for``, and the files the automatic
+    checks blocked (which cannot be approved)."""
+
+    job: int
+    release_status: str
+    round: int | None = None
+    requested_by: str | None = None
+    context: dict[str, str] = {}
+    decisions: list[ReleaseDecision] = []
+    waiting_for: list[str] = []
+    blocked_files: list[str] = []
+
+
+class CreditEntry(_HubModel):
+    """One movement of an organization's credits: ``kind`` ``cpu`` or ``gpu``, ``hours``
+    (negative for a debit) and why (``grant``, ``job_reservation``, ``job_refund``)."""
+
+    id: int
+    kind: str
+    hours: Decimal
+    balance_after: Decimal
+    reason: str
+    note: str = ""
+    job: int | None = None
+    created_at: datetime | None = None
+
+
+class CreditBalance(_HubModel):
+    """An organization's CPU-hours and GPU-hours left, and its latest movements (newest first)."""
+
+    organization: str
+    cpu_hours: Decimal
+    gpu_hours: Decimal
+    history: list[CreditEntry] = []
