@@ -11,6 +11,7 @@ import pytest
 from bitgoeul.accounts.models import OrganizationKind
 from bitgoeul.catalog.models import AccessLevel, IngestStatus, Sector
 from bitgoeul.catalog.schemas import UpdateFrequency
+from bitgoeul.compute.models import JobStatus, ReleaseStatus, ReviewVerdict
 from bitgoeul.governance.decision import ColumnClass
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
 from bitgoeul.query.models import RunStatus
@@ -38,6 +39,11 @@ DYNAMIC_KEYS = {
     "query.class.": [c.value for c in ColumnClass],
     "audit.title.": ["all", "organization", "own"],
     "audit.lede.": ["all", "organization", "own"],
+    "job.status.": [s.value for s in JobStatus],
+    "release.status.": [s.value for s in ReleaseStatus],
+    "release.verdict.": [v.value for v in ReviewVerdict],
+    "credits.reason.": ["grant", "job_reservation", "job_refund"],
+    "check.severity.": ["block", "warn"],
 }
 
 

@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from bitgoeul.accounts import actions as account_actions
+from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import OrganizationKind, Role
 from bitgoeul.catalog import actions as catalog_actions
 from bitgoeul.catalog.models import AccessLevel, Sector
 from bitgoeul.catalog.schemas import DatasetCreate
+from bitgoeul.compute import credits
 from bitgoeul.config import Settings
+from bitgoeul.governance import actions as governance
+from bitgoeul.governance.models import Purpose
+from bitgoeul.governance.schemas import AccessRequestCreate, ApprovalConditions, ProjectCreate
 
 PASSWORD = "demo"
 METER_CSV = (
@@ -137,6 +143,43 @@ def build_small_city(sessionmaker: Any, store: Any, settings: Settings, work: Pa
             column_classes={"patient_id": "direct_identifier", "name": "direct_identifier"},
         )
     return City(kepco_steward=kepco_steward, cnuh_steward=cnuh_steward)
+
+
+def open_job_project(sessionmaker: Any, *, cpu_hours: int = 10) -> int:
+    """The researcher's project for jobs: an agreement on the restricted patient visits
+    (approved by CNUH's steward) and ``cpu_hours`` of credits for the GIST AI Lab; its id."""
+    with sessionmaker() as session:
+        actors = {
+            name: Actor.for_user(user, via="cli")
+            for name in ("researcher", "cnuh", "operator")
+            if (user := account_queries.get_user(session, name)) is not None
+        }
+        project = governance.create_project(
+            session,
+            actor=actors["researcher"],
+            data=ProjectCreate(
+                title="Clinic load forecasting",
+                purpose=Purpose.academic_research,
+                justification="Run models next to the data.",
+            ),
+        )
+        asked = governance.request_access(
+            session,
+            actor=actors["researcher"],
+            data=AccessRequestCreate(project=project.id, dataset="patient-visits", days=30),
+        )
+        governance.approve_request(
+            session, actor=actors["cnuh"], request_id=asked.id, conditions=ApprovalConditions()
+        )
+        if cpu_hours:
+            credits.grant(
+                session,
+                actor=actors["operator"],
+                organization_slug="gist-ai-lab",
+                cpu_hours=Decimal(cpu_hours),
+                note="research support",
+            )
+        return project.id
 
 
 def csrf_token_in(html: str) -> str:

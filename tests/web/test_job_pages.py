@@ -1,0 +1,426 @@
+"""Job, release-review and credit pages, driven through their real forms; jobs run in the real
+sandbox through ``app.state.job_runner``."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import zipfile
+from textwrap import dedent
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from web_city import City, open_job_project
+from web_city import sign_in as _sign_in
+
+from bitgoeul.accounts import queries as account_queries
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.compute import jobs
+from bitgoeul.compute.runner import JobRunner
+from bitgoeul.compute.sandbox import sandbox_support
+from bitgoeul.compute.schemas import JobSpec, Resources
+
+needs_sandbox = pytest.mark.skipif(
+    not sandbox_support().available, reason=f"no sandbox here: {sandbox_support().reason}"
+)
+
+COUNT_ROWS = """
+import os, pathlib, pyarrow.parquet as pq
+inputs = pathlib.Path(os.environ["BITGOEUL_INPUT_DIR"])
+table = pq.read_table(inputs / "household-electricity.parquet")
+out = pathlib.Path(os.environ["BITGOEUL_OUTPUT_DIR"])
+(out / "counts.txt").write_text(f"{table.num_rows} readings")
+print(f"counted {table.num_rows} readings", flush=True)
+"""
+
+MEAN_AGE = """
+import os, pathlib, pyarrow.parquet as pq
+table = pq.read_table(pathlib.Path(os.environ["BITGOEUL_INPUT_DIR"]) / "patient-visits.parquet")
+ages = table.column("age").to_pylist()
+(pathlib.Path(os.environ["BITGOEUL_OUTPUT_DIR"]) / "summary.txt").write_text(
+    f"mean age over all visits: {sum(ages) / len(ages):.1f}\\n"
+)
+print("done")
+"""
+
+
+def _bundle(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, dedent(text))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def project(app: FastAPI, city: City) -> int:
+    return open_job_project(app.state.sessionmaker)
+
+
+@pytest.fixture
+def runner(app: FastAPI) -> JobRunner:
+    job_runner: JobRunner = app.state.job_runner
+    return job_runner
+
+
+def _submit(
+    client: TestClient,
+    csrf: str,
+    project: int,
+    *,
+    code: bytes | None = None,
+    datasets: list[str] | None = None,
+    **fields: str,
+) -> Any:
+    data: dict[str, Any] = {
+        "csrf_token": csrf,
+        "project": str(project),
+        "entrypoint": "main.py",
+        "environment": "default",
+        "cpus": "1",
+        "memory_mb": "512",
+        "time_limit_s": "60",
+        "datasets": datasets or [],
+        **fields,
+    }
+    bundle = code if code is not None else _bundle({"main.py": COUNT_ROWS})
+    return client.post(
+        "/jobs",
+        data=data,
+        files={"bundle": ("code.zip", bundle, "application/zip")},
+        follow_redirects=False,
+    )
+
+
+def _submitted_id(response: Any) -> int:
+    assert response.status_code == 303, response.text[:2000]
+    found = re.fullmatch(r"/jobs/(\d+)", response.headers["location"])
+    assert found
+    return int(found.group(1))
+
+
+def sign_in(client: TestClient, who: str) -> str:
+    """Sign in as ``who``, signed out of anyone before; the session's CSRF token."""
+    client.cookies.clear()
+    return _sign_in(client, who)
+
+
+def _alert(page: str) -> str:
+    found = re.search(r'id="form-error">(.*?)</p>', page, re.S)
+    assert found, "the page shows no error"
+    return html.unescape(found.group(1))
+
+
+def _held_job(app: FastAPI, project: int) -> int:
+    """A job on the restricted patient visits, submitted by the researcher (action)."""
+    with app.state.sessionmaker() as session:
+        user = account_queries.get_user(session, "researcher")
+        assert user is not None
+        spec = JobSpec(
+            project=project,
+            datasets=["patient-visits"],
+            entrypoint="main.py",
+            resources=Resources(cpus=1, memory_mb=512, time_limit_s=60),
+        )
+        bundle = app.state.settings.ensure_data_dir() / "held.zip"
+        bundle.write_bytes(_bundle({"main.py": MEAN_AGE}))
+        job = jobs.submit_job(
+            session,
+            settings=app.state.settings,
+            executor=app.state.executor,
+            actor=Actor.for_user(user, via="cli"),
+            spec=spec,
+            bundle_path=bundle,
+        )
+        return job.id
+
+
+# Who may open what --------------------------------------------------------------------------
+
+PAGES = ["/jobs", "/jobs/{job}", "/reviews", "/credits"]
+EXPECTED = {
+    ("/jobs", "anonymous"): 401,
+    ("/jobs/{job}", "anonymous"): 401,
+    ("/reviews", "anonymous"): 401,
+    ("/credits", "anonymous"): 401,
+    ("/reviews", "researcher"): 403,
+    # KEPCO's steward has no say over a job on CNUH's data: it does not exist for them.
+    ("/jobs/{job}", "kepco"): 404,
+}
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("who", ["anonymous", "researcher", "kepco", "cnuh", "operator"])
+def test_who_may_open_each_page(
+    app: FastAPI, client: TestClient, project: int, path: str, who: str
+) -> None:
+    url = path
+    if "{job}" in path:
+        if not sandbox_support().available:
+            pytest.skip(f"no sandbox here: {sandbox_support().reason}")
+        url = path.format(job=_held_job(app, project))
+    if who != "anonymous":
+        sign_in(client, who)
+    response = client.get(url, headers={"accept": "text/html"})
+    assert response.status_code == EXPECTED.get((path, who), 200), response.text[:300]
+    assert response.headers["content-type"].startswith("text/html")
+
+
+def test_a_job_that_does_not_exist_is_404(client: TestClient, project: int) -> None:
+    sign_in(client, "researcher")
+    response = client.get("/jobs/999", headers={"accept": "text/html"})
+    assert response.status_code == 404
+    assert "There is no job 999" in response.text
+
+
+def test_the_header_links_to_jobs_reviews_and_credits_by_role(
+    client: TestClient, city: City
+) -> None:
+    sign_in(client, "researcher")
+    page = client.get("/").text
+    assert 'href="/jobs"' in page
+    assert 'href="/credits"' in page
+    assert 'href="/reviews"' not in page
+    sign_in(client, "cnuh")
+    assert 'href="/reviews"' in client.get("/").text
+
+
+FORMS = ["/jobs", "/jobs/1/cancel", "/jobs/1/release", "/jobs/1/review", "/credits/grants"]
+
+
+@pytest.mark.parametrize("path", FORMS)
+def test_every_form_refuses_a_post_without_its_csrf_token(
+    client: TestClient, city: City, path: str
+) -> None:
+    sign_in(client, "researcher")
+    response = client.post(path, data={"name": "x"}, headers={"accept": "text/html"})
+    assert response.status_code == 403
+    assert "CSRF" in response.text
+
+
+# Submitting ---------------------------------------------------------------------------------
+
+
+@needs_sandbox
+def test_a_job_submitted_through_the_form_is_queued_and_listed(
+    client: TestClient, project: int
+) -> None:
+    csrf = sign_in(client, "researcher")
+    form = client.get("/jobs").text
+    assert f'<option value="{project}"' in form
+    assert '<option value="default"' in form
+    job_id = _submitted_id(
+        _submit(client, csrf, project, datasets=["household-electricity"], name="row count")
+    )
+    page = client.get(f"/jobs/{job_id}").text
+    assert "Queued" in page
+    assert "household-electricity" in page
+    assert f'action="/jobs/{job_id}/cancel"' in page
+    assert 'data-log-url="/api/v1/jobs/' in page
+    listed = client.get("/jobs").text
+    assert f'href="/jobs/{job_id}"' in listed
+    assert "row count" in listed
+    ledger = client.get("/credits").text
+    assert "Job reservation" in ledger
+
+
+@needs_sandbox
+@pytest.mark.parametrize(
+    ("change", "status", "words"),
+    [
+        ({"code": b"not an archive"}, 422, "neither a .zip nor a .tar.gz"),
+        ({"entrypoint": "train.py"}, 422, "'train.py' is not a file in the bundle"),
+        ({"cpus": "0"}, 422, "resources.cpus"),
+        ({"time_limit_s": "86400"}, 403, "does not have the credits"),
+        ({"datasets_text": "no-such-data"}, 404, "no-such-data"),
+    ],
+)
+def test_a_refused_job_is_explained_and_the_form_keeps_its_values(
+    client: TestClient, project: int, change: dict[str, Any], status: int, words: str
+) -> None:
+    csrf = sign_in(client, "researcher")
+    response = _submit(client, csrf, project, name="kept name", **change)
+    assert response.status_code == status, response.text[:2000]
+    assert words in _alert(response.text)
+    assert 'value="kept name"' in response.text
+    assert 'href="/jobs/' not in response.text  # no job was made
+
+
+@needs_sandbox
+def test_a_queued_job_is_cancelled_from_its_page(client: TestClient, project: int) -> None:
+    csrf = sign_in(client, "researcher")
+    job_id = _submitted_id(_submit(client, csrf, project))
+    cancelled = client.post(
+        f"/jobs/{job_id}/cancel", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert cancelled.status_code == 303
+    page = client.get(f"/jobs/{job_id}").text
+    assert "Cancelled" in page
+    assert f'action="/jobs/{job_id}/cancel"' not in page
+    assert "Job refund" in client.get("/credits").text
+
+
+# After running ------------------------------------------------------------------------------
+
+
+@needs_sandbox
+def test_the_page_of_a_job_on_open_data_shows_its_log_and_outputs(
+    client: TestClient, project: int, runner: JobRunner
+) -> None:
+    csrf = sign_in(client, "researcher")
+    job_id = _submitted_id(_submit(client, csrf, project, datasets=["household-electricity"]))
+    runner.run_until_idle(timeout=60)
+    page = client.get(f"/jobs/{job_id}").text
+    assert "Succeeded" in page
+    assert "counted 5 readings" in page
+    assert 'data-finished="true"' in page
+    assert "job-log.js" not in page  # nothing left to follow
+    link = f'href="/api/v1/jobs/{job_id}/outputs/counts.txt"'
+    assert link in page
+    assert f'href="/api/v1/jobs/{job_id}/outputs/log.txt"' in page
+    download = client.get(f"/api/v1/jobs/{job_id}/outputs/counts.txt")
+    assert download.status_code == 200
+    assert download.text == "5 readings"
+    assert 'id="release-form"' not in page
+
+
+@needs_sandbox
+def test_restricted_outputs_are_held_then_released_through_the_forms(
+    client: TestClient, project: int, runner: JobRunner
+) -> None:
+    csrf = sign_in(client, "researcher")
+    job_id = _submitted_id(
+        _submit(
+            client, csrf, project, code=_bundle({"main.py": MEAN_AGE}), datasets=["patient-visits"]
+        )
+    )
+    runner.run_until_idle(timeout=60)
+    page = client.get(f"/jobs/{job_id}").text
+    assert "Succeeded" in page
+    assert "held until a steward of that data releases them" in page
+    assert 'id="job-log"' not in page
+    assert "/outputs/summary.txt" not in page
+    assert client.get(f"/api/v1/jobs/{job_id}/outputs/summary.txt").status_code == 403
+
+    half = client.post(
+        f"/jobs/{job_id}/release",
+        data={"csrf_token": csrf, "file": ["summary.txt"], "context": ["One mean age."]},
+    )
+    assert half.status_code == 422
+    assert "log.txt" in _alert(half.text)
+    files = re.findall(r'name="file" value="([^"]+)"', page)
+    assert sorted(files) == ["log.txt", "summary.txt"]
+    context = {"summary.txt": "One mean age over all visits.", "log.txt": "Prints 'done'."}
+    asked = client.post(
+        f"/jobs/{job_id}/release",
+        data={"csrf_token": csrf, "file": files, "context": [context[f] for f in files]},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 303, asked.text[:2000]
+    assert "In review" in client.get(f"/jobs/{job_id}").text
+
+    steward_csrf = sign_in(client, "cnuh")
+    queue = client.get("/reviews").text
+    assert f'href="/jobs/{job_id}"' in queue
+    review_page = client.get(f"/jobs/{job_id}").text
+    assert "One mean age over all visits." in review_page
+    assert "done" in review_page  # reviewers read the log
+    assert 'value="approve"' in review_page
+    bare = client.post(
+        f"/jobs/{job_id}/review", data={"csrf_token": steward_csrf, "verdict": "return"}
+    )
+    assert bare.status_code == 422
+    assert "comment" in _alert(bare.text)
+    approved = client.post(
+        f"/jobs/{job_id}/review",
+        data={"csrf_token": steward_csrf, "verdict": "approve", "comment": "Fine."},
+        follow_redirects=False,
+    )
+    assert approved.status_code == 303, approved.text[:2000]
+    assert f'href="/jobs/{job_id}"' not in client.get("/reviews").text
+
+    sign_in(client, "researcher")
+    released = client.get(f"/jobs/{job_id}").text
+    assert "Released" in released
+    assert "Approved" in released
+    assert f'href="/api/v1/jobs/{job_id}/outputs/summary.txt"' in released
+    summary = client.get(f"/api/v1/jobs/{job_id}/outputs/summary.txt")
+    assert summary.status_code == 200
+    assert summary.text.startswith("mean age over all visits")
+
+
+@needs_sandbox
+def test_an_operator_may_return_but_is_not_offered_approval(
+    app: FastAPI, client: TestClient, project: int, runner: JobRunner
+) -> None:
+    job_id = _held_job(app, project)
+    runner.run_until_idle(timeout=60)
+    csrf = sign_in(client, "researcher")
+    client.post(
+        f"/jobs/{job_id}/release",
+        data={
+            "csrf_token": csrf,
+            "file": ["summary.txt", "log.txt"],
+            "context": ["A mean.", "done"],
+        },
+    )
+    operator_csrf = sign_in(client, "operator")
+    page = client.get(f"/jobs/{job_id}").text
+    assert 'value="return"' in page
+    assert 'value="approve"' not in page
+    refused = client.post(
+        f"/jobs/{job_id}/review", data={"csrf_token": operator_csrf, "verdict": "approve"}
+    )
+    assert refused.status_code == 403
+    assert "stewards of the data" in _alert(refused.text)
+
+
+# Credits ------------------------------------------------------------------------------------
+
+
+def test_an_operator_grants_credits_through_the_form(client: TestClient, city: City) -> None:
+    csrf = sign_in(client, "operator")
+    page = client.get("/credits").text
+    assert 'id="credits-organization"' in page
+    assert 'action="/credits/grants"' in page
+    granted = client.post(
+        "/credits/grants",
+        data={
+            "csrf_token": csrf,
+            "organization": "gist-ai-lab",
+            "cpu_hours": "5",
+            "note": "pilot",
+        },
+        follow_redirects=False,
+    )
+    assert granted.status_code == 303
+    assert granted.headers["location"] == "/credits?organization=gist-ai-lab"
+    shown = client.get(granted.headers["location"]).text
+    assert '<dd id="balance-cpu">5</dd>' in shown
+    assert "Grant" in shown
+    assert "pilot" in shown
+
+    bad = client.post(
+        "/credits/grants",
+        data={"csrf_token": csrf, "organization": "gist-ai-lab", "cpu_hours": "lots"},
+    )
+    assert bad.status_code == 422
+    assert "cpu_hours" in _alert(bad.text)
+    assert 'value="lots"' in bad.text
+
+
+def test_members_see_their_own_credits_but_cannot_grant(client: TestClient, project: int) -> None:
+    csrf = sign_in(client, "researcher")
+    page = client.get("/credits").text
+    assert '<dd id="balance-cpu">10</dd>' in page
+    assert "research support" in page
+    assert 'action="/credits/grants"' not in page
+    assert client.get("/credits?organization=kepco").status_code == 403
+    refused = client.post(
+        "/credits/grants",
+        data={"csrf_token": csrf, "organization": "gist-ai-lab", "cpu_hours": "100"},
+    )
+    assert refused.status_code == 403
