@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+from tests.cli.outcomes import ok, refused
 from typer.testing import Result
 
 Invoke = Callable[..., Result]
@@ -14,23 +15,9 @@ RESTRICTED, OPEN = "clinic-visits", "district-population"
 pytestmark = pytest.mark.usefixtures("city")
 
 
-def _ok(result: Result) -> str:
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _refused(result: Result) -> str:
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("Error: "), result.output
-    return lines[0]
-
-
 @pytest.fixture
 def project(invoke: Invoke) -> int:
-    _ok(
+    ok(
         invoke(
             "project", "create", "--as", RESEARCHER, "--title", "Flu season",
             "--purpose", "health-research", "--justification", "Plan clinic staffing.",
@@ -42,7 +29,7 @@ def project(invoke: Invoke) -> int:
 
 @pytest.fixture
 def request_id(invoke: Invoke, project: int) -> int:
-    _ok(
+    ok(
         invoke(
             "request", "create", "--as", RESEARCHER, "--project", str(project),
             "--dataset", RESTRICTED, "--column", "patient_id", "--column", "age",
@@ -53,20 +40,20 @@ def request_id(invoke: Invoke, project: int) -> int:
 
 
 def test_a_researcher_opens_a_project_and_lists_it(invoke: Invoke) -> None:
-    created = _ok(
+    created = ok(
         invoke(
             "project", "create", "--as", RESEARCHER, "--title", "Flu season",
             "--purpose", "health-research", "--justification", "Plan clinic staffing.",
         )
     )  # fmt: skip
     assert "Created project 1 (Flu season)" in created
-    listed = _ok(invoke("project", "list", "--as", RESEARCHER))
+    listed = ok(invoke("project", "list", "--as", RESEARCHER))
     assert "Flu season" in listed
     assert "gist-lab" in listed
 
 
 def test_a_project_cannot_end_before_it_starts(invoke: Invoke) -> None:
-    error = _refused(
+    error = refused(
         invoke(
             "project", "create", "--as", RESEARCHER, "--title", "Backwards",
             "--purpose", "health-research", "--justification", "x",
@@ -77,15 +64,15 @@ def test_a_project_cannot_end_before_it_starts(invoke: Invoke) -> None:
 
 
 def test_the_steward_sees_a_pending_request_for_their_data(invoke: Invoke, request_id: int) -> None:
-    queue = _ok(invoke("request", "list", "--as", STEWARD, "--status", "pending"))
+    queue = ok(invoke("request", "list", "--as", STEWARD, "--status", "pending"))
     assert RESTRICTED in queue
     assert "pending" in queue
     assert "researcher" in queue
-    assert RESTRICTED not in _ok(invoke("request", "list", "--as", STEWARD, "--status", "approved"))
+    assert RESTRICTED not in ok(invoke("request", "list", "--as", STEWARD, "--status", "approved"))
 
 
 def test_open_data_needs_no_request(invoke: Invoke, project: int) -> None:
-    error = _refused(
+    error = refused(
         invoke(
             "request", "create", "--as", RESEARCHER, "--project", str(project),
             "--dataset", OPEN,
@@ -97,7 +84,7 @@ def test_open_data_needs_no_request(invoke: Invoke, project: int) -> None:
 def test_the_steward_approves_and_the_project_shows_the_agreement(
     invoke: Invoke, project: int, request_id: int
 ) -> None:
-    approved = _ok(
+    approved = ok(
         invoke(
             "request", "approve", str(request_id), "--as", STEWARD,
             "--column", "age", "--expires-in-days", "7",
@@ -105,82 +92,80 @@ def test_the_steward_approves_and_the_project_shows_the_agreement(
     )  # fmt: skip
     assert "agreement 1 lets project 1 use clinic-visits" in approved
     assert "columns: age" in approved
-    shown = _ok(invoke("project", "show", str(project), "--as", RESEARCHER))
+    shown = ok(invoke("project", "show", str(project), "--as", RESEARCHER))
     assert "Flu season" in shown
     assert "approved" in shown
     assert "Agreements (1)" in shown
     assert "active" in shown
-    terms = _ok(invoke("agreement", "show", "1", "--as", RESEARCHER))
+    terms = ok(invoke("agreement", "show", "1", "--as", RESEARCHER))
     assert "pseudonymised" in terms
     assert "active" in terms
 
 
 def test_an_approval_may_narrow_a_request_but_not_widen_it(invoke: Invoke, request_id: int) -> None:
-    error = _refused(
+    error = refused(
         invoke("request", "approve", str(request_id), "--as", STEWARD, "--column", "name")
     )
     assert "'name' were not requested" in error
 
 
 def test_a_researcher_cannot_approve_a_request(invoke: Invoke, request_id: int) -> None:
-    error = _refused(invoke("request", "approve", str(request_id), "--as", COLLEAGUE))
+    error = refused(invoke("request", "approve", str(request_id), "--as", COLLEAGUE))
     assert "Only stewards of the organization publishing 'clinic-visits'" in error
 
 
 def test_a_rejection_shows_the_researcher_the_reason(invoke: Invoke, request_id: int) -> None:
-    rejected = _ok(
+    rejected = ok(
         invoke(
             "request", "reject", str(request_id), "--as", STEWARD,
             "--reason", "Ethics approval missing",
         )
     )  # fmt: skip
     assert "Ethics approval missing" in rejected
-    mine = _ok(invoke("request", "list", "--as", RESEARCHER))
+    mine = ok(invoke("request", "list", "--as", RESEARCHER))
     assert "rejected" in mine
     assert "Ethics approval missing" in mine
 
 
-def test_a_blank_reason_is_refused(invoke: Invoke, request_id: int) -> None:
-    error = _refused(
-        invoke("request", "reject", str(request_id), "--as", STEWARD, "--reason", "  ")
-    )
+def test_a_blank_reason_isrefused(invoke: Invoke, request_id: int) -> None:
+    error = refused(invoke("request", "reject", str(request_id), "--as", STEWARD, "--reason", "  "))
     assert "--reason" in error
 
 
 def test_a_researcher_withdraws_their_request(invoke: Invoke, request_id: int) -> None:
-    assert "Withdrew request 1" in _ok(
+    assert "Withdrew request 1" in ok(
         invoke("request", "withdraw", str(request_id), "--as", RESEARCHER)
     )
-    error = _refused(invoke("request", "approve", str(request_id), "--as", STEWARD))
+    error = refused(invoke("request", "approve", str(request_id), "--as", STEWARD))
     assert "withdrawn already" in error
 
 
 def test_the_lead_adds_a_colleague_who_then_sees_the_project(invoke: Invoke, project: int) -> None:
-    assert "Added colleague to project 1" in _ok(
+    assert "Added colleague to project 1" in ok(
         invoke("project", "add-member", str(project), COLLEAGUE, "--as", RESEARCHER)
     )
-    assert "Flu season" in _ok(invoke("project", "list", "--as", COLLEAGUE))
-    error = _refused(invoke("project", "add-member", str(project), STEWARD, "--as", COLLEAGUE))
+    assert "Flu season" in ok(invoke("project", "list", "--as", COLLEAGUE))
+    error = refused(invoke("project", "add-member", str(project), STEWARD, "--as", COLLEAGUE))
     assert "Only a lead of project 1 may add members" in error
 
 
 def test_an_agreement_prints_as_an_odrl_policy(invoke: Invoke, request_id: int) -> None:
-    _ok(invoke("request", "approve", str(request_id), "--as", STEWARD))
-    policy = json.loads(_ok(invoke("agreement", "show", "1", "--as", STEWARD, "--odrl")))
+    ok(invoke("request", "approve", str(request_id), "--as", STEWARD))
+    policy = json.loads(ok(invoke("agreement", "show", "1", "--as", STEWARD, "--odrl")))
     assert policy["@type"] == "Agreement"
     assert "@context" in policy
 
 
 def test_only_the_publishers_steward_may_revoke(invoke: Invoke, request_id: int) -> None:
-    _ok(invoke("request", "approve", str(request_id), "--as", STEWARD))
-    error = _refused(
+    ok(invoke("request", "approve", str(request_id), "--as", STEWARD))
+    error = refused(
         invoke("agreement", "revoke", "1", "--as", RESEARCHER, "--reason", "Done early")
     )
     assert "Only stewards of the publishing organization" in error
-    revoked = _ok(invoke("agreement", "revoke", "1", "--as", STEWARD, "--reason", "Breach"))
+    revoked = ok(invoke("agreement", "revoke", "1", "--as", STEWARD, "--reason", "Breach"))
     assert "Revoked agreement 1" in revoked
-    assert "Breach" in _ok(invoke("agreement", "show", "1", "--as", RESEARCHER))
+    assert "Breach" in ok(invoke("agreement", "show", "1", "--as", RESEARCHER))
 
 
 def test_an_unknown_user_is_named(invoke: Invoke) -> None:
-    assert "There is no user 'ghost'" in _refused(invoke("project", "list", "--as", "ghost"))
+    assert "There is no user 'ghost'" in refused(invoke("project", "list", "--as", "ghost"))

@@ -10,6 +10,7 @@ from textwrap import dedent
 
 import pytest
 from fastapi import FastAPI
+from tests.cli.outcomes import ok, refused
 from typer.testing import Result
 
 from bitgoeul.compute.runner import JobRunner
@@ -51,33 +52,19 @@ print("done")
 """
 
 
-def _ok(result: Result) -> str:
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _refused(result: Result) -> str:
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("Error: "), result.output
-    return lines[0]
-
-
 @pytest.fixture
 def project(invoke: Invoke) -> int:
     """The researcher's project, with an agreement on the restricted clinic visits, and 10
     CPU-hours for the lab granted by the operator."""
-    _ok(
+    ok(
         invoke(
             "project", "create", "--as", RESEARCHER, "--title", "Clinic load",
             "--purpose", "health-research", "--justification", "Plan clinic staffing.",
         )
     )  # fmt: skip
-    _ok(invoke("request", "create", "--as", RESEARCHER, "--project", "1", "--dataset", RESTRICTED))
-    _ok(invoke("request", "approve", "1", "--as", STEWARD))
-    _ok(invoke("credits", "grant", "gist-lab", "--as", "operator", "--cpu-hours", "10"))
+    ok(invoke("request", "create", "--as", RESEARCHER, "--project", "1", "--dataset", RESTRICTED))
+    ok(invoke("request", "approve", "1", "--as", STEWARD))
+    ok(invoke("credits", "grant", "gist-lab", "--as", "operator", "--cpu-hours", "10"))
     return 1
 
 
@@ -113,42 +100,42 @@ def scheduler(app: FastAPI) -> Iterator[JobRunner]:
 def test_a_folder_on_open_data_runs_with_wait_and_its_outputs_download(
     invoke: Invoke, project: int, tmp_path: Path
 ) -> None:
-    submitted = _ok(_submit(invoke, _code(tmp_path, COUNT_ROWS), "--dataset", OPEN, "--wait"))
+    submitted = ok(_submit(invoke, _code(tmp_path, COUNT_ROWS), "--dataset", OPEN, "--wait"))
     assert "Submitted job 1 (queued) for project 1 on district-population v1" in submitted
     assert "Job 1 succeeded (exit code 0)" in submitted
     assert "counts.txt" in submitted
     assert "log.txt" in submitted
 
-    shown = _ok(invoke("job", "show", "1", "--as", RESEARCHER))
+    shown = ok(invoke("job", "show", "1", "--as", RESEARCHER))
     assert "succeeded" in shown
     assert "district-population v1" in shown
     assert "main.py" in shown
     assert "yours" in shown
 
-    log = _ok(invoke("job", "logs", "1", "--as", RESEARCHER))
+    log = ok(invoke("job", "logs", "1", "--as", RESEARCHER))
     assert "code folder: ['main.py']" in log  # no __pycache__, no .git
     assert "counted {'district-population': 3}" in log
 
     downloads = tmp_path / "results"
-    copied = _ok(invoke("job", "outputs", "1", "--as", RESEARCHER, "--download", str(downloads)))
+    copied = ok(invoke("job", "outputs", "1", "--as", RESEARCHER, "--download", str(downloads)))
     assert "Copied 2 file(s)" in copied
     assert (downloads / "counts.txt").read_text() == "{'district-population': 3}"
 
-    listed = _ok(invoke("job", "list", "--as", RESEARCHER, "--project", "1"))
+    listed = ok(invoke("job", "list", "--as", RESEARCHER, "--project", "1"))
     assert "1 job" in listed
     assert "succeeded" in listed
-    assert "1 job" not in _ok(invoke("job", "list", "--as", STEWARD))
+    assert "1 job" not in ok(invoke("job", "list", "--as", STEWARD))
 
 
 @needs_sandbox
 def test_logs_follow_prints_what_the_job_prints_until_it_ends(
     invoke: Invoke, project: int, tmp_path: Path, scheduler: JobRunner
 ) -> None:
-    submitted = _ok(_submit(invoke, _code(tmp_path, STEPS)))
+    submitted = ok(_submit(invoke, _code(tmp_path, STEPS)))
     assert "bitgoeul job logs 1 --follow" in submitted
-    followed = _ok(invoke("job", "logs", "1", "-f", "--as", RESEARCHER))
+    followed = ok(invoke("job", "logs", "1", "-f", "--as", RESEARCHER))
     assert followed.splitlines() == ["step 0", "step 1", "step 2"]
-    assert "succeeded" in _ok(invoke("job", "show", "1", "--as", RESEARCHER))
+    assert "succeeded" in ok(invoke("job", "show", "1", "--as", RESEARCHER))
 
 
 @needs_sandbox
@@ -156,8 +143,8 @@ def test_arguments_reach_the_entry_point_in_order(
     invoke: Invoke, project: int, tmp_path: Path
 ) -> None:
     script = "import sys, json\nprint(json.dumps(sys.argv[1:]))\n"
-    _ok(_submit(invoke, _code(tmp_path, script), "--arg", "--epochs", "--arg", "3", "--wait"))
-    log = _ok(invoke("job", "logs", "1", "--as", RESEARCHER))
+    ok(_submit(invoke, _code(tmp_path, script), "--arg", "--epochs", "--arg", "3", "--wait"))
+    log = ok(invoke("job", "logs", "1", "--as", RESEARCHER))
     assert json.loads(log) == ["--epochs", "3"]
 
 
@@ -165,31 +152,31 @@ def test_arguments_reach_the_entry_point_in_order(
 def test_a_dataset_without_an_agreement_is_refused_with_the_reason(
     invoke: Invoke, project: int, tmp_path: Path
 ) -> None:
-    error = _refused(_submit(invoke, _code(tmp_path, COUNT_ROWS), "--dataset", "income-survey"))
+    error = refused(_submit(invoke, _code(tmp_path, COUNT_ROWS), "--dataset", "income-survey"))
     assert "income-survey" in error
-    assert "0 jobs" in _ok(invoke("job", "list", "--as", RESEARCHER))
+    assert "0 jobs" in ok(invoke("job", "list", "--as", RESEARCHER))
 
 
 @needs_sandbox
 def test_a_job_beyond_the_credits_left_is_refused_and_nothing_is_debited(
     invoke: Invoke, project: int, tmp_path: Path
 ) -> None:
-    error = _refused(
+    error = refused(
         _submit(invoke, _code(tmp_path, COUNT_ROWS), "--cpus", "2", "--time-limit", "86400")
     )
     assert "does not have the credits for this job" in error
-    assert "gist-lab has 10 CPU-hours" in _ok(invoke("credits", "show", "--as", RESEARCHER))
+    assert "gist-lab has 10 CPU-hours" in ok(invoke("credits", "show", "--as", RESEARCHER))
 
 
-def test_a_path_that_is_not_code_is_refused(invoke: Invoke, project: int, tmp_path: Path) -> None:
+def test_a_path_that_is_not_code_isrefused(invoke: Invoke, project: int, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("not code")
-    assert "neither a folder nor a .zip or .tar.gz" in _refused(_submit(invoke, notes))
-    assert "no folder or archive" in _refused(_submit(invoke, tmp_path / "missing"))
+    assert "neither a folder nor a .zip or .tar.gz" in refused(_submit(invoke, notes))
+    assert "no folder or archive" in refused(_submit(invoke, tmp_path / "missing"))
 
 
 def test_bad_resources_are_named_as_options(invoke: Invoke, project: int, tmp_path: Path) -> None:
-    error = _refused(_submit(invoke, _code(tmp_path, COUNT_ROWS), "--time-limit", "0"))
+    error = refused(_submit(invoke, _code(tmp_path, COUNT_ROWS), "--time-limit", "0"))
     assert "--time-limit" in error
 
 
@@ -197,37 +184,37 @@ def test_bad_resources_are_named_as_options(invoke: Invoke, project: int, tmp_pa
 def test_cancelling_a_queued_job_refunds_it_in_full(
     invoke: Invoke, project: int, tmp_path: Path
 ) -> None:
-    _ok(_submit(invoke, _code(tmp_path, COUNT_ROWS)))
-    assert "has 9.98" in _ok(invoke("credits", "show", "--as", RESEARCHER))
-    cancelled = _ok(invoke("job", "cancel", "1", "--as", RESEARCHER))
+    ok(_submit(invoke, _code(tmp_path, COUNT_ROWS)))
+    assert "has 9.98" in ok(invoke("credits", "show", "--as", RESEARCHER))
+    cancelled = ok(invoke("job", "cancel", "1", "--as", RESEARCHER))
     assert "Cancelled job 1 before it started" in cancelled
-    balance = _ok(invoke("credits", "show", "--as", RESEARCHER))
+    balance = ok(invoke("credits", "show", "--as", RESEARCHER))
     assert "gist-lab has 10 CPU-hours" in balance
     assert "job refund" in balance
-    assert "already finished" in _refused(invoke("job", "cancel", "1", "--as", RESEARCHER))
-    assert "cancelled" in _ok(invoke("job", "show", "1", "--as", RESEARCHER))
+    assert "already finished" in refused(invoke("job", "cancel", "1", "--as", RESEARCHER))
+    assert "cancelled" in ok(invoke("job", "show", "1", "--as", RESEARCHER))
 
 
 @needs_sandbox
 def test_held_outputs_leave_after_context_for_every_file_and_the_stewards_approval(
     invoke: Invoke, project: int, tmp_path: Path
 ) -> None:
-    ran = _ok(_submit(invoke, _code(tmp_path, MEAN_AGE), "--dataset", RESTRICTED, "--wait"))
+    ran = ok(_submit(invoke, _code(tmp_path, MEAN_AGE), "--dataset", RESTRICTED, "--wait"))
     assert "held" in ran
     assert "Job 1 succeeded" in ran
-    assert "held until the release review" in _refused(
+    assert "held until the release review" in refused(
         invoke("job", "logs", "1", "--as", RESEARCHER)
     )
-    assert "held until the release review" in _refused(
+    assert "held until the release review" in refused(
         invoke("job", "outputs", "1", "--as", RESEARCHER, "--download", str(tmp_path / "out"))
     )
 
     summary = "summary.txt=One mean over all eight visits."
-    missing = _refused(invoke("job", "release", "1", "--as", RESEARCHER, "--context", summary))
+    missing = refused(invoke("job", "release", "1", "--as", RESEARCHER, "--context", summary))
     assert "log.txt" in missing
-    malformed = _refused(invoke("job", "release", "1", "--as", RESEARCHER, "--context", "nope"))
+    malformed = refused(invoke("job", "release", "1", "--as", RESEARCHER, "--context", "nope"))
     assert "FILE=TEXT" in malformed
-    asked = _ok(
+    asked = ok(
         invoke(
             "job", "release", "1", "--as", RESEARCHER, "--context", summary,
             "--context", "log.txt=The script prints only 'done'.",
@@ -236,77 +223,77 @@ def test_held_outputs_leave_after_context_for_every_file_and_the_stewards_approv
     assert "round 1" in asked
     assert "waiting for kepco" in asked
 
-    queue = _ok(invoke("job", "reviews", "--as", STEWARD))
+    queue = ok(invoke("job", "reviews", "--as", STEWARD))
     assert "Releases waiting for review (1)" in queue
     assert "One mean over all eight visits." in queue
-    assert "Releases waiting for review (0)" in _ok(invoke("job", "reviews", "--as", COLLEAGUE))
-    shown = _ok(invoke("job", "show", "1", "--as", STEWARD))
+    assert "Releases waiting for review (0)" in ok(invoke("job", "reviews", "--as", COLLEAGUE))
+    shown = ok(invoke("job", "show", "1", "--as", STEWARD))
     assert "Release: in review, round 1 asked by researcher; waiting for kepco." in shown
     assert "Automatic checks" in shown
 
-    assert "Only stewards of the data" in _refused(
+    assert "Only stewards of the data" in refused(
         invoke("job", "review", "1", "--as", RESEARCHER, "--approve")
     )
-    assert "exactly one of" in _refused(
+    assert "exactly one of" in refused(
         invoke("job", "review", "1", "--as", STEWARD, "--approve", "--reject")
     )
-    approved = _ok(invoke("job", "review", "1", "--as", STEWARD, "--approve"))
+    approved = ok(invoke("job", "review", "1", "--as", STEWARD, "--approve"))
     assert "outputs are now released" in approved
 
     downloads = tmp_path / "released"
-    _ok(invoke("job", "outputs", "1", "--as", RESEARCHER, "--download", str(downloads)))
+    ok(invoke("job", "outputs", "1", "--as", RESEARCHER, "--download", str(downloads)))
     assert (downloads / "summary.txt").read_text() == "mean age over all visits: 34.5\n"
-    assert _ok(invoke("job", "logs", "1", "--as", RESEARCHER)).strip() == "done"
+    assert ok(invoke("job", "logs", "1", "--as", RESEARCHER)).strip() == "done"
 
 
 @needs_sandbox
 def test_a_steward_returns_a_release_with_comments(
     invoke: Invoke, project: int, tmp_path: Path
 ) -> None:
-    _ok(_submit(invoke, _code(tmp_path, MEAN_AGE), "--dataset", RESTRICTED, "--wait"))
-    _ok(
+    ok(_submit(invoke, _code(tmp_path, MEAN_AGE), "--dataset", RESTRICTED, "--wait"))
+    ok(
         invoke(
             "job", "release", "1", "--as", RESEARCHER,
             "--context", "summary.txt=A mean.", "--context", "log.txt=Prints done.",
         )
     )  # fmt: skip
-    assert "comment" in _refused(invoke("job", "review", "1", "--as", STEWARD, "--return"))
-    returned = _ok(
+    assert "comment" in refused(invoke("job", "review", "1", "--as", STEWARD, "--return"))
+    returned = ok(
         invoke(
             "job", "review", "1", "--as", STEWARD, "--return",
             "--comment", "Say how many visits the mean covers.",
         )
     )  # fmt: skip
     assert "now returned" in returned
-    shown = _ok(invoke("job", "show", "1", "--as", RESEARCHER))
+    shown = ok(invoke("job", "show", "1", "--as", RESEARCHER))
     assert "Say how many visits the mean covers." in shown
 
 
 def test_the_operator_grants_credits_and_the_lab_sees_its_history(
     invoke: Invoke, project: int
 ) -> None:
-    granted = _ok(
+    granted = ok(
         invoke(
             "credits", "grant", "gist-lab", "--as", "operator",
             "--cpu-hours", "5.5", "--gpu-hours", "2", "--note", "startup programme",
         )
     )  # fmt: skip
     assert "it now has 15.5 CPU-hours and 2 GPU-hours" in granted
-    shown = _ok(invoke("credits", "show", "--as", RESEARCHER))
+    shown = ok(invoke("credits", "show", "--as", RESEARCHER))
     assert "gist-lab has 15.5 CPU-hours and 2 GPU-hours left" in shown
     assert "startup programme" in shown
     assert "grant" in shown
-    other = _ok(invoke("credits", "show", "--as", "operator", "--organization", "gist-lab"))
+    other = ok(invoke("credits", "show", "--as", "operator", "--organization", "gist-lab"))
     assert "15.5" in other
 
 
 def test_only_operators_grant_credits(invoke: Invoke) -> None:
-    error = _refused(invoke("credits", "grant", "gist-lab", "--as", RESEARCHER, "--cpu-hours", "9"))
+    error = refused(invoke("credits", "grant", "gist-lab", "--as", RESEARCHER, "--cpu-hours", "9"))
     assert "Only the hub's operators grant compute credits" in error
-    bad = _refused(invoke("credits", "grant", "gist-lab", "--as", "operator", "--cpu-hours", "x"))
+    bad = refused(invoke("credits", "grant", "gist-lab", "--as", "operator", "--cpu-hours", "x"))
     assert "--cpu-hours" in bad
 
 
 def test_another_organizations_credits_are_for_operators_only(invoke: Invoke) -> None:
-    error = _refused(invoke("credits", "show", "--as", STEWARD, "--organization", "gist-lab"))
+    error = refused(invoke("credits", "show", "--as", STEWARD, "--organization", "gist-lab"))
     assert "Only operators see another organization's credits" in error

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from tests.cli.outcomes import ok, refused
 from typer.testing import Result
 
 Invoke = Callable[..., Result]
@@ -21,35 +22,21 @@ VISITS = 'SELECT patient_id, age FROM "clinic-visits" ORDER BY age'
 pytestmark = pytest.mark.usefixtures("city")
 
 
-def _ok(result: Result) -> str:
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _refused(result: Result) -> str:
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("Error: "), result.output
-    return lines[0]
-
-
 @pytest.fixture
 def project(invoke: Invoke) -> str:
     """The researcher's project, holding an agreement on the restricted clinic visits."""
-    _ok(
+    ok(
         invoke(
             "project", "create", "--as", RESEARCHER, "--title", "Flu season",
             "--purpose", "health-research", "--justification", "Plan clinic staffing.",
         )
     )  # fmt: skip
-    _ok(
+    ok(
         invoke(
             "request", "create", "--as", RESEARCHER, "--project", "1", "--dataset", "clinic-visits"
         )
     )
-    _ok(invoke("request", "approve", "1", "--as", STEWARD))
+    ok(invoke("request", "approve", "1", "--as", STEWARD))
     return "1"
 
 
@@ -61,7 +48,7 @@ def _rows(output: str) -> list[dict[str, Any]]:
 def test_an_approved_researcher_sees_pseudonymised_identifiers(
     invoke: Invoke, project: str
 ) -> None:
-    output = _ok(
+    output = ok(
         invoke("query", "run", VISITS, "--project", project, "--as", RESEARCHER, "--format", "json")
     )
     rows = _rows(output)
@@ -71,28 +58,28 @@ def test_an_approved_researcher_sees_pseudonymised_identifiers(
 
 
 def test_query_run_prints_a_table_with_the_dataset_version(invoke: Invoke, project: str) -> None:
-    output = _ok(invoke("query", "run", VISITS, "--project", project, "--as", RESEARCHER))
+    output = ok(invoke("query", "run", VISITS, "--project", project, "--as", RESEARCHER))
     assert "patient_id" in output
     assert "8 rows from clinic-visits v1" in output
     assert "P0001" not in output
 
 
-def test_restricted_data_without_a_project_is_refused(invoke: Invoke, project: str) -> None:
-    error = _refused(invoke("query", "run", VISITS, "--as", RESEARCHER))
+def test_restricted_data_without_a_project_isrefused(invoke: Invoke, project: str) -> None:
+    error = refused(invoke("query", "run", VISITS, "--as", RESEARCHER))
     assert "restricted data needs an approved project agreement" in error
 
 
 def test_the_stewards_revocation_stops_the_next_query(invoke: Invoke, project: str) -> None:
-    _ok(invoke("query", "run", VISITS, "--project", project, "--as", RESEARCHER))
-    _ok(invoke("agreement", "revoke", "1", "--as", STEWARD, "--reason", "Consent withdrawn"))
-    error = _refused(invoke("query", "run", VISITS, "--project", project, "--as", RESEARCHER))
+    ok(invoke("query", "run", VISITS, "--project", project, "--as", RESEARCHER))
+    ok(invoke("agreement", "revoke", "1", "--as", STEWARD, "--reason", "Consent withdrawn"))
+    error = refused(invoke("query", "run", VISITS, "--project", project, "--as", RESEARCHER))
     assert "Dataset 'clinic-visits'" in error
     assert f"project {project} has no active agreement" in error
 
 
 def test_anyone_may_query_open_data_without_signing_in(invoke: Invoke) -> None:
     sql = 'SELECT district, population FROM "district-population" ORDER BY population DESC'
-    output = _ok(invoke("query", "run", sql, "--format", "csv"))
+    output = ok(invoke("query", "run", sql, "--format", "csv"))
     assert list(csv.reader(io.StringIO(output))) == [
         ["district", "population"],
         ["Buk", "430000"],
@@ -101,39 +88,39 @@ def test_anyone_may_query_open_data_without_signing_in(invoke: Invoke) -> None:
     ]
 
 
-def test_anonymous_queries_on_restricted_data_are_refused(invoke: Invoke) -> None:
-    assert "sign in" in _refused(invoke("query", "run", VISITS))
+def test_anonymous_queries_on_restricted_data_arerefused(invoke: Invoke) -> None:
+    assert "sign in" in refused(invoke("query", "run", VISITS))
 
 
 def test_a_query_is_read_from_a_file(invoke: Invoke, tmp_path: Path) -> None:
     query = tmp_path / "population.sql"
     query.write_text('SELECT count(*) AS districts FROM "district-population"\n', "utf-8")
-    output = _ok(invoke("query", "run", "--file", str(query), "--format", "json"))
+    output = ok(invoke("query", "run", "--file", str(query), "--format", "json"))
     assert _rows(output) == [{"districts": 3}]
 
 
 def test_the_query_is_given_once(invoke: Invoke, tmp_path: Path) -> None:
     query = tmp_path / "q.sql"
     query.write_text("SELECT 1", "utf-8")
-    assert "not both" in _refused(invoke("query", "run", "SELECT 1", "--file", str(query)))
-    assert "either as the SQL argument or with --file" in _refused(invoke("query", "run"))
+    assert "not both" in refused(invoke("query", "run", "SELECT 1", "--file", str(query)))
+    assert "either as the SQL argument or with --file" in refused(invoke("query", "run"))
 
 
 def test_secure_data_shows_how_many_groups_were_suppressed(invoke: Invoke) -> None:
-    _ok(
+    ok(
         invoke(
             "project", "create", "--as", RESEARCHER, "--title", "Incomes",
             "--purpose", "academic-research", "--justification", "District averages.",
         )
     )  # fmt: skip
-    _ok(
+    ok(
         invoke(
             "request", "create", "--as", RESEARCHER, "--project", "1", "--dataset", "income-survey"
         )
     )
-    _ok(invoke("request", "approve", "1", "--as", STEWARD))
+    ok(invoke("request", "approve", "1", "--as", STEWARD))
     sql = 'SELECT district, count(*) AS people FROM "income-survey" GROUP BY district'
-    output = _ok(invoke("query", "run", sql, "--project", "1", "--as", RESEARCHER))
+    output = ok(invoke("query", "run", sql, "--project", "1", "--as", RESEARCHER))
     assert "Buk" in output
     assert "Seo" not in output  # 4 people: fewer than the minimum group size
     assert "1 group was suppressed by disclosure control" in output
@@ -144,7 +131,7 @@ def test_an_export_writes_a_readable_file(
     invoke: Invoke, project: str, tmp_path: Path, suffix: str
 ) -> None:
     target = tmp_path / f"visits.{suffix}"
-    output = _ok(
+    output = ok(
         invoke(
             "query", "run", VISITS, "--project", project, "--as", RESEARCHER,
             "--output", str(target),
@@ -159,9 +146,9 @@ def test_an_export_writes_a_readable_file(
     assert not any(str(row["patient_id"]).startswith("P0") for row in table)
 
 
-def test_an_export_to_an_unknown_format_is_refused(invoke: Invoke, tmp_path: Path) -> None:
+def test_an_export_to_an_unknown_format_isrefused(invoke: Invoke, tmp_path: Path) -> None:
     target = tmp_path / "visits.xlsx"
-    error = _refused(invoke("query", "run", VISITS, "--output", str(target)))
+    error = refused(invoke("query", "run", VISITS, "--output", str(target)))
     assert "--output must end in .csv or .parquet" in error
     assert not target.exists()
 
@@ -169,19 +156,19 @@ def test_an_export_to_an_unknown_format_is_refused(invoke: Invoke, tmp_path: Pat
 def test_the_steward_sees_the_query_decision_on_their_data_in_the_audit_log(
     invoke: Invoke, project: str
 ) -> None:
-    _ok(invoke("query", "run", VISITS, "--project", project, "--as", RESEARCHER))
-    log = _ok(invoke("audit", "list", "--as", STEWARD, "--dataset", "clinic-visits", "--json"))
+    ok(invoke("query", "run", VISITS, "--project", project, "--as", RESEARCHER))
+    log = ok(invoke("audit", "list", "--as", STEWARD, "--dataset", "clinic-visits", "--json"))
     decisions = [e for e in json.loads(log) if e["action"] == "dataset.query_decision"]
     assert len(decisions) == 1
     assert decisions[0]["actor_name"] == RESEARCHER
     assert decisions[0]["outcome"] == "ok"
     assert decisions[0]["detail"]["project"] == int(project)
-    table = _ok(invoke("audit", "list", "--as", STEWARD, "--action", "dataset"))
+    table = ok(invoke("audit", "list", "--as", STEWARD, "--action", "dataset"))
     assert "dataset.query_decision" in table
     assert "researcher" in table
 
 
 def test_a_researcher_reads_only_their_own_audit_entries(invoke: Invoke, project: str) -> None:
-    log = json.loads(_ok(invoke("audit", "list", "--as", RESEARCHER, "--json", "--limit", "500")))
+    log = json.loads(ok(invoke("audit", "list", "--as", RESEARCHER, "--json", "--limit", "500")))
     assert log
     assert {e["actor_name"] for e in log} == {RESEARCHER}
