@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
+import venv
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +55,7 @@ def _job(tmp_path: Path, code: str, name: str = "job", **spec: Any) -> SandboxSp
         code_dir=root / "code",
         input_dir=root / "input",
         output_dir=root / "output",
-        python=Path(sys.executable),
+        python=spec.pop("python", Path(sys.executable)),
         limits=spec.pop("limits", _limits()),
         **spec,
     )
@@ -332,3 +335,22 @@ def test_cancel_kills_the_job_and_its_children(tmp_path: Path) -> None:
     assert outcome.reason == "cancelled"
     assert not _processes_with(token)
     assert not os.path.exists(f"/proc/{job.pid}")
+
+
+def test_an_environment_installed_under_tmp_stays_visible(tmp_path: Path) -> None:
+    """The sandbox mounts its own /tmp; an interpreter installed under the host's /tmp (a
+    clone's virtual environment, say) is bound on top of it, not hidden by it."""
+    environment = Path(tempfile.mkdtemp(prefix="bitgoeul-env-", dir="/tmp"))
+    try:
+        venv.create(environment / "env", with_pip=False, symlinks=True)
+        spec = _job(
+            tmp_path,
+            "import sys\nprint('prefix', sys.prefix)\n",
+            python=environment / "env" / "bin" / "python",
+        )
+        outcome = _run(spec, tmp_path)
+        assert outcome.exit_code == 0, outcome.message
+        log = (tmp_path / f"{spec.code_dir.parent.name}.log").read_text()
+        assert f"prefix {environment / 'env'}" in log
+    finally:
+        shutil.rmtree(environment, ignore_errors=True)

@@ -409,14 +409,15 @@ def _filesystem(spec: SandboxSpec, prefixes: list[Path], *, passwd: int, group: 
         args += ["--ro-bind-try", etc, etc]
     args += ["--perms", "0644", "--ro-bind-data", str(passwd), "/etc/passwd"]
     args += ["--perms", "0644", "--ro-bind-data", str(group), "/etc/group"]
-    for prefix in prefixes:
-        if not prefix.is_relative_to("/usr"):
-            args += [*_parents(prefix), "--ro-bind", str(prefix), str(prefix)]
     tmp_size = str(min(spec.limits.memory_bytes, 4 * GiB))
     args += ["--proc", "/proc", "--dev", "/dev"]
     # Paths inside the sandbox: private, size-capped tmpfs mounts, not the host's /tmp.
     args += ["--perms", "1777", "--size", tmp_size, "--tmpfs", "/tmp"]  # noqa: S108
     args += ["--perms", "1777", "--size", tmp_size, "--tmpfs", "/dev/shm"]  # noqa: S108
+    # The interpreters after the tmpfs mounts, so one installed under /tmp stays visible.
+    for prefix in prefixes:
+        if not prefix.is_relative_to("/usr"):
+            args += [*_parents(prefix), "--ro-bind", str(prefix), str(prefix)]
     if spec.gpus > 0:
         for device in sorted(Path("/dev").glob("nvidia*")):
             args += ["--dev-bind", str(device), str(device)]
