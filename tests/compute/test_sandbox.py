@@ -32,6 +32,7 @@ from bitgoeul.compute.sandbox import (
 )
 
 MiB = 1024 * 1024
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(
     not sandbox_support().available, reason=f"no sandbox here: {sandbox_support().reason}"
@@ -165,14 +166,15 @@ def test_platform_data_and_code_are_invisible(tmp_path: Path) -> None:
     probes = [
         str(secret),
         str(data_dir / "bitgoeul.db"),
-        "/work/main/pyproject.toml",
-        "/work/main/src",
+        str(REPOSITORY / "pyproject.toml"),
+        str(REPOSITORY / "src"),
         "/root/.bashrc",
         "/etc/shadow",
         "/home",
         str(tmp_path),
     ]
-    assert Path("/work/main/pyproject.toml").exists()
+    assert (REPOSITORY / "pyproject.toml").exists()
+    prefix = Path(sys.prefix)
     spec = _job(
         tmp_path,
         f"""
@@ -182,7 +184,7 @@ def test_platform_data_and_code_are_invisible(tmp_path: Path) -> None:
             report["secret"] = open({str(secret)!r}).read()
         except OSError as exc:
             report["secret"] = type(exc).__name__
-        report["work"] = os.listdir("/work/main")
+        report["beside_prefix"] = os.listdir({str(prefix.parent)!r})
         report["passwd"] = open("/etc/passwd").read()
         json.dump(report, open("/job/output/report.json", "w"))
         """,
@@ -191,7 +193,8 @@ def test_platform_data_and_code_are_invisible(tmp_path: Path) -> None:
     report = _report(spec)
     assert report["secret"] == "FileNotFoundError"
     assert not any(report[path] for path in probes), report
-    assert report["work"] == [".venv"]  # only the interpreter's prefix, not the platform
+    # Only the interpreter's prefix is mounted, not the folder (the platform) around it.
+    assert report["beside_prefix"] == [prefix.name]
     assert report["passwd"].startswith("job:x:")  # a made-up account, not the host's
 
 
