@@ -1,0 +1,1 @@
+"""The AI testbed: benchmark tasks with hidden test sets, scored submissions, leaderboards."""
