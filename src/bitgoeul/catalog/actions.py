@@ -156,6 +156,7 @@ def update_dataset(session: Session, *, actor: Actor, slug: str, data: DatasetUp
         "min_group_size",
         "dominance_n",
         "dominance_k",
+        "holdout",
     ):
         # These columns cannot be empty; an explicit null means "leave as is".
         if name in changes and changes[name] is None:

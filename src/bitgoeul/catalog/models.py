@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -89,6 +89,9 @@ class Dataset(Base):
     # ``dominance_n`` largest contributors hold more than ``dominance_k`` of the total.
     dominance_n: Mapped[int] = mapped_column(default=2, server_default="2")
     dominance_k: Mapped[float] = mapped_column(default=0.9, server_default="0.9")
+    # A testbed's hidden test set: its rows (the labels) never leave through any door; only its
+    # publisher's stewards, operators and the testbed's scorer read them.
+    holdout: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

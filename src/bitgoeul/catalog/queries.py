@@ -154,6 +154,7 @@ def dataset_public(session: Session, *, actor: Actor, slug: str) -> DatasetPubli
         min_group_size=dataset.min_group_size,
         dominance_n=dataset.dominance_n,
         dominance_k=dataset.dominance_k,
+        holdout=dataset.holdout,
         created_at=dataset.created_at,
         updated_at=dataset.updated_at,
         versions=[_version_summary(v) for v in versions],

@@ -95,6 +95,10 @@ class DatasetCreate(_Metadata):
     min_group_size: int = Field(default=10, ge=1, le=10_000)
     dominance_n: int = Field(default=2, ge=1, le=100)
     dominance_k: float = Field(default=0.9, gt=0, le=1)
+    holdout: bool = Field(
+        default=False,
+        description="A testbed's hidden test set: no door lets its rows out to participants.",
+    )
 
 
 class DatasetUpdate(_Metadata):
@@ -117,6 +121,7 @@ class DatasetUpdate(_Metadata):
     min_group_size: int | None = Field(default=None, ge=1, le=10_000)
     dominance_n: int | None = Field(default=None, ge=1, le=100)
     dominance_k: float | None = Field(default=None, gt=0, le=1)
+    holdout: bool | None = None
 
 
 class VersionSummary(BaseModel):
@@ -184,6 +189,7 @@ class DatasetPublic(BaseModel):
     min_group_size: int
     dominance_n: int
     dominance_k: float
+    holdout: bool
     created_at: datetime
     updated_at: datetime
     versions: list[VersionSummary]

@@ -134,6 +134,12 @@ def decide(
         return Decision(False, "only the publisher's stewards and operators may change a dataset")
     if governs:
         return Decision(True, "steward of the publishing organization")
+    if dataset.holdout and action in DATA_ACTIONS:
+        return Decision(
+            False,
+            "this dataset is a testbed's hidden test set: its rows never leave; only the "
+            "testbed's scorer reads them",
+        )
     level = dataset.access_level
     if level == AccessLevel.open:
         return Decision(True, "open data")
