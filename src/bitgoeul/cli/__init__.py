@@ -19,6 +19,7 @@ from bitgoeul.cli.jobs import credits_app, job_app
 from bitgoeul.cli.query import query_app
 from bitgoeul.cli.server import demo, serve
 from bitgoeul.config import Settings
+from bitgoeul.errors import validation_problems
 
 app = typer.Typer(
     name="bitgoeul",
@@ -37,9 +38,7 @@ def load_settings(ctx: typer.Context) -> None:
     try:
         settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(validation_problems(exc, whole="settings"))
         raise fail(f"The BITGOEUL_* settings are invalid: {problems}") from None
     ctx.obj = Hub(settings)
 

@@ -26,7 +26,7 @@ from bitgoeul.compute.schemas import (
     ReviewBody,
 )
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, SignedInActor
-from bitgoeul.errors import TooLarge, ValidationFailed
+from bitgoeul.errors import TooLarge, ValidationFailed, validation_problems
 
 router = APIRouter(tags=["jobs"])
 
@@ -46,9 +46,7 @@ def _parse_spec(text: str) -> JobSpec:
             f"spec: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
         ) from None
     except PydanticValidationError as exc:
-        problems = "; ".join(
-            f"spec.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(validation_problems(exc, prefix="spec.", whole=""))
         raise ValidationFailed(f"The job spec is invalid: {problems}") from None
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization
+from bitgoeul.accounts.queries import get_organization
 from bitgoeul.audit.actions import record_event
 from bitgoeul.compute.models import CreditAccount, CreditEntry, CreditKind
 from bitgoeul.db.base import utcnow
@@ -67,17 +68,12 @@ def _locked_account(session: Session, organization_id: int) -> CreditAccount:
         .where(CreditAccount.organization_id == organization_id)
         .with_for_update()
     ).one_or_none()
-    if account is None:
+    if account is None:  # the first grant: the new row is this transaction's own until commit
         account = CreditAccount(
             organization_id=organization_id, cpu_hours=Decimal(0), gpu_hours=Decimal(0)
         )
         session.add(account)
         session.flush()
-        account = session.scalars(
-            select(CreditAccount)
-            .where(CreditAccount.organization_id == organization_id)
-            .with_for_update()
-        ).one()
     return account
 
 
@@ -127,9 +123,7 @@ def grant(
     """An operator adds (or, with a negative amount, withdraws unused) credits; commits."""
     if not actor.is_operator:
         raise AccessDenied("Only the hub's operators grant compute credits.")
-    organization = session.scalars(
-        select(Organization).where(Organization.slug == organization_slug)
-    ).one_or_none()
+    organization = get_organization(session, organization_slug)
     if organization is None:
         raise NotFound(f"There is no organization {organization_slug!r}.")
     if cpu_hours == 0 and gpu_hours == 0:
@@ -243,7 +237,7 @@ def organization_for(session: Session, *, actor: Actor, slug: str | None) -> Org
         own = session.get(Organization, actor.organization_id)
         assert own is not None  # noqa: S101 - a user's organization exists
         return own
-    found = session.scalars(select(Organization).where(Organization.slug == slug)).one_or_none()
+    found = get_organization(session, slug)
     if found is None:
         raise NotFound(f"There is no organization {slug!r}.")
     if found.id != actor.organization_id and not actor.is_operator:

@@ -46,6 +46,7 @@ from bitgoeul.db.base import utcnow
 from bitgoeul.errors import BitgoeulError
 from bitgoeul.governance.decision import DEFAULT_MIN_GROUP_SIZE
 from bitgoeul.governance.models import Notification
+from bitgoeul.query.policy import schema_fields
 from bitgoeul.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -353,7 +354,9 @@ class JobRunner:
             parquet = paths.input / f"{described['slug']}.parquet"
             if dataset is None or not parquet.exists():
                 continue
-            version_fields = _fields_of(session, dataset, int(described["version"]))
+            version_fields = schema_fields(
+                get_version(session, dataset.slug, int(described["version"]))
+            )
             rules.append(
                 checks.DatasetRules(
                     slug=dataset.slug,
@@ -440,9 +443,3 @@ class JobRunner:
         session.commit()
         # The inputs are copies made for this run; only the outputs and log are kept.
         shutil.rmtree(job_paths(self.settings, job.id).input, ignore_errors=True)
-
-
-def _fields_of(session: Session, dataset: Dataset, number: int) -> list[dict[str, Any]]:
-    version = get_version(session, dataset.slug, number)
-    fields: list[dict[str, Any]] = version.table_schema.get("fields", [])
-    return fields

@@ -24,7 +24,13 @@ from bitgoeul.audit import queries as audit_queries
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.models import AccessLevel, Dataset
 from bitgoeul.deps import CsrfChecked, SessionDep, SignedInActor
-from bitgoeul.errors import AccessDenied, BitgoeulError, Conflict, ValidationFailed
+from bitgoeul.errors import (
+    AccessDenied,
+    BitgoeulError,
+    Conflict,
+    ValidationFailed,
+    validation_problems,
+)
 from bitgoeul.governance import actions, queries
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
 from bitgoeul.governance.schemas import (
@@ -42,9 +48,7 @@ AUDIT_PAGE_SIZE = 50
 
 def form_errors(exc: ValidationError) -> str:
     """Pydantic's complaints as one line a person can act on: ``field: message; ...``."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors()
-    )
+    return "; ".join(validation_problems(exc))
 
 
 def _names(text: str) -> list[str] | None:

@@ -50,6 +50,7 @@ from bitgoeul.errors import (
     RateLimited,
     TooLarge,
     ValidationFailed,
+    validation_problems,
 )
 from bitgoeul.governance import queries as governance_queries
 from bitgoeul.governance.decision import DataAction, decide
@@ -328,9 +329,7 @@ async def create_dataset(request: Request, session: SessionDep, actor: CsrfCheck
     try:
         metadata = DatasetCreate.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors()
-        ]
+        errors = validation_problems(exc)
         return _dataset_form(request, session, actor, values=values, errors=errors, status_code=422)
     try:
         dataset = catalog_actions.create_dataset(session, actor=actor, data=metadata)
