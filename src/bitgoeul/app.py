@@ -19,6 +19,7 @@ from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.errors import BitgoeulError, RateLimited
 from bitgoeul.storage import make_store
+from bitgoeul.testbed.actions import testbed_scorer
 
 WEB_DIR = Path(__file__).parent / "web"
 
@@ -59,7 +60,11 @@ def create_app(
     app.state.store = make_store(settings)
     app.state.executor = make_executor(settings)
     app.state.job_runner = JobRunner(
-        settings, app.state.sessionmaker, app.state.store, app.state.executor
+        settings,
+        app.state.sessionmaker,
+        app.state.store,
+        app.state.executor,
+        finish_hooks=[testbed_scorer(settings, app.state.store)],
     )
 
     _install_error_handlers(app)
@@ -74,6 +79,7 @@ def create_app(
     from bitgoeul.compute.api import router as compute_router
     from bitgoeul.governance.api import router as governance_router
     from bitgoeul.query.api import router as query_router
+    from bitgoeul.testbed.api import router as testbed_router
     from bitgoeul.web.governance_pages import router as governance_pages_router
     from bitgoeul.web.job_pages import router as job_pages_router
     from bitgoeul.web.query_pages import router as query_pages_router
@@ -85,6 +91,7 @@ def create_app(
     app.include_router(governance_router, prefix="/api/v1")
     app.include_router(query_router, prefix="/api/v1")
     app.include_router(compute_router, prefix="/api/v1")
+    app.include_router(testbed_router, prefix="/api/v1")
     app.include_router(web_router)
     app.include_router(governance_pages_router)
     app.include_router(query_pages_router)

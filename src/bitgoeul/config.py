@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     job_max_bundle_bytes: int = Field(
         default=200 * 1024**2, description="Largest code bundle a job may upload."
     )
+    testbed_max_predictions_bytes: int = Field(
+        default=512 * 1024**2, description="Largest predictions file a testbed submission may be."
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

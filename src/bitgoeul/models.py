@@ -18,6 +18,13 @@ from bitgoeul.governance.models import (
     ProjectMember,
 )
 from bitgoeul.query.models import QueryRun, SavedQuery
+from bitgoeul.testbed.models import (
+    TestbedRerun,
+    TestbedSubmission,
+    TestbedTask,
+    TestbedTeam,
+    TestbedTeamMember,
+)
 
 __all__ = [
     "AccessRequest",
@@ -39,6 +46,11 @@ __all__ = [
     "QueryRun",
     "ReleaseDecision",
     "SavedQuery",
+    "TestbedRerun",
+    "TestbedSubmission",
+    "TestbedTask",
+    "TestbedTeam",
+    "TestbedTeamMember",
     "User",
     "WebSession",
 ]

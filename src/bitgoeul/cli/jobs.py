@@ -43,6 +43,7 @@ from bitgoeul.compute.schemas import (
 )
 from bitgoeul.db import make_engine, make_sessionmaker
 from bitgoeul.storage import make_store
+from bitgoeul.testbed.actions import testbed_scorer
 
 job_app = typer.Typer(help="Jobs: your code, run in a sandbox next to the data.")
 credits_app = typer.Typer(help="Compute credits: the CPU-hours and GPU-hours jobs are paid from.")
@@ -150,8 +151,13 @@ def _run_until_finished(hub: Hub, executor: Executor, job_id: int, acting: str) 
     """Run the scheduler here until nothing is queued or running, then the job as it ended."""
     engine = make_engine(hub.settings)
     try:
+        store = make_store(hub.settings)
         runner = JobRunner(
-            hub.settings, make_sessionmaker(engine), make_store(hub.settings), executor
+            hub.settings,
+            make_sessionmaker(engine),
+            store,
+            executor,
+            finish_hooks=[testbed_scorer(hub.settings, store)],
         )
         try:
             runner.run_until_idle(timeout=math.inf)

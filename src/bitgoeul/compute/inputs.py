@@ -29,6 +29,7 @@ from bitgoeul.governance.decision import DataAction, Decision, decide
 from bitgoeul.governance.queries import decision_context
 from bitgoeul.query.policy import classified_columns, policy_view_sql, pseudonym_key
 from bitgoeul.storage.base import ObjectStore
+from bitgoeul.testbed.access import testbed_context
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,10 @@ class Granted:
     def slug(self) -> str:
         return self.dataset.slug
 
+    testbed_task: str | None = None
+
     def describe(self) -> dict[str, Any]:
-        return {
+        described = {
             "slug": self.dataset.slug,
             "version": self.version.number,
             "access_level": self.dataset.access_level.value,
@@ -52,6 +55,9 @@ class Granted:
             "agreement_id": self.decision.obligations.agreement_id,
             "review_outputs": self.decision.obligations.review_outputs,
         }
+        if self.testbed_task is not None:
+            described["testbed_task"] = self.testbed_task
+        return described
 
 
 def parse_reference(reference: str) -> tuple[str, int | None]:
@@ -84,19 +90,26 @@ def decide_inputs(
     references: Sequence[tuple[str, int | None]],
     job_id: int | None,
     decisions: list[dict[str, Any]] | None = None,
+    testbed_task: str | None = None,
 ) -> list[Granted]:
     """Ask the decision point about every dataset; audit each answer under its publisher.
 
     Each audit entry's fields are also appended to ``decisions``, so a caller that rolls back
     (a refused submission) can write them again.  Raises ``AccessDenied`` naming every refused
-    dataset.
+    dataset.  For a testbed model submission (``testbed_task``), the task's hidden test set is
+    asked for as ``testbed_inputs``: its inputs without the label.
     """
     granted: list[Granted] = []
     refusals: list[str] = []
     for slug, number in references:
         dataset = get_dataset(session, slug)
-        context = decision_context(session, actor=actor, dataset=dataset, project_id=project_id)
-        decision = decide(actor, DataAction.use_in_job, dataset, context=context)
+        if testbed_task is not None and dataset.holdout:
+            action = DataAction.testbed_inputs
+            context = testbed_context(session, actor=actor, dataset=dataset, task_slug=testbed_task)
+        else:
+            action = DataAction.use_in_job
+            context = decision_context(session, actor=actor, dataset=dataset, project_id=project_id)
+        decision = decide(actor, action, dataset, context=context)
         event: dict[str, Any] = {
             "action": "dataset.job_decision",
             "outcome": "ok" if decision.allowed else "denied",
@@ -116,7 +129,8 @@ def decide_inputs(
         version = (
             _latest(session, dataset) if number is None else get_version(session, slug, number)
         )
-        granted.append(Granted(dataset, version, decision))
+        task = testbed_task if action == DataAction.testbed_inputs else None
+        granted.append(Granted(dataset, version, decision, task))
     if refusals:
         raise AccessDenied("; ".join(refusals))
     return granted

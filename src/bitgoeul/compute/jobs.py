@@ -112,9 +112,50 @@ def submit_job(
     project = governance_queries.get_project(session, spec.project)
     if governance_queries.member_role(project, actor) is None:
         raise AccessDenied(f"You are not a member of project {project.id}; only members run jobs.")
-    if actor.organization_id is None:
+    decisions: list[dict[str, Any]] = []
+    try:
+        job = queue_job(
+            session,
+            settings=settings,
+            executor=executor,
+            actor=actor,
+            spec=spec,
+            bundle_path=bundle_path,
+            decisions=decisions,
+        )
+        session.commit()
+    except BitgoeulError as error:
+        session.rollback()
+        # Keep the refusal and each dataset's decision in the audit log.
+        _audit_refusal(session, actor=actor, spec=spec, error=error, decisions=decisions)
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    return job
+
+
+def queue_job(
+    session: Session,
+    *,
+    settings: Settings,
+    executor: Executor,
+    actor: Actor,
+    spec: JobSpec,
+    bundle_path: Path,
+    decisions: list[dict[str, Any]],
+    testbed_task: str | None = None,
+    pay_from: int | None = None,
+) -> Job:
+    """Check, decide, unpack and reserve credits for a job of ``spec.project``; the caller has
+    checked who may run jobs there, and commits (or rolls back: the job's folder is already
+    gone when this raises).  ``testbed_task``: a testbed model submission, whose test set is
+    decided as the task's inputs (``compute.inputs.decide_inputs``).  ``pay_from``: the
+    organization whose credits pay, when not the actor's (a testbed re-run is the organizer's)."""
+    paying = pay_from if pay_from is not None else actor.organization_id
+    if paying is None:
         raise AccessDenied("Jobs are paid from an organization's credits; you belong to none.")
-    organization = session.get(Organization, actor.organization_id)
+    organization = session.get(Organization, paying)
     assert organization is not None  # noqa: S101 - a user's organization exists
     _python(settings, spec.environment)
     _check_resources(settings, spec)
@@ -123,7 +164,7 @@ def submit_job(
         raise AccessDenied("Only operators raise a job's priority; use 0 or lower.")
 
     job = Job(
-        project_id=project.id,
+        project_id=spec.project,
         submitted_by_id=actor.user_id,
         organization_id=organization.id,
         name=spec.name.strip(),
@@ -143,16 +184,16 @@ def submit_job(
     session.add(job)
     session.flush()
     paths = job_paths(settings, job.id)
-    decisions: list[dict[str, Any]] = []
     try:
         references = [inputs.parse_reference(r) for r in spec.datasets]
         granted = inputs.decide_inputs(
             session,
             actor=actor,
-            project_id=project.id,
+            project_id=spec.project,
             references=references,
             job_id=job.id,
             decisions=decisions,
+            testbed_task=testbed_task,
         )
         if not support.available and inputs.touches(granted, AccessLevel.secure):
             raise AccessDenied(
@@ -191,25 +232,18 @@ def submit_job(
             resource_id=str(job.id),
             organization_id=organization.id,
             detail={
-                "project": project.id,
+                "project": spec.project,
                 "datasets": job.datasets,
                 "code_sha256": job.code_sha256,
                 "environment": job.environment,
                 "resources": spec.resources.model_dump(),
                 "reserved_cpu_hours": str(cost.cpu_hours),
                 "reserved_gpu_hours": str(cost.gpu_hours),
+                **({"testbed_task": testbed_task} if testbed_task else {}),
             },
         )
-        session.commit()
-    except BitgoeulError as error:
-        shutil.rmtree(paths.root, ignore_errors=True)
-        session.rollback()
-        # Keep the refusal and each dataset's decision in the audit log.
-        _audit_refusal(session, actor=actor, spec=spec, error=error, decisions=decisions)
-        raise
     except BaseException:
         shutil.rmtree(paths.root, ignore_errors=True)
-        session.rollback()
         raise
     return job
 

@@ -22,6 +22,7 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -71,15 +72,24 @@ class _Running:
     cancel_sent: bool = False
 
 
+FinishHook = Callable[[Session, Job], None]
+
+
 @dataclass
 class JobRunner:
-    """Runs queued jobs on one executor; ``dispatch()`` is one scheduling step."""
+    """Runs queued jobs on one executor; ``dispatch()`` is one scheduling step.
+
+    ``finish_hooks`` run after a job's end is recorded and committed, each in its own
+    transaction (the testbed scores a model submission this way); a hook that fails is logged
+    and the runner goes on.
+    """
 
     settings: Settings
     sessions: sessionmaker[Session]
     store: ObjectStore
     executor: Executor
     poll_seconds: float = 0.5
+    finish_hooks: Sequence[FinishHook] = ()
     _running: dict[int, _Running] = field(default_factory=dict)
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -259,8 +269,14 @@ class JobRunner:
         references: list[tuple[str, int | None]] = [
             (str(d["slug"]), int(d["version"])) for d in job.datasets
         ]
+        tasks = {str(d["testbed_task"]) for d in job.datasets if d.get("testbed_task")}
         granted = inputs.decide_inputs(
-            session, actor=actor, project_id=job.project_id, references=references, job_id=job.id
+            session,
+            actor=actor,
+            project_id=job.project_id,
+            references=references,
+            job_id=job.id,
+            testbed_task=next(iter(tasks), None),
         )
         session.commit()  # the decisions' audit entries
         paths = job_paths(self.settings, job.id)
@@ -443,3 +459,9 @@ class JobRunner:
         session.commit()
         # The inputs are copies made for this run; only the outputs and log are kept.
         shutil.rmtree(job_paths(self.settings, job.id).input, ignore_errors=True)
+        for hook in self.finish_hooks:
+            try:
+                hook(session, job)
+            except Exception:
+                log.exception("a finish hook failed for job %s", job.id)
+                session.rollback()

@@ -48,6 +48,10 @@ class DataAction(StrEnum):
     edit_metadata = "edit_metadata"
     # Asked about a not-yet-saved Dataset carrying the intended publisher_id.
     create_dataset = "create_dataset"
+    # A testbed task's hidden test set: its inputs (never the label) for a participant or a
+    # model submission's job, and its labels for the platform's scorer, which returns a number.
+    testbed_inputs = "testbed_inputs"
+    testbed_score = "testbed_score"
 
 
 class ColumnClass(StrEnum):
@@ -87,6 +91,15 @@ class AgreementTerms:
 
 
 @dataclass(frozen=True)
+class TestbedTerms:
+    """The testbed task whose hidden test set this dataset is, as the decision point needs it."""
+
+    task: str
+    input_columns: list[str]  # what a participant or a model sees: never the label
+    is_participant: bool  # the actor is on one of the task's teams
+
+
+@dataclass(frozen=True)
 class DecisionContext:
     """The project an actor acts for and its agreement on the dataset (None: none active)."""
 
@@ -94,6 +107,7 @@ class DecisionContext:
     is_project_member: bool = False
     agreement: AgreementTerms | None = None
     column_classes: dict[str, str] = field(default_factory=dict)
+    testbed: TestbedTerms | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,7 @@ DATA_ACTIONS = frozenset(
     }
 )
 _ROW_EXPORTS = frozenset({DataAction.preview, DataAction.download})
+_TESTBED_ACTIONS = frozenset({DataAction.testbed_inputs, DataAction.testbed_score})
 _STEWARD_ONLY = {DataAction.publish_version, DataAction.edit_metadata, DataAction.create_dataset}
 
 
@@ -126,6 +141,8 @@ def decide(
     now: datetime | None = None,
 ) -> Decision:
     governs = actor.is_operator or actor.is_steward_of(dataset.publisher_id)
+    if action in _TESTBED_ACTIONS:
+        return _testbed(actor, action, dataset, context, governs=governs)
     if action == DataAction.view_metadata:
         return Decision(True, "dataset metadata is public in the catalog")
     if action in _STEWARD_ONLY:
@@ -165,6 +182,31 @@ def decide(
         True,
         f"project {context.project_id} holds agreement {context.agreement.agreement_id}",
         obligations,
+    )
+
+
+def _testbed(
+    actor: Actor,
+    action: DataAction,
+    dataset: Dataset,
+    context: DecisionContext | None,
+    *,
+    governs: bool,
+) -> Decision:
+    """The testbed's two doors into a hidden test set; stewards get no wider view here."""
+    terms = context.testbed if context is not None else None
+    if not dataset.holdout or terms is None:
+        return Decision(False, "only a testbed task's hidden test set is read this way")
+    if actor.is_anonymous or not (terms.is_participant or governs):
+        return Decision(False, f"join a team of testbed task '{terms.task}' first")
+    if action == DataAction.testbed_score:
+        return Decision(
+            True, f"the scorer of task '{terms.task}' reads the labels; only a score leaves"
+        )
+    return Decision(
+        True,
+        f"the inputs of task '{terms.task}', without the label",
+        Obligations(visible_columns=list(terms.input_columns)),
     )
 
 

@@ -762,7 +762,7 @@ class Score:
     higher_is_better: bool
 
 
-def _chosen(metric: str | Metric) -> Metric:
+def metric_named(metric: str | Metric) -> Metric:
     if isinstance(metric, Metric):
         return metric
     if metric not in METRICS:
@@ -814,6 +814,29 @@ def _typed_predictions(
     return predictions.set_column(index, column, typed), truth
 
 
+def _aligned(
+    chosen: Metric,
+    predictions: pa.Table,
+    truth: pa.Table,
+    *,
+    id_column: str,
+    label_column: str,
+    prediction_column: str,
+) -> tuple[Array, Array]:
+    _require_table_columns(predictions, [id_column, prediction_column], "The predictions")
+    _require_table_columns(truth, [id_column, label_column], "The test set's labels")
+    predictions, truth = _typed_predictions(
+        chosen, predictions, truth, label_column, prediction_column
+    )
+    return align(
+        predictions,
+        truth,
+        id_column=id_column,
+        label_column=label_column,
+        prediction_column=prediction_column,
+    )
+
+
 def score_predictions(
     metric: str | Metric,
     predictions: pa.Table,
@@ -824,13 +847,9 @@ def score_predictions(
     prediction_column: str = "prediction",
 ) -> Score:
     """Score a submission against the test set's labels with a metric of :data:`METRICS`."""
-    chosen = _chosen(metric)
-    _require_table_columns(predictions, [id_column, prediction_column], "The predictions")
-    _require_table_columns(truth, [id_column, label_column], "The test set's labels")
-    predictions, truth = _typed_predictions(
-        chosen, predictions, truth, label_column, prediction_column
-    )
-    y_true, y_pred = align(
+    chosen = metric_named(metric)
+    y_true, y_pred = _aligned(
+        chosen,
         predictions,
         truth,
         id_column=id_column,
@@ -843,6 +862,46 @@ def score_predictions(
         rows=int(y_true.size),
         higher_is_better=chosen.higher_is_better,
     )
+
+
+def score_parts(
+    metric: str | Metric,
+    predictions: pa.Table,
+    truth: pa.Table,
+    *,
+    public: npt.NDArray[np.bool_],
+    id_column: str,
+    label_column: str,
+    prediction_column: str = "prediction",
+) -> tuple[Score, Score]:
+    """A submission's scores on the public and the private part of the test set.
+
+    ``public`` marks, in the test set's row order, the rows of the public part (see
+    :func:`split_public_private`).  The submission must still cover every test-set id: which
+    part an id belongs to is never revealed by an error.
+    """
+    chosen = metric_named(metric)
+    if public.shape != (truth.num_rows,):
+        _fail("The public/private split does not match the test set; set the task up again.")
+    y_true, y_pred = _aligned(
+        chosen,
+        predictions,
+        truth,
+        id_column=id_column,
+        label_column=label_column,
+        prediction_column=prediction_column,
+    )
+    scores = []
+    for part in (public, ~public):
+        scores.append(
+            Score(
+                metric=chosen.name,
+                value=chosen.score(y_true[part], y_pred[part]),
+                rows=int(part.sum()),
+                higher_is_better=chosen.higher_is_better,
+            )
+        )
+    return scores[0], scores[1]
 
 
 # --- Public and private leaderboards -----------------------------------------------------------

@@ -1,0 +1,1063 @@
+"""What organizers and participants do in the testbed: set up tasks, form teams, submit, re-run.
+
+Every write here checks who may do it, changes the tables, appends to the audit log and
+commits, in one transaction.  The hidden test set is reached through the decision point only:
+``testbed_inputs`` for what a participant or a model sees (never the label), ``testbed_score``
+for the scorer, which reads the labels and lets nothing but a number out.  Each reading is an
+audit entry under the test set's publisher.
+
+A predictions file is scored while the request waits (a million rows take well under two
+seconds).  A model bundle becomes a job of the task's own project, which only the organizer
+belongs to: the participant sees the job's status, the score and, when the task shows logs,
+the end of the log, and never the job's outputs.  ``job_finished`` (a ``JobRunner`` finish
+hook) scores it when the job ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bitgoeul import __version__
+from bitgoeul.accounts import queries as account_queries
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import User
+from bitgoeul.audit.actions import record_event
+from bitgoeul.catalog.models import Dataset, DatasetVersion
+from bitgoeul.catalog.queries import get_dataset, get_version
+from bitgoeul.compute import jobs as compute_jobs
+from bitgoeul.compute.executors import Executor
+from bitgoeul.compute.models import Job, JobStatus
+from bitgoeul.compute.schemas import JobSpec, Resources
+from bitgoeul.config import Settings
+from bitgoeul.db.base import utcnow
+from bitgoeul.errors import (
+    AccessDenied,
+    BitgoeulError,
+    Conflict,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
+from bitgoeul.governance.decision import DataAction, decide
+from bitgoeul.governance.models import Notification, Project, ProjectMember, ProjectRole, Purpose
+from bitgoeul.governance.queries import require_signed_in
+from bitgoeul.query.policy import schema_fields
+from bitgoeul.storage.base import ObjectStore
+from bitgoeul.testbed import scoring
+from bitgoeul.testbed.access import get_task, team_id_of, testbed_context
+from bitgoeul.testbed.models import (
+    Phase,
+    SubmissionKind,
+    SubmissionStatus,
+    TestbedRerun,
+    TestbedSubmission,
+    TestbedTask,
+    TestbedTeam,
+    TestbedTeamMember,
+)
+from bitgoeul.testbed.schemas import ModelSpec, TaskCreate
+
+PREDICTION_FILES = ("predictions.csv", "predictions.parquet")
+LOG_EXCERPT_CHARS = 4000
+ORGANIZER_TEAM = "Organizer baseline"
+
+
+# --- Phases and who governs a task ----------------------------------------------------------
+
+
+def phase_at(task: TestbedTask, now: datetime) -> Phase:
+    if now < task.opens_at:
+        return Phase.upcoming
+    if now < task.final_phase_at:
+        return Phase.development
+    if now < task.deadline:
+        return Phase.final
+    return Phase.closed
+
+
+def governs_task(actor: Actor, task: TestbedTask) -> bool:
+    """Operators and the stewards of the organizing organization (who hold the labels)."""
+    return actor.is_operator or actor.is_steward_of(task.organization_id)
+
+
+def _audit(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    task: TestbedTask | None,
+    resource_type: str = "testbed_task",
+    resource_id: str | int = "",
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    record_event(
+        session,
+        action=action,
+        outcome=outcome,
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type=resource_type,
+        resource_id=resource_id or (task.slug if task else ""),
+        organization_id=task.organization_id if task else actor.organization_id,
+        detail=detail,
+    )
+
+
+# --- The test set -----------------------------------------------------------------------------
+
+
+def _pinned(session: Session, reference: str) -> tuple[Dataset, DatasetVersion]:
+    slug, _, number = reference.strip().partition("@")
+    if number and not number.isdigit():
+        raise ValidationFailed(f"test_dataset: '{reference}': the version after '@' is a number.")
+    dataset = get_dataset(session, slug)
+    return dataset, get_version(session, slug, int(number) if number else None)
+
+
+def _version_path(store: ObjectStore, version: DatasetVersion) -> Path:
+    path = store.local_path(version.object_key)
+    if path is None:
+        raise ValidationFailed("The testbed needs the local object store to read test sets.")
+    return path
+
+
+def _read_truth(store: ObjectStore, task: TestbedTask, version: DatasetVersion) -> pa.Table:
+    return pq.read_table(_version_path(store, version), columns=[task.id_column, task.label_column])
+
+
+def _public_mask(task: TestbedTask, truth: pa.Table) -> np.typing.NDArray[np.bool_]:
+    ids = truth[task.id_column].cast(pa.string()).to_pylist()
+    return scoring.split_public_private(
+        ids, seed=task.split_seed, public_fraction=task.public_fraction
+    )
+
+
+def _check_test_set(
+    metric: scoring.Metric,
+    truth: pa.Table,
+    *,
+    id_column: str,
+    label_column: str,
+    seed: str,
+    public_fraction: float,
+) -> int:
+    """Refuse a test set the metric cannot score, on either part; the number of rows."""
+    if truth.num_rows == 0:
+        raise ValidationFailed("The test set has no rows.")
+    ids = truth[id_column]
+    if ids.null_count:
+        raise ValidationFailed(f"The test set has {ids.null_count:,} rows without an id.")
+    text_ids = ids.cast(pa.string())
+    if len(set(text_ids.to_pylist())) != truth.num_rows:
+        raise ValidationFailed(
+            f"The test set's '{id_column}' column repeats ids; ids must be unique."
+        )
+    labels = truth[label_column]
+    if labels.null_count:
+        raise ValidationFailed(f"The test set has {labels.null_count:,} rows without a label.")
+    values = np.asarray(labels.to_numpy())
+    public = scoring.split_public_private(
+        text_ids.to_pylist(), seed=seed, public_fraction=public_fraction
+    )
+    for name, part in (("public", public), ("private", ~public)):
+        if not part.any():
+            raise ValidationFailed(
+                f"The {name} part of the test set would be empty; change public_fraction."
+            )
+        try:
+            metric.check_test_set(values[part])
+        except ValidationFailed as error:
+            raise ValidationFailed(
+                f"The {name} part of the test set cannot be scored with {metric.name}: "
+                f"{error.message}"
+            ) from None
+    return int(truth.num_rows)
+
+
+def create_task(
+    session: Session, *, store: ObjectStore, actor: Actor, data: TaskCreate
+) -> TestbedTask:
+    """An operator, or a steward of the test set's publisher, sets up a benchmark task."""
+    require_signed_in(actor)
+    if session.scalar(select(TestbedTask.id).where(TestbedTask.slug == data.slug)) is not None:
+        raise Conflict(f"There is already a testbed task '{data.slug}'.")
+    metric = scoring.metric_named(data.metric)
+    dataset, version = _pinned(session, data.test_dataset)
+    if not (actor.is_operator or actor.is_steward_of(dataset.publisher_id)):
+        raise AccessDenied(
+            f"Only operators and stewards of the publisher of '{dataset.slug}' set up a task "
+            "on it: the organizer must be allowed to hold its labels."
+        )
+    if not dataset.holdout:
+        raise ValidationFailed(
+            f"Dataset '{dataset.slug}' is not a hidden test set: mark it holdout first "
+            "(PATCH /api/v1/datasets/{slug} with holdout: true), so no participant can read it."
+        )
+    columns = [str(f["name"]) for f in schema_fields(version)]
+    for field_name, column in (("id_column", data.id_column), ("label_column", data.label_column)):
+        if column not in columns:
+            raise ValidationFailed(
+                f"{field_name}: the test set has no column '{column}'; it has {', '.join(columns)}."
+            )
+    if data.id_column == data.label_column:
+        raise ValidationFailed("id_column and label_column must be different columns.")
+    inputs = data.input_columns or [c for c in columns if c != data.label_column]
+    unknown = [c for c in inputs if c not in columns]
+    if unknown:
+        raise ValidationFailed(f"input_columns: the test set has no column {', '.join(unknown)}.")
+    if data.label_column in inputs:
+        raise ValidationFailed("input_columns: the label column is never an input.")
+    if data.id_column not in inputs:
+        inputs = [data.id_column, *inputs]
+    for slug in data.training_datasets:
+        training = get_dataset(session, slug)
+        if training.holdout:
+            raise ValidationFailed(
+                f"training_datasets: '{slug}' is a hidden test set; participants could not use it."
+            )
+    seed = secrets.token_hex(16)
+    truth = pq.read_table(
+        _version_path(store, version), columns=[data.id_column, data.label_column]
+    )
+    rows = _check_test_set(
+        metric,
+        truth,
+        id_column=data.id_column,
+        label_column=data.label_column,
+        seed=seed,
+        public_fraction=data.public_fraction,
+    )
+    organization_id = dataset.publisher_id
+    project = Project(
+        title=f"Testbed: {data.title}"[:300],
+        purpose=Purpose.service_evaluation,
+        justification=(
+            f"Runs the model submissions of testbed task '{data.slug}' against its hidden test "
+            "inputs; only scores leave."
+        ),
+        lead_organization_id=organization_id,
+        created_by_id=actor.user_id,
+    )
+    session.add(project)
+    session.flush()
+    assert actor.user_id is not None  # noqa: S101 - signed in
+    session.add(ProjectMember(project_id=project.id, user_id=actor.user_id, role=ProjectRole.lead))
+    task = TestbedTask(
+        slug=data.slug,
+        title=data.title,
+        title_ko=data.title_ko,
+        sector=data.sector,
+        problem=data.problem,
+        problem_ko=data.problem_ko,
+        organization_id=organization_id,
+        created_by_id=actor.user_id,
+        project_id=project.id,
+        metric=metric.name,
+        test_dataset_id=dataset.id,
+        test_version=version.number,
+        test_rows=rows,
+        id_column=data.id_column,
+        label_column=data.label_column,
+        input_columns=inputs,
+        training_datasets=list(data.training_datasets),
+        accepts_predictions=data.accepts_predictions,
+        accepts_models=data.accepts_models,
+        public_fraction=data.public_fraction,
+        split_seed=seed,
+        daily_limit=data.daily_limit,
+        show_logs=data.show_logs,
+        opens_at=data.opens_at,
+        final_phase_at=data.final_phase_at,
+        deadline=data.deadline,
+    )
+    session.add(task)
+    session.flush()
+    team = TestbedTeam(
+        task_id=task.id, name=ORGANIZER_TEAM, is_organizer=True, created_by_id=actor.user_id
+    )
+    session.add(team)
+    session.flush()
+    session.add(TestbedTeamMember(task_id=task.id, team_id=team.id, user_id=actor.user_id))
+    _audit(
+        session,
+        actor=actor,
+        action="testbed.task_created",
+        task=task,
+        detail={
+            "test_dataset": dataset.slug,
+            "test_version": version.number,
+            "metric": metric.name,
+            "training_datasets": task.training_datasets,
+            "deadline": task.deadline.isoformat(),
+        },
+    )
+    session.commit()
+    return task
+
+
+# --- Teams ----------------------------------------------------------------------------------
+
+
+def _refuse_label_holders(actor: Actor, task: TestbedTask) -> None:
+    if governs_task(actor, task):
+        raise AccessDenied(
+            "You can read this task's hidden labels (an operator, or a steward of the "
+            "organizer), so you cannot compete; submit a baseline instead."
+        )
+
+
+def create_team(session: Session, *, actor: Actor, task_slug: str, name: str) -> TestbedTeam:
+    """A signed-in user opens a team on a task and becomes its first member."""
+    require_signed_in(actor)
+    task = get_task(session, task_slug)
+    _refuse_label_holders(actor, task)
+    if phase_at(task, utcnow()) == Phase.closed:
+        raise Conflict(f"Task '{task.slug}' closed at its deadline; no new teams.")
+    if team_id_of(session, task, actor) is not None:
+        raise Conflict(f"You are already on a team of task '{task.slug}'.")
+    if name.casefold() == ORGANIZER_TEAM.casefold() or session.scalar(
+        select(TestbedTeam.id).where(
+            TestbedTeam.task_id == task.id, func.lower(TestbedTeam.name) == name.lower()
+        )
+    ):
+        raise Conflict(f"Task '{task.slug}' already has a team named '{name}'.")
+    team = TestbedTeam(task_id=task.id, name=name, created_by_id=actor.user_id)
+    session.add(team)
+    session.flush()
+    assert actor.user_id is not None  # noqa: S101 - signed in
+    session.add(TestbedTeamMember(task_id=task.id, team_id=team.id, user_id=actor.user_id))
+    _audit(session, actor=actor, action="testbed.team_created", task=task, detail={"team": name})
+    session.commit()
+    return team
+
+
+def add_team_member(
+    session: Session, *, actor: Actor, task_slug: str, team_id: int, username: str
+) -> TestbedTeam:
+    """A team member adds another user, who must not be on another team of the task."""
+    require_signed_in(actor)
+    task = get_task(session, task_slug)
+    team = session.get(TestbedTeam, team_id)
+    if team is None or team.task_id != task.id:
+        raise NotFound(f"Task '{task.slug}' has no team {team_id}.")
+    if team_id_of(session, task, actor) != team.id:
+        raise AccessDenied("Only the team's members add members.")
+    user = account_queries.get_user(session, username)
+    if user is None or not user.is_active:
+        raise NotFound(f"There is no active user '{username}'.")
+    newcomer = Actor.for_user(user, via="testbed")
+    if not team.is_organizer:
+        _refuse_label_holders(newcomer, task)
+    if team_id_of(session, task, newcomer) is not None:
+        raise Conflict(f"'{username}' is already on a team of task '{task.slug}'.")
+    session.add(TestbedTeamMember(task_id=task.id, team_id=team.id, user_id=user.id))
+    session.add(
+        Notification(
+            user_id=user.id,
+            kind="testbed.team",
+            text=f"{actor.username} added you to team '{team.name}' of testbed task "
+            f"'{task.title}'.",
+            link=f"/testbed/{task.slug}",
+        )
+    )
+    _audit(
+        session,
+        actor=actor,
+        action="testbed.team_member_added",
+        task=task,
+        detail={"team": team.name, "username": username},
+    )
+    session.commit()
+    return team
+
+
+# --- Submitting -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    task: TestbedTask
+    team: TestbedTeam
+    phase: Phase
+
+
+def _open_entry(session: Session, *, actor: Actor, task_slug: str, kind: SubmissionKind) -> _Entry:
+    """The actor's team, with its row locked, if the task takes this submission now."""
+    require_signed_in(actor)
+    task = get_task(session, task_slug)
+    if kind == SubmissionKind.predictions and not task.accepts_predictions:
+        raise ValidationFailed(
+            f"Task '{task.slug}' takes model bundles only: submit code that writes predictions."
+        )
+    if kind == SubmissionKind.model and not task.accepts_models:
+        raise ValidationFailed(f"Task '{task.slug}' takes predictions files only.")
+    team_id = team_id_of(session, task, actor)
+    if team_id is None:
+        raise AccessDenied(
+            f"Join task '{task.slug}' first: create a team (bitgoeul testbed join "
+            f"{task.slug} --team NAME) or ask a team to add you."
+        )
+    now = utcnow()
+    # Take the team's row lock before counting, so two submissions at once cannot both pass
+    # the daily limit (PostgreSQL: FOR UPDATE; SQLite: this UPDATE takes the write lock).
+    session.execute(
+        update(TestbedTeam).where(TestbedTeam.id == team_id).values(last_submission_at=now)
+    )
+    team = session.scalars(
+        select(TestbedTeam).where(TestbedTeam.id == team_id).with_for_update()
+    ).one()
+    phase = phase_at(task, now)
+    if not team.is_organizer:
+        _refuse_label_holders(actor, task)
+        if phase == Phase.upcoming:
+            raise Conflict(f"Task '{task.slug}' opens at {task.opens_at.isoformat()}.")
+        if phase == Phase.closed:
+            raise Conflict(
+                f"Task '{task.slug}' closed at its deadline ({task.deadline.isoformat()}); "
+                "no more submissions."
+            )
+        used = submissions_today(session, team_id=team.id, now=now)
+        if used >= task.daily_limit:
+            tomorrow = _day_start(now) + timedelta(days=1)
+            raise RateLimited(
+                f"Team '{team.name}' has used its {task.daily_limit} submissions for today "
+                f"(UTC); the next is possible from {tomorrow.isoformat()}.",
+                retry_after=max(1, int((tomorrow - now).total_seconds())),
+            )
+    return _Entry(task, team, phase)
+
+
+def _day_start(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def submissions_today(session: Session, *, team_id: int, now: datetime) -> int:
+    """The team's submissions since 00:00 UTC (files refused on upload are never stored)."""
+    count: int | None = session.scalar(
+        select(func.count(TestbedSubmission.id)).where(
+            TestbedSubmission.team_id == team_id,
+            TestbedSubmission.created_at >= _day_start(now),
+        )
+    )
+    return count or 0
+
+
+def _submission_dir(settings: Settings, submission_id: int) -> Path:
+    return settings.ensure_data_dir() / "testbed" / "submissions" / str(submission_id)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def scorer_environment() -> dict[str, Any]:
+    return {
+        "scorer": f"bitgoeul {__version__}",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pyarrow": pa.__version__,
+    }
+
+
+@dataclass(frozen=True)
+class _Scores:
+    public: float
+    private: float
+    rows: int
+
+
+def _score_file(
+    session: Session,
+    *,
+    store: ObjectStore,
+    actor: Actor,
+    task: TestbedTask,
+    path: Path,
+    test_version: int,
+    submission_id: int | None,
+) -> _Scores:
+    """Ask for the labels (``testbed_score``, audited) and score the file on both parts."""
+    dataset = session.get(Dataset, task.test_dataset_id)
+    assert dataset is not None  # noqa: S101 - RESTRICT keeps it
+    context = testbed_context(session, actor=actor, dataset=dataset, task_slug=task.slug)
+    decision = decide(actor, DataAction.testbed_score, dataset, context=context)
+    record_event(
+        session,
+        action="dataset.testbed_score",
+        outcome="ok" if decision.allowed else "denied",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=dataset.slug,
+        organization_id=dataset.publisher_id,
+        detail={"task": task.slug, "submission": submission_id, "reason": decision.reason},
+    )
+    if not decision.allowed:
+        raise AccessDenied(decision.reason)
+    metric = scoring.metric_named(task.metric)
+    predictions = scoring.read_predictions(
+        path, id_column=task.id_column, max_rows=task.test_rows + 1, kind=metric.kind
+    )
+    truth = _read_truth(store, task, get_version(session, dataset.slug, test_version))
+    public, private = scoring.score_parts(
+        metric,
+        predictions,
+        truth,
+        public=_public_mask(task, truth),
+        id_column=task.id_column,
+        label_column=task.label_column,
+    )
+    return _Scores(public.value, private.value, public.rows + private.rows)
+
+
+def _new_submission(
+    entry: _Entry, *, actor: Actor, kind: SubmissionKind, description: str
+) -> TestbedSubmission:
+    dataset_id = entry.task.test_dataset_id
+    return TestbedSubmission(
+        task_id=entry.task.id,
+        team_id=entry.team.id,
+        submitted_by_id=actor.user_id,
+        kind=kind,
+        phase=entry.phase,
+        is_baseline=entry.team.is_organizer,
+        description=description.strip()[:2000],
+        status=SubmissionStatus.running,
+        content_sha256="",
+        test_dataset_id=dataset_id,
+        test_version=entry.task.test_version,
+        metric=entry.task.metric,
+    )
+
+
+def submit_predictions(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    actor: Actor,
+    task_slug: str,
+    upload: Path,
+    filename: str,
+    description: str = "",
+) -> TestbedSubmission:
+    """Score a predictions file now; a file that cannot be scored is refused and not counted."""
+    entry = _open_entry(session, actor=actor, task_slug=task_slug, kind=SubmissionKind.predictions)
+    submission = _new_submission(
+        entry, actor=actor, kind=SubmissionKind.predictions, description=description
+    )
+    submission.filename = _safe_name(filename)
+    submission.content_sha256 = _file_sha256(upload)
+    session.add(submission)
+    session.flush()
+    folder = _submission_dir(settings, submission.id)
+    try:
+        # Kept as uploaded, so the operator can score it again; errors name the user's file.
+        folder.mkdir(parents=True, exist_ok=False)
+        kept = folder / submission.filename
+        shutil.copyfile(upload, kept)
+        scores = _score_file(
+            session,
+            store=store,
+            actor=actor,
+            task=entry.task,
+            path=kept,
+            test_version=submission.test_version,
+            submission_id=submission.id,
+        )
+        _record_scores(submission, scores, scorer_environment())
+        _audit(
+            session,
+            actor=actor,
+            action="testbed.submitted",
+            task=entry.task,
+            resource_type="testbed_submission",
+            resource_id=submission.id,
+            detail={
+                "kind": "predictions",
+                "team": entry.team.name,
+                "sha256": submission.content_sha256,
+                "test_version": submission.test_version,
+            },
+        )
+        session.commit()
+    except BitgoeulError as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        session.rollback()
+        _audit_refusal(session, actor=actor, task_slug=task_slug, error=error)
+        raise
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        session.rollback()
+        raise
+    return submission
+
+
+def _safe_name(filename: str) -> str:
+    """The uploaded file's own name when it is a plain one, else ``predictions.csv``."""
+    name = Path(filename.replace("\\", "/")).name.strip()
+    if not name or name.startswith(".") or len(name) > 200 or any(ord(c) < 32 for c in name):
+        return "predictions.csv"
+    return name
+
+
+def _record_scores(
+    submission: TestbedSubmission, scores: _Scores, environment: dict[str, Any]
+) -> None:
+    submission.public_score = scores.public
+    submission.private_score = scores.private
+    submission.rows = scores.rows
+    submission.environment = environment
+    submission.status = SubmissionStatus.scored
+    submission.scored_at = utcnow()
+
+
+def _audit_refusal(session: Session, *, actor: Actor, task_slug: str, error: BitgoeulError) -> None:
+    task = session.scalars(select(TestbedTask).where(TestbedTask.slug == task_slug)).one_or_none()
+    _audit(
+        session,
+        actor=actor,
+        action="testbed.submission_refused",
+        outcome="denied",
+        task=task,
+        resource_id=task_slug,
+        detail={"reason": error.message[:500]},
+    )
+    session.commit()
+
+
+def submit_model(
+    session: Session,
+    *,
+    settings: Settings,
+    executor: Executor,
+    actor: Actor,
+    task_slug: str,
+    bundle_path: Path,
+    spec: ModelSpec,
+) -> TestbedSubmission:
+    """Queue a model bundle as a job on the test inputs; it is scored when the job ends."""
+    entry = _open_entry(session, actor=actor, task_slug=task_slug, kind=SubmissionKind.model)
+    submission = _new_submission(
+        entry, actor=actor, kind=SubmissionKind.model, description=spec.description
+    )
+    submission.filename = bundle_path.name
+    session.add(submission)
+    session.flush()
+    try:
+        job = _queue_model_job(
+            session,
+            settings=settings,
+            executor=executor,
+            actor=actor,
+            task=entry.task,
+            spec=spec,
+            bundle_path=bundle_path,
+            name=f"testbed {entry.task.slug} submission {submission.id}",
+            test_version=submission.test_version,
+        )
+        submission.job_id = job.id
+        submission.content_sha256 = job.code_sha256
+        submission.environment = _model_environment(settings, job)
+        _audit(
+            session,
+            actor=actor,
+            action="testbed.submitted",
+            task=entry.task,
+            resource_type="testbed_submission",
+            resource_id=submission.id,
+            detail={
+                "kind": "model",
+                "team": entry.team.name,
+                "sha256": job.code_sha256,
+                "job": job.id,
+                "test_version": submission.test_version,
+            },
+        )
+        session.commit()
+    except BitgoeulError as error:
+        session.rollback()
+        _audit_refusal(session, actor=actor, task_slug=task_slug, error=error)
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    return submission
+
+
+def _queue_model_job(
+    session: Session,
+    *,
+    settings: Settings,
+    executor: Executor,
+    actor: Actor,
+    task: TestbedTask,
+    spec: ModelSpec,
+    bundle_path: Path,
+    name: str,
+    test_version: int,
+    pay_from: int | None = None,
+) -> Job:
+    dataset = session.get(Dataset, task.test_dataset_id)
+    assert dataset is not None  # noqa: S101 - RESTRICT keeps it
+    job_spec = JobSpec(
+        project=task.project_id,
+        datasets=[f"{dataset.slug}@{test_version}"],
+        entrypoint=spec.entrypoint,
+        arguments=spec.arguments,
+        environment=spec.environment,
+        resources=spec.resources,
+        name=name,
+    )
+    return compute_jobs.queue_job(
+        session,
+        settings=settings,
+        executor=executor,
+        actor=actor,
+        spec=job_spec,
+        bundle_path=bundle_path,
+        decisions=[],
+        testbed_task=task.slug,
+        pay_from=pay_from,
+    )
+
+
+def _model_environment(settings: Settings, job: Job) -> dict[str, Any]:
+    return {
+        **scorer_environment(),
+        "job_environment": job.environment,
+        "job_python": str(settings.environments().get(job.environment, "")),
+        "executor": job.executor,
+        "entrypoint": job.entrypoint,
+        "arguments": list(job.arguments),
+        "code_sha256": job.code_sha256,
+    }
+
+
+# --- Scoring a model when its job ends ------------------------------------------------------
+
+
+def _job_predictions(settings: Settings, job: Job) -> Path:
+    output = compute_jobs.job_paths(settings, job.id).output
+    for name in PREDICTION_FILES:
+        candidate = output / name
+        if candidate.is_file() and not candidate.is_symlink():
+            return candidate
+    raise ValidationFailed(
+        "The model wrote no predictions: write predictions.csv or predictions.parquet "
+        "(columns: the id column and 'prediction') into BITGOEUL_OUTPUT_DIR."
+    )
+
+
+def _log_excerpt(settings: Settings, task: TestbedTask, job: Job) -> str:
+    if not task.show_logs:
+        return ""
+    log = compute_jobs.job_paths(settings, job.id).log
+    if not log.is_file():
+        return ""
+    size = log.stat().st_size
+    with log.open("rb") as stream:
+        stream.seek(max(0, size - LOG_EXCERPT_CHARS))
+        return stream.read().decode("utf-8", errors="replace")
+
+
+def _score_job(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    task: TestbedTask,
+    job: Job,
+    actor: Actor,
+    test_version: int,
+    submission_id: int,
+) -> _Scores:
+    if job.status != JobStatus.succeeded:
+        raise ValidationFailed(
+            f"The model's job {job.status.value.replace('_', ' ')}: {job.reason}"
+        )
+    return _score_file(
+        session,
+        store=store,
+        actor=actor,
+        task=task,
+        path=_job_predictions(settings, job),
+        test_version=test_version,
+        submission_id=submission_id,
+    )
+
+
+def _submitter(session: Session, job: Job) -> Actor:
+    user = session.get(User, job.submitted_by_id) if job.submitted_by_id else None
+    if user is None:
+        raise AccessDenied("the account that submitted the model is gone")
+    return Actor.for_user(user, via="testbed")
+
+
+def job_finished(session: Session, job: Job, *, settings: Settings, store: ObjectStore) -> None:
+    """Score the submission (or re-run) whose job just ended; a ``JobRunner`` finish hook."""
+    submission = session.scalars(
+        select(TestbedSubmission).where(TestbedSubmission.job_id == job.id)
+    ).one_or_none()
+    rerun = session.scalars(select(TestbedRerun).where(TestbedRerun.job_id == job.id)).one_or_none()
+    if submission is None and rerun is None:
+        return
+    target = submission or session.get(TestbedSubmission, rerun.submission_id)  # type: ignore[union-attr]
+    assert target is not None  # noqa: S101 - CASCADE keeps them together
+    task = session.get(TestbedTask, target.task_id)
+    assert task is not None  # noqa: S101
+    try:
+        scores = _score_job(
+            session,
+            settings=settings,
+            store=store,
+            task=task,
+            job=job,
+            actor=_submitter(session, job),
+            test_version=target.test_version,
+            submission_id=target.id,
+        )
+        error = ""
+    except BitgoeulError as failure:
+        scores, error = None, failure.message
+    if rerun is not None:
+        _finish_rerun(rerun, target, scores, error)
+    else:
+        target.log_excerpt = _log_excerpt(settings, task, job)
+        if scores is not None:
+            _record_scores(target, scores, target.environment)
+        else:
+            target.status = SubmissionStatus.failed
+            target.error = error[:4000]
+            target.scored_at = utcnow()
+        if target.submitted_by_id is not None:
+            session.add(
+                Notification(
+                    user_id=target.submitted_by_id,
+                    kind="testbed.scored",
+                    text=f"Your model submission {target.id} to '{task.title}' "
+                    + ("was scored." if scores is not None else "failed: see why."),
+                    link=f"/testbed/{task.slug}/submissions/{target.id}",
+                )
+            )
+    _audit(
+        session,
+        actor=Actor(user_id=None, username="testbed-scorer", role=None, organization_id=None),
+        action="testbed.rerun_scored" if rerun is not None else "testbed.model_scored",
+        outcome="ok" if scores is not None else "failed",
+        task=task,
+        resource_type="testbed_submission",
+        resource_id=target.id,
+        detail={"job": job.id, "error": error[:500]},
+    )
+    session.commit()
+
+
+# --- Re-runs --------------------------------------------------------------------------------
+
+
+def _finish_rerun(
+    rerun: TestbedRerun, original: TestbedSubmission, scores: _Scores | None, error: str
+) -> None:
+    rerun.finished_at = utcnow()
+    if scores is None:
+        rerun.status = SubmissionStatus.failed
+        rerun.error = error[:4000]
+        rerun.matches = False
+        return
+    rerun.status = SubmissionStatus.scored
+    rerun.public_score = scores.public
+    rerun.private_score = scores.private
+    rerun.matches = (
+        original.status == SubmissionStatus.scored
+        and scores.public == original.public_score
+        and scores.private == original.private_score
+    )
+
+
+def rerun_submission(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    executor: Executor,
+    actor: Actor,
+    submission_id: int,
+) -> TestbedRerun:
+    """An operator scores a submission again from what was kept: the same file against the
+    same test-set version, or the same code in the same environment as a new job."""
+    require_signed_in(actor)
+    if not actor.is_operator:
+        raise AccessDenied("Only operators re-run testbed submissions.")
+    submission = session.get(TestbedSubmission, submission_id)
+    if submission is None:
+        raise NotFound(f"There is no testbed submission {submission_id}.")
+    task = session.get(TestbedTask, submission.task_id)
+    assert task is not None  # noqa: S101
+    try:
+        rerun = _start_rerun(
+            session,
+            settings=settings,
+            store=store,
+            executor=executor,
+            actor=actor,
+            task=task,
+            submission=submission,
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return rerun
+
+
+def _start_rerun(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    executor: Executor,
+    actor: Actor,
+    task: TestbedTask,
+    submission: TestbedSubmission,
+) -> TestbedRerun:
+    rerun = TestbedRerun(
+        submission_id=submission.id,
+        requested_by_id=actor.user_id,
+        status=SubmissionStatus.running,
+        environment=scorer_environment(),
+    )
+    session.add(rerun)
+    session.flush()
+    submitter = _original_submitter(session, submission)
+    if submission.kind == SubmissionKind.predictions:
+        kept = _submission_dir(settings, submission.id) / submission.filename
+        if not kept.is_file() or _file_sha256(kept) != submission.content_sha256:
+            raise Conflict(
+                f"Submission {submission.id}'s file is missing or changed on disk; it cannot be "
+                "scored again."
+            )
+        try:
+            scores: _Scores | None = _score_file(
+                session,
+                store=store,
+                actor=submitter,
+                task=task,
+                path=kept,
+                test_version=submission.test_version,
+                submission_id=submission.id,
+            )
+            error = ""
+        except BitgoeulError as failure:
+            scores, error = None, failure.message
+        _finish_rerun(rerun, submission, scores, error)
+    else:
+        rerun.job_id = _rerun_model(
+            session,
+            settings=settings,
+            executor=executor,
+            submitter=submitter,
+            task=task,
+            submission=submission,
+        )
+        rerun.environment = {**submission.environment, **scorer_environment()}
+    _audit(
+        session,
+        actor=actor,
+        action="testbed.rerun",
+        task=task,
+        resource_type="testbed_submission",
+        resource_id=submission.id,
+        detail={"rerun": rerun.id, "job": rerun.job_id, "matches": rerun.matches},
+    )
+    return rerun
+
+
+def _original_submitter(session: Session, submission: TestbedSubmission) -> Actor:
+    user = session.get(User, submission.submitted_by_id) if submission.submitted_by_id else None
+    if user is None:
+        raise Conflict(
+            f"The account that made submission {submission.id} is gone; it cannot be re-run "
+            "on its behalf."
+        )
+    return Actor.for_user(user, via="testbed")
+
+
+def _rerun_model(
+    session: Session,
+    *,
+    settings: Settings,
+    executor: Executor,
+    submitter: Actor,
+    task: TestbedTask,
+    submission: TestbedSubmission,
+) -> int:
+    """A new job from the original job's code, with its entrypoint, arguments, environment and
+    resources, run on the submitter's behalf (the same decision) and paid by the organizer."""
+    original = session.get(Job, submission.job_id) if submission.job_id else None
+    if original is None:
+        raise Conflict(f"Submission {submission.id}'s job is gone; it cannot be re-run.")
+    code = compute_jobs.job_paths(settings, original.id).code
+    work = settings.ensure_data_dir() / "work"
+    work.mkdir(exist_ok=True)
+    archive_base = work / f"rerun-{submission.id}-{secrets.token_hex(4)}"
+    archive = Path(shutil.make_archive(str(archive_base), "zip", root_dir=code))
+    try:
+        job = _queue_model_job(
+            session,
+            settings=settings,
+            executor=executor,
+            actor=submitter,
+            task=task,
+            spec=ModelSpec(
+                entrypoint=original.entrypoint,
+                arguments=list(original.arguments),
+                environment=original.environment,
+                resources=Resources(
+                    cpus=original.cpus,
+                    memory_mb=original.memory_mb,
+                    gpus=original.gpus,
+                    time_limit_s=original.time_limit_s,
+                ),
+            ),
+            bundle_path=archive,
+            name=f"testbed {task.slug} re-run of submission {submission.id}",
+            test_version=submission.test_version,
+            pay_from=task.organization_id,
+        )
+    finally:
+        archive.unlink(missing_ok=True)
+    if job.code_sha256 != submission.content_sha256:
+        raise Conflict(
+            f"Submission {submission.id}'s code changed on disk (sha256 {job.code_sha256} "
+            f"instead of {submission.content_sha256}); it cannot be re-run."
+        )
+    return job.id
+
+
+def testbed_scorer(settings: Settings, store: ObjectStore) -> Callable[[Session, Job], None]:
+    """The ``JobRunner`` finish hook that scores model submissions and re-runs."""
+
+    def hook(session: Session, job: Job) -> None:
+        job_finished(session, job, settings=settings, store=store)
+
+    return hook

@@ -1,0 +1,266 @@
+"""REST routes of the AI+ testbed: tasks, teams, submissions, leaderboards, re-runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile, status
+from fastapi.responses import FileResponse
+from pydantic import ValidationError as PydanticValidationError
+
+from bitgoeul.compute.api import save_bundle
+from bitgoeul.compute.executors import Executor
+from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
+from bitgoeul.errors import TooLarge, ValidationFailed, validation_problems
+from bitgoeul.testbed import actions, queries
+from bitgoeul.testbed.access import get_task
+from bitgoeul.testbed.schemas import (
+    Leaderboard,
+    ModelSpec,
+    RerunPublic,
+    SubmissionPublic,
+    TaskCreate,
+    TaskPublic,
+    TeamCreate,
+    TeamMemberAdd,
+    TeamPublic,
+)
+
+router = APIRouter(prefix="/testbed", tags=["testbed"])
+
+_CHUNK = 1024 * 1024
+
+
+def _executor(request: Request) -> Executor:
+    executor: Executor = request.app.state.executor
+    return executor
+
+
+def _work_dir(settings: SettingsDep) -> Path:
+    work = settings.ensure_data_dir() / "work"
+    work.mkdir(exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="testbed-", dir=work))
+
+
+def save_predictions(upload: UploadFile, folder: Path, *, limit: int) -> Path:
+    target = folder / "upload"
+    written = 0
+    with target.open("wb") as out:
+        while chunk := upload.file.read(_CHUNK):
+            written += len(chunk)
+            if written > limit:
+                raise TooLarge(
+                    f"The predictions file is larger than this hub accepts ({limit} bytes); "
+                    "send only the id column and 'prediction'."
+                )
+            out.write(chunk)
+    return target
+
+
+def parse_model_spec(text: str | None) -> ModelSpec:
+    if not text:
+        return ModelSpec()
+    try:
+        return ModelSpec.model_validate(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            f"spec: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+        ) from None
+    except PydanticValidationError as exc:
+        problems = "; ".join(validation_problems(exc, prefix="spec.", whole=""))
+        raise ValidationFailed(f"The model spec is invalid: {problems}") from None
+
+
+@router.get("/tasks", response_model=list[TaskPublic])
+def list_tasks(session: SessionDep) -> list[TaskPublic]:
+    """Every benchmark task, newest deadline first (public)."""
+    return [queries.task_public(session, task) for task in queries.list_tasks(session)]
+
+
+@router.post("/tasks", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
+def create_task(
+    body: TaskCreate, session: SessionDep, store: StoreDep, actor: CsrfChecked
+) -> TaskPublic:
+    """An operator, or a steward of the test set's publisher, sets up a task."""
+    task = actions.create_task(session, store=store, actor=actor, data=body)
+    return queries.task_public(session, task)
+
+
+@router.get("/tasks/{slug}", response_model=TaskPublic)
+def get_task_route(slug: str, session: SessionDep) -> TaskPublic:
+    return queries.task_public(session, get_task(session, slug))
+
+
+@router.get("/tasks/{slug}/teams", response_model=list[TeamPublic])
+def list_teams(slug: str, session: SessionDep) -> list[TeamPublic]:
+    return queries.list_teams(session, get_task(session, slug))
+
+
+@router.get("/tasks/{slug}/team", response_model=TeamPublic | None)
+def my_team(slug: str, session: SessionDep, actor: CurrentActor) -> TeamPublic | None:
+    """Your team on this task, or null."""
+    return queries.my_team(session, actor=actor, task=get_task(session, slug))
+
+
+@router.post("/tasks/{slug}/teams", response_model=TeamPublic, status_code=status.HTTP_201_CREATED)
+def create_team(slug: str, body: TeamCreate, session: SessionDep, actor: CsrfChecked) -> TeamPublic:
+    """Join the task by opening a team; add teammates with .../teams/{id}/members."""
+    team = actions.create_team(session, actor=actor, task_slug=slug, name=body.name)
+    return next(t for t in queries.list_teams(session, get_task(session, slug)) if t.id == team.id)
+
+
+@router.post("/tasks/{slug}/teams/{team_id}/members", response_model=TeamPublic)
+def add_team_member(
+    slug: str, team_id: int, body: TeamMemberAdd, session: SessionDep, actor: CsrfChecked
+) -> TeamPublic:
+    actions.add_team_member(
+        session, actor=actor, task_slug=slug, team_id=team_id, username=body.username
+    )
+    return next(t for t in queries.list_teams(session, get_task(session, slug)) if t.id == team_id)
+
+
+@router.get("/tasks/{slug}/teams/{team_id}/submissions", response_model=list[SubmissionPublic])
+def team_submissions(
+    slug: str, team_id: int, session: SessionDep, actor: CurrentActor
+) -> list[SubmissionPublic]:
+    """A team's history: for its members, the organizer's stewards and operators."""
+    task = get_task(session, slug)
+    team = queries.get_team(session, task, team_id)
+    found = queries.team_submissions(session, actor=actor, task=task, team=team)
+    return [queries.submission_public(session, s) for s in found]
+
+
+@router.post(
+    "/tasks/{slug}/submissions",
+    response_model=SubmissionPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def submit(
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+    background: BackgroundTasks,
+    file: Annotated[UploadFile | None, File(description="Predictions: CSV or Parquet")] = None,
+    bundle: Annotated[UploadFile | None, File(description="A model: .zip or .tar.gz")] = None,
+    spec: Annotated[str | None, Form(description="JSON for a model: entrypoint, resources")] = None,
+    description: Annotated[str, Form(max_length=2000)] = "",
+) -> SubmissionPublic:
+    """Submit a predictions ``file`` (scored now) or a model ``bundle`` (run as a job, scored
+    when it ends)."""
+    if (file is None) == (bundle is None):
+        raise ValidationFailed("Send either a predictions 'file' or a model 'bundle', not both.")
+    folder = _work_dir(settings)
+    try:
+        if file is not None:
+            path = save_predictions(file, folder, limit=settings.testbed_max_predictions_bytes)
+            submission = actions.submit_predictions(
+                session,
+                settings=settings,
+                store=store,
+                actor=actor,
+                task_slug=slug,
+                upload=path,
+                filename=file.filename or "predictions.csv",
+                description=description,
+            )
+        else:
+            assert bundle is not None  # noqa: S101 - checked above
+            model_spec = parse_model_spec(spec)
+            if description and not model_spec.description:
+                model_spec = model_spec.model_copy(update={"description": description})
+            path = save_bundle(bundle, folder, limit=settings.job_max_bundle_bytes)
+            submission = actions.submit_model(
+                session,
+                settings=settings,
+                executor=_executor(request),
+                actor=actor,
+                task_slug=slug,
+                bundle_path=path,
+                spec=model_spec,
+            )
+            request.app.state.job_runner.wake()
+    finally:
+        background.add_task(shutil.rmtree, folder, ignore_errors=True)
+    return queries.submission_public(session, submission)
+
+
+@router.get("/submissions/{submission_id}", response_model=SubmissionPublic)
+def get_submission(
+    submission_id: int, session: SessionDep, actor: CurrentActor
+) -> SubmissionPublic:
+    found = queries.get_submission(session, actor=actor, submission_id=submission_id)
+    return queries.submission_public(session, found)
+
+
+@router.get("/tasks/{slug}/leaderboard", response_model=Leaderboard)
+def leaderboard(
+    slug: str,
+    session: SessionDep,
+    board: Annotated[Literal["public", "private"], Query()] = "public",
+) -> Leaderboard:
+    """Public during the task; the private one from the deadline on (public)."""
+    return queries.leaderboard(session, task=get_task(session, slug), board=board)
+
+
+@router.get("/tasks/{slug}/test-inputs", response_class=FileResponse)
+def download_test_inputs(
+    slug: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CurrentActor,
+    background: BackgroundTasks,
+    format: Annotated[Literal["csv", "parquet"], Query()] = "csv",
+) -> FileResponse:
+    """The test set without its label, for the task's participants; predict every row."""
+    folder = _work_dir(settings)
+    background.add_task(shutil.rmtree, folder, ignore_errors=True)
+    path = queries.write_test_inputs(
+        session,
+        settings=settings,
+        store=store,
+        actor=actor,
+        task_slug=slug,
+        dest=folder,
+        file_format=format,
+    )
+    return FileResponse(path, filename=path.name)
+
+
+@router.post(
+    "/submissions/{submission_id}/reruns",
+    response_model=RerunPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def rerun(
+    request: Request,
+    submission_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+) -> RerunPublic:
+    """An operator scores a submission again (a model: as a new job; see ``matches``)."""
+    found = actions.rerun_submission(
+        session,
+        settings=settings,
+        store=store,
+        executor=_executor(request),
+        actor=actor,
+        submission_id=submission_id,
+    )
+    request.app.state.job_runner.wake()
+    return queries.rerun_public(session, found)
+
+
+@router.get("/submissions/{submission_id}/reruns", response_model=list[RerunPublic])
+def list_reruns(submission_id: int, session: SessionDep, actor: CurrentActor) -> list[RerunPublic]:
+    found = queries.list_reruns(session, actor=actor, submission_id=submission_id)
+    return [queries.rerun_public(session, r) for r in found]

@@ -1,0 +1,188 @@
+"""The testbed's tables: tasks, teams, submissions and the operator's re-runs.
+
+A ``TestbedTask`` is a benchmark an organizer (an operator, or a steward of the test set's
+publisher) sets up: a problem, training datasets under the usual access rules, a hidden test set
+(a ``holdout`` dataset pinned at one version, whose label column only the scorer reads), a
+metric, two phases and a deadline.  Participants form ``TestbedTeam``s; each
+``TestbedSubmission`` is a predictions file or a model bundle (run as a job on the task's own
+project, against the test set's inputs without the label), scored on the public and the private
+part of the test set.  A ``TestbedRerun`` is an operator scoring a submission again, to show the
+number is reproducible.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bitgoeul.catalog.models import Sector
+from bitgoeul.db.base import Base, utcnow
+
+
+class SubmissionKind(StrEnum):
+    predictions = "predictions"
+    model = "model"
+
+
+class Phase(StrEnum):
+    """Where a task stands: submissions are taken in ``development`` and ``final`` only."""
+
+    upcoming = "upcoming"
+    development = "development"  # scored for the public leaderboard
+    final = "final"  # also ranked on the private leaderboard, revealed at the deadline
+    closed = "closed"
+
+
+class SubmissionStatus(StrEnum):
+    running = "running"  # a model submission's job is queued or running
+    scored = "scored"
+    failed = "failed"
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=20,
+        validate_strings=True,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class TestbedTask(Base):
+    __tablename__ = "testbed_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    title_ko: Mapped[str] = mapped_column(String(300), default="")
+    sector: Mapped[Sector] = mapped_column(
+        Enum(
+            Sector,
+            name="testbed_sector",
+            native_enum=False,
+            length=40,
+            validate_strings=True,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    problem: Mapped[str] = mapped_column(Text)
+    problem_ko: Mapped[str] = mapped_column(Text, default="")
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Model submissions run as jobs of this project, which only the organizer belongs to.
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
+    metric: Mapped[str] = mapped_column(String(40))
+    test_dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"))
+    test_version: Mapped[int]
+    test_rows: Mapped[int]
+    id_column: Mapped[str] = mapped_column(String(200))
+    label_column: Mapped[str] = mapped_column(String(200))
+    # The test set's columns a participant (or a model) sees: never the label.
+    input_columns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    training_datasets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    accepts_predictions: Mapped[bool] = mapped_column(default=True)
+    accepts_models: Mapped[bool] = mapped_column(default=True)
+    public_fraction: Mapped[float] = mapped_column(default=0.5)
+    split_seed: Mapped[str] = mapped_column(String(64))
+    daily_limit: Mapped[int] = mapped_column(default=5)
+    show_logs: Mapped[bool] = mapped_column(default=True)
+    opens_at: Mapped[datetime]
+    final_phase_at: Mapped[datetime]
+    deadline: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TestbedTeam(Base):
+    __tablename__ = "testbed_teams"
+    __table_args__ = (UniqueConstraint("task_id", "name", name="uq_testbed_teams_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("testbed_tasks.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    is_organizer: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Touched by every submission, so concurrent submissions of a team queue on this row.
+    last_submission_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TestbedTeamMember(Base):
+    __tablename__ = "testbed_team_members"
+    # One team per person per task.
+    __table_args__ = (UniqueConstraint("task_id", "user_id", name="uq_testbed_members_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("testbed_tasks.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("testbed_teams.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TestbedSubmission(Base):
+    __tablename__ = "testbed_submissions"
+    __table_args__ = (
+        Index("ix_testbed_submissions_task", "task_id", "status"),
+        Index("ix_testbed_submissions_team", "team_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("testbed_tasks.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("testbed_teams.id", ondelete="CASCADE"))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[SubmissionKind] = mapped_column(_enum(SubmissionKind, "testbed_submission_kind"))
+    phase: Mapped[Phase] = mapped_column(_enum(Phase, "testbed_phase"))
+    is_baseline: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[SubmissionStatus] = mapped_column(
+        _enum(SubmissionStatus, "testbed_submission_status")
+    )
+    error: Mapped[str] = mapped_column(Text, default="")
+    filename: Mapped[str] = mapped_column(String(300), default="")
+    # sha256 of the predictions file, or of the model bundle's files (the job's code hash)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    test_dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"))
+    test_version: Mapped[int]
+    metric: Mapped[str] = mapped_column(String(40))
+    # Scorer and, for models, job environment: enough to score it again the same way.
+    environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    public_score: Mapped[float | None] = mapped_column(default=None)
+    private_score: Mapped[float | None] = mapped_column(default=None)
+    rows: Mapped[int | None] = mapped_column(default=None)
+    log_excerpt: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scored_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class TestbedRerun(Base):
+    """An operator scoring a submission again from what was kept (file, or code + environment)."""
+
+    __tablename__ = "testbed_reruns"
+    __table_args__ = (Index("ix_testbed_reruns_submission", "submission_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("testbed_submissions.id", ondelete="CASCADE")
+    )
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    status: Mapped[SubmissionStatus] = mapped_column(
+        _enum(SubmissionStatus, "testbed_rerun_status")
+    )
+    error: Mapped[str] = mapped_column(Text, default="")
+    environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    public_score: Mapped[float | None] = mapped_column(default=None)
+    private_score: Mapped[float | None] = mapped_column(default=None)
+    matches: Mapped[bool | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,412 @@
+"""Reading the testbed: tasks, teams, a team's submissions, leaderboards and the test inputs.
+
+Tasks and leaderboards are public, like the catalog's metadata: a city shows which problems it
+asks companies to solve and who solves them best.  A team's submissions (files, hashes, log
+excerpts) are for its members, the organizer's stewards and operators.  Private scores stay
+hidden from everyone until the deadline.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import Organization, User
+from bitgoeul.audit.actions import record_event
+from bitgoeul.catalog.models import Dataset
+from bitgoeul.catalog.queries import get_version
+from bitgoeul.config import Settings
+from bitgoeul.db.base import utcnow
+from bitgoeul.errors import AccessDenied, NotFound, ValidationFailed
+from bitgoeul.governance.decision import DataAction, decide
+from bitgoeul.governance.queries import require_signed_in
+from bitgoeul.query.policy import policy_view_sql
+from bitgoeul.storage.base import ObjectStore
+from bitgoeul.testbed import scoring
+from bitgoeul.testbed.access import get_task, team_id_of, testbed_context
+from bitgoeul.testbed.actions import governs_task, phase_at, submissions_today
+from bitgoeul.testbed.models import (
+    Phase,
+    SubmissionStatus,
+    TestbedRerun,
+    TestbedSubmission,
+    TestbedTask,
+    TestbedTeam,
+    TestbedTeamMember,
+)
+from bitgoeul.testbed.schemas import (
+    Leaderboard,
+    LeaderboardRow,
+    RerunPublic,
+    SubmissionPublic,
+    TaskPublic,
+    TeamPublic,
+)
+
+
+def list_tasks(session: Session) -> list[TestbedTask]:
+    return list(session.scalars(select(TestbedTask).order_by(TestbedTask.deadline.desc())))
+
+
+def _slug_of_dataset(session: Session, dataset_id: int) -> str:
+    return session.scalar(select(Dataset.slug).where(Dataset.id == dataset_id)) or ""
+
+
+def task_public(session: Session, task: TestbedTask, *, now: datetime | None = None) -> TaskPublic:
+    metric = scoring.metric_named(task.metric)
+    organizer = session.get(Organization, task.organization_id)
+    test_slug = _slug_of_dataset(session, task.test_dataset_id)
+    teams = session.scalar(
+        select(func.count(TestbedTeam.id)).where(
+            TestbedTeam.task_id == task.id, TestbedTeam.is_organizer.is_(False)
+        )
+    )
+    submissions = session.scalar(
+        select(func.count(TestbedSubmission.id)).where(TestbedSubmission.task_id == task.id)
+    )
+    return TaskPublic(
+        slug=task.slug,
+        title=task.title,
+        title_ko=task.title_ko,
+        sector=task.sector,
+        problem=task.problem,
+        problem_ko=task.problem_ko,
+        organizer=organizer.slug if organizer else "",
+        metric=metric.name,
+        metric_description=metric.description,
+        higher_is_better=metric.higher_is_better,
+        test_dataset=test_slug,
+        test_version=task.test_version,
+        test_rows=task.test_rows,
+        test_inputs_file=f"{test_slug}.parquet",
+        id_column=task.id_column,
+        label_column=task.label_column,
+        input_columns=list(task.input_columns),
+        training_datasets=list(task.training_datasets),
+        accepts_predictions=task.accepts_predictions,
+        accepts_models=task.accepts_models,
+        public_fraction=task.public_fraction,
+        daily_limit=task.daily_limit,
+        show_logs=task.show_logs,
+        opens_at=task.opens_at,
+        final_phase_at=task.final_phase_at,
+        deadline=task.deadline,
+        phase=phase_at(task, now or utcnow()),
+        teams=int(teams or 0),
+        submissions=int(submissions or 0),
+        created_at=task.created_at,
+    )
+
+
+# --- Teams and submissions --------------------------------------------------------------------
+
+
+def _usernames(session: Session, user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = session.execute(select(User.id, User.username).where(User.id.in_(user_ids)))
+    return {row.id: row.username for row in rows}
+
+
+def list_teams(session: Session, task: TestbedTask) -> list[TeamPublic]:
+    teams = list(
+        session.scalars(
+            select(TestbedTeam).where(TestbedTeam.task_id == task.id).order_by(TestbedTeam.id)
+        )
+    )
+    members = list(
+        session.scalars(select(TestbedTeamMember).where(TestbedTeamMember.task_id == task.id))
+    )
+    names = _usernames(session, {m.user_id for m in members})
+    by_team: dict[int, list[str]] = defaultdict(list)
+    for member in members:
+        by_team[member.team_id].append(names.get(member.user_id, "?"))
+    return [
+        TeamPublic(
+            id=team.id,
+            task=task.slug,
+            name=team.name,
+            is_organizer=team.is_organizer,
+            members=sorted(by_team[team.id]),
+            created_at=team.created_at,
+        )
+        for team in teams
+    ]
+
+
+def my_team(session: Session, *, actor: Actor, task: TestbedTask) -> TeamPublic | None:
+    team_id = team_id_of(session, task, actor)
+    if team_id is None:
+        return None
+    return next(t for t in list_teams(session, task) if t.id == team_id)
+
+
+def get_team(session: Session, task: TestbedTask, team_id: int) -> TestbedTeam:
+    team = session.get(TestbedTeam, team_id)
+    if team is None or team.task_id != task.id:
+        raise NotFound(f"Task '{task.slug}' has no team {team_id}.")
+    return team
+
+
+def may_see_team(session: Session, actor: Actor, task: TestbedTask, team: TestbedTeam) -> bool:
+    """A team's submissions: its members, the organizer's stewards and operators."""
+    return governs_task(actor, task) or team_id_of(session, task, actor) == team.id
+
+
+def team_submissions(
+    session: Session, *, actor: Actor, task: TestbedTask, team: TestbedTeam
+) -> list[TestbedSubmission]:
+    require_signed_in(actor)
+    if not may_see_team(session, actor, task, team):
+        raise AccessDenied(f"Only team '{team.name}', the organizer and operators see its history.")
+    return list(
+        session.scalars(
+            select(TestbedSubmission)
+            .where(TestbedSubmission.team_id == team.id)
+            .order_by(TestbedSubmission.id.desc())
+        )
+    )
+
+
+def get_submission(session: Session, *, actor: Actor, submission_id: int) -> TestbedSubmission:
+    """A submission, for its team, the organizer's stewards and operators (others: not found)."""
+    require_signed_in(actor)
+    submission = session.get(TestbedSubmission, submission_id)
+    if submission is not None:
+        task = session.get(TestbedTask, submission.task_id)
+        team = session.get(TestbedTeam, submission.team_id)
+        if task is not None and team is not None and may_see_team(session, actor, task, team):
+            return submission
+    raise NotFound(f"There is no testbed submission {submission_id} of yours.")
+
+
+def submission_public(
+    session: Session, submission: TestbedSubmission, *, now: datetime | None = None
+) -> SubmissionPublic:
+    task = session.get(TestbedTask, submission.task_id)
+    team = session.get(TestbedTeam, submission.team_id)
+    assert task is not None  # noqa: S101 - CASCADE keeps them together
+    assert team is not None  # noqa: S101
+    now = now or utcnow()
+    revealed = now >= task.deadline
+    names = _usernames(
+        session, {submission.submitted_by_id} if submission.submitted_by_id else set()
+    )
+    left = None
+    if not team.is_organizer:
+        left = max(0, task.daily_limit - submissions_today(session, team_id=team.id, now=now))
+    return SubmissionPublic(
+        id=submission.id,
+        task=task.slug,
+        team=team.name,
+        submitted_by=names.get(submission.submitted_by_id or 0),
+        kind=submission.kind,
+        phase=submission.phase,
+        is_baseline=submission.is_baseline,
+        description=submission.description,
+        status=submission.status,
+        error=submission.error,
+        filename=submission.filename,
+        content_sha256=submission.content_sha256,
+        job=submission.job_id,
+        test_dataset=_slug_of_dataset(session, submission.test_dataset_id),
+        test_version=submission.test_version,
+        metric=submission.metric,
+        environment=submission.environment,
+        public_score=submission.public_score,
+        private_score=submission.private_score if revealed else None,
+        rows=submission.rows,
+        log_excerpt=submission.log_excerpt,
+        created_at=submission.created_at,
+        scored_at=submission.scored_at,
+        submissions_left_today=left,
+    )
+
+
+def rerun_public(session: Session, rerun: TestbedRerun) -> RerunPublic:
+    original = session.get(TestbedSubmission, rerun.submission_id)
+    assert original is not None  # noqa: S101 - CASCADE
+    names = _usernames(session, {rerun.requested_by_id} if rerun.requested_by_id else set())
+    return RerunPublic(
+        id=rerun.id,
+        submission=rerun.submission_id,
+        requested_by=names.get(rerun.requested_by_id or 0),
+        job=rerun.job_id,
+        status=rerun.status,
+        error=rerun.error,
+        environment=rerun.environment,
+        public_score=rerun.public_score,
+        private_score=rerun.private_score,
+        original_public_score=original.public_score,
+        original_private_score=original.private_score,
+        matches=rerun.matches,
+        created_at=rerun.created_at,
+        finished_at=rerun.finished_at,
+    )
+
+
+def list_reruns(session: Session, *, actor: Actor, submission_id: int) -> list[TestbedRerun]:
+    require_signed_in(actor)
+    if not actor.is_operator:
+        raise AccessDenied("Only operators see re-runs.")
+    return list(
+        session.scalars(
+            select(TestbedRerun)
+            .where(TestbedRerun.submission_id == submission_id)
+            .order_by(TestbedRerun.id)
+        )
+    )
+
+
+# --- Leaderboards -----------------------------------------------------------------------------
+
+
+def leaderboard(
+    session: Session,
+    *,
+    task: TestbedTask,
+    board: Literal["public", "private"] = "public",
+    now: datetime | None = None,
+) -> Leaderboard:
+    """Each team's best score (ties: the earlier submission first), and the baseline, unranked.
+
+    ``public``: every scored submission, on the public part.  ``private``: final-phase
+    submissions on the private part, shown only from the deadline on.
+    """
+    if board not in ("public", "private"):
+        raise ValidationFailed("board: choose 'public' or 'private'.")
+    metric = scoring.metric_named(task.metric)
+    now = now or utcnow()
+    if board == "private" and now < task.deadline:
+        return Leaderboard(
+            task=task.slug,
+            board="private",
+            metric=metric.name,
+            higher_is_better=metric.higher_is_better,
+            revealed=False,
+            message=f"The private leaderboard is revealed at the deadline, "
+            f"{task.deadline.isoformat()}.",
+            rows=[],
+        )
+    query = select(TestbedSubmission).where(
+        TestbedSubmission.task_id == task.id,
+        TestbedSubmission.status == SubmissionStatus.scored,
+    )
+    if board == "private":
+        query = query.where(
+            (TestbedSubmission.phase == Phase.final) | TestbedSubmission.is_baseline.is_(True)
+        )
+    submissions = list(session.scalars(query))
+    teams = {
+        t.id: t for t in session.scalars(select(TestbedTeam).where(TestbedTeam.task_id == task.id))
+    }
+    sign = -1.0 if metric.higher_is_better else 1.0
+
+    def score_of(submission: TestbedSubmission) -> float:
+        value = submission.public_score if board == "public" else submission.private_score
+        assert value is not None  # noqa: S101 - scored submissions have both
+        return value
+
+    best: dict[int, TestbedSubmission] = {}
+    entries: dict[int, int] = defaultdict(int)
+    for submission in submissions:
+        entries[submission.team_id] += 1
+        held = best.get(submission.team_id)
+        key = (sign * score_of(submission), submission.created_at, submission.id)
+        if held is None or key < (sign * score_of(held), held.created_at, held.id):
+            best[submission.team_id] = submission
+    ordered = sorted(best.values(), key=lambda s: (sign * score_of(s), s.created_at, s.id))
+    rows: list[LeaderboardRow] = []
+    rank = 0
+    for submission in ordered:
+        team = teams[submission.team_id]
+        if not team.is_organizer:
+            rank += 1
+        rows.append(
+            LeaderboardRow(
+                rank=None if team.is_organizer else rank,
+                team=team.name,
+                is_baseline=team.is_organizer,
+                score=score_of(submission),
+                submission=submission.id,
+                kind=submission.kind,
+                submitted_at=submission.created_at,
+                entries=entries[submission.team_id],
+            )
+        )
+    message = (
+        "Best public-part score per team, over every scored submission."
+        if board == "public"
+        else "Best private-part score per team, over its final-phase submissions."
+    )
+    return Leaderboard(
+        task=task.slug,
+        board=board,
+        metric=metric.name,
+        higher_is_better=metric.higher_is_better,
+        revealed=True,
+        message=message,
+        rows=rows,
+    )
+
+
+# --- The test inputs ------------------------------------------------------------------------
+
+
+def write_test_inputs(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    actor: Actor,
+    task_slug: str,
+    dest: Path,
+    file_format: str = "csv",
+) -> Path:
+    """Write the test set's inputs (never its label) for a participant; audited.
+
+    The same decision (``testbed_inputs``) and the same view SQL as a model's job inputs.
+    """
+    require_signed_in(actor)
+    if file_format not in ("csv", "parquet"):
+        raise ValidationFailed("format: choose csv or parquet.")
+    task = get_task(session, task_slug)
+    dataset = session.get(Dataset, task.test_dataset_id)
+    assert dataset is not None  # noqa: S101 - RESTRICT keeps it
+    context = testbed_context(session, actor=actor, dataset=dataset, task_slug=task.slug)
+    decision = decide(actor, DataAction.testbed_inputs, dataset, context=context)
+    record_event(
+        session,
+        action="dataset.testbed_inputs",
+        outcome="ok" if decision.allowed else "denied",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=dataset.slug,
+        organization_id=dataset.publisher_id,
+        detail={"task": task.slug, "reason": decision.reason},
+    )
+    session.commit()
+    if not decision.allowed:
+        raise AccessDenied(decision.reason)
+    version = get_version(session, dataset.slug, task.test_version)
+    select_sql, _hidden = policy_view_sql(version, decision.obligations, key="", keep=set())
+    source = store.local_path(version.object_key)
+    if source is None:
+        raise ValidationFailed("The testbed needs the local object store to read test sets.")
+    target = dest / f"{task.slug}-test-inputs.{file_format}"
+    quoted_source = "read_parquet('" + str(source).replace("'", "''") + "')"
+    quoted_target = "'" + str(target).replace("'", "''") + "'"
+    options = "(FORMAT parquet)" if file_format == "parquet" else "(FORMAT csv, HEADER true)"
+    with duckdb.connect(config={"threads": 2}) as conn:
+        conn.execute(
+            f"COPY ({select_sql.replace('{source}', quoted_source)}) TO {quoted_target} {options}"
+        )
+    return target
