@@ -11,6 +11,8 @@ from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.config import Environment, Settings
 from bitgoeul.db import make_engine, make_sessionmaker
 from bitgoeul.demo import CATALOGUE, build_demo_city
+from bitgoeul.demo.testbed_data import DEMO_TASKS, ELECTRICITY
+from bitgoeul.testbed import queries as testbed_queries
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.governance.models import AccessRequest, Agreement, Project
 
@@ -46,13 +48,16 @@ def test_building_the_demo_twice_creates_every_account_and_dataset_once(
         assert operator.organization is not None
         assert operator.organization.slug == "ai-hub"
         assert session.scalar(select(func.count()).select_from(Organization)) == 15
-        assert session.scalar(select(func.count()).select_from(Dataset)) == len(CATALOGUE)
-        assert session.scalar(select(func.count()).select_from(DatasetVersion)) == len(CATALOGUE)
+        published = len(CATALOGUE) + 2 * len(DEMO_TASKS)  # each task: training + hidden test
+        assert session.scalar(select(func.count()).select_from(Dataset)) == published
+        assert session.scalar(select(func.count()).select_from(DatasetVersion)) == published
         user = authenticate(session, settings=settings, username="cnuh", password="demo")
         assert user.role.value == "steward"
 
         # The demo project: KEPCO's meter data approved, the hospital's diagnoses pending.
-        assert session.scalar(select(func.count()).select_from(Project)) == 1
+        # (Each testbed task also has its own project, for model submissions.)
+        projects = session.scalars(select(Project.title)).all()
+        assert len([t for t in projects if not t.startswith("Testbed: ")]) == 1
         requests = {
             (r.dataset.slug, r.status.value) for r in session.scalars(select(AccessRequest))
         }
@@ -112,4 +117,26 @@ def test_the_demo_startup_has_credits_and_its_example_job_runs_and_waits_for_rev
         balance = credits.balance(session, lab.id)
         assert balance.cpu_hours < 100
         assert balance.gpu_hours == 10
+    engine.dispose()
+
+
+def test_the_demo_testbed_has_four_tasks_each_with_a_baseline_that_ran(
+    settings: Settings,
+) -> None:
+    build_demo_city(settings, people=300, seed=7)
+    engine = make_engine(settings)
+    with make_sessionmaker(engine)() as session:
+        tasks = {t.slug: t for t in testbed_queries.list_tasks(session)}
+        assert set(tasks) == {t.slug for t in DEMO_TASKS}
+        for demo in DEMO_TASKS:
+            task = tasks[demo.slug]
+            assert session.get(Dataset, task.test_dataset_id).holdout  # type: ignore[union-attr]
+            board = testbed_queries.leaderboard(session, task=task)
+            baseline = [row for row in board.rows if row.is_baseline]
+            assert len(baseline) == 1, demo.slug
+            assert baseline[0].rank is None
+        # The startup's entry on the electricity task is ranked first among participants.
+        electricity = testbed_queries.leaderboard(session, task=tasks[ELECTRICITY])
+        assert [r.team for r in electricity.rows if not r.is_baseline] == ["Bitgoeul Labs"]
+        assert electricity.rows[0].rank in (None, 1)
     engine.dispose()

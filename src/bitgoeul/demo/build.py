@@ -36,6 +36,8 @@ from bitgoeul.demo.institutions import (
 )
 from bitgoeul.demo.population import generate_population
 from bitgoeul.demo.sharing import ensure_demo_sharing, has_demo_project
+from bitgoeul.demo.testbed import ensure_demo_testbed, has_demo_testbed
+from bitgoeul.demo.testbed_data import DEMO_TASKS, holdout_create_request, testbed_specs
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.storage import ObjectStore, make_store
 
@@ -124,6 +126,7 @@ def build_demo_city(
                 return _summary(session, source_dir, people, seed, created=False)
             say("creating organizations and accounts")
             stewards = _ensure_accounts(session, settings)
+            store = make_store(settings)
             missing = _datasets_without_versions(session)
             if missing:
                 # A build that was interrupted resumes with the city it had started.
@@ -133,16 +136,27 @@ def build_demo_city(
                 say(f"generating {people} synthetic residents of Gwangju")
                 population = generate_population(people, seed)
                 specs = write_demo_files(population, source_dir, seed, progress=say)
+                say("deriving the testbed tasks' training data and hidden test sets")
+                testbed = testbed_specs(population, source_dir / "testbed", seed)
                 _write_manifest(source_dir, people, seed)
-                store = make_store(settings)
-                for spec in specs:
+                hidden = {task.test.slug for task in DEMO_TASKS}
+                for spec in [*specs, *testbed]:
                     if spec.slug in missing:
                         say(f"publishing {spec.slug} ({spec.rows:,} rows)")
-                        _publish(session, settings, store, stewards[spec.publisher], spec)
+                        _publish(
+                            session,
+                            settings,
+                            store,
+                            stewards[spec.publisher],
+                            spec,
+                            holdout=spec.slug in hidden,
+                        )
             say("opening the demo project and its agreement")
             ensure_demo_sharing(session)
             say("granting compute credits and submitting the example job")
             say(ensure_demo_compute(session, settings))
+            say("setting up the AI+ testbed tasks and running their baselines")
+            say(ensure_demo_testbed(session, settings, store))
             return _summary(session, source_dir, people, seed, created=True)
     finally:
         engine.dispose()
@@ -156,11 +170,13 @@ def _is_complete(session: Session) -> bool:
         and not _datasets_without_versions(session)
         and has_demo_project(session)
         and has_demo_credits(session)
+        and has_demo_testbed(session)
     )
 
 
 def _datasets_without_versions(session: Session) -> set[str]:
     slugs = [spec.slug for spec in CATALOGUE]
+    slugs += [spec.slug for task in DEMO_TASKS for spec in (task.training, task.test)]
     rows = session.execute(select(Dataset.slug, Dataset.id).where(Dataset.slug.in_(slugs)))
     datasets = {row.slug: row.id for row in rows}
     versions = latest_versions(session, list(datasets.values()))
@@ -210,10 +226,17 @@ def _ensure_accounts(session: Session, settings: Settings) -> dict[str, Actor]:
 
 
 def _publish(
-    session: Session, settings: Settings, store: ObjectStore, steward: Actor, spec: DemoDatasetSpec
+    session: Session,
+    settings: Settings,
+    store: ObjectStore,
+    steward: Actor,
+    spec: DemoDatasetSpec,
+    *,
+    holdout: bool = False,
 ) -> None:
     if session.scalar(select(Dataset.id).where(Dataset.slug == spec.slug)) is None:
-        catalog_actions.create_dataset(session, actor=steward, data=spec.create_request())
+        request = holdout_create_request(spec) if holdout else spec.create_request()
+        catalog_actions.create_dataset(session, actor=steward, data=request)
     assert spec.path is not None  # noqa: S101 - write_demo_files always sets it
     catalog_actions.publish_version(
         session,

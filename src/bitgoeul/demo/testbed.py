@@ -1,0 +1,202 @@
+"""The demo city's AI+ testbed: four tasks, each organizer's baseline, and one startup's entry.
+
+Each task of ``demo.testbed_data.DEMO_TASKS`` is set up through the real action by a steward
+of its publisher, on the hidden test set the build published.  The baseline really runs: it is
+fitted on the training dataset and predicts the test inputs, which the organizer reads through
+the same door a participant uses (``testbed_inputs``: never the label), and is submitted and
+scored like any entry.  The demo startup's researcher joins two tasks and submits a simple
+forecast built from the test inputs alone (the same hour or weekday a week before), so the
+leaderboards show a participant beside the baseline.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bitgoeul.accounts import queries as account_queries
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import Role
+from bitgoeul.catalog.queries import get_version
+from bitgoeul.config import Settings
+from bitgoeul.db.base import utcnow
+from bitgoeul.demo.institutions import INSTITUTIONS
+from bitgoeul.demo.sharing import RESEARCHER
+from bitgoeul.demo.testbed_baselines import BASELINE_DESCRIPTIONS, baseline_predictions
+from bitgoeul.demo.testbed_data import DEMO_TASKS, ELECTRICITY, FLOW, DemoTask
+from bitgoeul.storage.base import ObjectStore
+from bitgoeul.testbed import actions, queries
+from bitgoeul.testbed.models import TestbedSubmission, TestbedTask
+from bitgoeul.testbed.schemas import TaskCreate
+
+DEVELOPMENT_DAYS = 30
+FINAL_DAYS = 14
+STARTUP_TEAM = "Bitgoeul Labs"
+# The startup's entry: a column of the test inputs, used as the prediction.
+STARTUP_ENTRIES = {
+    ELECTRICITY: ("kwh_same_weekday_last_week", "Same weekday a week before."),
+    FLOW: ("population_previous_week", "Same hour a week before."),
+}
+
+
+def _steward_of(session: Session, publisher: str) -> Actor:
+    for institution in INSTITUTIONS:
+        if institution.slug == publisher and institution.role == Role.steward:
+            user = account_queries.get_user(session, institution.username)
+            if user is not None:
+                return Actor.for_user(user, via="cli")
+    raise LookupError(f"the demo steward of {publisher!r} is missing")
+
+
+def has_demo_testbed(session: Session) -> bool:
+    """Every demo task exists and has its baseline."""
+    slugs = [task.slug for task in DEMO_TASKS]
+    baselines = set(
+        session.scalars(
+            select(TestbedTask.slug)
+            .join(TestbedSubmission, TestbedSubmission.task_id == TestbedTask.id)
+            .where(TestbedSubmission.is_baseline.is_(True))
+        )
+    )
+    return baselines >= set(slugs)
+
+
+def ensure_demo_testbed(session: Session, settings: Settings, store: ObjectStore) -> str:
+    """Set up every demo task with its baseline (and the startup's entries), once."""
+    made = []
+    for demo in DEMO_TASKS:
+        organizer = _steward_of(session, demo.publisher)
+        task = session.scalars(select(TestbedTask).where(TestbedTask.slug == demo.slug)).first()
+        if task is None:
+            task = _create(session, store, organizer, demo)
+            made.append(demo.slug)
+        has_baseline = session.scalar(
+            select(TestbedSubmission.id).where(
+                TestbedSubmission.task_id == task.id, TestbedSubmission.is_baseline.is_(True)
+            )
+        )
+        if has_baseline is None:
+            _submit_baseline(session, settings, store, organizer, demo)
+            if demo.slug in STARTUP_ENTRIES:
+                _submit_startup_entry(session, settings, store, demo)
+    return f"testbed tasks set up: {', '.join(made)}" if made else "testbed already set up"
+
+
+def _create(session: Session, store: ObjectStore, organizer: Actor, demo: DemoTask) -> TestbedTask:
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    return actions.create_task(
+        session,
+        store=store,
+        actor=organizer,
+        data=TaskCreate(
+            slug=demo.slug,
+            title=demo.title,
+            title_ko=demo.title_ko,
+            sector=demo.sector,
+            problem=demo.problem,
+            problem_ko=demo.problem_ko,
+            metric=demo.metric,
+            test_dataset=demo.test.slug,
+            id_column=demo.id_column,
+            label_column=demo.label_column,
+            training_datasets=[demo.training.slug],
+            daily_limit=5,
+            opens_at=now - timedelta(days=1),
+            final_phase_at=now + timedelta(days=DEVELOPMENT_DAYS),
+            deadline=now + timedelta(days=DEVELOPMENT_DAYS + FINAL_DAYS),
+        ),
+    )
+
+
+def _test_inputs(
+    session: Session,
+    settings: Settings,
+    store: ObjectStore,
+    actor: Actor,
+    demo: DemoTask,
+    work: Path,
+) -> pa.Table:
+    path = queries.write_test_inputs(
+        session,
+        settings=settings,
+        store=store,
+        actor=actor,
+        task_slug=demo.slug,
+        dest=work,
+        file_format="parquet",
+    )
+    return pq.read_table(path)
+
+
+def _submit(
+    session: Session,
+    settings: Settings,
+    store: ObjectStore,
+    actor: Actor,
+    demo: DemoTask,
+    predictions: pa.Table,
+    work: Path,
+    description: str,
+) -> None:
+    path = work / "predictions.csv"
+    pacsv.write_csv(predictions, path)
+    actions.submit_predictions(
+        session,
+        settings=settings,
+        store=store,
+        actor=actor,
+        task_slug=demo.slug,
+        upload=path,
+        filename=path.name,
+        description=description,
+    )
+
+
+def _submit_baseline(
+    session: Session, settings: Settings, store: ObjectStore, organizer: Actor, demo: DemoTask
+) -> None:
+    training_version = get_version(session, demo.training.slug)
+    training_path = store.local_path(training_version.object_key)
+    if training_path is None:
+        raise LookupError("the demo testbed needs the local object store")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        inputs = _test_inputs(session, settings, store, organizer, demo, work)
+        predictions = baseline_predictions(demo.slug, pq.read_table(training_path), inputs)
+        _submit(
+            session,
+            settings,
+            store,
+            organizer,
+            demo,
+            predictions,
+            work,
+            f"Organizer baseline: {BASELINE_DESCRIPTIONS[demo.slug]}",
+        )
+
+
+def _submit_startup_entry(
+    session: Session, settings: Settings, store: ObjectStore, demo: DemoTask
+) -> None:
+    user = account_queries.get_user(session, RESEARCHER)
+    if user is None:
+        return
+    researcher = Actor.for_user(user, via="cli")
+    task = session.scalars(select(TestbedTask).where(TestbedTask.slug == demo.slug)).one()
+    if queries.my_team(session, actor=researcher, task=task) is None:
+        actions.create_team(session, actor=researcher, task_slug=demo.slug, name=STARTUP_TEAM)
+    column, description = STARTUP_ENTRIES[demo.slug]
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        inputs = _test_inputs(session, settings, store, researcher, demo, work)
+        predictions = pa.table(
+            {demo.id_column: inputs[demo.id_column], "prediction": inputs[column]}
+        )
+        _submit(session, settings, store, researcher, demo, predictions, work, description)
