@@ -12,9 +12,9 @@ from bitgoeul.config import Environment, Settings
 from bitgoeul.db import make_engine, make_sessionmaker
 from bitgoeul.demo import CATALOGUE, build_demo_city
 from bitgoeul.demo.testbed_data import DEMO_TASKS, ELECTRICITY
-from bitgoeul.testbed import queries as testbed_queries
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.governance.models import AccessRequest, Agreement, Project
+from bitgoeul.testbed import queries as testbed_queries
 
 ACCOUNTS = {
     "operator", "kepco", "kdn", "kpx", "lge", "naver", "skt", "kt", "lguplus", "nia", "kisa",

@@ -195,3 +195,19 @@ def join(api: TestClient, bench: Bench, who: str, team: str) -> Any:  # noqa: F8
     return api.post(
         f"/api/v1/testbed/tasks/{TASK}/teams", json={"name": team}, headers=bench.headers(who)
     )
+
+
+def move_to(db: Session, task: TestbedTask, phase: str) -> None:
+    """Shift the task's dates so that now falls in ``phase`` (the organizer's calendar)."""
+    now = utcnow()
+    day = timedelta(days=1)
+    opens, final, deadline = {
+        "upcoming": (now + day, now + 2 * day, now + 3 * day),
+        "development": (now - day, now + day, now + 2 * day),
+        "final": (now - 2 * day, now - day, now + day),
+        "closed": (now - 3 * day, now - 2 * day, now - day),
+    }[phase]
+    fresh = db.get(TestbedTask, task.id)
+    assert fresh is not None
+    fresh.opens_at, fresh.final_phase_at, fresh.deadline = opens, final, deadline
+    db.commit()

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from tests.testbed.bench_city import (  # noqa: F401
+from tests.testbed.bench_city import (
     LABELS,
-    TASK,
     Bench,
     SubmitFile,
-    api,
-    bench,
-    cast,
     join,
     predictions_csv,
-    submit_file,
 )
 
 

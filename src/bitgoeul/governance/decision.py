@@ -94,6 +94,8 @@ class AgreementTerms:
 class TestbedTerms:
     """The testbed task whose hidden test set this dataset is, as the decision point needs it."""
 
+    __test__ = False  # not a pytest test class, whatever its name
+
     task: str
     input_columns: list[str]  # what a participant or a model sees: never the label
     is_participant: bool  # the actor is on one of the task's teams

@@ -55,6 +55,7 @@ def _enum(cls: type[StrEnum], name: str) -> Enum:
 
 
 class TestbedTask(Base):
+    __test__ = False  # not a pytest test class, whatever its name
     __tablename__ = "testbed_tasks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,6 +102,7 @@ class TestbedTask(Base):
 
 
 class TestbedTeam(Base):
+    __test__ = False  # not a pytest test class, whatever its name
     __tablename__ = "testbed_teams"
     __table_args__ = (UniqueConstraint("task_id", "name", name="uq_testbed_teams_name"),)
 
@@ -115,6 +117,7 @@ class TestbedTeam(Base):
 
 
 class TestbedTeamMember(Base):
+    __test__ = False  # not a pytest test class, whatever its name
     __tablename__ = "testbed_team_members"
     # One team per person per task.
     __table_args__ = (UniqueConstraint("task_id", "user_id", name="uq_testbed_members_user"),)
@@ -129,6 +132,7 @@ class TestbedTeamMember(Base):
 
 
 class TestbedSubmission(Base):
+    __test__ = False  # not a pytest test class, whatever its name
     __tablename__ = "testbed_submissions"
     __table_args__ = (
         Index("ix_testbed_submissions_task", "task_id", "status"),
@@ -167,6 +171,7 @@ class TestbedSubmission(Base):
 class TestbedRerun(Base):
     """An operator scoring a submission again from what was kept (file, or code + environment)."""
 
+    __test__ = False  # not a pytest test class, whatever its name
     __tablename__ = "testbed_reruns"
     __table_args__ = (Index("ix_testbed_reruns_submission", "submission_id"),)
 
