@@ -149,3 +149,17 @@ def test_an_unsafe_file_name_is_kept_under_a_plain_one(
     join(api, bench, "member", "Forecasters")
     body = submit_file(predictions_csv(), name="../../etc/..").json()
     assert body["filename"] == "predictions.csv"
+
+
+def test_a_rerun_keeps_private_scores_hidden_until_the_deadline(
+    api: TestClient, bench: Bench, submit_file: SubmitFile
+) -> None:
+    join(api, bench, "member", "Forecasters")
+    submission = submit_file(predictions_csv(shift=1.0)).json()
+    rerun = api.post(
+        f"/api/v1/testbed/submissions/{submission['id']}/reruns",
+        headers=bench.headers("operator"),
+    ).json()
+    assert rerun["private_score"] is None
+    assert rerun["original_private_score"] is None
+    assert rerun["matches"] is True

@@ -156,7 +156,11 @@ def build_demo_city(
             say("granting compute credits and submitting the example job")
             say(ensure_demo_compute(session, settings))
             say("setting up the AI+ testbed tasks and running their baselines")
-            say(ensure_demo_testbed(session, settings, store))
+            say(
+                ensure_demo_testbed(
+                    session, settings, store, seed=_read_manifest(source_dir).get("seed", seed)
+                )
+            )
             return _summary(session, source_dir, people, seed, created=True)
     finally:
         engine.dispose()

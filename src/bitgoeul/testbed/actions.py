@@ -151,9 +151,9 @@ def _public_mask(
         settings.ensure_data_dir() / "testbed" / "splits" / f"{task.id}-v{version}-{seed_key}.npy"
     )
     if path.is_file():
-        mask = np.load(path, allow_pickle=False)
-        if mask.dtype == np.bool_ and mask.shape == (truth.num_rows,):
-            return mask
+        kept: np.typing.NDArray[np.bool_] = np.load(path, allow_pickle=False)
+        if kept.dtype == np.bool_ and kept.shape == (truth.num_rows,):
+            return kept
     ids = truth[task.id_column].cast(pa.string()).to_pylist()
     mask = scoring.split_public_private(
         ids, seed=task.split_seed, public_fraction=task.public_fraction
@@ -208,9 +208,18 @@ def _check_test_set(
 
 
 def create_task(
-    session: Session, *, store: ObjectStore, actor: Actor, data: TaskCreate
+    session: Session,
+    *,
+    store: ObjectStore,
+    actor: Actor,
+    data: TaskCreate,
+    split_seed: str | None = None,
 ) -> TestbedTask:
-    """An operator, or a steward of the test set's publisher, sets up a benchmark task."""
+    """An operator, or a steward of the test set's publisher, sets up a benchmark task.
+
+    The public/private split's seed is a fresh secret; ``split_seed`` fixes it instead (the demo
+    city, so that a rebuilt demo splits the same way).
+    """
     require_signed_in(actor)
     if session.scalar(select(TestbedTask.id).where(TestbedTask.slug == data.slug)) is not None:
         raise Conflict(f"There is already a testbed task '{data.slug}'.")
@@ -248,7 +257,7 @@ def create_task(
             raise ValidationFailed(
                 f"training_datasets: '{slug}' is a hidden test set; participants could not use it."
             )
-    seed = secrets.token_hex(16)
+    seed = split_seed or secrets.token_hex(16)
     truth = pq.read_table(
         _version_path(store, version), columns=[data.id_column, data.label_column]
     )

@@ -230,9 +230,16 @@ def submission_public(
     )
 
 
-def rerun_public(session: Session, rerun: TestbedRerun) -> RerunPublic:
+def rerun_public(
+    session: Session, rerun: TestbedRerun, *, now: datetime | None = None
+) -> RerunPublic:
+    """A re-run; private scores stay hidden until the deadline here too (``matches`` compares
+    both parts all the same)."""
     original = session.get(TestbedSubmission, rerun.submission_id)
     assert original is not None  # noqa: S101 - CASCADE
+    task = session.get(TestbedTask, original.task_id)
+    assert task is not None  # noqa: S101
+    revealed = (now or utcnow()) >= task.deadline
     names = _usernames(session, {rerun.requested_by_id} if rerun.requested_by_id else set())
     return RerunPublic(
         id=rerun.id,
@@ -243,9 +250,9 @@ def rerun_public(session: Session, rerun: TestbedRerun) -> RerunPublic:
         error=rerun.error,
         environment=rerun.environment,
         public_score=rerun.public_score,
-        private_score=rerun.private_score,
+        private_score=rerun.private_score if revealed else None,
         original_public_score=original.public_score,
-        original_private_score=original.private_score,
+        original_private_score=original.private_score if revealed else None,
         matches=rerun.matches,
         created_at=rerun.created_at,
         finished_at=rerun.finished_at,
