@@ -83,6 +83,7 @@ def create_app(
     from bitgoeul.web.governance_pages import router as governance_pages_router
     from bitgoeul.web.job_pages import router as job_pages_router
     from bitgoeul.web.query_pages import router as query_pages_router
+    from bitgoeul.web.testbed_pages import router as testbed_pages_router
     from bitgoeul.web.views import router as web_router
 
     app.include_router(accounts_router, prefix="/api/v1")
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(governance_pages_router)
     app.include_router(query_pages_router)
     app.include_router(job_pages_router)
+    app.include_router(testbed_pages_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app
 

@@ -1,0 +1,435 @@
+"""Pages for the AI+ testbed: the task list, a task (its data, how to submit, the leaderboards,
+your team and the upload form), a team's history and one submission with its re-runs.
+
+Like the other pages these are a peer of ``testbed.api``: they read through
+``testbed.queries`` and change state only through ``testbed.actions``, so who sees a team's
+history, when the private leaderboard is revealed and the daily limit are the rules the API
+enforces.  No page reads the hidden test set itself: the label column is named, never shown.
+A refused form is shown again with the reason next to it; a form that worked redirects back
+with a notice chosen from a fixed list (never text taken from the URL).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.catalog import queries as catalog_queries
+from bitgoeul.compute.api import save_bundle
+from bitgoeul.compute.executors import Executor
+from bitgoeul.config import Settings
+from bitgoeul.db.base import utcnow
+from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
+from bitgoeul.errors import BitgoeulError, NotAuthenticated, NotFound, ValidationFailed
+from bitgoeul.storage.base import ObjectStore
+from bitgoeul.testbed import actions, queries
+from bitgoeul.testbed.access import get_task
+from bitgoeul.testbed.api import save_predictions
+from bitgoeul.testbed.models import Phase, TestbedSubmission, TestbedTask
+from bitgoeul.testbed.schemas import ModelSpec, TeamCreate, TeamMemberAdd
+from bitgoeul.web.governance_pages import form_errors
+from bitgoeul.web.views import page, redirect_to
+
+router = APIRouter(include_in_schema=False)
+
+# What a redirect after a form may announce: ``?done=<one of these>``.
+NOTICES = ("joined", "member_added", "submitted", "rerun")
+FormName = Literal["join", "member", "submit", "rerun", ""]
+
+
+def _signed_in(actor: Actor, doing: str) -> None:
+    if actor.is_anonymous:
+        raise NotAuthenticated(f"Sign in to {doing}.")
+
+
+def _notice(done: str) -> str:
+    return done if done in NOTICES else ""
+
+
+def _work_dir(settings: Settings) -> Path:
+    work = settings.ensure_data_dir() / "work"
+    work.mkdir(exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="testbed-page-", dir=work))
+
+
+# The task list -----------------------------------------------------------------------------
+
+
+@router.get("/testbed", response_class=HTMLResponse)
+def task_list(request: Request, session: SessionDep, actor: CurrentActor) -> Response:
+    now = utcnow()
+    return page(
+        request,
+        "testbed.html",
+        tasks=[queries.task_public(session, task, now=now) for task in queries.list_tasks(session)],
+    )
+
+
+# A task ------------------------------------------------------------------------------------
+
+
+def _training_datasets(session: Session, references: list[str]) -> list[dict[str, Any]]:
+    """Each training dataset's reference (``slug`` or ``slug@2``), slug and catalog title."""
+    found: list[dict[str, Any]] = []
+    for reference in references:
+        slug, _, version = reference.partition("@")
+        try:
+            dataset = catalog_queries.get_dataset(session, slug)
+        except NotFound:
+            dataset = None
+        found.append({"slug": slug, "version": version, "dataset": dataset})
+    return found
+
+
+def _task_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    slug: str,
+    *,
+    notice: str = "",
+    submitted: int | None = None,
+    error: str = "",
+    error_for: FormName = "",
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    task = get_task(session, slug)
+    now = utcnow()
+    public = queries.task_public(session, task, now=now)
+    team = None if actor.is_anonymous else queries.my_team(session, actor=actor, task=task)
+    left = None
+    if team is not None and not team.is_organizer:
+        used = actions.submissions_today(session, team_id=team.id, now=now)
+        left = max(0, task.daily_limit - used)
+    taking = public.phase in (Phase.development, Phase.final)
+    just_submitted = None
+    if submitted is not None and team is not None:
+        try:
+            found = queries.get_submission(session, actor=actor, submission_id=submitted)
+        except NotFound:
+            found = None
+        if found is not None and found.task_id == task.id:
+            just_submitted = queries.submission_public(session, found, now=now)
+    governs = actions.governs_task(actor, task)
+    return page(
+        request,
+        "testbed_task.html",
+        status_code=status_code,
+        no_store=not actor.is_anonymous,
+        task=public,
+        training=_training_datasets(session, public.training_datasets),
+        public_board=queries.leaderboard(session, task=task, board="public", now=now),
+        private_board=queries.leaderboard(session, task=task, board="private", now=now),
+        team=team,
+        left=left,
+        may_join=(
+            not actor.is_anonymous and team is None and not governs and public.phase != Phase.closed
+        ),
+        governs=governs,
+        may_submit=team is not None and (team.is_organizer or taking),
+        notice=notice,
+        just_submitted=just_submitted,
+        error=error,
+        error_for=error_for,
+        values=values or {},
+    )
+
+
+@router.get("/testbed/{slug}", response_class=HTMLResponse)
+def task_detail(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    slug: str,
+    done: str = "",
+    submission: int | None = None,
+) -> Response:
+    return _task_page(request, session, actor, slug, notice=_notice(done), submitted=submission)
+
+
+@router.post("/testbed/{slug}/teams", response_class=HTMLResponse)
+def join_task(
+    request: Request,
+    session: SessionDep,
+    actor: CsrfChecked,
+    slug: str,
+    name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    _signed_in(actor, "join a testbed task")
+    try:
+        try:
+            team_name = TeamCreate(name=name).name
+        except ValidationError as exc:
+            raise ValidationFailed(f"The team is not valid: {form_errors(exc)}") from None
+        actions.create_team(session, actor=actor, task_slug=slug, name=team_name)
+    except BitgoeulError as exc:
+        session.rollback()
+        return _task_page(
+            request,
+            session,
+            actor,
+            slug,
+            error=exc.message,
+            error_for="join",
+            values={"name": name},
+            status_code=exc.status_code,
+        )
+    return redirect_to(f"/testbed/{slug}?done=joined#team")
+
+
+@router.post("/testbed/{slug}/teams/{team_id}/members", response_class=HTMLResponse)
+def add_member(
+    request: Request,
+    session: SessionDep,
+    actor: CsrfChecked,
+    slug: str,
+    team_id: int,
+    username: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    _signed_in(actor, "add a team member")
+    try:
+        try:
+            who = TeamMemberAdd(username=username.strip()).username
+        except ValidationError as exc:
+            raise ValidationFailed(f"The member is not valid: {form_errors(exc)}") from None
+        actions.add_team_member(session, actor=actor, task_slug=slug, team_id=team_id, username=who)
+    except BitgoeulError as exc:
+        session.rollback()
+        return _task_page(
+            request,
+            session,
+            actor,
+            slug,
+            error=exc.message,
+            error_for="member",
+            values={"username": username},
+            status_code=exc.status_code,
+        )
+    return redirect_to(f"/testbed/{slug}?done=member_added#team")
+
+
+def _model_spec(entrypoint: str, description: str) -> ModelSpec:
+    try:
+        return ModelSpec(entrypoint=entrypoint.strip() or "predict.py", description=description)
+    except ValidationError as exc:
+        raise ValidationFailed(f"The model is not valid: {form_errors(exc)}") from None
+
+
+def _submit(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    store: ObjectStore,
+    actor: Actor,
+    slug: str,
+    *,
+    kind: str,
+    file: UploadFile | None,
+    bundle: UploadFile | None,
+    entrypoint: str,
+    description: str,
+) -> TestbedSubmission:
+    folder = _work_dir(settings)
+    try:
+        if kind == "model":
+            if bundle is None or not bundle.filename:
+                raise ValidationFailed("bundle: choose the model's code, a .zip or .tar.gz file.")
+            spec = _model_spec(entrypoint, description)
+            path = save_bundle(bundle, folder, limit=settings.job_max_bundle_bytes)
+            executor: Executor = request.app.state.executor
+            submission = actions.submit_model(
+                session,
+                settings=settings,
+                executor=executor,
+                actor=actor,
+                task_slug=slug,
+                bundle_path=path,
+                spec=spec,
+            )
+            request.app.state.job_runner.wake()
+            return submission
+        if file is None or not file.filename:
+            raise ValidationFailed("file: choose a predictions file, CSV or Parquet.")
+        path = save_predictions(file, folder, limit=settings.testbed_max_predictions_bytes)
+        return actions.submit_predictions(
+            session,
+            settings=settings,
+            store=store,
+            actor=actor,
+            task_slug=slug,
+            upload=path,
+            filename=file.filename,
+            description=description,
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@router.post("/testbed/{slug}/submissions", response_class=HTMLResponse)
+def submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+    slug: str,
+    kind: Annotated[str, Form(max_length=20)] = "predictions",
+    file: Annotated[UploadFile | None, File()] = None,
+    bundle: Annotated[UploadFile | None, File()] = None,
+    entrypoint: Annotated[str, Form(max_length=500)] = "",
+    description: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """A predictions ``file`` (scored now) or a model ``bundle`` with its ``entrypoint``."""
+    _signed_in(actor, "submit to a testbed task")
+    try:
+        submission = _submit(
+            request,
+            session,
+            settings,
+            store,
+            actor,
+            slug,
+            kind=kind,
+            file=file,
+            bundle=bundle,
+            entrypoint=entrypoint,
+            description=description,
+        )
+    except BitgoeulError as exc:
+        session.rollback()
+        return _task_page(
+            request,
+            session,
+            actor,
+            slug,
+            error=exc.message,
+            error_for="submit",
+            values={"kind": kind, "entrypoint": entrypoint, "description": description},
+            status_code=exc.status_code,
+        )
+    return redirect_to(f"/testbed/{slug}?done=submitted&submission={submission.id}#submit")
+
+
+# A team's history --------------------------------------------------------------------------
+
+
+@router.get("/testbed/{slug}/teams/{team_id}", response_class=HTMLResponse)
+def team_history(
+    request: Request, session: SessionDep, actor: CurrentActor, slug: str, team_id: int
+) -> Response:
+    task = get_task(session, slug)
+    team = queries.get_team(session, task, team_id)
+    found = queries.team_submissions(session, actor=actor, task=task, team=team)
+    now = utcnow()
+    return page(
+        request,
+        "testbed_team.html",
+        no_store=True,
+        task=queries.task_public(session, task, now=now),
+        team=next(t for t in queries.list_teams(session, task) if t.id == team.id),
+        submissions=[queries.submission_public(session, s, now=now) for s in found],
+    )
+
+
+# One submission and its re-runs ------------------------------------------------------------
+
+
+def _submission_of_task(
+    session: Session, actor: Actor, task: TestbedTask, submission_id: int
+) -> TestbedSubmission:
+    found = queries.get_submission(session, actor=actor, submission_id=submission_id)
+    if found.task_id != task.id:
+        raise NotFound(f"Task '{task.slug}' has no submission {submission_id}.")
+    return found
+
+
+def _submission_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    slug: str,
+    submission_id: int,
+    *,
+    notice: str = "",
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
+    task = get_task(session, slug)
+    found = _submission_of_task(session, actor, task, submission_id)
+    reruns = (
+        queries.list_reruns(session, actor=actor, submission_id=found.id)
+        if actor.is_operator
+        else []
+    )
+    return page(
+        request,
+        "testbed_submission.html",
+        status_code=status_code,
+        no_store=True,
+        task=queries.task_public(session, task),
+        submission=queries.submission_public(session, found),
+        team_id=found.team_id,
+        reruns=[queries.rerun_public(session, r) for r in reruns],
+        notice=notice,
+        error=error,
+    )
+
+
+@router.get("/testbed/{slug}/submissions/{submission_id}", response_class=HTMLResponse)
+def submission_detail(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    slug: str,
+    submission_id: int,
+    done: str = "",
+) -> Response:
+    return _submission_page(request, session, actor, slug, submission_id, notice=_notice(done))
+
+
+@router.post("/testbed/{slug}/submissions/{submission_id}/reruns", response_class=HTMLResponse)
+def rerun(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+    slug: str,
+    submission_id: int,
+) -> Response:
+    """An operator scores a submission again; ``matches`` says whether the scores agree."""
+    _signed_in(actor, "re-run a submission")
+    task = get_task(session, slug)
+    _submission_of_task(session, actor, task, submission_id)
+    try:
+        executor: Executor = request.app.state.executor
+        actions.rerun_submission(
+            session,
+            settings=settings,
+            store=store,
+            executor=executor,
+            actor=actor,
+            submission_id=submission_id,
+        )
+        request.app.state.job_runner.wake()
+    except BitgoeulError as exc:
+        session.rollback()
+        return _submission_page(
+            request,
+            session,
+            actor,
+            slug,
+            submission_id,
+            error=exc.message,
+            status_code=exc.status_code,
+        )
+    return redirect_to(f"/testbed/{slug}/submissions/{submission_id}?done=rerun#reruns")
