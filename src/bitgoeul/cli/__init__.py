@@ -18,6 +18,7 @@ from bitgoeul.cli.governance import agreement_app, project_app, request_app
 from bitgoeul.cli.jobs import credits_app, job_app
 from bitgoeul.cli.query import query_app
 from bitgoeul.cli.server import demo, serve
+from bitgoeul.cli.testbed import testbed_app
 from bitgoeul.config import Settings
 from bitgoeul.errors import validation_problems
 
@@ -57,6 +58,7 @@ app.add_typer(agreement_app, name="agreement")
 app.add_typer(query_app, name="query")
 app.add_typer(job_app, name="job")
 app.add_typer(credits_app, name="credits")
+app.add_typer(testbed_app, name="testbed")
 app.add_typer(audit_app, name="audit")
 
 __all__ = ["app"]

@@ -6,7 +6,7 @@ import json
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +28,7 @@ from bitgoeul.client._models import (
     DatasetVersion,
     Job,
     JobLog,
+    Leaderboard,
     NewApiToken,
     Notification,
     Organization,
@@ -37,6 +38,10 @@ from bitgoeul.client._models import (
     QueryRun,
     Release,
     SavedQuery,
+    TestbedRerun,
+    TestbedSubmission,
+    TestbedTask,
+    TestbedTeam,
     User,
 )
 
@@ -563,6 +568,186 @@ class Client:
         }
         return CreditBalance.model_validate(self._json("POST", "/credits/grants", json=payload))
 
+    # the AI+ testbed
+
+    def testbed_tasks(self) -> list[TestbedTask]:
+        """Every benchmark task, newest deadline first (public)."""
+        body = self._json("GET", "/testbed/tasks")
+        return [TestbedTask.model_validate(item) for item in _items(body)]
+
+    def testbed_task(self, slug: str) -> TestbedTask:
+        return TestbedTask.model_validate(self._json("GET", f"/testbed/tasks/{_seg(slug)}"))
+
+    def create_testbed_task(
+        self, fields: Mapping[str, Any] | None = None, **more: Any
+    ) -> TestbedTask:
+        """Set up a task on a hidden (``holdout``) test set your organization publishes
+        (stewards) or any (operators): ``fields`` and keywords are the task's JSON fields;
+        datetimes must carry a time zone."""
+        body = {**dict(fields or {}), **more}
+        return TestbedTask.model_validate(
+            self._json(
+                "POST",
+                "/testbed/tasks",
+                content=json.dumps(body, ensure_ascii=False, default=_json_value),
+                headers={"Content-Type": "application/json"},
+            )
+        )
+
+    def testbed_teams(self, slug: str) -> list[TestbedTeam]:
+        body = self._json("GET", f"/testbed/tasks/{_seg(slug)}/teams")
+        return [TestbedTeam.model_validate(item) for item in _items(body)]
+
+    def join_testbed(self, slug: str, team: str) -> TestbedTeam:
+        """Join a task by opening a team named ``team``, of which you are the first member."""
+        body = self._json("POST", f"/testbed/tasks/{_seg(slug)}/teams", json={"name": team})
+        return TestbedTeam.model_validate(body)
+
+    def add_testbed_member(self, slug: str, team_id: int, username: str) -> TestbedTeam:
+        """Add a user to your team (they must not be on another team of the task)."""
+        body = self._json(
+            "POST",
+            f"/testbed/tasks/{_seg(slug)}/teams/{team_id}/members",
+            json={"username": username},
+        )
+        return TestbedTeam.model_validate(body)
+
+    def my_testbed_team(self, slug: str) -> TestbedTeam | None:
+        """Your team on the task, or ``None``."""
+        body = self._json("GET", f"/testbed/tasks/{_seg(slug)}/team")
+        return None if body is None else TestbedTeam.model_validate(body)
+
+    def submit_predictions(
+        self,
+        slug: str,
+        path_or_bytes: str | Path | bytes,
+        *,
+        description: str = "",
+        filename: str | None = None,
+    ) -> TestbedSubmission:
+        """Send a predictions file (CSV or Parquet: the id column and ``prediction``, one row
+        per test id); it is scored before the answer comes (``status`` ``scored``), or refused
+        with ``ValidationFailed`` naming the problem (a refused file does not count)."""
+        if isinstance(path_or_bytes, bytes):
+            content = path_or_bytes
+            name = filename or (
+                "predictions.parquet" if content[:4] == b"PAR1" else "predictions.csv"
+            )
+            body = self._json(
+                "POST",
+                f"/testbed/tasks/{_seg(slug)}/submissions",
+                data={"description": description},
+                files={"file": (name, content, "application/octet-stream")},
+            )
+        else:
+            path = Path(path_or_bytes)
+            with path.open("rb") as handle:
+                body = self._json(
+                    "POST",
+                    f"/testbed/tasks/{_seg(slug)}/submissions",
+                    data={"description": description},
+                    files={"file": (filename or path.name, handle, "application/octet-stream")},
+                )
+        return TestbedSubmission.model_validate(body)
+
+    def submit_model(
+        self,
+        slug: str,
+        directory_or_archive: str | Path,
+        *,
+        entrypoint: str = "predict.py",
+        arguments: Sequence[str] = (),
+        environment: str = "default",
+        cpus: int = 1,
+        memory_mb: int = 2048,
+        gpus: int = 0,
+        time_limit_s: int = 1800,
+        description: str = "",
+    ) -> TestbedSubmission:
+        """Send a model: code that reads ``$BITGOEUL_INPUT_DIR/<test_inputs_file>`` and writes
+        ``$BITGOEUL_OUTPUT_DIR/predictions.csv`` (or ``.parquet``).  It comes back ``running``
+        with its ``job``; ``wait_for_submission`` waits for the score.  Your organization's
+        credits pay for the run."""
+        spec = {
+            "entrypoint": entrypoint,
+            "arguments": list(arguments),
+            "environment": environment,
+            "resources": {
+                "cpus": cpus,
+                "memory_mb": memory_mb,
+                "gpus": gpus,
+                "time_limit_s": time_limit_s,
+            },
+            "description": description,
+        }
+        with tempfile.TemporaryDirectory(prefix="bitgoeul-bundle-") as folder:
+            bundle = bundle_for(Path(directory_or_archive), Path(folder))
+            with bundle.open("rb") as handle:
+                body = self._json(
+                    "POST",
+                    f"/testbed/tasks/{_seg(slug)}/submissions",
+                    data={"spec": json.dumps(spec, ensure_ascii=False)},
+                    files={"bundle": (bundle.name, handle, "application/octet-stream")},
+                )
+        return TestbedSubmission.model_validate(body)
+
+    def testbed_submission(self, id: int) -> TestbedSubmission:
+        """One submission (your team's; the organizer and operators see every team's)."""
+        return TestbedSubmission.model_validate(self._json("GET", f"/testbed/submissions/{id}"))
+
+    def wait_for_submission(
+        self, id: int, *, timeout: float | None = None, poll_seconds: float = 1.0
+    ) -> TestbedSubmission:
+        """Poll until the submission is ``scored`` or ``failed`` and return it;
+        ``TimeoutError`` after ``timeout`` seconds (never, when ``None``)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            submission = self.testbed_submission(id)
+            if submission.finished:
+                return submission
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"submission {id} is still running after {timeout} s")
+            time.sleep(poll_seconds)
+
+    def testbed_history(self, slug: str, team_id: int | None = None) -> list[TestbedSubmission]:
+        """A team's submissions, newest first: your own team's, or ``team_id``'s (the
+        organizer and operators).  ``ValueError`` when you are on no team and name none."""
+        if team_id is None:
+            team = self.my_testbed_team(slug)
+            if team is None:
+                raise ValueError(f"You are on no team of task {slug!r}; join it or pass team_id.")
+            team_id = team.id
+        body = self._json("GET", f"/testbed/tasks/{_seg(slug)}/teams/{team_id}/submissions")
+        return [TestbedSubmission.model_validate(item) for item in _items(body)]
+
+    def leaderboard(self, slug: str, board: str = "public") -> Leaderboard:
+        """The ``public`` or ``private`` leaderboard (the private one from the deadline on)."""
+        body = self._json(
+            "GET", f"/testbed/tasks/{_seg(slug)}/leaderboard", params={"board": board}
+        )
+        return Leaderboard.model_validate(body)
+
+    def test_inputs(self, slug: str, dest: str | Path, format: str = "csv") -> Path:
+        """Stream the test inputs (never the label) to ``dest``, a file or a directory for it;
+        for the task's participants."""
+        return self._stream_to(
+            dest,
+            f"{slug}-test-inputs.{format}",
+            "GET",
+            f"/testbed/tasks/{_seg(slug)}/test-inputs",
+            params={"format": format},
+        )
+
+    def rerun_submission(self, id: int) -> TestbedRerun:
+        """Score a submission again from what was kept (operators): a file at once, a model as
+        a new job, paid by the organizer; ``matches`` compares the scores."""
+        return TestbedRerun.model_validate(self._json("POST", f"/testbed/submissions/{id}/reruns"))
+
+    def reruns(self, id: int) -> list[TestbedRerun]:
+        """A submission's re-runs, oldest first (operators)."""
+        body = self._json("GET", f"/testbed/submissions/{id}/reruns")
+        return [TestbedRerun.model_validate(item) for item in _items(body)]
+
     # plumbing
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -626,6 +811,15 @@ def _json_text(value: JSONFile) -> str:
     if isinstance(value, str | Path):
         return Path(value).read_text(encoding="utf-8")
     return json.dumps(dict(value), ensure_ascii=False)
+
+
+def _json_value(value: Any) -> Any:
+    """What ``json.dumps`` cannot write itself: dates and times (ISO 8601), decimals."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot send a {type(value).__name__} as JSON")
 
 
 def _filename(response: httpx.Response, fallback: str) -> str:

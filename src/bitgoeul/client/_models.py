@@ -342,3 +342,139 @@ class CreditBalance(_HubModel):
     cpu_hours: Decimal
     gpu_hours: Decimal
     history: list[CreditEntry] = []
+
+
+class TestbedTask(_HubModel):
+    """A benchmark task of the AI+ testbed: the problem, how it is scored, its phases.
+
+    ``phase`` is ``upcoming``, ``development``, ``final`` or ``closed``.  Predict
+    ``label_column`` (as the column ``prediction``) for every ``id_column`` value of the test
+    inputs; a model finds them at ``$BITGOEUL_INPUT_DIR/<test_inputs_file>``.
+    """
+
+    slug: str
+    title: str
+    title_ko: str = ""
+    sector: str = ""
+    problem: str = ""
+    problem_ko: str = ""
+    organizer: str = ""
+    metric: str
+    metric_description: str = ""
+    higher_is_better: bool
+    test_dataset: str = ""
+    test_version: int = 0
+    test_rows: int = 0
+    test_inputs_file: str = ""
+    id_column: str = "id"
+    label_column: str = ""
+    input_columns: list[str] = []
+    training_datasets: list[str] = []
+    accepts_predictions: bool = True
+    accepts_models: bool = True
+    public_fraction: float = 0.5
+    daily_limit: int = 0
+    show_logs: bool = True
+    opens_at: datetime | None = None
+    final_phase_at: datetime | None = None
+    deadline: datetime | None = None
+    phase: str = ""
+    teams: int = 0
+    submissions: int = 0
+    created_at: datetime | None = None
+
+
+class TestbedTeam(_HubModel):
+    """A team on a task; ``is_organizer`` marks the organizer's baseline team."""
+
+    id: int
+    task: str
+    name: str
+    is_organizer: bool = False
+    members: list[str] = []
+    created_at: datetime | None = None
+
+
+class TestbedSubmission(_HubModel):
+    """A submission and its scores.
+
+    ``kind`` is ``predictions`` or ``model``; ``status`` is ``running`` (a model's job has not
+    ended), ``scored`` or ``failed`` (``error`` says why; ``log_excerpt`` holds the end of a
+    model's log when the task shows logs).  ``private_score`` stays ``None`` until the deadline.
+    ``content_sha256``, ``test_version`` and ``environment`` say exactly what was scored, how.
+    """
+
+    id: int
+    task: str
+    team: str
+    submitted_by: str | None = None
+    kind: str
+    phase: str = ""
+    is_baseline: bool = False
+    description: str = ""
+    status: str
+    error: str = ""
+    filename: str = ""
+    content_sha256: str = ""
+    job: int | None = None
+    test_dataset: str = ""
+    test_version: int = 0
+    metric: str = ""
+    environment: dict[str, Any] = {}
+    public_score: float | None = None
+    private_score: float | None = None
+    rows: int | None = None
+    log_excerpt: str = ""
+    created_at: datetime | None = None
+    scored_at: datetime | None = None
+    submissions_left_today: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "running"
+
+
+class LeaderboardRow(_HubModel):
+    """A team's best submission on a board; ``rank`` is ``None`` for the organizer's baseline."""
+
+    rank: int | None
+    team: str
+    is_baseline: bool = False
+    score: float
+    submission: int
+    kind: str = ""
+    submitted_at: datetime | None = None
+    entries: int = 0
+
+
+class Leaderboard(_HubModel):
+    """A task's ``public`` or ``private`` leaderboard; the private one has ``revealed`` false
+    (and no rows) until the deadline, ``message`` saying when."""
+
+    task: str
+    board: str
+    metric: str
+    higher_is_better: bool
+    revealed: bool
+    message: str = ""
+    rows: list[LeaderboardRow] = []
+
+
+class TestbedRerun(_HubModel):
+    """An operator's re-run of a submission: its scores next to the original's, and whether
+    they ``matches`` (``None`` while a model's re-run job has not ended)."""
+
+    id: int
+    submission: int
+    requested_by: str | None = None
+    job: int | None = None
+    status: str
+    error: str = ""
+    environment: dict[str, Any] = {}
+    public_score: float | None = None
+    private_score: float | None = None
+    original_public_score: float | None = None
+    original_private_score: float | None = None
+    matches: bool | None = None
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
