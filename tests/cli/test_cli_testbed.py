@@ -247,3 +247,23 @@ def test_a_model_runs_with_wait_and_its_score_and_log_come_back(
     ok(invoke("credits", "grant", "kepco", "--as", OPERATOR, "--cpu-hours", "10"))
     rerun = ok(invoke("testbed", "rerun", "1", "--as", OPERATOR, "--wait"))  # the organizer pays
     assert "matches: true" in rerun
+
+
+def test_the_organizer_extends_the_deadline_and_raises_the_daily_limit(invoke: Invoke) -> None:
+    changed = ok(
+        invoke(
+            "testbed", "update", TASK, "--deadline", "2099-12-31T18:00:00+09:00",
+            "--daily-limit", "9", "--as", "kepco-steward",
+        )
+    )  # fmt: skip
+    assert "deadline 2099-12-31 09:00 UTC" in changed
+    assert "9 submissions a day" in changed
+
+
+def test_a_participant_cannot_change_a_task_and_a_time_needs_a_zone(invoke: Invoke) -> None:
+    assert "Only the organizer" in refused(
+        invoke("testbed", "update", TASK, "--daily-limit", "99", "--as", RESEARCHER)
+    )
+    assert "give a time zone" in refused(
+        invoke("testbed", "update", TASK, "--deadline", "2099-12-31", "--as", "kepco-steward")
+    )

@@ -216,3 +216,15 @@ def test_a_model_is_scored_when_its_job_ends(
     assert done.status == "scored", done.error
     assert done.public_score is not None
     assert "predicted 40 rows" in done.log_excerpt
+
+
+def test_the_organizer_moves_the_deadline_through_the_sdk(steward: Client, city: Bench) -> None:
+    later = city.task.deadline + timedelta(days=5)
+    changed = steward.update_testbed_task(TASK, deadline=later, daily_limit=7)
+    assert changed.daily_limit == 7
+    assert changed.deadline == later
+
+
+def test_a_participant_cannot_move_the_deadline(researcher: Client) -> None:
+    with pytest.raises(AccessDenied):
+        researcher.update_testbed_task(TASK, daily_limit=99)

@@ -192,3 +192,16 @@ def test_another_teams_history_and_submissions_are_not_shown(
         )
         assert seen.status_code == 200
         assert [s["id"] for s in seen.json()] == [submission["id"]]
+
+
+def test_a_models_only_task_keeps_its_test_inputs_on_the_hub(api: TestClient, bench: Bench) -> None:
+    join(api, bench, "member", "Forecasters")
+    changed = api.patch(
+        f"/api/v1/testbed/tasks/{TASK}",
+        json={"accepts_predictions": False},
+        headers=bench.headers("steward_of_publisher"),
+    )
+    assert changed.status_code == 200
+    refused = api.get(f"/api/v1/testbed/tasks/{TASK}/test-inputs", headers=bench.headers("member"))
+    assert refused.status_code == 403
+    assert "takes models only" in refused.json()["detail"]

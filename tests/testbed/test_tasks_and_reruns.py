@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,11 +13,13 @@ from tests.testbed.bench_city import (
     Bench,
     SubmitFile,
     join,
+    move_to,
     predictions_csv,
     task_create,
 )
 
 from bitgoeul.config import Settings
+from bitgoeul.db.base import utcnow
 
 
 def create(api: TestClient, bench: Bench, who: str = "steward_of_publisher", **fields: Any) -> Any:
@@ -163,3 +166,58 @@ def test_a_rerun_keeps_private_scores_hidden_until_the_deadline(
     assert rerun["private_score"] is None
     assert rerun["original_private_score"] is None
     assert rerun["matches"] is True
+
+
+def test_the_organizer_extends_the_deadline_and_participants_hear_of_it(
+    api: TestClient, db: Session, bench: Bench
+) -> None:
+    join(api, bench, "member", "Forecasters")
+    later = (bench.task.deadline + timedelta(days=7)).isoformat()
+    changed = api.patch(
+        f"/api/v1/testbed/tasks/{TASK}",
+        json={"deadline": later, "daily_limit": 10},
+        headers=bench.headers("steward_of_publisher"),
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["daily_limit"] == 10
+    assert changed.json()["deadline"].startswith(later[:19])
+    notes = api.get("/api/v1/notifications", headers=bench.headers("member")).json()
+    assert any("calendar" in n["text"] for n in notes)
+
+
+@pytest.mark.parametrize("who", ["member", "rival", "steward_of_other_org", "citizen"])
+def test_only_the_organizer_changes_a_task(api: TestClient, bench: Bench, who: str) -> None:
+    refused = api.patch(
+        f"/api/v1/testbed/tasks/{TASK}", json={"daily_limit": 100}, headers=bench.headers(who)
+    )
+    assert refused.status_code == 403
+
+
+def test_a_closed_task_keeps_its_dates(api: TestClient, db: Session, bench: Bench) -> None:
+    move_to(db, bench.task, "closed")
+    refused = api.patch(
+        f"/api/v1/testbed/tasks/{TASK}",
+        json={"deadline": (utcnow() + timedelta(days=3)).isoformat()},
+        headers=bench.headers("operator"),
+    )
+    assert refused.status_code == 409
+    assert "no longer change" in refused.json()["detail"]
+
+
+def test_a_calendar_out_of_order_is_refused(api: TestClient, bench: Bench) -> None:
+    refused = api.patch(
+        f"/api/v1/testbed/tasks/{TASK}",
+        json={"final_phase_at": (bench.task.deadline + timedelta(days=1)).isoformat()},
+        headers=bench.headers("steward_of_publisher"),
+    )
+    assert refused.status_code == 422
+    assert "in that order" in refused.json()["detail"]
+
+
+def test_the_test_set_and_metric_cannot_be_changed(api: TestClient, bench: Bench) -> None:
+    refused = api.patch(
+        f"/api/v1/testbed/tasks/{TASK}",
+        json={"metric": "rmse"},
+        headers=bench.headers("steward_of_publisher"),
+    )
+    assert refused.status_code == 422

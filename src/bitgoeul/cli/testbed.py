@@ -18,7 +18,7 @@ import math
 import shutil
 import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -44,6 +44,7 @@ from bitgoeul.testbed.schemas import (
     RerunPublic,
     SubmissionPublic,
     TaskCreate,
+    TaskUpdate,
 )
 
 testbed_app = typer.Typer(
@@ -174,6 +175,68 @@ def create_task(
         f"({shown.test_rows:,} rows, {shown.metric}); it is {shown.phase.value}. Your "
         f"organization's team '{actions.ORGANIZER_TEAM}' can submit a baseline: "
         f"bitgoeul testbed submit {shown.slug} PATH --as {escape(acting)}"
+    )
+
+
+def _moment(option: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option}: '{value}' is not a time, e.g. 2026-12-31T18:00:00+09:00.") from None
+    if moment.tzinfo is None:
+        raise fail(f"{option}: give a time zone, e.g. 2026-12-31T18:00:00+09:00.")
+    return moment
+
+
+@testbed_app.command("update")
+def update_task(
+    ctx: typer.Context,
+    task: TaskSlug,
+    acting: AsUser,
+    deadline: Annotated[
+        str | None, typer.Option("--deadline", help="New deadline (ISO 8601 with a time zone).")
+    ] = None,
+    final_phase: Annotated[
+        str | None, typer.Option("--final-phase", help="When the final phase starts.")
+    ] = None,
+    opens: Annotated[str | None, typer.Option("--opens", help="When the task opens.")] = None,
+    daily_limit: Annotated[
+        int | None, typer.Option("--daily-limit", min=1, help="Submissions per team per UTC day.")
+    ] = None,
+    show_logs: Annotated[
+        bool | None,
+        typer.Option("--show-logs/--hide-logs", help="Show model logs' last 4,000 characters."),
+    ] = None,
+) -> None:
+    """Change a task's calendar or limits (its organizer: stewards, operators)."""
+    fields: dict[str, object] = {
+        "deadline": _moment("--deadline", deadline),
+        "final_phase_at": _moment("--final-phase", final_phase),
+        "opens_at": _moment("--opens", opens),
+        "daily_limit": daily_limit,
+        "show_logs": show_logs,
+    }
+    chosen = {name: value for name, value in fields.items() if value is not None}
+    if not chosen:
+        raise fail(
+            "Nothing to change: give --deadline, --final-phase, --opens, --daily-limit "
+            "or --show-logs/--hide-logs."
+        )
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        changed = actions.update_task(
+            session,
+            actor=hub.actor(session, acting),
+            task_slug=task,
+            data=TaskUpdate.model_validate(chosen),
+        )
+        shown = queries.task_public(session, changed)
+    console.print(
+        f"Task [bold]{shown.slug}[/] is {shown.phase.value}: final phase from "
+        f"{_when(shown.final_phase_at)}, deadline {_when(shown.deadline)}, "
+        f"{shown.daily_limit} submissions a day."
     )
 
 
@@ -634,4 +697,5 @@ def _score(value: float | None) -> str:
 
 
 def _when(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+    """In UTC, said so: the hub keeps every time in UTC, and days are counted in UTC."""
+    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

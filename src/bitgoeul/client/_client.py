@@ -594,6 +594,18 @@ class Client:
             )
         )
 
+    def update_testbed_task(self, slug: str, **fields: Any) -> TestbedTask:
+        """The organizer changes a task's calendar, limits or texts (``deadline=``,
+        ``daily_limit=``, ``show_logs=``...); the test set and metric stay fixed."""
+        return TestbedTask.model_validate(
+            self._json(
+                "PATCH",
+                f"/testbed/tasks/{_seg(slug)}",
+                content=json.dumps(fields, ensure_ascii=False, default=_json_value),
+                headers={"Content-Type": "application/json"},
+            )
+        )
+
     def testbed_teams(self, slug: str) -> list[TestbedTeam]:
         body = self._json("GET", f"/testbed/tasks/{_seg(slug)}/teams")
         return [TestbedTeam.model_validate(item) for item in _items(body)]

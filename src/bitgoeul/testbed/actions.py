@@ -69,7 +69,7 @@ from bitgoeul.testbed.models import (
     TestbedTeam,
     TestbedTeamMember,
 )
-from bitgoeul.testbed.schemas import ModelSpec, TaskCreate
+from bitgoeul.testbed.schemas import ModelSpec, TaskCreate, TaskUpdate
 
 PREDICTION_FILES = ("predictions.csv", "predictions.parquet")
 LOG_EXCERPT_CHARS = 4000
@@ -331,6 +331,74 @@ def create_task(
             "metric": metric.name,
             "training_datasets": task.training_datasets,
             "deadline": task.deadline.isoformat(),
+        },
+    )
+    session.commit()
+    return task
+
+
+_DATES = ("opens_at", "final_phase_at", "deadline")
+
+
+def update_task(session: Session, *, actor: Actor, task_slug: str, data: TaskUpdate) -> TestbedTask:
+    """The organizer changes a task's texts, limits or calendar; participants hear of a new
+    calendar.  A closed task keeps its dates: its private leaderboard is already out."""
+    require_signed_in(actor)
+    task = get_task(session, task_slug)
+    if not governs_task(actor, task):
+        raise AccessDenied("Only the organizer's stewards and operators change a task.")
+    changes = data.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        if value is None:
+            raise ValidationFailed(f"{name}: give a value, or leave it out to keep it.")
+    now = utcnow()
+    moving = {name: changes[name] for name in _DATES if name in changes}
+    if moving and phase_at(task, now) == Phase.closed:
+        raise Conflict(
+            f"Task '{task.slug}' closed at {task.deadline.isoformat()} and its private "
+            "leaderboard is out; its dates no longer change."
+        )
+    dates = {name: moving.get(name, getattr(task, name)) for name in _DATES}
+    if not dates["opens_at"] < dates["final_phase_at"] < dates["deadline"]:
+        raise ValidationFailed("opens_at, final_phase_at and deadline must come in that order.")
+    if "deadline" in moving and dates["deadline"] <= now:
+        raise ValidationFailed("deadline: a new deadline must lie in the future.")
+    for slug in changes.get("training_datasets", []):
+        if get_dataset(session, slug).holdout:
+            raise ValidationFailed(f"training_datasets: '{slug}' is a hidden test set.")
+    accepts = (
+        changes.get("accepts_predictions", task.accepts_predictions),
+        changes.get("accepts_models", task.accepts_models),
+    )
+    if not any(accepts):
+        raise ValidationFailed("accept predictions files, model bundles, or both.")
+    for name, value in changes.items():
+        setattr(task, name, value)
+    if moving:
+        participants = set(
+            session.scalars(
+                select(TestbedTeamMember.user_id).where(TestbedTeamMember.task_id == task.id)
+            )
+        )
+        for user_id in participants - {actor.user_id}:
+            session.add(
+                Notification(
+                    user_id=user_id,
+                    kind="testbed.calendar",
+                    text=f"The calendar of testbed task '{task.title}' changed: final phase "
+                    f"from {task.final_phase_at.isoformat()}, deadline "
+                    f"{task.deadline.isoformat()}.",
+                    link=f"/testbed/{task.slug}",
+                )
+            )
+    _audit(
+        session,
+        actor=actor,
+        action="testbed.task_updated",
+        task=task,
+        detail={
+            name: value.isoformat() if isinstance(value, datetime) else value
+            for name, value in changes.items()
         },
     )
     session.commit()

@@ -25,6 +25,7 @@ from bitgoeul.testbed.schemas import (
     SubmissionPublic,
     TaskCreate,
     TaskPublic,
+    TaskUpdate,
     TeamCreate,
     TeamMemberAdd,
     TeamPublic,
@@ -93,6 +94,13 @@ def create_task(
 @router.get("/tasks/{slug}", response_model=TaskPublic)
 def get_task_route(slug: str, session: SessionDep) -> TaskPublic:
     return queries.task_public(session, get_task(session, slug))
+
+
+@router.patch("/tasks/{slug}", response_model=TaskPublic)
+def update_task(slug: str, body: TaskUpdate, session: SessionDep, actor: CsrfChecked) -> TaskPublic:
+    """The organizer changes texts, limits or the calendar (not the test set or metric)."""
+    task = actions.update_task(session, actor=actor, task_slug=slug, data=body)
+    return queries.task_public(session, task)
 
 
 @router.get("/tasks/{slug}/teams", response_model=list[TeamPublic])

@@ -385,6 +385,11 @@ def write_test_inputs(
     if file_format not in ("csv", "parquet"):
         raise ValidationFailed("format: choose csv or parquet.")
     task = get_task(session, task_slug)
+    if not task.accepts_predictions and not governs_task(actor, task):
+        raise AccessDenied(
+            f"Task '{task.slug}' takes models only: its test inputs stay on the hub, and your "
+            "model reads them inside its job."
+        )
     dataset = session.get(Dataset, task.test_dataset_id)
     assert dataset is not None  # noqa: S101 - RESTRICT keeps it
     context = testbed_context(session, actor=actor, dataset=dataset, task_slug=task.slug)

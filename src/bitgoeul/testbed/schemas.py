@@ -69,6 +69,30 @@ class TaskCreate(_Input):
         return self
 
 
+class TaskUpdate(_Input):
+    """What an organizer may change on a task; the test set, metric and split stay fixed."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    title_ko: str | None = Field(default=None, max_length=300)
+    problem: str | None = Field(default=None, min_length=1, max_length=20_000)
+    problem_ko: str | None = Field(default=None, max_length=20_000)
+    training_datasets: list[str] | None = Field(default=None, max_length=50)
+    accepts_predictions: bool | None = None
+    accepts_models: bool | None = None
+    daily_limit: int | None = Field(default=None, ge=1, le=1000)
+    show_logs: bool | None = None
+    opens_at: datetime | None = None
+    final_phase_at: datetime | None = None
+    deadline: datetime | None = None
+
+    @field_validator("opens_at", "final_phase_at", "deadline")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-12-01T00:00:00+09:00")
+        return value
+
+
 class TeamCreate(_Input):
     name: str = Field(min_length=1, max_length=100)
 
