@@ -42,6 +42,7 @@ def testbed_hub_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
         )
         actions.create_task(
             session,
+            settings=app.state.settings,
             store=app.state.store,
             actor=city.kepco_steward,
             data=task_create(test_set.slug, "household-electricity"),

@@ -149,7 +149,11 @@ def bench(
         holdout=True,
     )
     task = actions.create_task(
-        db, store=store, actor=steward, data=task_create(test_set.slug, training.slug)
+        db,
+        settings=settings,
+        store=store,
+        actor=steward,
+        data=task_create(test_set.slug, training.slug),
     )
     lab = db.get(type(cast.kepco), cast.actors["member"].organization_id)
     extra = {

@@ -167,7 +167,11 @@ def create_task(
     hub = hub_of(ctx)
     with hub.session() as session:
         task = actions.create_task(
-            session, store=make_store(hub.settings), actor=hub.actor(session, acting), data=data
+            session,
+            settings=hub.settings,
+            store=make_store(hub.settings),
+            actor=hub.actor(session, acting),
+            data=data,
         )
         shown = queries.task_public(session, task)
     console.print(

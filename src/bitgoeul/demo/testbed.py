@@ -77,7 +77,7 @@ def ensure_demo_testbed(
         organizer = _steward_of(session, demo.publisher)
         task = session.scalars(select(TestbedTask).where(TestbedTask.slug == demo.slug)).first()
         if task is None:
-            task = _create(session, store, organizer, demo, seed)
+            task = _create(session, settings, store, organizer, demo, seed)
             if task is None:
                 skipped.append(demo.slug)
                 continue
@@ -101,7 +101,12 @@ SPLIT_ATTEMPTS = 20
 
 
 def _create(
-    session: Session, store: ObjectStore, organizer: Actor, demo: DemoTask, seed: int
+    session: Session,
+    settings: Settings,
+    store: ObjectStore,
+    organizer: Actor,
+    demo: DemoTask,
+    seed: int,
 ) -> TestbedTask | None:
     """The task, with a split seed derived from the city's seed (a rebuilt demo splits alike).
 
@@ -111,7 +116,12 @@ def _create(
     for attempt in range(SPLIT_ATTEMPTS):
         try:
             return _create_with(
-                session, store, organizer, demo, split_seed=f"demo/{seed}/{demo.slug}/{attempt}"
+                session,
+                settings,
+                store,
+                organizer,
+                demo,
+                split_seed=f"demo/{seed}/{demo.slug}/{attempt}",
             )
         except ValidationFailed:
             session.rollback()
@@ -119,11 +129,18 @@ def _create(
 
 
 def _create_with(
-    session: Session, store: ObjectStore, organizer: Actor, demo: DemoTask, *, split_seed: str
+    session: Session,
+    settings: Settings,
+    store: ObjectStore,
+    organizer: Actor,
+    demo: DemoTask,
+    *,
+    split_seed: str,
 ) -> TestbedTask:
     now = utcnow().replace(minute=0, second=0, microsecond=0)
     return actions.create_task(
         session,
+        settings=settings,
         store=store,
         actor=organizer,
         split_seed=split_seed,

@@ -140,16 +140,27 @@ def _read_truth(store: ObjectStore, task: TestbedTask, version: DatasetVersion) 
     return pq.read_table(_version_path(store, version), columns=[task.id_column, task.label_column])
 
 
+def _split_path(settings: Settings, task: TestbedTask, version: int) -> Path:
+    seed_key = hashlib.sha256(task.split_seed.encode()).hexdigest()[:16]
+    name = f"{task.id}-v{version}-{seed_key}.npy"
+    return settings.ensure_data_dir() / "testbed" / "splits" / name
+
+
+def _keep_split(path: Path, mask: np.typing.NDArray[np.bool_]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npy")
+    np.save(partial, mask, allow_pickle=False)
+    partial.replace(path)
+
+
 def _public_mask(
     settings: Settings, task: TestbedTask, version: int, truth: pa.Table
 ) -> np.typing.NDArray[np.bool_]:
-    """Which test rows are public, kept on the hub's disk: hashing a million ids takes ~1.7 s,
-    which a participant should not wait for at every submission.  It reveals the split, so it
-    lives with the hub's private files; a copy that does not fit the test set is made again."""
-    seed_key = hashlib.sha256(task.split_seed.encode()).hexdigest()[:16]
-    path = (
-        settings.ensure_data_dir() / "testbed" / "splits" / f"{task.id}-v{version}-{seed_key}.npy"
-    )
+    """Which test rows are public, kept on the hub's disk from the task's set-up on: hashing a
+    million ids takes ~1.7 s, which a participant should not wait for at every submission.  It
+    reveals the split, so it lives with the hub's private files; a copy that does not fit the
+    test set is made again."""
+    path = _split_path(settings, task, version)
     if path.is_file():
         kept: np.typing.NDArray[np.bool_] = np.load(path, allow_pickle=False)
         if kept.dtype == np.bool_ and kept.shape == (truth.num_rows,):
@@ -158,10 +169,7 @@ def _public_mask(
     mask = scoring.split_public_private(
         ids, seed=task.split_seed, public_fraction=task.public_fraction
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npy")
-    np.save(partial, mask, allow_pickle=False)
-    partial.replace(path)
+    _keep_split(path, mask)
     return mask
 
 
@@ -173,8 +181,8 @@ def _check_test_set(
     label_column: str,
     seed: str,
     public_fraction: float,
-) -> int:
-    """Refuse a test set the metric cannot score, on either part; the number of rows."""
+) -> np.typing.NDArray[np.bool_]:
+    """Refuse a test set the metric cannot score, on either part; its public rows."""
     if truth.num_rows == 0:
         raise ValidationFailed("The test set has no rows.")
     ids = truth[id_column]
@@ -204,12 +212,13 @@ def _check_test_set(
                 f"The {name} part of the test set cannot be scored with {metric.name}: "
                 f"{error.message}"
             ) from None
-    return int(truth.num_rows)
+    return public
 
 
 def create_task(
     session: Session,
     *,
+    settings: Settings,
     store: ObjectStore,
     actor: Actor,
     data: TaskCreate,
@@ -261,7 +270,7 @@ def create_task(
     truth = pq.read_table(
         _version_path(store, version), columns=[data.id_column, data.label_column]
     )
-    rows = _check_test_set(
+    public = _check_test_set(
         metric,
         truth,
         id_column=data.id_column,
@@ -297,7 +306,7 @@ def create_task(
         metric=metric.name,
         test_dataset_id=dataset.id,
         test_version=version.number,
-        test_rows=rows,
+        test_rows=truth.num_rows,
         id_column=data.id_column,
         label_column=data.label_column,
         input_columns=inputs,
@@ -320,6 +329,7 @@ def create_task(
     session.add(team)
     session.flush()
     session.add(TestbedTeamMember(task_id=task.id, team_id=team.id, user_id=actor.user_id))
+    _keep_split(_split_path(settings, task, version.number), public)
     _audit(
         session,
         actor=actor,

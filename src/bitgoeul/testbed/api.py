@@ -84,10 +84,14 @@ def list_tasks(session: SessionDep) -> list[TaskPublic]:
 
 @router.post("/tasks", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
 def create_task(
-    body: TaskCreate, session: SessionDep, store: StoreDep, actor: CsrfChecked
+    body: TaskCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
 ) -> TaskPublic:
     """An operator, or a steward of the test set's publisher, sets up a task."""
-    task = actions.create_task(session, store=store, actor=actor, data=body)
+    task = actions.create_task(session, settings=settings, store=store, actor=actor, data=body)
     return queries.task_public(session, task)
 
 
