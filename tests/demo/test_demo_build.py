@@ -86,6 +86,8 @@ def test_the_demo_startup_has_credits_and_its_example_job_runs_and_waits_for_rev
     from bitgoeul.compute.runner import JobRunner
     from bitgoeul.compute.sandbox import sandbox_support
     from bitgoeul.storage import make_store
+    from bitgoeul.testbed.actions import testbed_scorer
+    from bitgoeul.testbed.models import TestbedSubmission
 
     build_demo_city(settings, people=200, seed=7)
     engine = make_engine(settings)
@@ -94,20 +96,31 @@ def test_the_demo_startup_has_credits_and_its_example_job_runs_and_waits_for_rev
         lab = session.scalars(
             select(Organization).where(Organization.slug == "bitgoeul-labs")
         ).one()
-        jobs = list(session.scalars(select(Job)))
+        jobs = list(session.scalars(select(Job).order_by(Job.id)))
     if not sandbox_support().available:
         assert jobs == []
         engine.dispose()
         pytest.skip(f"no sandbox here: {sandbox_support().reason}")
-    assert [j.name for j in jobs] == ["Wellbeing check: inactivity episodes"]
+    names = [j.name for j in jobs]
+    assert names[0] == "Wellbeing check: inactivity episodes"
+    # The startup's model submission to the flow task is the other job.
+    assert names[1].startswith("testbed hourly-population-flow submission")
+    store = make_store(settings)
     runner = JobRunner(
         settings.model_copy(update={"environment": Environment.demo}),
         sessions,
-        make_store(settings),
+        store,
         make_executor(settings),
+        finish_hooks=[testbed_scorer(settings, store)],
     )
     runner.run_until_idle(timeout=120)
     with sessions() as session:
+        model = session.scalars(
+            select(TestbedSubmission).where(TestbedSubmission.job_id == jobs[1].id)
+        ).one()
+        assert model.status.value == "scored", model.error
+        assert model.public_score is not None
+        assert "predicted" in model.log_excerpt
         job = session.get(Job, jobs[0].id)
         assert job is not None
         assert job.status.value == "succeeded", job.reason

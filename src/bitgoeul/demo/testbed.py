@@ -6,13 +6,16 @@ fitted on the training dataset and predicts the test inputs, which the organizer
 the same door a participant uses (``testbed_inputs``: never the label), and is submitted and
 scored like any entry.  The demo startup's researcher joins two tasks and submits a simple
 forecast built from the test inputs alone (the same hour or weekday a week before), so the
-leaderboards show a participant beside the baseline.
+leaderboards show a participant beside the baseline, and sends a model bundle to the flow task
+(``demo/jobs/testbed_flow_model``), queued as a job and scored when the hub serves.  Each
+organizer gets a few CPU-hours for re-running model submissions.
 """
 
 from __future__ import annotations
 
 import tempfile
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,21 +26,27 @@ from sqlalchemy.orm import Session
 
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.accounts.models import Role
+from bitgoeul.accounts.models import Organization, Role
 from bitgoeul.catalog.queries import get_version
+from bitgoeul.compute import credits
+from bitgoeul.compute.executors import make_executor
+from bitgoeul.compute.schemas import Resources
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
+from bitgoeul.demo.compute import JOBS_DIR, pack
 from bitgoeul.demo.institutions import INSTITUTIONS
 from bitgoeul.demo.sharing import RESEARCHER
 from bitgoeul.demo.testbed_baselines import BASELINE_DESCRIPTIONS, baseline_predictions
 from bitgoeul.demo.testbed_data import DEMO_TASKS, ELECTRICITY, FLOW, DemoTask
-from bitgoeul.errors import ValidationFailed
+from bitgoeul.errors import BitgoeulError, ValidationFailed
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import actions, queries
 from bitgoeul.testbed.models import TestbedSubmission, TestbedTask
-from bitgoeul.testbed.schemas import TaskCreate
+from bitgoeul.testbed.schemas import ModelSpec, TaskCreate
 
 DEVELOPMENT_DAYS = 30
+RERUN_CPU_HOURS = 5
+FLOW_MODEL = "testbed_flow_model"
 FINAL_DAYS = 14
 STARTUP_TEAM = "Bitgoeul Labs"
 # The startup's entry: a column of the test inputs, used as the prediction.
@@ -72,7 +81,10 @@ def ensure_demo_testbed(
     session: Session, settings: Settings, store: ObjectStore, *, seed: int
 ) -> str:
     """Set up every demo task with its baseline (and the startup's entries), once, in order."""
-    made, skipped = [], []
+    made: list[str] = []
+    skipped: list[str] = []
+    notes: list[str] = []
+    funded: set[int | None] = set()
     for demo in DEMO_TASKS:
         organizer = _steward_of(session, demo.publisher)
         task = session.scalars(select(TestbedTask).where(TestbedTask.slug == demo.slug)).first()
@@ -91,10 +103,16 @@ def ensure_demo_testbed(
             _submit_baseline(session, settings, store, organizer, demo)
             if demo.slug in STARTUP_ENTRIES:
                 _submit_startup_entry(session, settings, store, demo)
+            if demo.slug == FLOW:
+                made_model = _submit_startup_model(session, settings, demo)
+                notes.append(made_model)
+            if organizer.organization_id not in funded:
+                _fund_reruns(session, organizer)
+                funded.add(organizer.organization_id)
     said = f"testbed tasks set up: {', '.join(made)}" if made else "testbed already set up"
     if skipped:
         said += f" (skipped, the city is too small to score them: {', '.join(skipped)})"
-    return said
+    return "; ".join([said, *notes])
 
 
 SPLIT_ATTEMPTS = 20
@@ -229,6 +247,55 @@ def _submit_baseline(
             work,
             f"Organizer baseline: {BASELINE_DESCRIPTIONS[demo.slug]}",
         )
+
+
+def _fund_reruns(session: Session, organizer: Actor) -> None:
+    """An organizer pays for re-running a model submission: some CPU-hours to do so."""
+    organization = session.get(Organization, organizer.organization_id)
+    if organization is None:
+        return
+    credits.grant(
+        session,
+        actor=_operator(session),
+        organization_slug=organization.slug,
+        cpu_hours=Decimal(RERUN_CPU_HOURS),
+        note="testbed re-runs (demo)",
+    )
+
+
+def _operator(session: Session) -> Actor:
+    for institution in INSTITUTIONS:
+        if institution.role == Role.operator:
+            user = account_queries.get_user(session, institution.username)
+            if user is not None:
+                return Actor.for_user(user, via="cli")
+    raise LookupError("the demo operator is missing")
+
+
+def _submit_startup_model(session: Session, settings: Settings, demo: DemoTask) -> str:
+    """The startup's model bundle for the flow task, queued as a job; scored when it runs."""
+    user = account_queries.get_user(session, RESEARCHER)
+    if user is None:
+        return "no startup model submitted: the researcher account is missing"
+    with tempfile.TemporaryDirectory() as folder:
+        bundle = pack(JOBS_DIR / FLOW_MODEL, Path(folder) / f"{FLOW_MODEL}.zip")
+        try:
+            submission = actions.submit_model(
+                session,
+                settings=settings,
+                executor=make_executor(settings),
+                actor=Actor.for_user(user, via="cli"),
+                task_slug=demo.slug,
+                bundle_path=bundle,
+                spec=ModelSpec(
+                    entrypoint="predict.py",
+                    resources=Resources(cpus=1, memory_mb=1024, time_limit_s=300),
+                    description="Mean of the same hour the day before and a week before.",
+                ),
+            )
+        except BitgoeulError as error:
+            return f"startup model not submitted: {error.message}"
+    return f"startup model submission {submission.id} queued (scored when the hub serves)"
 
 
 def _submit_startup_entry(
