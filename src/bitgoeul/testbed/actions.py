@@ -692,20 +692,7 @@ def submit_predictions(
             submission_id=submission.id,
         )
         _record_scores(submission, scores, scorer_environment())
-        _audit(
-            session,
-            actor=actor,
-            action="testbed.submitted",
-            task=entry.task,
-            resource_type="testbed_submission",
-            resource_id=submission.id,
-            detail={
-                "kind": "predictions",
-                "team": entry.team.name,
-                "sha256": submission.content_sha256,
-                "test_version": submission.test_version,
-            },
-        )
+        _audit_submitted(session, actor=actor, entry=entry, submission=submission)
         session.commit()
     except BitgoeulError as error:
         shutil.rmtree(folder, ignore_errors=True)
@@ -717,6 +704,27 @@ def submit_predictions(
         session.rollback()
         raise
     return submission
+
+
+def _audit_submitted(
+    session: Session, *, actor: Actor, entry: _Entry, submission: TestbedSubmission
+) -> None:
+    _audit(
+        session,
+        actor=actor,
+        action="testbed.submitted",
+        task=entry.task,
+        resource_type="testbed_submission",
+        resource_id=submission.id,
+        detail={
+            "kind": submission.kind.value,
+            "team": entry.team.name,
+            "sha256": submission.content_sha256,
+            "job": submission.job_id,
+            "test_version": submission.test_version,
+            "phase": submission.phase.value,
+        },
+    )
 
 
 def _safe_name(filename: str) -> str:
@@ -785,21 +793,7 @@ def submit_model(
         submission.job_id = job.id
         submission.content_sha256 = job.code_sha256
         submission.environment = _model_environment(settings, job)
-        _audit(
-            session,
-            actor=actor,
-            action="testbed.submitted",
-            task=entry.task,
-            resource_type="testbed_submission",
-            resource_id=submission.id,
-            detail={
-                "kind": "model",
-                "team": entry.team.name,
-                "sha256": job.code_sha256,
-                "job": job.id,
-                "test_version": submission.test_version,
-            },
-        )
+        _audit_submitted(session, actor=actor, entry=entry, submission=submission)
         session.commit()
     except BitgoeulError as error:
         session.rollback()
