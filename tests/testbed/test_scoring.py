@@ -27,6 +27,7 @@ from bitgoeul.testbed.scoring import (
     auroc,
     binary_f1,
     read_predictions,
+    score_parts,
     score_predictions,
     split_public_private,
 )
@@ -461,3 +462,49 @@ def test_the_split_refuses_an_empty_seed_or_a_fraction_outside_zero_to_one() -> 
         split_public_private(["a"], seed="", public_fraction=0.5)
     with pytest.raises(ValidationFailed, match="between 0 and 1"):
         split_public_private(["a"], seed="s", public_fraction=1.5)
+
+
+# --- Scoring the two parts ------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(
+    values=st.lists(st.tuples(REAL, REAL), min_size=2, max_size=200),
+    seed=st.text(min_size=1, max_size=12),
+    shuffle=st.randoms(use_true_random=False),
+)
+def test_each_part_scores_exactly_its_own_rows_whatever_the_submission_order(
+    values: list[tuple[float, float]], seed: str, shuffle: Any
+) -> None:
+    ids = [f"r{i}" for i in range(len(values))]
+    public = split_public_private(ids, seed=seed, public_fraction=0.5)
+    if public.all() or not public.any():
+        public = np.array([i % 2 == 0 for i in range(len(ids))])
+    truth = pa.table({"id": ids, "y": [v[0] for v in values]})
+    order = list(range(len(ids)))
+    shuffle.shuffle(order)
+    predictions = pa.table(
+        {"id": [ids[i] for i in order], "prediction": [values[i][1] for i in order]}
+    )
+    first, second = score_parts(
+        "mae", predictions, truth, public=public, id_column="id", label_column="y"
+    )
+    y = np.array([v[0] for v in values])
+    p = np.array([v[1] for v in values])
+    assert _close(first.value, float(sk.mean_absolute_error(y[public], p[public])))
+    assert _close(second.value, float(sk.mean_absolute_error(y[~public], p[~public])))
+    assert first.rows + second.rows == len(ids)
+
+
+def test_a_split_that_does_not_fit_the_test_set_is_refused() -> None:
+    truth = pa.table({"id": ["a", "b"], "y": [1.0, 2.0]})
+    predictions = pa.table({"id": ["a", "b"], "prediction": [1.0, 2.0]})
+    with pytest.raises(ValidationFailed, match="does not match the test set"):
+        score_parts(
+            "mae",
+            predictions,
+            truth,
+            public=np.array([True]),
+            id_column="id",
+            label_column="y",
+        )
