@@ -422,6 +422,20 @@ class Client:
 
     # jobs
 
+    def _post_bundle(
+        self, path: str, directory_or_archive: str | Path, spec: dict[str, Any]
+    ) -> Any:
+        """POST a folder (zipped here) or an archive as ``bundle``, with ``spec`` as JSON."""
+        with tempfile.TemporaryDirectory(prefix="bitgoeul-bundle-") as folder:
+            bundle = bundle_for(Path(directory_or_archive), Path(folder))
+            with bundle.open("rb") as handle:
+                return self._json(
+                    "POST",
+                    path,
+                    data={"spec": json.dumps(spec, ensure_ascii=False)},
+                    files={"bundle": (bundle.name, handle, "application/octet-stream")},
+                )
+
     def submit_job(
         self,
         directory_or_archive: str | Path,
@@ -459,15 +473,7 @@ class Client:
             },
             "name": name,
         }
-        with tempfile.TemporaryDirectory(prefix="bitgoeul-bundle-") as folder:
-            bundle = bundle_for(Path(directory_or_archive), Path(folder))
-            with bundle.open("rb") as handle:
-                body = self._json(
-                    "POST",
-                    "/jobs",
-                    data={"spec": json.dumps(spec, ensure_ascii=False)},
-                    files={"bundle": (bundle.name, handle, "application/octet-stream")},
-                )
+        body = self._post_bundle("/jobs", directory_or_archive, spec)
         return Job.model_validate(body)
 
     def jobs(self, project: int | None = None) -> list[Job]:
@@ -692,15 +698,9 @@ class Client:
             },
             "description": description,
         }
-        with tempfile.TemporaryDirectory(prefix="bitgoeul-bundle-") as folder:
-            bundle = bundle_for(Path(directory_or_archive), Path(folder))
-            with bundle.open("rb") as handle:
-                body = self._json(
-                    "POST",
-                    f"/testbed/tasks/{_seg(slug)}/submissions",
-                    data={"spec": json.dumps(spec, ensure_ascii=False)},
-                    files={"bundle": (bundle.name, handle, "application/octet-stream")},
-                )
+        body = self._post_bundle(
+            f"/testbed/tasks/{_seg(slug)}/submissions", directory_or_archive, spec
+        )
         return TestbedSubmission.model_validate(body)
 
     def testbed_submission(self, id: int) -> TestbedSubmission:
