@@ -567,10 +567,7 @@ def show_history(
             team = mine.id
         chosen = queries.get_team(session, found, team)
         team_name = chosen.name
-        shown = [
-            queries.submission_public(session, s)
-            for s in queries.team_submissions(session, actor=actor, task=found, team=chosen)
-        ]
+        shown = queries.team_submissions(session, actor=actor, task=found, team=chosen)
     table = Table(title=f"Team {escape(team_name)} on {task}: {len(shown)} submission(s)")
     table.add_column("id", justify="right")
     for column in ("kind", "phase", "status", "public score", "submitted by", "submitted (UTC)"):

@@ -26,11 +26,10 @@ from bitgoeul.compute.schemas import (
     ReviewBody,
 )
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, SignedInActor
-from bitgoeul.errors import TooLarge, ValidationFailed, validation_problems
+from bitgoeul.errors import ValidationFailed, validation_problems
+from bitgoeul.uploads import save_upload
 
 router = APIRouter(tags=["jobs"])
-
-_CHUNK = 1024 * 1024
 
 
 def _executor(request: Request) -> Executor:
@@ -54,18 +53,13 @@ def save_bundle(upload: UploadFile, folder: Path, *, limit: int) -> Path:
     """The uploaded bundle on disk, refused once it passes ``limit`` bytes."""
     name = Path(upload.filename or "bundle.zip").name.lower()
     suffix = ".tar.gz" if name.endswith((".tar.gz", ".tgz")) else Path(name).suffix or ".zip"
-    target = folder / f"bundle{suffix}"
-    written = 0
-    with target.open("wb") as out:
-        while chunk := upload.file.read(_CHUNK):
-            written += len(chunk)
-            if written > limit:
-                raise TooLarge(
-                    f"The bundle is larger than this hub accepts ({limit} bytes); leave data "
-                    "and model weights out of it (inputs arrive in BITGOEUL_INPUT_DIR)."
-                )
-            out.write(chunk)
-    return target
+    return save_upload(
+        upload,
+        folder / f"bundle{suffix}",
+        limit=limit,
+        too_large=f"The bundle is larger than this hub accepts ({limit} bytes); leave data "
+        "and model weights out of it (inputs arrive in BITGOEUL_INPUT_DIR).",
+    )
 
 
 @router.post("/jobs", response_model=JobPublic, status_code=status.HTTP_201_CREATED)

@@ -25,7 +25,7 @@ from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion
 from bitgoeul.catalog.queries import get_dataset, get_version
 from bitgoeul.config import Settings
 from bitgoeul.errors import AccessDenied, ValidationFailed
-from bitgoeul.governance.decision import DataAction, Decision, decide
+from bitgoeul.governance.decision import DataAction, Decision, Obligations, decide
 from bitgoeul.governance.queries import decision_context
 from bitgoeul.query.policy import classified_columns, policy_view_sql, pseudonym_key
 from bitgoeul.storage.base import ObjectStore
@@ -154,18 +154,11 @@ def materialize(
         for grant in granted:
             policy = grant.decision.obligations
             key = pseudonym_key(settings.secret(), policy.pseudonym_scope or "platform")
-            select_sql, hidden = policy_view_sql(grant.version, policy, key=key, keep=set())
-            source = store.local_path(grant.version.object_key)
-            if source is None:
-                raise ValidationFailed("Jobs need the local object store to read datasets.")
             target = dest / f"{grant.slug}.parquet"
-            quoted_source = "read_parquet('" + str(source).replace("'", "''") + "')"
-            quoted_target = "'" + str(target).replace("'", "''") + "'"
-            conn.execute(
-                f"COPY ({select_sql.replace('{source}', quoted_source)}) "
-                f"TO {quoted_target} (FORMAT parquet)"
+            hidden = write_view(
+                conn, store, grant.version, policy, key=key, target=target, file_format="parquet"
             )
-            rows = conn.execute(f"SELECT count(*) FROM read_parquet({quoted_target})").fetchone()
+            rows = conn.execute("SELECT count(*) FROM read_parquet(?)", [str(target)]).fetchone()
             written[grant.slug] = {
                 "version": grant.version.number,
                 "rows": int(rows[0]) if rows else 0,
@@ -174,3 +167,29 @@ def materialize(
                 "identifiers": classified_columns(grant.version, "direct_identifier"),
             }
     return written
+
+
+def write_view(
+    conn: duckdb.DuckDBPyConnection,
+    store: ObjectStore,
+    version: DatasetVersion,
+    policy: Obligations,
+    *,
+    key: str,
+    target: Path,
+    file_format: str,
+) -> set[str]:
+    """Write the decision's view of ``version`` (``policy_view_sql``) to ``target`` as Parquet
+    or CSV with a header; the columns it left out.  Job inputs and the testbed's test inputs
+    are written here."""
+    select_sql, hidden = policy_view_sql(version, policy, key=key, keep=set())
+    source = store.local_path(version.object_key)
+    if source is None:
+        raise ValidationFailed("Reading a dataset into a file needs the local object store.")
+    quoted_source = "read_parquet('" + str(source).replace("'", "''") + "')"
+    quoted_target = "'" + str(target).replace("'", "''") + "'"
+    options = "(FORMAT parquet)" if file_format == "parquet" else "(FORMAT csv, HEADER true)"
+    conn.execute(
+        f"COPY ({select_sql.replace('{source}', quoted_source)}) TO {quoted_target} {options}"
+    )
+    return hidden

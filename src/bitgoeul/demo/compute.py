@@ -20,13 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts import queries as account_queries
-from bitgoeul.accounts.actor import Actor
 from bitgoeul.compute import credits, jobs
 from bitgoeul.compute.executors import make_executor
 from bitgoeul.compute.models import CreditEntry, Job
 from bitgoeul.compute.schemas import JobSpec, Resources
 from bitgoeul.config import Settings
-from bitgoeul.demo.sharing import APPROVED_DATASET, PROJECT_TITLE, RESEARCHER
+from bitgoeul.demo.sharing import APPROVED_DATASET, PROJECT_TITLE, RESEARCHER, demo_actor
 from bitgoeul.errors import BitgoeulError
 from bitgoeul.governance.models import Project
 
@@ -43,13 +42,6 @@ def pack(job_dir: Path, archive: Path) -> Path:
             if path.is_file() and "__pycache__" not in path.parts:
                 bundle.write(path, path.relative_to(job_dir).as_posix())
     return archive
-
-
-def _actor(session: Session, username: str) -> Actor:
-    user = account_queries.get_user(session, username)
-    if user is None:
-        raise LookupError(f"the demo account {username!r} is missing")
-    return Actor.for_user(user, via="cli")
 
 
 def has_demo_credits(session: Session) -> bool:
@@ -69,7 +61,7 @@ def ensure_demo_compute(session: Session, settings: Settings) -> str:
     if not has_demo_credits(session):
         credits.grant(
             session,
-            actor=_actor(session, "operator"),
+            actor=demo_actor(session, "operator"),
             organization_slug=STARTUP,
             cpu_hours=Decimal(100),
             gpu_hours=Decimal(10),
@@ -95,7 +87,7 @@ def ensure_demo_compute(session: Session, settings: Settings) -> str:
                 session,
                 settings=settings,
                 executor=make_executor(settings),
-                actor=_actor(session, RESEARCHER),
+                actor=demo_actor(session, RESEARCHER),
                 spec=spec,
                 bundle_path=bundle,
             )

@@ -33,7 +33,8 @@ def has_demo_project(session: Session) -> bool:
     return found is not None
 
 
-def _actor(session: Session, username: str) -> Actor:
+def demo_actor(session: Session, username: str) -> Actor:
+    """A demo account as the actor the build acts as."""
     user = account_queries.get_user(session, username)
     if user is None:  # the accounts are made first; a missing one is a bug in the demo
         raise LookupError(f"the demo account {username!r} is missing")
@@ -44,7 +45,7 @@ def ensure_demo_sharing(session: Session) -> None:
     """Create the demo project, its approved agreement and its pending request, once."""
     if has_demo_project(session):
         return
-    researcher = _actor(session, RESEARCHER)
+    researcher = demo_actor(session, RESEARCHER)
     project = actions.create_project(
         session,
         actor=researcher,
@@ -72,7 +73,7 @@ def ensure_demo_sharing(session: Session) -> None:
     )
     actions.approve_request(
         session,
-        actor=_actor(session, APPROVED_BY),
+        actor=demo_actor(session, APPROVED_BY),
         request_id=meters.id,
         conditions=ApprovalConditions(expires_in_days=365),
     )

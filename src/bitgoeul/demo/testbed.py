@@ -24,7 +24,6 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role
 from bitgoeul.catalog.queries import get_version
@@ -35,7 +34,7 @@ from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.demo.compute import JOBS_DIR, pack
 from bitgoeul.demo.institutions import INSTITUTIONS
-from bitgoeul.demo.sharing import RESEARCHER
+from bitgoeul.demo.sharing import RESEARCHER, demo_actor
 from bitgoeul.demo.testbed_baselines import BASELINE_DESCRIPTIONS, baseline_predictions
 from bitgoeul.demo.testbed_data import DEMO_TASKS, ELECTRICITY, FLOW, DemoTask
 from bitgoeul.errors import BitgoeulError, ValidationFailed
@@ -59,10 +58,8 @@ STARTUP_ENTRIES = {
 def _steward_of(session: Session, publisher: str) -> Actor:
     for institution in INSTITUTIONS:
         if institution.slug == publisher and institution.role == Role.steward:
-            user = account_queries.get_user(session, institution.username)
-            if user is not None:
-                return Actor.for_user(user, via="cli")
-    raise LookupError(f"the demo steward of {publisher!r} is missing")
+            return demo_actor(session, institution.username)
+    raise LookupError(f"the demo has no steward of {publisher!r}")
 
 
 def has_demo_testbed(session: Session) -> bool:
@@ -256,27 +253,16 @@ def _fund_reruns(session: Session, organizer: Actor) -> None:
         return
     credits.grant(
         session,
-        actor=_operator(session),
+        actor=demo_actor(session, "operator"),
         organization_slug=organization.slug,
         cpu_hours=Decimal(RERUN_CPU_HOURS),
         note="testbed re-runs (demo)",
     )
 
 
-def _operator(session: Session) -> Actor:
-    for institution in INSTITUTIONS:
-        if institution.role == Role.operator:
-            user = account_queries.get_user(session, institution.username)
-            if user is not None:
-                return Actor.for_user(user, via="cli")
-    raise LookupError("the demo operator is missing")
-
-
 def _submit_startup_model(session: Session, settings: Settings, demo: DemoTask) -> str:
     """The startup's model bundle for the flow task, queued as a job; scored when it runs."""
-    user = account_queries.get_user(session, RESEARCHER)
-    if user is None:
-        return "no startup model submitted: the researcher account is missing"
+    researcher = demo_actor(session, RESEARCHER)
     with tempfile.TemporaryDirectory() as folder:
         bundle = pack(JOBS_DIR / FLOW_MODEL, Path(folder) / f"{FLOW_MODEL}.zip")
         try:
@@ -284,7 +270,7 @@ def _submit_startup_model(session: Session, settings: Settings, demo: DemoTask) 
                 session,
                 settings=settings,
                 executor=make_executor(settings),
-                actor=Actor.for_user(user, via="cli"),
+                actor=researcher,
                 task_slug=demo.slug,
                 bundle_path=bundle,
                 spec=ModelSpec(
@@ -301,10 +287,7 @@ def _submit_startup_model(session: Session, settings: Settings, demo: DemoTask) 
 def _submit_startup_entry(
     session: Session, settings: Settings, store: ObjectStore, demo: DemoTask
 ) -> None:
-    user = account_queries.get_user(session, RESEARCHER)
-    if user is None:
-        return
-    researcher = Actor.for_user(user, via="cli")
+    researcher = demo_actor(session, RESEARCHER)
     task = session.scalars(select(TestbedTask).where(TestbedTask.slug == demo.slug)).one()
     if queries.my_team(session, actor=researcher, task=task) is None:
         actions.create_team(session, actor=researcher, task_slug=demo.slug, name=STARTUP_TEAM)

@@ -908,13 +908,6 @@ def _score_job(
     )
 
 
-def _submitter(session: Session, job: Job) -> Actor:
-    user = session.get(User, job.submitted_by_id) if job.submitted_by_id else None
-    if user is None:
-        raise AccessDenied("the account that submitted the model is gone")
-    return Actor.for_user(user, via="testbed")
-
-
 def job_finished(session: Session, job: Job, *, settings: Settings, store: ObjectStore) -> None:
     """Score the submission (or re-run) whose job just ended; a ``JobRunner`` finish hook."""
     submission = session.scalars(
@@ -934,7 +927,7 @@ def job_finished(session: Session, job: Job, *, settings: Settings, store: Objec
             store=store,
             task=task,
             job=job,
-            actor=_submitter(session, job),
+            actor=_submitter(session, target),
             test_version=target.test_version,
             submission_id=target.id,
         )
@@ -1050,7 +1043,7 @@ def _start_rerun(
     )
     session.add(rerun)
     session.flush()
-    submitter = _original_submitter(session, submission)
+    submitter = _submitter(session, submission)
     if submission.kind == SubmissionKind.predictions:
         kept = _submission_dir(settings, submission.id) / submission.filename
         if not kept.is_file() or _file_sha256(kept) != submission.content_sha256:
@@ -1095,12 +1088,13 @@ def _start_rerun(
     return rerun
 
 
-def _original_submitter(session: Session, submission: TestbedSubmission) -> Actor:
+def _submitter(session: Session, submission: TestbedSubmission) -> Actor:
+    """Scoring and re-runs act for the submission's author: the same decision as theirs."""
     user = session.get(User, submission.submitted_by_id) if submission.submitted_by_id else None
     if user is None:
         raise Conflict(
-            f"The account that made submission {submission.id} is gone; it cannot be re-run "
-            "on its behalf."
+            f"The account that made submission {submission.id} is gone; it cannot be scored "
+            "or re-run on its behalf."
         )
     return Actor.for_user(user, via="testbed")
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 from bitgoeul.compute.api import save_bundle
 from bitgoeul.compute.executors import Executor
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
-from bitgoeul.errors import TooLarge, ValidationFailed, validation_problems
+from bitgoeul.errors import ValidationFailed, validation_problems
 from bitgoeul.testbed import actions, queries
 from bitgoeul.testbed.access import get_task
 from bitgoeul.testbed.schemas import (
@@ -30,10 +30,9 @@ from bitgoeul.testbed.schemas import (
     TeamMemberAdd,
     TeamPublic,
 )
+from bitgoeul.uploads import save_upload
 
 router = APIRouter(prefix="/testbed", tags=["testbed"])
-
-_CHUNK = 1024 * 1024
 
 
 def _executor(request: Request) -> Executor:
@@ -48,18 +47,13 @@ def _work_dir(settings: SettingsDep) -> Path:
 
 
 def save_predictions(upload: UploadFile, folder: Path, *, limit: int) -> Path:
-    target = folder / "upload"
-    written = 0
-    with target.open("wb") as out:
-        while chunk := upload.file.read(_CHUNK):
-            written += len(chunk)
-            if written > limit:
-                raise TooLarge(
-                    f"The predictions file is larger than this hub accepts ({limit} bytes); "
-                    "send only the id column and 'prediction'."
-                )
-            out.write(chunk)
-    return target
+    return save_upload(
+        upload,
+        folder / "upload",
+        limit=limit,
+        too_large=f"The predictions file is larger than this hub accepts ({limit} bytes); "
+        "send only the id column and 'prediction'.",
+    )
 
 
 def parse_model_spec(text: str | None) -> ModelSpec:
@@ -142,8 +136,7 @@ def team_submissions(
     """A team's history: for its members, the organizer's stewards and operators."""
     task = get_task(session, slug)
     team = queries.get_team(session, task, team_id)
-    found = queries.team_submissions(session, actor=actor, task=task, team=team)
-    return [queries.submission_public(session, s) for s in found]
+    return queries.team_submissions(session, actor=actor, task=task, team=team)
 
 
 @router.post(

@@ -9,6 +9,7 @@ hidden from everyone until the deadline.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -22,12 +23,12 @@ from bitgoeul.accounts.models import Organization, User
 from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import get_version
+from bitgoeul.compute.inputs import write_view
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, NotFound, ValidationFailed
 from bitgoeul.governance.decision import DataAction, decide
 from bitgoeul.governance.queries import require_signed_in
-from bitgoeul.query.policy import policy_view_sql
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import scoring
 from bitgoeul.testbed.access import get_task, team_id_of, testbed_context
@@ -161,18 +162,27 @@ def may_see_team(session: Session, actor: Actor, task: TestbedTask, team: Testbe
 
 
 def team_submissions(
-    session: Session, *, actor: Actor, task: TestbedTask, team: TestbedTeam
-) -> list[TestbedSubmission]:
+    session: Session,
+    *,
+    actor: Actor,
+    task: TestbedTask,
+    team: TestbedTeam,
+    now: datetime | None = None,
+) -> list[SubmissionPublic]:
+    """A team's history, newest first (the day's count and the names read once for all)."""
     require_signed_in(actor)
     if not may_see_team(session, actor, task, team):
         raise AccessDenied(f"Only team '{team.name}', the organizer and operators see its history.")
-    return list(
+    found = list(
         session.scalars(
             select(TestbedSubmission)
             .where(TestbedSubmission.team_id == team.id)
             .order_by(TestbedSubmission.id.desc())
         )
     )
+    now = now or utcnow()
+    shared = _Shared.read(session, task, team, {s.submitted_by_id for s in found}, now)
+    return [shared.public(s) for s in found]
 
 
 def get_submission(session: Session, *, actor: Actor, submission_id: int) -> TestbedSubmission:
@@ -187,6 +197,68 @@ def get_submission(session: Session, *, actor: Actor, submission_id: int) -> Tes
     raise NotFound(f"There is no testbed submission {submission_id} of yours.")
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """What every submission of one team shows alike, read once."""
+
+    task: TestbedTask
+    team: TestbedTeam
+    test_slug: str
+    names: dict[int, str]
+    left_today: int | None
+    revealed: bool
+
+    @classmethod
+    def read(
+        cls,
+        session: Session,
+        task: TestbedTask,
+        team: TestbedTeam,
+        user_ids: set[int | None],
+        now: datetime,
+    ) -> _Shared:
+        left = None
+        if not team.is_organizer:
+            used = submissions_today(session, team_id=team.id, now=now)
+            left = max(0, task.daily_limit - used)
+        return cls(
+            task=task,
+            team=team,
+            test_slug=_slug_of_dataset(session, task.test_dataset_id),
+            names=_usernames(session, {i for i in user_ids if i is not None}),
+            left_today=left,
+            revealed=now >= task.deadline,
+        )
+
+    def public(self, submission: TestbedSubmission) -> SubmissionPublic:
+        return SubmissionPublic(
+            id=submission.id,
+            task=self.task.slug,
+            team=self.team.name,
+            submitted_by=self.names.get(submission.submitted_by_id or 0),
+            kind=submission.kind,
+            phase=submission.phase,
+            is_baseline=submission.is_baseline,
+            description=submission.description,
+            status=submission.status,
+            error=submission.error,
+            filename=submission.filename,
+            content_sha256=submission.content_sha256,
+            job=submission.job_id,
+            test_dataset=self.test_slug,
+            test_version=submission.test_version,
+            metric=submission.metric,
+            environment=submission.environment,
+            public_score=submission.public_score,
+            private_score=submission.private_score if self.revealed else None,
+            rows=submission.rows,
+            log_excerpt=submission.log_excerpt,
+            created_at=submission.created_at,
+            scored_at=submission.scored_at,
+            submissions_left_today=self.left_today,
+        )
+
+
 def submission_public(
     session: Session, submission: TestbedSubmission, *, now: datetime | None = None
 ) -> SubmissionPublic:
@@ -194,40 +266,8 @@ def submission_public(
     team = session.get(TestbedTeam, submission.team_id)
     assert task is not None  # noqa: S101 - CASCADE keeps them together
     assert team is not None  # noqa: S101
-    now = now or utcnow()
-    revealed = now >= task.deadline
-    names = _usernames(
-        session, {submission.submitted_by_id} if submission.submitted_by_id else set()
-    )
-    left = None
-    if not team.is_organizer:
-        left = max(0, task.daily_limit - submissions_today(session, team_id=team.id, now=now))
-    return SubmissionPublic(
-        id=submission.id,
-        task=task.slug,
-        team=team.name,
-        submitted_by=names.get(submission.submitted_by_id or 0),
-        kind=submission.kind,
-        phase=submission.phase,
-        is_baseline=submission.is_baseline,
-        description=submission.description,
-        status=submission.status,
-        error=submission.error,
-        filename=submission.filename,
-        content_sha256=submission.content_sha256,
-        job=submission.job_id,
-        test_dataset=_slug_of_dataset(session, submission.test_dataset_id),
-        test_version=submission.test_version,
-        metric=submission.metric,
-        environment=submission.environment,
-        public_score=submission.public_score,
-        private_score=submission.private_score if revealed else None,
-        rows=submission.rows,
-        log_excerpt=submission.log_excerpt,
-        created_at=submission.created_at,
-        scored_at=submission.scored_at,
-        submissions_left_today=left,
-    )
+    shared = _Shared.read(session, task, team, {submission.submitted_by_id}, now or utcnow())
+    return shared.public(submission)
 
 
 def rerun_public(
@@ -409,16 +449,16 @@ def write_test_inputs(
     if not decision.allowed:
         raise AccessDenied(decision.reason)
     version = get_version(session, dataset.slug, task.test_version)
-    select_sql, _hidden = policy_view_sql(version, decision.obligations, key="", keep=set())
-    source = store.local_path(version.object_key)
-    if source is None:
-        raise ValidationFailed("The testbed needs the local object store to read test sets.")
     target = dest / f"{task.slug}-test-inputs.{file_format}"
-    quoted_source = "read_parquet('" + str(source).replace("'", "''") + "')"
-    quoted_target = "'" + str(target).replace("'", "''") + "'"
-    options = "(FORMAT parquet)" if file_format == "parquet" else "(FORMAT csv, HEADER true)"
     with duckdb.connect(config={"threads": 2}) as conn:
-        conn.execute(
-            f"COPY ({select_sql.replace('{source}', quoted_source)}) TO {quoted_target} {options}"
+        # No pseudonyms here: the obligations name none, and the ids must match the test set's.
+        write_view(
+            conn,
+            store,
+            version,
+            decision.obligations,
+            key="",
+            target=target,
+            file_format=file_format,
         )
     return target

@@ -19,6 +19,12 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _with_time_zone(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("give a time zone, e.g. 2026-12-01T00:00:00+09:00")
+    return value
+
+
 class TaskCreate(_Input):
     """A new benchmark task.  The test set must be a ``holdout`` dataset the organizer governs."""
 
@@ -53,12 +59,7 @@ class TaskCreate(_Input):
             raise ValueError("use lowercase letters, digits and hyphens, e.g. 'next-day-demand'")
         return value
 
-    @field_validator("opens_at", "final_phase_at", "deadline")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("give a time zone, e.g. 2026-12-01T00:00:00+09:00")
-        return value
+    _aware = field_validator("opens_at", "final_phase_at", "deadline")(_with_time_zone)
 
     @model_validator(mode="after")
     def _in_order(self) -> TaskCreate:
@@ -85,12 +86,7 @@ class TaskUpdate(_Input):
     final_phase_at: datetime | None = None
     deadline: datetime | None = None
 
-    @field_validator("opens_at", "final_phase_at", "deadline")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("give a time zone, e.g. 2026-12-01T00:00:00+09:00")
-        return value
+    _aware = field_validator("opens_at", "final_phase_at", "deadline")(_with_time_zone)
 
 
 class TeamCreate(_Input):

@@ -328,15 +328,15 @@ def team_history(
 ) -> Response:
     task = get_task(session, slug)
     team = queries.get_team(session, task, team_id)
-    found = queries.team_submissions(session, actor=actor, task=task, team=team)
     now = utcnow()
+    found = queries.team_submissions(session, actor=actor, task=task, team=team, now=now)
     return page(
         request,
         "testbed_team.html",
         no_store=True,
         task=queries.task_public(session, task, now=now),
         team=next(t for t in queries.list_teams(session, task) if t.id == team.id),
-        submissions=[queries.submission_public(session, s, now=now) for s in found],
+        submissions=found,
     )
 
 

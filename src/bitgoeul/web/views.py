@@ -48,12 +48,12 @@ from bitgoeul.errors import (
     NotAuthenticated,
     NotFound,
     RateLimited,
-    TooLarge,
     ValidationFailed,
     validation_problems,
 )
 from bitgoeul.governance import queries as governance_queries
 from bitgoeul.governance.decision import DataAction, decide
+from bitgoeul.uploads import save_upload
 from bitgoeul.web.charts import profile_chart
 from bitgoeul.web.i18n import LANG_COOKIE, LANGUAGES, request_language, translator
 
@@ -64,7 +64,6 @@ PAGE_SIZE = 20
 PREVIEW_ROWS = 20
 LOGIN_CSRF_COOKIE = "bitgoeul_login_csrf"
 _ONE_YEAR = 365 * 24 * 3600
-_UPLOAD_CHUNK = 1024 * 1024
 _FACETS = ("sector", "publisher", "access_level", "licence")
 
 templates = Environment(
@@ -571,18 +570,13 @@ def _column_classes(text: str) -> dict[str, str] | None:
 
 
 def _save_upload(upload: UploadFile, folder: Path, *, limit: int) -> Path:
-    target = folder / "upload"
-    written = 0
-    with target.open("wb") as out:
-        while chunk := upload.file.read(_UPLOAD_CHUNK):
-            written += len(chunk)
-            if written > limit:
-                raise TooLarge(
-                    f"The file is larger than this hub accepts ({limit} bytes); split it or ask "
-                    "an operator to raise BITGOEUL_MAX_UPLOAD_BYTES."
-                )
-            out.write(chunk)
-    return target
+    return save_upload(
+        upload,
+        folder / "upload",
+        limit=limit,
+        too_large=f"The file is larger than this hub accepts ({limit} bytes); split it or ask "
+        "an operator to raise BITGOEUL_MAX_UPLOAD_BYTES.",
+    )
 
 
 def _run_that_made(session: Session, dataset: Dataset, version_id: int) -> IngestRun | None:
