@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     testbed_max_predictions_bytes: int = Field(
         default=512 * 1024**2, description="Largest predictions file a testbed submission may be."
     )
+    query_max_result_bytes: int = Field(
+        default=64 * 1024**2,
+        gt=0,
+        description="Largest query result (or export) the gateway returns; larger ones are 413.",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

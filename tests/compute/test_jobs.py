@@ -18,7 +18,7 @@ from bitgoeul.compute.runner import JobRunner
 from bitgoeul.compute.sandbox import sandbox_support
 from bitgoeul.governance import actions as governance
 from bitgoeul.models import AuditEvent
-from bitgoeul.query.policy import pseudonym_key, pseudonymise
+from bitgoeul.privacy.pseudonyms import pseudonym_key, pseudonymise
 
 pytestmark = pytest.mark.skipif(
     not sandbox_support().available, reason=f"no sandbox here: {sandbox_support().reason}"

@@ -36,7 +36,9 @@ def _agreement(
 def _query(db: Session, city: City, level: AccessLevel, action: DataAction = DataAction.query):
     dataset = city.datasets[level]
     actor = city.actors["project_member"]
-    context = decision_context(db, actor=actor, dataset=dataset, project_id=city.project_id)
+    context = decision_context(
+        db, actor=actor, dataset=dataset, version=None, project_id=city.project_id
+    )
     return decide(actor, action, dataset, context=context)
 
 
@@ -104,7 +106,9 @@ def test_another_members_project_gives_an_outsider_nothing(db: Session, city: Ci
     _agreement(db, city)
     dataset = city.datasets[AccessLevel.restricted]
     outsider = city.actors["member_of_other_org"]
-    context = decision_context(db, actor=outsider, dataset=dataset, project_id=city.project_id)
+    context = decision_context(
+        db, actor=outsider, dataset=dataset, version=None, project_id=city.project_id
+    )
     assert not context.is_project_member
     decision = decide(outsider, DataAction.query, dataset, context=context)
     assert not decision.allowed
@@ -117,6 +121,7 @@ def test_an_unknown_project_is_not_found(db: Session, city: City) -> None:
             db,
             actor=city.actors["project_member"],
             dataset=city.datasets[AccessLevel.restricted],
+            version=None,
             project_id=12345,
         )
 
@@ -126,6 +131,7 @@ def test_the_context_carries_the_latest_versions_column_classes(db: Session, cit
         db,
         actor=city.actors["project_member"],
         dataset=city.datasets[AccessLevel.restricted],
+        version=None,
         project_id=None,
     )
     assert context.column_classes["customer_id"] == "direct_identifier"

@@ -1,9 +1,10 @@
 """A small city for the gateway: open, restricted and secure datasets with known rows.
 
 Versions are published through the real catalog action from CSV files, with column classes,
-so the gateway reads the same Parquet and schema it reads in production.  ``ask`` runs a
-query through ``run_query`` with a decision that carries hand-built obligations, standing in
-for project agreements until governance returns them.
+so the gateway reads the same Parquet and schema it reads in production.  Policies come from
+real project agreements: ``grant`` opens a project for the researcher and has the steward
+approve its access requests with the given conditions; ``ask`` runs a query through
+``run_query`` under such a project (``grants=`` makes one on the spot).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import pytest
 from sqlalchemy.orm import Session
 from tests.catalog.conftest import Cast, api, cast, make_dataset  # noqa: F401
 
-from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog import actions as catalog_actions
 from bitgoeul.catalog.models import AccessLevel, Dataset, Sector
-from bitgoeul.catalog.schemas import DatasetCreate
+from bitgoeul.catalog.schemas import DatasetCreate, DatasetUpdate
 from bitgoeul.config import Settings
-from bitgoeul.governance.decision import DataAction, Decision, Obligations
+from bitgoeul.governance import actions as governance
+from bitgoeul.governance.models import Purpose
+from bitgoeul.governance.schemas import AccessRequestCreate, ApprovalConditions, ProjectCreate
 from bitgoeul.query.actions import QueryResult, run_query
 from bitgoeul.storage.base import ObjectStore
 
@@ -45,6 +47,7 @@ class City:
     districts: Dataset
     visits: Dataset
     survey: Dataset
+    labels: Dataset  # a testbed's hidden test set: its rows never leave
 
 
 def _publish(
@@ -175,51 +178,91 @@ def city(
             "income": "sensitive",
         },
     )
-    return City(cast, electricity, districts, visits, survey)
+    labels = _publish(
+        db,
+        settings,
+        store,
+        cast,
+        tmp_path,
+        title="Exam labels",
+        level=AccessLevel.open,
+        header=["case_id", "label"],
+        versions=[[[f"C{c:03d}", f"secret-label-{c}"] for c in range(12)]],
+        classes={},
+    )
+    catalog_actions.update_dataset(
+        db,
+        actor=cast.actors["steward_of_publisher"],
+        slug=labels.slug,
+        data=DatasetUpdate(holdout=True),
+    )
+    return City(cast, electricity, districts, visits, survey, labels)
 
 
-def secure_policy(**overrides: Any) -> Obligations:
-    values: dict[str, Any] = {
-        "aggregate_only": True,
-        "min_group_size": 10,
-        "pseudonym_scope": "project:1",
-        "forbidden_output_columns": ["person_id", "name", "phone"],
-    }
-    values.update(overrides)
-    return Obligations(**values)
+Grant = Callable[..., int]
+
+
+@pytest.fixture
+def grant(db: Session, city: City) -> Grant:
+    """A new project of the researcher's with an approved agreement on each dataset named, under
+    the conditions given (``ApprovalConditions``); the project's id."""
+
+    def make(conditions: dict[str, ApprovalConditions], *, who: str = "member") -> int:
+        member = city.cast.actors[who]
+        project = governance.create_project(
+            db,
+            actor=member,
+            data=ProjectCreate(
+                title="A study of the city",
+                purpose=Purpose.academic_research,
+                justification="Public health research.",
+            ),
+        )
+        for slug, terms in conditions.items():
+            request = governance.request_access(
+                db, actor=member, data=AccessRequestCreate(project=project.id, dataset=slug)
+            )
+            governance.approve_request(
+                db,
+                actor=city.cast.actors["steward_of_publisher"],
+                request_id=request.id,
+                conditions=terms,
+            )
+        return project.id
+
+    return make
 
 
 Ask = Callable[..., QueryResult]
 
 
 @pytest.fixture
-def ask(db: Session, settings: Settings, app: Any, city: City) -> Ask:
-    """Run SQL as the researcher; ``policies`` maps slugs to obligations (granted)."""
+def ask(db: Session, settings: Settings, app: Any, city: City, grant: Grant) -> Ask:
+    """Run SQL as the researcher, under ``project`` or a new project holding ``grants``."""
 
     def run(
         sql: str,
         *,
-        policies: dict[str, Obligations] | None = None,
+        grants: dict[str, ApprovalConditions] | None = None,
+        project: int | None = None,
         who: str = "member",
         **kwargs: Any,
     ) -> QueryResult:
-        granted = policies or {}
-
-        def decider(actor: Actor, action: DataAction, dataset: Dataset, context: Any) -> Decision:
-            if dataset.slug in granted:
-                return Decision(True, "test agreement", granted[dataset.slug])
-            from bitgoeul.governance.decision import decide
-
-            return decide(actor, action, dataset)
-
+        if grants:
+            project = grant(grants, who=who)
         return run_query(
             db,
             settings=settings,
             store=app.state.store,
             actor=city.cast.actors[who],
             sql=sql,
-            decider=decider,
+            project_id=project,
             **kwargs,
         )
 
     return run
+
+
+def secure_grant() -> dict[str, ApprovalConditions]:
+    """An agreement on the income survey (secure: aggregates only, k from the dataset)."""
+    return {"income-survey": ApprovalConditions()}

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from tests.query.conftest import Ask, City
 
 from bitgoeul.audit.models import AuditEvent
-from bitgoeul.query.engine import Limits, QueryTimedOut
+from bitgoeul.engine.locked import Limits, QueryTimedOut
 
 
 def test_group_by_over_an_open_dataset_answers_anonymous_users(api: TestClient, city: City) -> None:

@@ -26,7 +26,7 @@ def test_the_publishers_steward_sees_a_researchers_query_on_their_data(
     assert ran.status_code == 200, ran.text
     entries = _entries(api, city, "steward_of_publisher")
     assert [(e["actor_name"], e["outcome"]) for e in entries] == [("researcher", "ok")]
-    assert entries[0]["detail"]["query_outcome"] == "ok"  # type: ignore[index]
+    assert entries[0]["detail"]["door_outcome"] == "ok"  # type: ignore[index]
 
 
 def test_another_agencys_steward_does_not_see_it(api: TestClient, city: City) -> None:

@@ -4,7 +4,8 @@ Each event's hash covers the previous event's hash and this event's canonical JS
 edited, deleted or reordered entry breaks the chain at that point (``bitgoeul audit verify``).
 Appends are serialised: on PostgreSQL by a transaction-level advisory lock; on SQLite by taking
 the database's write lock (a no-op write) before the chain head is read, so two writers never
-read the same head.
+read the same head.  Both locks last until the transaction ends, so a transaction's further
+appends reuse the head it wrote.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from bitgoeul.db.base import utcnow
 
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_KEY = 0x6269_7467  # "bitg"
+# session.info key: (the transaction that last appended, its seq, its hash).  The lock is held
+# until that transaction ends, so its next append needs neither the lock nor the head again.
+_HEAD = "bitgoeul.audit.head"
 
 
 def canonical_payload(
@@ -74,18 +78,15 @@ def record_event(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event inside the caller's transaction (committed with the change it records)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
-    elif dialect == "sqlite":
-        # A write statement makes SQLite take its RESERVED lock (waiting out busy_timeout),
-        # held until this transaction ends; it changes no row.
-        session.execute(text("UPDATE audit_events SET seq = seq WHERE id < 0"))
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq = 1 if last is None else last.seq + 1
-    prev_hash = GENESIS_HASH if last is None else last.hash
+    transaction = session.get_transaction()
+    held = session.info.get(_HEAD)
+    if held is not None and transaction is not None and held[0] is transaction:
+        # This transaction appended already: it holds the lock, and the head is its own.
+        last_seq, last_hash = held[1], held[2]
+    else:
+        last_seq, last_hash = _lock_and_read_head(session)
+    seq = last_seq + 1
+    prev_hash = last_hash
     at = utcnow()
     clean_detail = json.loads(json.dumps(detail or {}, default=str, ensure_ascii=False))
     payload = canonical_payload(
@@ -116,4 +117,20 @@ def record_event(
     )
     session.add(event)
     session.flush()
+    session.info[_HEAD] = (session.get_transaction(), seq, event.hash)
     return event
+
+
+def _lock_and_read_head(session: Session) -> tuple[int, str]:
+    """Take the appenders' lock for the rest of the transaction; the chain's head."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+    elif dialect == "sqlite":
+        # A write statement makes SQLite take its RESERVED lock (waiting out busy_timeout),
+        # held until this transaction ends; it changes no row.
+        session.execute(text("UPDATE audit_events SET seq = seq WHERE id < 0"))
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS_HASH) if last is None else (last.seq, last.hash)

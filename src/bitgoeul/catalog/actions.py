@@ -1,9 +1,10 @@
 """Writes for the catalog: create and edit datasets, publish versions, preview and download.
 
-Each action asks ``governance.decide`` first, then writes and appends to the audit log in one
-transaction.  A refusal is audited too (and committed) before ``AccessDenied`` is raised.
-Preview and download change no catalog rows but are doors into data, so they are actions: the
-decision and the audit event come with every use.
+Each action passes a door (``governance.doors``) first: the decision point is asked about the
+version the action will read or the dataset it will change, the decision is audited under the
+publisher, and a refusal is committed before ``AccessDenied`` is raised.  Preview and download
+change no catalog rows but are doors into data, so they are actions: the decision and its audit
+entry come with every use, and both read the verified file through the decision's view.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,13 +30,16 @@ from bitgoeul.accounts.models import Organization
 from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog import search_text
 from bitgoeul.catalog.models import Dataset, DatasetVersion, IngestRun, IngestStatus
-from bitgoeul.catalog.queries import get_dataset, get_version
+from bitgoeul.catalog.queries import get_dataset, version_of
 from bitgoeul.catalog.schemas import DatasetCreate, DatasetUpdate, Preview, UpdateFrequency
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
-from bitgoeul.errors import AccessDenied, BitgoeulError, Conflict, ValidationFailed
-from bitgoeul.governance import release
-from bitgoeul.governance.decision import DataAction, Decision, DecisionContext, decide
+from bitgoeul.engine import locked as engine
+from bitgoeul.errors import BitgoeulError, Conflict, ValidationFailed
+from bitgoeul.governance.decision import DataAction, DecisionContext
+from bitgoeul.governance.doors import Door, Passage, Request
+from bitgoeul.governance.queries import decision_context
+from bitgoeul.ingest.profile import json_value
 from bitgoeul.storage.base import ObjectStore
 
 Progress = Callable[[int, int, int], None]
@@ -71,25 +74,12 @@ def require(
     action: DataAction,
     dataset: Dataset,
     context: DecisionContext | None = None,
-) -> Decision:
-    """Ask the decision point; a refusal is audited and committed, then ``AccessDenied``."""
-    decision = decide(actor, action, dataset, context=context)
-    if decision.allowed:
-        return decision
-    session.rollback()
-    record_event(
-        session,
-        action=f"dataset.{action.value}",
-        outcome="denied",
-        actor_id=actor.user_id,
-        actor_name=actor.username,
-        resource_type="dataset",
-        resource_id=dataset.slug,
-        organization_id=dataset.publisher_id,
-        detail={"reason": decision.reason},
-    )
-    session.commit()
-    raise AccessDenied(decision.reason)
+) -> None:
+    """A steward's change to a dataset goes through the decision point like every door: the
+    decision is audited (``dataset.<action>``), a refusal committed, then ``AccessDenied``."""
+    door = Door(session, actor=actor, event=f"dataset.{action.value}")
+    with door:
+        door.admit([Request(action, dataset, None, context)])
 
 
 def _slug_from_title(title: str) -> str:
@@ -406,24 +396,24 @@ def _insert_version(
     )
 
 
-def _local_copy(store: ObjectStore, key: str, work_dir: Path) -> Path:
-    path = store.local_path(key)
-    if path is not None:
-        return path
-    target = work_dir / "object.parquet"
-    with store.open(key) as source, target.open("wb") as sink:
-        shutil.copyfileobj(source, sink)
-    return target
-
-
-def _project_context(
-    session: Session, actor: Actor, dataset: Dataset, project_id: int | None
-) -> DecisionContext | None:
-    from bitgoeul.governance.queries import decision_context
-
-    if project_id is None:
-        return None
-    return decision_context(session, actor=actor, dataset=dataset, project_id=project_id)
+def _admitted(
+    session: Session,
+    door: Door,
+    *,
+    actor: Actor,
+    action: DataAction,
+    slug: str,
+    number: int | None,
+    project_id: int | None,
+) -> Passage:
+    """A preview's or a download's passage through ``door``: the version it will read,
+    decided in the project's context."""
+    dataset = get_dataset(session, slug)
+    version = version_of(session, dataset, number)
+    context = decision_context(
+        session, actor=actor, dataset=dataset, version=version, project_id=project_id
+    )
+    return door.admit([Request(action, dataset, version, context)])[0]
 
 
 class _RemovedOnClose(io.FileIO):
@@ -434,44 +424,8 @@ class _RemovedOnClose(io.FileIO):
         shutil.rmtree(Path(str(self.name)).parent, ignore_errors=True)
 
 
-def _governed_download(
-    store: ObjectStore,
-    version: DatasetVersion,
-    decision: Decision,
-    secret: str,
-    file_format: str,
-) -> BinaryIO:
-    work = Path(tempfile.mkdtemp(prefix="download-"))
-    try:
-        source = _local_copy(store, version.object_key, work)
-        target = work / f"governed.{file_format}"
-        release.write_governed_file(
-            source, decision.obligations, secret=secret, target=target, file_format=file_format
-        )
-        return _RemovedOnClose(target, "rb")
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-
-
-def _decided_version(
-    session: Session,
-    actor: Actor,
-    action: DataAction,
-    slug: str,
-    number: int | None,
-    project_id: int | None,
-) -> tuple[Dataset, Decision, DatasetVersion]:
-    """Ask the decision point for ``action`` (refusals audited), then find the version."""
-    dataset = get_dataset(session, slug)
-    decision = require(
-        session,
-        actor=actor,
-        action=action,
-        dataset=dataset,
-        context=_project_context(session, actor, dataset, project_id),
-    )
-    return dataset, decision, get_version(session, slug, number)
+PREVIEW_LIMITS = engine.Limits(timeout_s=30)
+MAX_PREVIEW_ROWS = 100
 
 
 def preview_version(
@@ -488,40 +442,32 @@ def preview_version(
     """The first rows of a version, when the decision allows a preview (audited).
 
     With ``project_id``, a project member's agreement may allow restricted data: the rows are
-    then the agreement's columns and rows, identifiers pseudonymised (``governance.release``).
+    then the agreement's columns and rows, identifiers pseudonymised (``privacy.views``), read
+    on the locked engine like every door's.
     """
-    from bitgoeul.ingest.pipeline import read_preview
-
-    dataset, decision, version = _decided_version(
-        session, actor, DataAction.preview, slug, number, project_id
+    door = Door(
+        session, actor=actor, event="dataset.preview_decision", detail={"project": project_id}
     )
-    governed = decision.obligations.agreement_id is not None
-    with tempfile.TemporaryDirectory(prefix="preview-") as work:
-        local = _local_copy(store, version.object_key, Path(work))
-        if governed:
-            table = release.governed_table(
-                local, decision.obligations, secret=secret, limit=max(1, min(limit, 100))
-            )
-            columns, rows = table.column_names, release.table_rows(table)
-        else:
-            columns, rows = read_preview(local, limit=max(1, min(limit, 100)))
-    record_event(
-        session,
-        action="dataset.previewed",
-        actor_id=actor.user_id,
-        actor_name=actor.username,
-        resource_type="dataset",
-        resource_id=slug,
-        organization_id=dataset.publisher_id,
-        detail={
-            "version": version.number,
-            "rows": len(rows),
-            "agreement": decision.obligations.agreement_id,
-        },
-    )
-    session.commit()
+    with door:
+        passage = _admitted(
+            session,
+            door,
+            actor=actor,
+            action=DataAction.preview,
+            slug=slug,
+            number=number,
+            project_id=project_id,
+        )
+        view, _hidden = door.view(store, passage, secret=secret)
+        rows_wanted = max(1, min(limit, MAX_PREVIEW_ROWS))
+        with engine.read_view(view, limits=PREVIEW_LIMITS, limit=rows_wanted) as reader:
+            table = reader.read_all()
+        session.commit()
+    rows = [
+        [json_value(record[name]) for name in table.column_names] for record in table.to_pylist()
+    ]
     return Preview(
-        dataset=slug, version=version.number, columns=list(columns), rows=[list(r) for r in rows]
+        dataset=slug, version=passage.version.number, columns=table.column_names, rows=rows
     )
 
 
@@ -544,18 +490,7 @@ def _raw_chunks(handle: BinaryIO) -> Iterator[bytes]:
 def _csv_chunks(handle: BinaryIO) -> Iterator[bytes]:
     with handle:
         parquet = pq.ParquetFile(handle)
-        header = True
-        for batch in parquet.iter_batches(batch_size=50_000):
-            buffer = io.BytesIO()
-            pa_csv.write_csv(
-                batch, buffer, write_options=pa_csv.WriteOptions(include_header=header)
-            )
-            header = False
-            yield buffer.getvalue()
-        if header:  # no rows at all: still send the column names
-            buffer = io.BytesIO()
-            pa_csv.write_csv(parquet.schema_arrow.empty_table(), buffer)
-            yield buffer.getvalue()
+        yield from engine.csv_chunks(parquet.schema_arrow, parquet.iter_batches(batch_size=50_000))
 
 
 def download_version(
@@ -571,35 +506,49 @@ def download_version(
 ) -> Download:
     """A version's rows as a stream of bytes, when the decision allows a download (audited).
 
-    Under a project agreement the file holds the agreement's columns and rows only, with
-    identifiers pseudonymised, written by ``governance.release`` to a temporary file first.
+    When the decision obliges nothing, the verified stored file is sent as it is (converted to
+    CSV on the way when asked).  Under a project agreement the file holds the agreement's
+    columns and rows only, with identifiers pseudonymised, written from the decision's view on
+    the locked engine to a temporary file first (``Door.write``).
     """
-    dataset, decision, version = _decided_version(
-        session, actor, DataAction.download, slug, number, project_id
-    )
-    governed = decision.obligations.agreement_id is not None
-    if governed:
-        handle = _governed_download(store, version, decision, secret, file_format)
-    else:
-        handle = store.open(version.object_key)
-    record_event(
+    door = Door(
         session,
-        action="dataset.downloaded",
-        actor_id=actor.user_id,
-        actor_name=actor.username,
-        resource_type="dataset",
-        resource_id=slug,
-        organization_id=dataset.publisher_id,
-        detail={
-            "version": version.number,
-            "format": file_format,
-            "agreement": decision.obligations.agreement_id,
-        },
+        actor=actor,
+        event="dataset.download_decision",
+        detail={"project": project_id, "format": file_format},
     )
-    session.commit()
-    stem = f"{slug}-v{version.number}"
+    with door:
+        passage = _admitted(
+            session,
+            door,
+            actor=actor,
+            action=DataAction.download,
+            slug=slug,
+            number=number,
+            project_id=project_id,
+        )
+        governed = passage.decision.obligations.changes_rows
+        if governed:
+            handle = _governed_download(door, store, passage, secret, file_format)
+        else:
+            handle = door.read_path(store, passage).open("rb")
+        session.commit()
+    stem = f"{slug}-v{passage.version.number}"
     if file_format == "csv":
         # A governed file is written as CSV already; a stored version is Parquet.
         chunks = _raw_chunks(handle) if governed else _csv_chunks(handle)
         return Download(f"{stem}.csv", "text/csv; charset=utf-8", chunks)
     return Download(f"{stem}.parquet", "application/vnd.apache.parquet", _raw_chunks(handle))
+
+
+def _governed_download(
+    door: Door, store: ObjectStore, passage: Passage, secret: str, file_format: str
+) -> BinaryIO:
+    work = Path(tempfile.mkdtemp(prefix="download-"))
+    try:
+        target = work / f"governed.{file_format}"
+        door.write(store, passage, secret=secret, target=target, file_format=file_format)
+        return _RemovedOnClose(target, "rb")
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise

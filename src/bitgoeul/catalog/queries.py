@@ -45,10 +45,13 @@ SUMMARY_DESCRIPTION_CHARS = 300
 _BM25_WEIGHTS = (4.0, 1.0)
 
 
-def get_dataset(session: Session, slug: str) -> Dataset:
-    dataset = session.scalars(
-        select(Dataset).where(Dataset.slug == slug).options(selectinload(Dataset.publisher))
-    ).one_or_none()
+def get_dataset(session: Session, slug: str, *, publisher: bool = True) -> Dataset:
+    """The dataset named ``slug``; with its publisher loaded unless ``publisher`` is False (a
+    door needs only the publisher's id, and saves the second query)."""
+    query = select(Dataset).where(Dataset.slug == slug)
+    if publisher:
+        query = query.options(selectinload(Dataset.publisher))
+    dataset = session.scalars(query).one_or_none()
     if dataset is None:
         raise NotFound(f"There is no dataset '{slug}'. Search the catalog for its current name.")
     return dataset
@@ -56,7 +59,12 @@ def get_dataset(session: Session, slug: str) -> Dataset:
 
 def get_version(session: Session, slug: str, number: int | None = None) -> DatasetVersion:
     """A version by number, or the latest when ``number`` is None."""
-    dataset = get_dataset(session, slug)
+    return version_of(session, get_dataset(session, slug), number)
+
+
+def version_of(session: Session, dataset: Dataset, number: int | None = None) -> DatasetVersion:
+    """A version of a dataset already loaded, by number, or the latest when ``number`` is
+    None."""
     query = select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id)
     if number is None:
         query = query.order_by(DatasetVersion.number.desc()).limit(1)
@@ -65,8 +73,10 @@ def get_version(session: Session, slug: str, number: int | None = None) -> Datas
     version = session.scalars(query).first()
     if version is None:
         if number is None:
-            raise NotFound(f"Dataset '{slug}' has no version yet; a steward must upload one.")
-        raise NotFound(f"Dataset '{slug}' has no version {number}.")
+            raise NotFound(
+                f"Dataset '{dataset.slug}' has no version yet; a steward must upload one."
+            )
+        raise NotFound(f"Dataset '{dataset.slug}' has no version {number}.")
     return version
 
 

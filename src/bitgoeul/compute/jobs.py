@@ -36,6 +36,7 @@ from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, BitgoeulError, Conflict, NotFound, ValidationFailed
 from bitgoeul.governance import queries as governance_queries
+from bitgoeul.governance.doors import Door, failure_reason
 from bitgoeul.governance.models import ProjectMember
 
 LOG_NAME = "log.txt"
@@ -112,46 +113,66 @@ def submit_job(
     project = governance_queries.get_project(session, spec.project)
     if governance_queries.member_role(project, actor) is None:
         raise AccessDenied(f"You are not a member of project {project.id}; only members run jobs.")
-    decisions: list[dict[str, Any]] = []
-    try:
+    door = job_door(session, actor=actor, project_id=spec.project, datasets=spec.datasets)
+    with door:
         job = queue_job(
             session,
+            door,
             settings=settings,
             executor=executor,
             actor=actor,
             spec=spec,
             bundle_path=bundle_path,
-            decisions=decisions,
         )
         session.commit()
-    except BitgoeulError as error:
-        session.rollback()
-        # Keep the refusal and each dataset's decision in the audit log.
-        _audit_refusal(session, actor=actor, spec=spec, error=error, decisions=decisions)
-        raise
-    except BaseException:
-        session.rollback()
-        raise
     return job
+
+
+def job_door(session: Session, *, actor: Actor, project_id: int, datasets: list[str]) -> Door:
+    """The door a job's submission goes through: each dataset's decision is audited under its
+    publisher (``dataset.job_decision``); a refusal also as ``job.refused``."""
+
+    def on_failure(session: Session, error: BaseException, entries: list[dict[str, Any]]) -> None:
+        record_event(
+            session,
+            action="job.refused",
+            outcome="denied" if isinstance(error, BitgoeulError) else "failed",
+            actor_id=actor.user_id,
+            actor_name=actor.username,
+            resource_type="project",
+            resource_id=str(project_id),
+            organization_id=actor.organization_id,
+            detail={"datasets": datasets, "reason": failure_reason(error)},
+        )
+
+    return Door(
+        session,
+        actor=actor,
+        event=inputs.JOB_DECISION,
+        detail={"project": project_id, "job": None},
+        on_failure=on_failure,
+        failure_detail={"job": None},
+    )
 
 
 def queue_job(
     session: Session,
+    door: Door,
     *,
     settings: Settings,
     executor: Executor,
     actor: Actor,
     spec: JobSpec,
     bundle_path: Path,
-    decisions: list[dict[str, Any]],
     testbed_task: str | None = None,
     pay_from: int | None = None,
 ) -> Job:
-    """Check, decide, unpack and reserve credits for a job of ``spec.project``; the caller has
-    checked who may run jobs there, and commits (or rolls back: the job's folder is already
-    gone when this raises).  ``testbed_task``: a testbed model submission, whose test set is
-    decided as the task's inputs (``compute.inputs.decide_inputs``).  ``pay_from``: the
-    organization whose credits pay, when not the actor's (a testbed re-run is the organizer's)."""
+    """Check, decide (through ``door``), unpack and reserve credits for a job of
+    ``spec.project``; the caller has checked who may run jobs there, and commits (or rolls back:
+    the job's folder is already gone when this raises).  ``testbed_task``: a testbed model
+    submission, whose test set is decided as the task's inputs (``compute.inputs``).
+    ``pay_from``: the organization whose credits pay, when not the actor's (a testbed re-run
+    is the organizer's)."""
     paying = pay_from if pay_from is not None else actor.organization_id
     if paying is None:
         raise AccessDenied("Jobs are paid from an organization's credits; you belong to none.")
@@ -186,13 +207,13 @@ def queue_job(
     paths = job_paths(settings, job.id)
     try:
         references = [inputs.parse_reference(r) for r in spec.datasets]
+        door.detail["job"] = job.id
         granted = inputs.decide_inputs(
             session,
+            door,
             actor=actor,
             project_id=spec.project,
             references=references,
-            job_id=job.id,
-            decisions=decisions,
             testbed_task=testbed_task,
         )
         if not support.available and inputs.touches(granted, AccessLevel.secure):
@@ -246,30 +267,6 @@ def queue_job(
         shutil.rmtree(paths.root, ignore_errors=True)
         raise
     return job
-
-
-def _audit_refusal(
-    session: Session,
-    *,
-    actor: Actor,
-    spec: JobSpec,
-    error: BitgoeulError,
-    decisions: list[dict[str, Any]],
-) -> None:
-    for event in decisions:
-        record_event(session, **{**event, "detail": {**event["detail"], "job": None}})
-    record_event(
-        session,
-        action="job.refused",
-        outcome="denied",
-        actor_id=actor.user_id,
-        actor_name=actor.username,
-        resource_type="project",
-        resource_id=str(spec.project),
-        organization_id=actor.organization_id,
-        detail={"datasets": spec.datasets, "reason": error.message[:500]},
-    )
-    session.commit()
 
 
 def _involved_publishers(job: Job) -> set[int]:

@@ -46,8 +46,9 @@ from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import BitgoeulError
 from bitgoeul.governance.decision import DEFAULT_MIN_GROUP_SIZE
+from bitgoeul.governance.doors import Door
 from bitgoeul.governance.models import Notification
-from bitgoeul.query.policy import schema_fields
+from bitgoeul.privacy.views import schema_fields
 from bitgoeul.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -270,19 +271,28 @@ class JobRunner:
             (str(d["slug"]), int(d["version"])) for d in job.datasets
         ]
         tasks = {str(d["testbed_task"]) for d in job.datasets if d.get("testbed_task")}
-        granted = inputs.decide_inputs(
+        paths = job_paths(self.settings, job.id)
+        door = Door(
             session,
             actor=actor,
-            project_id=job.project_id,
-            references=references,
-            job_id=job.id,
-            testbed_task=next(iter(tasks), None),
+            event=inputs.JOB_DECISION,
+            detail={"project": job.project_id, "job": job.id},
         )
-        session.commit()  # the decisions' audit entries
-        paths = job_paths(self.settings, job.id)
-        shutil.rmtree(paths.input, ignore_errors=True)
-        shutil.rmtree(paths.output, ignore_errors=True)
-        inputs.materialize(granted, settings=self.settings, store=self.store, dest=paths.input)
+        with door:
+            granted = inputs.decide_inputs(
+                session,
+                door,
+                actor=actor,
+                project_id=job.project_id,
+                references=references,
+                testbed_task=next(iter(tasks), None),
+            )
+            shutil.rmtree(paths.input, ignore_errors=True)
+            shutil.rmtree(paths.output, ignore_errors=True)
+            inputs.materialize(
+                granted, door, settings=self.settings, store=self.store, dest=paths.input
+            )
+            session.commit()  # the decisions' audit entries
         paths.output.mkdir(parents=True)
         paths.log.touch()
         python = self.settings.environments()[job.environment]
@@ -371,7 +381,7 @@ class JobRunner:
             if dataset is None or not parquet.exists():
                 continue
             version_fields = schema_fields(
-                get_version(session, dataset.slug, int(described["version"]))
+                get_version(session, dataset.slug, int(described["version"])).table_schema
             )
             rules.append(
                 checks.DatasetRules(

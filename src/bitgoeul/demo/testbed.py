@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role
-from bitgoeul.catalog.queries import get_version
+from bitgoeul.catalog import actions as catalog_actions
 from bitgoeul.compute import credits
 from bitgoeul.compute.executors import make_executor
 from bitgoeul.compute.schemas import Resources
@@ -226,12 +226,20 @@ def _submit(
 def _submit_baseline(
     session: Session, settings: Settings, store: ObjectStore, organizer: Actor, demo: DemoTask
 ) -> None:
-    training_version = get_version(session, demo.training.slug)
-    training_path = store.local_path(training_version.object_key)
-    if training_path is None:
-        raise LookupError("the demo testbed needs the local object store")
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
+        # The organizer reads its training data through the download door, like anyone.
+        download = catalog_actions.download_version(
+            session,
+            store=store,
+            actor=organizer,
+            slug=demo.training.slug,
+            secret=settings.secret(),
+        )
+        training_path = work / "training.parquet"
+        with training_path.open("wb") as sink:
+            for chunk in download.chunks:
+                sink.write(chunk)
         inputs = _test_inputs(session, settings, store, organizer, demo, work)
         predictions = baseline_predictions(demo.slug, pq.read_table(training_path), inputs)
         _submit(

@@ -7,8 +7,10 @@ ask this function; none re-implements a rule.
 ``decide`` does no I/O.  Whatever it needs to know about projects and agreements arrives in a
 ``DecisionContext``, loaded by ``governance.queries.decision_context`` at every request (never
 cached), so an agreement that expired or was revoked a moment ago already denies.  The context
-also carries the dataset's column classes (``direct_identifier``, ``quasi_identifier``,
-``sensitive``, ``other``) from its latest version's Table Schema.
+also carries the column classes (``direct_identifier``, ``quasi_identifier``, ``sensitive``,
+``other``) of the very version the door will read, from its Table Schema: each version is
+decided on its own columns.  ``Obligations`` (``privacy.obligations``) say what the door must
+do; ``privacy.views`` applies them, the same way at every door.
 
 The rules, per access level (stewards of the publisher and operators keep full access at every
 level: they hold the data already and answer for it):
@@ -31,10 +33,26 @@ from enum import StrEnum
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog.models import AccessLevel, Dataset
+from bitgoeul.privacy.obligations import (
+    DEFAULT_DOMINANCE_K,
+    DEFAULT_DOMINANCE_N,
+    DEFAULT_MIN_GROUP_SIZE,
+    Obligations,
+)
 
-DEFAULT_MIN_GROUP_SIZE = 10
-DEFAULT_DOMINANCE_N = 2
-DEFAULT_DOMINANCE_K = 0.9
+__all__ = [
+    "DEFAULT_DOMINANCE_K",
+    "DEFAULT_DOMINANCE_N",
+    "DEFAULT_MIN_GROUP_SIZE",
+    "AgreementTerms",
+    "ColumnClass",
+    "DataAction",
+    "Decision",
+    "DecisionContext",
+    "Obligations",
+    "TestbedTerms",
+    "decide",
+]
 
 
 class DataAction(StrEnum):
@@ -59,24 +77,6 @@ class ColumnClass(StrEnum):
     quasi_identifier = "quasi_identifier"
     sensitive = "sensitive"
     other = "other"
-
-
-@dataclass(frozen=True)
-class Obligations:
-    """What the door must do to the data before it leaves.  The default obliges nothing."""
-
-    visible_columns: list[str] | None = None  # None: every column
-    pseudonymise_columns: list[str] = field(default_factory=list)
-    pseudonym_scope: str = ""
-    row_filter: str | None = None
-    aggregate_only: bool = False
-    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
-    dominance_n: int = DEFAULT_DOMINANCE_N
-    dominance_k: float = DEFAULT_DOMINANCE_K
-    forbidden_output_columns: list[str] = field(default_factory=list)
-    agreement_id: int | None = None
-    # Jobs: what the job writes is held until the release review lets it out.
-    review_outputs: bool = False
 
 
 @dataclass(frozen=True)

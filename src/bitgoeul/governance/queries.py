@@ -15,7 +15,7 @@ from bitgoeul.accounts.models import Organization, Role, User
 from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.errors import AccessDenied, NotAuthenticated, NotFound
 from bitgoeul.governance import odrl
-from bitgoeul.governance.decision import AgreementTerms, ColumnClass, DecisionContext
+from bitgoeul.governance.decision import AgreementTerms, DecisionContext
 from bitgoeul.governance.models import (
     AccessRequest,
     Agreement,
@@ -32,6 +32,7 @@ from bitgoeul.governance.schemas import (
     NotificationPublic,
     ProjectPublic,
 )
+from bitgoeul.privacy import views
 
 
 def column_classes(session: Session, dataset: Dataset) -> dict[str, str]:
@@ -44,12 +45,7 @@ def column_classes(session: Session, dataset: Dataset) -> dict[str, str]:
     ).first()
     if version is None:
         return {}
-    fields = version.table_schema.get("fields", [])
-    return {
-        str(f["name"]): str(f.get("classification") or ColumnClass.other)
-        for f in fields
-        if isinstance(f, dict) and "name" in f
-    }
+    return views.column_classes(views.schema_fields(version.table_schema))
 
 
 def require_signed_in(actor: Actor) -> None:
@@ -93,13 +89,25 @@ def active_agreement(
 
 
 def decision_context(
-    session: Session, *, actor: Actor, dataset: Dataset, project_id: int | None
+    session: Session,
+    *,
+    actor: Actor,
+    dataset: Dataset,
+    version: DatasetVersion | None,
+    project_id: int | None,
 ) -> DecisionContext:
     """What ``decide`` needs to know, read now (never cached: expiry and revocation act at once).
 
-    Raises ``NotFound`` for an unknown project.  A non-member gets ``is_project_member`` False.
+    The column classes are those of ``version``, the version the door will read (a column that
+    was an identifier in version 1 is one whenever version 1 is read); None (a steward's edit
+    of the dataset as a whole) gives the latest version's.  Raises ``NotFound`` for an unknown
+    project.  A non-member gets ``is_project_member`` False.
     """
-    classes = column_classes(session, dataset)
+    classes = (
+        column_classes(session, dataset)
+        if version is None
+        else views.column_classes(views.schema_fields(version.table_schema))
+    )
     if project_id is None:
         return DecisionContext(column_classes=classes)
     project = get_project(session, project_id)

@@ -1,10 +1,13 @@
-"""Run a researcher's SQL through the decision point, the rewriter and the locked-down engine.
+"""Run a researcher's SQL through the decision point, the rewriter and the locked engine.
 
-``run_query`` asks ``decide`` about every dataset the query names (with the project's context
-when a project is given), applies each decision's obligations (visible columns, pseudonyms,
-row filter, aggregate-only disclosure control), runs the query and appends one audit event
-holding every decision, the SQL's SHA-256, the datasets and versions, rows returned and groups
-suppressed.  A refusal at any step is audited too, then raised.
+``run_query`` parses and checks the SQL (``query.rewrite``), asks the decision point about every
+dataset *version* the query names through one door (``governance.doors``: each decision is
+audited under the dataset's publisher as ``dataset.query_decision``), applies each decision's
+obligations (visible columns, pseudonyms, row filter: ``privacy.views``; aggregate-only
+disclosure control: ``privacy.disclosure``), verifies each version's file, and runs the
+round-tripped SQL on the locked engine (``engine.locked``).  One summary event holds the SQL's
+SHA-256, the datasets and versions, rows returned and groups suppressed.  Whatever stops a
+query, a refusal, bad SQL, a time or size limit, a crash, is audited too, then raised.
 """
 
 from __future__ import annotations
@@ -12,49 +15,34 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Literal
 
-import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlglot import exp
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.audit.actions import record_event
-from bitgoeul.catalog.models import Dataset, DatasetVersion
-from bitgoeul.catalog.queries import get_dataset, get_version
+from bitgoeul.catalog.queries import get_dataset, version_of
 from bitgoeul.config import Settings
-from bitgoeul.errors import AccessDenied, BitgoeulError, ValidationFailed
-from bitgoeul.governance.decision import (
-    DataAction,
-    Decision,
-    DecisionContext,
-    decide,
-)
+from bitgoeul.engine import locked as engine
+from bitgoeul.errors import AccessDenied, BitgoeulError
+from bitgoeul.governance.decision import DataAction
+from bitgoeul.governance.doors import Door, Request, failure_reason
 from bitgoeul.governance.models import Project
 from bitgoeul.governance.queries import decision_context
 from bitgoeul.ingest.profile import json_value
-from bitgoeul.query import disclosure, engine
+from bitgoeul.privacy import disclosure, views
+from bitgoeul.privacy.pseudonyms import pseudonym_key
 from bitgoeul.query.models import QueryRun, RunKind, RunStatus
-from bitgoeul.query.policy import (
-    classified_columns,
-    policy_view_sql,
-    pseudonym_key,
-    schema_fields,
-)
-from bitgoeul.query.rewrite import DatasetRef, parse_query
+from bitgoeul.query.rewrite import DatasetRef, parse_query, sendable_sql
 from bitgoeul.storage.base import ObjectStore
 
 DEFAULT_ROW_LIMIT = 1_000
 MAX_ROW_LIMIT = 10_000
 MAX_EXPORT_ROWS = 1_000_000
-
-Decider = Callable[[Actor, DataAction, Dataset, DecisionContext | None], Decision]
 
 
 @dataclass
@@ -73,33 +61,39 @@ class QueryResult:
 
 @dataclass
 class _Prepared:
-    tree: exp.Query
+    sql: str  # what DuckDB is given: printed from the checked tree, round-tripped
     views: list[engine.View]
     scrub: dict[str, str]
     secure: disclosure.SecurePlan | None
     datasets: list[dict[str, Any]]
-    decisions: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _default_decider(
-    actor: Actor, action: DataAction, dataset: Dataset, context: DecisionContext | None
-) -> Decision:
-    return decide(actor, action, dataset, context=context)
+def limits_of(settings: Settings) -> engine.Limits:
+    return engine.Limits(max_result_bytes=settings.query_max_result_bytes)
 
 
-def _version(session: Session, dataset: Dataset, number: int | None) -> DatasetVersion:
-    query = select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id)
-    if number is None:
-        version = session.scalars(query.order_by(DatasetVersion.number.desc()).limit(1)).first()
-    else:
-        version = session.scalars(query.where(DatasetVersion.number == number)).first()
-    if version is None:
-        return get_version(session, dataset.slug, number)  # raises NotFound, saying why
-    return version
+def _secure_rule(fields: views.Fields, policy: Any) -> disclosure.SecureRule:
+    identifiers = views.classified_columns(fields, "direct_identifier")
+    pseudonymised = {c.lower() for c in policy.pseudonymise_columns}
+    return disclosure.SecureRule(
+        person_column=identifiers[0] if identifiers else None,
+        columns=frozenset(str(f["name"]).lower() for f in fields),
+        forbidden_columns=frozenset(
+            {c.lower() for c in policy.forbidden_output_columns}
+            | set(identifiers)
+            | set(views.classified_columns(fields, "sensitive"))
+            | pseudonymised
+        ),
+        identifier_columns=frozenset(set(identifiers) | pseudonymised),
+        min_group_size=policy.min_group_size,
+        dominance_n=policy.dominance_n,
+        dominance_k=policy.dominance_k,
+    )
 
 
 def _prepare(
     session: Session,
+    door: Door,
     *,
     settings: Settings,
     store: ObjectStore,
@@ -107,70 +101,41 @@ def _prepare(
     sql: str,
     project_id: int | None,
     action: DataAction,
-    decider: Decider,
-    decisions: list[dict[str, Any]],
 ) -> _Prepared:
     parsed = parse_query(sql)
     used_columns = {str(c.name).lower() for c in parsed.tree.find_all(exp.Column)}
-    views: list[engine.View] = []
+    requests: list[Request] = []
+    for ref in parsed.datasets:
+        dataset = get_dataset(session, ref.slug, publisher=False)
+        version = version_of(session, dataset, ref.version)
+        context = decision_context(
+            session, actor=actor, dataset=dataset, version=version, project_id=project_id
+        )
+        requests.append(Request(action, dataset, version, context))
+    passages = door.admit(requests)
+    built: list[engine.View] = []
     scrub: dict[str, str] = {}
     datasets: list[dict[str, Any]] = []
     secure_rules: list[tuple[DatasetRef, disclosure.SecureRule]] = []
     hidden_by_dataset: dict[str, set[str]] = {}
     visible_anywhere: set[str] = set()
-    for ref in parsed.datasets:
-        dataset = get_dataset(session, ref.slug)
-        context = (
-            None
-            if project_id is None
-            else decision_context(session, actor=actor, dataset=dataset, project_id=project_id)
-        )
-        decision = decider(actor, action, dataset, context)
-        decisions.append(
-            {
-                "dataset": ref.slug,
-                "publisher_id": dataset.publisher_id,
-                "allowed": decision.allowed,
-                "reason": decision.reason,
-            }
-        )
-        if not decision.allowed:
-            raise AccessDenied(f"Dataset '{ref.slug}': {decision.reason}")
-        version = _version(session, dataset, ref.version)
-        policy = decision.obligations
+    for ref, passage in zip(parsed.datasets, passages, strict=True):
+        fields = views.schema_fields(passage.version.table_schema)
+        policy = passage.decision.obligations
         key = pseudonym_key(settings.secret(), policy.pseudonym_scope or "platform")
-        identifiers = classified_columns(version, "direct_identifier")
+        identifiers = views.classified_columns(fields, "direct_identifier")
         keep = {identifiers[0]} if policy.aggregate_only and identifiers else set()
-        select_sql, hidden = policy_view_sql(version, policy, key=key, keep=keep)
-        path = store.local_path(version.object_key)
-        if path is None:
-            raise ValidationFailed("The query gateway needs the local object store.")
-        views.append(engine.View(ref.view, Path(path), select_sql))
+        select_sql, hidden = views.view_sql(fields, policy, key=key, keep=keep)
+        path = door.read_path(store, passage)
+        built.append(engine.View(ref.view, path, select_sql))
         scrub[ref.view] = ref.written_as
         scrub[key] = "<key>"
-        datasets.append({"slug": ref.slug, "version": version.number})
+        scrub[str(path)] = f"<{ref.written_as}>"
+        datasets.append({"slug": ref.slug, "version": passage.version.number})
         hidden_by_dataset[ref.slug] = {h.lower() for h in hidden}
-        visible_anywhere |= {str(f["name"]).lower() for f in schema_fields(version)} - {
-            h.lower() for h in hidden
-        }
+        visible_anywhere |= {str(f["name"]).lower() for f in fields} - {h.lower() for h in hidden}
         if policy.aggregate_only:
-            forbidden = (
-                {c.lower() for c in policy.forbidden_output_columns}
-                | set(identifiers)
-                | set(classified_columns(version, "sensitive"))
-                | {c.lower() for c in policy.pseudonymise_columns}
-            )
-            rule = disclosure.SecureRule(
-                person_column=identifiers[0] if identifiers else None,
-                forbidden_columns=frozenset(forbidden),
-                identifier_columns=frozenset(
-                    set(identifiers) | {c.lower() for c in policy.pseudonymise_columns}
-                ),
-                min_group_size=policy.min_group_size,
-                dominance_n=policy.dominance_n,
-                dominance_k=policy.dominance_k,
-            )
-            secure_rules.append((ref, rule))
+            secure_rules.append((ref, _secure_rule(fields, policy)))
     for slug, hidden in hidden_by_dataset.items():
         for name in sorted((used_columns & hidden) - visible_anywhere):
             raise AccessDenied(
@@ -189,16 +154,15 @@ def _prepare(
         secure_plan = disclosure.plan_secure(parsed.tree, secure_rules[0][1])
         tree = secure_plan.tree
     return _Prepared(
-        tree=tree,
-        views=views,
+        sql=sendable_sql(tree),
+        views=built,
         scrub=scrub,
         secure=secure_plan,
         datasets=datasets,
-        decisions=decisions,
     )
 
 
-def _audit(
+def _summary(
     session: Session,
     *,
     actor: Actor,
@@ -208,27 +172,6 @@ def _audit(
     project_id: int | None,
     detail: dict[str, Any],
 ) -> None:
-    sql_sha256 = hashlib.sha256(sql.encode()).hexdigest()
-    # One entry per dataset decision, under the publisher, so each agency's stewards see every
-    # use of their data (and every refusal) among their own organization's entries.
-    for decision in detail.get("decisions", []):
-        record_event(
-            session,
-            action="dataset.query_decision",
-            outcome="ok" if decision["allowed"] else "denied",
-            actor_id=actor.user_id,
-            actor_name=actor.username,
-            resource_type="dataset",
-            resource_id=decision["dataset"],
-            organization_id=decision["publisher_id"],
-            detail={
-                "query_action": action,
-                "query_outcome": outcome,
-                "sql_sha256": sql_sha256,
-                "project": project_id,
-                "reason": decision["reason"],
-            },
-        )
     record_event(
         session,
         action=action,
@@ -236,7 +179,7 @@ def _audit(
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="query",
-        resource_id=sql_sha256,
+        resource_id=hashlib.sha256(sql.encode()).hexdigest(),
         detail={"project": project_id, **detail},
     )
 
@@ -265,7 +208,8 @@ def _record_run(
             user_id=actor.user_id,
             project_id=project_id,
             kind=kind,
-            sql=sql,
+            # PostgreSQL text cannot hold NUL; the SHA-256 is of the SQL as sent.
+            sql=sql.replace("\x00", "\ufffd"),
             sql_sha256=hashlib.sha256(sql.encode()).hexdigest(),
             datasets=datasets or [],
             status=status,
@@ -277,38 +221,66 @@ def _record_run(
     )
 
 
-def _audit_committed(session: Session, *, run: dict[str, Any], **event: Any) -> None:
-    """Append and commit one run's audit events and history row, in one transaction."""
-    _audit(session, **event)
-    _record_run(
-        session, actor=event["actor"], sql=event["sql"], project_id=event["project_id"], **run
-    )
-    session.commit()
+def _decisions(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The door's decisions as the summary event lists them."""
+    return [
+        {
+            "dataset": e["resource_id"],
+            "version": e["detail"].get("version"),
+            "publisher_id": e["organization_id"],
+            "allowed": e["outcome"] == "ok",
+            "reason": e["detail"]["reason"],
+        }
+        for e in entries
+    ]
 
 
-def _refused(
+def _door(
     session: Session,
-    error: BitgoeulError,
     *,
     actor: Actor,
-    action: str,
     sql: str,
     project_id: int | None,
-    decisions: list[dict[str, Any]],
     kind: RunKind,
     started: float,
-) -> None:
-    session.rollback()
-    status = RunStatus.refused if isinstance(error, AccessDenied) else RunStatus.failed
-    _audit_committed(
+) -> Door:
+    """The door a query or an export goes through; a failure is summarised as
+    ``query.refused`` / ``query.export_refused`` and kept in the user's history."""
+    summary = "query.refused" if kind == RunKind.query else "query.export_refused"
+
+    def on_failure(session: Session, error: BaseException, entries: list[dict[str, Any]]) -> None:
+        status = RunStatus.refused if isinstance(error, AccessDenied) else RunStatus.failed
+        reason = failure_reason(error)
+        _summary(
+            session,
+            actor=actor,
+            action=summary,
+            outcome="denied" if isinstance(error, BitgoeulError) else "failed",
+            sql=sql,
+            project_id=project_id,
+            detail={"reason": reason, "decisions": _decisions(entries)},
+        )
+        _record_run(
+            session,
+            actor=actor,
+            kind=kind,
+            sql=sql,
+            project_id=project_id,
+            started=started,
+            status=status,
+            error=reason[:2000],
+        )
+
+    return Door(
         session,
         actor=actor,
-        action=action,
-        outcome="denied",
-        sql=sql,
-        project_id=project_id,
-        detail={"reason": error.message[:500], "decisions": decisions},
-        run={"kind": kind, "started": started, "status": status, "error": error.message[:2000]},
+        event="dataset.query_decision",
+        detail={
+            "query_action": "query.run" if kind == RunKind.query else "query.exported",
+            "sql_sha256": hashlib.sha256(sql.encode()).hexdigest(),
+            "project": project_id,
+        },
+        on_failure=on_failure,
     )
 
 
@@ -322,79 +294,70 @@ def run_query(
     project_id: int | None = None,
     limit: int = DEFAULT_ROW_LIMIT,
     limits: engine.Limits | None = None,
-    decider: Decider = _default_decider,
 ) -> QueryResult:
     """Run one SELECT over datasets named by slug, as the decision point allows (audited)."""
     started = time.perf_counter()
     limit = max(1, min(limit, MAX_ROW_LIMIT))
-    decisions: list[dict[str, Any]] = []
-    try:
+    door = _door(
+        session, actor=actor, sql=sql, project_id=project_id, kind=RunKind.query, started=started
+    )
+    with door:
         prepared = _prepare(
             session,
+            door,
             settings=settings,
             store=store,
             actor=actor,
             sql=sql,
             project_id=project_id,
             action=DataAction.query,
-            decider=decider,
-            decisions=decisions,
         )
         fetch = limit if prepared.secure is None else MAX_ROW_LIMIT * 10
         result = engine.run(
-            prepared.tree,
+            prepared.sql,
             prepared.views,
             limit=fetch,
-            limits=limits or engine.Limits(),
+            limits=limits or limits_of(settings),
             scrub=prepared.scrub,
             secure=prepared.secure is not None,
         )
-    except BitgoeulError as error:
-        _refused(
+        rows = result.rows
+        columns = result.columns
+        suppressed = 0
+        truncated = result.truncated
+        if prepared.secure is not None:
+            rows, suppressed = disclosure.suppress(prepared.secure, rows)
+            columns = columns[: prepared.secure.visible_width]
+            truncated = truncated or len(rows) > limit
+            rows = rows[:limit]
+        json_rows = [[json_value(v) for v in row] for row in rows]
+        _summary(
             session,
-            error,
             actor=actor,
-            action="query.refused",
+            action="query.run",
+            outcome="ok",
             sql=sql,
             project_id=project_id,
-            decisions=decisions,
-            kind=RunKind.query,
-            started=started,
+            detail={
+                "datasets": prepared.datasets,
+                "decisions": _decisions(door.decisions),
+                "rows": len(json_rows),
+                "suppressed_groups": suppressed,
+            },
         )
-        raise
-    assert isinstance(result, engine.EngineResult)  # noqa: S101 - run() without arrow=True
-    rows = result.rows
-    columns = result.columns
-    suppressed = 0
-    truncated = result.truncated
-    if prepared.secure is not None:
-        rows, suppressed = disclosure.suppress(prepared.secure, rows)
-        columns = columns[: prepared.secure.visible_width]
-        truncated = truncated or len(rows) > limit
-        rows = rows[:limit]
-    json_rows = [[json_value(v) for v in row] for row in rows]
-    _audit_committed(
-        session,
-        actor=actor,
-        action="query.run",
-        outcome="ok",
-        sql=sql,
-        project_id=project_id,
-        detail={
-            "datasets": prepared.datasets,
-            "decisions": decisions,
-            "rows": len(json_rows),
-            "suppressed_groups": suppressed,
-        },
-        run={
-            "kind": RunKind.query,
-            "started": started,
-            "status": RunStatus.ok,
-            "datasets": prepared.datasets,
-            "rows": len(json_rows),
-            "suppressed": suppressed,
-        },
-    )
+        _record_run(
+            session,
+            actor=actor,
+            kind=RunKind.query,
+            sql=sql,
+            project_id=project_id,
+            started=started,
+            status=RunStatus.ok,
+            datasets=prepared.datasets,
+            rows=len(json_rows),
+            suppressed=suppressed,
+        )
+        session.commit()
     return QueryResult(
         columns=columns,
         rows=json_rows,
@@ -425,72 +388,61 @@ def export_query(
     file_format: ExportFormat,
     project_id: int | None = None,
     limits: engine.Limits | None = None,
-    decider: Decider = _default_decider,
 ) -> QueryExport:
     """A query's full result as CSV or Parquet, where downloading every dataset is allowed."""
     started = time.perf_counter()
-    decisions: list[dict[str, Any]] = []
-    try:
+    door = _door(
+        session, actor=actor, sql=sql, project_id=project_id, kind=RunKind.export, started=started
+    )
+    with door:
         prepared = _prepare(
             session,
+            door,
             settings=settings,
             store=store,
             actor=actor,
             sql=sql,
             project_id=project_id,
             action=DataAction.download,
-            decider=decider,
-            decisions=decisions,
         )
-        table = engine.run(
-            prepared.tree,
+        table = engine.run_arrow(
+            prepared.sql,
             prepared.views,
-            limit=MAX_EXPORT_ROWS,
-            limits=limits or engine.Limits(),
+            max_rows=MAX_EXPORT_ROWS,
+            limits=limits or limits_of(settings),
             scrub=prepared.scrub,
-            secure=False,
-            arrow=True,
         )
-    except BitgoeulError as error:
-        _refused(
+        buffer = io.BytesIO()
+        if file_format == "csv":
+            pa_csv.write_csv(table, buffer)
+            media_type = "text/csv; charset=utf-8"
+        else:
+            pq.write_table(table, buffer)
+            media_type = "application/vnd.apache.parquet"
+        _summary(
             session,
-            error,
             actor=actor,
-            action="query.export_refused",
+            action="query.exported",
+            outcome="ok",
             sql=sql,
             project_id=project_id,
-            decisions=decisions,
-            kind=RunKind.export,
-            started=started,
+            detail={
+                "datasets": prepared.datasets,
+                "decisions": _decisions(door.decisions),
+                "rows": table.num_rows,
+                "format": file_format,
+            },
         )
-        raise
-    assert isinstance(table, pa.Table)  # noqa: S101 - run(arrow=True) returns a table
-    buffer = io.BytesIO()
-    if file_format == "csv":
-        pa_csv.write_csv(table, buffer)
-        media_type = "text/csv; charset=utf-8"
-    else:
-        pq.write_table(table, buffer)
-        media_type = "application/vnd.apache.parquet"
-    _audit_committed(
-        session,
-        actor=actor,
-        action="query.exported",
-        outcome="ok",
-        sql=sql,
-        project_id=project_id,
-        detail={
-            "datasets": prepared.datasets,
-            "decisions": decisions,
-            "rows": table.num_rows,
-            "format": file_format,
-        },
-        run={
-            "kind": RunKind.export,
-            "started": started,
-            "status": RunStatus.ok,
-            "datasets": prepared.datasets,
-            "rows": table.num_rows,
-        },
-    )
+        _record_run(
+            session,
+            actor=actor,
+            kind=RunKind.export,
+            sql=sql,
+            project_id=project_id,
+            started=started,
+            status=RunStatus.ok,
+            datasets=prepared.datasets,
+            rows=table.num_rows,
+        )
+        session.commit()
     return QueryExport(f"query.{file_format}", media_type, buffer.getvalue())

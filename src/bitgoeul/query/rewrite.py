@@ -1,16 +1,21 @@
-"""Parse a researcher's SQL and rewrite it so that it can only read the datasets it names.
+"""Parse a researcher's SQL, check it, and rewrite it so that it can only read the datasets it
+names; then print the SQL that DuckDB runs so that it means exactly the tree that was checked.
 
-The gateway's first line of defence (the locked-down DuckDB in ``engine.py`` is the second):
-sqlglot parses the text with the DuckDB dialect; anything but one SELECT query (with CTEs,
-joins, set operations, window functions) is refused; every node type and every function must
-be on an allowlist (deny by default); every table reference must be a dataset slug
-(``"kepco-household-electricity"`` or a pinned ``"slug@3"``) or a CTE of the same query.
-Datasets are replaced by generated view names, CTEs are renamed into their own namespace, so
-whatever the user writes can resolve to nothing DuckDB holds besides those views.
+1. sqlglot parses the text (DuckDB dialect); anything but one SELECT query is refused.
+2. ``grammar.check_tree``: every node, argument and function must be on the allowlist.  The
+   tree is then printed and parsed once more, and that second tree is checked again and is
+   the one rewritten and run: the text a user wrote never reaches DuckDB.
+3. Every table must be a dataset slug (``"kepco-household-electricity"`` or a pinned
+   ``"slug@3"``) or a CTE of the same query.  Datasets become generated view names and CTEs
+   are renamed into their own namespace, so nothing else in DuckDB can be named.
+4. ``sendable_sql``: the final tree (after the disclosure rules, if any, add their columns) is
+   printed, parsed again, and must be exactly one statement whose tree is identical to the
+   final tree, argument by argument and letter by letter; otherwise the query is refused.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -19,64 +24,15 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from bitgoeul.errors import ValidationFailed
+from bitgoeul.query.grammar import check_tree, refuse
 
 MAX_SQL_CHARS = 20_000
 SLUG_PATTERN = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9-]{0,99})(?:@(?P<version>[1-9][0-9]{0,6}))?$")
 VIEW_PREFIX = "__bg_ds_"
 CTE_PREFIX = "__bg_cte_"
+DIALECT = "duckdb"
 
-# Structural nodes a SELECT may contain.  Everything else (DDL, DML, commands, lambdas,
-# placeholders, table functions, pragmas, settings, struct/dot access...) is refused.
-ALLOWED_NODES: frozenset[type[exp.Expression]] = frozenset(
-    {
-        exp.Select, exp.Union, exp.Except, exp.Intersect, exp.With, exp.CTE, exp.Subquery,
-        exp.From, exp.Join, exp.Where, exp.Group, exp.Having, exp.Qualify, exp.Order,
-        exp.Ordered, exp.Limit, exp.Offset, exp.Distinct, exp.Column, exp.Identifier,
-        exp.Star, exp.Literal, exp.Boolean, exp.Null, exp.Alias, exp.TableAlias, exp.Table,
-        exp.Paren, exp.Tuple, exp.Cast, exp.TryCast, exp.DataType, exp.DataTypeParam,
-        exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod, exp.Neg, exp.EQ, exp.NEQ,
-        exp.GT, exp.GTE, exp.LT, exp.LTE, exp.And, exp.Or, exp.Not, exp.Is, exp.In,
-        exp.Between, exp.Like, exp.ILike, exp.Case, exp.If, exp.Window, exp.WindowSpec,
-        exp.Interval, exp.Var, exp.IgnoreNulls, exp.RespectNulls, exp.WithinGroup,
-        exp.DPipe, exp.Exists, exp.NullSafeEQ, exp.NullSafeNEQ,
-    }
-)  # fmt: skip
-
-# Functions by sqlglot key (class name, lower case) or, for functions sqlglot does not model,
-# by their DuckDB name.  Scalar and aggregate functions over values only: nothing that reads a
-# file, a URL, a setting, the environment, the catalog, or runs SQL given as a string.
-ALLOWED_FUNCTIONS: frozenset[str] = frozenset(
-    {
-        # aggregates
-        "count", "sum", "avg", "min", "max", "median", "stddev", "stddevpop", "stddevsamp",
-        "variance", "variancepop", "approxdistinct", "anyvalue", "first", "last",
-        "logicaland", "logicalor", "percentilecont", "percentiledisc", "quantile",
-        "quantilecont", "quantiledisc", "corr", "covarpop", "covarsamp", "countif",
-        "groupconcat", "arrayagg", "mode", "argmax", "argmin", "arg_max", "arg_min",
-        "quantile_cont", "quantile_disc", "string_agg", "list", "bool_and", "bool_or",
-        # window functions
-        "rownumber", "rank", "denserank", "percentrank", "cumedist", "ntile", "lag", "lead",
-        "firstvalue", "lastvalue", "nthvalue", "row_number", "dense_rank",
-        # numbers
-        "abs", "ceil", "floor", "round", "sqrt", "ln", "log", "log10", "log2", "exp", "pow",
-        "power", "sign", "greatest", "least", "nullif", "coalesce", "mod", "trunc", "cbrt",
-        "even", "isnan", "isinf",
-        # text
-        "lower", "upper", "length", "substring", "trim", "ltrim", "rtrim", "replace", "concat",
-        "concatws", "startswith", "endswith", "contains", "left", "right", "lpad", "rpad",
-        "reverse", "regexplike", "regexpextract", "regexpreplace", "strposition", "initcap",
-        "split", "splitpart", "md5", "sha2", "sha256", "prefix", "suffix", "repeat",
-        "strlen", "length_grapheme", "levenshtein",
-        # dates and times
-        "currentdate", "currenttimestamp", "datetrunc", "timestamptrunc", "extract", "year",
-        "month", "day", "dayofweek", "dayofyear", "week", "weekofyear", "quarter", "hour",
-        "minute", "second", "datediff", "dateadd", "datesub", "timetostr", "strtotime",
-        "strtodate", "timetounix", "unixtotime", "date", "makedate", "todate", "totimestamp",
-        "date_part", "datepart", "date_diff", "date_trunc", "now", "strftime", "strptime",
-        "epoch", "age", "last_day", "lastday", "monthname", "dayname", "timestamp",
-        "tsordstodate", "tsordstotime", "time_bucket",
-    }
-)  # fmt: skip
+_NESTED = "the query is nested too deeply to be checked; write it flatter (with CTEs, for example)."
 
 
 @dataclass(frozen=True)
@@ -95,19 +51,27 @@ class ParsedQuery:
     datasets: list[DatasetRef]
 
 
-def refuse(message: str) -> ValidationFailed:
-    return ValidationFailed(f"Query refused: {message}")
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
 
 
-def _parse_single(sql: str) -> exp.Query:
-    if not sql.strip():
-        raise refuse("the SQL is empty; send one SELECT query.")
-    if len(sql) > MAX_SQL_CHARS:
-        raise refuse(f"the SQL is longer than {MAX_SQL_CHARS} characters.")
+def _parse_statements(sql: str) -> list[exp.Expr]:
     try:
-        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+        return [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
+    except RecursionError:
+        raise refuse(_NESTED) from None
     except SqlglotError as error:
         raise refuse(f"the SQL could not be parsed as DuckDB SQL ({_first_line(error)}).") from None
+
+
+def _print(tree: exp.Expr) -> str:
+    try:
+        return tree.sql(dialect=DIALECT, comments=False)
+    except RecursionError:
+        raise refuse(_NESTED) from None
+
+
+def _one_query(statements: list[exp.Expr]) -> exp.Query:
     if len(statements) != 1:
         raise refuse(
             f"send exactly one SELECT statement (found {len(statements)}); "
@@ -122,35 +86,21 @@ def _parse_single(sql: str) -> exp.Query:
     return tree
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-
-
-def _function_name(node: exp.Func) -> str:
-    if isinstance(node, exp.Anonymous):
-        return str(node.name).lower()
-    return node.key
-
-
-def check_allowlist(tree: exp.Expr) -> None:
-    """Refuse any node type or function not on the allowlist, naming the first one found."""
-    for node in tree.walk():
-        if isinstance(node, exp.Func) and not isinstance(node, exp.Distinct):
-            name = _function_name(node)
-            if name not in ALLOWED_FUNCTIONS:
-                shown = name if name.isascii() else repr(name)
-                raise refuse(
-                    f"the function {shown}() is not available in the query gateway; "
-                    "see docs/query.md for the functions you can use."
-                )
-            continue
-        if type(node) not in ALLOWED_NODES:
-            raise refuse(
-                f"{node.key.upper()} is not allowed in a gateway query; only plain SELECT "
-                "queries over datasets are run."
-            )
-        if isinstance(node, exp.Column) and (node.args.get("db") or node.args.get("catalog")):
-            raise refuse(f"column reference {node.sql(dialect='duckdb')} has too many parts.")
+def _parse_single(sql: str) -> exp.Query:
+    if not sql.strip():
+        raise refuse("the SQL is empty; send one SELECT query.")
+    if len(sql) > MAX_SQL_CHARS:
+        raise refuse(f"the SQL is longer than {MAX_SQL_CHARS} characters.")
+    if "\x00" in sql:
+        raise refuse("the SQL contains a NUL character (\\x00); remove it.")
+    written = _one_query(_parse_statements(sql))
+    check_tree(written)
+    # sqlglot prints some nodes differently from how they were written (``if()`` as CASE,
+    # a few functions as whole expressions).  The tree that goes on is the parse of what
+    # sqlglot prints, checked in its turn: only that text can ever reach DuckDB.
+    printed = _one_query(_parse_statements(_print(written)))
+    check_tree(printed)
+    return printed
 
 
 def _cte_names(tree: exp.Expr) -> set[str]:
@@ -158,9 +108,17 @@ def _cte_names(tree: exp.Expr) -> set[str]:
 
 
 def parse_query(sql: str) -> ParsedQuery:
-    """Parse, check and rewrite ``sql``: datasets become views, CTEs get their own namespace."""
+    """Parse, check and rewrite ``sql``: datasets become views, CTEs get their own namespace.
+
+    A pure function of the text, so the result is kept for texts seen recently (dashboards
+    send the same SQL again and again); each caller gets its own copy of the tree."""
+    parsed = _checked_and_rewritten(sql)
+    return ParsedQuery(tree=parsed.tree.copy(), datasets=list(parsed.datasets))
+
+
+@functools.lru_cache(maxsize=512)
+def _checked_and_rewritten(sql: str) -> ParsedQuery:
     tree = _parse_single(sql)
-    check_allowlist(tree)
     ctes = _cte_names(tree)
     for cte in tree.find_all(exp.CTE):
         alias = cte.args.get("alias")
@@ -170,17 +128,11 @@ def parse_query(sql: str) -> ParsedQuery:
     refs: dict[tuple[str, int | None], DatasetRef] = {}
     for table in list(tree.find_all(exp.Table)):
         name_node = table.this
-        if (
-            not isinstance(name_node, exp.Identifier)
-            or table.args.get("db")
-            or table.args.get("catalog")
-        ):
+        if not isinstance(name_node, exp.Identifier):
             raise refuse(
-                f"{table.sql(dialect='duckdb')[:80]} is not a dataset; name datasets by their "
-                'slug in double quotes, e.g. "kepco-household-electricity" or "slug@3".'
+                f"{_print(table)[:80]} is not a dataset; name datasets by their slug in double "
+                'quotes, e.g. "kepco-household-electricity" or "slug@3".'
             )
-        if table.args.get("joins") or table.args.get("pivots") or table.args.get("laterals"):
-            raise refuse("this table syntax is not supported.")
         name = str(name_node.name)
         if (name.lower() in ctes and not name_node.quoted) or name in ctes:
             table.set("this", exp.to_identifier(CTE_PREFIX + name.lower(), quoted=True))
@@ -205,3 +157,64 @@ def parse_query(sql: str) -> ParsedQuery:
     if not refs:
         raise refuse('the query reads no dataset; name one by its slug, e.g. FROM "my-dataset".')
     return ParsedQuery(tree=tree, datasets=list(refs.values()))
+
+
+Fingerprint = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+
+def fingerprint(tree: exp.Expr) -> Fingerprint:
+    """The tree, node by node in a fixed order, with every argument's exact value (no lower
+    casing, unlike sqlglot's ``==``, but for the names of functions sqlglot does not model,
+    which DuckDB reads case-insensitively): two trees are the same query iff these are
+    equal."""
+    nodes: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+    stack: list[exp.Expr] = [tree]
+    while stack:
+        node = stack.pop()
+        described: list[tuple[str, str]] = []
+        children: list[exp.Expr] = []
+        for key in sorted(node.args):
+            value = node.args[key]
+            if value is None or value is False or value == []:
+                continue
+            if isinstance(value, exp.Expr):
+                described.append((key, "node"))
+                children.append(value)
+            elif isinstance(value, list):
+                described.append((key, f"list:{len(value)}"))
+                for item in value:
+                    if isinstance(item, exp.Expr):
+                        children.append(item)
+                    else:
+                        described.append((key, repr(item)))
+            elif isinstance(node, exp.Anonymous) and key == "this":
+                # Function names are case-insensitive; sqlglot prints unknown ones upper case.
+                described.append((key, repr(str(value).lower())))
+            else:
+                described.append((key, repr(value)))
+        nodes.append((type(node).__name__, tuple(described)))
+        stack.extend(reversed(children))
+    return tuple(nodes)
+
+
+def sendable_sql(tree: exp.Query) -> str:
+    """The SQL DuckDB is given for ``tree``: printed from it, and refused unless parsing the
+    text again gives one statement with exactly the same tree."""
+    text = _print(tree)
+    if _reparsed(text) != fingerprint(tree):
+        raise ValidationFailed(
+            "Query refused: it could not be printed for DuckDB exactly as it was checked; "
+            "write it more plainly (quote names with double quotes, text with single quotes)."
+        )
+    return text
+
+
+@functools.lru_cache(maxsize=512)
+def _reparsed(text: str) -> Fingerprint | None:
+    """What parsing ``text`` gives (None: not exactly one statement); a pure function of the
+    text, kept for texts seen recently."""
+    try:
+        statements = _parse_statements(text)
+    except ValidationFailed:
+        return None
+    return fingerprint(statements[0]) if len(statements) == 1 else None

@@ -1,4 +1,9 @@
-"""Local-directory object store: each object is a file, written via rename for atomicity."""
+"""Local-directory object store: each object is a file, written via rename for atomicity.
+
+Stored objects are made read-only (mode 0444): nothing that reads them (the locked query
+engine, job inputs, the testbed's scorer) opens them for writing, and every door checks a
+version's SHA-256 before reading it (``storage.integrity``).  Run the hub as a user other than
+root, so that the mode also stops writes at the operating system."""
 
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ class LocalStore:
         os.close(fd)
         try:
             shutil.copyfile(source, tmp)
+            os.chmod(tmp, 0o444)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

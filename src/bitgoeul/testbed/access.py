@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.catalog.models import Dataset
+from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.errors import NotFound
 from bitgoeul.governance.decision import DecisionContext, TestbedTerms
 from bitgoeul.governance.queries import decision_context
@@ -46,11 +46,18 @@ def testbed_terms(session: Session, *, actor: Actor, task: TestbedTask) -> Testb
 
 
 def testbed_context(
-    session: Session, *, actor: Actor, dataset: Dataset, task_slug: str
+    session: Session,
+    *,
+    actor: Actor,
+    dataset: Dataset,
+    version: DatasetVersion | None,
+    task_slug: str,
 ) -> DecisionContext:
     """The decision context for the task's test set; refuses a dataset that is not its own."""
     task = get_task(session, task_slug)
-    context = decision_context(session, actor=actor, dataset=dataset, project_id=None)
+    context = decision_context(
+        session, actor=actor, dataset=dataset, version=version, project_id=None
+    )
     if task.test_dataset_id != dataset.id:
         return context  # no terms: the decision refuses
     return replace(context, testbed=testbed_terms(session, actor=actor, task=task))

@@ -38,6 +38,7 @@ from bitgoeul.accounts.models import User
 from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.catalog.queries import get_dataset, get_version
+from bitgoeul.compute import inputs as compute_inputs
 from bitgoeul.compute import jobs as compute_jobs
 from bitgoeul.compute.executors import Executor
 from bitgoeul.compute.models import Job, JobStatus
@@ -52,10 +53,11 @@ from bitgoeul.errors import (
     RateLimited,
     ValidationFailed,
 )
-from bitgoeul.governance.decision import DataAction, decide
+from bitgoeul.governance.decision import DataAction
+from bitgoeul.governance.doors import Door, Request
 from bitgoeul.governance.models import Notification, Project, ProjectMember, ProjectRole, Purpose
 from bitgoeul.governance.queries import require_signed_in
-from bitgoeul.query.policy import schema_fields
+from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import scoring
 from bitgoeul.testbed.access import get_task, team_id_of, testbed_context
@@ -127,17 +129,6 @@ def _pinned(session: Session, reference: str) -> tuple[Dataset, DatasetVersion]:
         raise ValidationFailed(f"test_dataset: '{reference}': the version after '@' is a number.")
     dataset = get_dataset(session, slug)
     return dataset, get_version(session, slug, int(number) if number else None)
-
-
-def _version_path(store: ObjectStore, version: DatasetVersion) -> Path:
-    path = store.local_path(version.object_key)
-    if path is None:
-        raise ValidationFailed("The testbed needs the local object store to read test sets.")
-    return path
-
-
-def _read_truth(store: ObjectStore, task: TestbedTask, version: DatasetVersion) -> pa.Table:
-    return pq.read_table(_version_path(store, version), columns=[task.id_column, task.label_column])
 
 
 def _split_path(settings: Settings, task: TestbedTask, version: int) -> Path:
@@ -244,7 +235,7 @@ def create_task(
             f"Dataset '{dataset.slug}' is not a hidden test set: mark it holdout first "
             "(PATCH /api/v1/datasets/{slug} with holdout: true), so no participant can read it."
         )
-    columns = [str(f["name"]) for f in schema_fields(version)]
+    columns = [str(f["name"]) for f in views.schema_fields(version.table_schema)]
     for field_name, column in (("id_column", data.id_column), ("label_column", data.label_column)):
         if column not in columns:
             raise ValidationFailed(
@@ -267,9 +258,14 @@ def create_task(
                 f"training_datasets: '{slug}' is a hidden test set; participants could not use it."
             )
     seed = split_seed or secrets.token_hex(16)
-    truth = pq.read_table(
-        _version_path(store, version), columns=[data.id_column, data.label_column]
-    )
+    # The organizer's own reading of the labels, to check the test set can be scored: a door
+    # like any other (audited under the publisher, the file's integrity verified).
+    door = Door(session, actor=actor, event="dataset.testbed_setup", detail={"task": data.slug})
+    with door:
+        passage = door.admit([Request(DataAction.download, dataset, version)])[0]
+        truth = pq.read_table(
+            door.read_path(store, passage), columns=[data.id_column, data.label_column]
+        )
     public = _check_test_set(
         metric,
         truth,
@@ -590,8 +586,19 @@ class _Scores:
     rows: int
 
 
+def _score_door(session: Session, *, actor: Actor, task: TestbedTask, submission_id: int) -> Door:
+    return Door(
+        session,
+        actor=actor,
+        event="dataset.testbed_score",
+        detail={"task": task.slug, "submission": submission_id},
+        failure_detail={"submission": None},
+    )
+
+
 def _score_file(
     session: Session,
+    door: Door,
     *,
     settings: Settings,
     store: ObjectStore,
@@ -599,31 +606,24 @@ def _score_file(
     task: TestbedTask,
     path: Path,
     test_version: int,
-    submission_id: int | None,
 ) -> _Scores:
-    """Ask for the labels (``testbed_score``, audited) and score the file on both parts."""
+    """Ask for the labels (``testbed_score``, through ``door``) and score the file on both
+    parts.  The decision's entry stays in the caller's transaction: a caller that rolls back
+    uses ``with door:`` so that it is written again."""
     dataset = session.get(Dataset, task.test_dataset_id)
     assert dataset is not None  # noqa: S101 - RESTRICT keeps it
-    context = testbed_context(session, actor=actor, dataset=dataset, task_slug=task.slug)
-    decision = decide(actor, DataAction.testbed_score, dataset, context=context)
-    record_event(
-        session,
-        action="dataset.testbed_score",
-        outcome="ok" if decision.allowed else "denied",
-        actor_id=actor.user_id,
-        actor_name=actor.username,
-        resource_type="dataset",
-        resource_id=dataset.slug,
-        organization_id=dataset.publisher_id,
-        detail={"task": task.slug, "submission": submission_id, "reason": decision.reason},
+    version = get_version(session, dataset.slug, test_version)
+    context = testbed_context(
+        session, actor=actor, dataset=dataset, version=version, task_slug=task.slug
     )
-    if not decision.allowed:
-        raise AccessDenied(decision.reason)
+    passage = door.admit([Request(DataAction.testbed_score, dataset, version, context)])[0]
     metric = scoring.metric_named(task.metric)
     predictions = scoring.read_predictions(
         path, id_column=task.id_column, max_rows=task.test_rows + 1, kind=metric.kind
     )
-    truth = _read_truth(store, task, get_version(session, dataset.slug, test_version))
+    truth = pq.read_table(
+        door.read_path(store, passage), columns=[task.id_column, task.label_column]
+    )
     public, private = scoring.score_parts(
         metric,
         predictions,
@@ -676,24 +676,26 @@ def submit_predictions(
     session.add(submission)
     session.flush()
     folder = _submission_dir(settings, submission.id)
+    door = _score_door(session, actor=actor, task=entry.task, submission_id=submission.id)
     try:
-        # Kept as uploaded, so the operator can score it again; errors name the user's file.
-        folder.mkdir(parents=True, exist_ok=False)
-        kept = folder / submission.filename
-        shutil.copyfile(upload, kept)
-        scores = _score_file(
-            session,
-            settings=settings,
-            store=store,
-            actor=actor,
-            task=entry.task,
-            path=kept,
-            test_version=submission.test_version,
-            submission_id=submission.id,
-        )
-        _record_scores(submission, scores, scorer_environment())
-        _audit_submitted(session, actor=actor, entry=entry, submission=submission)
-        session.commit()
+        with door:
+            # Kept as uploaded, so the operator can score it again; errors name the user's file.
+            folder.mkdir(parents=True, exist_ok=False)
+            kept = folder / submission.filename
+            shutil.copyfile(upload, kept)
+            scores = _score_file(
+                session,
+                door,
+                settings=settings,
+                store=store,
+                actor=actor,
+                task=entry.task,
+                path=kept,
+                test_version=submission.test_version,
+            )
+            _record_scores(submission, scores, scorer_environment())
+            _audit_submitted(session, actor=actor, entry=entry, submission=submission)
+            session.commit()
     except BitgoeulError as error:
         shutil.rmtree(folder, ignore_errors=True)
         session.rollback()
@@ -829,17 +831,27 @@ def _queue_model_job(
         resources=spec.resources,
         name=name,
     )
-    return compute_jobs.queue_job(
+    # The decisions are audited even when the submission is refused (the door writes them
+    # again after the caller's transaction is rolled back).
+    door = Door(
         session,
-        settings=settings,
-        executor=executor,
         actor=actor,
-        spec=job_spec,
-        bundle_path=bundle_path,
-        decisions=[],
-        testbed_task=task.slug,
-        pay_from=pay_from,
+        event=compute_inputs.JOB_DECISION,
+        detail={"project": task.project_id, "job": None, "testbed_task": task.slug},
+        failure_detail={"job": None},
     )
+    with door:
+        return compute_jobs.queue_job(
+            session,
+            door,
+            settings=settings,
+            executor=executor,
+            actor=actor,
+            spec=job_spec,
+            bundle_path=bundle_path,
+            testbed_task=task.slug,
+            pay_from=pay_from,
+        )
 
 
 def _model_environment(settings: Settings, job: Job) -> dict[str, Any]:
@@ -898,13 +910,13 @@ def _score_job(
         )
     return _score_file(
         session,
+        _score_door(session, actor=actor, task=task, submission_id=submission_id),
         settings=settings,
         store=store,
         actor=actor,
         task=task,
         path=_job_predictions(settings, job),
         test_version=test_version,
-        submission_id=submission_id,
     )
 
 
@@ -1054,13 +1066,13 @@ def _start_rerun(
         try:
             scores: _Scores | None = _score_file(
                 session,
+                _score_door(session, actor=submitter, task=task, submission_id=submission.id),
                 settings=settings,
                 store=store,
                 actor=submitter,
                 task=task,
                 path=kept,
                 test_version=submission.test_version,
-                submission_id=submission.id,
             )
             error = ""
         except BitgoeulError as failure:

@@ -14,20 +14,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-import duckdb
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, User
-from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import get_version
-from bitgoeul.compute.inputs import write_view
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, NotFound, ValidationFailed
-from bitgoeul.governance.decision import DataAction, decide
+from bitgoeul.governance.decision import DataAction
+from bitgoeul.governance.doors import Door, Request
 from bitgoeul.governance.queries import require_signed_in
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import scoring
@@ -432,33 +430,15 @@ def write_test_inputs(
         )
     dataset = session.get(Dataset, task.test_dataset_id)
     assert dataset is not None  # noqa: S101 - RESTRICT keeps it
-    context = testbed_context(session, actor=actor, dataset=dataset, task_slug=task.slug)
-    decision = decide(actor, DataAction.testbed_inputs, dataset, context=context)
-    record_event(
-        session,
-        action="dataset.testbed_inputs",
-        outcome="ok" if decision.allowed else "denied",
-        actor_id=actor.user_id,
-        actor_name=actor.username,
-        resource_type="dataset",
-        resource_id=dataset.slug,
-        organization_id=dataset.publisher_id,
-        detail={"task": task.slug, "reason": decision.reason},
-    )
-    session.commit()
-    if not decision.allowed:
-        raise AccessDenied(decision.reason)
     version = get_version(session, dataset.slug, task.test_version)
+    context = testbed_context(
+        session, actor=actor, dataset=dataset, version=version, task_slug=task.slug
+    )
     target = dest / f"{task.slug}-test-inputs.{file_format}"
-    with duckdb.connect(config={"threads": 2}) as conn:
+    door = Door(session, actor=actor, event="dataset.testbed_inputs", detail={"task": task.slug})
+    with door:
+        passage = door.admit([Request(DataAction.testbed_inputs, dataset, version, context)])[0]
         # No pseudonyms here: the obligations name none, and the ids must match the test set's.
-        write_view(
-            conn,
-            store,
-            version,
-            decision.obligations,
-            key="",
-            target=target,
-            file_format=file_format,
-        )
+        door.write(store, passage, secret=settings.secret(), target=target, file_format=file_format)
+        session.commit()
     return target

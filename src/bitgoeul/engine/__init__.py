@@ -1,0 +1,1 @@
+"""The locked DuckDB engine every door reads dataset versions through (``engine.locked``)."""

@@ -1,0 +1,270 @@
+"""Every door into data passes here: decide, audit, refuse, written once.
+
+A door (preview, download, query, export, a job's inputs, the testbed's test inputs and
+scorer, and the steward's writes to a dataset) opens a ``Door`` for one use, names what it wants
+to read as ``Request`` values (the dataset, the *version* it will read, the action and the
+decision context), and calls ``admit``.  ``admit`` asks ``decide`` about each, appends one
+audit entry per decision under the dataset's publisher (so each agency's stewards see every
+use of their data, and every refusal), and raises ``AccessDenied`` naming every refusal.
+
+The door's work runs inside ``with door:``.  Whatever stops it, a refusal, bad SQL, a file that
+failed its integrity check or a crash, is recorded before it propagates: the transaction is
+rolled back (nothing half-done stays), the door's decisions are written again with
+``door_outcome`` "refused" (a domain error) or "failed" (a crash) instead of "ok", then the
+door's own summary (``on_failure``), and all of it is committed.  A crash is recorded with its
+kind only, never its message.
+
+``read_path`` gives the verified local file of an admitted version.  A file whose SHA-256 is
+not the published one is never read: the door records ``dataset.integrity_failed`` under the
+publisher and tells every operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import Role, User
+from bitgoeul.audit.actions import record_event
+from bitgoeul.catalog.models import Dataset, DatasetVersion
+from bitgoeul.engine import locked as engine
+from bitgoeul.errors import AccessDenied, BitgoeulError, ValidationFailed
+from bitgoeul.governance.decision import DataAction, Decision, DecisionContext, decide
+from bitgoeul.governance.models import Notification
+from bitgoeul.privacy import views
+from bitgoeul.privacy.pseudonyms import pseudonym_key
+from bitgoeul.storage.base import ObjectStore
+from bitgoeul.storage.integrity import IntegrityFailed, verify_file
+
+# Writing a version to a file is not a query: it may take long, and it streams.
+WRITE_LIMITS = engine.Limits(timeout_s=3600)
+
+FailureSummary = Callable[[Session, BaseException, list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a door asks to do with one dataset: ``action`` on ``version`` (None: the dataset
+    as a whole, for a steward's edit), in ``context``."""
+
+    action: DataAction
+    dataset: Dataset
+    version: DatasetVersion | None
+    context: DecisionContext | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A request the decision point allowed, with what it obliges."""
+
+    dataset: Dataset
+    version: DatasetVersion
+    decision: Decision
+
+    @property
+    def slug(self) -> str:
+        return self.dataset.slug
+
+
+class Door:
+    """One use of one door.  ``event`` names its decision entries (``dataset.query_decision``);
+    ``detail`` is added to each (the project, the job, the task...), and ``failure_detail``
+    over it when the entries are written again after a failure (a job that was never kept)."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        event: str,
+        detail: dict[str, Any] | None = None,
+        on_failure: FailureSummary | None = None,
+        failure_detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.session = session
+        self.actor = actor
+        self.event = event
+        self.detail = dict(detail or {})
+        self.on_failure = on_failure
+        self.failure_detail = dict(failure_detail or {})
+        self.decisions: list[dict[str, Any]] = []  # each decision's audit entry, as written
+        self._unreadable: Passage | None = None
+
+    # --- deciding -----------------------------------------------------------------------------
+
+    def _entry(self, request: Request, decision: Decision) -> dict[str, Any]:
+        detail: dict[str, Any] = {
+            **self.detail,
+            "action": request.action.value,
+            "reason": decision.reason,
+            "door_outcome": "ok",
+        }
+        if request.version is not None:
+            detail["version"] = request.version.number
+        if decision.obligations.agreement_id is not None:
+            detail["agreement"] = decision.obligations.agreement_id
+        return {
+            "action": self.event,
+            "outcome": "ok" if decision.allowed else "denied",
+            "actor_id": self.actor.user_id,
+            "actor_name": self.actor.username,
+            "resource_type": "dataset",
+            "resource_id": request.dataset.slug,
+            "organization_id": request.dataset.publisher_id,
+            "detail": detail,
+        }
+
+    def _decide(self, request: Request) -> Decision:
+        """Ask the decision point and record the answer (no refusal raised)."""
+        decision = decide(self.actor, request.action, request.dataset, context=request.context)
+        entry = self._entry(request, decision)
+        record_event(self.session, **entry)
+        self.decisions.append(entry)
+        return decision
+
+    def admit(self, requests: Sequence[Request]) -> list[Passage]:
+        """Decide every request; ``AccessDenied`` naming each refusal, or the passages."""
+        passages: list[Passage] = []
+        refusals: list[str] = []
+        for request in requests:
+            decision = self._decide(request)
+            if not decision.allowed:
+                refusals.append(f"Dataset '{request.dataset.slug}': {decision.reason}")
+            elif request.version is not None:
+                passages.append(Passage(request.dataset, request.version, decision))
+        if refusals:
+            raise AccessDenied("; ".join(refusals))
+        return passages
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def read_path(self, store: ObjectStore, passage: Passage) -> Path:
+        """The admitted version's file, after checking it is the published one."""
+        path = store.local_path(passage.version.object_key)
+        if path is None:
+            raise ValidationFailed(
+                "This hub's object store has no local files; reading versions needs one."
+            )
+        try:
+            verify_file(
+                path,
+                passage.version.parquet_sha256,
+                what=f"dataset '{passage.slug}' version {passage.version.number}",
+            )
+        except IntegrityFailed as error:
+            # Reported at once (a caller that keeps its transaction keeps the report too);
+            # ``__exit__`` reports it again after rolling back.
+            self._unreadable = passage
+            self._report_integrity(error)
+            raise
+        return path
+
+    def view(
+        self,
+        store: ObjectStore,
+        passage: Passage,
+        *,
+        secret: str,
+        name: str = "__bg_view",
+        keep: set[str] | None = None,
+    ) -> tuple[engine.View, set[str]]:
+        """The decision's view of an admitted version (``privacy.views``) over its verified
+        file, for the locked engine; and the columns it leaves out."""
+        obligations = passage.decision.obligations
+        key = (
+            pseudonym_key(secret, obligations.pseudonym_scope or "platform")
+            if obligations.pseudonymise_columns
+            else ""
+        )
+        fields = views.schema_fields(passage.version.table_schema)
+        select_sql, hidden = views.view_sql(fields, obligations, key=key, keep=keep)
+        return engine.View(name, self.read_path(store, passage), select_sql), hidden
+
+    def write(
+        self,
+        store: ObjectStore,
+        passage: Passage,
+        *,
+        secret: str,
+        target: Path,
+        file_format: str,
+    ) -> tuple[int, set[str]]:
+        """Write the decision's view of an admitted version to ``target`` (Parquet, or CSV
+        with a header); the rows written and the columns left out.  Governed downloads, job
+        inputs and the testbed's test inputs are written here."""
+        view, hidden = self.view(store, passage, secret=secret)
+        rows = engine.write_view(view, target=target, file_format=file_format, limits=WRITE_LIMITS)
+        return rows, hidden
+
+    # --- failing --------------------------------------------------------------------------------
+
+    def __enter__(self) -> Door:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if error is None or not isinstance(error, Exception):
+            return
+        self.session.rollback()
+        outcome = "refused" if isinstance(error, BitgoeulError) else "failed"
+        for entry in self.decisions:
+            entry["detail"].update(self.failure_detail, door_outcome=outcome)
+            record_event(self.session, **entry)
+        if isinstance(error, IntegrityFailed):
+            self._report_integrity(error)
+        if self.on_failure is not None:
+            self.on_failure(self.session, error, self.decisions)
+        self.session.commit()
+
+    def _report_integrity(self, error: IntegrityFailed) -> None:
+        failed = self._unreadable
+        slug = failed.slug if failed else ""
+        record_event(
+            self.session,
+            action="dataset.integrity_failed",
+            outcome="failed",
+            actor_id=self.actor.user_id,
+            actor_name=self.actor.username,
+            resource_type="dataset",
+            resource_id=slug,
+            organization_id=failed.dataset.publisher_id if failed else None,
+            detail={
+                "version": failed.version.number if failed else None,
+                "expected_sha256": error.expected,
+                "found_sha256": error.found,
+                "door": self.event,
+            },
+        )
+        operators = self.session.scalars(
+            select(User.id).where(User.role == Role.operator, User.is_active.is_(True))
+        )
+        for user_id in operators:
+            self.session.add(
+                Notification(
+                    user_id=user_id,
+                    kind="dataset.integrity_failed",
+                    text=(
+                        f"The stored file of dataset '{slug}' failed its integrity check and "
+                        "was not read; restore it from a backup or publish the version again."
+                    ),
+                    link=f"/datasets/{slug}" if slug else "/audit",
+                )
+            )
+
+
+def failure_reason(error: BaseException) -> str:
+    """What an audit entry says of a failure: a domain error's message, a crash's kind only."""
+    if isinstance(error, BitgoeulError):
+        return error.message[:500]
+    return f"internal error ({type(error).__name__})"

@@ -1,0 +1,76 @@
+"""The decision's view of a dataset version: the one place obligations become SQL.
+
+``view_sql`` turns a version's fields and a decision's ``Obligations`` into the SELECT a door
+reads the version through: only the visible columns, direct identifiers pseudonymised with the
+scope's key, the agreement's row filter.  Preview, download, query, export, job inputs and the
+testbed's test inputs all read through it, on the locked engine (``bitgoeul.engine``), so a
+researcher sees the same rows whichever door they use.  The SQL is the platform's own: column
+names come from the version's Table Schema, the row filter was checked when the agreement was
+made (``governance.row_filter``), the key is hex.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bitgoeul.privacy.obligations import Obligations
+from bitgoeul.privacy.pseudonyms import PSEUDONYM_HEX_CHARS
+
+SOURCE = "{source}"
+
+Fields = Sequence[dict[str, Any]]
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def schema_fields(table_schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Table Schema's fields (``[]`` when it has none)."""
+    fields = table_schema.get("fields", [])
+    return [f for f in fields if isinstance(f, dict) and "name" in f]
+
+
+def column_classes(fields: Fields) -> dict[str, str]:
+    """Column name → class (``direct_identifier``, ``quasi_identifier``, ``sensitive``,
+    ``other``), as the version's schema says."""
+    return {str(f["name"]): str(f.get("classification") or "other") for f in fields}
+
+
+def classified_columns(fields: Fields, classification: str) -> list[str]:
+    """The (lower-cased) names of the columns of one class."""
+    return [str(f["name"]).lower() for f in fields if f.get("classification") == classification]
+
+
+def view_sql(
+    fields: Fields, obligations: Obligations, *, key: str, keep: set[str] | None = None
+) -> tuple[str, set[str]]:
+    """A SELECT over ``{source}`` applying ``obligations``, and the names of the columns it
+    leaves out.  ``keep`` names hidden columns to keep anyway (the person column the disclosure
+    rules count people by, never shown)."""
+    keep = keep or set()
+    names = [str(f["name"]) for f in fields]
+    visible = (
+        set(names)
+        if obligations.visible_columns is None
+        else set(obligations.visible_columns) & set(names)
+    )
+    pseudonymised = {c.lower() for c in obligations.pseudonymise_columns}
+    if pseudonymised and not key:
+        raise ValueError("pseudonymising columns needs a key (privacy.pseudonym_key)")
+    parts: list[str] = []
+    for name in names:
+        if name not in visible and name.lower() not in keep:
+            continue
+        column = quote_identifier(name)
+        if name.lower() in pseudonymised:
+            parts.append(
+                f"substr(sha256('{key}' || CAST({column} AS VARCHAR)), 1, {PSEUDONYM_HEX_CHARS}) "
+                f"AS {column}"
+            )
+        else:
+            parts.append(column)
+    where = f" WHERE ({obligations.row_filter})" if obligations.row_filter else ""
+    select = ", ".join(parts) if parts else "NULL AS no_visible_columns"
+    return f"SELECT {select} FROM {SOURCE}{where}", set(names) - visible
