@@ -7,8 +7,9 @@ CSRF token (``CsrfChecked``); bearer-token requests carry no cookies and need no
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -139,9 +140,74 @@ async def check_csrf(request: Request, actor: CurrentActor) -> Actor:
 CsrfChecked = Annotated[Actor, Depends(check_csrf)]
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
 def client_address(request: Request) -> str:
-    """The caller's address, for login throttling ('' when unknown)."""
-    return request.client.host if request.client else ""
+    """The caller's address, for login throttling and the audit log ('' when unknown).
+
+    The direct peer, unless it is one of ``BITGOEUL_TRUSTED_PROXIES``: then X-Forwarded-For
+    is read from the right (the entries a trusted proxy added) to the first address that is
+    not itself a trusted proxy.  Anything left of that was written by the client and is
+    never believed.
+    """
+    peer = request.client.host if request.client else ""
+    return address_behind_proxies(
+        peer,
+        request.headers.getlist("x-forwarded-for"),
+        trusted_proxies=get_settings(request).trusted_proxy_networks,
+    )
+
+
+def address_behind_proxies(
+    peer: str, forwarded_for: Sequence[str], *, trusted_proxies: Sequence[IPNetwork]
+) -> str:
+    """The client's address, given the direct ``peer`` and the X-Forwarded-For header lines.
+
+    An entry that is not an IP address (``unknown``, garbage, an empty item) ends the walk:
+    the answer is then the trusted proxy that passed it on, never something a client chose.
+    """
+    address = _ip_address(peer)
+    if address is None:
+        return peer
+    if not _is_trusted(address, trusted_proxies):
+        return str(address)
+    hops = [hop for line in forwarded_for for hop in line.split(",")]
+    for hop in reversed(hops):
+        forwarded = _ip_address(hop)
+        if forwarded is None:
+            break
+        address = forwarded
+        if not _is_trusted(address, trusted_proxies):
+            break
+    return str(address)
+
+
+def _ip_address(text: str) -> IPAddress | None:
+    """An address as proxies write it: ``203.0.113.7``, ``203.0.113.7:5123``, ``2001:db8::7``
+    or ``[2001:db8::7]:5123``; an IPv4 address mapped into IPv6 is read as IPv4."""
+    host, port = text.strip(), None
+    if host.startswith("["):
+        host, bracket, rest = host[1:].partition("]")
+        if not bracket or rest[:1] not in ("", ":"):
+            return None
+        port = rest[1:] if rest else None
+    elif host.count(":") == 1:
+        host, _, port = host.partition(":")
+    if port is not None and not (port.isascii() and port.isdigit()):
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_trusted(address: IPAddress, trusted_proxies: Sequence[IPNetwork]) -> bool:
+    return any(address in network for network in trusted_proxies)
 
 
 def set_session_cookie(response: Response, cookie: str, *, settings: Settings) -> None:

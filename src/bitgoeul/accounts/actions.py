@@ -7,12 +7,13 @@ appends to the audit log and commits, in one transaction.  ``actor=None`` means 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,6 +54,7 @@ BAD_CREDENTIALS = "The username or password is wrong."
 # Writing last_used_at on every request would make each API call a write; once a minute is
 # precise enough to tell a live token from a forgotten one.
 _TOKEN_USE_RESOLUTION = timedelta(seconds=60)
+_SIGN_IN_LOCK_SPACE = 0x6C6F_6769  # "logi"; PostgreSQL's two-key advisory lock space
 
 
 class _Problems:
@@ -254,70 +256,123 @@ def _flush_or_conflict(session: Session, message: str) -> None:
 
 
 def authenticate(
-    session: Session, *, settings: Settings, username: str, password: str, client: str = ""
+    session: Session,
+    *,
+    settings: Settings,
+    username: str,
+    password: str,
+    client: str = "",
+    now: datetime | None = None,
 ) -> User:
     """Check a username and password, with throttling; every outcome is audited.
 
-    Unknown users and wrong passwords get the same answer in the same time.  After
-    ``login_failure_limit`` failures for one username, or from one client address, within
-    ``login_failure_window_seconds``, every attempt is refused (even with the right password)
-    until enough of those failures are older than the window.
+    Unknown users and wrong passwords get the same answer in the same time.  While
+    ``throttling`` says this address must wait for this account, the attempt is refused with
+    ``RateLimited`` before the password is looked at (even the right one); a refusal adds no
+    failure.  An address with no recent failure for the account is never refused.  ``now``
+    is the clock, for tests.
     """
     name = username.strip().lower()[:64]
     client = client[:64]
-    now = utcnow()
+    now = now or utcnow()
 
+    # The attempt is written down as a failure before the password is checked, under a lock
+    # per account name, so parallel guesses each see the ones before them; the right password
+    # takes it back.
+    _hold_sign_in_lock(session, name)
     retry_after = queries.login_retry_after(
         session, settings=settings, username=name, client=client, now=now
     )
     if retry_after is not None:
-        _audit_login(session, name, None, outcome="denied", reason="throttled", client=client)
+        _audit_login(
+            session,
+            name,
+            None,
+            outcome="denied",
+            reason="throttled",
+            client=client,
+            retry_after=retry_after,
+        )
         session.commit()
         raise RateLimited(
-            "Too many failed sign-ins for this account or from this address; "
+            "Too many failed sign-ins to this account from your address; "
             f"try again in {retry_after} seconds.",
             retry_after=retry_after,
         )
+    attempt = LoginFailure(username=name, client=client, at=now)
+    session.add(attempt)
+    # Failures older than the window no longer count; drop them as new ones arrive.
+    window = timedelta(seconds=settings.login_failure_window_seconds)
+    session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
+    session.commit()
 
     user = queries.get_user(session, name)
     if user is None:
         passwords.spend_verification_time(password, settings=settings)
-        raise _failed_login(session, settings, name, None, reason="unknown user", client=client)
+        raise _failed_login(session, name, None, reason="unknown user", client=client)
     if not passwords.verify_password(user.password_hash, password, settings=settings):
-        raise _failed_login(session, settings, name, user, reason="wrong password", client=client)
+        raise _failed_login(session, name, user, reason="wrong password", client=client)
 
     if not user.is_active:
+        session.delete(attempt)  # the right password: no guess, though it does not sign in
         _audit_login(session, name, user, outcome="denied", reason="inactive", client=client)
         session.commit()
         raise NotAuthenticated("This account is deactivated; ask an operator to reopen it.")
     if passwords.needs_rehash(user.password_hash, settings=settings):
         user.password_hash = passwords.hash_password(password, settings=settings)
-    session.execute(delete(LoginFailure).where(LoginFailure.username == name))
+    # This attempt and the address's earlier failures are forgiven; a stranger's elsewhere
+    # still count.
+    session.execute(
+        delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.client == client)
+    )
     _audit_login(session, name, user, outcome="ok", reason="", client=client)
     session.commit()
     return user
 
 
+def _hold_sign_in_lock(session: Session, name: str) -> None:
+    """Serialise sign-in checks for one account name until this transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock in the two-key space (which never meets the
+    audit log's one-key lock), keyed by a stable hash of the name.  SQLite: its write lock,
+    taken by a write that changes no row.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        digest = hashlib.sha256(name.encode("utf-8")).digest()
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :key)"),
+            {"space": _SIGN_IN_LOCK_SPACE, "key": int.from_bytes(digest[:4], "big", signed=True)},
+        )
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE login_failures SET id = id WHERE id < 0"))
+
+
 def _failed_login(
-    session: Session, settings: Settings, name: str, user: User | None, *, reason: str, client: str
+    session: Session, name: str, user: User | None, *, reason: str, client: str
 ) -> NotAuthenticated:
-    """Record and audit one failure (committed), and return the error to raise."""
-    now = utcnow()
-    session.add(LoginFailure(username=name, client=client, at=now))
-    # Failures older than the window no longer count; drop them as new ones arrive.
-    window = timedelta(seconds=settings.login_failure_window_seconds)
-    session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
+    """Audit one failure (its ``login_failures`` row is already written), commit, and return
+    the error to raise."""
     _audit_login(session, name, user, outcome="denied", reason=reason, client=client)
     session.commit()
     return NotAuthenticated(BAD_CREDENTIALS)
 
 
 def _audit_login(
-    session: Session, name: str, user: User | None, *, outcome: str, reason: str, client: str
+    session: Session,
+    name: str,
+    user: User | None,
+    *,
+    outcome: str,
+    reason: str,
+    client: str,
+    retry_after: int | None = None,
 ) -> None:
     detail: dict[str, Any] = {"client": client}
     if reason:
         detail["reason"] = reason
+    if retry_after is not None:
+        detail["retry_after"] = retry_after
     record_event(
         session,
         action="login",

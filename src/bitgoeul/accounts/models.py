@@ -97,7 +97,8 @@ class WebSession(Base):
 
 
 class LoginFailure(Base):
-    """One failed login, kept for throttling (by username and by client address)."""
+    """One failed sign-in (or one whose password is still being checked), kept for throttling
+    by account and client address (``throttling``)."""
 
     __tablename__ = "login_failures"
     __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),)

@@ -7,15 +7,15 @@ the database.  Writes, including "this token was just used", live in ``actions``
 from __future__ import annotations
 
 import hashlib
-import math
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import ApiToken, LoginFailure, Organization, User, WebSession
+from bitgoeul.accounts.throttling import LoginDelays, wait_before_sign_in
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, NotAuthenticated
@@ -123,43 +123,25 @@ def list_api_tokens(
     )
 
 
-def _seconds_until_below_limit(
-    session: Session, *, match: ColumnElement[bool], limit: int, window: timedelta, now: datetime
-) -> int | None:
-    recent = list(
-        session.scalars(
-            select(LoginFailure.at)
-            .where(match, LoginFailure.at > now - window)
-            .order_by(LoginFailure.at.desc())
-            .limit(limit)
-        )
-    )
-    if len(recent) < limit:
-        return None
-    # Attempts open again when the limit-th most recent failure leaves the window.
-    return max(1, math.ceil((recent[-1] + window - now).total_seconds()))
-
-
 def login_retry_after(
     session: Session, *, settings: Settings, username: str, client: str, now: datetime
 ) -> int | None:
-    """Seconds until sign-in may be tried again for this username or address; None if now."""
-    limit = settings.login_failure_limit
-    window = timedelta(seconds=settings.login_failure_window_seconds)
-    waits = [
-        _seconds_until_below_limit(
-            session,
-            match=LoginFailure.username == username,
-            limit=limit,
-            window=window,
-            now=now,
-        )
-    ]
-    if client:
-        waits.append(
-            _seconds_until_below_limit(
-                session, match=LoginFailure.client == client, limit=limit, window=window, now=now
-            )
-        )
-    found = [wait for wait in waits if wait is not None]
-    return max(found) if found else None
+    """Seconds before ``client`` may try to sign in as ``username`` again; None if now.
+
+    The schedule is ``throttling``'s; this counts the recent failures it needs.
+    """
+    delays = LoginDelays.from_settings(settings)
+    recent = (LoginFailure.username == username) & (LoginFailure.at > now - delays.window)
+    from_address, last_from_address = session.execute(
+        select(func.count(), func.max(LoginFailure.at)).where(recent, LoginFailure.client == client)
+    ).one()
+    if not from_address:
+        return None
+    for_account = session.scalar(select(func.count()).where(recent)) or 0
+    return wait_before_sign_in(
+        delays,
+        failures_from_address=from_address,
+        last_failure_from_address=last_from_address,
+        failures_for_account=for_account,
+        now=now,
+    )

@@ -41,6 +41,7 @@ from bitgoeul.deps import (
     SettingsDep,
     SignedInActor,
     StoreDep,
+    client_address,
 )
 from bitgoeul.errors import (
     AccessDenied,
@@ -460,16 +461,18 @@ def login(
             settings=settings,
             username=username,
             password=password,
-            client=request.client.host if request.client else "",
+            client=client_address(request),
         )
     except NotAuthenticated as exc:
         return _login_form(
             request, next_url=next_url, username=username, error=exc.message, status_code=401
         )
     except RateLimited as exc:
-        return _login_form(
+        refused = _login_form(
             request, next_url=next_url, username=username, error=exc.message, status_code=429
         )
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     cookie, _csrf = account_actions.start_web_session(session, settings=settings, user=user)
     response = redirect_to(next_url)
     response.set_cookie(
