@@ -3,7 +3,8 @@
 Shared by the synchronous routes and pages that take files (dataset uploads from pages, job
 bundles, testbed predictions and models); the catalog's streaming API route has its own async
 reader.  A refused upload raises ``TooLarge`` with the caller's message; the caller removes the
-folder it wrote into.
+folder it wrote into.  ``target`` is the caller's own name for the file: what the file is comes
+from the name it was uploaded under and its content (``ingest.pipeline``), never from ``target``.
 """
 
 from __future__ import annotations

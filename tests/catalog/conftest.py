@@ -15,11 +15,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts.actor import ANONYMOUS, Actor
 from bitgoeul.accounts.models import ApiToken, Organization, OrganizationKind, Role, User
 from bitgoeul.catalog import actions
 from bitgoeul.catalog.models import AccessLevel, Dataset, Sector
 from bitgoeul.catalog.schemas import DatasetCreate
+from bitgoeul.config import Settings
+from bitgoeul.deps import SESSION_COOKIE
 
 WHO = ["anonymous", "citizen", "member", "steward_of_other_org", "steward_of_publisher", "operator"]
 
@@ -117,3 +120,21 @@ def make_dataset(db: Session, cast: Cast) -> MakeDataset:
 @pytest.fixture
 def api(client: TestClient) -> TestClient:
     return client
+
+
+Browser = Callable[[str], str]
+
+
+@pytest.fixture
+def browser(api: TestClient, db: Session, settings: Settings, cast: Cast) -> Browser:
+    """Give ``api`` the browser session of a cast member, as the sign-in page would; returns
+    the session's CSRF token."""
+
+    def sign_in(who: str) -> str:
+        user = db.get(User, cast.actors[who].user_id)
+        assert user is not None
+        cookie, csrf_token = account_actions.start_web_session(db, settings=settings, user=user)
+        api.cookies.set(SESSION_COOKIE, cookie)
+        return csrf_token
+
+    return sign_in

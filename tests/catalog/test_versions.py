@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.catalog.conftest import WHO, Cast, MakeDataset
+from tests.ingest.workbooks import METER_ROWS, XLSX_TYPE, xlsx_bytes, zip_bomb_xlsx
 
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.catalog.actions import publish_version
@@ -116,6 +117,51 @@ def test_an_empty_file_is_a_422_not_a_crash(
     response = _upload(api, cast, "")
     assert response.status_code == 422
     assert response.json()["detail"]
+
+
+def test_an_xlsx_upload_becomes_a_version_with_the_sheets_rows(
+    api: TestClient, cast: Cast, db: Session, make_dataset: MakeDataset
+) -> None:
+    make_dataset(slug="power")
+    response = api.post(
+        "/api/v1/datasets/power/versions",
+        files={"file": ("meters.xlsx", xlsx_bytes(METER_ROWS), XLSX_TYPE)},
+        headers=cast.headers("steward_of_publisher"),
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["number"], body["row_count"]) == (1, 3)
+    assert [f["name"] for f in body["table_schema"]["fields"]] == ["meter_id", "district", "kwh"]
+    version = db.scalars(select(DatasetVersion)).one()
+    assert (version.source_filename, version.source_format) == ("meters.xlsx", "xlsx")
+    preview = api.get("/api/v1/datasets/power/preview").json()
+    assert preview["rows"] == [
+        ["M-001", "북구", 12.5],
+        ["M-002", "동구", 8.0],
+        ["M-003", "광산구", 0.25],
+    ]
+
+
+def test_an_xlsx_that_would_unpack_to_far_more_than_it_weighs_is_refused_and_nothing_kept(
+    app: FastAPI, api: TestClient, cast: Cast, db: Session, make_dataset: MakeDataset
+) -> None:
+    make_dataset(slug="power")
+    response = api.post(
+        "/api/v1/datasets/power/versions",
+        files={"file": ("meters.xlsx", zip_bomb_xlsx(), XLSX_TYPE)},
+        headers=cast.headers("steward_of_publisher"),
+    )
+    assert response.status_code == 422, response.text
+    report = response.json()["detail"]
+    assert [e["rule"] for e in report["errors"]] == ["zip-bomb"]
+    assert "Upload it as CSV or Parquet instead" in report["errors"][0]["message"]
+    assert db.scalars(select(DatasetVersion)).all() == []
+    assert _objects(app) == set()
+    run = db.scalars(select(IngestRun)).one()
+    assert (run.status, run.error_report) == (IngestStatus.failed, report)
+    data_dir = Path(app.state.settings.data_dir)
+    assert list((data_dir / "work").iterdir()) == []
+    assert list((data_dir / "uploads").iterdir()) == []
 
 
 def test_the_upload_page_can_follow_an_ingest_run(

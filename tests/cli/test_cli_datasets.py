@@ -7,10 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.ingest.workbooks import METER_ROWS, xlsx_bytes
 from typer.testing import Result
 
 from bitgoeul.accounts import actions
+from bitgoeul.catalog.models import DatasetVersion
 from bitgoeul.config import Settings
 
 Invoke = Callable[..., Result]
@@ -101,6 +104,19 @@ def test_upload_publishes_the_next_version(
     )
     assert result.exit_code == 0, result.output
     assert f"Published {dataset} version 1: 2 rows from usage.csv" in result.stdout
+
+
+def test_an_xlsx_workbook_is_published_with_its_rows(
+    invoke: Invoke, dataset: str, steward: str, db: Session, tmp_path: Path
+) -> None:
+    source = tmp_path / "usage.xlsx"
+    source.write_bytes(xlsx_bytes(METER_ROWS))
+    result = invoke("dataset", "upload", dataset, str(source), "--as", steward)
+    assert result.exit_code == 0, result.output
+    assert f"Published {dataset} version 1: 3 rows from usage.xlsx" in result.stdout
+    version = db.scalars(select(DatasetVersion)).one()
+    assert (version.source_format, version.row_count) == ("xlsx", 3)
+    assert [f["name"] for f in version.table_schema["fields"]] == ["meter_id", "district", "kwh"]
 
 
 def test_an_invalid_file_prints_the_report_and_exits_1(

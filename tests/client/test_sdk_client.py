@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from tests.ingest.workbooks import METER_ROWS, xlsx_bytes
 
 from bitgoeul.client import AccessDenied, Client, NotAuthenticated, NotFound, ValidationFailed
 
@@ -124,6 +125,23 @@ def test_the_catalog_is_exported_as_dcat_json_ld(hub: Client, published: str) ->
     catalog = hub.catalog_jsonld()
     assert "@context" in catalog
     assert published in str(catalog)
+
+
+def test_an_xlsx_workbook_is_uploaded_as_a_version_with_its_rows(
+    steward: Client, tmp_path: Path
+) -> None:
+    steward.create_dataset(slug="meters", title="Meters", sector="energy", access_level="open")
+    workbook = tmp_path / "meters.xlsx"
+    workbook.write_bytes(xlsx_bytes(METER_ROWS))
+    version = steward.upload("meters", workbook, note="from Excel")
+    assert (version.number, version.source_filename, version.row_count) == (1, "meters.xlsx", 3)
+    preview = steward.preview("meters")
+    assert preview.columns == ["meter_id", "district", "kwh"]
+    assert preview.rows == [
+        ["M-001", "북구", 12.5],
+        ["M-002", "동구", 8.0],
+        ["M-003", "광산구", 0.25],
+    ]
 
 
 def test_an_invalid_upload_raises_validation_failed_with_the_report(

@@ -21,12 +21,19 @@ def work_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def upload(tmp_path: Path, work_dir: Path) -> Callable[..., IngestResult]:
-    """Write ``content`` as an upload named ``filename`` and ingest it."""
+    """Write ``content`` as an upload named ``filename`` and ingest it.
+
+    The file is saved without an ending, as every door saves uploads: only ``filename`` may
+    say what format it is.
+    """
+    saved = 0
 
     def run(
         filename: str, content: str | bytes, *, encoding: str = "utf-8", **options: Any
     ) -> IngestResult:
-        source = tmp_path / "uploads" / filename
+        nonlocal saved
+        saved += 1
+        source = tmp_path / "uploads" / f"upload-{saved}"
         source.parent.mkdir(exist_ok=True)
         data = content.encode(encoding) if isinstance(content, str) else content
         source.write_bytes(data)

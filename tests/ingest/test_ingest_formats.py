@@ -12,10 +12,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from openpyxl import Workbook
+from tests.ingest.workbooks import SHEET, xlsx_bytes
 
 from bitgoeul.ingest import readers
-from bitgoeul.ingest.pipeline import IngestResult, read_preview
+from bitgoeul.ingest.pipeline import IngestResult, ingest_file, read_preview
 
 Upload = Callable[..., IngestResult]
 Rejected = Callable[..., dict[str, Any]]
@@ -24,16 +24,6 @@ Rejected = Callable[..., dict[str, Any]]
 def parquet_bytes(table: pa.Table) -> bytes:
     sink = io.BytesIO()
     pq.write_table(table, sink)
-    return sink.getvalue()
-
-
-def xlsx_bytes(rows: list[list[Any]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    sink = io.BytesIO()
-    book.save(sink)
     return sink.getvalue()
 
 
@@ -130,6 +120,69 @@ def test_an_xlsx_with_too_many_rows_is_stopped(
 
 def test_a_file_named_xlsx_that_is_not_a_workbook_is_rejected(rejected: Rejected) -> None:
     assert rejected("book.xlsx", b"a,b\n1,2\n")["errors"][0]["rule"] == "not-xlsx"
+
+
+def test_the_uploaded_name_says_the_format_whatever_the_saved_file_is_called(
+    tmp_path: Path, work_dir: Path
+) -> None:
+    saved = tmp_path / "saved.csv"  # a door's own name for the file; its ending means nothing
+    saved.write_bytes(xlsx_bytes([["gu", "kwh"], ["북구", 1.5], ["동구", 2]]))
+    result = ingest_file(saved, filename="usage.xlsx", work_dir=work_dir)
+    assert (result.source_format, result.row_count) == ("xlsx", 2)
+    assert read_preview(result.parquet_path)[1] == [["북구", 1.5], ["동구", 2.0]]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "rule", "hint"),
+    [
+        ("usage.csv", xlsx_bytes([["a"], [1]]), "format", "'.xlsx'"),
+        ("usage.jsonl", parquet_bytes(pa.table({"a": [1]})), "format", "'.parquet'"),
+        ("usage.xlsx", parquet_bytes(pa.table({"a": [1]})), "not-xlsx", "'.parquet'"),
+        ("usage.parquet", xlsx_bytes([["a"], [1]]), "not-parquet", "'.xlsx'"),
+        ("usage.xlsx", readers.OLE2_MAGIC + bytes(1024), "not-xlsx", "old-style Excel"),
+    ],
+)
+def test_a_file_whose_content_is_not_what_its_name_says_is_refused_saying_what_it_is(
+    rejected: Rejected, name: str, content: bytes, rule: str, hint: str
+) -> None:
+    error = rejected(name, content)["errors"][0]
+    assert error["rule"] == rule
+    assert hint in error["message"]
+
+
+def _with_part(workbook: bytes, part: str, change: Callable[[bytes], bytes | None]) -> bytes:
+    """``workbook`` with one of its parts changed (or left out, when ``change`` says None)."""
+    sink = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(workbook)) as source,
+        zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+    ):
+        for name in source.namelist():
+            content = source.read(name)
+            changed = change(content) if name == part else content
+            if changed is not None:
+                archive.writestr(name, changed)
+    return sink.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("part", "change", "where"),
+    [
+        ("[Content_Types].xml", lambda content: None, "could not be read ("),
+        ("xl/workbook.xml", lambda content: b"<not xml", "could not be read ("),
+        (SHEET, lambda content: None, "no worksheet"),
+        (SHEET, lambda content: content[: len(content) // 2], "sheet row 1"),
+        (SHEET, lambda content: content.replace(b"<v>1</v>", b"<v>one</v>"), "sheet row 2"),
+    ],
+    ids=["no-content-types", "broken-workbook-xml", "no-sheet", "cut-sheet", "bad-number"],
+)
+def test_a_damaged_workbook_is_refused_with_where_it_broke_not_a_crash(
+    rejected: Rejected, part: str, change: Callable[[bytes], bytes | None], where: str
+) -> None:
+    damaged = _with_part(xlsx_bytes([["n"], [1], [2]]), part, change)
+    error = rejected("book.xlsx", damaged)["errors"][0]
+    assert error["rule"] == "not-xlsx"
+    assert where in error["message"]
 
 
 def test_the_preview_is_limited_and_json_friendly(upload: Upload, tmp_path: Path) -> None:

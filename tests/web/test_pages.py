@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.ingest.workbooks import METER_ROWS, XLSX_TYPE, xlsx_bytes
 from web_city import City, csrf_token_in, sign_in
 
 
@@ -182,6 +183,41 @@ def test_steward_uploads_a_version_and_sees_its_ingest_run(client: TestClient, c
     assert str(response.url).rsplit("/", 2)[-2] == "ingest-runs"
     assert 'id="ingest-version"' in response.text
     assert "version=2" in response.text
+
+
+def test_steward_uploads_an_xlsx_workbook_and_it_becomes_a_version_with_its_rows(
+    client: TestClient, city: City
+) -> None:
+    csrf = sign_in(client, "kepco")
+    response = client.post(
+        "/datasets/household-electricity/upload",
+        data={"csrf_token": csrf, "note": "from Excel"},
+        files={"file": ("more.xlsx", xlsx_bytes(METER_ROWS), XLSX_TYPE)},
+    )
+    assert response.status_code == 200, response.text
+    assert str(response.url).rsplit("/", 2)[-2] == "ingest-runs"
+    assert "version=2" in response.text
+    version = client.get("/api/v1/datasets/household-electricity/versions/2").json()
+    assert (version["source_filename"], version["row_count"]) == ("more.xlsx", 3)
+    preview = client.get("/api/v1/datasets/household-electricity/preview").json()
+    assert preview["columns"] == ["meter_id", "district", "kwh"]
+    assert [row[0] for row in preview["rows"]] == ["M-001", "M-002", "M-003"]
+
+
+def test_an_upload_without_the_csrf_token_is_refused_and_publishes_nothing(
+    client: TestClient, city: City
+) -> None:
+    sign_in(client, "kepco")
+    response = client.post(
+        "/datasets/household-electricity/upload",
+        data={"note": "forged"},
+        files={"file": ("more.xlsx", xlsx_bytes(METER_ROWS), XLSX_TYPE)},
+        headers={"accept": "text/html"},
+    )
+    assert response.status_code == 403
+    assert "CSRF" in response.text
+    dataset = client.get("/api/v1/datasets/household-electricity").json()
+    assert [v["number"] for v in dataset["versions"]] == [1]
 
 
 def test_bad_file_shows_the_validation_report(client: TestClient, city: City) -> None:

@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
@@ -32,7 +32,16 @@ from bitgoeul.catalog.schemas import (
     SearchResults,
     VersionPublic,
 )
-from bitgoeul.deps import CurrentActor, SessionDep, SettingsDep, SignedInActor, StoreDep
+from bitgoeul.deps import (
+    CSRF_HEADER,
+    CsrfChecked,
+    CurrentActor,
+    SessionDep,
+    SettingsDep,
+    SignedInActor,
+    StoreDep,
+    require_signed_in,
+)
 from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound, TooLarge, ValidationFailed
 from bitgoeul.governance.decision import DataAction, decide
 
@@ -93,8 +102,17 @@ def facets(
     ).facets
 
 
-@router.post("/datasets", response_model=DatasetPublic, status_code=status.HTTP_201_CREATED)
-def create(data: DatasetCreate, session: SessionDep, actor: SignedInActor) -> DatasetPublic:
+# Writes answer 401 to anonymous callers first, then check the CSRF token of a browser session.
+_SIGNED_IN = [Depends(require_signed_in)]
+
+
+@router.post(
+    "/datasets",
+    response_model=DatasetPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=_SIGNED_IN,
+)
+def create(data: DatasetCreate, session: SessionDep, actor: CsrfChecked) -> DatasetPublic:
     dataset = actions.create_dataset(session, actor=actor, data=data)
     return queries.dataset_public(session, actor=actor, slug=dataset.slug)
 
@@ -104,10 +122,8 @@ def read(slug: str, session: SessionDep, actor: CurrentActor) -> DatasetPublic:
     return queries.dataset_public(session, actor=actor, slug=slug)
 
 
-@router.patch("/datasets/{slug}", response_model=DatasetPublic)
-def edit(
-    slug: str, data: DatasetUpdate, session: SessionDep, actor: SignedInActor
-) -> DatasetPublic:
+@router.patch("/datasets/{slug}", response_model=DatasetPublic, dependencies=_SIGNED_IN)
+def edit(slug: str, data: DatasetUpdate, session: SessionDep, actor: CsrfChecked) -> DatasetPublic:
     actions.update_dataset(session, actor=actor, slug=slug, data=data)
     return queries.dataset_public(session, actor=actor, slug=slug)
 
@@ -177,11 +193,26 @@ _UPLOAD_FORM = {
 }
 
 
+def _csrf_in_header(request: Request, actor: CurrentActor) -> None:
+    """A browser session's upload carries its CSRF token in the ``X-CSRF-Token`` header.
+
+    The upload route parses its own body, within the upload limit.  Were the token looked for
+    in a form field, ``CsrfChecked`` would read the whole body first, with no limit, and leave
+    nothing for the route to read.
+    """
+    if actor.via == "session" and not request.headers.get(CSRF_HEADER):
+        raise AccessDenied(
+            f"An upload through a browser session must carry the session's CSRF token in the "
+            f"'{CSRF_HEADER}' header; reload the page and send it again, or use an API token."
+        )
+
+
 @router.post(
     "/datasets/{slug}/versions",
     response_model=VersionPublic,
     status_code=status.HTTP_201_CREATED,
     openapi_extra=_UPLOAD_FORM,
+    dependencies=[*_SIGNED_IN, Depends(_csrf_in_header)],
 )
 async def upload_version(
     slug: str,
@@ -189,11 +220,13 @@ async def upload_version(
     session: SessionDep,
     settings: SettingsDep,
     store: StoreDep,
-    actor: SignedInActor,
+    actor: CsrfChecked,
 ) -> VersionPublic:
     """Upload one file (CSV, Parquet, JSON, XLSX) as the dataset's next version.
 
-    Validation failures answer 422 with the ingest error report as ``detail``.
+    The file is saved under a name of the hub's own; the name it was sent under says its
+    format.  Validation failures answer 422 with the ingest error report as ``detail``.  A
+    browser session sends its CSRF token in the ``X-CSRF-Token`` header.
     """
     limit = settings.max_upload_bytes
     declared = request.headers.get("content-length", "")

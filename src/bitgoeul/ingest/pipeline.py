@@ -6,6 +6,10 @@ the schema (declared by the steward, or inferred from the first batch), checked 
 constraints, profiled and appended to a Parquet file in ``work_dir``.  Any problem becomes one
 ``ValidationFailed`` carrying the error report, and nothing is left behind in ``work_dir``.
 
+The format is the one the uploaded file's name (``filename``) says, once the file's first bytes
+agree; the name of the path it was saved under (``source``) is never consulted, since every
+door saves uploads under names of its own.
+
 Inference is optimistic: the first batch decides each column's type.  If a later batch holds a
 value that does not fit (a decimal in an "integer" column), the column is widened and the file
 read again from the start; each restart widens at least one column, so this ends.
@@ -38,6 +42,7 @@ from bitgoeul.ingest.readers import (
     SourceReader,
     TypedParseFailed,
     XlsxReader,
+    sniff_format,
 )
 from bitgoeul.ingest.report import ErrorReport, file_error
 from bitgoeul.ingest.table_schema import (
@@ -104,7 +109,7 @@ def ingest_file(
         raise TooLarge(
             f"{filename} is {size:,} bytes; the largest accepted upload is {max_bytes:,} bytes."
         )
-    source_format = _format_of(filename)
+    source_format = _format_of(source, filename)
     if size == 0:
         raise file_error(filename, rule="empty-file", message="The file is empty (0 bytes).")
     declared = (
@@ -136,7 +141,23 @@ def ingest_file(
             typed_csv = False  # find the cell that did not convert, from text
 
 
-def _format_of(filename: str) -> str:
+# What a sniffed file is, said to a person, and the ending it should have been uploaded with.
+_CONTENTS = {
+    "zip": ("a zip archive, as an Excel workbook is", ".xlsx"),
+    "parquet": ("a Parquet file", ".parquet"),
+    "ole2": ("an old-style Excel workbook (.xls) or a password-protected one", ""),
+}
+_MISMATCH_RULES = {"xlsx": "not-xlsx", "parquet": "not-parquet"}
+
+
+def _format_of(source: Path, filename: str) -> str:
+    """The format named by the uploaded file's name, once its first bytes agree.
+
+    ``filename`` is the name the file was uploaded under; ``source`` is where it was saved,
+    under a name of the platform's choosing whose ending means nothing.  A workbook or a
+    Parquet file under a text ending would otherwise fail as text, with an encoding error that
+    points the wrong way.
+    """
     suffix = Path(filename).suffix.lower()
     if suffix not in EXTENSIONS:
         accepted = ", ".join(sorted(EXTENSIONS))
@@ -146,7 +167,21 @@ def _format_of(filename: str) -> str:
             message=f"Files ending '{suffix or '(nothing)'}' are not accepted. "
             f"Upload one of: {accepted}.",
         )
-    return EXTENSIONS[suffix]
+    named = EXTENSIONS[suffix]
+    found = sniff_format(source)
+    if found is None or EXTENSIONS.get(_CONTENTS[found][1]) == named:
+        return named
+    what, ending = _CONTENTS[found]
+    fix = (
+        f"Upload it under a name ending in '{ending}', or export it again as {suffix}."
+        if ending
+        else "Save it from Excel as .xlsx, without a password, or as CSV UTF-8."
+    )
+    raise file_error(
+        filename,
+        rule=_MISMATCH_RULES.get(named, "format"),
+        message=f"The file's name ends in '{suffix}', but it is {what}. {fix}",
+    )
 
 
 def _check_column_classes(classes: dict[str, str] | None, *, filename: str) -> None:

@@ -15,15 +15,18 @@ import io
 import json
 import threading
 import zipfile
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from bitgoeul.errors import ValidationFailed
 from bitgoeul.ingest.encoding import SAMPLE_BYTES, detect_encoding
 from bitgoeul.ingest.report import ErrorReport, file_error
 from bitgoeul.ingest.table_schema import FALSE_VALUES, TRUE_VALUES
@@ -40,6 +43,8 @@ XLSX_RATIO_FLOOR_BYTES = 10 * 1024 * 1024
 XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_CELLS = 50_000_000
 PARQUET_MAGIC = b"PAR1"
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 @dataclass
@@ -117,6 +122,26 @@ def sha256_of(path: Path) -> str:
         while chunk := stream.read(1024 * 1024):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def sniff_format(path: Path) -> str | None:
+    """What a file's bytes say it is, whatever it is called.
+
+    ``"zip"`` (a zip archive, as every .xlsx workbook is), ``"parquet"`` (the 'PAR1' marker at
+    both ends), ``"ole2"`` (an old-style .xls workbook, or a password-protected .xlsx one), or
+    None: text, or something the readers will judge for themselves.
+    """
+    with path.open("rb") as stream:
+        head = stream.read(len(OLE2_MAGIC))
+        if head.startswith(ZIP_MAGIC):
+            return "zip"
+        if head == OLE2_MAGIC:
+            return "ole2"
+        if head.startswith(PARQUET_MAGIC) and path.stat().st_size >= 12:
+            stream.seek(-len(PARQUET_MAGIC), io.SEEK_END)
+            if stream.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC:
+                return "parquet"
+    return None
 
 
 class SourceReader:
@@ -557,32 +582,82 @@ def _cell_text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
+# What zipfile and openpyxl raise on a damaged or hand-made workbook: a missing part
+# (LookupError), malformed or cut-off XML (ParseError), a cell that does not parse (ValueError,
+# TypeError), a truncated, encrypted or oddly compressed member (zlib.error, EOFError,
+# RuntimeError, NotImplementedError, BadZipFile).  Each is the file's fault, never a crash.
+_BROKEN_WORKBOOK: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    LookupError,
+    ValueError,
+    TypeError,
+    ParseError,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
 class XlsxReader(SourceReader):
+    """The first sheet of a workbook, read row by row (openpyxl's read-only mode).
+
+    The workbook is handed to openpyxl as an open file, never as a path: given a path, openpyxl
+    judges the format by the path's ending, and an upload is saved under a name of the
+    platform's choosing.  The format was decided from the uploaded file's name and its first
+    bytes (:func:`sniff_format`) before this reader was chosen.
+    """
+
     format = "xlsx"
 
     def __init__(self, path: Path, *, filename: str, report: ErrorReport) -> None:
         super().__init__(path, filename=filename, report=report)
-        self._guard_zip()
         from openpyxl import load_workbook
 
+        self._file = path.open("rb")
+        self._book: Any = None
         try:
-            self._book = load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
-            raise file_error(
-                filename,
-                rule="not-xlsx",
-                message=f"The workbook could not be opened ({error}). Save it again from Excel "
-                "as .xlsx.",
-            ) from None
-        try:
+            self._guard_zip()
+            try:
+                self._book = load_workbook(self._file, read_only=True, data_only=True)
+            except _BROKEN_WORKBOOK as error:
+                raise self._broken(error) from None
             self._read_header()
         except BaseException:
             self.close()
             raise
 
+    def _broken(self, error: BaseException, *, row: int | None = None) -> ValidationFailed:
+        where = f" at or after sheet row {row}" if row is not None else ""
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return file_error(
+            self.filename,
+            rule="not-xlsx",
+            message=f"The workbook could not be read{where} ({detail[:200]}). It may be damaged "
+            "or not made by a spreadsheet program; open it in Excel and save it again as .xlsx.",
+        )
+
+    def _sheet_rows(self) -> Generator[tuple[Any, ...], None, None]:
+        """The sheet's rows; a broken part of the workbook, found while reading, is reported."""
+        rows = self._sheet.iter_rows(values_only=True)
+        try:
+            while True:
+                try:
+                    values = next(rows)
+                except StopIteration:
+                    return
+                except _BROKEN_WORKBOOK as error:
+                    raise self._broken(error, row=self._row_number + 1) from None
+                yield values
+        finally:
+            rows.close()  # it holds a member of the zip open
+
     def _read_header(self) -> None:
+        if not self._book.worksheets:
+            raise self._broken(ValueError("the workbook has no worksheet"))
         self._sheet = self._book.worksheets[0]
-        self._rows = self._sheet.iter_rows(values_only=True)
+        self._rows = self._sheet_rows()
         self._row_number = 0
         header: tuple[Any, ...] | None = None
         for values in self._rows:
@@ -605,14 +680,15 @@ class XlsxReader(SourceReader):
         check_header(self.columns, self.report, row=self.header_row)
 
     def _guard_zip(self) -> None:
+        """Refuse a workbook that would unpack to far more than it weighs, before unpacking."""
         try:
-            archive = zipfile.ZipFile(self.path)
+            archive = zipfile.ZipFile(self._file)
         except zipfile.BadZipFile:
             raise file_error(
                 self.filename,
                 rule="not-xlsx",
-                message="The file is not an XLSX workbook (it is not a zip archive). Save it "
-                "from Excel as .xlsx.",
+                message="The file is not an XLSX workbook (it is not a zip archive, or an "
+                "incomplete one). Save it from Excel as .xlsx and upload it again.",
             ) from None
         with archive:
             entries = archive.infolist()
@@ -683,4 +759,6 @@ class XlsxReader(SourceReader):
         rows = getattr(self, "_rows", None)
         if rows is not None:
             rows.close()
-        self._book.close()
+        if self._book is not None:
+            self._book.close()
+        self._file.close()
