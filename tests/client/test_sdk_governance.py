@@ -238,8 +238,8 @@ def test_an_open_query_exports_to_csv_in_a_directory(
     path = researcher.export(f'SELECT meter_id FROM "{published}" ORDER BY meter_id', tmp_path)
     assert path == tmp_path / "query.csv"
     assert path.read_text(encoding="utf-8").splitlines() == [
-        '"meter_id"',
-        '"M-001"',
-        '"M-002"',
-        '"M-003"',
+        "meter_id",
+        "M-001",
+        "M-002",
+        "M-003",
     ]

@@ -104,7 +104,7 @@ def test_a_csv_export_of_open_data_downloads_every_row(api: TestClient, city: Ci
         json={"sql": 'SELECT district, population FROM "district-population" ORDER BY 1'},
     )
     assert response.status_code == 200, response.text
-    assert response.text.splitlines()[0] == '"district","population"'
+    assert response.text.splitlines()[0] == "district,population"
     assert len(response.text.splitlines()) == 4
 
 

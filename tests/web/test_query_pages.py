@@ -62,7 +62,7 @@ def test_export_downloads_the_result_as_csv(client: TestClient, city: City) -> N
     response = client.post("/query/export", data={"csrf_token": csrf, "sql": SQL, "format": "csv"})
     assert response.status_code == 200
     assert response.headers["content-disposition"] == 'attachment; filename="query.csv"'
-    assert response.text.splitlines()[0] == '"district","kwh"'
+    assert response.text.splitlines()[0] == "district,kwh"
 
 
 def test_export_of_data_one_may_not_download_shows_the_reason(

@@ -42,6 +42,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -330,13 +331,58 @@ def _counted(batches: Iterable[pa.RecordBatch], counter: list[int]) -> Iterator[
         yield batch
 
 
+# OWASP's CSV injection advice: a cell starting with one of these is a formula to Excel,
+# LibreOffice or Google Sheets (``=HYPERLINK(...)``, ``@SUM(...)``, ``-2+3``...); a leading
+# single quote makes it text.  Only text cells are touched: -5 in a number column stays -5.
+_FORMULA_START = "=+-@\t\r"
+_FORMULA_PATTERN = "^([=+\\-@\\t\\r])"
+
+
+def _formula_safe_name(name: str) -> str:
+    return "'" + name if name[:1] and name[0] in _FORMULA_START else name
+
+
+def _is_text(data_type: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(data_type)
+        or pa.types.is_large_string(data_type)
+        or pa.types.is_string_view(data_type)
+    )
+
+
+def formula_safe(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` with every text value that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return prefixed by ``'`` (vectorised; a column with none is passed through)."""
+    columns: list[pa.Array] = []
+    changed = False
+    for column in batch.columns:
+        data_type = column.type
+        if pa.types.is_dictionary(data_type) and _is_text(data_type.value_type):
+            column = column.cast(data_type.value_type)
+            data_type = column.type
+        if _is_text(data_type):
+            if pa.types.is_string_view(data_type):
+                column = column.cast(pa.string())
+            if pc.any(pc.match_substring_regex(column, _FORMULA_PATTERN)).as_py():
+                column = pc.replace_substring_regex(
+                    column, pattern=_FORMULA_PATTERN, replacement="'\\1"
+                )
+                changed = True
+        columns.append(column)
+    if not changed:
+        return batch
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
 def csv_chunks(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
     """CSV as every door writes it: a header, then values quoted only where they must be
-    (RFC 4180), batch by batch."""
+    (RFC 4180), batch by batch.  A text cell (or column name) that a spreadsheet would read as
+    a formula is neutralised (``formula_safe``); numbers and Parquet are written as they are."""
     header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(schema.names)
+    csv.writer(header, lineterminator="\n").writerow(_formula_safe_name(n) for n in schema.names)
     yield header.getvalue().encode()
     for batch in batches:
+        batch = formula_safe(batch)
         buffer = io.BytesIO()
         try:
             pa_csv.write_csv(batch, buffer, _PLAIN_CSV)

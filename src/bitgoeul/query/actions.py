@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 from sqlglot import exp
@@ -414,7 +413,9 @@ def export_query(
         )
         buffer = io.BytesIO()
         if file_format == "csv":
-            pa_csv.write_csv(table, buffer)
+            # The same CSV as every download: minimal quoting, formulas neutralised.
+            for chunk in engine.csv_chunks(table.schema, table.to_batches()):
+                buffer.write(chunk)
             media_type = "text/csv; charset=utf-8"
         else:
             pq.write_table(table, buffer)
