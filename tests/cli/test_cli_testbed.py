@@ -147,16 +147,50 @@ def test_the_leaderboard_shows_each_team_and_the_baseline_unranked(
     assert "revealed at the deadline" in ok(invoke("testbed", "leaderboard", TASK, "--private"))
 
 
-def test_a_teammate_is_added_and_shares_the_history(
+def test_an_invited_teammate_joins_by_accepting_and_shares_the_history(
     invoke: Invoke, team: str, tmp_path: Path
 ) -> None:
-    added = ok(invoke("testbed", "add-member", TASK, "teammate", "--as", RESEARCHER))
-    assert "Added teammate to team Gwangju Forecasters" in added
+    invited = ok(invoke("testbed", "invite", TASK, "teammate", "--as", RESEARCHER))
+    assert "Invited teammate to team Gwangju Forecasters (invitation 1)" in invited
+    assert "join when they accept" in invited
+    # Not a member yet: a pending invitation lets no one submit.
+    refused(invoke("testbed", "submit", TASK, str(_file(tmp_path, predictions_csv())),
+                   "--as", "teammate"))  # fmt: skip
+    listed = ok(invoke("testbed", "invitations", "--as", "teammate"))
+    assert "Gwangju Forecasters" in listed
+    assert "pending" in listed
+    assert "There is no testbed invitation 1 for you" in refused(
+        invoke("testbed", "accept", "1", "--as", "rival-researcher")
+    )
+    joined = ok(invoke("testbed", "accept", "1", "--as", "teammate"))
+    assert f"You joined team Gwangju Forecasters of task {TASK}" in joined
     ok(invoke("testbed", "submit", TASK, str(_file(tmp_path, predictions_csv())),
               "--as", "teammate"))  # fmt: skip
     assert "1 submission(s)" in ok(invoke("testbed", "history", TASK, "--as", RESEARCHER))
-    line = refused(invoke("testbed", "add-member", TASK, "teammate", "--as", "rival-researcher"))
+    line = refused(invoke("testbed", "invite", TASK, "teammate", "--as", "rival-researcher"))
     assert "no team" in line
+
+
+def test_an_invitation_is_declined_and_not_sent_again(invoke: Invoke, team: str) -> None:
+    ok(invoke("testbed", "invite", TASK, "teammate", "--as", RESEARCHER))
+    assert "Declined invitation 1" in ok(invoke("testbed", "decline", "1", "--as", "teammate"))
+    assert "declined" in ok(invoke("testbed", "invitations", "--as", "teammate"))
+    line = refused(invoke("testbed", "invite", TASK, "teammate", "--as", RESEARCHER))
+    assert "declined your team's invitation" in line
+
+
+def test_a_task_with_terms_is_joined_by_accepting_them(invoke: Invoke, tmp_path: Path) -> None:
+    terms = tmp_path / "terms.txt"
+    terms.write_text("Use the inputs for this task only.", encoding="utf-8")
+    ok(invoke("testbed", "update", TASK, "--terms-file", str(terms), "--as", STEWARD))
+    assert "Use the inputs for this task only." in ok(invoke("testbed", "show", TASK))
+    line = refused(invoke("testbed", "join", TASK, "--team", "Mates", "--as", RESEARCHER))
+    assert "has terms" in line
+    ok(invoke("testbed", "join", TASK, "--team", "Mates", "--accept-terms", "--as", RESEARCHER))
+    terms.write_text("Use the inputs for this task only; delete them at the end.", "utf-8")
+    ok(invoke("testbed", "update", TASK, "--terms-file", str(terms), "--as", STEWARD))
+    accepted = ok(invoke("testbed", "accept-terms", TASK, "--as", RESEARCHER))
+    assert f"You accepted the terms of task {TASK}" in accepted
 
 
 def test_the_test_inputs_download_has_no_label(invoke: Invoke, team: str, tmp_path: Path) -> None:
@@ -217,6 +251,7 @@ def test_a_steward_creates_a_task_from_a_json_file(
     assert "deadline" in line
 
 
+@needs_sandbox
 def test_a_model_folder_is_accepted_as_a_running_job(
     invoke: Invoke, team: str, test_set: str, tmp_path: Path
 ) -> None:
@@ -230,6 +265,19 @@ def test_a_model_folder_is_accepted_as_a_running_job(
         "Submitted model 1 to task next-day-demand for team Gwangju Forecasters: job" in submitted
     )
     assert "running" in ok(invoke("testbed", "submission", "1", "--as", RESEARCHER))
+
+
+@pytest.mark.skipif(sandbox_support().available, reason="this machine can sandbox jobs")
+def test_without_a_sandbox_a_model_is_refused_with_the_reason(
+    invoke: Invoke, team: str, test_set: str, tmp_path: Path
+) -> None:
+    ok(invoke("credits", "grant", "gist-lab", "--as", OPERATOR, "--cpu-hours", "10"))
+    code = tmp_path / "model"
+    code.mkdir()
+    (code / "predict.py").write_text(dedent(PREDICT.format(test_file=f"{test_set}.parquet")))
+    line = refused(invoke("testbed", "submit", TASK, str(code), "--as", RESEARCHER))
+    assert "cannot run jobs right now" in line
+    assert sandbox_support().reason in line
 
 
 @needs_sandbox

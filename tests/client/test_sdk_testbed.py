@@ -21,7 +21,7 @@ from tests.testbed.bench_city import (  # noqa: F401
     predictions_csv,
 )
 
-from bitgoeul.client import AccessDenied, Client, RateLimited, ValidationFailed
+from bitgoeul.client import AccessDenied, Client, NotFound, RateLimited, ValidationFailed
 from bitgoeul.compute.sandbox import sandbox_support
 from bitgoeul.db.base import utcnow
 
@@ -82,17 +82,51 @@ def test_tasks_are_listed_and_read(researcher: Client, city: Bench) -> None:
     assert "kwh" not in task.input_columns
 
 
-def test_joining_makes_a_team_and_a_teammate_joins_it(
+def test_joining_makes_a_team_and_an_invited_teammate_joins_it(
     researcher: Client, team: int, hub_url: str, city: Bench
 ) -> None:
     mine = researcher.my_testbed_team(TASK)
     assert mine is not None
     assert mine.id == team
     assert mine.members == ["researcher"]
-    added = researcher.add_testbed_member(TASK, team, "teammate")
-    assert added.members == ["researcher", "teammate"]
+    invitation = researcher.invite_to_testbed_team(TASK, team, "teammate")
+    assert invitation.status == "pending"
+    for teammate in _as(hub_url, city, "teammate"):
+        assert teammate.my_testbed_team(TASK) is None  # not a member until they accept
+        (waiting,) = teammate.testbed_invitations(pending=True)
+        assert (waiting.id, waiting.team, waiting.invited_by) == (
+            invitation.id,
+            "Gwangju Forecasters",
+            "researcher",
+        )
+        joined = teammate.accept_testbed_invitation(invitation.id)
+        assert joined.members == ["researcher", "teammate"]
+        assert teammate.testbed_invitations(pending=True) == []
     for rival in _as(hub_url, city, "rival"):
         assert rival.my_testbed_team(TASK) is None
+        with pytest.raises(NotFound):
+            rival.decline_testbed_invitation(invitation.id)
+
+
+def test_an_invitee_declines_and_a_task_with_terms_is_joined_by_accepting_them(
+    researcher: Client, steward: Client, hub_url: str, city: Bench
+) -> None:
+    steward.update_testbed_task(TASK, terms="Use the inputs for this task only.")
+    task = researcher.testbed_task(TASK)
+    assert task.terms == "Use the inputs for this task only."
+    assert task.test_access_level == "open"
+    with pytest.raises(ValidationFailed):
+        researcher.join_testbed(TASK, "Gwangju Forecasters")
+    team = researcher.join_testbed(TASK, "Gwangju Forecasters", accept_terms=True)
+    assert team.terms_accepted is True
+    invitation = researcher.invite_to_testbed_team(TASK, team.id, "teammate")
+    for teammate in _as(hub_url, city, "teammate"):
+        assert teammate.decline_testbed_invitation(invitation.id).status == "declined"
+    steward.update_testbed_task(TASK, terms="Use the inputs for this task only; delete them.")
+    mine = researcher.my_testbed_team(TASK)
+    assert mine is not None
+    assert mine.terms_accepted is False
+    assert researcher.accept_testbed_terms(TASK).terms_accepted is True
 
 
 def test_a_good_file_is_scored_at_once(researcher: Client, team: int, tmp_path: Path) -> None:
@@ -192,6 +226,7 @@ def _model(tmp_path: Path, city: Bench) -> Path:
     return code
 
 
+@needs_sandbox
 def test_a_model_is_accepted_as_a_running_job(
     researcher: Client, operator: Client, team: int, tmp_path: Path, city: Bench
 ) -> None:
@@ -203,6 +238,17 @@ def test_a_model_is_accepted_as_a_running_job(
     assert submission.job is not None
     assert len(submission.content_sha256) == 64
     assert submission.description == "persistence"
+
+
+@pytest.mark.skipif(sandbox_support().available, reason="this machine can sandbox jobs")
+def test_without_a_sandbox_a_model_is_refused_with_the_reason(
+    researcher: Client, operator: Client, team: int, tmp_path: Path, city: Bench
+) -> None:
+    operator.grant_credits("gist-lab", cpu_hours=10)
+    with pytest.raises(ValidationFailed) as caught:
+        researcher.submit_model(TASK, _model(tmp_path, city), time_limit_s=60)
+    assert "cannot run jobs right now" in str(caught.value)
+    assert sandbox_support().reason in str(caught.value)
 
 
 @needs_sandbox

@@ -111,3 +111,26 @@ def test_a_researcher_joins_submits_and_reads_the_score_and_a_precise_error(
     screenshot(researcher, "testbed-refused")
     content = researcher.content()
     assert not [v for v in LABELS.values() if f"{v:.4f}" in content]
+
+
+def test_a_teammate_is_invited_and_joins_by_accepting(
+    browser: Browser, testbed_hub_url: str, screenshot: Screenshot
+) -> None:
+    researcher = _signed_in(browser, testbed_hub_url, "researcher")
+    researcher.goto("/testbed/next-day-demand")
+    researcher.get_by_label("Team name").fill("Gwangju Forecasters")
+    researcher.get_by_role("button", name="Join with a new team").click()
+    researcher.get_by_label("Invite someone (username)").fill("cnuh")
+    researcher.get_by_role("button", name="Invite", exact=True).click()
+    expect(researcher.locator("#notice")).to_contain_text("Invitation sent.")
+    expect(researcher.locator("#team-invitations")).to_contain_text("cnuh")
+    expect(researcher.locator("#team-members")).to_have_text("researcher")
+
+    invitee = _signed_in(browser, testbed_hub_url, "cnuh")
+    invitee.get_by_role("link", name="Testbed").click()
+    invitee.get_by_role("link", name="Your invitations (1 waiting)").click()
+    expect(invitee.locator("#invitations")).to_contain_text("Gwangju Forecasters")
+    screenshot(invitee, "testbed-invitations")
+    invitee.get_by_role("button", name="Accept and join").click()
+    expect(invitee.locator("#notice")).to_contain_text("You joined the team.")
+    expect(invitee.locator("#team-members")).to_have_text("cnuh, researcher")

@@ -77,13 +77,13 @@ def publish(
     title: str,
     rows: list[list[Any]],
     holdout: bool,
+    level: AccessLevel = AccessLevel.open,
+    classes: dict[str, str] | None = None,
 ) -> Dataset:
     dataset = catalog_actions.create_dataset(
         db,
         actor=steward,
-        data=DatasetCreate(
-            title=title, sector=Sector.energy, access_level=AccessLevel.open, holdout=holdout
-        ),
+        data=DatasetCreate(title=title, sector=Sector.energy, access_level=level, holdout=holdout),
     )
     source = _csv(tmp / f"{dataset.slug}.csv", rows)
     catalog_actions.publish_version(
@@ -94,6 +94,7 @@ def publish(
         slug=dataset.slug,
         source=source,
         filename=source.name,
+        column_classes=classes,
     )
     return dataset
 
@@ -195,9 +196,43 @@ def submit_file(api: TestClient, bench: Bench) -> SubmitFile:  # noqa: F811
     return post
 
 
-def join(api: TestClient, bench: Bench, who: str, team: str) -> Any:  # noqa: F811
+def join(
+    api: TestClient,  # noqa: F811
+    bench: Bench,
+    who: str,
+    team: str,
+    *,
+    task: str = TASK,
+    accept_terms: bool = False,
+) -> Any:
     return api.post(
-        f"/api/v1/testbed/tasks/{TASK}/teams", json={"name": team}, headers=bench.headers(who)
+        f"/api/v1/testbed/tasks/{task}/teams",
+        json={"name": team, "accept_terms": accept_terms},
+        headers=bench.headers(who),
+    )
+
+
+def invite(api: TestClient, bench: Bench, who: str, team_id: int, username: str) -> Any:  # noqa: F811
+    """``who`` invites ``username`` to their team ``team_id``."""
+    return api.post(
+        f"/api/v1/testbed/tasks/{TASK}/teams/{team_id}/invitations",
+        json={"username": username},
+        headers=bench.headers(who),
+    )
+
+
+def accept(
+    api: TestClient,  # noqa: F811
+    bench: Bench,
+    who: str,
+    invitation_id: int,
+    *,
+    accept_terms: bool = False,
+) -> Any:
+    return api.post(
+        f"/api/v1/testbed/invitations/{invitation_id}/accept",
+        json={"accept_terms": accept_terms},
+        headers=bench.headers(who),
     )
 
 

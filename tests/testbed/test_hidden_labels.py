@@ -20,7 +20,7 @@ from tests.testbed.bench_city import (
     predictions_csv,
 )
 
-from bitgoeul.catalog.models import Dataset
+from bitgoeul.catalog.models import AccessLevel, Dataset
 from bitgoeul.governance.decision import DataAction, DecisionContext, TestbedTerms, decide
 
 TESTBED_ACTIONS = [DataAction.testbed_inputs, DataAction.testbed_score]
@@ -28,7 +28,15 @@ INPUTS = ["id", "household", "prev_kwh"]
 
 
 def _terms(participant: bool) -> TestbedTerms:
-    return TestbedTerms(task=TASK, input_columns=INPUTS, is_participant=participant)
+    return TestbedTerms(
+        task=TASK,
+        input_columns=INPUTS,
+        id_column="id",
+        label_column="kwh",
+        is_participant=participant,
+        terms_accepted=False,
+        organization_id=None,
+    )
 
 
 @pytest.mark.parametrize("action", TESTBED_ACTIONS)
@@ -38,7 +46,9 @@ def _terms(participant: bool) -> TestbedTerms:
 def test_the_testbed_doors_open_only_to_participants_and_governors_on_a_hidden_test_set(
     action: DataAction, who: str, participant: bool, holdout: bool
 ) -> None:
-    dataset = Dataset(slug="labels", publisher_id=PUBLISHER, holdout=holdout)
+    dataset = Dataset(
+        slug="labels", publisher_id=PUBLISHER, holdout=holdout, access_level=AccessLevel.open
+    )
     # Even an agreement on the dataset changes nothing: only the task's terms count.
     base = CONTEXTS["member_with_agreement"]
     assert base is not None

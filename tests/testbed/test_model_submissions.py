@@ -101,6 +101,8 @@ def test_the_participant_cannot_see_the_models_job_or_its_outputs(
     assert api.get(f"/api/v1/jobs/{job}/logs", headers=headers).status_code == 404
     output = api.get(f"/api/v1/jobs/{job}/outputs/predictions.csv", headers=headers)
     assert output.status_code == 404
+    # The list follows the same rule as the job's page: it does not show the model's job.
+    assert job not in {j["id"] for j in api.get("/api/v1/jobs", headers=headers).json()}
 
 
 def test_a_model_that_writes_no_predictions_fails_with_what_to_do(

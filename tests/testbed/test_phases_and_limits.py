@@ -12,6 +12,8 @@ from tests.testbed.bench_city import (
     TASK,
     Bench,
     SubmitFile,
+    accept,
+    invite,
     join,
     move_to,
     predictions_csv,
@@ -50,11 +52,8 @@ def test_the_limit_is_per_team_not_per_person(
     api: TestClient, bench: Bench, submit_file: SubmitFile
 ) -> None:
     team = join(api, bench, "member", "Forecasters").json()
-    added = api.post(
-        f"/api/v1/testbed/tasks/{TASK}/teams/{team['id']}/members",
-        json={"username": "teammate"},
-        headers=bench.headers("member"),
-    )
+    invitation = invite(api, bench, "member", team["id"], "teammate").json()
+    added = accept(api, bench, "teammate", invitation["id"])
     assert added.status_code == 200, added.text
     assert added.json()["members"] == ["researcher", "teammate"]
     for who in ("member", "teammate", "member"):

@@ -17,9 +17,10 @@ from tests.testbed.bench_city import LABELS, TASK, Bench, predictions_csv
 
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
+from bitgoeul.accounts.models import User
 from bitgoeul.config import Settings
 from bitgoeul.deps import SESSION_COOKIE
-from bitgoeul.testbed.models import TestbedSubmission, TestbedTeam
+from bitgoeul.testbed.models import TestbedInvitation, TestbedSubmission, TestbedTeam
 
 # The bench city's fixtures, used here by name.
 api, bench, cast = bench_city.api, bench_city.bench, bench_city.cast
@@ -59,6 +60,37 @@ def _join(client: TestClient, csrf: str, name: str) -> Any:
         headers=HTML,
         follow_redirects=False,
     )
+
+
+def _invite(client: TestClient, csrf: str, team: int, username: str) -> Any:
+    return client.post(
+        f"/testbed/{TASK}/teams/{team}/invitations",
+        data={"csrf_token": csrf, "username": username},
+        headers=HTML,
+        follow_redirects=False,
+    )
+
+
+def _answer(client: TestClient, csrf: str, invitation: int, answer: str, **form: str) -> Any:
+    return client.post(
+        f"/testbed/invitations/{invitation}/{answer}",
+        data={"csrf_token": csrf, **form},
+        headers=HTML,
+        follow_redirects=False,
+    )
+
+
+def _invitation_id(db: Session, username: str) -> int:
+    db.expire_all()
+    found = (
+        db.query(TestbedInvitation.id)
+        .join(User, User.id == TestbedInvitation.user_id)
+        .filter(User.username == username)
+        .order_by(TestbedInvitation.id.desc())
+        .first()
+    )
+    assert found is not None
+    return int(found[0])
 
 
 def _upload(client: TestClient, csrf: str, content: bytes, name: str = "predictions.csv") -> Any:
@@ -111,17 +143,16 @@ def journey(client: TestClient, db: Session, settings: Settings, bench: Bench) -
     csrf = as_user(client, db, settings, bench, "member")
     assert _join(client, csrf, "Gwangju Forecasters").status_code == 303
     team = _team_id(db, "Gwangju Forecasters")
-    added = client.post(
-        f"/testbed/{TASK}/teams/{team}/members",
-        data={"csrf_token": csrf, "username": "teammate"},
-        headers=HTML,
-        follow_redirects=False,
-    )
-    assert added.status_code == 303, added.text[:500]
+    invited = _invite(client, csrf, team, "teammate")
+    assert invited.status_code == 303, invited.text[:500]
     assert _upload(client, csrf, predictions_csv(shift=1.5)).status_code == 303
     for content, _ in BAD_FILES.values():
         assert _upload(client, csrf, content).status_code == 422
     submission = _submission_ids(db, team)[0]
+
+    csrf = as_user(client, db, settings, bench, "teammate")
+    accepted = _answer(client, csrf, _invitation_id(db, "teammate"), "accept")
+    assert accepted.headers["location"] == f"/testbed/{TASK}?done=invitation_accepted#team"
 
     csrf = as_user(client, db, settings, bench, "rival")
     assert _join(client, csrf, "Rivals").status_code == 303
@@ -337,14 +368,17 @@ def test_each_person_sees_the_forms_that_are_theirs(
     page = client.get(f"/testbed/{TASK}", headers=HTML).text
     on_team = who in ("member", "teammate", "rival", "steward_of_publisher")
     assert ('id="submit-form"' in page) == on_team
-    assert ('id="member-form"' in page) == on_team
+    assert ('id="invite-form"' in page) == on_team
     assert ('id="join-form"' in page) == (who == "citizen")
     assert ("test-inputs?format=csv" in page) == on_team
 
 
 FORMS = [
     f"/testbed/{TASK}/teams",
-    f"/testbed/{TASK}/teams/1/members",
+    f"/testbed/{TASK}/teams/1/invitations",
+    f"/testbed/{TASK}/terms",
+    "/testbed/invitations/1/accept",
+    "/testbed/invitations/1/decline",
     f"/testbed/{TASK}/submissions",
     f"/testbed/{TASK}/submissions/1/reruns",
 ]
@@ -396,3 +430,106 @@ def test_no_page_shows_a_label_of_the_hidden_test_set(
             body = _upload(client, csrf, content).text
             shown = {text for text in LABEL_TEXTS if text in body}
             assert not shown, f"a refused upload shows labels {sorted(shown)}"
+
+
+# Invitations and terms -----------------------------------------------------------------------
+
+
+def test_an_invitee_answers_on_their_invitations_page(
+    client: TestClient, db: Session, settings: Settings, bench: Bench
+) -> None:
+    csrf = as_user(client, db, settings, bench, "member")
+    _join(client, csrf, "Gwangju Forecasters")
+    team = _team_id(db, "Gwangju Forecasters")
+    invited = _invite(client, csrf, team, "teammate")
+    assert invited.headers["location"] == f"/testbed/{TASK}?done=invited#team"
+    page = client.get(invited.headers["location"], headers=HTML).text
+    assert "Invitation sent." in page
+    assert re.search(r'id="team-invitations">\s*<li>teammate · ', page)
+    assert "researcher, teammate" not in page  # not a member until they accept
+
+    csrf = as_user(client, db, settings, bench, "teammate")
+    listing = client.get("/testbed", headers=HTML).text
+    assert "Your invitations (1 waiting)" in listing
+    task_page = client.get(f"/testbed/{TASK}", headers=HTML).text
+    assert 'id="my-invitations"' in task_page
+    assert 'id="join-form"' in task_page  # free to open a team of their own instead
+    invitation = _invitation_id(db, "teammate")
+    mine = client.get("/testbed/invitations", headers=HTML)
+    assert mine.status_code == 200
+    assert f'action="/testbed/invitations/{invitation}/accept"' in mine.text
+    declined = _answer(client, csrf, invitation, "decline")
+    assert declined.headers["location"] == "/testbed/invitations?done=invitation_declined"
+    page = client.get(declined.headers["location"], headers=HTML).text
+    assert "Invitation declined." in page
+    assert f'action="/testbed/invitations/{invitation}/accept"' not in page
+    assert _answer(client, csrf, invitation, "accept").status_code == 409
+
+
+@pytest.mark.parametrize("who", ["citizen", "member", "rival", "steward_of_publisher", "operator"])
+def test_only_the_invitee_answers_on_the_page(
+    client: TestClient, db: Session, settings: Settings, bench: Bench, who: str
+) -> None:
+    csrf = as_user(client, db, settings, bench, "member")
+    _join(client, csrf, "Gwangju Forecasters")
+    _invite(client, csrf, _team_id(db, "Gwangju Forecasters"), "teammate")
+    invitation = _invitation_id(db, "teammate")
+    csrf = as_user(client, db, settings, bench, who)
+    for answer in ("accept", "decline"):
+        refused = _answer(client, csrf, invitation, answer)
+        assert refused.status_code == 404
+        assert f"no testbed invitation {invitation} for you" in _alert(refused.text)
+    client.cookies.clear()
+    assert client.get("/testbed/invitations", headers=HTML).status_code == 401
+
+
+def test_a_task_with_terms_shows_them_and_asks_to_accept_them_to_join(
+    client: TestClient, db: Session, settings: Settings, bench: Bench
+) -> None:
+    changed = client.patch(
+        f"/api/v1/testbed/tasks/{TASK}",
+        json={"terms": "Use the inputs for this task only."},
+        headers=bench.headers("steward_of_publisher"),
+    )
+    assert changed.status_code == 200, changed.text
+    csrf = as_user(client, db, settings, bench, "member")
+    page = client.get(f"/testbed/{TASK}", headers=HTML).text
+    assert 'id="terms-text"' in page
+    assert "Use the inputs for this task only." in page
+    assert 'name="accept_terms"' in page
+    refused = _join(client, csrf, "Gwangju Forecasters")
+    assert refused.status_code == 422
+    assert "has terms" in _alert(refused.text)
+    joined = client.post(
+        f"/testbed/{TASK}/teams",
+        data={"csrf_token": csrf, "name": "Gwangju Forecasters", "accept_terms": "yes"},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert joined.status_code == 303
+    page = client.get(f"/testbed/{TASK}", headers=HTML).text
+    assert 'id="terms-form"' not in page
+    client.patch(
+        f"/api/v1/testbed/tasks/{TASK}",
+        json={"terms": "Use the inputs for this task only, and delete them."},
+        headers=bench.headers("steward_of_publisher"),
+    )
+    page = client.get(f"/testbed/{TASK}", headers=HTML).text
+    assert 'id="terms-form"' in page
+    accepted = client.post(
+        f"/testbed/{TASK}/terms",
+        data={"csrf_token": csrf, "accept_terms": "yes"},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert accepted.headers["location"] == f"/testbed/{TASK}?done=terms_accepted#team"
+    assert 'id="terms-form"' not in client.get(f"/testbed/{TASK}", headers=HTML).text
+
+
+def test_the_invitations_page_speaks_korean(
+    client: TestClient, db: Session, settings: Settings, bench: Bench
+) -> None:
+    as_user(client, db, settings, bench, "teammate")
+    page = client.get("/testbed/invitations?lang=ko", headers=HTML).text
+    assert "테스트베드 초대" in page
+    assert "받은 초대가 없습니다." in page

@@ -1,7 +1,8 @@
 """``bitgoeul testbed``: the AI+ testbed's benchmark tasks from the shell.
 
 The steps participants, organizers and operators take through ``testbed/api.py``: list and read
-tasks, open a team and add teammates, download the test inputs, submit predictions (scored at
+tasks, open a team and invite teammates (who accept or decline), accept a task's terms,
+download the test inputs, submit predictions (scored at
 once) or a model (run as a job, scored when it ends), read the leaderboards and a team's
 history, set up a task, and re-run a submission.  The checks, audit entries and scoring are
 ``testbed.actions`` and ``testbed.queries``; these commands only parse, call and print.
@@ -37,8 +38,9 @@ from bitgoeul.errors import TooLarge, validation_problems
 from bitgoeul.storage import make_store
 from bitgoeul.testbed import actions, queries
 from bitgoeul.testbed.access import get_task
-from bitgoeul.testbed.models import SubmissionStatus, TestbedRerun
+from bitgoeul.testbed.models import SubmissionStatus, TestbedRerun, TestbedTask
 from bitgoeul.testbed.schemas import (
+    InvitationPublic,
     Leaderboard,
     ModelSpec,
     RerunPublic,
@@ -54,6 +56,11 @@ testbed_app = typer.Typer(
 AsUser = Annotated[str, typer.Option("--as", help="The user acting.")]
 TaskSlug = Annotated[str, typer.Argument(help="The task's slug, e.g. next-day-demand.")]
 SubmissionId = Annotated[int, typer.Argument(help="The submission's number.")]
+InvitationId = Annotated[int, typer.Argument(help="The invitation's number.")]
+AcceptTerms = Annotated[
+    bool,
+    typer.Option("--accept-terms", help="Accept the task's terms (read them with 'show')."),
+]
 POLL_SECONDS = 0.5
 
 
@@ -122,6 +129,8 @@ def show_task(ctx: typer.Context, task: TaskSlug) -> None:
         ("training data", ", ".join(shown.training_datasets) or "none named"),
         ("takes", submissions),
         ("model inputs", f"$BITGOEUL_INPUT_DIR/{shown.test_inputs_file}"),
+        ("test set access", _access_needs(shown.test_access_level.value)),
+        ("terms", shown.terms or "none"),
         ("daily limit", f"{shown.daily_limit} submissions per team per UTC day"),
         ("logs shown", "the last 4,000 characters" if shown.show_logs else "no"),
         ("public part", f"{shown.public_fraction:.0%} of the test rows"),
@@ -182,6 +191,23 @@ def create_task(
     )
 
 
+def _read_text(option: str, path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{option} {path}: cannot read it ({exc.strerror or exc}).") from None
+    except UnicodeDecodeError:
+        raise fail(f"{option} {path}: not UTF-8 text.") from None
+
+
+def _access_needs(level: str) -> str:
+    if level in ("restricted", "secure"):
+        return f"{level}: participants need an organization and must accept the terms"
+    return f"{level}: any participant"
+
+
 def _moment(option: str, value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -213,20 +239,27 @@ def update_task(
         bool | None,
         typer.Option("--show-logs/--hide-logs", help="Show model logs' last 4,000 characters."),
     ] = None,
+    terms_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--terms-file", help="New terms (UTF-8 text); every participant accepts them again."
+        ),
+    ] = None,
 ) -> None:
-    """Change a task's calendar or limits (its organizer: stewards, operators)."""
+    """Change a task's calendar, limits or terms (its organizer: stewards, operators)."""
     fields: dict[str, object] = {
         "deadline": _moment("--deadline", deadline),
         "final_phase_at": _moment("--final-phase", final_phase),
         "opens_at": _moment("--opens", opens),
         "daily_limit": daily_limit,
         "show_logs": show_logs,
+        "terms": _read_text("--terms-file", terms_file),
     }
     chosen = {name: value for name, value in fields.items() if value is not None}
     if not chosen:
         raise fail(
-            "Nothing to change: give --deadline, --final-phase, --opens, --daily-limit "
-            "or --show-logs/--hide-logs."
+            "Nothing to change: give --deadline, --final-phase, --opens, --daily-limit, "
+            "--show-logs/--hide-logs or --terms-file."
         )
     hub = hub_of(ctx)
     with hub.session() as session:
@@ -253,28 +286,33 @@ def join_task(
     task: TaskSlug,
     acting: AsUser,
     team: Annotated[str, typer.Option("--team", help="Your new team's name.")],
+    accept_terms: AcceptTerms = False,
 ) -> None:
-    """Join a task by opening a team; add teammates with 'add-member'."""
+    """Join a task by opening a team; invite teammates with 'invite'."""
     hub = hub_of(ctx)
     with hub.session() as session:
         created = actions.create_team(
-            session, actor=hub.actor(session, acting), task_slug=task, name=team
+            session,
+            actor=hub.actor(session, acting),
+            task_slug=task,
+            name=team,
+            accept_terms=accept_terms,
         )
         team_id, name = created.id, created.name
     console.print(
-        f"Opened team [bold]{escape(name)}[/] ({team_id}) on task {task}. Add teammates with: "
-        f"bitgoeul testbed add-member {task} USERNAME --as {escape(acting)}"
+        f"Opened team [bold]{escape(name)}[/] ({team_id}) on task {task}. Invite teammates with: "
+        f"bitgoeul testbed invite {task} USERNAME --as {escape(acting)}"
     )
 
 
-@testbed_app.command("add-member")
-def add_member(
+@testbed_app.command("invite")
+def invite(
     ctx: typer.Context,
     task: TaskSlug,
-    username: Annotated[str, typer.Argument(help="The user to add to your team.")],
+    username: Annotated[str, typer.Argument(help="The user to invite to your team.")],
     acting: AsUser,
 ) -> None:
-    """Add a user to your team on a task (they must not be on another team of it)."""
+    """Invite a user to your team on a task; they join only if they accept."""
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.actor(session, acting)
@@ -284,10 +322,88 @@ def add_member(
                 f"You are on no team of task {task}: open one with 'bitgoeul testbed join "
                 f"{task} --team NAME' first."
             )
-        actions.add_team_member(
+        invitation = actions.invite_to_team(
             session, actor=actor, task_slug=task, team_id=mine.id, username=username
         )
-    console.print(f"Added {escape(username)} to team {escape(mine.name)}; they were notified.")
+        number = invitation.id
+    console.print(
+        f"Invited {escape(username)} to team {escape(mine.name)} (invitation {number}); they "
+        "were notified, and join when they accept."
+    )
+
+
+@testbed_app.command("invitations")
+def list_invitations(ctx: typer.Context, acting: AsUser) -> None:
+    """List the invitations sent to you, the waiting ones first."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        found = queries.my_invitations(session, actor=hub.actor(session, acting))
+    console.print(_invitations_table(found))
+    if any(i.status.value == "pending" for i in found):
+        console.print(
+            f"Answer with: bitgoeul testbed accept NUMBER --as {escape(acting)} (or decline)"
+        )
+
+
+def _invitations_table(found: list[InvitationPublic]) -> Table:
+    table = Table(
+        title=f"{len(found)} testbed {'invitation' if len(found) == 1 else 'invitations'}"
+    )
+    table.add_column("number", justify="right")
+    for column in ("task", "team", "invited by", "sent (UTC)", "status"):
+        table.add_column(column, overflow="fold")
+    for invitation in found:
+        table.add_row(
+            str(invitation.id),
+            invitation.task,
+            escape(invitation.team),
+            escape(invitation.invited_by or ""),
+            _when(invitation.created_at),
+            invitation.status.value,
+        )
+    return table
+
+
+@testbed_app.command("accept")
+def accept_invitation(
+    ctx: typer.Context, invitation: InvitationId, acting: AsUser, accept_terms: AcceptTerms = False
+) -> None:
+    """Accept an invitation and join its team (only its invitee may)."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        team = actions.accept_invitation(
+            session,
+            actor=hub.actor(session, acting),
+            invitation_id=invitation,
+            accept_terms=accept_terms,
+        )
+        joined = session.get(TestbedTask, team.task_id)
+        assert joined is not None  # noqa: S101 - CASCADE keeps them together
+        name, task = team.name, joined.slug
+    console.print(f"You joined team [bold]{escape(name)}[/] of task {task}.")
+
+
+@testbed_app.command("decline")
+def decline_invitation(ctx: typer.Context, invitation: InvitationId, acting: AsUser) -> None:
+    """Decline an invitation (only its invitee may); the team does not invite you again."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        declined = actions.decline_invitation(
+            session, actor=hub.actor(session, acting), invitation_id=invitation
+        )
+        number = declined.id
+    console.print(f"Declined invitation {number}.")
+
+
+@testbed_app.command("accept-terms")
+def accept_task_terms(ctx: typer.Context, task: TaskSlug, acting: AsUser) -> None:
+    """Accept a task's current terms, as a member of one of its teams (after they changed)."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        actions.accept_terms(
+            session, actor=hub.actor(session, acting), task_slug=task, accept_terms=True
+        )
+    console.print(f"You accepted the terms of task {task}.")
 
 
 # The test inputs -------------------------------------------------------------------------

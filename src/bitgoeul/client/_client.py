@@ -38,6 +38,7 @@ from bitgoeul.client._models import (
     QueryRun,
     Release,
     SavedQuery,
+    TestbedInvitation,
     TestbedRerun,
     TestbedSubmission,
     TestbedTask,
@@ -527,10 +528,11 @@ class Client:
             dest, Path(name).name, "GET", f"/jobs/{id}/outputs/{quote(name, safe='/')}"
         )
 
-    def request_release(self, id: int, context: Mapping[str, str]) -> Release:
-        """Ask for a held job's outputs to be released: ``context`` says, for every output
-        file (``log.txt`` included), what it holds and why it is safe."""
-        body = self._json("POST", f"/jobs/{id}/release", json={"context": dict(context)})
+    def request_release(self, id: int, context: str) -> Release:
+        """Ask for a held job's outputs to be released: ``context`` says what the job writes
+        (each kind of file, the log included) and why it is safe.  You see the files
+        themselves only once they are released."""
+        body = self._json("POST", f"/jobs/{id}/release", json={"context": context})
         return Release.model_validate(body)
 
     def release(self, id: int) -> Release:
@@ -616,18 +618,49 @@ class Client:
         body = self._json("GET", f"/testbed/tasks/{_seg(slug)}/teams")
         return [TestbedTeam.model_validate(item) for item in _items(body)]
 
-    def join_testbed(self, slug: str, team: str) -> TestbedTeam:
-        """Join a task by opening a team named ``team``, of which you are the first member."""
-        body = self._json("POST", f"/testbed/tasks/{_seg(slug)}/teams", json={"name": team})
-        return TestbedTeam.model_validate(body)
-
-    def add_testbed_member(self, slug: str, team_id: int, username: str) -> TestbedTeam:
-        """Add a user to your team (they must not be on another team of the task)."""
+    def join_testbed(self, slug: str, team: str, *, accept_terms: bool = False) -> TestbedTeam:
+        """Join a task by opening a team named ``team``, of which you are the first member;
+        ``accept_terms=True`` accepts the task's terms (needed when it has some)."""
         body = self._json(
             "POST",
-            f"/testbed/tasks/{_seg(slug)}/teams/{team_id}/members",
+            f"/testbed/tasks/{_seg(slug)}/teams",
+            json={"name": team, "accept_terms": accept_terms},
+        )
+        return TestbedTeam.model_validate(body)
+
+    def invite_to_testbed_team(self, slug: str, team_id: int, username: str) -> TestbedInvitation:
+        """Invite a user to your team; they are notified and join only if they accept."""
+        body = self._json(
+            "POST",
+            f"/testbed/tasks/{_seg(slug)}/teams/{team_id}/invitations",
             json={"username": username},
         )
+        return TestbedInvitation.model_validate(body)
+
+    def testbed_invitations(self, *, pending: bool = False) -> list[TestbedInvitation]:
+        """The invitations sent to you, the waiting ones first (``pending``: only those)."""
+        body = self._json(
+            "GET", "/testbed/invitations", params={"pending": "true" if pending else "false"}
+        )
+        return [TestbedInvitation.model_validate(item) for item in _items(body)]
+
+    def accept_testbed_invitation(self, id: int, *, accept_terms: bool = False) -> TestbedTeam:
+        """Join the inviting team (``accept_terms=True`` when the task has terms); only the
+        invitee may."""
+        body = self._json(
+            "POST", f"/testbed/invitations/{id}/accept", json={"accept_terms": accept_terms}
+        )
+        return TestbedTeam.model_validate(body)
+
+    def decline_testbed_invitation(self, id: int) -> TestbedInvitation:
+        """Say no; the team does not invite you again.  Only the invitee may."""
+        return TestbedInvitation.model_validate(
+            self._json("POST", f"/testbed/invitations/{id}/decline")
+        )
+
+    def accept_testbed_terms(self, slug: str) -> TestbedTeam:
+        """Accept the task's current terms, as a member (after the organizer changed them)."""
+        body = self._json("POST", f"/testbed/tasks/{_seg(slug)}/terms", json={"accept_terms": True})
         return TestbedTeam.model_validate(body)
 
     def my_testbed_team(self, slug: str) -> TestbedTeam | None:

@@ -250,7 +250,9 @@ class Job(_HubModel):
     ``release_status`` is ``not_required`` (open and registered data: the outputs are yours),
     ``held``, ``in_review``, ``returned``, ``released`` or ``rejected``.  ``datasets`` names
     each input's ``slug`` and ``version``; ``checks`` holds the automatic checks' findings for
-    held outputs.
+    held outputs.  While the outputs are held from you (``outputs_held``), ``outputs``,
+    ``exit_code``, ``checks`` and the reason are withheld until the release review lets them
+    out: a file name or an exit code could carry values from the data.
     """
 
     id: int
@@ -276,6 +278,7 @@ class Job(_HubModel):
     reason: str = ""
     release_status: str = ""
     outputs: list[JobOutput] = []
+    outputs_held: bool = False
     checks: dict[str, Any] = {}
     created_at: datetime | None = None
     started_at: datetime | None = None
@@ -307,15 +310,15 @@ class ReleaseDecision(_HubModel):
 
 
 class Release(_HubModel):
-    """Where a held job's outputs stand: the current ``round``, the requester's ``context`` for
-    each file, each decision, the publishers still ``waiting_for``, and the files the automatic
-    checks blocked (which cannot be approved)."""
+    """Where a held job's outputs stand: the current ``round``, the requester's ``context``,
+    each decision, the publishers still ``waiting_for``, and (for reviewers) the files the
+    automatic checks blocked, which cannot be approved."""
 
     job: int
     release_status: str
     round: int | None = None
     requested_by: str | None = None
-    context: dict[str, str] = {}
+    context: str = ""
     decisions: list[ReleaseDecision] = []
     waiting_for: list[str] = []
     blocked_files: list[str] = []
@@ -349,7 +352,9 @@ class TestbedTask(_HubModel):
 
     ``phase`` is ``upcoming``, ``development``, ``final`` or ``closed``.  Predict
     ``label_column`` (as the column ``prediction``) for every ``id_column`` value of the test
-    inputs; a model finds them at ``$BITGOEUL_INPUT_DIR/<test_inputs_file>``.
+    inputs; a model finds them at ``$BITGOEUL_INPUT_DIR/<test_inputs_file>``.  ``terms`` are
+    accepted when joining; a ``restricted`` or ``secure`` test set (``test_access_level``) is
+    for participants of an organization who accepted them.
     """
 
     slug: str
@@ -375,6 +380,8 @@ class TestbedTask(_HubModel):
     public_fraction: float = 0.5
     daily_limit: int = 0
     show_logs: bool = True
+    test_access_level: str = ""
+    terms: str = ""
     opens_at: datetime | None = None
     final_phase_at: datetime | None = None
     deadline: datetime | None = None
@@ -385,7 +392,8 @@ class TestbedTask(_HubModel):
 
 
 class TestbedTeam(_HubModel):
-    """A team on a task; ``is_organizer`` marks the organizer's baseline team."""
+    """A team on a task; ``is_organizer`` marks the organizer's baseline team.  On your own
+    team, ``terms_accepted`` says whether you accepted the task's current terms."""
 
     id: int
     task: str
@@ -393,6 +401,23 @@ class TestbedTeam(_HubModel):
     is_organizer: bool = False
     members: list[str] = []
     created_at: datetime | None = None
+    terms_accepted: bool | None = None
+
+
+class TestbedInvitation(_HubModel):
+    """An invitation to join a team; ``status`` is ``pending`` (not a member yet), ``accepted``,
+    ``declined`` or ``lapsed`` (the invitee joined another team of the task)."""
+
+    id: int
+    task: str
+    task_title: str = ""
+    team_id: int
+    team: str
+    invitee: str
+    invited_by: str | None = None
+    status: str
+    created_at: datetime | None = None
+    answered_at: datetime | None = None
 
 
 class TestbedSubmission(_HubModel):

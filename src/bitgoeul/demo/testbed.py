@@ -4,11 +4,12 @@ Each task of ``demo.testbed_data.DEMO_TASKS`` is set up through the real action 
 of its publisher, on the hidden test set the build published.  The baseline really runs: it is
 fitted on the training dataset and predicts the test inputs, which the organizer reads through
 the same door a participant uses (``testbed_inputs``: never the label), and is submitted and
-scored like any entry.  The demo startup's researcher joins two tasks and submits a simple
-forecast built from the test inputs alone (the same hour or weekday a week before), so the
-leaderboards show a participant beside the baseline, and sends a model bundle to the flow task
-(``demo/jobs/testbed_flow_model``), queued as a job and scored when the hub serves.  Each
-organizer gets a few CPU-hours for re-running model submissions.
+scored like any entry.  Every task has terms (``DEMO_TERMS``).  The demo startup's researcher
+accepts them in joining two tasks and submits a simple forecast built from the test inputs
+alone (the same hour or weekday a week before), so the leaderboards show a participant beside
+the baseline, and sends a model bundle to the flow task (``demo/jobs/testbed_flow_model``),
+queued as a job and scored when the hub serves.  Each organizer gets a few CPU-hours for
+re-running model submissions.
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ RERUN_CPU_HOURS = 5
 FLOW_MODEL = "testbed_flow_model"
 FINAL_DAYS = 14
 STARTUP_TEAM = "Bitgoeul Labs"
+# What a participant accepts when joining a demo task (three of the four test sets are
+# restricted, whose participants need accepted terms).
+DEMO_TERMS = (
+    "You use the test inputs of this task only to predict its labels for the hub's scorer. "
+    "You do not try to re-identify anyone in them, link them with other data about the same "
+    "people or places, or share them outside your team, and you delete your copies at the "
+    "deadline. Your organization answers for its members' use of the data."
+)
 # The startup's entry: a column of the test inputs, used as the prediction.
 STARTUP_ENTRIES = {
     ELECTRICITY: ("kwh_same_weekday_last_week", "Same weekday a week before."),
@@ -172,6 +181,7 @@ def _create_with(
             label_column=demo.label_column,
             training_datasets=[demo.training.slug],
             daily_limit=5,
+            terms=DEMO_TERMS,
             opens_at=now - timedelta(days=1),
             final_phase_at=now + timedelta(days=DEVELOPMENT_DAYS),
             deadline=now + timedelta(days=DEVELOPMENT_DAYS + FINAL_DAYS),
@@ -298,7 +308,9 @@ def _submit_startup_entry(
     researcher = demo_actor(session, RESEARCHER)
     task = session.scalars(select(TestbedTask).where(TestbedTask.slug == demo.slug)).one()
     if queries.my_team(session, actor=researcher, task=task) is None:
-        actions.create_team(session, actor=researcher, task_slug=demo.slug, name=STARTUP_TEAM)
+        actions.create_team(
+            session, actor=researcher, task_slug=demo.slug, name=STARTUP_TEAM, accept_terms=True
+        )
     column, description = STARTUP_ENTRIES[demo.slug]
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)

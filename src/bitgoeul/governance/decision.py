@@ -23,6 +23,11 @@ level: they hold the data already and answer for it):
 * secure: never preview or download; query, jobs and linkage only for members of a project
   with an active agreement, and only aggregates (groups of at least ``min_group_size`` people,
   the N-K dominance rule, no direct identifiers or sensitive columns in the output).
+
+A testbed's hidden test set (``holdout``) is read through its own two actions only
+(``testbed_inputs``, ``testbed_score``), by the task's participants under what its access level
+needs (``TestbedTerms``: an organization and accepted terms for restricted and secure data),
+with direct identifiers pseudonymised per task.
 """
 
 from __future__ import annotations
@@ -92,13 +97,18 @@ class AgreementTerms:
 
 @dataclass(frozen=True)
 class TestbedTerms:
-    """The testbed task whose hidden test set this dataset is, as the decision point needs it."""
+    """The testbed task whose hidden test set this dataset is, and the actor's place in it, as
+    the decision point needs them (the test set's access level is the dataset's own)."""
 
     __test__ = False  # not a pytest test class, whatever its name
 
     task: str
     input_columns: list[str]  # what a participant or a model sees: never the label
+    id_column: str
+    label_column: str
     is_participant: bool  # the actor is on one of the task's teams
+    terms_accepted: bool  # the actor accepted the task's current terms (non-empty) on joining
+    organization_id: int | None  # the actor's organization, which answers for them
 
 
 @dataclass(frozen=True)
@@ -195,20 +205,61 @@ def _testbed(
     *,
     governs: bool,
 ) -> Decision:
-    """The testbed's two doors into a hidden test set; stewards get no wider view here."""
+    """The testbed's two doors into a hidden test set; stewards get no wider view here.
+
+    A participant needs what the test set's access level needs: an account (open, registered);
+    an organization and the task's accepted terms (restricted, secure).  Direct identifiers
+    are pseudonymised per task, for everyone alike, so that every submission is keyed the same
+    way: the scorer reads the id column through the same pseudonyms."""
     terms = context.testbed if context is not None else None
     if not dataset.holdout or terms is None:
         return Decision(False, "only a testbed task's hidden test set is read this way")
     if actor.is_anonymous or not (terms.is_participant or governs):
         return Decision(False, f"join a team of testbed task '{terms.task}' first")
+    if not governs:
+        refusal = _testbed_refusal(dataset.access_level, terms)
+        if refusal is not None:
+            return Decision(False, refusal)
+    classes = context.column_classes if context is not None else {}
     if action == DataAction.testbed_score:
+        read = [terms.id_column, terms.label_column]
         return Decision(
-            True, f"the scorer of task '{terms.task}' reads the labels; only a score leaves"
+            True,
+            f"the scorer of task '{terms.task}' reads the labels; only a score leaves",
+            _testbed_obligations(terms, read, classes, keyed=[terms.id_column]),
         )
     return Decision(
         True,
         f"the inputs of task '{terms.task}', without the label",
-        Obligations(visible_columns=list(terms.input_columns)),
+        _testbed_obligations(terms, terms.input_columns, classes, keyed=terms.input_columns),
+    )
+
+
+def _testbed_refusal(level: AccessLevel | None, terms: TestbedTerms) -> str | None:
+    if level is None or level not in (AccessLevel.restricted, AccessLevel.secure):
+        return None  # open or registered: a signed-in participant, checked above
+    if terms.organization_id is None:
+        return (
+            f"the test set of task '{terms.task}' is {level.value}: only participants who "
+            "belong to an organization use it; ask an operator to add your account to yours"
+        )
+    if not terms.terms_accepted:
+        return (
+            f"the test set of task '{terms.task}' is {level.value}: accept the task's terms first"
+        )
+    return None
+
+
+def _testbed_obligations(
+    terms: TestbedTerms, visible: list[str], classes: dict[str, str], *, keyed: list[str]
+) -> Obligations:
+    """Only ``visible``; the direct identifiers among ``keyed`` pseudonymised in the task's
+    scope (``testbed:<task>``), so pseudonyms differ from task to task and from projects."""
+    identifiers = [name for name in keyed if classes.get(name) == ColumnClass.direct_identifier]
+    return Obligations(
+        visible_columns=list(visible),
+        pseudonymise_columns=identifiers,
+        pseudonym_scope=f"testbed:{terms.task}",
     )
 
 

@@ -1,12 +1,16 @@
 """What the decision point needs to know about a testbed task: ``TestbedTerms``.
 
 Loaded at every request, like ``governance.queries.decision_context``: a participant who left
-a team is refused at once.  Used by the testbed's own actions and by ``compute.inputs`` when a
-model submission's job reads the task's test inputs (this module imports no compute code).
+a team, or whose accepted terms are no longer the task's, is refused at once.  The rules stay in
+``governance.decision``; this module only says who the actor is in the task (on a team or not,
+the terms they accepted, their organization).  Used by the testbed's own actions and by
+``compute.inputs`` when a model submission's job reads the task's test inputs (this module
+imports no compute code).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -27,6 +31,17 @@ def get_task(session: Session, slug: str) -> TestbedTask:
     return task
 
 
+def membership(session: Session, task: TestbedTask, actor: Actor) -> TestbedTeamMember | None:
+    """The actor's place on a team of the task (a pending invitation is none)."""
+    if actor.user_id is None:
+        return None
+    return session.scalars(
+        select(TestbedTeamMember).where(
+            TestbedTeamMember.task_id == task.id, TestbedTeamMember.user_id == actor.user_id
+        )
+    ).one_or_none()
+
+
 def team_id_of(session: Session, task: TestbedTask, actor: Actor) -> int | None:
     if actor.user_id is None:
         return None
@@ -37,11 +52,29 @@ def team_id_of(session: Session, task: TestbedTask, actor: Actor) -> int | None:
     )
 
 
+def terms_sha256(task: TestbedTask) -> str:
+    """What a member's acceptance is checked against: the SHA-256 of the task's terms, or ""
+    when it has none (nothing to accept)."""
+    if not task.terms.strip():
+        return ""
+    return hashlib.sha256(task.terms.encode()).hexdigest()
+
+
+def has_accepted_terms(task: TestbedTask, member: TestbedTeamMember | None) -> bool:
+    current = terms_sha256(task)
+    return member is not None and bool(current) and member.terms_sha256 == current
+
+
 def testbed_terms(session: Session, *, actor: Actor, task: TestbedTask) -> TestbedTerms:
+    member = membership(session, task, actor)
     return TestbedTerms(
         task=task.slug,
         input_columns=list(task.input_columns),
-        is_participant=team_id_of(session, task, actor) is not None,
+        id_column=task.id_column,
+        label_column=task.label_column,
+        is_participant=member is not None,
+        terms_accepted=has_accepted_terms(task, member),
+        organization_id=actor.organization_id,
     )
 
 

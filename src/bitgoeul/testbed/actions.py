@@ -1,10 +1,14 @@
 """What organizers and participants do in the testbed: set up tasks, form teams, submit, re-run.
 
 Every write here checks who may do it, changes the tables, appends to the audit log and
-commits, in one transaction.  The hidden test set is reached through the decision point only:
-``testbed_inputs`` for what a participant or a model sees (never the label), ``testbed_score``
-for the scorer, which reads the labels and lets nothing but a number out.  Each reading is an
-audit entry under the test set's publisher.
+commits, in one transaction.  A team grows by invitation: a member invites a user, who joins
+only by accepting (a pending invitation binds no one, so nobody can be kept out of a task by
+being invited).  A task's terms are accepted when joining and kept on the membership.
+
+The hidden test set is reached through the decision point only: ``testbed_inputs`` for what a
+participant or a model sees (never the label, direct identifiers pseudonymised per task),
+``testbed_score`` for the scorer, which reads the labels, keys them by the same pseudonyms and
+lets nothing but a number out.  Each reading is an audit entry under the test set's publisher.
 
 A predictions file is scored while the request waits (a million rows take well under two
 seconds).  A model bundle becomes a job of the task's own project, which only the organizer
@@ -36,7 +40,7 @@ from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import User
 from bitgoeul.audit.actions import record_event
-from bitgoeul.catalog.models import Dataset, DatasetVersion
+from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion
 from bitgoeul.catalog.queries import get_dataset, get_version
 from bitgoeul.compute import inputs as compute_inputs
 from bitgoeul.compute import jobs as compute_jobs
@@ -45,6 +49,7 @@ from bitgoeul.compute.models import Job, JobStatus
 from bitgoeul.compute.schemas import JobSpec, Resources
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
+from bitgoeul.engine import locked as engine
 from bitgoeul.errors import (
     AccessDenied,
     BitgoeulError,
@@ -54,17 +59,25 @@ from bitgoeul.errors import (
     ValidationFailed,
 )
 from bitgoeul.governance.decision import DataAction
-from bitgoeul.governance.doors import Door, Request
+from bitgoeul.governance.doors import WRITE_LIMITS, Door, Passage, Request
 from bitgoeul.governance.models import Notification, Project, ProjectMember, ProjectRole, Purpose
 from bitgoeul.governance.queries import require_signed_in
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import scoring
-from bitgoeul.testbed.access import get_task, team_id_of, testbed_context
+from bitgoeul.testbed.access import (
+    get_task,
+    membership,
+    team_id_of,
+    terms_sha256,
+    testbed_context,
+)
 from bitgoeul.testbed.models import (
+    InvitationStatus,
     Phase,
     SubmissionKind,
     SubmissionStatus,
+    TestbedInvitation,
     TestbedRerun,
     TestbedSubmission,
     TestbedTask,
@@ -76,6 +89,10 @@ from bitgoeul.testbed.schemas import ModelSpec, TaskCreate, TaskUpdate
 PREDICTION_FILES = ("predictions.csv", "predictions.parquet")
 LOG_EXCERPT_CHARS = 4000
 ORGANIZER_TEAM = "Organizer baseline"
+# Invitations of one team waiting for an answer: enough for any real team, too few to spam.
+MAX_PENDING_INVITATIONS = 20
+# Test sets whose participants need an organization and the task's accepted terms.
+ACCOUNTABLE_LEVELS = (AccessLevel.restricted, AccessLevel.secure)
 
 
 # --- Phases and who governs a task ----------------------------------------------------------
@@ -257,6 +274,7 @@ def create_task(
             raise ValidationFailed(
                 f"training_datasets: '{slug}' is a hidden test set; participants could not use it."
             )
+    _require_terms(dataset, data.terms)
     seed = split_seed or secrets.token_hex(16)
     # The organizer's own reading of the labels, to check the test set can be scored: a door
     # like any other (audited under the publisher, the file's integrity verified).
@@ -313,6 +331,7 @@ def create_task(
         split_seed=seed,
         daily_limit=data.daily_limit,
         show_logs=data.show_logs,
+        terms=data.terms.strip(),
         opens_at=data.opens_at,
         final_phase_at=data.final_phase_at,
         deadline=data.deadline,
@@ -324,7 +343,8 @@ def create_task(
     )
     session.add(team)
     session.flush()
-    session.add(TestbedTeamMember(task_id=task.id, team_id=team.id, user_id=actor.user_id))
+    # The organizer wrote the terms: they hold as accepted by them.
+    session.add(_member(task, team, actor.user_id, accepted=terms_sha256(task)))
     _keep_split(_split_path(settings, task, version.number), public)
     _audit(
         session,
@@ -337,18 +357,44 @@ def create_task(
             "metric": metric.name,
             "training_datasets": task.training_datasets,
             "deadline": task.deadline.isoformat(),
+            "terms_sha256": terms_sha256(task),
         },
     )
     session.commit()
     return task
 
 
+def _require_terms(dataset: Dataset, terms: str) -> None:
+    """A restricted or secure test set's participants must accept terms: the task needs some."""
+    if dataset.access_level in ACCOUNTABLE_LEVELS and not terms.strip():
+        raise ValidationFailed(
+            f"terms: the test set '{dataset.slug}' is {dataset.access_level.value}; write the "
+            "terms participants accept when joining (what they may do with the test inputs, "
+            "and what they must not), so that its inputs can be given to them."
+        )
+
+
+def _member(
+    task: TestbedTask, team: TestbedTeam, user_id: int, *, accepted: str
+) -> TestbedTeamMember:
+    """A team member, with the SHA-256 of the terms they accepted ("" none)."""
+    return TestbedTeamMember(
+        task_id=task.id,
+        team_id=team.id,
+        user_id=user_id,
+        terms_sha256=accepted,
+        terms_accepted_at=utcnow() if accepted else None,
+    )
+
+
 _DATES = ("opens_at", "final_phase_at", "deadline")
 
 
 def update_task(session: Session, *, actor: Actor, task_slug: str, data: TaskUpdate) -> TestbedTask:
-    """The organizer changes a task's texts, limits or calendar; participants hear of a new
-    calendar.  A closed task keeps its dates: its private leaderboard is already out."""
+    """The organizer changes a task's texts, terms, limits or calendar; participants hear of a
+    new calendar and of new terms (which each of them accepts again before using the test set,
+    where its access level needs terms).  A closed task keeps its dates: its private leaderboard
+    is already out."""
     require_signed_in(actor)
     task = get_task(session, task_slug)
     if not governs_task(actor, task):
@@ -378,35 +424,48 @@ def update_task(session: Session, *, actor: Actor, task_slug: str, data: TaskUpd
     )
     if not any(accepts):
         raise ValidationFailed("accept predictions files, model bundles, or both.")
+    if "terms" in changes:
+        changes["terms"] = changes["terms"].strip()
+        dataset = session.get(Dataset, task.test_dataset_id)
+        assert dataset is not None  # noqa: S101 - RESTRICT keeps it
+        _require_terms(dataset, changes["terms"])
+    new_terms = "terms" in changes and changes["terms"] != task.terms
     for name, value in changes.items():
         setattr(task, name, value)
-    if moving:
-        participants = set(
-            session.scalars(
-                select(TestbedTeamMember.user_id).where(TestbedTeamMember.task_id == task.id)
+    participants = set(
+        session.scalars(
+            select(TestbedTeamMember.user_id).where(TestbedTeamMember.task_id == task.id)
+        )
+    ) - {actor.user_id}
+    for user_id in participants if moving else ():
+        session.add(
+            Notification(
+                user_id=user_id,
+                kind="testbed.calendar",
+                text=f"The calendar of testbed task '{task.title}' changed: final phase "
+                f"from {task.final_phase_at.isoformat()}, deadline "
+                f"{task.deadline.isoformat()}.",
+                link=f"/testbed/{task.slug}",
             )
         )
-        for user_id in participants - {actor.user_id}:
-            session.add(
-                Notification(
-                    user_id=user_id,
-                    kind="testbed.calendar",
-                    text=f"The calendar of testbed task '{task.title}' changed: final phase "
-                    f"from {task.final_phase_at.isoformat()}, deadline "
-                    f"{task.deadline.isoformat()}.",
-                    link=f"/testbed/{task.slug}",
-                )
+    for user_id in participants if new_terms else ():
+        session.add(
+            Notification(
+                user_id=user_id,
+                kind="testbed.terms",
+                text=f"The terms of testbed task '{task.title}' changed; read them and accept "
+                "them on the task's page.",
+                link=f"/testbed/{task.slug}#terms",
             )
-    _audit(
-        session,
-        actor=actor,
-        action="testbed.task_updated",
-        task=task,
-        detail={
-            name: value.isoformat() if isinstance(value, datetime) else value
-            for name, value in changes.items()
-        },
-    )
+        )
+    detail = {
+        name: value.isoformat() if isinstance(value, datetime) else value
+        for name, value in changes.items()
+        if name != "terms"
+    }
+    if "terms" in changes:
+        detail["terms_sha256"] = terms_sha256(task)
+    _audit(session, actor=actor, action="testbed.task_updated", task=task, detail=detail)
     session.commit()
     return task
 
@@ -422,13 +481,44 @@ def _refuse_label_holders(actor: Actor, task: TestbedTask) -> None:
         )
 
 
-def create_team(session: Session, *, actor: Actor, task_slug: str, name: str) -> TestbedTeam:
-    """A signed-in user opens a team on a task and becomes its first member."""
+def _accepted_terms(task: TestbedTask, accept_terms: bool) -> str:
+    """The SHA-256 of the terms the actor accepts in joining ("" when the task has none)."""
+    current = terms_sha256(task)
+    if current and not accept_terms:
+        raise ValidationFailed(
+            f"Task '{task.slug}' has terms: read them (on the task's page, or bitgoeul testbed "
+            f"show {task.slug}) and accept them to join (accept_terms)."
+        )
+    return current
+
+
+def _refuse_closed(task: TestbedTask, doing: str) -> None:
+    if phase_at(task, utcnow()) == Phase.closed:
+        raise Conflict(f"Task '{task.slug}' closed at its deadline; {doing}.")
+
+
+def _lapse_invitations(session: Session, task: TestbedTask, user_id: int) -> None:
+    """Someone who joined a team has no use for the other teams' invitations."""
+    session.execute(
+        update(TestbedInvitation)
+        .where(
+            TestbedInvitation.task_id == task.id,
+            TestbedInvitation.user_id == user_id,
+            TestbedInvitation.status == InvitationStatus.pending,
+        )
+        .values(status=InvitationStatus.lapsed, answered_at=utcnow())
+    )
+
+
+def create_team(
+    session: Session, *, actor: Actor, task_slug: str, name: str, accept_terms: bool = False
+) -> TestbedTeam:
+    """A signed-in user opens a team on a task and becomes its first member, accepting the
+    task's terms when it has some.  Invitations waiting for them lapse."""
     require_signed_in(actor)
     task = get_task(session, task_slug)
     _refuse_label_holders(actor, task)
-    if phase_at(task, utcnow()) == Phase.closed:
-        raise Conflict(f"Task '{task.slug}' closed at its deadline; no new teams.")
+    _refuse_closed(task, "no new teams")
     if team_id_of(session, task, actor) is not None:
         raise Conflict(f"You are already on a team of task '{task.slug}'.")
     if name.casefold() == ORGANIZER_TEAM.casefold() or session.scalar(
@@ -437,54 +527,204 @@ def create_team(session: Session, *, actor: Actor, task_slug: str, name: str) ->
         )
     ):
         raise Conflict(f"Task '{task.slug}' already has a team named '{name}'.")
+    accepted = _accepted_terms(task, accept_terms)
     team = TestbedTeam(task_id=task.id, name=name, created_by_id=actor.user_id)
     session.add(team)
     session.flush()
     assert actor.user_id is not None  # noqa: S101 - signed in
-    session.add(TestbedTeamMember(task_id=task.id, team_id=team.id, user_id=actor.user_id))
-    _audit(session, actor=actor, action="testbed.team_created", task=task, detail={"team": name})
+    session.add(_member(task, team, actor.user_id, accepted=accepted))
+    _lapse_invitations(session, task, actor.user_id)
+    _audit(
+        session,
+        actor=actor,
+        action="testbed.team_created",
+        task=task,
+        detail={"team": name, "terms_sha256": accepted},
+    )
     session.commit()
     return team
 
 
-def add_team_member(
+def invite_to_team(
     session: Session, *, actor: Actor, task_slug: str, team_id: int, username: str
-) -> TestbedTeam:
-    """A team member adds another user, who must not be on another team of the task."""
+) -> TestbedInvitation:
+    """A team member invites another user, who is told and joins only by accepting.
+
+    A pending invitation stops the invitee from nothing (they may open or join another team),
+    so inviting many people keeps no one out of the task; a team has at most
+    ``MAX_PENDING_INVITATIONS`` waiting, and does not invite again someone who declined."""
     require_signed_in(actor)
     task = get_task(session, task_slug)
     team = session.get(TestbedTeam, team_id)
     if team is None or team.task_id != task.id:
         raise NotFound(f"Task '{task.slug}' has no team {team_id}.")
     if team_id_of(session, task, actor) != team.id:
-        raise AccessDenied("Only the team's members add members.")
+        raise AccessDenied("Only the team's members invite others to it.")
+    _refuse_closed(task, "no more invitations")
     user = account_queries.get_user(session, username)
     if user is None or not user.is_active:
         raise NotFound(f"There is no active user '{username}'.")
-    newcomer = Actor.for_user(user, via="testbed")
-    if not team.is_organizer:
-        _refuse_label_holders(newcomer, task)
-    if team_id_of(session, task, newcomer) is not None:
+    invitee = Actor.for_user(user, via="testbed")
+    if not team.is_organizer and governs_task(invitee, task):
+        raise Conflict(
+            f"'{username}' can read this task's hidden labels (an operator, or a steward of the "
+            "organizer), so they cannot compete on a team."
+        )
+    if team_id_of(session, task, invitee) is not None:
         raise Conflict(f"'{username}' is already on a team of task '{task.slug}'.")
-    session.add(TestbedTeamMember(task_id=task.id, team_id=team.id, user_id=user.id))
+    earlier = session.scalars(
+        select(TestbedInvitation).where(
+            TestbedInvitation.team_id == team.id, TestbedInvitation.user_id == user.id
+        )
+    ).one_or_none()
+    if earlier is not None:
+        said = (
+            "declined your team's invitation; it is not sent again"
+            if earlier.status == InvitationStatus.declined
+            else "has been invited to your team already"
+        )
+        raise Conflict(f"'{username}' {said}.")
+    waiting = session.scalar(
+        select(func.count(TestbedInvitation.id)).where(
+            TestbedInvitation.team_id == team.id,
+            TestbedInvitation.status == InvitationStatus.pending,
+        )
+    )
+    if (waiting or 0) >= MAX_PENDING_INVITATIONS:
+        raise Conflict(
+            f"Team '{team.name}' has {MAX_PENDING_INVITATIONS} invitations waiting for an answer; "
+            "wait for some to be answered before inviting more."
+        )
+    invitation = TestbedInvitation(
+        task_id=task.id,
+        team_id=team.id,
+        user_id=user.id,
+        invited_by_id=actor.user_id,
+        status=InvitationStatus.pending,
+    )
+    session.add(invitation)
+    session.flush()
     session.add(
         Notification(
             user_id=user.id,
-            kind="testbed.team",
-            text=f"{actor.username} added you to team '{team.name}' of testbed task "
-            f"'{task.title}'.",
-            link=f"/testbed/{task.slug}",
+            kind="testbed.invitation",
+            text=f"{actor.username} invites you to team '{team.name}' of testbed task "
+            f"'{task.title}'. Accept or decline it on your invitations page.",
+            link="/testbed/invitations",
         )
     )
     _audit(
         session,
         actor=actor,
-        action="testbed.team_member_added",
+        action="testbed.invitation_sent",
         task=task,
-        detail={"team": team.name, "username": username},
+        detail={"team": team.name, "username": username, "invitation": invitation.id},
+    )
+    session.commit()
+    return invitation
+
+
+def _own_pending_invitation(
+    session: Session, actor: Actor, invitation_id: int
+) -> tuple[TestbedInvitation, TestbedTask, TestbedTeam]:
+    """The invitation, when it is the actor's own and not answered yet; others' are not found."""
+    require_signed_in(actor)
+    invitation = session.get(TestbedInvitation, invitation_id)
+    if invitation is None or invitation.user_id != actor.user_id:
+        raise NotFound(f"There is no testbed invitation {invitation_id} for you.")
+    if invitation.status != InvitationStatus.pending:
+        raise Conflict(
+            f"Invitation {invitation_id} was {invitation.status.value} already; it cannot be "
+            "answered again."
+        )
+    task = session.get(TestbedTask, invitation.task_id)
+    team = session.get(TestbedTeam, invitation.team_id)
+    assert task is not None  # noqa: S101 - CASCADE keeps them together
+    assert team is not None  # noqa: S101
+    return invitation, task, team
+
+
+def accept_invitation(
+    session: Session, *, actor: Actor, invitation_id: int, accept_terms: bool = False
+) -> TestbedTeam:
+    """The invitee joins the team, accepting the task's terms when it has some; their other
+    invitations to the task lapse and the inviter hears of it.  Only the invitee may."""
+    invitation, task, team = _own_pending_invitation(session, actor, invitation_id)
+    _refuse_closed(task, "no one joins a team any more")
+    if not team.is_organizer:
+        _refuse_label_holders(actor, task)
+    if team_id_of(session, task, actor) is not None:
+        raise Conflict(f"You are already on a team of task '{task.slug}'.")
+    accepted = _accepted_terms(task, accept_terms)
+    assert actor.user_id is not None  # noqa: S101 - signed in
+    session.add(_member(task, team, actor.user_id, accepted=accepted))
+    _lapse_invitations(session, task, actor.user_id)
+    invitation.status = InvitationStatus.accepted
+    invitation.answered_at = utcnow()
+    if invitation.invited_by_id is not None:
+        session.add(
+            Notification(
+                user_id=invitation.invited_by_id,
+                kind="testbed.team",
+                text=f"{actor.username} accepted your invitation and joined team '{team.name}' "
+                f"of testbed task '{task.title}'.",
+                link=f"/testbed/{task.slug}#team",
+            )
+        )
+    _audit(
+        session,
+        actor=actor,
+        action="testbed.invitation_accepted",
+        task=task,
+        detail={"team": team.name, "invitation": invitation.id, "terms_sha256": accepted},
     )
     session.commit()
     return team
+
+
+def decline_invitation(session: Session, *, actor: Actor, invitation_id: int) -> TestbedInvitation:
+    """The invitee says no: they stay off the team, and the team does not invite them again."""
+    invitation, task, team = _own_pending_invitation(session, actor, invitation_id)
+    invitation.status = InvitationStatus.declined
+    invitation.answered_at = utcnow()
+    _audit(
+        session,
+        actor=actor,
+        action="testbed.invitation_declined",
+        task=task,
+        detail={"team": team.name, "invitation": invitation.id},
+    )
+    session.commit()
+    return invitation
+
+
+def accept_terms(
+    session: Session, *, actor: Actor, task_slug: str, accept_terms: bool
+) -> TestbedTeamMember:
+    """A member accepts the task's current terms (new terms, or a team from before terms)."""
+    require_signed_in(actor)
+    task = get_task(session, task_slug)
+    member = membership(session, task, actor)
+    if member is None:
+        raise AccessDenied(
+            f"Join a team of task '{task.slug}' first; you accept its terms in joining."
+        )
+    current = terms_sha256(task)
+    if not current:
+        raise ValidationFailed(f"Task '{task.slug}' has no terms to accept.")
+    if not accept_terms:
+        raise ValidationFailed("accept_terms: send true to accept the task's terms.")
+    member.terms_sha256 = current
+    member.terms_accepted_at = utcnow()
+    _audit(
+        session,
+        actor=actor,
+        action="testbed.terms_accepted",
+        task=task,
+        detail={"terms_sha256": current},
+    )
+    session.commit()
+    return member
 
 
 # --- Submitting -----------------------------------------------------------------------------
@@ -624,15 +864,40 @@ def _score_file(
     truth = pq.read_table(
         door.read_path(store, passage), columns=[task.id_column, task.label_column]
     )
+    # The split is made on the stored ids, so it never depends on the pseudonyms' key.
+    public_rows = _public_mask(settings, task, test_version, truth)
     public, private = scoring.score_parts(
         metric,
         predictions,
-        truth,
-        public=_public_mask(settings, task, test_version, truth),
+        _keyed_as_participants_see(door, store, passage, truth, task, secret=settings.secret()),
+        public=public_rows,
         id_column=task.id_column,
         label_column=task.label_column,
     )
     return _Scores(public.value, private.value, public.rows + private.rows)
+
+
+def _keyed_as_participants_see(
+    door: Door,
+    store: ObjectStore,
+    passage: Passage,
+    truth: pa.Table,
+    task: TestbedTask,
+    *,
+    secret: str,
+) -> pa.Table:
+    """The labels keyed by the ids participants received: when the decision pseudonymises the
+    id column (a direct identifier), it is read through the decision's view on the locked
+    engine, the same SQL and key as the test inputs, in the stored file's row order."""
+    if task.id_column not in passage.decision.obligations.pseudonymise_columns:
+        return truth
+    view, _hidden = door.view(store, passage, secret=secret, name="__bg_truth")
+    with engine.read_view(view, limits=WRITE_LIMITS) as reader:
+        keyed = reader.read_all()
+    if keyed.num_rows != truth.num_rows:
+        raise ValidationFailed("The test set's ids could not be read in full; submit again.")
+    index = truth.schema.get_field_index(task.id_column)
+    return truth.set_column(index, task.id_column, keyed[task.id_column])
 
 
 def _new_submission(

@@ -1,4 +1,5 @@
-"""REST routes of the AI+ testbed: tasks, teams, submissions, leaderboards, re-runs."""
+"""REST routes of the AI+ testbed: tasks, teams, invitations, submissions, leaderboards,
+re-runs."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, St
 from bitgoeul.errors import ValidationFailed, validation_problems
 from bitgoeul.testbed import actions, queries
 from bitgoeul.testbed.access import get_task
+from bitgoeul.testbed.models import TestbedTask
 from bitgoeul.testbed.schemas import (
+    InvitationAccept,
+    InvitationCreate,
+    InvitationPublic,
     Leaderboard,
     ModelSpec,
     RerunPublic,
@@ -27,8 +32,8 @@ from bitgoeul.testbed.schemas import (
     TaskPublic,
     TaskUpdate,
     TeamCreate,
-    TeamMemberAdd,
     TeamPublic,
+    TermsAcceptance,
 )
 from bitgoeul.uploads import save_upload
 
@@ -114,19 +119,90 @@ def my_team(slug: str, session: SessionDep, actor: CurrentActor) -> TeamPublic |
 
 @router.post("/tasks/{slug}/teams", response_model=TeamPublic, status_code=status.HTTP_201_CREATED)
 def create_team(slug: str, body: TeamCreate, session: SessionDep, actor: CsrfChecked) -> TeamPublic:
-    """Join the task by opening a team; add teammates with .../teams/{id}/members."""
-    team = actions.create_team(session, actor=actor, task_slug=slug, name=body.name)
-    return next(t for t in queries.list_teams(session, get_task(session, slug)) if t.id == team.id)
+    """Join the task by opening a team (``accept_terms`` when the task has terms); invite
+    teammates with .../teams/{id}/invitations."""
+    task = get_task(session, slug)
+    actions.create_team(
+        session, actor=actor, task_slug=slug, name=body.name, accept_terms=body.accept_terms
+    )
+    mine = queries.my_team(session, actor=actor, task=task)
+    assert mine is not None  # noqa: S101 - just joined
+    return mine
 
 
-@router.post("/tasks/{slug}/teams/{team_id}/members", response_model=TeamPublic)
-def add_team_member(
-    slug: str, team_id: int, body: TeamMemberAdd, session: SessionDep, actor: CsrfChecked
+@router.post("/tasks/{slug}/terms", response_model=TeamPublic)
+def accept_terms(
+    slug: str, body: TermsAcceptance, session: SessionDep, actor: CsrfChecked
 ) -> TeamPublic:
-    actions.add_team_member(
+    """A member accepts the task's current terms (after they changed, or joined before any)."""
+    task = get_task(session, slug)
+    actions.accept_terms(session, actor=actor, task_slug=slug, accept_terms=body.accept_terms)
+    mine = queries.my_team(session, actor=actor, task=task)
+    assert mine is not None  # noqa: S101 - a member
+    return mine
+
+
+@router.post(
+    "/tasks/{slug}/teams/{team_id}/invitations",
+    response_model=InvitationPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def invite(
+    slug: str, team_id: int, body: InvitationCreate, session: SessionDep, actor: CsrfChecked
+) -> InvitationPublic:
+    """A team member invites a user; they are told, and join only if they accept."""
+    invitation = actions.invite_to_team(
         session, actor=actor, task_slug=slug, team_id=team_id, username=body.username
     )
-    return next(t for t in queries.list_teams(session, get_task(session, slug)) if t.id == team_id)
+    return queries.invitation_public(session, invitation)
+
+
+@router.get("/tasks/{slug}/teams/{team_id}/invitations", response_model=list[InvitationPublic])
+def team_invitations(
+    slug: str, team_id: int, session: SessionDep, actor: CurrentActor
+) -> list[InvitationPublic]:
+    """Whom the team invited and their answers: its members, the organizer, operators."""
+    task = get_task(session, slug)
+    team = queries.get_team(session, task, team_id)
+    return queries.team_invitations(session, actor=actor, task=task, team=team)
+
+
+@router.get("/invitations", response_model=list[InvitationPublic])
+def my_invitations(
+    session: SessionDep, actor: CurrentActor, pending: bool = False
+) -> list[InvitationPublic]:
+    """Your invitations, the waiting ones first (``pending=true``: only those)."""
+    return queries.my_invitations(session, actor=actor, pending_only=pending)
+
+
+@router.post("/invitations/{invitation_id}/accept", response_model=TeamPublic)
+def accept_invitation(
+    invitation_id: int,
+    session: SessionDep,
+    actor: CsrfChecked,
+    body: InvitationAccept | None = None,
+) -> TeamPublic:
+    """The invitee joins the team (``accept_terms`` when the task has terms); only they may."""
+    team = actions.accept_invitation(
+        session,
+        actor=actor,
+        invitation_id=invitation_id,
+        accept_terms=body is not None and body.accept_terms,
+    )
+    task = session.get(TestbedTask, team.task_id)
+    assert task is not None  # noqa: S101 - CASCADE
+    mine = queries.my_team(session, actor=actor, task=task)
+    assert mine is not None  # noqa: S101 - just joined
+    return mine
+
+
+@router.post("/invitations/{invitation_id}/decline", response_model=InvitationPublic)
+def decline_invitation(
+    invitation_id: int, session: SessionDep, actor: CsrfChecked
+) -> InvitationPublic:
+    """The invitee says no; the team does not invite them again.  Only they may."""
+    invitation = actions.decline_invitation(session, actor=actor, invitation_id=invitation_id)
+    return queries.invitation_public(session, invitation)
 
 
 @router.get("/tasks/{slug}/teams/{team_id}/submissions", response_model=list[SubmissionPublic])

@@ -1,9 +1,12 @@
-"""The testbed's tables: tasks, teams, submissions and the operator's re-runs.
+"""The testbed's tables: tasks, teams, invitations, submissions and the operator's re-runs.
 
 A ``TestbedTask`` is a benchmark an organizer (an operator, or a steward of the test set's
 publisher) sets up: a problem, training datasets under the usual access rules, a hidden test set
 (a ``holdout`` dataset pinned at one version, whose label column only the scorer reads), a
-metric, two phases and a deadline.  Participants form ``TestbedTeam``s; each
+metric, two phases and a deadline.  Participants form ``TestbedTeam``s: one opens a
+team, and its members invite others (``TestbedInvitation``), who become members only when they
+accept; a task's ``terms`` are accepted when joining, and the acceptance is kept on the
+membership (the terms' SHA-256, so new terms need a new acceptance).  Each
 ``TestbedSubmission`` is a predictions file or a model bundle (run as a job on the task's own
 project, against the test set's inputs without the label), scored on the public and the private
 part of the test set.  A ``TestbedRerun`` is an operator scoring a submission again, to show the
@@ -35,6 +38,13 @@ class Phase(StrEnum):
     development = "development"  # scored for the public leaderboard
     final = "final"  # also ranked on the private leaderboard, revealed at the deadline
     closed = "closed"
+
+
+class InvitationStatus(StrEnum):
+    pending = "pending"  # the invitee has not answered: they are not a member
+    accepted = "accepted"
+    declined = "declined"
+    lapsed = "lapsed"  # the invitee joined another team of the task first
 
 
 class SubmissionStatus(StrEnum):
@@ -98,6 +108,8 @@ class TestbedTask(Base):
     opens_at: Mapped[datetime]
     final_phase_at: Mapped[datetime]
     deadline: Mapped[datetime]
+    # What a participant accepts when joining; needed when the test set is restricted or secure.
+    terms: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -128,7 +140,34 @@ class TestbedTeamMember(Base):
         ForeignKey("testbed_teams.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The SHA-256 of the task's terms this member accepted ("" none), and when.
+    terms_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TestbedInvitation(Base):
+    """A team member asks another user to join the team.  Until the invitee accepts, they are
+    not a member, and the invitation stops them from nothing (joining or opening another team
+    of the task); a declined invitation is not sent again by the same team."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+    __tablename__ = "testbed_invitations"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", name="uq_testbed_invitations_team_user"),
+        Index("ix_testbed_invitations_user", "user_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("testbed_tasks.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("testbed_teams.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[InvitationStatus] = mapped_column(
+        _enum(InvitationStatus, "testbed_invitation_status")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class TestbedSubmission(Base):

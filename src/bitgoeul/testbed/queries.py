@@ -1,9 +1,11 @@
-"""Reading the testbed: tasks, teams, a team's submissions, leaderboards and the test inputs.
+"""Reading the testbed: tasks, teams, invitations, a team's submissions, leaderboards and the
+test inputs.
 
 Tasks and leaderboards are public, like the catalog's metadata: a city shows which problems it
 asks companies to solve and who solves them best.  A team's submissions (files, hashes, log
-excerpts) are for its members, the organizer's stewards and operators.  Private scores stay
-hidden from everyone until the deadline.
+excerpts) and its invitations are for its members, the organizer's stewards and operators; an
+invitation is also for its invitee.  Private scores stay hidden from everyone until the
+deadline.
 """
 
 from __future__ import annotations
@@ -29,11 +31,20 @@ from bitgoeul.governance.doors import Door, Request
 from bitgoeul.governance.queries import require_signed_in
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import scoring
-from bitgoeul.testbed.access import get_task, team_id_of, testbed_context
+from bitgoeul.testbed.access import (
+    get_task,
+    has_accepted_terms,
+    membership,
+    team_id_of,
+    terms_sha256,
+    testbed_context,
+)
 from bitgoeul.testbed.actions import governs_task, phase_at, submissions_today
 from bitgoeul.testbed.models import (
+    InvitationStatus,
     Phase,
     SubmissionStatus,
+    TestbedInvitation,
     TestbedRerun,
     TestbedSubmission,
     TestbedTask,
@@ -41,6 +52,7 @@ from bitgoeul.testbed.models import (
     TestbedTeamMember,
 )
 from bitgoeul.testbed.schemas import (
+    InvitationPublic,
     Leaderboard,
     LeaderboardRow,
     RerunPublic,
@@ -61,7 +73,9 @@ def _slug_of_dataset(session: Session, dataset_id: int) -> str:
 def task_public(session: Session, task: TestbedTask, *, now: datetime | None = None) -> TaskPublic:
     metric = scoring.metric_named(task.metric)
     organizer = session.get(Organization, task.organization_id)
-    test_slug = _slug_of_dataset(session, task.test_dataset_id)
+    test_set = session.get(Dataset, task.test_dataset_id)
+    assert test_set is not None  # noqa: S101 - RESTRICT keeps it
+    test_slug = test_set.slug
     teams = session.scalar(
         select(func.count(TestbedTeam.id)).where(
             TestbedTeam.task_id == task.id, TestbedTeam.is_organizer.is_(False)
@@ -94,6 +108,8 @@ def task_public(session: Session, task: TestbedTask, *, now: datetime | None = N
         public_fraction=task.public_fraction,
         daily_limit=task.daily_limit,
         show_logs=task.show_logs,
+        test_access_level=test_set.access_level,
+        terms=task.terms,
         opens_at=task.opens_at,
         final_phase_at=task.final_phase_at,
         deadline=task.deadline,
@@ -141,10 +157,14 @@ def list_teams(session: Session, task: TestbedTask) -> list[TeamPublic]:
 
 
 def my_team(session: Session, *, actor: Actor, task: TestbedTask) -> TeamPublic | None:
-    team_id = team_id_of(session, task, actor)
-    if team_id is None:
+    """The actor's team, saying whether they accepted the task's current terms (None: the
+    task has none)."""
+    member = membership(session, task, actor)
+    if member is None:
         return None
-    return next(t for t in list_teams(session, task) if t.id == team_id)
+    team = next(t for t in list_teams(session, task) if t.id == member.team_id)
+    accepted = has_accepted_terms(task, member) if terms_sha256(task) else None
+    return team.model_copy(update={"terms_accepted": accepted})
 
 
 def get_team(session: Session, task: TestbedTask, team_id: int) -> TestbedTeam:
@@ -310,6 +330,76 @@ def list_reruns(session: Session, *, actor: Actor, submission_id: int) -> list[T
     )
 
 
+# --- Invitations ------------------------------------------------------------------------------
+
+
+def _invitations_public(
+    session: Session, invitations: list[TestbedInvitation]
+) -> list[InvitationPublic]:
+    names = _usernames(
+        session,
+        {i.user_id for i in invitations}
+        | {i.invited_by_id for i in invitations if i.invited_by_id is not None},
+    )
+    tasks = {i.task_id: session.get(TestbedTask, i.task_id) for i in invitations}
+    teams = {i.team_id: session.get(TestbedTeam, i.team_id) for i in invitations}
+    shown: list[InvitationPublic] = []
+    for invitation in invitations:
+        task, team = tasks[invitation.task_id], teams[invitation.team_id]
+        assert task is not None  # noqa: S101 - CASCADE keeps them together
+        assert team is not None  # noqa: S101
+        shown.append(
+            InvitationPublic(
+                id=invitation.id,
+                task=task.slug,
+                task_title=task.title,
+                team_id=team.id,
+                team=team.name,
+                invitee=names.get(invitation.user_id, "?"),
+                invited_by=names.get(invitation.invited_by_id or 0),
+                status=invitation.status,
+                created_at=invitation.created_at,
+                answered_at=invitation.answered_at,
+            )
+        )
+    return shown
+
+
+def invitation_public(session: Session, invitation: TestbedInvitation) -> InvitationPublic:
+    return _invitations_public(session, [invitation])[0]
+
+
+def my_invitations(
+    session: Session, *, actor: Actor, pending_only: bool = False
+) -> list[InvitationPublic]:
+    """The invitations sent to the actor, the waiting ones first, newest first."""
+    require_signed_in(actor)
+    query = select(TestbedInvitation).where(TestbedInvitation.user_id == actor.user_id)
+    if pending_only:
+        query = query.where(TestbedInvitation.status == InvitationStatus.pending)
+    found = list(session.scalars(query.order_by(TestbedInvitation.id.desc())))
+    found.sort(key=lambda i: i.status != InvitationStatus.pending)
+    return _invitations_public(session, found)
+
+
+def team_invitations(
+    session: Session, *, actor: Actor, task: TestbedTask, team: TestbedTeam
+) -> list[InvitationPublic]:
+    """Whom a team invited and what they answered: for its members, the organizer's stewards
+    and operators."""
+    require_signed_in(actor)
+    if not may_see_team(session, actor, task, team):
+        raise AccessDenied(
+            f"Only team '{team.name}', the organizer and operators see its invitations."
+        )
+    found = session.scalars(
+        select(TestbedInvitation)
+        .where(TestbedInvitation.team_id == team.id)
+        .order_by(TestbedInvitation.id.desc())
+    )
+    return _invitations_public(session, list(found))
+
+
 # --- Leaderboards -----------------------------------------------------------------------------
 
 
@@ -417,7 +507,8 @@ def write_test_inputs(
 ) -> Path:
     """Write the test set's inputs (never its label) for a participant; audited.
 
-    The same decision (``testbed_inputs``) and the same view SQL as a model's job inputs.
+    The same decision (``testbed_inputs``) and the same view SQL as a model's job inputs.  CSV
+    text cells that a spreadsheet would run as formulas are neutralised (``engine.csv_chunks``).
     """
     require_signed_in(actor)
     if file_format not in ("csv", "parquet"):
@@ -438,7 +529,8 @@ def write_test_inputs(
     door = Door(session, actor=actor, event="dataset.testbed_inputs", detail={"task": task.slug})
     with door:
         passage = door.admit([Request(DataAction.testbed_inputs, dataset, version, context)])[0]
-        # No pseudonyms here: the obligations name none, and the ids must match the test set's.
+        # Direct identifiers come out as the task's pseudonyms (the decision's obligations);
+        # predictions are keyed by them, and the scorer keys the labels the same way.
         door.write(store, passage, secret=settings.secret(), target=target, file_format=file_format)
         session.commit()
     return target

@@ -1,4 +1,5 @@
-"""What crosses the testbed's API: tasks, teams, submissions, leaderboards, re-runs."""
+"""What crosses the testbed's API: tasks, teams, invitations, submissions, leaderboards,
+re-runs."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bitgoeul.catalog.models import Sector
+from bitgoeul.catalog.models import AccessLevel, Sector
 from bitgoeul.compute.schemas import Resources
-from bitgoeul.testbed.models import Phase, SubmissionKind, SubmissionStatus
+from bitgoeul.testbed.models import InvitationStatus, Phase, SubmissionKind, SubmissionStatus
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+_RESERVED_SLUGS = frozenset({"invitations"})  # /testbed/invitations is your invitations' page
 
 
 class _Input(BaseModel):
@@ -48,6 +50,12 @@ class TaskCreate(_Input):
     public_fraction: float = Field(default=0.5, gt=0.0, lt=1.0)
     daily_limit: int = Field(default=5, ge=1, le=1000)
     show_logs: bool = True
+    terms: str = Field(
+        default="",
+        max_length=20_000,
+        description="what participants accept when joining; required on restricted and secure "
+        "test sets",
+    )
     opens_at: datetime
     final_phase_at: datetime
     deadline: datetime
@@ -57,6 +65,8 @@ class TaskCreate(_Input):
     def _slug(cls, value: str) -> str:
         if not _SLUG.match(value):
             raise ValueError("use lowercase letters, digits and hyphens, e.g. 'next-day-demand'")
+        if value in _RESERVED_SLUGS:
+            raise ValueError(f"'{value}' names a page of the testbed; choose another slug")
         return value
 
     _aware = field_validator("opens_at", "final_phase_at", "deadline")(_with_time_zone)
@@ -82,6 +92,9 @@ class TaskUpdate(_Input):
     accepts_models: bool | None = None
     daily_limit: int | None = Field(default=None, ge=1, le=1000)
     show_logs: bool | None = None
+    terms: str | None = Field(
+        default=None, max_length=20_000, description="new terms: every member accepts them again"
+    )
     opens_at: datetime | None = None
     final_phase_at: datetime | None = None
     deadline: datetime | None = None
@@ -91,6 +104,9 @@ class TaskUpdate(_Input):
 
 class TeamCreate(_Input):
     name: str = Field(min_length=1, max_length=100)
+    accept_terms: bool = Field(
+        default=False, description="you accept the task's terms (needed when it has terms)"
+    )
 
     @field_validator("name")
     @classmethod
@@ -101,8 +117,20 @@ class TeamCreate(_Input):
         return value
 
 
-class TeamMemberAdd(_Input):
+class InvitationCreate(_Input):
+    """A team member invites a user; they join only if they accept."""
+
     username: str = Field(min_length=1, max_length=64)
+
+
+class InvitationAccept(_Input):
+    accept_terms: bool = Field(
+        default=False, description="you accept the task's terms (needed when it has terms)"
+    )
+
+
+class TermsAcceptance(_Input):
+    accept_terms: bool = Field(description="true: you accept the task's current terms")
 
 
 class ModelSpec(_Input):
@@ -139,6 +167,8 @@ class TaskPublic(BaseModel):
     public_fraction: float
     daily_limit: int
     show_logs: bool
+    test_access_level: AccessLevel
+    terms: str
     opens_at: datetime
     final_phase_at: datetime
     deadline: datetime
@@ -155,6 +185,22 @@ class TeamPublic(BaseModel):
     is_organizer: bool
     members: list[str]
     created_at: datetime
+    # Your own team only: whether you accepted the task's current terms (None elsewhere, or
+    # when the task has no terms).
+    terms_accepted: bool | None = None
+
+
+class InvitationPublic(BaseModel):
+    id: int
+    task: str
+    task_title: str
+    team_id: int
+    team: str
+    invitee: str
+    invited_by: str | None
+    status: InvitationStatus
+    created_at: datetime
+    answered_at: datetime | None
 
 
 class SubmissionPublic(BaseModel):

@@ -1,5 +1,6 @@
-"""Pages for the AI+ testbed: the task list, a task (its data, how to submit, the leaderboards,
-your team and the upload form), a team's history and one submission with its re-runs.
+"""Pages for the AI+ testbed: the task list, a task (its data and terms, how to submit, the
+leaderboards, your team, its invitations and the upload form), your invitations (accept or
+decline), a team's history and one submission with its re-runs.
 
 Like the other pages these are a peer of ``testbed.api``: they read through
 ``testbed.queries`` and change state only through ``testbed.actions``, so who sees a team's
@@ -34,15 +35,25 @@ from bitgoeul.testbed import actions, queries
 from bitgoeul.testbed.access import get_task
 from bitgoeul.testbed.api import save_predictions
 from bitgoeul.testbed.models import Phase, TestbedSubmission, TestbedTask
-from bitgoeul.testbed.schemas import ModelSpec, TeamCreate, TeamMemberAdd
+from bitgoeul.testbed.schemas import InvitationCreate, InvitationPublic, ModelSpec, TeamCreate
 from bitgoeul.web.governance_pages import form_errors
 from bitgoeul.web.views import page, redirect_to
 
 router = APIRouter(include_in_schema=False)
 
 # What a redirect after a form may announce: ``?done=<one of these>``.
-NOTICES = ("joined", "member_added", "submitted", "rerun")
-FormName = Literal["join", "member", "submit", "rerun", ""]
+NOTICES = (
+    "joined",
+    "invited",
+    "invitation_accepted",
+    "invitation_declined",
+    "terms_accepted",
+    "submitted",
+    "rerun",
+)
+FormName = Literal["join", "invite", "terms", "submit", "rerun", ""]
+# A ticked "I accept the terms" box sends this value.
+ACCEPTED = "yes"
 
 
 def _signed_in(actor: Actor, doing: str) -> None:
@@ -66,11 +77,98 @@ def _work_dir(settings: Settings) -> Path:
 @router.get("/testbed", response_class=HTMLResponse)
 def task_list(request: Request, session: SessionDep, actor: CurrentActor) -> Response:
     now = utcnow()
+    waiting = (
+        []
+        if actor.is_anonymous
+        else queries.my_invitations(session, actor=actor, pending_only=True)
+    )
     return page(
         request,
         "testbed.html",
+        no_store=not actor.is_anonymous,
         tasks=[queries.task_public(session, task, now=now) for task in queries.list_tasks(session)],
+        waiting=len(waiting),
     )
+
+
+# Your invitations --------------------------------------------------------------------------
+# (Registered before ``/testbed/{slug}``, which would otherwise take "invitations" for a task.)
+
+
+def _invitations_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    *,
+    notice: str = "",
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
+    _signed_in(actor, "see your testbed invitations")
+    found = queries.my_invitations(session, actor=actor)
+    return page(
+        request,
+        "testbed_invitations.html",
+        status_code=status_code,
+        no_store=True,
+        invitations=found,
+        with_terms=_tasks_with_terms(session, found),
+        notice=notice,
+        error=error,
+    )
+
+
+def _tasks_with_terms(session: Session, invitations: list[InvitationPublic]) -> set[str]:
+    """The tasks, among these invitations', whose terms are accepted in joining."""
+    return {i.task for i in invitations if get_task(session, i.task).terms.strip()}
+
+
+@router.get("/testbed/invitations", response_class=HTMLResponse)
+def invitation_list(
+    request: Request, session: SessionDep, actor: CurrentActor, done: str = ""
+) -> Response:
+    return _invitations_page(request, session, actor, notice=_notice(done))
+
+
+@router.post("/testbed/invitations/{invitation_id}/accept", response_class=HTMLResponse)
+def accept_invitation(
+    request: Request,
+    session: SessionDep,
+    actor: CsrfChecked,
+    invitation_id: int,
+    accept_terms: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    _signed_in(actor, "answer an invitation")
+    try:
+        team = actions.accept_invitation(
+            session,
+            actor=actor,
+            invitation_id=invitation_id,
+            accept_terms=accept_terms == ACCEPTED,
+        )
+        task = session.get(TestbedTask, team.task_id)
+        assert task is not None  # noqa: S101 - CASCADE
+    except BitgoeulError as exc:
+        session.rollback()
+        return _invitations_page(
+            request, session, actor, error=exc.message, status_code=exc.status_code
+        )
+    return redirect_to(f"/testbed/{task.slug}?done=invitation_accepted#team")
+
+
+@router.post("/testbed/invitations/{invitation_id}/decline", response_class=HTMLResponse)
+def decline_invitation(
+    request: Request, session: SessionDep, actor: CsrfChecked, invitation_id: int
+) -> Response:
+    _signed_in(actor, "answer an invitation")
+    try:
+        actions.decline_invitation(session, actor=actor, invitation_id=invitation_id)
+    except BitgoeulError as exc:
+        session.rollback()
+        return _invitations_page(
+            request, session, actor, error=exc.message, status_code=exc.status_code
+        )
+    return redirect_to("/testbed/invitations?done=invitation_declined")
 
 
 # A task ------------------------------------------------------------------------------------
@@ -120,6 +218,22 @@ def _task_page(
         if found is not None and found.task_id == task.id:
             just_submitted = queries.submission_public(session, found, now=now)
     governs = actions.governs_task(actor, task)
+    invited = (
+        [
+            i
+            for i in queries.my_invitations(session, actor=actor, pending_only=True)
+            if i.task == slug
+        ]
+        if team is None and not actor.is_anonymous
+        else []
+    )
+    sent = (
+        queries.team_invitations(
+            session, actor=actor, task=task, team=queries.get_team(session, task, team.id)
+        )
+        if team is not None
+        else []
+    )
     return page(
         request,
         "testbed_task.html",
@@ -135,6 +249,11 @@ def _task_page(
             not actor.is_anonymous and team is None and not governs and public.phase != Phase.closed
         ),
         governs=governs,
+        invited=invited,
+        sent=sent,
+        terms_to_accept=(
+            team is not None and bool(public.terms) and not team.terms_accepted and not governs
+        ),
         may_submit=team is not None and (team.is_organizer or taking),
         notice=notice,
         just_submitted=just_submitted,
@@ -163,6 +282,7 @@ def join_task(
     actor: CsrfChecked,
     slug: str,
     name: Annotated[str, Form(max_length=200)] = "",
+    accept_terms: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     _signed_in(actor, "join a testbed task")
     try:
@@ -170,7 +290,13 @@ def join_task(
             team_name = TeamCreate(name=name).name
         except ValidationError as exc:
             raise ValidationFailed(f"The team is not valid: {form_errors(exc)}") from None
-        actions.create_team(session, actor=actor, task_slug=slug, name=team_name)
+        actions.create_team(
+            session,
+            actor=actor,
+            task_slug=slug,
+            name=team_name,
+            accept_terms=accept_terms == ACCEPTED,
+        )
     except BitgoeulError as exc:
         session.rollback()
         return _task_page(
@@ -186,8 +312,8 @@ def join_task(
     return redirect_to(f"/testbed/{slug}?done=joined#team")
 
 
-@router.post("/testbed/{slug}/teams/{team_id}/members", response_class=HTMLResponse)
-def add_member(
+@router.post("/testbed/{slug}/teams/{team_id}/invitations", response_class=HTMLResponse)
+def invite(
     request: Request,
     session: SessionDep,
     actor: CsrfChecked,
@@ -195,13 +321,14 @@ def add_member(
     team_id: int,
     username: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    _signed_in(actor, "add a team member")
+    """A team member invites a user, who is told and joins only by accepting."""
+    _signed_in(actor, "invite someone to your team")
     try:
         try:
-            who = TeamMemberAdd(username=username.strip()).username
+            who = InvitationCreate(username=username.strip()).username
         except ValidationError as exc:
-            raise ValidationFailed(f"The member is not valid: {form_errors(exc)}") from None
-        actions.add_team_member(session, actor=actor, task_slug=slug, team_id=team_id, username=who)
+            raise ValidationFailed(f"The invitation is not valid: {form_errors(exc)}") from None
+        actions.invite_to_team(session, actor=actor, task_slug=slug, team_id=team_id, username=who)
     except BitgoeulError as exc:
         session.rollback()
         return _task_page(
@@ -210,11 +337,39 @@ def add_member(
             actor,
             slug,
             error=exc.message,
-            error_for="member",
+            error_for="invite",
             values={"username": username},
             status_code=exc.status_code,
         )
-    return redirect_to(f"/testbed/{slug}?done=member_added#team")
+    return redirect_to(f"/testbed/{slug}?done=invited#team")
+
+
+@router.post("/testbed/{slug}/terms", response_class=HTMLResponse)
+def accept_terms(
+    request: Request,
+    session: SessionDep,
+    actor: CsrfChecked,
+    slug: str,
+    accept_terms: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """A member accepts the task's current terms."""
+    _signed_in(actor, "accept a task's terms")
+    try:
+        actions.accept_terms(
+            session, actor=actor, task_slug=slug, accept_terms=accept_terms == ACCEPTED
+        )
+    except BitgoeulError as exc:
+        session.rollback()
+        return _task_page(
+            request,
+            session,
+            actor,
+            slug,
+            error=exc.message,
+            error_for="terms",
+            status_code=exc.status_code,
+        )
+    return redirect_to(f"/testbed/{slug}?done=terms_accepted#team")
 
 
 def _model_spec(entrypoint: str, description: str) -> ModelSpec:
