@@ -10,25 +10,42 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bitgoeul import __version__
-from bitgoeul.compute.executors import make_executor
+from bitgoeul.compute.executors import Executor, make_executor
 from bitgoeul.compute.runner import JobRunner
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.errors import BitgoeulError, RateLimited
 from bitgoeul.storage import make_store
+from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed.actions import testbed_scorer
 
 WEB_DIR = Path(__file__).parent / "web"
 
 
+def make_job_runner(
+    settings: Settings, sessions: sessionmaker[Session], store: ObjectStore, executor: Executor
+) -> JobRunner:
+    """A worker's job runner, with the testbed's scorer as a finish hook (``bitgoeul worker``,
+    and the app's own runner for tests and ``--wait``)."""
+    return JobRunner(
+        settings,
+        sessions,
+        store,
+        executor,
+        finish_hooks=[testbed_scorer(settings, store)],
+    )
+
+
 def create_app(
     settings: Settings | None = None, *, migrate: bool = True, run_jobs: bool = False
 ) -> FastAPI:
-    """The web app.  ``run_jobs`` starts the job runner with the server (``bitgoeul serve``);
-    tests drive ``app.state.job_runner`` themselves."""
+    """The web app.  It only queues jobs: ``bitgoeul worker`` runs them.  ``run_jobs`` also runs
+    a worker in the server's process (the tests' live hub); other tests drive
+    ``app.state.job_runner`` themselves."""
     settings = settings or Settings()
     settings.secret()  # generate and keep the secret on first run
     if migrate:
@@ -59,12 +76,8 @@ def create_app(
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.store = make_store(settings)
     app.state.executor = make_executor(settings)
-    app.state.job_runner = JobRunner(
-        settings,
-        app.state.sessionmaker,
-        app.state.store,
-        app.state.executor,
-        finish_hooks=[testbed_scorer(settings, app.state.store)],
+    app.state.job_runner = make_job_runner(
+        settings, app.state.sessionmaker, app.state.store, app.state.executor
     )
 
     _install_error_handlers(app)

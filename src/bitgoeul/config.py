@@ -7,15 +7,17 @@ data directory.  Production points ``BITGOEUL_DATABASE_URL`` at PostgreSQL.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import secrets
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changethis", "secret", "changeme", ""}
 
@@ -42,8 +44,37 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=10 * 1024**3, description="Largest accepted upload.")
     ingest_error_limit: int = Field(default=100, description="Errors listed in a report.")
     session_max_age_seconds: int = 14 * 24 * 3600
-    login_failure_limit: int = Field(default=5, description="Failures before throttling.")
-    login_failure_window_seconds: int = 15 * 60
+    login_failure_window_seconds: int = Field(
+        default=24 * 3600, ge=60, description="How long a failed sign-in counts."
+    )
+    login_delay_after_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Failed sign-ins to one account from one address before that address waits.",
+    )
+    login_delay_first_seconds: int = Field(
+        default=5, ge=1, description="The first wait; each further failure doubles it."
+    )
+    login_delay_max_seconds: int = Field(
+        default=15 * 60, ge=1, description="The longest wait for one account from one address."
+    )
+    login_account_delay_after_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins to one account from all addresses before every address "
+        "that failed waits too.",
+    )
+    login_account_delay_max_seconds: int = Field(
+        default=60,
+        ge=1,
+        description="The longest wait the all-addresses count imposes; kept short, since "
+        "strangers add to it.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies whose X-Forwarded-For is believed: IP addresses or CIDR "
+        "networks, separated by commas.",
+    )
     base_url: str = "http://127.0.0.1:8000"
     job_executor: str = Field(
         default="local", description="Where jobs run: 'local' (sandboxed here) or 'ray'."
@@ -63,6 +94,9 @@ class Settings(BaseSettings):
     job_gpus: int = Field(default=0, description="GPUs the local executor may hand out.")
     job_max_memory_mb: int = Field(default=8192, description="Most memory one job may ask.")
     job_max_time_limit_s: int = Field(default=24 * 3600, description="Longest job time limit.")
+    job_max_output_bytes: int = Field(
+        default=10 * 1024**3, gt=1024**2, description="The most a job may write to its outputs."
+    )
     job_max_bundle_bytes: int = Field(
         default=200 * 1024**2, description="Largest code bundle a job may upload."
     )
@@ -74,6 +108,31 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest query result (or export) the gateway returns; larger ones are 413.",
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _read_trusted_proxies(cls, value: Any) -> Any:
+        """Accept ``10.0.0.5, 10.1.0.0/16`` (or a JSON list) and write each one canonically."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.replace(",", " ").split()
+        if not isinstance(value, list | tuple):
+            return value
+        networks = []
+        for item in value:
+            try:
+                networks.append(str(ipaddress.ip_network(str(item).strip())))
+            except ValueError as exc:
+                raise ValueError(
+                    f"BITGOEUL_TRUSTED_PROXIES: {item!r} is not an IP address or network ({exc}); "
+                    "write addresses like 10.0.0.5 or networks like 10.0.0.0/24, separated by "
+                    "commas."
+                ) from None
+        return networks
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(network) for network in self.trusted_proxies]
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -7,6 +7,7 @@ from bitgoeul.compute.models import (
     CreditAccount,
     CreditEntry,
     Job,
+    JobWorker,
     OutputRelease,
     ReleaseDecision,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "DatasetVersion",
     "IngestRun",
     "Job",
+    "JobWorker",
     "LoginFailure",
     "Notification",
     "Organization",

@@ -196,7 +196,7 @@ def test_cancelling_a_queued_job_refunds_it_in_full(
 
 
 @needs_sandbox
-def test_held_outputs_leave_after_context_for_every_file_and_the_stewards_approval(
+def test_held_outputs_leave_after_context_and_the_stewards_approval(
     invoke: Invoke, project: int, tmp_path: Path
 ) -> None:
     ran = ok(_submit(invoke, _code(tmp_path, MEAN_AGE), "--dataset", RESTRICTED, "--wait"))
@@ -209,23 +209,17 @@ def test_held_outputs_leave_after_context_for_every_file_and_the_stewards_approv
         invoke("job", "outputs", "1", "--as", RESEARCHER, "--download", str(tmp_path / "out"))
     )
 
-    summary = "summary.txt=One mean over all eight visits."
-    missing = refused(invoke("job", "release", "1", "--as", RESEARCHER, "--context", summary))
-    assert "log.txt" in missing
-    malformed = refused(invoke("job", "release", "1", "--as", RESEARCHER, "--context", "nope"))
-    assert "FILE=TEXT" in malformed
-    asked = ok(
-        invoke(
-            "job", "release", "1", "--as", RESEARCHER, "--context", summary,
-            "--context", "log.txt=The script prints only 'done'.",
-        )
-    )  # fmt: skip
+    assert "summary.txt" not in ok(invoke("job", "show", "1", "--as", RESEARCHER))
+    blank = refused(invoke("job", "release", "1", "--as", RESEARCHER, "--context", " "))
+    assert "context" in blank
+    summary = "summary.txt: one mean over all eight visits; the log prints only 'done'."
+    asked = ok(invoke("job", "release", "1", "--as", RESEARCHER, "--context", summary))
     assert "round 1" in asked
     assert "waiting for kepco" in asked
 
     queue = ok(invoke("job", "reviews", "--as", STEWARD))
     assert "Releases waiting for review (1)" in queue
-    assert "One mean over all eight visits." in queue
+    assert "one mean over all eight visits" in queue
     assert "Releases waiting for review (0)" in ok(invoke("job", "reviews", "--as", COLLEAGUE))
     shown = ok(invoke("job", "show", "1", "--as", STEWARD))
     assert "Release: in review, round 1 asked by researcher; waiting for kepco." in shown
@@ -253,8 +247,7 @@ def test_a_steward_returns_a_release_with_comments(
     ok(_submit(invoke, _code(tmp_path, MEAN_AGE), "--dataset", RESTRICTED, "--wait"))
     ok(
         invoke(
-            "job", "release", "1", "--as", RESEARCHER,
-            "--context", "summary.txt=A mean.", "--context", "log.txt=Prints done.",
+            "job", "release", "1", "--as", RESEARCHER, "--context", "A mean; the log: done.",
         )
     )  # fmt: skip
     assert "comment" in refused(invoke("job", "review", "1", "--as", STEWARD, "--return"))

@@ -23,7 +23,7 @@ from live_hub import serving
 
 @pytest.fixture
 def hub_url(settings: Settings) -> Iterator[str]:
-    server = make_server(settings, host="127.0.0.1", port=0, log_level="warning")
+    server = make_server(settings, host="127.0.0.1", port=0, log_level="warning", run_jobs=True)
     with serving(server) as url:
         yield url
 

@@ -231,11 +231,13 @@ def test_held_outputs_leave_after_context_and_the_stewards_approval(
     with pytest.raises(AccessDenied):
         analyst.job_output(job.id, "total.txt", tmp_path)
 
-    with pytest.raises(ValidationFailed, match=r"log\.txt"):
-        analyst.request_release(job.id, {"total.txt": "One total over all meters."})
+    assert done.outputs_held
+    assert done.outputs == []
+    assert done.exit_code is None
+    with pytest.raises(ValidationFailed, match="context"):
+        analyst.request_release(job.id, "  ")
     asked = analyst.request_release(
-        job.id,
-        {"total.txt": "One total over all meters.", "log.txt": "Progress lines only."},
+        job.id, "total.txt: one total over all meters; the log: progress lines only."
     )
     assert asked.release_status == "in_review"
     assert asked.round == 1
@@ -255,7 +257,7 @@ def test_held_outputs_leave_after_context_and_the_stewards_approval(
     assert [(d.organization, d.reviewer, d.verdict) for d in state.decisions] == [
         ("kepco", "kepco", "approve")
     ]
-    assert state.context["total.txt"] == "One total over all meters."
+    assert state.context.startswith("total.txt: one total over all meters")
     released = analyst.job_output(job.id, "total.txt", tmp_path / "out")
     assert released.read_text() == "20.75 kWh over all meters\n"
     assert "step 2" in analyst.job_logs(job.id).text

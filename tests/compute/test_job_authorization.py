@@ -83,7 +83,7 @@ def test_cancelling(api: TestClient, job_city: JobCity, submit: Submit) -> None:
 def test_asking_for_release_and_reviewing(
     api: TestClient, job_city: JobCity, held_job: int
 ) -> None:
-    context = {"context": {"n.txt": "A count of eight visits.", "log.txt": "Empty."}}
+    context = {"context": "n.txt: a count of eight visits; the log is empty."}
     refused = {
         "anonymous": 401,
         "citizen": 404,
@@ -123,3 +123,22 @@ def test_asking_for_release_and_reviewing(
     assert reviewed.json()["release_status"] == "released"
     output = api.get(f"/api/v1/jobs/{held_job}/outputs/n.txt", headers=job_city.headers("member"))
     assert output.text == "8"
+
+
+def test_every_role_lists_exactly_the_jobs_it_may_open(
+    api: TestClient, job_city: JobCity, held_job: int, submit: Submit
+) -> None:
+    """One visibility rule: the list never shows a job that the job's page refuses, and
+    never hides one it shows."""
+    open_job = submit({"main.py": "print(1)"}).json()["id"]
+    for who in ROLES:
+        if who == "anonymous":
+            continue
+        headers = job_city.headers(who)
+        listed = {j["id"] for j in api.get("/api/v1/jobs", headers=headers).json()}
+        opened = {
+            job_id
+            for job_id in (held_job, open_job)
+            if api.get(f"/api/v1/jobs/{job_id}", headers=headers).status_code == 200
+        }
+        assert listed == opened, who

@@ -101,7 +101,7 @@ def test_restricted_data_arrives_pseudonymised_and_the_outputs_are_held(
     job = created.json()
     assert job["release_status"] == "held"
     runner.run_until_idle(timeout=60)
-    done = _job(api, job_city, job["id"])
+    done = _job(api, job_city, job["id"], who="steward_of_publisher")
     assert done["status"] == "succeeded", done["reason"]
 
     held = api.get(f"/api/v1/jobs/{job['id']}/outputs/ids.txt", headers=job_city.headers("member"))
@@ -278,7 +278,7 @@ def test_held_outputs_with_a_small_group_are_blocked_by_the_checks(
     """
     job = submit({"main.py": script}, datasets=["income-survey"]).json()
     runner.run_until_idle(timeout=60)
-    done = _job(api, job_city, job["id"])
+    done = _job(api, job_city, job["id"], who="steward_of_publisher")
     assert done["status"] == "succeeded", done["reason"]
     assert done["checks"]["blocked"] is True
     findings = [f for file in done["checks"]["files"] for f in file["findings"]]

@@ -1,4 +1,5 @@
-"""The airlock: held outputs leave only after context, the automatic checks and the stewards."""
+"""The airlock: held outputs leave only after context, the automatic checks and the stewards;
+until then the requester sees nothing of them, not even their names."""
 
 from __future__ import annotations
 
@@ -38,10 +39,10 @@ table = pa.table({"district": list(counts), "n": list(counts.values())})
 pc.write_csv(table, pathlib.Path(os.environ["BITGOEUL_OUTPUT_DIR"]) / "by_district.csv")
 """
 
-CONTEXT = {
-    "summary.txt": "One mean over all eight visits; no person can be singled out.",
-    "log.txt": "The script prints only 'done'.",
-}
+CONTEXT = (
+    "summary.txt: one mean over all eight visits, no person can be singled out; the log: the "
+    "script prints only 'done'."
+)
 
 
 @pytest.fixture
@@ -61,16 +62,14 @@ def _download(api: TestClient, job_city: JobCity, job_id: int, name: str) -> Any
     return api.get(f"/api/v1/jobs/{job_id}/outputs/{name}", headers=job_city.headers("member"))
 
 
-def test_context_for_every_file_then_the_steward_approves_and_it_is_released(
+def test_context_then_the_steward_approves_and_it_is_released(
     api: TestClient, db: Session, job_city: JobCity, held_job: int
 ) -> None:
     assert _download(api, job_city, held_job, "summary.txt").status_code == 403
 
-    missing = _post(
-        api, job_city, "member", f"/{held_job}/release", {"context": {"summary.txt": "a mean"}}
-    )
-    assert missing.status_code == 422
-    assert "log.txt" in missing.json()["detail"]
+    empty = _post(api, job_city, "member", f"/{held_job}/release", {"context": "   "})
+    assert empty.status_code == 422
+    assert "context" in empty.json()["detail"]
 
     asked = _post(api, job_city, "member", f"/{held_job}/release", {"context": CONTEXT})
     assert asked.status_code == 200, asked.text
@@ -120,7 +119,7 @@ def test_returned_with_comments_then_asked_again_in_a_new_round(
         job_city,
         "member",
         f"/{held_job}/release",
-        {"context": {**CONTEXT, "summary.txt": "A mean over 8 visits (all of them)."}},
+        {"context": CONTEXT + " The mean covers 8 visits (all of them)."},
     )
     assert again.json()["round"] == 2
     assert again.json()["decisions"] == []
@@ -159,13 +158,15 @@ def test_a_table_with_a_small_group_cannot_be_approved(
 ) -> None:
     job_id = submit({"main.py": SMALL_GROUPS}, datasets=["income-survey"]).json()["id"]
     runner.run_until_idle(timeout=60)
-    context = {
-        "by_district.csv": "People per district.",
-        "log.txt": "Empty.",
-    }
-    asked = _post(api, job_city, "member", f"/{job_id}/release", {"context": context})
+    asked = _post(
+        api, job_city, "member", f"/{job_id}/release", {"context": "People per district."}
+    )
     assert asked.status_code == 200, asked.text
-    assert asked.json()["blocked_files"] == ["by_district.csv"]
+    assert asked.json()["blocked_files"] == []  # the requester sees no names while held
+    state = api.get(
+        f"/api/v1/jobs/{job_id}/release", headers=job_city.headers("steward_of_publisher")
+    ).json()
+    assert state["blocked_files"] == ["by_district.csv"]
     approve = _post(
         api, job_city, "steward_of_publisher", f"/{job_id}/review", {"verdict": "approve"}
     )
@@ -185,6 +186,54 @@ def test_copying_input_rows_is_blocked(
     """
     job_id = submit({"main.py": script}, datasets=["clinic-visits"]).json()["id"]
     runner.run_until_idle(timeout=60)
-    job = api.get(f"/api/v1/jobs/{job_id}", headers=job_city.headers("member")).json()
+    job = api.get(f"/api/v1/jobs/{job_id}", headers=job_city.headers("steward_of_publisher")).json()
     findings = [f for file in job["checks"]["files"] for f in file["findings"]]
     assert any(f["check"] == "copied_rows" and f["severity"] == "block" for f in findings)
+
+
+NAMES_CARRY_VALUES = """
+import os, pathlib, pyarrow.parquet as pq
+t = pq.read_table(pathlib.Path(os.environ["BITGOEUL_INPUT_DIR"]) / "clinic-visits.parquet")
+out = pathlib.Path(os.environ["BITGOEUL_OUTPUT_DIR"])
+for i, (patient, diagnosis) in enumerate(zip(t.column("patient_id").to_pylist(),
+                                             t.column("diagnosis").to_pylist())):
+    (out / f"{i:03d}_{patient}_{diagnosis}.txt").write_text("ok")
+(out / "summary.txt").write_text("mean")
+raise SystemExit(3)
+"""
+
+
+def test_held_outputs_show_the_requester_no_name_size_checksum_or_exit_code(
+    api: TestClient, db: Session, job_city: JobCity, submit: Submit, runner: JobRunner
+) -> None:
+    job_id = submit({"main.py": NAMES_CARRY_VALUES}, datasets=["clinic-visits"]).json()["id"]
+    runner.run_until_idle(timeout=60)
+    mine = api.get(f"/api/v1/jobs/{job_id}", headers=job_city.headers("member")).json()
+    assert mine["outputs_held"] is True
+    assert mine["outputs"] == []
+    assert mine["exit_code"] is None
+    assert mine["checks"] == {}
+    assert "code 3" not in mine["reason"]
+    listed = api.get("/api/v1/jobs", headers=job_city.headers("member")).json()
+    assert next(j for j in listed if j["id"] == job_id)["outputs"] == []
+    page = api.get(f"/jobs/{job_id}", headers=job_city.headers("member")).text
+    assert "_flu.txt" not in page
+    assert "summary.txt" not in page
+    events = db.scalars(select(AuditEvent).where(AuditEvent.action == "job.finished")).all()
+    assert "summary.txt" not in str([e.detail for e in events])
+    # The reviewers see everything, and the checks block the names that carry values.
+    review = api.get(
+        f"/api/v1/jobs/{job_id}", headers=job_city.headers("steward_of_publisher")
+    ).json()
+    assert review["exit_code"] == 3
+    names = [o["path"] for o in review["outputs"]]
+    assert "summary.txt" in names
+    blocked = {
+        f["path"]
+        for f in review["checks"]["files"]
+        if any(x["check"] == "file_name" for x in f["findings"])
+    }
+    # The job saw pseudonyms, and wrote them and the diagnosis into the names.
+    assert blocked == {n for n in names if n.endswith("_flu.txt")}
+    assert len(blocked) == 8
+    assert "summary.txt" not in blocked

@@ -52,7 +52,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def hub_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    server = make_server(settings, host="127.0.0.1", port=0, log_level="warning")
+    server = make_server(settings, host="127.0.0.1", port=0, log_level="warning", run_jobs=True)
     app = server.config.app
     build_small_city(app.state.sessionmaker, app.state.store, settings, tmp_path)
     with serving(server) as url:

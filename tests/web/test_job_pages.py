@@ -305,18 +305,17 @@ def test_restricted_outputs_are_held_then_released_through_the_forms(
     assert "/outputs/summary.txt" not in page
     assert client.get(f"/api/v1/jobs/{job_id}/outputs/summary.txt").status_code == 403
 
-    half = client.post(
-        f"/jobs/{job_id}/release",
-        data={"csrf_token": csrf, "file": ["summary.txt"], "context": ["One mean age."]},
-    )
-    assert half.status_code == 422
-    assert "log.txt" in _alert(half.text)
-    files = re.findall(r'name="file" value="([^"]+)"', page)
-    assert sorted(files) == ["log.txt", "summary.txt"]
-    context = {"summary.txt": "One mean age over all visits.", "log.txt": "Prints 'done'."}
+    assert "summary.txt" not in page  # no names, sizes or checksums while held
+    assert 'id="outputs-held"' in page
+    blank = client.post(f"/jobs/{job_id}/release", data={"csrf_token": csrf, "context": " "})
+    assert blank.status_code == 422
+    assert "context" in _alert(blank.text)
     asked = client.post(
         f"/jobs/{job_id}/release",
-        data={"csrf_token": csrf, "file": files, "context": [context[f] for f in files]},
+        data={
+            "csrf_token": csrf,
+            "context": "summary.txt: one mean age over all visits. The log prints 'done'.",
+        },
         follow_redirects=False,
     )
     assert asked.status_code == 303, asked.text[:2000]
@@ -326,7 +325,7 @@ def test_restricted_outputs_are_held_then_released_through_the_forms(
     queue = client.get("/reviews").text
     assert f'href="/jobs/{job_id}"' in queue
     review_page = client.get(f"/jobs/{job_id}").text
-    assert "One mean age over all visits." in review_page
+    assert "one mean age over all visits." in review_page
     assert "done" in review_page  # reviewers read the log
     assert 'value="approve"' in review_page
     bare = client.post(
@@ -361,11 +360,7 @@ def test_an_operator_may_return_but_is_not_offered_approval(
     csrf = sign_in(client, "researcher")
     client.post(
         f"/jobs/{job_id}/release",
-        data={
-            "csrf_token": csrf,
-            "file": ["summary.txt", "log.txt"],
-            "context": ["A mean.", "done"],
-        },
+        data={"csrf_token": csrf, "context": "A mean; the log says done."},
     )
     operator_csrf = sign_in(client, "operator")
     page = client.get(f"/jobs/{job_id}").text

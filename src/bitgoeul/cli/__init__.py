@@ -17,7 +17,7 @@ from bitgoeul.cli.datasets import dataset_app
 from bitgoeul.cli.governance import agreement_app, project_app, request_app
 from bitgoeul.cli.jobs import credits_app, job_app
 from bitgoeul.cli.query import query_app
-from bitgoeul.cli.server import demo, serve
+from bitgoeul.cli.server import demo, serve, worker
 from bitgoeul.cli.testbed import testbed_app
 from bitgoeul.config import Settings
 from bitgoeul.errors import validation_problems
@@ -45,6 +45,7 @@ def load_settings(ctx: typer.Context) -> None:
 
 
 app.command()(serve)
+app.command()(worker)
 app.command()(demo)
 app.command()(config)
 app.add_typer(db_app, name="db")

@@ -115,15 +115,16 @@ def job_submit(
         except ValueError as exc:
             raise fail(str(exc)) from None
         with hub.session() as session:
+            actor = hub.actor(session, acting)
             job = jobs.submit_job(
                 session,
                 settings=hub.settings,
                 executor=executor,
-                actor=hub.actor(session, acting),
+                actor=actor,
                 spec=spec,
                 bundle_path=bundle,
             )
-            shown = jobs.job_public(session, job)
+            shown = jobs.job_public(session, job, actor=actor)
     console.print(
         f"Submitted job [bold]{shown.id}[/] ({shown.status.value}) for project {shown.project}"
         f"{_datasets_phrase(shown)}; it reserved {_hours(shown.reserved_cpu_hours)} CPU-hours"
@@ -172,8 +173,9 @@ def _run_until_finished(hub: Hub, executor: Executor, job_id: int, acting: str) 
     # A server's scheduler may have claimed the job instead: wait for it to end there.
     while True:
         with hub.session() as session:
+            actor = hub.actor(session, acting)
             shown = jobs.job_public(
-                session, jobs.get_job(session, actor=hub.actor(session, acting), job_id=job_id)
+                session, jobs.get_job(session, actor=actor, job_id=job_id), actor=actor
             )
         if shown.status in FINISHED:
             return shown
@@ -209,8 +211,9 @@ def job_list(
     """List your projects' jobs, newest first (an operator sees every job)."""
     hub = hub_of(ctx)
     with hub.session() as session:
-        found = jobs.list_jobs(session, actor=hub.actor(session, acting), project_id=project)
-        shown = [jobs.job_public(session, job) for job in found]
+        actor = hub.actor(session, acting)
+        found = jobs.list_jobs(session, actor=actor, project_id=project)
+        shown = [jobs.job_public(session, job, actor=actor) for job in found]
     table = Table(title=f"{len(shown)} {'job' if len(shown) == 1 else 'jobs'}")
     table.add_column("id", justify="right")
     for column in ("name", "project", "status", "datasets", "submitted by", "created (UTC)"):
@@ -235,9 +238,10 @@ def job_show(ctx: typer.Context, job_id: JobId, acting: AsUser) -> None:
     """Show a job: how it ended, what it used, its provenance, outputs, checks and release."""
     hub = hub_of(ctx)
     with hub.session() as session:
-        job = jobs.get_job(session, actor=hub.actor(session, acting), job_id=job_id)
-        shown = jobs.job_public(session, job)
-        release = review.release_public(session, job)
+        actor = hub.actor(session, acting)
+        job = jobs.get_job(session, actor=actor, job_id=job_id)
+        shown = jobs.job_public(session, job, actor=actor)
+        release = review.release_public(session, job, actor=actor)
     table = Table(title=f"Job {shown.id}" + (f": {escape(shown.name)}" if shown.name else ""))
     table.show_header = False
     table.add_column("field", style="bold")
@@ -328,12 +332,7 @@ def _print_release(release: ReleasePublic) -> None:
             )
         )
     if release.context:
-        context = Table(title="What each file holds (the requester's context)")
-        context.add_column("file")
-        context.add_column("context", overflow="fold")
-        for name, text in release.context.items():
-            context.add_row(escape(name), escape(text))
-        console.print(context)
+        console.print(escape(f"The requester's context: {release.context}"))
     if release.decisions:
         decisions = Table(title="Decisions this round")
         for column in ("organization", "reviewer", "verdict", "comment"):
@@ -382,8 +381,9 @@ def job_cancel(ctx: typer.Context, job_id: JobId, acting: AsUser) -> None:
     """Cancel a queued job (refunded in full), or stop a running one."""
     hub = hub_of(ctx)
     with hub.session() as session:
-        job = jobs.cancel_job(session, actor=hub.actor(session, acting), job_id=job_id)
-        shown = jobs.job_public(session, job)
+        actor = hub.actor(session, acting)
+        job = jobs.cancel_job(session, actor=actor, job_id=job_id)
+        shown = jobs.job_public(session, job, actor=actor)
     if shown.status in FINISHED:
         console.print(
             f"Cancelled job {shown.id} before it started; its "
@@ -410,8 +410,11 @@ def job_outputs(
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.actor(session, acting)
-        shown = jobs.job_public(session, jobs.get_job(session, actor=actor, job_id=job_id))
+        job = jobs.get_job(session, actor=actor, job_id=job_id)
+        shown = jobs.job_public(session, job, actor=actor)
         copies: list[tuple[str, Path]] = []
+        if download is not None and shown.outputs_held:
+            raise fail(jobs.held_message(job))
         if download is not None:
             copies = [
                 (
@@ -470,30 +473,21 @@ def job_release(
     job_id: JobId,
     acting: AsUser,
     context: Annotated[
-        list[str],
+        str,
         typer.Option(
             "--context",
-            help="FILE=TEXT: what an output file holds and why it is safe; one for each file.",
+            help="What the job writes (each kind of file) and why it is safe to release.",
         ),
     ],
 ) -> None:
-    """Ask for a held job's outputs to be released, explaining every file."""
-    explained: dict[str, str] = {}
-    for item in context:
-        file, separator, text = item.partition("=")
-        if not separator or not file.strip():
-            raise fail(
-                f"--context {item!r}: write FILE=TEXT, e.g. --context 'summary.txt=One mean "
-                "over 1,800 households.'"
-            )
-        if file.strip() in explained:
-            raise fail(f"--context: {file.strip()} is explained twice; give one text per file.")
-        explained[file.strip()] = text
+    """Ask for a held job's outputs to be released, saying what it writes and why it is safe
+    (you see the outputs themselves only once they are released)."""
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.actor(session, acting)
-        review.request_release(session, actor=actor, job_id=job_id, context=explained)
-        release = review.release_public(session, jobs.get_job(session, actor=actor, job_id=job_id))
+        review.request_release(session, actor=actor, job_id=job_id, context=context)
+        job = jobs.get_job(session, actor=actor, job_id=job_id)
+        release = review.release_public(session, job, actor=actor)
     console.print(
         f"Asked for the release of job {job_id}'s outputs (round {release.round}); waiting for "
         f"{escape(', '.join(release.waiting_for))}, whose stewards have been notified."
@@ -533,14 +527,15 @@ def job_review(
         raise fail("Give exactly one of --approve, --reject and --return.")
     hub = hub_of(ctx)
     with hub.session() as session:
+        actor = hub.actor(session, acting)
         job = review.review_release(
             session,
-            actor=hub.actor(session, acting),
+            actor=actor,
             job_id=job_id,
             verdict=chosen[0],
             comment=comment,
         )
-        release = review.release_public(session, job)
+        release = review.release_public(session, job, actor=actor)
     status = release.release_status.value.replace("_", " ")
     line = f"Recorded your organization's decision ({chosen[0].value}): job {job_id}'s outputs are "
     line += f"now {status}"
@@ -554,22 +549,28 @@ def job_reviews(ctx: typer.Context, acting: AsUser) -> None:
     """List the releases waiting for your organization's decision (operators: all in review)."""
     hub = hub_of(ctx)
     with hub.session() as session:
-        waiting = review.review_queue(session, actor=hub.actor(session, acting))
+        actor = hub.actor(session, acting)
+        waiting = review.review_queue(session, actor=actor)
         rows = [
-            (jobs.job_public(session, job), review.release_public(session, job)) for job in waiting
+            (
+                jobs.job_public(session, job, actor=actor),
+                review.release_public(session, job, actor=actor),
+            )
+            for job in waiting
         ]
     table = Table(title=f"Releases waiting for review ({len(rows)})", show_lines=True)
     table.add_column("job", justify="right")
-    for column in ("project", "asked by", "datasets", "files and context", "checks"):
+    for column in ("project", "asked by", "datasets", "files", "context", "checks"):
         table.add_column(column, overflow="fold")
     for job, release in rows:
-        files = "\n".join(f"{o.path}: {release.context.get(o.path, '')}" for o in job.outputs)
+        files = "\n".join(f"{o.path} ({o.bytes} bytes)" for o in job.outputs)
         table.add_row(
             str(job.id),
             str(job.project),
             escape(release.requested_by or ""),
             escape(_datasets(job)),
             escape(files),
+            escape(release.context),
             escape("blocked: " + ", ".join(release.blocked_files))
             if release.blocked_files
             else "nothing blocked",

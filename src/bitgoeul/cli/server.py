@@ -1,11 +1,22 @@
-"""``bitgoeul serve`` and ``bitgoeul demo``: migrate, (for the demo) build the city, serve.
+"""``bitgoeul serve``, ``bitgoeul worker`` and ``bitgoeul demo``: migrate, (for the demo)
+build the city, serve; and run jobs.
 
 :func:`make_server` is the one way the hub is put behind uvicorn; the SDK tests run the server
-it builds in a thread, so the path ``serve`` takes is the path the tests exercise.
+it builds in a thread, so the path ``serve`` takes is the path the tests exercise.  The server
+only queues jobs; ``bitgoeul worker`` processes run them (any number, on one machine or more,
+sharing ``BITGOEUL_JOB_CPUS`` and ``BITGOEUL_JOB_GPUS``).  ``bitgoeul demo`` starts one worker
+beside its server.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -14,13 +25,15 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bitgoeul.app import create_app
-from bitgoeul.cli.context import console, hub_of
+from bitgoeul.app import create_app, make_job_runner
+from bitgoeul.cli.context import console, fail, hub_of
+from bitgoeul.compute.executors import make_executor
 from bitgoeul.config import Settings
-from bitgoeul.db import upgrade
+from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.demo import DemoAccount, build_demo_city
 from bitgoeul.demo.build import DEFAULT_PEOPLE, DEFAULT_SEED, demo_settings
 from bitgoeul.demo.institutions import DEMO_PASSWORD
+from bitgoeul.storage import make_store
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -32,27 +45,75 @@ PortOption = Annotated[int, typer.Option("--port", help="TCP port to listen on."
 
 
 def make_server(
-    settings: Settings, *, host: str, port: int, log_level: str = "info"
+    settings: Settings, *, host: str, port: int, log_level: str = "info", run_jobs: bool = False
 ) -> uvicorn.Server:
     """Migrate the database, build the app for ``settings``, and wrap it in a uvicorn server.
+    ``run_jobs`` runs a worker in the server's own process (the tests' live hub).
 
-    ``proxy_headers`` trusts ``X-Forwarded-*`` from the local reverse proxy only (uvicorn's
-    default ``forwarded_allow_ips``), so client addresses in login throttling are real.
+    ``X-Forwarded-*`` is believed only from ``BITGOEUL_TRUSTED_PROXIES`` (none by default),
+    the same rule the app applies, so client addresses in login throttling are real.
     """
     upgrade(settings)
-    app = create_app(settings, migrate=False, run_jobs=True)
-    config = uvicorn.Config(app, host=host, port=port, proxy_headers=True, log_level=log_level)
+    app = create_app(settings, migrate=False, run_jobs=run_jobs)
+    proxies = list(settings.trusted_proxies)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        log_level=log_level,
+    )
     return uvicorn.Server(config)
 
 
 def serve(
     ctx: typer.Context, host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT
 ) -> None:
-    """Run database migrations, then serve the web pages and the REST API."""
+    """Run database migrations, then serve the web pages and the REST API (jobs are queued
+    here and run by `bitgoeul worker`)."""
     hub = hub_of(ctx)
     server = make_server(hub.settings, host=host, port=port)
     console.print(f"Bitgoeul is serving at [bold]http://{host}:{port}/[/]  (Ctrl+C stops it)")
+    console.print("Jobs are queued here; run `bitgoeul worker` (one or more) to run them.")
     server.run()
+
+
+def worker(
+    ctx: typer.Context,
+    poll: Annotated[
+        float, typer.Option("--poll", min=0.1, help="Seconds between looks at the queue.")
+    ] = 0.5,
+) -> None:
+    """Run queued jobs in the sandbox until stopped (Ctrl+C or SIGTERM cancels what runs).
+
+    Every worker shares one limit, BITGOEUL_JOB_CPUS cores and BITGOEUL_JOB_GPUS GPUs among all
+    running jobs; start as many workers as you have machines."""
+    settings = hub_of(ctx).settings
+    upgrade(settings)
+    executor = make_executor(settings)
+    support = executor.support()
+    if not support.available:
+        raise fail(f"This machine cannot run jobs: {support.reason}.")
+    engine = make_engine(settings)
+    runner = make_job_runner(settings, make_sessionmaker(engine), make_store(settings), executor)
+    runner.poll_seconds = poll
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    runner.start()
+    console.print(
+        f"Worker {escape(runner.worker_id)} runs jobs on the {executor.name} executor "
+        f"({settings.job_cpus} cores, {settings.job_gpus} GPUs among all workers). "
+        "Ctrl+C stops it."
+    )
+    try:
+        stop.wait()
+    finally:
+        console.print("Stopping: running jobs are cancelled and recorded.")
+        runner.stop()
+        engine.dispose()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def demo(
@@ -95,7 +156,35 @@ def demo(
     console.print(f"Every demo account's password is [bold]{DEMO_PASSWORD}[/].")
     if no_serve:
         return
-    make_server(settings, host=host, port=port).run()
+    server = make_server(settings, host=host, port=port)
+    with _demo_worker(settings):
+        server.run()
+
+
+@contextmanager
+def _demo_worker(settings: Settings) -> Iterator[None]:
+    """A `bitgoeul worker` process beside the demo's server, for as long as it serves."""
+    support = make_executor(settings).support()
+    if not support.available:
+        console.print(f"Jobs will not run in this demo: {escape(support.reason)}.")
+        yield
+        return
+    env = {
+        **os.environ,
+        "BITGOEUL_DATA_DIR": str(settings.resolved_data_dir),
+        "BITGOEUL_ENVIRONMENT": settings.environment.value,
+    }
+    if settings.database_url:
+        env["BITGOEUL_DATABASE_URL"] = settings.database_url
+    process = subprocess.Popen([sys.executable, "-m", "bitgoeul.cli", "worker"], env=env)
+    try:
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def accounts_table(accounts: list[DemoAccount]) -> Table:

@@ -88,7 +88,7 @@ def submit_job(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     request.app.state.job_runner.wake()
-    return jobs.job_public(session, job)
+    return jobs.job_public(session, job, actor=actor)
 
 
 @router.get("/jobs", response_model=list[JobPublic])
@@ -99,12 +99,12 @@ def list_jobs(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[JobPublic]:
     found = jobs.list_jobs(session, actor=actor, project_id=project, limit=limit)
-    return [jobs.job_public(session, job) for job in found]
+    return [jobs.job_public(session, job, actor=actor) for job in found]
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic)
 def get_job(job_id: int, session: SessionDep, actor: CurrentActor) -> JobPublic:
-    return jobs.job_public(session, jobs.get_job(session, actor=actor, job_id=job_id))
+    return jobs.job_public(session, jobs.get_job(session, actor=actor, job_id=job_id), actor=actor)
 
 
 @router.get("/jobs/{job_id}/logs", response_model=JobLog)
@@ -123,7 +123,7 @@ def job_logs(
 def cancel_job(request: Request, job_id: int, session: SessionDep, actor: CsrfChecked) -> JobPublic:
     job = jobs.cancel_job(session, actor=actor, job_id=job_id)
     request.app.state.job_runner.wake()
-    return jobs.job_public(session, job)
+    return jobs.job_public(session, job, actor=actor)
 
 
 @router.get("/jobs/{job_id}/outputs/{name:path}", response_class=FileResponse)
@@ -140,12 +140,16 @@ def request_release(
 ) -> ReleasePublic:
     """Ask for a held job's outputs to be released, with context for every file."""
     review.request_release(session, actor=actor, job_id=job_id, context=body.context)
-    return review.release_public(session, jobs.get_job(session, actor=actor, job_id=job_id))
+    return review.release_public(
+        session, jobs.get_job(session, actor=actor, job_id=job_id), actor=actor
+    )
 
 
 @router.get("/jobs/{job_id}/release", response_model=ReleasePublic)
 def release_state(job_id: int, session: SessionDep, actor: CurrentActor) -> ReleasePublic:
-    return review.release_public(session, jobs.get_job(session, actor=actor, job_id=job_id))
+    return review.release_public(
+        session, jobs.get_job(session, actor=actor, job_id=job_id), actor=actor
+    )
 
 
 @router.post("/jobs/{job_id}/review", response_model=ReleasePublic)
@@ -156,13 +160,16 @@ def review_release(
     job = review.review_release(
         session, actor=actor, job_id=job_id, verdict=body.verdict, comment=body.comment
     )
-    return review.release_public(session, job)
+    return review.release_public(session, job, actor=actor)
 
 
 @router.get("/reviews", response_model=list[JobPublic])
 def review_queue(session: SessionDep, actor: CurrentActor) -> list[JobPublic]:
     """Releases waiting for your organization's decision (operators: every one in review)."""
-    return [jobs.job_public(session, job) for job in review.review_queue(session, actor=actor)]
+    return [
+        jobs.job_public(session, job, actor=actor)
+        for job in review.review_queue(session, actor=actor)
+    ]
 
 
 @router.get("/environments", response_model=list[str])

@@ -12,6 +12,12 @@ What is detected (each check is bounded: at most ``SAMPLE_ROWS`` rows of an outp
 only the first rows were checked; input Parquet files are streamed by DuckDB, with the hash side
 of every join built from the output sample):
 
+* ``file_name`` (block): a file or folder name that carries a value of an input's direct
+  identifier, quasi-identifier, sensitive or date column (``003_C-V0000004_2025-01-03_E11.csv``):
+  the name's parts between ``/ _ .`` and spaces, their pieces between hyphens and adjacent
+  parts joined again are compared with the input's values, normalised as below; parts shorter
+  than 3 characters and numbers shorter than 6 digits are not compared.  While outputs are
+  held the requester sees no names at all; this check is for the reviewers' sake.
 * ``file_type`` (block): a symlink, directory link or special file (FIFO, socket, device),
   which is never followed or opened; a suffix outside ``allowed_suffixes`` (which can narrow
   ``DEFAULT_ALLOWED`` but not widen it); content that does not match the suffix (a ``.csv``
@@ -72,6 +78,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import itertools
 import os
 import re
 import stat
@@ -169,6 +176,7 @@ _MODEL_REASON = (
 )
 
 Check = Literal[
+    "file_name",
     "file_type",
     "file_size",
     "small_group",
@@ -192,6 +200,7 @@ class DatasetRules:
     dominance_k: float = 0.9  # top n contributors over k of the total -> suppress
     identifier_columns: frozenset[str]  # direct identifiers, as named in the input file
     sensitive_columns: frozenset[str] = frozenset()
+    quasi_identifier_columns: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -293,6 +302,14 @@ def _kind(suffix: str) -> Kind:
 
 
 def _check_entry(
+    context: _Context, path: Path, relative: str, *, max_file_bytes: int, allowed: frozenset[str]
+) -> FileReport:
+    report = _check_content(context, path, relative, max_file_bytes=max_file_bytes, allowed=allowed)
+    report.findings[:0] = context.check_name(relative)
+    return report
+
+
+def _check_content(
     context: _Context, path: Path, relative: str, *, max_file_bytes: int, allowed: frozenset[str]
 ) -> FileReport:
     suffix = path.suffix.lower()
@@ -496,6 +513,7 @@ class _Input:
     columns: dict[str, tuple[str, str]]  # lower-cased name -> (name in the file, DuckDB type)
     identifiers: list[str]  # identifier columns as named in the file
     person: str | None  # the column that counts persons, when there is one
+    name_columns: list[str]  # whose values no output's name may carry
 
 
 class _Context:
@@ -515,8 +533,27 @@ class _Context:
             columns = {str(row[0]).lower(): (str(row[0]), str(row[1])) for row in described}
             wanted = {c.lower() for c in rules.identifier_columns}
             identifiers = [columns[c][0] for c in sorted(wanted & columns.keys())]
+            classified = {
+                c.lower()
+                for c in rules.identifier_columns
+                | rules.sensitive_columns
+                | rules.quasi_identifier_columns
+            }
+            dated = {
+                name
+                for name, (_, kind) in columns.items()
+                if kind.startswith(("DATE", "TIMESTAMP"))
+            }
+            name_columns = [columns[c][0] for c in sorted((classified | dated) & columns.keys())]
             self.inputs.append(
-                _Input(rules, view, columns, identifiers, identifiers[0] if identifiers else None)
+                _Input(
+                    rules,
+                    view,
+                    columns,
+                    identifiers,
+                    identifiers[0] if identifiers else None,
+                    name_columns,
+                )
             )
         self.min_group_size = max(
             (i.rules.min_group_size for i in self.inputs), default=DEFAULT_MIN_GROUP_SIZE
@@ -884,6 +921,44 @@ class _Context:
             f"GROUP BY {group_columns}, i.{person}"
         )
 
+    # Names ------------------------------------------------------------------------------------
+
+    def check_name(self, relative: str) -> list[Finding]:
+        """A file or folder name that carries values of an input's identifier, quasi-identifier,
+        sensitive or date columns (``003_C-V0000004_2025-01-03_E11.csv``) is blocked: the name
+        is seen before anyone opens the file."""
+        tokens = _name_tokens(relative)
+        if not tokens:
+            return []
+        self.db.register("bg_name_arrow", pa.table({"token": pa.array(tokens, pa.string())}))
+        try:
+            self._run(
+                "CREATE OR REPLACE TEMP TABLE bg_name AS "
+                "SELECT DISTINCT bg_norm(token) AS v FROM bg_name_arrow"
+            )
+        finally:
+            self.db.unregister("bg_name_arrow")
+        findings = []
+        for source in self.inputs:
+            for column in source.name_columns:
+                values = self._scalar(
+                    f"SELECT count(DISTINCT bg_norm(i.{_quote(column)})) FROM {source.view} i "
+                    f"WHERE bg_norm(i.{_quote(column)}) IN (SELECT v FROM bg_name)"
+                )
+                if values:
+                    findings.append(
+                        Finding(
+                            relative,
+                            "file_name",
+                            "block",
+                            f"The name '{relative}' carries {values:,} value(s) of column "
+                            f"'{column}' of dataset '{source.rules.slug}'; name output files "
+                            "for what they hold, never for the rows they came from.",
+                            {"dataset": source.rules.slug, "column": column, "values": values},
+                        )
+                    )
+        return findings
+
     # Text -------------------------------------------------------------------------------------
 
     def check_text(self, path: Path, relative: str) -> list[Finding]:
@@ -941,6 +1016,22 @@ class _Context:
                     )
                 )
         return findings
+
+
+_NAME_PARTS = re.compile(r"[/_.\s]+")
+
+
+def _name_tokens(relative: str) -> list[str]:
+    """The pieces of a file's path that could be a value: parts between ``/ _ .`` and spaces,
+    the pieces of those between hyphens, and adjacent parts joined again (a value may hold the
+    separator).  Short pieces and short numbers are left out (counts, steps, years)."""
+    parts = [p for p in _NAME_PARTS.split(relative) if p]
+    pieces = set(parts)
+    for part in parts:
+        pieces.update(p for p in part.split("-") if p)
+    for first, second in itertools.pairwise(parts):
+        pieces.update({f"{first} {second}", f"{first}_{second}", f"{first}-{second}"})
+    return sorted(p for p in pieces if len(p) >= 3 and not (p.isdigit() and len(p) < 6))
 
 
 def _tokens(text: str) -> tuple[list[str], list[int]]:

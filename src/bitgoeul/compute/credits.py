@@ -48,10 +48,13 @@ def worst_case(*, cpus: int, gpus: int, time_limit_s: int) -> Cost:
     )
 
 
-def actual(*, cpus: int, gpus: int, wall_seconds: float) -> Cost:
-    """What a job costs: run time x the resources it held (metered like a cloud instance)."""
+def actual(*, cpu_seconds: float, gpus: int, wall_seconds: float) -> Cost:
+    """What a job costs: the CPU time its cgroup used (measured by the kernel, at most its
+    cores x run time, since the cgroup's quota holds it to its cores) and its GPUs x run
+    time."""
+    cpu = Decimal(str(max(0.0, cpu_seconds)))
     seconds = Decimal(str(max(0.0, wall_seconds)))
-    return Cost(hours(cpus * seconds / 3600), hours(gpus * seconds / 3600))
+    return Cost(hours(cpu / 3600), hours(gpus * seconds / 3600))
 
 
 def _locked_account(session: Session, organization_id: int) -> CreditAccount:

@@ -34,6 +34,7 @@ class Launch:
     memory_mb: int
     gpus: int
     time_limit_s: int
+    max_output_bytes: int = sandbox.Limits.max_output_bytes
     env: Mapping[str, str] = field(default_factory=dict)
 
     def sandbox_spec(self) -> sandbox.SandboxSpec:
@@ -48,6 +49,8 @@ class Launch:
                 cpu_seconds=max(1, self.cpus * self.time_limit_s),
                 memory_bytes=self.memory_mb * 1024 * 1024,
                 wall_seconds=float(self.time_limit_s),
+                cpus=float(self.cpus),
+                max_output_bytes=self.max_output_bytes,
             ),
             gpus=self.gpus,
         )

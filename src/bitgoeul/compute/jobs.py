@@ -21,11 +21,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.accounts.models import Organization, User
+from bitgoeul.accounts.models import Organization, Role, User
 from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import AccessLevel
 from bitgoeul.compute import bundle, credits, inputs
@@ -280,14 +280,21 @@ def may_review(actor: Actor, job: Job) -> bool:
     return any(actor.is_steward_of(org) for org in _involved_publishers(job))
 
 
+def may_see(session: Session, actor: Actor, job: Job) -> bool:
+    """Who sees a job at all, in a list or on its own: operators, its project's members and
+    its release reviewers.  (A testbed model submission runs in the task's own project, so the
+    participant who sent it sees its score, not the job.)"""
+    if actor.is_operator or may_review(actor, job):
+        return True
+    project = governance_queries.get_project(session, job.project_id)
+    return governance_queries.member_role(project, actor) is not None
+
+
 def get_job(session: Session, *, actor: Actor, job_id: int) -> Job:
-    """A job, for its project's members, its reviewers and operators."""
+    """A job, for those ``may_see`` lets see it (others: not found)."""
     governance_queries.require_signed_in(actor)
     job = session.get(Job, job_id)
-    if job is None:
-        raise NotFound(f"There is no job {job_id}.")
-    project = governance_queries.get_project(session, job.project_id)
-    if governance_queries.member_role(project, actor) is None and not may_review(actor, job):
+    if job is None or not may_see(session, actor, job):
         raise NotFound(f"There is no job {job_id}.")
     return job
 
@@ -295,24 +302,56 @@ def get_job(session: Session, *, actor: Actor, job_id: int) -> Job:
 def list_jobs(
     session: Session, *, actor: Actor, project_id: int | None = None, limit: int = 100
 ) -> list[Job]:
-    """Jobs of the actor's projects (operators: all), newest first."""
+    """The jobs ``get_job`` would show the actor, newest first: the same rule."""
     governance_queries.require_signed_in(actor)
-    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    query = select(Job).order_by(Job.id.desc())
     if not actor.is_operator:
         mine = select(ProjectMember.project_id).where(ProjectMember.user_id == actor.user_id)
-        query = query.where(or_(Job.project_id.in_(mine), Job.submitted_by_id == actor.user_id))
+        candidates: list[ColumnElement[bool]] = [Job.project_id.in_(mine)]
+        if actor.role == Role.steward:
+            # Jobs whose outputs a steward may review; may_see narrows them to their data.
+            candidates.append(Job.release_status != ReleaseStatus.not_required)
+        query = query.where(or_(*candidates))
     if project_id is not None:
         query = query.where(Job.project_id == project_id)
-    return list(session.scalars(query))
+    found: list[Job] = []
+    for job in session.scalars(query):
+        if may_see(session, actor, job):
+            found.append(job)
+            if len(found) >= limit:
+                break
+    return found
 
 
-def job_public(session: Session, job: Job) -> JobPublic:
+HELD_REASON = (
+    "finished; how it ended, its log and the names, sizes and checksums of its outputs are "
+    "held until the release review lets them out"
+)
+
+
+def job_public(session: Session, job: Job, *, actor: Actor) -> JobPublic:
+    """The job as ``actor`` may see it.  While its outputs are held, the requester sees
+    neither their names, sizes and checksums nor the exit code, the reason in words or the
+    checks' findings: a file name or an exit code could carry values from the inputs."""
     user = session.get(User, job.submitted_by_id) if job.submitted_by_id is not None else None
     organization = session.get(Organization, job.organization_id)
-    return JobPublic.of(
+    shown = JobPublic.of(
         job,
         submitted_by=user.username if user else None,
         organization=organization.slug if organization else "",
+    )
+    if outputs_visible(actor, job):
+        return shown
+    ran = job.exit_code is not None or bool(job.outputs)
+    return shown.model_copy(
+        update={
+            "outputs": [],
+            "outputs_held": True,
+            "exit_code": None,
+            # A job that never ran says why (the decision refused it, it was cancelled).
+            "reason": HELD_REASON if ran else shown.reason,
+            "checks": {},
+        }
     )
 
 
@@ -323,7 +362,7 @@ def outputs_visible(actor: Actor, job: Job) -> bool:
     return may_review(actor, job)
 
 
-def _held_message(job: Job) -> str:
+def held_message(job: Job) -> str:
     return (
         f"Job {job.id} used restricted or secure data: its log and outputs are held until "
         f"the release review lets them out (now: {job.release_status.value}). Request the "
@@ -337,7 +376,7 @@ def read_log(
     """A chunk of the job's log from ``offset`` (bytes), for following it live."""
     job = get_job(session, actor=actor, job_id=job_id)
     if not outputs_visible(actor, job):
-        raise AccessDenied(_held_message(job))
+        raise AccessDenied(held_message(job))
     path = job_paths(settings, job.id).log
     text, next_offset = "", offset
     if path.exists():
@@ -368,7 +407,7 @@ def output_path(
     """The file of a job's outputs to download, where the actor may have it."""
     job = get_job(session, actor=actor, job_id=job_id)
     if not outputs_visible(actor, job):
-        raise AccessDenied(_held_message(job))
+        raise AccessDenied(held_message(job))
     listed = {o["path"] for o in job.outputs}
     if name not in listed:
         raise NotFound(f"Job {job.id} has no output {name!r}.")

@@ -109,6 +109,23 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The worker running it (``bitgoeul worker``, a ``JobWorker`` id; no foreign key, so that
+    # SQLite adds and drops the column in place); a job whose worker stopped is ended.
+    worker_id: Mapped[str | None] = mapped_column(String(100), default=None, index=True)
+
+
+class JobWorker(Base):
+    """A process that runs jobs.  It writes ``heartbeat_at`` while it lives; the jobs of one
+    that stopped writing it are ended by the others."""
+
+    __tablename__ = "job_workers"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int]
+    executor: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CreditAccount(Base):

@@ -1,7 +1,9 @@
 """The airlock: releasing a held job's outputs after the automatic checks and a human review.
 
-A job that used restricted or secure data finishes with its outputs (log included) ``held``.
-The requester asks for release with context for every file (what it is, why it is safe).  A
+A job that used restricted or secure data finishes with its outputs (log included) ``held``:
+until they are released, the requester sees neither their names, sizes and checksums nor the
+job's exit code (a name or a code could carry values from the inputs).  The requester asks for
+release saying what the job writes and why it is safe; the reviewers see every file.  A
 steward of every publisher whose data the job used then approves, rejects, or returns it with
 comments; a returned release can be asked for again (a new round).  Only when every involved
 publisher has approved the same round are the outputs ``released`` and downloadable.
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role, User
 from bitgoeul.audit.actions import record_event
-from bitgoeul.compute.jobs import get_job, may_review
+from bitgoeul.compute.jobs import get_job, may_review, outputs_visible
 from bitgoeul.compute.models import (
     FINISHED,
     Job,
@@ -37,6 +39,9 @@ from bitgoeul.governance import queries as governance_queries
 from bitgoeul.governance.models import Notification
 
 MAX_CONTEXT_CHARS = 5000
+# The requester's text is kept under this key of ``OutputRelease.file_context`` (rounds asked
+# for before outputs were hidden from requesters hold one text per file name).
+CONTEXT_KEY = "*"
 
 
 @dataclass(frozen=True)
@@ -104,10 +109,9 @@ def _project_members(session: Session, job: Job) -> set[int]:
     return {m.user_id for m in project.members}
 
 
-def request_release(
-    session: Session, *, actor: Actor, job_id: int, context: dict[str, str]
-) -> OutputRelease:
-    """The requester asks for the outputs to be released, explaining each file; commits."""
+def request_release(session: Session, *, actor: Actor, job_id: int, context: str) -> OutputRelease:
+    """The requester asks for the outputs to be released, saying what the job writes and why
+    it is safe to let out (one text: the requester does not see the files' names); commits."""
     job = get_job(session, actor=actor, job_id=job_id)
     project = governance_queries.get_project(session, job.project_id)
     if governance_queries.member_role(project, actor) is None:
@@ -120,27 +124,19 @@ def request_release(
             "nothing to ask for."
         )
     files = [o["path"] for o in job.outputs]
-    cleaned = {name: text.strip() for name, text in context.items()}
-    unknown = sorted(set(cleaned) - set(files))
-    if unknown:
-        raise ValidationFailed(f"context: job {job.id} wrote no file {', '.join(unknown)}.")
-    missing = [name for name in files if not cleaned.get(name)]
-    if missing:
+    text = context.strip()
+    if not text:
         raise ValidationFailed(
-            "context: say for each file what it holds and why it is safe to release; missing "
-            f"for {', '.join(missing)}."
+            "context: say what the job writes (each kind of file) and why it is safe to release."
         )
-    too_long = [name for name, text in cleaned.items() if len(text) > MAX_CONTEXT_CHARS]
-    if too_long:
-        raise ValidationFailed(
-            f"context: at most {MAX_CONTEXT_CHARS} characters per file ({', '.join(too_long)})."
-        )
+    if len(text) > MAX_CONTEXT_CHARS:
+        raise ValidationFailed(f"context: at most {MAX_CONTEXT_CHARS} characters.")
     previous = current_round(session, job)
     release = OutputRelease(
         job_id=job.id,
         round=1 if previous is None else previous.release.round + 1,
         requested_by_id=actor.user_id,
-        file_context=cleaned,
+        file_context={CONTEXT_KEY: text},
     )
     session.add(release)
     job.release_status = ReleaseStatus.in_review
@@ -148,8 +144,8 @@ def request_release(
     _notify(
         session,
         _stewards(session, publishers),
-        text=f"Job {job.id} of project '{project.title}' asks to release {len(files)} file(s) "
-        "that used your organization's data: please review.",
+        text=f"Job {job.id} of project '{project.title}' asks to release its outputs, made "
+        "from your organization's data: please review.",
         job=job,
     )
     record_event(
@@ -160,7 +156,7 @@ def request_release(
         resource_type="job",
         resource_id=str(job.id),
         organization_id=job.organization_id,
-        detail={"round": release.round, "files": files, "publishers": publishers},
+        detail={"round": release.round, "files": len(files), "publishers": publishers},
     )
     session.commit()
     return release
@@ -281,8 +277,15 @@ def review_queue(session: Session, *, actor: Actor) -> list[Job]:
     return waiting
 
 
-def release_public(session: Session, job: Job) -> ReleasePublic:
-    """The release's state: the current round, each decision, who must still decide."""
+def _context_text(stored: dict[str, str]) -> str:
+    if CONTEXT_KEY in stored:
+        return stored[CONTEXT_KEY]
+    return "\n".join(f"{name}: {text}" for name, text in stored.items())
+
+
+def release_public(session: Session, job: Job, *, actor: Actor) -> ReleasePublic:
+    """The release's state: the current round, each decision, who must still decide.  The
+    names of blocked files are for reviewers only while the outputs are held."""
     round_ = current_round(session, job)
 
     def username(user_id: int | None) -> str | None:
@@ -305,7 +308,7 @@ def release_public(session: Session, job: Job) -> ReleasePublic:
         release_status=job.release_status,
         round=round_.release.round if round_ else None,
         requested_by=username(round_.release.requested_by_id) if round_ else None,
-        context=round_.release.file_context if round_ else {},
+        context=_context_text(round_.release.file_context) if round_ else "",
         decisions=[
             ReleaseDecisionPublic(
                 organization=slug(d.organization_id),
@@ -317,5 +320,5 @@ def release_public(session: Session, job: Job) -> ReleasePublic:
             for d in decisions
         ],
         waiting_for=waiting,
-        blocked_files=blocked_files(job),
+        blocked_files=blocked_files(job) if outputs_visible(actor, job) else [],
     )

@@ -1,25 +1,37 @@
 """The job runner: picks queued jobs in order, starts them on the executor, meters and records
 how they ended.
 
-Order: higher ``priority`` first; among equals, fair share between organizations (the one with
-the fewest cores in use right now, then the fewest CPU-hours used in the last seven days), then
-the oldest.  A job starts only when the cores, GPUs and memory it asked for are free on the
-executor (``BITGOEUL_JOB_CPUS`` and ``BITGOEUL_JOB_GPUS``: on Ray, the share of the cluster
-the hub may use).  Starting claims the job with a conditional update (``queued`` -> ``running``),
-so two runners never start the same job.
+Runners are the ``bitgoeul worker`` processes (the web server only queues jobs); there may be
+several, on one machine or on several, and they share one limit.  Order: higher ``priority``
+first; among equals, fair share between organizations (the one with the fewest cores in use
+right now, then the fewest CPU-hours used in the last seven days), then the oldest.  A job
+starts only when the cores, GPUs and memory it asked for are free among every running job,
+whichever worker runs it (``BITGOEUL_JOB_CPUS`` and ``BITGOEUL_JOB_GPUS``: on Ray, the share of
+the cluster the hub may use).  A worker claims a job under a lock that every worker takes
+(PostgreSQL: an advisory lock; SQLite: its write lock), reading what is running and marking the
+job ``running`` for itself in the same transaction, so two workers never start the same job
+nor, together, more than the limit.
+
+Each worker writes a heartbeat (``JobWorker``).  A job whose worker has not written one for
+``LOST_AFTER_SECONDS`` (the worker crashed, its machine went away) is ended by another worker as
+failed, its reservation refunded, and its submitter told; the sandbox dies with its worker
+(``--die-with-parent``).
 
 Before a job starts, the decision point is asked again for every dataset (an agreement
 revoked while the job waited stops it), and the inputs are written as the decision allows.
 When it ends, the runner records the exit code and reason, the sha256 manifest of what it
 wrote (log included), runs the automatic output checks for held jobs (``compute.checks``, in
-this trusted process, never inside the job), settles the credits from the measured run time,
-audits and notifies the submitter.
+this trusted process, never inside the job), settles the credits from the CPU time its cgroup
+used (and GPUs x run time), audits and notifies the submitter.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -29,7 +41,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bitgoeul.accounts.actor import Actor
@@ -40,7 +52,7 @@ from bitgoeul.catalog.queries import get_version
 from bitgoeul.compute import checks, credits, inputs
 from bitgoeul.compute.executors import Execution, Executor, Launch
 from bitgoeul.compute.jobs import LOG_NAME, file_sha256, job_paths
-from bitgoeul.compute.models import Job, JobStatus, ReleaseStatus
+from bitgoeul.compute.models import Job, JobStatus, JobWorker, ReleaseStatus
 from bitgoeul.compute.sandbox import Outcome
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
@@ -52,6 +64,10 @@ from bitgoeul.privacy.views import schema_fields
 from bitgoeul.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+LOST_AFTER_SECONDS = 60.0
+_SCHEDULE_LOCK_KEY = 0x6269_746A  # "bitj"
 
 _REASON_STATUS = {
     "exited": JobStatus.succeeded,
@@ -91,6 +107,10 @@ class JobRunner:
     executor: Executor
     poll_seconds: float = 0.5
     finish_hooks: Sequence[FinishHook] = ()
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+    )
+    _last_heartbeat: float = -HEARTBEAT_SECONDS
     _running: dict[int, _Running] = field(default_factory=dict)
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -143,7 +163,57 @@ class JobRunner:
     def dispatch(self) -> None:
         self._finish_ended()
         self._forward_cancellations()
+        if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
+            self._heartbeat()
+            self._end_lost_jobs()
         self._start_what_fits()
+
+    # Workers -----------------------------------------------------------------------------
+
+    def _heartbeat(self) -> None:
+        with self.sessions() as session:
+            worker = session.get(JobWorker, self.worker_id)
+            if worker is None:
+                host, pid, _ = self.worker_id.rsplit(":", 2)
+                session.add(
+                    JobWorker(
+                        id=self.worker_id, host=host, pid=int(pid), executor=self.executor.name
+                    )
+                )
+            else:
+                worker.heartbeat_at = utcnow()
+            session.commit()
+        self._last_heartbeat = time.monotonic()
+
+    def _end_lost_jobs(self) -> None:
+        """End the running jobs of workers that stopped writing their heartbeat."""
+        silent = utcnow() - timedelta(seconds=LOST_AFTER_SECONDS)
+        with self.sessions() as session:
+            lost = session.scalars(
+                select(Job)
+                .outerjoin(JobWorker, Job.worker_id == JobWorker.id)
+                .where(
+                    Job.status == JobStatus.running,
+                    or_(Job.worker_id.is_(None), JobWorker.heartbeat_at < silent),
+                    Job.started_at < silent,
+                )
+            ).all()
+            for job in lost:
+                if job.id in self._running:
+                    continue
+                where = job.worker_id or "a runner of an earlier version"
+                self._record_end(
+                    session,
+                    job,
+                    Outcome(
+                        exit_code=None,
+                        reason="failed",
+                        wall_seconds=0.0,
+                        cpu_seconds=0.0,
+                        message=f"the worker running it ({where}) stopped; the job was ended "
+                        "and its credits refunded. Submit it again.",
+                    ),
+                )
 
     # Starting ----------------------------------------------------------------------------
 
@@ -151,12 +221,18 @@ class JobRunner:
         with self.sessions() as session:
             return list(session.scalars(select(Job.id).where(Job.status == JobStatus.queued)))
 
-    def _capacity_left(self) -> tuple[int, int, int]:
-        cpus = self.settings.job_cpus - sum(r.cpus for r in self._running.values())
-        gpus = self.settings.job_gpus - sum(r.gpus for r in self._running.values())
-        memory = self.settings.job_max_memory_mb * max(1, self.settings.job_cpus) - sum(
-            r.memory_mb for r in self._running.values()
-        )
+    def _capacity_left(self, session: Session) -> tuple[int, int, int]:
+        """Cores, GPUs and memory left among every running job, whichever worker runs it."""
+        used = session.execute(
+            select(
+                func.coalesce(func.sum(Job.cpus), 0),
+                func.coalesce(func.sum(Job.gpus), 0),
+                func.coalesce(func.sum(Job.memory_mb), 0),
+            ).where(Job.status == JobStatus.running)
+        ).one()
+        cpus = self.settings.job_cpus - int(used[0])
+        gpus = self.settings.job_gpus - int(used[1])
+        memory = self.settings.job_max_memory_mb * max(1, self.settings.job_cpus) - int(used[2])
         return cpus, gpus, memory
 
     def next_jobs(self, session: Session) -> list[Job]:
@@ -193,26 +269,38 @@ class JobRunner:
 
     def _start_what_fits(self) -> None:
         with self.sessions() as session:
-            candidates = [(j.id, j.cpus, j.gpus, j.memory_mb) for j in self.next_jobs(session)]
-        for job_id, cpus, gpus, memory_mb in candidates:
-            free_cpus, free_gpus, free_memory = self._capacity_left()
-            if cpus > free_cpus or gpus > free_gpus or memory_mb > free_memory:
+            candidates = [j.id for j in self.next_jobs(session)]
+        for job_id in candidates:
+            with self.sessions() as session:
+                claimed = self._claim(session, job_id)
+            if claimed is None:
                 break  # keep the order: the first job that does not fit waits for room
-            self._start(job_id)
+            if claimed:
+                self._start(job_id)
 
-    def _claim(self, session: Session, job_id: int) -> bool:
-        claimed = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.queued)
-            .values(status=JobStatus.running, started_at=utcnow())
-        )
+    def _claim(self, session: Session, job_id: int) -> bool | None:
+        """Mark the job running for this worker if it is still queued and fits (True); False
+        when another worker took it; None when it does not fit now."""
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEDULE_LOCK_KEY})
+        else:  # SQLite: take the write lock before reading what runs
+            session.execute(update(Job).where(Job.id < 0).values(status=Job.status))
+        job = session.get(Job, job_id)
+        if job is None or job.status != JobStatus.queued:
+            session.rollback()
+            return False
+        free_cpus, free_gpus, free_memory = self._capacity_left(session)
+        if job.cpus > free_cpus or job.gpus > free_gpus or job.memory_mb > free_memory:
+            session.rollback()
+            return None
+        job.status = JobStatus.running
+        job.started_at = utcnow()
+        job.worker_id = self.worker_id
         session.commit()
-        return bool(getattr(claimed, "rowcount", 0) == 1)
+        return True
 
     def _start(self, job_id: int) -> None:
         with self.sessions() as session:
-            if not self._claim(session, job_id):
-                return
             job = session.get(Job, job_id)
             assert job is not None  # noqa: S101 - just claimed
             paths = job_paths(self.settings, job.id)
@@ -308,6 +396,7 @@ class JobRunner:
             memory_mb=job.memory_mb,
             gpus=job.gpus,
             time_limit_s=job.time_limit_s,
+            max_output_bytes=self.settings.job_max_output_bytes,
             env={"BITGOEUL_JOB_ID": str(job.id), "BITGOEUL_GPUS": str(job.gpus)},
         )
 
@@ -398,6 +487,11 @@ class JobRunner:
                         for f in version_fields
                         if f.get("classification") == "sensitive"
                     ),
+                    quasi_identifier_columns=frozenset(
+                        str(f["name"])
+                        for f in version_fields
+                        if f.get("classification") == "quasi_identifier"
+                    ),
                 )
             )
         report = checks.check_outputs(paths.output, rules)
@@ -412,7 +506,9 @@ class JobRunner:
         job.reason = outcome.message
         job.finished_at = utcnow()
         job.cpu_seconds = round(outcome.cpu_seconds, 3)
-        used = credits.actual(cpus=job.cpus, gpus=job.gpus, wall_seconds=outcome.wall_seconds)
+        used = credits.actual(
+            cpu_seconds=outcome.cpu_seconds, gpus=job.gpus, wall_seconds=outcome.wall_seconds
+        )
         reserved = credits.Cost(job.reserved_cpu_hours, job.reserved_gpu_hours)
         used = credits.Cost(
             min(used.cpu_hours, reserved.cpu_hours), min(used.gpu_hours, reserved.gpu_hours)
@@ -420,7 +516,9 @@ class JobRunner:
         job.used_cpu_hours = used.cpu_hours
         job.used_gpu_hours = used.gpu_hours
         job.outputs = self._manifest(job)
-        if job.release_status == ReleaseStatus.held:
+        if job.release_status == ReleaseStatus.held and not job.outputs:
+            job.checks = {"blocked": False, "files": []}  # it never ran: nothing to check
+        elif job.release_status == ReleaseStatus.held:
             try:
                 job.checks = self._check(session, job)
             except Exception as error:  # the checks failing must not release anything
@@ -446,13 +544,21 @@ class JobRunner:
             organization_id=job.organization_id,
             detail={
                 "status": status.value,
-                "exit_code": outcome.exit_code,
-                "reason": outcome.message[:500],
+                **(
+                    {}
+                    if job.release_status == ReleaseStatus.held
+                    else {"exit_code": outcome.exit_code, "reason": outcome.message[:500]}
+                ),
                 "wall_seconds": round(outcome.wall_seconds, 3),
                 "cpu_seconds": round(outcome.cpu_seconds, 3),
                 "used_cpu_hours": str(used.cpu_hours),
                 "used_gpu_hours": str(used.gpu_hours),
-                "outputs": job.outputs,
+                # Held outputs' names stay off the log the requester's organization reads.
+                "outputs": (
+                    {"files": len(job.outputs)}
+                    if job.release_status == ReleaseStatus.held
+                    else job.outputs
+                ),
             },
         )
         if job.submitted_by_id is not None:

@@ -13,11 +13,18 @@ non-root uid is what makes ``RLIMIT_NPROC`` bite: the kernel never enforces it f
 is what a user namespace mapped from root would give.  Each run draws its own uid, so one job's
 processes never count against another's limit, and the output folder is handed to that uid.
 
-Limits are rlimits, set before bubblewrap starts and inherited by every process of the job:
-CPU seconds, data memory, processes (threads count), file size, no core dumps.  They apply per
-process, except the process count; the wall-clock limit is enforced by ``SandboxRun.wait``.
-Ending a run kills bubblewrap's process group; the job's pid namespace dies with its init, so
-every descendant goes too.
+The job as a whole is bounded by a control group of its own (``compute.cgroups``): memory
+(shared mappings and tmpfs included), processes, a CPU quota of its cores, a low I/O weight;
+the kernel's CPU accounting of that group is what the job is billed.  Its output folder is a
+file system of a fixed size (``compute.output_volume``), so it cannot fill the hub's disk.
+Rlimits, set before bubblewrap starts and inherited by every process, add per-process bounds:
+CPU seconds, data memory, processes per uid, file size, no core dumps.  The wall-clock limit is
+enforced by ``SandboxRun.wait``.  Ending a run kills bubblewrap's process group and everything
+left in the job's cgroup.
+
+bubblewrap reads its options from a file descriptor (``--args``), so the job, which sees
+bubblewrap as pid 1 of its namespace, finds in ``/proc/1/cmdline`` only its own command (behind
+``setpriv``), not the host paths bubblewrap mounts.
 """
 
 from __future__ import annotations
@@ -41,6 +48,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from bitgoeul.compute.cgroups import CgroupLimits, JobCgroup, cgroup_backend, cgroup_support
+from bitgoeul.compute.output_volume import OutputVolume, volume_support
+
 __all__ = [
     "Limits",
     "Outcome",
@@ -62,6 +72,7 @@ _UID_BASE = 2_000_000
 _UID_SPAN = 1_000_000
 _SETPRIV = "/usr/bin/setpriv"
 _MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
+_DISK_FULL_MARKERS = ("No space left on device", "Disk quota exceeded")
 _ETC_FILES = (
     "/etc/ld.so.cache",
     "/etc/ld.so.conf",
@@ -82,8 +93,10 @@ class Limits:
     cpu_seconds: int
     memory_bytes: int
     wall_seconds: float
+    cpus: float = 1.0  # cores the job's cgroup may keep busy at once
     max_processes: int = 256
     max_file_bytes: int = 2 * GiB
+    max_output_bytes: int = 10 * GiB  # the output folder's total size
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +146,12 @@ def sandbox_support() -> Support:
             False,
             "the platform must run as root to start each job under its own unprivileged uid",
         )
+    groups = cgroup_support()
+    if not groups.available:
+        return Support(False, f"each job needs a cgroup of its own, and {groups.reason}")
+    volumes = volume_support()
+    if not volumes.available:
+        return Support(False, volumes.reason)
     with tempfile.TemporaryDirectory(prefix="bitgoeul-probe-") as scratch:
         root = Path(scratch)
         for name in ("code", "input", "output"):
@@ -154,16 +173,28 @@ def sandbox_support() -> Support:
     if outcome.reason != "exited" or "sandbox ok" not in text:
         last = text.strip().splitlines()[-1:] or [outcome.message]
         return Support(False, f"a trivial sandboxed command failed: {last[0]}")
-    return Support(True, "bubblewrap works: network, pid, ipc and uts namespaces, own uid")
+    return Support(
+        True,
+        "bubblewrap works: network, pid, ipc and uts namespaces, own uid, "
+        f"{groups.reason}, a size-limited output folder",
+    )
 
 
 class SandboxRun:
     """A started job.  Call ``wait`` to collect it: the wall-clock limit is enforced there."""
 
     def __init__(
-        self, process: subprocess.Popen[bytes], limits: Limits, status_fd: int, log: _LogTail
+        self,
+        process: subprocess.Popen[bytes],
+        limits: Limits,
+        status_fd: int,
+        log: _LogTail,
+        group: JobCgroup,
+        volume: OutputVolume,
     ) -> None:
         self._process = process
+        self._group = group
+        self._volume = volume
         self.pid = process.pid
         self._limits = limits
         self._status_fd = status_fd
@@ -176,6 +207,7 @@ class SandboxRun:
         self._outcome: Outcome | None = None
         self._status = b""
         self._cpu = 0.0
+        self._oom_kills = 0
         os.set_blocking(status_fd, False)
 
     def wait(self, timeout: float | None = None) -> Outcome | None:
@@ -222,6 +254,7 @@ class SandboxRun:
             if init is not None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(init, signal.SIGKILL)
+            self._group.kill()
 
     def _read_status(self) -> None:
         with contextlib.suppress(BlockingIOError, OSError):
@@ -237,11 +270,8 @@ class SandboxRun:
         return None
 
     def _sample_cpu(self) -> None:
-        # bwrap does not reap its namespace's init with wait4, so its rusage misses the job:
-        # sample the live tree instead and keep the highest total seen.
-        init = self._sandbox_init()
-        if init is not None:
-            self._cpu = max(self._cpu, _tree_cpu_seconds(init))
+        # The kernel's accounting of the job's cgroup: every process it ever had, reaped or not.
+        self._cpu = max(self._cpu, self._group.cpu_seconds())
 
     def _wait_for_namespace_end(self) -> None:
         init = self._sandbox_init()
@@ -269,9 +299,18 @@ class SandboxRun:
             # Keep Popen's bookkeeping right so it never tries to reap or warn later.
             self._process.returncode = code
             os.close(self._pidfd)
+            wall = time.monotonic() - self._started
+            self._group.kill()
+            self._sample_cpu()
+            self._oom_kills = self._group.oom_kills()
+            self._group.remove()
+            try:
+                self._volume.close()
+            except OSError:
+                self._log.note("the job's outputs could not be copied out of its volume")
             self._outcome = self._describe(
                 code if code >= 0 else 128 - code,
-                wall=time.monotonic() - self._started,
+                wall=wall,
                 cpu=max(usage.ru_utime + usage.ru_stime, self._cpu),
             )
             return self._outcome
@@ -301,10 +340,13 @@ class SandboxRun:
         if signum == signal.SIGXFSZ:
             size = _mib(limits.max_file_bytes)
             return outcome("failed", f"tried to write a file larger than its {size} limit")
-        if self._log.mentions(_MEMORY_MARKERS):
+        if self._oom_kills or self._log.mentions(_MEMORY_MARKERS):
             return outcome("memory_exceeded", f"ran out of memory: its {memory} limit was reached")
+        if self._log.mentions(_DISK_FULL_MARKERS):
+            output = _mib(limits.max_output_bytes)
+            return outcome("failed", f"filled its {output} output folder; write less")
         if signum == signal.SIGKILL:
-            return outcome("killed", f"killed by signal 9 (probably the {memory} memory limit)")
+            return outcome("killed", "killed by signal 9")
         if signum is not None:
             name = signal.Signals(signum).name if signum in _SIGNALS else "unknown"
             return outcome("killed", f"killed by signal {signum} ({name})")
@@ -319,19 +361,51 @@ def start(spec: SandboxSpec, log_path: Path) -> SandboxRun:
     if bwrap is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed")
     uid = _UID_BASE + secrets.randbelow(_UID_SPAN)
-    _hand_over(spec.output_dir, uid)
+    limits = spec.limits
+    volume = OutputVolume(spec.output_dir, max_bytes=limits.max_output_bytes, uid=uid)
+    volume.open()
+    try:
+        spec.output_dir.chmod(0o755)
+        group = cgroup_backend().create(
+            f"job-{uid}-{secrets.token_hex(4)}",
+            CgroupLimits(
+                memory_bytes=limits.memory_bytes,
+                cpus=limits.cpus,
+                max_processes=limits.max_processes,
+            ),
+        )
+    except BaseException:
+        volume.close(keep=False)
+        raise
+    try:
+        return _start(spec, log_path, bwrap=bwrap, uid=uid, group=group, volume=volume)
+    except BaseException:
+        group.remove()
+        volume.close(keep=False)
+        raise
+
+
+def _start(
+    spec: SandboxSpec,
+    log_path: Path,
+    *,
+    bwrap: str,
+    uid: int,
+    group: JobCgroup,
+    volume: OutputVolume,
+) -> SandboxRun:
     prefixes = _python_prefixes(spec.python)
     read_fd, write_fd = os.pipe()
     passwd = _data_fd(f"job:x:{uid}:{uid}:job:/tmp:/usr/sbin/nologin\n")
-    group = _data_fd(f"job:x:{uid}:\n")
-    argv = [
-        bwrap,
+    group_file = _data_fd(f"job:x:{uid}:\n")
+    arguments = [
         *_namespaces(),
-        *_filesystem(spec, prefixes, passwd=passwd, group=group),
+        *_filesystem(spec, prefixes, passwd=passwd, group=group_file),
         *_environment(spec, prefixes),
         "--json-status-fd",
         str(write_fd),
-        "--",
+    ]
+    command = [
         _SETPRIV,
         f"--reuid={uid}",
         f"--regid={uid}",
@@ -342,28 +416,37 @@ def start(spec: SandboxSpec, log_path: Path) -> SandboxRun:
         "--",
         *spec.argv,
     ]
+    # bubblewrap reads its options from a descriptor, so its own argv, which the job sees as
+    # /proc/1/cmdline, holds only the command: no host path, no mount of the hub's.
+    args_fd = _data_fd("".join(f"{argument}\0" for argument in arguments))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = _LogTail(log_path)
+    limits = _rlimits(spec.limits)
+
+    def prepare() -> None:
+        group.attach()
+        limits()
+
     try:
         with log_path.open("ab", buffering=0) as sink:
             process = subprocess.Popen(  # noqa: S603 - argv is built here, never via a shell
-                argv,
+                [bwrap, "--args", str(args_fd), "--", *command],
                 stdin=subprocess.DEVNULL,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 env={"PATH": "/usr/bin:/bin"},
                 cwd="/",
-                pass_fds=(write_fd, passwd, group),
+                pass_fds=(write_fd, passwd, group_file, args_fd),
                 start_new_session=True,
-                preexec_fn=_rlimits(spec.limits),
+                preexec_fn=prepare,
             )
     except BaseException:
         os.close(read_fd)
         raise
     finally:
-        for fd in (write_fd, passwd, group):
+        for fd in (write_fd, passwd, group_file, args_fd):
             os.close(fd)
-    return SandboxRun(process, spec.limits, read_fd, log)
+    return SandboxRun(process, spec.limits, read_fd, log, group, volume)
 
 
 def run(spec: SandboxSpec, log_path: Path) -> Outcome:
@@ -489,16 +572,6 @@ def _rlimits(limits: Limits) -> Callable[[], None]:
     return apply
 
 
-def _hand_over(output_dir: Path, uid: int) -> None:
-    """Give the output folder to the job's uid: the only place it may write."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for folder, dirnames, filenames in os.walk(output_dir):
-        for name in [*dirnames, *filenames]:
-            os.chown(Path(folder) / name, uid, uid, follow_symlinks=False)
-    os.chown(output_dir, uid, uid)
-    output_dir.chmod(0o755)
-
-
 def _data_fd(text: str) -> int:
     fd = os.memfd_create("bitgoeul-sandbox", 0)
     os.write(fd, text.encode())
@@ -512,26 +585,6 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2] not in "ZX"
-
-
-def _tree_cpu_seconds(root: int) -> float:
-    """CPU seconds of ``root`` and its live descendants, including what they already reaped."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total, pending, seen = 0, [root], set()
-    while pending:
-        pid = pending.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-            for task in Path(f"/proc/{pid}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
-        except (OSError, ValueError):
-            continue
-    return total / ticks
 
 
 class _LogTail:
@@ -550,6 +603,11 @@ class _LogTail:
         except OSError:
             return False
         return any(marker in tail for marker in markers)
+
+    def note(self, text: str) -> None:
+        """Add a line from the hub to the job's log."""
+        with contextlib.suppress(OSError), self.path.open("a", encoding="utf-8") as handle:
+            handle.write(f"[bitgoeul] {text}\n")
 
 
 _SIGNALS = {int(s) for s in signal.Signals}

@@ -87,6 +87,9 @@ class JobPublic(BaseModel):
     reason: str
     release_status: ReleaseStatus
     outputs: list[OutputFile]
+    # True while the outputs are held from this reader: ``outputs``, ``exit_code``, ``reason``
+    # and ``checks`` are then withheld until the release review lets the outputs out.
+    outputs_held: bool = False
     checks: dict[str, Any]
     created_at: datetime
     started_at: datetime | None
@@ -178,11 +181,14 @@ class CreditBalance(BaseModel):
 
 
 class ReleaseRequest(BaseModel):
-    """``POST /api/v1/jobs/{id}/release``: what each output file is and why it is safe."""
+    """``POST /api/v1/jobs/{id}/release``: what the job's outputs are and why they are safe.
+
+    One text for all of them: the requester does not see the outputs' names until they are
+    released (a name could carry values), so the text describes what the code writes."""
 
     model_config = ConfigDict(extra="forbid")
 
-    context: dict[str, str] = Field(max_length=1000)
+    context: str = Field(min_length=1, max_length=5000)
 
 
 class ReviewBody(BaseModel):
@@ -205,7 +211,7 @@ class ReleasePublic(BaseModel):
     release_status: ReleaseStatus
     round: int | None
     requested_by: str | None
-    context: dict[str, str]
+    context: str
     decisions: list[ReleaseDecisionPublic]
     waiting_for: list[str]
     blocked_files: list[str]

@@ -86,7 +86,7 @@ def _jobs_page(
         request,
         "jobs.html",
         status_code=status_code,
-        jobs=[jobs.job_public(session, job) for job in found],
+        jobs=[jobs.job_public(session, job, actor=actor) for job in found],
         project_titles=_project_titles(session, actor),
         projects=_member_projects(session, actor),
         datasets=datasets,
@@ -205,7 +205,7 @@ def _job_page(
     job_id: int,
     *,
     error: str = "",
-    context_values: dict[str, str] | None = None,
+    context_value: str = "",
     comment: str = "",
     status_code: int = 200,
 ) -> Response:
@@ -215,7 +215,7 @@ def _job_page(
     visible = jobs.outputs_visible(actor, job)
     finished = job.status in FINISHED
     log = jobs.read_log(session, settings=settings, actor=actor, job_id=job.id) if visible else None
-    release = review.release_public(session, job)
+    release = review.release_public(session, job, actor=actor)
     decided = {d.organization for d in release.decisions}
     organization = (
         session.get(Organization, actor.organization_id) if actor.organization_id else None
@@ -225,7 +225,7 @@ def _job_page(
         request,
         "job.html",
         status_code=status_code,
-        job=jobs.job_public(session, job),
+        job=jobs.job_public(session, job, actor=actor),
         project_title=project.title,
         is_member=is_member,
         visible=visible,
@@ -244,7 +244,7 @@ def _job_page(
             and (actor.is_operator or organization is None or organization.slug not in decided)
         ),
         may_approve=any(actor.is_steward_of(p) for p in review.involved_publishers(job)),
-        context_values=context_values or {},
+        context_value=context_value,
         comment=comment,
         error=error,
         hours=hours_text,
@@ -275,16 +275,10 @@ def request_release(
     settings: SettingsDep,
     actor: CsrfChecked,
     job_id: int,
-    file: Annotated[list[str] | None, Form()] = None,
-    context: Annotated[list[str] | None, Form()] = None,
+    context: Annotated[str, Form()] = "",
 ) -> Response:
-    """One ``file`` and one ``context`` field per output, in the same order."""
-    files, texts = file or [], context or []
-    if len(files) != len(texts):
-        raise ValidationFailed("Each output file needs its own context field; reload the page.")
-    given = dict(zip(files, texts, strict=True))
     try:
-        review.request_release(session, actor=actor, job_id=job_id, context=given)
+        review.request_release(session, actor=actor, job_id=job_id, context=context)
     except BitgoeulError as exc:
         return _job_page(
             request,
@@ -293,7 +287,7 @@ def request_release(
             actor,
             job_id,
             error=exc.message,
-            context_values=given,
+            context_value=context,
             status_code=exc.status_code,
         )
     return redirect_to(f"/jobs/{job_id}#release")
@@ -345,9 +339,9 @@ def review_queue(request: Request, session: SessionDep, actor: SignedInActor) ->
         "reviews.html",
         jobs=[
             {
-                "job": jobs.job_public(session, job),
+                "job": jobs.job_public(session, job, actor=actor),
                 "project": governance_queries.get_project(session, job.project_id).title,
-                "release": review.release_public(session, job),
+                "release": review.release_public(session, job, actor=actor),
             }
             for job in waiting
         ],
