@@ -72,6 +72,7 @@ def test_two_workers_share_one_limit_and_never_run_more_than_it(
     assert set(beats) >= ran_by
 
 
+@needs_sandbox  # a job is only accepted where it could run
 def test_the_jobs_of_a_worker_that_stopped_are_ended_and_refunded(
     api: TestClient, app: FastAPI, db: Session, job_city: JobCity, submit: Submit
 ) -> None:

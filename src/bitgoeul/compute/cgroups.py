@@ -83,6 +83,10 @@ class Cgroups(Protocol):
 
     def create(self, name: str, limits: CgroupLimits) -> JobCgroup: ...
 
+    def remove_empty(self) -> int:
+        """Delete the job groups no process is in any more (left by a run whose owner died);
+        how many."""
+
 
 @dataclass(frozen=True)
 class CgroupSupport:
@@ -159,6 +163,21 @@ def _rmdir(path: Path) -> None:
             time.sleep(0.02)
 
 
+def _remove_empty(parents: list[Path]) -> int:
+    removed = 0
+    for parent in parents:
+        with contextlib.suppress(OSError), os.scandir(parent) as entries:
+            for entry in entries:
+                if not entry.name.startswith("job-") or not entry.is_dir(follow_symlinks=False):
+                    continue
+                folder = Path(entry.path)
+                if not (folder / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+                        removed += 1
+    return removed
+
+
 # --- cgroup v2 -------------------------------------------------------------------------------
 
 _V2_NEEDED = ("memory", "pids", "cpu")
@@ -213,6 +232,9 @@ class _V2:
 
     def __init__(self, parent: Path) -> None:
         self.parent = parent
+
+    def remove_empty(self) -> int:
+        return _remove_empty([self.parent])
 
     def create(self, name: str, limits: CgroupLimits) -> JobCgroup:
         path = self.parent / name
@@ -313,6 +335,9 @@ class _V1:
 
     def __init__(self, parents: dict[str, Path]) -> None:
         self.parents = parents  # controller -> the hub's job group in that hierarchy
+
+    def remove_empty(self) -> int:
+        return _remove_empty(list(dict.fromkeys(self.parents.values())))
 
     def create(self, name: str, limits: CgroupLimits) -> JobCgroup:
         paths = {c: parent / name for c, parent in self.parents.items()}

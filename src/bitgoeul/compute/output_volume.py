@@ -8,6 +8,12 @@ When the job has ended, what it wrote is copied to the real output folder (regul
 folders only: links and special files are left behind and reported by the checks' absence), the
 file system is unmounted and the image deleted.
 
+A volume records the process that opened it (pid and start time) beside its image.  When that
+process dies without closing it (a Ray worker force-stopped, a worker killed), the volume is
+left mounted; ``release_orphans`` (called before every new volume is made, and by the Ray
+executor after a cancelled or crashed task) closes every volume whose owner is gone, keeping
+what the job wrote.
+
 Needs root, ``mkfs.ext4`` (e2fsprogs), ``mount``/``umount`` and loop devices (util-linux); the
 sandbox refuses to run jobs where they are missing (``volume_support``).
 """
@@ -45,16 +51,18 @@ def _run(argv: list[str]) -> None:
 class OutputVolume:
     """The size-limited file system mounted on one job's output folder."""
 
-    def __init__(self, output_dir: Path, *, max_bytes: int, uid: int) -> None:
+    def __init__(self, output_dir: Path, *, max_bytes: int = _MIN_BYTES, uid: int = 0) -> None:
         self.output_dir = output_dir
         self.max_bytes = max(max_bytes, _MIN_BYTES)
         self.image = output_dir.parent / f".{output_dir.name}.ext4"
+        self.owner = output_dir.parent / f".{output_dir.name}.owner"
         self.mounted = False
         self._uid = uid
 
     def open(self) -> None:
         """Make and mount the file system; the output folder is then empty and the job's."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.owner.write_text(_process_identity(os.getpid()) or str(os.getpid()))
         with self.image.open("wb") as image:
             image.truncate(self.max_bytes)
         try:
@@ -91,10 +99,50 @@ class OutputVolume:
                 self.mounted = False
         finally:
             self.image.unlink(missing_ok=True)
+            self.owner.unlink(missing_ok=True)
         if staged is not None:
             for entry in staged.iterdir():
                 entry.rename(self.output_dir / entry.name)
             staged.rmdir()
+
+
+def _process_identity(pid: int) -> str | None:
+    """``pid:start time`` (a pid alone may be reused by another process); None when gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return f"{pid}:{stat[stat.rindex(')') + 2 :].split()[19]}"
+
+
+def _owner_alive(owner: Path) -> bool:
+    try:
+        recorded = owner.read_text().strip()
+    except OSError:
+        return False
+    pid, _, _ = recorded.partition(":")
+    return pid.isdigit() and _process_identity(int(pid)) == recorded
+
+
+def release_orphans() -> list[Path]:
+    """Close the volumes left mounted by processes that died (what the job wrote is kept);
+    the output folders released."""
+    released = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if len(fields) < 3 or not fields[0].startswith("/dev/loop") or fields[2] != "ext4":
+            continue
+        mountpoint = Path(fields[1].replace("\\040", " "))
+        volume = OutputVolume(mountpoint)
+        if not volume.image.exists() or _owner_alive(volume.owner):
+            continue
+        volume.mounted = True
+        try:
+            volume.close()
+        except OSError:
+            continue
+        released.append(mountpoint)
+    return released
 
 
 def _copy_plain(source: Path, target: Path) -> None:

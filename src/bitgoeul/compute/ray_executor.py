@@ -23,7 +23,8 @@ The cluster is reached lazily, once, on the first ``support()`` or ``start()``: 
 starts a small local Ray instance (no dashboard, quiet logs, the machine's cores); an address
 (``ray://head:10001`` or ``head:6379``) connects to that cluster.  Ray's own ``RAY_*``
 settings, its authentication token included, apply as usual.  Cancelling force-stops the task:
-its worker is killed, and bubblewrap (``--die-with-parent``) takes the whole job with it.
+its worker is killed, and bubblewrap (``--die-with-parent``) takes the whole job with it; the
+job's output volume and cgroup are then released by ``sandbox.release_leftovers``.
 """
 
 from __future__ import annotations
@@ -105,6 +106,11 @@ class _RayExecution:
         try:
             outcome: Outcome = ray.get(self._ref, timeout=0)
         except RayError as error:
+            # The task's worker died without cleaning up after the job: on this node, close its
+            # output volume (keeping what it wrote) and delete its cgroup now; another node does
+            # so before its next job.
+            with contextlib.suppress(OSError, RuntimeError):
+                sandbox.release_leftovers()
             # Without the sandbox's own measure, count the time since the task was submitted.
             wall = round(time.monotonic() - self._submitted, 3)
             if self._cancel_sent or isinstance(error, TaskCancelledError):

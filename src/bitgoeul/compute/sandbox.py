@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Literal
 
 from bitgoeul.compute.cgroups import CgroupLimits, JobCgroup, cgroup_backend, cgroup_support
-from bitgoeul.compute.output_volume import OutputVolume, volume_support
+from bitgoeul.compute.output_volume import OutputVolume, release_orphans, volume_support
 
 __all__ = [
     "Limits",
@@ -57,6 +57,7 @@ __all__ = [
     "SandboxRun",
     "SandboxSpec",
     "Support",
+    "release_leftovers",
     "run",
     "sandbox_support",
     "start",
@@ -360,6 +361,7 @@ def start(spec: SandboxSpec, log_path: Path) -> SandboxRun:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed")
+    release_leftovers()
     uid = _UID_BASE + secrets.randbelow(_UID_SPAN)
     limits = spec.limits
     volume = OutputVolume(spec.output_dir, max_bytes=limits.max_output_bytes, uid=uid)
@@ -447,6 +449,15 @@ def _start(
         for fd in (write_fd, passwd, group_file, args_fd):
             os.close(fd)
     return SandboxRun(process, spec.limits, read_fd, log, group, volume)
+
+
+def release_leftovers() -> None:
+    """Close the output volumes and delete the cgroups of runs whose process died (a Ray
+    worker force-stopped, a worker killed): their jobs are gone with them (bubblewrap's
+    ``--die-with-parent``), what they wrote is kept."""
+    release_orphans()
+    with contextlib.suppress(RuntimeError):
+        cgroup_backend().remove_empty()
 
 
 def run(spec: SandboxSpec, log_path: Path) -> Outcome:
