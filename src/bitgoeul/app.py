@@ -19,6 +19,7 @@ from bitgoeul.compute.runner import JobRunner
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.errors import BitgoeulError, RateLimited
+from bitgoeul.messages import translate_tree
 from bitgoeul.storage import make_store
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed.actions import testbed_scorer
@@ -93,9 +94,14 @@ def create_app(
     from bitgoeul.governance.api import router as governance_router
     from bitgoeul.query.api import router as query_router
     from bitgoeul.testbed.api import router as testbed_router
+    from bitgoeul.web.account_pages import router as account_pages_router
+    from bitgoeul.web.audit_pages import router as audit_pages_router
+    from bitgoeul.web.dataset_pages import router as dataset_pages_router
     from bitgoeul.web.governance_pages import router as governance_pages_router
     from bitgoeul.web.job_pages import router as job_pages_router
+    from bitgoeul.web.notification_pages import router as notification_pages_router
     from bitgoeul.web.query_pages import router as query_pages_router
+    from bitgoeul.web.steward_pages import router as steward_pages_router
     from bitgoeul.web.testbed_pages import router as testbed_pages_router
     from bitgoeul.web.views import router as web_router
 
@@ -107,7 +113,13 @@ def create_app(
     app.include_router(compute_router, prefix="/api/v1")
     app.include_router(testbed_router, prefix="/api/v1")
     app.include_router(web_router)
+    # /datasets/new before /datasets/{slug}.
+    app.include_router(steward_pages_router)
+    app.include_router(dataset_pages_router)
+    app.include_router(account_pages_router)
     app.include_router(governance_pages_router)
+    app.include_router(notification_pages_router)
+    app.include_router(audit_pages_router)
     app.include_router(query_pages_router)
     app.include_router(job_pages_router)
     app.include_router(testbed_pages_router)
@@ -128,8 +140,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             from bitgoeul.web.views import render_error
 
             return render_error(request, exc.status_code, exc.message)
+        from bitgoeul.web.i18n import request_language
+
+        detail = translate_tree(exc.detail, request_language(request))
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:

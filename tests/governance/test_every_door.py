@@ -18,7 +18,9 @@ SRC = Path(__file__).parents[2] / "src" / "bitgoeul"
 DISPLAY_ONLY = {
     "governance/decision.py": "defines decide",
     "governance/doors.py": "the door",
-    "web/views.py": "which buttons a dataset page shows; uploads' own pages",
+    "web/views.py": "whether the header offers 'new dataset'",
+    "web/dataset_pages.py": "which buttons a dataset page shows",
+    "web/steward_pages.py": "uploads' own pages",
     "catalog/queries.py": "whether a version's profile summary is shown",
     "catalog/api.py": "a steward's own upload reports",
 }

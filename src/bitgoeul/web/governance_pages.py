@@ -1,5 +1,5 @@
-"""Pages for sharing governance: projects, access requests, the steward's queue, agreements,
-notifications and the audit trail ("uses of my data").
+"""Pages for sharing governance: projects, access requests, the steward's queue and
+agreements.
 
 Like ``views.py`` these pages are a peer of the REST API: they read through
 ``governance.queries`` and ``audit.queries`` and change state only through
@@ -13,14 +13,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role
-from bitgoeul.audit import queries as audit_queries
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.models import AccessLevel, Dataset
 from bitgoeul.deps import CsrfChecked, SessionDep, SignedInActor
@@ -42,8 +41,6 @@ from bitgoeul.governance.schemas import (
 from bitgoeul.web.views import page, redirect_to
 
 router = APIRouter(include_in_schema=False)
-
-AUDIT_PAGE_SIZE = 50
 
 
 def form_errors(exc: ValidationError) -> str:
@@ -381,58 +378,3 @@ def revoke_agreement(
     if next_page == "project":
         return redirect_to(f"/projects/{revoked.project_id}#agreements")
     return redirect_to("/requests#agreements")
-
-
-# Notifications ---------------------------------------------------------------------------
-
-
-@router.get("/notifications", response_class=HTMLResponse)
-def notifications(request: Request, session: SessionDep, actor: SignedInActor) -> Response:
-    return page(
-        request,
-        "notifications.html",
-        notifications=queries.list_notifications(session, actor=actor),
-    )
-
-
-@router.post("/notifications/read")
-def read_notifications(session: SessionDep, actor: CsrfChecked) -> Response:
-    actions.mark_notifications_read(session, actor=actor)
-    return redirect_to("/notifications")
-
-
-# The audit trail -------------------------------------------------------------------------
-
-
-@router.get("/audit", response_class=HTMLResponse)
-def audit_trail(
-    request: Request,
-    session: SessionDep,
-    actor: SignedInActor,
-    dataset: Annotated[str, Query(max_length=100)] = "",
-    action: Annotated[str, Query(max_length=100)] = "",
-    page_number: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
-) -> Response:
-    """Operators: the whole log.  Stewards: every use of their organization's data, and
-    their own actions.  Everyone else: their own actions."""
-    events = audit_queries.list_events(
-        session,
-        actor=actor,
-        dataset=dataset.strip() or None,
-        action=action.strip() or None,
-        limit=AUDIT_PAGE_SIZE + 1,
-        offset=(page_number - 1) * AUDIT_PAGE_SIZE,
-    )
-    return page(
-        request,
-        "audit.html",
-        events=events[:AUDIT_PAGE_SIZE],
-        has_more=len(events) > AUDIT_PAGE_SIZE,
-        page_number=page_number,
-        chosen={"dataset": dataset.strip(), "action": action.strip()},
-        scope=(
-            "all"
-            if actor.is_operator
-            else ("organization" if actor.role == Role.steward else "own")
-        ),
-    )

@@ -1,0 +1,121 @@
+"""What the server says to people, in their language.
+
+Domain code writes a message in English with :func:`msg`: ``msg("There is no dataset
+'{slug}'.", slug=slug)``.  The result is a :class:`Message`, a ``str`` holding the English
+text (so logs, the audit log and English clients see exactly what they always did) that also
+remembers its template and values.  Where the message meets a person (the error handler, a
+page, a notification) :func:`translate` looks the template up in the Korean catalog and fills
+in the values, themselves translated when they are messages.
+
+The catalogs are gettext ``.po`` files read with Babel, one per package (the *domain*):
+``src/bitgoeul/locales/ko/LC_MESSAGES/<package>.po``.  ``tests/test_messages.py`` extracts every
+``msg("...")`` with Babel's extractor and fails, naming them, on messages without a Korean
+translation, translations whose ``{placeholders}`` differ, and entries nothing uses.  To start a
+catalog's entries for new messages::
+
+    pybabel extract -k msg -o /tmp/new.pot src/bitgoeul/<package>
+    pybabel update -i /tmp/new.pot -D <package> -d src/bitgoeul/locales -l ko
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.pofile import read_po
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+LANGUAGES = ("en", "ko")
+SOURCE_LANGUAGE = "en"
+
+
+class Message(str):
+    """English text that remembers how it was made, so it can be said in another language."""
+
+    template: str
+    values: Mapping[str, Any]
+
+    def __new__(cls, template: str, values: Mapping[str, Any]) -> Message:
+        made = super().__new__(cls, template.format(**values) if values else template)
+        made.template = template
+        made.values = dict(values)
+        return made
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Message, (self.template, self.values))
+
+
+def msg(template: str, /, **values: Any) -> Message:
+    """A message for a person: ``template`` in English with ``{name}`` placeholders."""
+    return Message(template, values)
+
+
+@cache
+def catalog(lang: str) -> dict[str, str]:
+    """Every domain's translations for ``lang``, English template → translated template."""
+    folder = LOCALES_DIR / lang / "LC_MESSAGES"
+    merged: dict[str, str] = {}
+    for path in sorted(folder.glob("*.po")):
+        with path.open("rb") as handle:
+            for entry in read_po(handle, locale=lang, domain=path.stem):
+                if entry.id and isinstance(entry.id, str) and entry.string and not entry.fuzzy:
+                    merged[entry.id] = str(entry.string)
+    return merged
+
+
+def translate(text: Any, lang: str) -> str:
+    """``text`` said in ``lang``: a :class:`Message` (or a plain string that is a catalog
+    entry) is translated; anything else, or anything the catalog lacks, stays English."""
+    if lang == SOURCE_LANGUAGE or lang not in LANGUAGES:
+        return str(text)
+    translations = catalog(lang)
+    if isinstance(text, Message):
+        template = translations.get(text.template)
+        if template is None:
+            return str(text)
+        values = {name: translate(value, lang) for name, value in text.values.items()}
+        return template.format(**values) if values else template
+    if isinstance(text, str):
+        return translations.get(text, text)
+    return str(text)
+
+
+def translate_tree(value: Any, lang: str) -> Any:
+    """Every message inside a JSON-like ``value`` (an error's structured detail) translated."""
+    if lang == SOURCE_LANGUAGE:
+        return value
+    if isinstance(value, Message):
+        return translate(value, lang)
+    if isinstance(value, dict):
+        return {key: translate_tree(item, lang) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [translate_tree(item, lang) for item in value]
+    return value
+
+
+def placeholders(template: str) -> set[str]:
+    """The ``{names}`` a template fills in."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def preferred_language(accept_language: str | None, offered: Iterable[str] = LANGUAGES) -> str:
+    """The first language of an ``Accept-Language`` header that is offered, else English.
+
+    ``ko-KR,ko;q=0.9,en;q=0.5`` → ``ko``; weights are honoured, ``*`` and unknown tags skipped.
+    """
+    choices: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                continue
+        primary = tag.strip().lower().split("-")[0]
+        if primary in offered and weight > 0:
+            choices.append((-weight, position, primary))
+    return min(choices)[2] if choices else SOURCE_LANGUAGE
