@@ -125,7 +125,8 @@ def test_a_message_is_english_text_that_can_be_said_in_korean() -> None:
     assert translate(said, "ko") == "'fr' 번역은 없습니다. en, ko 중에서 고르세요."
     assert translate(said, "en") == said
     assert json.loads(json.dumps({"detail": said})) == {"detail": str(said)}
-    assert pickle.loads(pickle.dumps(said)).template == said.template
+    # A message crosses process boundaries (worker, Ray) pickled; this pickle is our own bytes.
+    assert pickle.loads(pickle.dumps(said)).template == said.template  # noqa: S301
 
 
 def test_an_untranslated_message_and_other_values_stay_as_they_are() -> None:
