@@ -144,7 +144,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
         detail = translate_tree(exc.detail, request_language(request))
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+        body = {"detail": detail}
+        if exc.where is not None:
+            body["where"] = exc.where
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
