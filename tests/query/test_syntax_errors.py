@@ -52,6 +52,7 @@ def _readable(text: str, token: str) -> bool:
         ("SELECT 'Buk-gu FROM t", 1, 8, "'", "never closed; end it with “'”"),
         ('SELECT "district FROM t', 1, 8, '"', "never closed"),
         ("SELECT 1 /* a note", 1, 10, "/*", "comment"),
+        ("SELECT * FROM read_parquet('", 1, 28, "'", "never closed; end it with “'”"),
         ("SELECT 1 2 FROM t", 1, 10, "2", "“2” is not expected here"),
         ("SELECT count(*) FROM", 1, 17, "FROM", "expected table name"),
         ("SELECT CAST(kwh AS) FROM t", 1, 19, ")", "expected TYPE after CAST"),

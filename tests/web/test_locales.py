@@ -16,6 +16,7 @@ from bitgoeul.governance.decision import ColumnClass
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
 from bitgoeul.query.models import RunStatus
 from bitgoeul.web.i18n import LANGUAGES, message_catalog
+from bitgoeul.web.query_pages import EXAMPLES
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "bitgoeul" / "web"
 # t("key") or t('key', ...) in templates and views; "t" alone, not ".get(" or "format(".
@@ -44,6 +45,7 @@ DYNAMIC_KEYS = {
     "release.verdict.": [v.value for v in ReviewVerdict],
     "credits.reason.": ["grant", "job_reservation", "job_refund"],
     "check.severity.": ["block", "warn"],
+    "query.example.": list(EXAMPLES),
 }
 
 

@@ -54,7 +54,8 @@ def _read_sql(sql: str | None, file: Path | None) -> str:
 def query_run(
     ctx: typer.Context,
     sql: Annotated[
-        str | None, typer.Argument(help='One SELECT, naming datasets by slug: "household-power".')
+        str | None,
+        typer.Argument(help='One SELECT, naming datasets by slug: "kepco-dong-electricity-daily".'),
     ] = None,
     file: Annotated[
         Path | None,

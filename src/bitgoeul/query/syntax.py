@@ -208,13 +208,14 @@ def _token_error(sql: str, dialect: str) -> SqlSyntaxError:
     start = getattr(getattr(tokenizer, "_core", None), "_start", None)
     offset = start if isinstance(start, int) and 0 <= start < len(sql) else len(sql.rstrip())
     closing = re.match(r"Missing (.+) from \d+:\d+$", str(cause or ""))
-    if closing:
-        opening = sql[offset:].split(closing.group(1), 1)[0] + closing.group(1)
+    delimiter = closing.group(1) if closing else sql[offset : offset + 1]
+    if closing or delimiter in ("'", '"'):
+        opening = sql[offset:].split(delimiter, 1)[0] + delimiter
         where = locate(sql, offset, len(opening) if len(opening) <= 3 else 1)
         problem = msg(
             "the text that starts with {token} is never closed; end it with {closing}.",
             token=_quoted(where.token),
-            closing=_quoted(closing.group(1)),
+            closing=_quoted(delimiter),
         )
     elif sql.startswith("/*", offset):
         where = locate(sql, offset, 2)

@@ -9,6 +9,7 @@ in the editor.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -29,6 +30,65 @@ router = APIRouter(include_in_schema=False)
 
 SCHEMA_BROWSER_SIZE = 50
 HISTORY_SHOWN = 20
+
+# Examples a click puts in the editor (``/query?example=<key>``), over open datasets of the
+# demo city, so that anyone, signed in or not, can run them; one is offered only where its
+# dataset exists.  Labels are ``query.example.<key>`` in ``locales/*/query.json``;
+# ``tests/test_documented_examples.py`` runs every one against the demo city.
+EXAMPLES: dict[str, str] = {
+    "districts": (
+        "SELECT district, sum(households) AS households, round(sum(total_kwh)) AS kwh\n"
+        'FROM "kepco-dong-electricity-daily"\n'
+        "GROUP BY district\n"
+        "ORDER BY kwh DESC"
+    ),
+    "bus": (
+        "SELECT hour, sum(boardings) AS boardings\n"
+        'FROM "gwangju-bus-ridership-hourly"\n'
+        "GROUP BY hour\n"
+        "ORDER BY hour"
+    ),
+    "demand": (
+        "SELECT hour(hour_start) AS hour, round(avg(system_demand_mw)) AS demand_mw,\n"
+        "       round(avg(smp_krw_per_kwh), 1) AS price_krw_per_kwh\n"
+        'FROM "kpx-system-demand-smp-hourly"\n'
+        "GROUP BY 1\n"
+        "ORDER BY 1"
+    ),
+    "outages": (
+        "SELECT cause, count(*) AS outages, round(avg(duration_min)) AS minutes\n"
+        'FROM "kdn-outage-events"\n'
+        "GROUP BY cause\n"
+        "ORDER BY outages DESC"
+    ),
+    "places": (
+        "SELECT category, count(*) AS places\n"
+        'FROM "naver-places"\n'
+        "GROUP BY category\n"
+        "ORDER BY places DESC"
+    ),
+}
+_EXAMPLE_DATASET = re.compile(r'FROM "([a-z0-9-]+)"')
+
+
+def example_dataset(key: str) -> str:
+    """The dataset an example reads."""
+    found = _EXAMPLE_DATASET.search(EXAMPLES[key])
+    if found is None:  # pragma: no cover - every example names its dataset
+        raise AssertionError(key)
+    return found.group(1)
+
+
+def _examples(session: Session) -> list[str]:
+    """The examples whose dataset this hub holds."""
+    offered = []
+    for key in EXAMPLES:
+        try:
+            catalog_queries.get_dataset(session, example_dataset(key), publisher=False)
+        except NotFound:
+            continue
+        offered.append(key)
+    return offered
 
 
 def _project_id(text: str) -> int | None:
@@ -87,6 +147,7 @@ def _query_page(
         max_sql=MAX_SQL_CHARS,
         projects=governance_queries.list_projects(session, actor=actor) if signed_in else [],
         browser=_schema_browser(session, q),
+        examples=_examples(session),
         saved_queries=saved.saved_queries(session, actor=actor) if signed_in else [],
         history=saved.history(session, actor=actor, limit=HISTORY_SHOWN) if signed_in else [],
         no_store=True,
@@ -102,8 +163,9 @@ def query_page(
     saved_id: Annotated[int | None, Query(alias="saved")] = None,
     run_id: Annotated[int | None, Query(alias="run")] = None,
     project: Annotated[int | None, Query()] = None,
+    example: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
-    sql = ""
+    sql = EXAMPLES.get(example, "")
     if saved_id is not None:
         kept = saved.get_saved_query(session, actor=actor, saved_id=saved_id)
         sql, project = kept.sql, kept.project_id
