@@ -150,7 +150,7 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     settings = Settings(
         environment=Environment.test,
         data_dir=tmp_path_factory.mktemp("demo-city"),
@@ -164,7 +164,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     engine.dispose()
     assert project is not None
     assert user is not None
-    yield Demo(settings, project, Actor.for_user(user, via="cli"))
+    return Demo(settings, project, Actor.for_user(user, via="cli"))
 
 
 @pytest.fixture

@@ -23,14 +23,16 @@ from typer.core import TyperGroup
 
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.cli.tables import FittingConsole
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker
 from bitgoeul.errors import BitgoeulError, NotFound
 from bitgoeul.messages import msg, translate
 
-# Messages stay on one line in logs and pipes (tables still fit the terminal).
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Messages stay on one line in logs and pipes (tables still fit the terminal: one too wide to
+# read is printed as records, see ``cli.tables``).
+console: Console = FittingConsole(highlight=False, soft_wrap=True)
+err_console: Console = FittingConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def cli_language() -> str:
