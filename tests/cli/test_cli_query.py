@@ -114,6 +114,14 @@ def test_errors_are_in_korean_when_the_locale_is_korean(
     assert result.output.startswith("오류: 쿼리 거부: 1행 37열의 구문 오류")
 
 
+def test_the_table_caption_is_in_korean_when_the_locale_is_korean(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LC_ALL", "ko_KR.UTF-8")
+    output = ok(invoke("query", "run", 'SELECT district FROM "district-population"'))
+    assert "district-population v1에서 3행" in output
+
+
 def test_a_query_is_read_from_a_file(invoke: Invoke, tmp_path: Path) -> None:
     query = tmp_path / "population.sql"
     query.write_text('SELECT count(*) AS districts FROM "district-population"\n', "utf-8")

@@ -20,7 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from bitgoeul.accounts.actor import ANONYMOUS
-from bitgoeul.cli.context import console, fail, hub_of
+from bitgoeul.cli.context import console, fail, hub_of, say
+from bitgoeul.messages import msg
 from bitgoeul.query import actions
 from bitgoeul.query.schemas import QueryResponse
 from bitgoeul.storage import make_store
@@ -38,16 +39,18 @@ class OutputFormat(StrEnum):
 
 def _read_sql(sql: str | None, file: Path | None) -> str:
     if (sql is None) == (file is None):
-        raise fail("Give the query either as the SQL argument or with --file, not both.")
+        raise fail(msg("Give the query either as the SQL argument or with --file, not both."))
     if file is None:
         assert sql is not None  # noqa: S101 (one of the two is given)
         return sql
     try:
         return file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise fail(f"Cannot read the query file {file}: {exc.strerror}.") from None
+        raise fail(
+            msg("Cannot read the query file {file}: {reason}.", file=file, reason=exc.strerror)
+        ) from None
     except UnicodeDecodeError:
-        raise fail(f"The query file {file} is not UTF-8 text.") from None
+        raise fail(msg("The query file {file} is not UTF-8 text.", file=file)) from None
 
 
 @query_app.command("run")
@@ -87,7 +90,9 @@ def query_run(
     if output is not None:
         file_format = EXPORT_FORMATS.get(output.suffix.lower())
         if file_format is None:
-            raise fail(f"--output must end in .csv or .parquet, not {output.name!r}.")
+            raise fail(
+                msg("--output must end in .csv or .parquet, not {name}.", name=repr(output.name))
+            )
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.optional_actor(session, acting) or ANONYMOUS
@@ -106,8 +111,13 @@ def query_run(
             try:
                 output.write_bytes(export.content)
             except OSError as exc:
-                raise fail(f"Cannot write {output}: {exc.strerror}.") from None
-            console.print(f"Wrote the query's result to {escape(str(output))} ({file_format}).")
+                raise fail(
+                    msg("Cannot write {file}: {reason}.", file=output, reason=exc.strerror)
+                ) from None
+            wrote = msg(
+                "Wrote the query's result to {file} ({format}).", file=output, format=file_format
+            )
+            console.print(escape(say(wrote)))
             return
         result = actions.run_query(
             session,
@@ -120,9 +130,16 @@ def query_run(
         )
     response = QueryResponse.of(result)
     groups = response.suppressed_groups
-    suppressed = (
-        f"{groups} {'group was' if groups == 1 else 'groups were'} suppressed by disclosure "
-        "control (too few people, or dominated by a few)."
+    suppressed = say(
+        msg(
+            "1 group was suppressed by disclosure control (too few people, or dominated by a few).",
+        )
+        if groups == 1
+        else msg(
+            "{count} groups were suppressed by disclosure control (too few people, or "
+            "dominated by a few).",
+            count=groups,
+        )
     )
     if output_format == OutputFormat.table:
         console.print(_table(response))
@@ -155,10 +172,25 @@ def _cell(value: Any) -> str:
 
 def _table(response: QueryResponse) -> Table:
     used = ", ".join(f"{d.slug} v{d.version}" for d in response.datasets)
-    rows = f"{response.row_count} {'row' if response.row_count == 1 else 'rows'}"
+    elapsed = f"{response.elapsed_ms:.0f}"
     if response.truncated:
-        rows += " (more not shown: raise --limit, or export with --output)"
-    table = Table(caption=escape(f"{rows} from {used} in {response.elapsed_ms:.0f} ms"))
+        caption = msg(
+            "{rows} rows from {datasets} in {ms} ms (more not shown: raise --limit, or export "
+            "with --output)",
+            rows=response.row_count,
+            datasets=used,
+            ms=elapsed,
+        )
+    elif response.row_count == 1:
+        caption = msg("1 row from {datasets} in {ms} ms", datasets=used, ms=elapsed)
+    else:
+        caption = msg(
+            "{rows} rows from {datasets} in {ms} ms",
+            rows=response.row_count,
+            datasets=used,
+            ms=elapsed,
+        )
+    table = Table(caption=escape(say(caption)))
     for column in response.columns:
         table.add_column(escape(column), overflow="fold")
     for row in response.rows:

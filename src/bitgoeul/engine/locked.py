@@ -47,6 +47,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from bitgoeul.errors import BitgoeulError, TooLarge, ValidationFailed
+from bitgoeul.messages import Message, msg
 
 MiB = 1024 * 1024
 DEFAULT_MAX_RESULT_BYTES = 64 * MiB
@@ -198,10 +199,13 @@ class _Deadline:
         self._timer.cancel()
 
 
-def _too_large(limits: Limits, what: str) -> TooLarge:
+def _too_large(limits: Limits) -> TooLarge:
     return TooLarge(
-        f"The {what} is larger than the gateway's {limits.max_result_bytes // MiB} MiB limit; "
-        "select fewer columns or rows, or aggregate."
+        msg(
+            "The result is larger than the gateway's {limit} MiB limit; "
+            "select fewer columns or rows, or aggregate.",
+            limit=limits.max_result_bytes // MiB,
+        )
     )
 
 
@@ -220,14 +224,20 @@ def _guarded(
         except duckdb.InterruptException:
             if deadline.fired:
                 raise QueryTimedOut(
-                    f"The query ran longer than {limits.timeout_s:g} s and was stopped; "
-                    "aggregate more or filter the data first."
+                    msg(
+                        "The query ran longer than {seconds} s and was stopped; "
+                        "aggregate more or filter the data first.",
+                        seconds=format(limits.timeout_s, "g"),
+                    )
                 ) from None
             raise
         except duckdb.OutOfMemoryException:
             raise TooLarge(
-                f"The query needed more than the gateway's {limits.memory_limit} of memory; "
-                "aggregate more or filter the data first."
+                msg(
+                    "The query needed more than the gateway's {memory} of memory; "
+                    "aggregate more or filter the data first.",
+                    memory=limits.memory_limit,
+                )
             ) from None
         except duckdb.Error as error:
             raise ValidationFailed(_explain(error, scrub=scrub, secure=secure)) from None
@@ -255,7 +265,7 @@ def run(
                 break
             size += sum(_row_bytes(row) for row in chunk)
             if size > limits.max_result_bytes:
-                raise _too_large(limits, "result")
+                raise _too_large(limits)
             rows.extend(chunk)
     return EngineResult(columns=columns, rows=rows[:limit], truncated=len(rows) > limit)
 
@@ -280,10 +290,13 @@ def run_arrow(
             size += batch.nbytes
             if rows > max_rows:
                 raise TooLarge(
-                    f"The result has more than {max_rows} rows; narrow the query or aggregate it."
+                    msg(
+                        "The result has more than {rows} rows; narrow the query or aggregate it.",
+                        rows=max_rows,
+                    )
                 )
             if size > limits.max_result_bytes:
-                raise _too_large(limits, "result")
+                raise _too_large(limits)
         return pa.Table.from_batches(batches, schema=reader.schema)
 
 
@@ -305,7 +318,7 @@ def write_view(view: View, *, target: Path, file_format: str, limits: Limits) ->
     """Write the rows of one view to ``target`` as Parquet or CSV (with a header), as they
     stream from the engine (written by PyArrow: DuckDB writes nothing); the rows written."""
     if file_format not in ("parquet", "csv"):
-        raise ValidationFailed("format: choose csv or parquet.")
+        raise ValidationFailed(msg("format: choose csv or parquet."))
     rows = 0
     with read_view(view, limits=limits) as reader:
         if file_format == "parquet":
@@ -392,16 +405,17 @@ def csv_chunks(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator
         yield buffer.getvalue()
 
 
-def _explain(error: duckdb.Error, *, scrub: dict[str, str], secure: bool) -> str:
+def _explain(error: duckdb.Error, *, scrub: dict[str, str], secure: bool) -> Message:
     kind = type(error).__name__.replace("Exception", "").replace("Error", "")
     if secure:
         # DuckDB messages can quote values (a failed cast shows the value): on secure data
         # only the kind of failure is told.
-        return (
-            f"The query failed in DuckDB ({kind} error); details are withheld for secure "
-            "data. Check column types and names against the dataset's schema."
+        return msg(
+            "The query failed in DuckDB ({kind} error); details are withheld for secure "
+            "data. Check column types and names against the dataset's schema.",
+            kind=kind,
         )
     message = str(error).split("\n\nLINE")[0].strip()
     for internal, shown in scrub.items():
         message = message.replace(internal, shown)
-    return f"The query failed in DuckDB: {message[:500]}"
+    return msg("The query failed in DuckDB: {message}", message=message[:500])

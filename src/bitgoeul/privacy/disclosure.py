@@ -45,6 +45,7 @@ import sqlglot
 from sqlglot import exp
 
 from bitgoeul.errors import AccessDenied
+from bitgoeul.messages import Message, msg
 
 COUNT_COLUMN = "__bg_persons"
 DOMINANCE_PREFIX = "__bg_dominance_"
@@ -81,7 +82,16 @@ class SecurePlan:
 
 
 def _refuse(message: str) -> AccessDenied:
-    return AccessDenied(f"Secure data: {message}")
+    """A refusal under the secure-data rules; ``message`` (a :func:`msg`) says which."""
+    return AccessDenied(msg("Secure data: {reason}", reason=message))
+
+
+# What a column is used as, in the refusal that names it.
+_USES: dict[str, Message] = {
+    "a filter": msg("a filter"),
+    "a GROUP BY key": msg("a GROUP BY key"),
+    "an output": msg("an output"),
+}
 
 
 def _shown(node: exp.Expr) -> str:
@@ -99,16 +109,31 @@ class _Checker:
     def column(self, node: exp.Expr, *, use: str) -> str:
         """The dataset column a bare column reference names (lower case)."""
         if not isinstance(node, exp.Column) or not isinstance(node.this, exp.Identifier):
-            raise _refuse(f"{_shown(node)} is not a column of the dataset.")
+            raise _refuse(
+                msg("{expression} is not a column of the dataset.", expression=_shown(node))
+            )
         if node.table and node.table.lower() not in self.table_names:
-            raise _refuse(f"{_shown(node)} names another table.")
+            raise _refuse(msg("{expression} names another table.", expression=_shown(node)))
         name = str(node.name).lower()
         if name not in self.rule.columns:
-            raise _refuse(f"'{name}' is not a column of this dataset you may use.")
+            raise _refuse(
+                msg("'{column}' is not a column of this dataset you may use.", column=name)
+            )
         if name in self.rule.identifier_columns:
-            raise _refuse(f"column '{name}' is a direct identifier and cannot be used in a query.")
+            raise _refuse(
+                msg(
+                    "column '{column}' is a direct identifier and cannot be used in a query.",
+                    column=name,
+                )
+            )
         if use != "aggregate" and name in self.rule.forbidden_columns:
-            raise _refuse(f"column '{name}' cannot be used as {use} on secure data.")
+            raise _refuse(
+                msg(
+                    "column '{column}' cannot be used as {use} on secure data.",
+                    column=name,
+                    use=_USES.get(use, use),
+                )
+            )
         return name
 
     def key(self, node: exp.Expr, *, use: str) -> exp.Expr:
@@ -117,16 +142,24 @@ class _Checker:
             inner = node.expression if isinstance(node, exp.Extract) else node.this
             extra = set(node.args) - {"this", "expression", "unit"}
             if any(node.args.get(k) for k in extra):
-                raise _refuse(f"{_shown(node)} is not one of the allowed transforms.")
+                raise _refuse(
+                    msg(
+                        "{expression} is not one of the allowed transforms.",
+                        expression=_shown(node),
+                    )
+                )
             self.column(inner, use=use)
             return node
         if isinstance(node, exp.Column):
             self.column(node, use=use)
             return node
         raise _refuse(
-            f"{_shown(node)} is not allowed on secure data: use a column or a date transform "
-            "(date_trunc, year, month, ...) of one, without arithmetic, text functions or "
-            "literals."
+            msg(
+                "{expression} is not allowed on secure data: use a column or a date transform "
+                "(date_trunc, year, month, ...) of one, without arithmetic, text functions or "
+                "literals.",
+                expression=_shown(node),
+            )
         )
 
     def aggregate(self, node: exp.Expr) -> exp.Expr | None:
@@ -137,10 +170,10 @@ class _Checker:
                 return None
             if isinstance(inner, exp.Distinct):
                 if len(inner.expressions) != 1 or inner.args.get("on"):
-                    raise _refuse("count(DISTINCT ...) takes one column.")
+                    raise _refuse(msg("count(DISTINCT ...) takes one column."))
                 inner = inner.expressions[0]
             if node.expressions:
-                raise _refuse("count() takes one column.")
+                raise _refuse(msg("count() takes one column."))
             self.key(inner, use="aggregate")
             return None
         if isinstance(node, exp.Sum | exp.Avg):
@@ -149,12 +182,18 @@ class _Checker:
             return summed
         if isinstance(node, exp.AggFunc):
             raise _refuse(
-                f"{node.sql_name()}() is not allowed; use count, sum or avg (other aggregates "
-                "can return one person's value)."
+                msg(
+                    "{function}() is not allowed; use count, sum or avg (other aggregates "
+                    "can return one person's value).",
+                    function=node.sql_name(),
+                )
             )
         raise _refuse(
-            f"output {_shown(node)} is not allowed: output GROUP BY keys and count, sum or avg "
-            "of a column, with nothing inside or around them."
+            msg(
+                "output {expression} is not allowed: output GROUP BY keys and count, sum or "
+                "avg of a column, with nothing inside or around them.",
+                expression=_shown(node),
+            )
         )
 
     def value(self, node: exp.Expr) -> None:
@@ -169,7 +208,12 @@ class _Checker:
             and not node.to.expressions
         ):
             return  # DATE '2025-01-01'
-        raise _refuse(f"{_shown(node)} is not a plain value; compare keys with literals only.")
+        raise _refuse(
+            msg(
+                "{expression} is not a plain value; compare keys with literals only.",
+                expression=_shown(node),
+            )
+        )
 
     def condition(self, node: exp.Expr) -> None:
         if isinstance(node, exp.And | exp.Or):
@@ -188,7 +232,7 @@ class _Checker:
                 self.key(right, use="a filter")
         elif isinstance(node, exp.In):
             if node.args.get("query") or not node.expressions:
-                raise _refuse("IN takes a list of values on secure data, not a subquery.")
+                raise _refuse(msg("IN takes a list of values on secure data, not a subquery."))
             self.key(node.this, use="a filter")
             for item in node.expressions:
                 self.value(item)
@@ -199,14 +243,17 @@ class _Checker:
         elif isinstance(node, exp.Like | exp.ILike):
             self.key(node.this, use="a filter")
             if not (isinstance(node.expression, exp.Literal) and node.expression.is_string):
-                raise _refuse("LIKE takes a text pattern on secure data.")
+                raise _refuse(msg("LIKE takes a text pattern on secure data."))
         elif isinstance(node, exp.Is):
             self.key(node.this, use="a filter")
             self.value(node.expression)
         else:
             raise _refuse(
-                f"the condition {_shown(node)} is not allowed on secure data: compare keys with "
-                "values (=, <, IN, BETWEEN, LIKE, IS NULL) joined by AND, OR and NOT."
+                msg(
+                    "the condition {expression} is not allowed on secure data: compare keys "
+                    "with values (=, <, IN, BETWEEN, LIKE, IS NULL) joined by AND, OR and NOT.",
+                    expression=_shown(node),
+                )
             )
 
 
@@ -229,7 +276,7 @@ def _table_names(tree: exp.Select) -> set[str]:
     source = tree.args.get("from_")
     table = source.this if isinstance(source, exp.From) else None
     if not isinstance(table, exp.Table):
-        raise _refuse('read the secure dataset directly: FROM "its-slug".')
+        raise _refuse(msg('read the secure dataset directly: FROM "its-slug".'))
     names = {str(table.name).lower()}
     if table.alias:
         names.add(str(table.alias).lower())
@@ -238,23 +285,25 @@ def _table_names(tree: exp.Select) -> set[str]:
 
 def _check_shape(tree: exp.Query) -> exp.Select:
     if not isinstance(tree, exp.Select):
-        raise _refuse("set operations (UNION, EXCEPT, INTERSECT) are not allowed.")
+        raise _refuse(msg("set operations (UNION, EXCEPT, INTERSECT) are not allowed."))
     for node in tree.walk():
         if node is not tree and isinstance(node, exp.Select | exp.Subquery | exp.Exists):
-            raise _refuse("subqueries are not allowed; they could carry row-level values out.")
+            raise _refuse(msg("subqueries are not allowed; they could carry row-level values out."))
         if isinstance(node, exp.Window):
-            raise _refuse("window functions are not allowed; they return row-level values.")
+            raise _refuse(msg("window functions are not allowed; they return row-level values."))
     if tree.args.get("with_"):
-        raise _refuse("CTEs are not allowed; write one aggregate SELECT with GROUP BY.")
+        raise _refuse(msg("CTEs are not allowed; write one aggregate SELECT with GROUP BY."))
     if tree.args.get("joins"):
-        raise _refuse("joins are not allowed on secure data.")
+        raise _refuse(msg("joins are not allowed on secure data."))
     if tree.args.get("having") or tree.args.get("qualify"):
-        raise _refuse("HAVING and QUALIFY are not allowed; small groups are suppressed.")
+        raise _refuse(msg("HAVING and QUALIFY are not allowed; small groups are suppressed."))
     if tree.args.get("distinct"):
-        raise _refuse("SELECT DISTINCT is not allowed; use GROUP BY.")
+        raise _refuse(msg("SELECT DISTINCT is not allowed; use GROUP BY."))
     for name, value in tree.args.items():
         if value and name not in _SELECT_ARGS:
-            raise _refuse(f"{name.rstrip('_').upper()} is not allowed on secure data.")
+            raise _refuse(
+                msg("{clause} is not allowed on secure data.", clause=name.rstrip("_").upper())
+            )
     return tree
 
 
@@ -267,27 +316,31 @@ def plan_secure(tree: exp.Query, rule: SecureRule) -> SecurePlan:
         if isinstance(projection, exp.Star) or (
             isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
         ):
-            raise _refuse("SELECT * returns row-level data; select GROUP BY keys and aggregates.")
+            raise _refuse(
+                msg("SELECT * returns row-level data; select GROUP BY keys and aggregates.")
+            )
     aliases: dict[str, exp.Expr] = {}
     for inner, alias in outputs:
         if alias is None:
             continue
         lowered = alias.lower()
         if lowered.startswith(RESERVED_PREFIX):
-            raise _refuse(f"the output name '{alias}' is reserved; choose another alias.")
+            raise _refuse(
+                msg("the output name '{alias}' is reserved; choose another alias.", alias=alias)
+            )
         aliases.setdefault(lowered, inner)
     where = select.args.get("where")
     if where is not None:
         checker.condition(where.this)
     group = select.args.get("group")
     if group is not None and any(group.args.get(k) for k in set(group.args) - {"expressions"}):
-        raise _refuse("GROUP BY ALL, ROLLUP, CUBE and GROUPING SETS are not allowed.")
+        raise _refuse(msg("GROUP BY ALL, ROLLUP, CUBE and GROUPING SETS are not allowed."))
     keys: list[exp.Expr] = []
     for item in group.expressions if group is not None else []:
         if isinstance(item, exp.Literal) and item.is_int:
             position = int(item.name)
             if not 1 <= position <= len(outputs):
-                raise _refuse(f"GROUP BY {position} names no output column.")
+                raise _refuse(msg("GROUP BY {position} names no output column.", position=position))
             item = outputs[position - 1][0]
         elif (
             isinstance(item, exp.Column)
@@ -306,21 +359,24 @@ def plan_secure(tree: exp.Query, rule: SecureRule) -> SecurePlan:
         if isinstance(inner, (exp.Column, *TRANSFORMS)):
             checker.key(inner, use="an output")
             raise _refuse(
-                f"output {_shown(inner)} is row-level; output GROUP BY keys and count, sum or avg."
+                msg(
+                    "output {expression} is row-level; output GROUP BY keys and count, sum or avg.",
+                    expression=_shown(inner),
+                )
             )
         summed = checker.aggregate(inner)
         if summed is not None:
             sums.append(summed)
         has_aggregate = True
     if not has_aggregate and not keys:
-        raise _refuse("row-level queries are refused; use GROUP BY with count, sum or avg.")
+        raise _refuse(msg("row-level queries are refused; use GROUP BY with count, sum or avg."))
     _check_order(select, outputs, aliases)
     for name in ("limit", "offset"):
         clause = select.args.get(name)
         if clause is not None and not (
             isinstance(clause.expression, exp.Literal) and clause.expression.is_int
         ):
-            raise _refuse(f"{name.upper()} takes a whole number.")
+            raise _refuse(msg("{clause} takes a whole number.", clause=name.upper()))
     return _with_hidden_columns(select, rule, sums)
 
 
@@ -333,13 +389,17 @@ def _check_order(
         item = ordered.this
         if isinstance(item, exp.Literal) and item.is_int:
             if not 1 <= int(item.name) <= len(outputs):
-                raise _refuse(f"ORDER BY {item.name} names no output column.")
+                raise _refuse(
+                    msg("ORDER BY {position} names no output column.", position=item.name)
+                )
             continue
         if isinstance(item, exp.Column) and not item.table and str(item.name).lower() in aliases:
             continue
         if _same(item) in shown:
             continue
-        raise _refuse("ORDER BY may name outputs only (by alias, position or the same expression).")
+        raise _refuse(
+            msg("ORDER BY may name outputs only (by alias, position or the same expression).")
+        )
 
 
 def _with_hidden_columns(select: exp.Select, rule: SecureRule, sums: list[exp.Expr]) -> SecurePlan:

@@ -33,6 +33,7 @@ from bitgoeul.governance.doors import Door, Request, failure_reason
 from bitgoeul.governance.models import Project
 from bitgoeul.governance.queries import decision_context
 from bitgoeul.ingest.profile import json_value
+from bitgoeul.messages import msg
 from bitgoeul.privacy import disclosure, views
 from bitgoeul.privacy.pseudonyms import pseudonym_key
 from bitgoeul.query.models import QueryRun, RunKind, RunStatus
@@ -138,17 +139,23 @@ def _prepare(
     for slug, hidden in hidden_by_dataset.items():
         for name in sorted((used_columns & hidden) - visible_anywhere):
             raise AccessDenied(
-                f"Column '{name}' of dataset '{slug}' is not visible to you under this "
-                "project's agreement; remove it from the query."
+                msg(
+                    "Column '{column}' of dataset '{slug}' is not visible to you under this "
+                    "project's agreement; remove it from the query.",
+                    column=name,
+                    slug=slug,
+                )
             )
     secure_plan: disclosure.SecurePlan | None = None
     tree: exp.Query = parsed.tree
     if secure_rules:
         if action == DataAction.download:
-            raise AccessDenied("Secure data cannot be downloaded; run aggregate queries instead.")
+            raise AccessDenied(
+                msg("Secure data cannot be downloaded; run aggregate queries instead.")
+            )
         if len(parsed.datasets) > 1:
             raise AccessDenied(
-                "Secure data: a query on a secure dataset may not read any other dataset."
+                msg("Secure data: a query on a secure dataset may not read any other dataset.")
             )
         secure_plan = disclosure.plan_secure(parsed.tree, secure_rules[0][1])
         tree = secure_plan.tree

@@ -32,6 +32,7 @@ from typing import Final
 from sqlglot import exp
 
 from bitgoeul.errors import ValidationFailed
+from bitgoeul.messages import msg
 
 EXPR: Final = "expr"
 LIST: Final = "list"
@@ -254,7 +255,8 @@ _FUNCTION_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def refuse(message: str) -> ValidationFailed:
-    return ValidationFailed(f"Query refused: {message}")
+    """A refusal of the query; ``message`` (a :func:`msg`) says what and what to do."""
+    return ValidationFailed(msg("Query refused: {reason}", reason=message))
 
 
 def _shown(name: str) -> str:
@@ -281,12 +283,19 @@ def _is_part(value: object) -> bool:
 def _bad_argument(node: exp.Expr, key: str) -> ValidationFailed:
     if isinstance(node, exp.Func) and not isinstance(node, exp.Anonymous | exp.Window):
         return refuse(
-            f"{node_name(node)} is not available in this form; see docs/query.md for the "
-            "functions and the arguments they take."
+            msg(
+                "{function} is not available in this form; see docs/query.md for the "
+                "functions and the arguments they take.",
+                function=node_name(node),
+            )
         )
     return refuse(
-        f"{node_name(node)} with {key.rstrip('_').upper().replace('_', ' ')} is not allowed in "
-        "a gateway query; see docs/query.md for the SQL that runs."
+        msg(
+            "{construct} with {argument} is not allowed in a gateway query; see docs/query.md "
+            "for the SQL that runs.",
+            construct=node_name(node),
+            argument=key.rstrip("_").upper().replace("_", " "),
+        )
     )
 
 
@@ -310,8 +319,11 @@ def _check_argument(node: exp.Expr, key: str, value: object, rule: ArgRule) -> N
     elif rule == PART:
         if not _is_part(value):
             raise refuse(
-                f"{node_name(node)} needs a date part such as year, month, day or hour "
-                "(see docs/query.md)."
+                msg(
+                    "{function} needs a date part such as year, month, day or hour "
+                    "(see docs/query.md).",
+                    function=node_name(node),
+                )
             )
     elif rule == TEXT:
         if not isinstance(value, str):
@@ -320,21 +332,42 @@ def _check_argument(node: exp.Expr, key: str, value: object, rule: ArgRule) -> N
         raise AssertionError(rule)
 
 
+def _unavailable(function: str) -> ValidationFailed:
+    return refuse(
+        msg(
+            "the function {function} is not available in the query gateway; see "
+            "docs/query.md for the functions you can use.",
+            function=function,
+        )
+    )
+
+
 def _check_anonymous(node: exp.Anonymous) -> None:
     name = str(node.name)
     spec = ANONYMOUS.get(name.lower()) if _FUNCTION_NAME.match(name.lower()) else None
     if spec is None:
-        raise refuse(
-            f"the function {_shown(name)}() is not available in the query gateway; see "
-            "docs/query.md for the functions you can use."
-        )
+        raise _unavailable(f"{_shown(name)}()")
     fewest, most, parts = spec
     arguments = node.expressions
     if not fewest <= len(arguments) <= most:
-        raise refuse(f"{name}() takes {fewest}–{most} arguments, not {len(arguments)}.")
+        raise refuse(
+            msg(
+                "{function}() takes {fewest}–{most} arguments, not {given}.",
+                function=name,
+                fewest=fewest,
+                most=most,
+                given=len(arguments),
+            )
+        )
     for position in parts:
         if not _is_part(arguments[position]):
-            raise refuse(f"{name}() needs a date part such as 'year' as argument {position + 1}.")
+            raise refuse(
+                msg(
+                    "{function}() needs a date part such as 'year' as argument {position}.",
+                    function=name,
+                    position=position + 1,
+                )
+            )
 
 
 def _part_slot(node: exp.Expr) -> bool:
@@ -362,24 +395,30 @@ def check_tree(tree: exp.Expr) -> None:
     for node, depth in _depth_first(tree):
         if depth > MAX_DEPTH:
             raise refuse(
-                f"the query is nested more than {MAX_DEPTH} levels deep; write it flatter "
-                "(with CTEs, for example)."
+                msg(
+                    "the query is nested more than {depth} levels deep; write it flatter "
+                    "(with CTEs, for example).",
+                    depth=MAX_DEPTH,
+                )
             )
         shape = SHAPES.get(type(node))
         if shape is None:
             if isinstance(node, exp.Func):
-                raise refuse(
-                    f"the function {node_name(node)} is not available in the query gateway; "
-                    "see docs/query.md for the functions you can use."
-                )
+                raise _unavailable(node_name(node))
             raise refuse(
-                f"{node_name(node)} is not allowed in a gateway query; only plain SELECT "
-                "queries over datasets are run (see docs/query.md)."
+                msg(
+                    "{construct} is not allowed in a gateway query; only plain SELECT "
+                    "queries over datasets are run (see docs/query.md).",
+                    construct=node_name(node),
+                )
             )
         if isinstance(node, exp.Var) and not (_part_slot(node) and _is_part(node)):
             raise refuse(
-                f"{_shown(str(node.name))} is not a column, value or date part the gateway "
-                "knows; quote column names with double quotes and text with single quotes."
+                msg(
+                    "{word} is not a column, value or date part the gateway knows; quote "
+                    "column names with double quotes and text with single quotes.",
+                    word=_shown(str(node.name)),
+                )
             )
         if isinstance(node, exp.Anonymous):
             _check_anonymous(node)

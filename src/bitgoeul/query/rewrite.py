@@ -34,7 +34,9 @@ VIEW_PREFIX = "__bg_ds_"
 CTE_PREFIX = "__bg_cte_"
 DIALECT = "duckdb"
 
-_NESTED = "the query is nested too deeply to be checked; write it flatter (with CTEs, for example)."
+_NESTED = msg(
+    "the query is nested too deeply to be checked; write it flatter (with CTEs, for example)."
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class ParsedQuery:
     datasets: list[DatasetRef]
 
 
-_UNPRINTABLE = (
+_UNPRINTABLE = msg(
     "it could not be printed for DuckDB exactly as it was checked; "
     "write it more plainly (quote names with double quotes, text with single quotes)."
 )
@@ -83,23 +85,29 @@ def _print(tree: exp.Expr) -> str:
 def _one_query(statements: list[exp.Expr]) -> exp.Query:
     if len(statements) != 1:
         raise refuse(
-            f"send exactly one SELECT statement (found {len(statements)}); "
-            "statements separated by ';' are not run."
+            msg(
+                "send exactly one SELECT statement (found {count}); "
+                "statements separated by ';' are not run.",
+                count=len(statements),
+            )
         )
     tree = statements[0]
     if not isinstance(tree, exp.Select | exp.Union | exp.Except | exp.Intersect):
         raise refuse(
-            f"only SELECT queries are allowed (this is {tree.key.upper()}); the gateway never "
-            "changes data, settings, files or extensions."
+            msg(
+                "only SELECT queries are allowed (this is {statement}); the gateway never "
+                "changes data, settings, files or extensions.",
+                statement=tree.key.upper(),
+            )
         )
     return tree
 
 
 def _parse_single(sql: str) -> exp.Query:
     if not sql.strip():
-        raise refuse("the SQL is empty; send one SELECT query.")
+        raise refuse(msg("the SQL is empty; send one SELECT query."))
     if len(sql) > MAX_SQL_CHARS:
-        raise refuse(f"the SQL is longer than {MAX_SQL_CHARS} characters.")
+        raise refuse(msg("the SQL is longer than {limit} characters.", limit=MAX_SQL_CHARS))
     if "\x00" in sql:
         where = locate(sql, sql.index("\x00"))
         raise SqlSyntaxError(
@@ -141,15 +149,18 @@ def _checked_and_rewritten(sql: str) -> ParsedQuery:
     for cte in tree.find_all(exp.CTE):
         alias = cte.args.get("alias")
         if alias is None or not isinstance(alias.this, exp.Identifier):
-            raise refuse("every CTE needs a plain name.")
+            raise refuse(msg("every CTE needs a plain name."))
         alias.set("this", exp.to_identifier(CTE_PREFIX + str(alias.name).lower(), quoted=True))
     refs: dict[tuple[str, int | None], DatasetRef] = {}
     for table in list(tree.find_all(exp.Table)):
         name_node = table.this
         if not isinstance(name_node, exp.Identifier):
             raise refuse(
-                f"{_print(table)[:80]} is not a dataset; name datasets by their slug in double "
-                'quotes, e.g. "kepco-household-electricity" or "slug@3".'
+                msg(
+                    "{table} is not a dataset; name datasets by their slug in double quotes, "
+                    'e.g. "kepco-dong-electricity-daily" or "slug@3".',
+                    table=_print(table)[:80],
+                )
             )
         name = str(name_node.name)
         if (name.lower() in ctes and not name_node.quoted) or name in ctes:
@@ -159,8 +170,11 @@ def _checked_and_rewritten(sql: str) -> ParsedQuery:
         if match is None:
             shown = name if name.isascii() else repr(name)
             raise refuse(
-                f"{shown[:120]} is not a dataset slug: slugs are lower-case ASCII letters, "
-                'digits and hyphens, optionally pinned with "@<version>".'
+                msg(
+                    "{name} is not a dataset slug: slugs are lower-case ASCII letters, "
+                    'digits and hyphens, optionally pinned with "@<version>".',
+                    name=shown[:120],
+                )
             )
         version = int(match["version"]) if match["version"] else None
         key = (match["slug"], version)
@@ -173,7 +187,9 @@ def _checked_and_rewritten(sql: str) -> ParsedQuery:
             # Keep "slug".column working: the view is aliased with what the user wrote.
             table.set("alias", exp.TableAlias(this=exp.to_identifier(name, quoted=True)))
     if not refs:
-        raise refuse('the query reads no dataset; name one by its slug, e.g. FROM "my-dataset".')
+        raise refuse(
+            msg('the query reads no dataset; name one by its slug, e.g. FROM "my-dataset".')
+        )
     return ParsedQuery(tree=tree, datasets=list(refs.values()))
 
 
@@ -220,10 +236,7 @@ def sendable_sql(tree: exp.Query) -> str:
     text again gives one statement with exactly the same tree."""
     text = _print(tree)
     if _reparsed(text) != fingerprint(tree):
-        raise ValidationFailed(
-            "Query refused: it could not be printed for DuckDB exactly as it was checked; "
-            "write it more plainly (quote names with double quotes, text with single quotes)."
-        )
+        raise refuse(_UNPRINTABLE)
     return text
 
 

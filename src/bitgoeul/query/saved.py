@@ -16,6 +16,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, Conflict, NotFound
 from bitgoeul.governance.queries import get_project, member_role, require_signed_in
+from bitgoeul.messages import msg
 from bitgoeul.query.models import QueryRun, SavedQuery
 from bitgoeul.query.rewrite import parse_query
 
@@ -51,7 +52,7 @@ def get_saved_query(session: Session, *, actor: Actor, saved_id: int) -> SavedQu
     """One of the actor's saved queries; someone else's is reported as missing, not forbidden."""
     saved = session.get(SavedQuery, saved_id)
     if saved is None or saved.user_id != _user_id(actor):
-        raise NotFound(f"You have no saved query {saved_id}.")
+        raise NotFound(msg("You have no saved query {id}.", id=saved_id))
     return saved
 
 
@@ -61,8 +62,11 @@ def _check_project(session: Session, actor: Actor, project_id: int | None) -> No
     project = get_project(session, project_id)
     if member_role(project, actor) is None:
         raise AccessDenied(
-            f"You are not a member of project {project_id}; save the query without a project "
-            "or ask the project lead to add you."
+            msg(
+                "You are not a member of project {project}; save the query without a project "
+                "or ask the project lead to add you.",
+                project=project_id,
+            )
         )
 
 
@@ -80,8 +84,11 @@ def save_query(
     except IntegrityError:
         session.rollback()
         raise Conflict(
-            f"You already have a saved query named {name.strip()!r}; choose another name, or "
-            "update or delete that one."
+            msg(
+                "You already have a saved query named {name}; choose another name, or "
+                "update or delete that one.",
+                name=repr(name.strip()),
+            )
         ) from None
     return saved
 
@@ -113,7 +120,9 @@ def update_saved_query(
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise Conflict(f"You already have a saved query named {name!r}.") from None
+        raise Conflict(
+            msg("You already have a saved query named {name}.", name=repr(name))
+        ) from None
     return saved
 
 
