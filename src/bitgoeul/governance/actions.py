@@ -25,6 +25,7 @@ from bitgoeul.governance.models import (
     Agreement,
     Notification,
     Project,
+    ProjectChoice,
     ProjectMember,
     ProjectRole,
     RequestStatus,
@@ -36,6 +37,7 @@ from bitgoeul.governance.schemas import (
     MemberAdd,
     ProjectCreate,
 )
+from bitgoeul.messages import msg
 
 _PROJECT_ROLES = {Role.member, Role.steward, Role.operator}
 
@@ -205,6 +207,32 @@ def add_project_member(
     return queries.get_project(session, project.id)
 
 
+def choose_project(session: Session, *, actor: Actor, project_id: int) -> Project:
+    """Remember the project the actor works for on dataset pages (one choice per user).
+
+    A preference, not a use of data: nothing is audited here; every read made under the
+    project is decided and audited at its door.
+    """
+    queries.require_signed_in(actor)
+    assert actor.user_id is not None  # noqa: S101 (signed in)
+    project = queries.get_project(session, project_id)
+    if queries.member_role(project, actor) is None:
+        raise AccessDenied(
+            msg(
+                "You are not a member of project {project}; choose one of your own projects.",
+                project=project_id,
+            )
+        )
+    choice = session.get(ProjectChoice, actor.user_id)
+    if choice is None:
+        session.add(ProjectChoice(user_id=actor.user_id, project_id=project.id))
+    else:
+        choice.project_id = project.id
+        choice.chosen_at = datetime.now(UTC)
+    session.commit()
+    return project
+
+
 def _known_columns(session: Session, dataset: Dataset, columns: list[str], *, field: str) -> None:
     known = queries.column_classes(session, dataset)
     if not known:
@@ -234,6 +262,15 @@ def request_access(session: Session, *, actor: Actor, data: AccessRequestCreate)
             resource_id=dataset.slug,
             organization_id=dataset.publisher_id,
             reason=f"Only members of project {project.id} may request data for it.",
+        )
+    if dataset.holdout:
+        raise Conflict(
+            msg(
+                "Dataset '{slug}' is a testbed's hidden test set: its rows are never shared, "
+                "so it cannot be requested. Join the testbed task that uses it to be scored "
+                "on it.",
+                slug=dataset.slug,
+            )
         )
     if dataset.access_level in (AccessLevel.open, AccessLevel.registered):
         raise Conflict(

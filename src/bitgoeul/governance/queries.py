@@ -21,6 +21,7 @@ from bitgoeul.governance.models import (
     Agreement,
     Notification,
     Project,
+    ProjectChoice,
     ProjectMember,
     ProjectRole,
     RequestStatus,
@@ -178,6 +179,28 @@ def list_projects(session: Session, *, actor: Actor) -> list[Project]:
     return list(session.scalars(query).unique())
 
 
+def chosen_project(session: Session, *, actor: Actor) -> Project | None:
+    """The project the actor chose to work for on dataset pages, while still a member of it."""
+    if actor.user_id is None:
+        return None
+    choice = session.get(ProjectChoice, actor.user_id)
+    if choice is None:
+        return None
+    project = get_project(session, choice.project_id)
+    return project if member_role(project, actor) is not None else None
+
+
+def pending_request(session: Session, *, project_id: int, dataset_id: int) -> AccessRequest | None:
+    """The project's pending request for the dataset, if it has one."""
+    return session.scalars(
+        select(AccessRequest).where(
+            AccessRequest.project_id == project_id,
+            AccessRequest.dataset_id == dataset_id,
+            AccessRequest.status == RequestStatus.pending,
+        )
+    ).first()
+
+
 def request_queue(
     session: Session, *, actor: Actor, status: RequestStatus | None = None
 ) -> list[AccessRequest]:
@@ -216,7 +239,10 @@ def request_public(session: Session, request: AccessRequest) -> AccessRequestPub
         id=request.id,
         project=request.project_id,
         project_title=request.project.title,
+        project_purpose=request.project.purpose,
+        project_justification=request.project.justification,
         dataset=request.dataset.slug,
+        dataset_is_test_set=request.dataset.holdout,
         status=request.status,
         requested_columns=request.requested_columns,
         requested_days=request.requested_days,
@@ -256,6 +282,7 @@ def agreement_public(agreement: Agreement, *, now: datetime | None = None) -> Ag
         id=agreement.id,
         request=agreement.request_id,
         project=agreement.project_id,
+        project_title=agreement.project.title,
         dataset=agreement.dataset.slug,
         columns=agreement.columns,
         row_filter=agreement.row_filter,
