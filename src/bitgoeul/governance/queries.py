@@ -33,6 +33,7 @@ from bitgoeul.governance.schemas import (
     NotificationPublic,
     ProjectPublic,
 )
+from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 
 
@@ -51,7 +52,7 @@ def column_classes(session: Session, dataset: Dataset) -> dict[str, str]:
 
 def require_signed_in(actor: Actor) -> None:
     if actor.is_anonymous:
-        raise NotAuthenticated("Sign in, or send 'Authorization: Bearer <token>'.")
+        raise NotAuthenticated(msg("Sign in, or send 'Authorization: Bearer <token>'."))
 
 
 def get_project(session: Session, project_id: int) -> Project:
@@ -59,7 +60,12 @@ def get_project(session: Session, project_id: int) -> Project:
         select(Project).where(Project.id == project_id).options(selectinload(Project.members))
     ).one_or_none()
     if project is None:
-        raise NotFound(f"There is no project {project_id}. List yours with GET /api/v1/projects.")
+        raise NotFound(
+            msg(
+                "There is no project {project}. Your projects are listed on /projects.",
+                project=project_id,
+            )
+        )
     return project
 
 
@@ -225,7 +231,7 @@ def request_queue(
 def get_request(session: Session, request_id: int) -> AccessRequest:
     request = session.get(AccessRequest, request_id)
     if request is None:
-        raise NotFound(f"There is no access request {request_id}.")
+        raise NotFound(msg("There is no access request {request}.", request=request_id))
     return request
 
 
@@ -267,11 +273,14 @@ def get_agreement(session: Session, *, actor: Actor, agreement_id: int) -> Agree
     require_signed_in(actor)
     agreement = session.get(Agreement, agreement_id)
     if agreement is None:
-        raise NotFound(f"There is no agreement {agreement_id}.")
+        raise NotFound(msg("There is no agreement {agreement}.", agreement=agreement_id))
     if not may_see_agreement(session, actor, agreement):
         raise AccessDenied(
-            f"Agreement {agreement_id} is shown to its project's members, the publisher's "
-            "stewards and operators only."
+            msg(
+                "Agreement {agreement} is shown to its project's members, the publisher's "
+                "stewards and operators only.",
+                agreement=agreement_id,
+            )
         )
     return agreement
 

@@ -136,6 +136,10 @@ def dataset_page(
         applied=applied,
         preview_decision=preview_decision,
         download_decision=download_decision,
+        # The reasons on their own, so the page says them in its language.
+        preview_reason=preview_decision.reason,
+        download_reason=download_decision.reason,
+        profile_reason=decide(actor, DataAction.preview, dataset).reason,
         download_link=lambda file_format: _download_link(
             slug, file_format, shown.number if shown else None, project_id
         ),
