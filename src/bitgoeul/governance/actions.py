@@ -19,11 +19,10 @@ from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import AccessLevel, Dataset
 from bitgoeul.catalog.queries import get_dataset
 from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
-from bitgoeul.governance import queries
+from bitgoeul.governance import notifications, queries
 from bitgoeul.governance.models import (
     AccessRequest,
     Agreement,
-    Notification,
     Project,
     ProjectMember,
     ProjectRole,
@@ -36,6 +35,7 @@ from bitgoeul.governance.schemas import (
     MemberAdd,
     ProjectCreate,
 )
+from bitgoeul.messages import Message, msg
 
 _PROJECT_ROLES = {Role.member, Role.steward, Role.operator}
 
@@ -98,9 +98,8 @@ def _invalid(field: str, message: str) -> ValidationFailed:
     )
 
 
-def _notify(session: Session, user_ids: set[int], *, kind: str, text: str, link: str) -> None:
-    for user_id in sorted(user_ids):
-        session.add(Notification(user_id=user_id, kind=kind, text=text, link=link))
+def _notify(session: Session, user_ids: set[int], *, kind: str, text: Message, link: str) -> None:
+    notifications.notify(session, user_ids, kind=kind, text=text, link=link)
 
 
 def _stewards_of(session: Session, organization_id: int) -> set[int]:
@@ -188,8 +187,12 @@ def add_project_member(
         session,
         {user.id},
         kind="project.member_added",
-        text=f"{actor.username} added you to project '{project.title}'.",
-        link=f"/api/v1/projects/{project.id}",
+        text=msg(
+            "{username} added you to project '{project}'.",
+            username=actor.username,
+            project=project.title,
+        ),
+        link=f"/projects/{project.id}",
     )
     _audit(
         session,
@@ -269,8 +272,13 @@ def request_access(session: Session, *, actor: Actor, data: AccessRequestCreate)
         session,
         _stewards_of(session, dataset.publisher_id),
         kind="access_request.created",
-        text=f"Project '{project.title}' requests '{dataset.slug}' for {data.days} days.",
-        link=f"/api/v1/access-requests?status=pending#{request.id}",
+        text=msg(
+            "Project '{project}' requests '{dataset}' for {days} days.",
+            project=project.title,
+            dataset=dataset.slug,
+            days=data.days,
+        ),
+        link=f"/requests#request-{request.id}",
     )
     _audit(
         session,
@@ -373,9 +381,13 @@ def approve_request(
         session,
         _member_ids(project),
         kind="access_request.approved",
-        text=f"Your request for '{dataset.slug}' was approved for {days} days "
-        f"(agreement {agreement.id}).",
-        link=f"/api/v1/agreements/{agreement.id}",
+        text=msg(
+            "Your request for '{dataset}' was approved for {days} days (agreement {agreement}).",
+            dataset=dataset.slug,
+            days=days,
+            agreement=agreement.id,
+        ),
+        link=f"/projects/{project.id}#agreement-{agreement.id}",
     )
     _audit(
         session,
@@ -411,8 +423,12 @@ def reject_request(
         session,
         _member_ids(project),
         kind="access_request.rejected",
-        text=f"Your request for '{request.dataset.slug}' was rejected: {reason}",
-        link=f"/api/v1/access-requests?status=rejected#{request.id}",
+        text=msg(
+            "Your request for '{dataset}' was rejected: {reason}",
+            dataset=request.dataset.slug,
+            reason=reason,
+        ),
+        link=f"/projects/{project.id}#request-{request.id}",
     )
     _audit(
         session,
@@ -488,8 +504,13 @@ def revoke_agreement(
         session,
         _member_ids(queries.get_project(session, agreement.project_id)),
         kind="agreement.revoked",
-        text=f"Agreement {agreement.id} for '{agreement.dataset.slug}' was revoked: {reason}",
-        link=f"/api/v1/agreements/{agreement.id}",
+        text=msg(
+            "Agreement {agreement} for '{dataset}' was revoked: {reason}",
+            agreement=agreement.id,
+            dataset=agreement.dataset.slug,
+            reason=reason,
+        ),
+        link=f"/projects/{agreement.project_id}#agreement-{agreement.id}",
     )
     _audit(
         session,
@@ -502,18 +523,3 @@ def revoke_agreement(
     )
     session.commit()
     return agreement
-
-
-def mark_notifications_read(session: Session, *, actor: Actor) -> int:
-    """Mark all of the actor's notifications read; returns how many changed."""
-    queries.require_signed_in(actor)
-    unread = session.scalars(
-        select(Notification).where(
-            Notification.user_id == actor.user_id, Notification.read_at.is_(None)
-        )
-    ).all()
-    now = datetime.now(UTC)
-    for notification in unread:
-        notification.read_at = now
-    session.commit()
-    return len(unread)
