@@ -128,8 +128,11 @@ def create_project(session: Session, *, actor: Actor, data: ProjectCreate) -> Pr
             action="project.create",
             resource_type="project",
             resource_id="",
-            reason="Projects are opened by members of an organization; citizens cannot lead "
-            "one. Ask a researcher to add you, or donate data instead.",
+            reason=msg(
+                "Projects are opened and joined by members of an organization; a citizen's "
+                "account can neither lead nor join one. What the hub holds about you is on "
+                "your page, /me."
+            ),
         )
     project = Project(
         title=data.title,
