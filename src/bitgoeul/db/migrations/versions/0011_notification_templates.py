@@ -2,7 +2,7 @@
 language.  Notifications already stored have neither and are shown as they were written.
 
 Revision ID: 0011_notification_templates
-Revises: 0008
+Revises: 0009_project_choices
 Create Date: 2026-12-05 08:10:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_notification_templates"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009_project_choices"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
