@@ -3,7 +3,7 @@
 New tables only; nothing existing changes.
 
 Revision ID: 0012_linkage
-Revises: 0009_project_choices
+Revises: 0011_notification_templates
 Create Date: 2026-12-05 08:19:40.923919
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import bitgoeul.db.base
 
 revision: str = "0012_linkage"
-down_revision: str | None = "0009_project_choices"
+down_revision: str | None = "0011_notification_templates"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
