@@ -13,8 +13,10 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pytest
+from fastapi import FastAPI
 from page_checks import Problem, check_page
 from playwright.sync_api import Browser, Page, expect
 
@@ -64,7 +66,7 @@ class Hub:
 def hub(settings: Settings, tmp_path: Path) -> Iterator[Hub]:
     """The small city, a citizen, and the researcher's project with an approved agreement."""
     server = make_server(settings, host="127.0.0.1", port=0, log_level="warning", run_jobs=False)
-    app = server.config.app
+    app = cast("FastAPI", server.config.app)
     build_small_city(app.state.sessionmaker, app.state.store, settings, tmp_path)
     project_id = open_job_project(app.state.sessionmaker)
     with app.state.sessionmaker() as session:
