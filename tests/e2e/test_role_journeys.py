@@ -10,6 +10,7 @@ journey is collected before the test fails, so one run names them all.
 from __future__ import annotations
 
 import sys
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +20,17 @@ import pytest
 from fastapi import FastAPI
 from page_checks import Problem, check_page
 from playwright.sync_api import Browser, Page, expect
+from tests.testbed.bench_city import TASK, publish, task_create, test_rows
 
 from bitgoeul.accounts import actions as account_actions
+from bitgoeul.accounts import queries as account_queries
+from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role
 from bitgoeul.cli.server import make_server
+from bitgoeul.compute import jobs
+from bitgoeul.compute.schemas import JobSpec
 from bitgoeul.config import Settings
+from bitgoeul.testbed import actions as testbed_actions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
 from web_city import PASSWORD, build_small_city, open_job_project
@@ -42,6 +49,8 @@ PENDING: list[tuple[str, str]] = [
     # Agreement notifications link the API's JSON; projects link the ODRL document.
     ("/notifications", 'links into the API: <a href="/api/v1/agreements/'),
     ("/projects/", 'links into the API: <a href="/api/v1/agreements/'),
+    # The testbed's test inputs download through /api/v1/testbed/... (testbed pages).
+    ("/testbed/", 'links into the API: <a href="/api/v1/testbed/'),
     # The decision point's refusals (governance/decision.py) are not messages yet.
     ("", "untranslated: 'needs an approved project agreement'"),
 ]
@@ -60,21 +69,64 @@ SIGN_IN = {"en": "Sign in", "ko": "로그인"}
 class Hub:
     url: str
     project_id: int
+    job_id: int
+
+
+TASK_PAGE = f"/testbed/{TASK}"
+JOB_CODE = 'print("hello")\n'
+
+
+def _queued_job(app: FastAPI, project_id: int, work: Path) -> int:
+    """The researcher's job on the restricted visits, left queued (this hub runs no jobs)."""
+    with app.state.sessionmaker() as session:
+        user = account_queries.get_user(session, "researcher")
+        assert user is not None
+        bundle = work / "job.zip"
+        with zipfile.ZipFile(bundle, "w") as archive:
+            archive.writestr("main.py", JOB_CODE)
+        job = jobs.submit_job(
+            session,
+            settings=app.state.settings,
+            executor=app.state.executor,
+            actor=Actor.for_user(user, via="cli"),
+            spec=JobSpec(project=project_id, datasets=["patient-visits"], entrypoint="main.py"),
+            bundle_path=bundle,
+        )
+        return job.id
 
 
 @pytest.fixture
 def hub(settings: Settings, tmp_path: Path) -> Iterator[Hub]:
-    """The small city, a citizen, and the researcher's project with an approved agreement."""
+    """The small city with a testbed task on a hidden test set, a citizen, and the
+    researcher's project (an approved agreement on the visits) with a queued job."""
     server = make_server(settings, host="127.0.0.1", port=0, log_level="warning", run_jobs=False)
     app = cast("FastAPI", server.config.app)
-    build_small_city(app.state.sessionmaker, app.state.store, settings, tmp_path)
+    city = build_small_city(app.state.sessionmaker, app.state.store, settings, tmp_path)
     project_id = open_job_project(app.state.sessionmaker)
     with app.state.sessionmaker() as session:
         account_actions.create_user(
             session, username="citizen", password=PASSWORD, role=Role.citizen, settings=settings
         )
+        test_set = publish(
+            session,
+            settings,
+            app.state.store,
+            city.kepco_steward,
+            tmp_path,
+            title="Daily household demand (hidden test set)",
+            rows=test_rows(),
+            holdout=True,
+        )
+        testbed_actions.create_task(
+            session,
+            settings=settings,
+            store=app.state.store,
+            actor=city.kepco_steward,
+            data=task_create(test_set.slug, "household-electricity"),
+        )
+    job_id = _queued_job(app, project_id, tmp_path)
     with serving(server) as url:
-        yield Hub(url=url, project_id=project_id)
+        yield Hub(url=url, project_id=project_id, job_id=job_id)
 
 
 @dataclass
@@ -98,6 +150,7 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
             "/organizations/kepco",
             "/query",
             "/testbed",
+            TASK_PAGE,
             "/developers",
             "/login",
         ],
@@ -115,6 +168,7 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
             "/jobs",
             "/query",
             "/testbed",
+            TASK_PAGE,
             "/notifications",
             "/audit",
             "/credits",
@@ -132,7 +186,9 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
             "/projects",
             f"/projects/{hub.project_id}",
             "/jobs",
+            f"/jobs/{hub.job_id}",
             "/testbed",
+            TASK_PAGE,
             "/notifications",
             "/audit",
             "/credits",
