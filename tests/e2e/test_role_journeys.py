@@ -30,6 +30,9 @@ from bitgoeul.cli.server import make_server
 from bitgoeul.compute import jobs
 from bitgoeul.compute.schemas import JobSpec
 from bitgoeul.config import Settings
+from bitgoeul.governance import actions as governance
+from bitgoeul.governance.models import Purpose
+from bitgoeul.governance.schemas import AccessRequestCreate, ProjectCreate
 from bitgoeul.testbed import actions as testbed_actions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
@@ -46,8 +49,8 @@ WIDE, PHONE = 1280, 390
 PENDING: list[tuple[str, str]] = [
     # Downloads go through /api/v1/datasets/<slug>/download (dataset pages).
     ("/datasets/", 'links into the API: <a href="/api/v1/datasets/'),
-    # Agreement notifications link the API's JSON; projects link the ODRL document.
-    ("/notifications", 'links into the API: <a href="/api/v1/agreements/'),
+    # Notifications link the API's JSON (agreements, requests); projects link the ODRL document.
+    ("/notifications", 'links into the API: <a href="/api/v1/'),
     ("/projects/", 'links into the API: <a href="/api/v1/agreements/'),
     # The testbed's test inputs download through /api/v1/testbed/... (testbed pages).
     ("/testbed/", 'links into the API: <a href="/api/v1/testbed/'),
@@ -95,6 +98,28 @@ def _queued_job(app: FastAPI, project_id: int, work: Path) -> int:
         return job.id
 
 
+def _pending_request(app: FastAPI) -> None:
+    """A second project of the researcher's asks for the visits; CNUH has not answered."""
+    with app.state.sessionmaker() as session:
+        user = account_queries.get_user(session, "researcher")
+        assert user is not None
+        researcher = Actor.for_user(user, via="cli")
+        project = governance.create_project(
+            session,
+            actor=researcher,
+            data=ProjectCreate(
+                title="Readmissions after heat waves",
+                purpose=Purpose.health_research,
+                justification="Which districts need cooling shelters first.",
+            ),
+        )
+        governance.request_access(
+            session,
+            actor=researcher,
+            data=AccessRequestCreate(project=project.id, dataset="patient-visits", days=90),
+        )
+
+
 @pytest.fixture
 def hub(settings: Settings, tmp_path: Path) -> Iterator[Hub]:
     """The small city with a testbed task on a hidden test set, a citizen, and the
@@ -125,6 +150,7 @@ def hub(settings: Settings, tmp_path: Path) -> Iterator[Hub]:
             data=task_create(test_set.slug, "household-electricity"),
         )
     job_id = _queued_job(app, project_id, tmp_path)
+    _pending_request(app)
     with serving(server) as url:
         yield Hub(url=url, project_id=project_id, job_id=job_id)
 
@@ -174,6 +200,19 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
             "/credits",
             "/tokens",
             "/organizations/kepco",
+        ],
+    ),
+    # The hospital's steward answers requests for its data and reviews jobs that read it.
+    "reviewer": lambda hub: Journey(
+        "cnuh",
+        [
+            "/requests",
+            "/reviews",
+            f"/jobs/{hub.job_id}",
+            "/datasets/patient-visits",
+            "/datasets/patient-visits/upload",
+            "/audit",
+            "/notifications",
         ],
     ),
     "researcher": lambda hub: Journey(
