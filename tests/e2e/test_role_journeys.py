@@ -9,6 +9,7 @@ journey is collected before the test fails, so one run names them all.
 
 from __future__ import annotations
 
+import re
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
@@ -162,6 +163,9 @@ class Journey:
     username: str | None
     paths: list[str]
     problems: list[Problem] = field(default_factory=list)
+    # Keeps a screenshot when BITGOEUL_E2E_SCREENSHOTS names a folder (conftest's fixture).
+    screenshot: Callable[[Page, str], None] = lambda page, name: None
+    role: str = ""
 
 
 JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
@@ -276,6 +280,8 @@ def _look(page: Page, journey: Journey, lang: str) -> None:
     for width in (WIDE, PHONE):
         page.set_viewport_size({"width": width, "height": 900})
         journey.problems.extend(check_page(page, lang=lang))
+        where = re.sub(r"[^a-z0-9]+", "-", page.url.split("//", 1)[-1].partition("/")[2])
+        journey.screenshot(page, f"{journey.role}-{lang}-{width}-{where.strip('-') or 'home'}")
 
 
 def _visit(page: Page, journey: Journey, path: str, lang: str) -> None:
@@ -334,8 +340,11 @@ def _researcher_queries(page: Page, journey: Journey, lang: str) -> None:
 
 
 @pytest.mark.parametrize("role", list(JOURNEYS))
-def test_role_journey(role: str, browser: Browser, hub: Hub) -> None:
+def test_role_journey(
+    role: str, browser: Browser, hub: Hub, screenshot: Callable[[Page, str], None]
+) -> None:
     journey = JOURNEYS[role](hub)
+    journey.role, journey.screenshot = role, screenshot
     context = browser.new_context(base_url=hub.url, locale="en-US")
     page = context.new_page()
     try:
