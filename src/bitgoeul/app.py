@@ -100,7 +100,9 @@ def create_app(
     from bitgoeul.web.developer_pages import router as developer_pages_router
     from bitgoeul.web.governance_pages import router as governance_pages_router
     from bitgoeul.web.job_pages import router as job_pages_router
+    from bitgoeul.web.me_pages import router as me_pages_router
     from bitgoeul.web.notification_pages import router as notification_pages_router
+    from bitgoeul.web.operator_pages import router as operator_pages_router
     from bitgoeul.web.query_pages import router as query_pages_router
     from bitgoeul.web.steward_pages import router as steward_pages_router
     from bitgoeul.web.testbed_pages import router as testbed_pages_router
@@ -124,6 +126,8 @@ def create_app(
     app.include_router(query_pages_router)
     app.include_router(job_pages_router)
     app.include_router(testbed_pages_router)
+    app.include_router(operator_pages_router)
+    app.include_router(me_pages_router)
     app.include_router(developer_pages_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app
@@ -146,7 +150,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
         detail = translate_tree(exc.detail, request_language(request))
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+        body = {"detail": detail}
+        if exc.where is not None:
+            body["where"] = exc.where
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
