@@ -48,15 +48,10 @@ WIDE, PHONE = 1280, 390
 # Gaps other parts of issue 12 close, each named with what it is and the page it shows on:
 # a problem matching one is left out of the failure until its fix lands (then the entry goes).
 PENDING: list[tuple[str, str]] = [
-    # Downloads go through /api/v1/datasets/<slug>/download (dataset pages).
-    ("/datasets/", 'links into the API: <a href="/api/v1/datasets/'),
-    # Notifications link the API's JSON (agreements, requests); projects link the ODRL document.
-    ("/notifications", 'links into the API: <a href="/api/v1/'),
-    ("/projects/", 'links into the API: <a href="/api/v1/agreements/'),
     # The testbed's test inputs download through /api/v1/testbed/... (testbed pages).
     ("/testbed/", 'links into the API: <a href="/api/v1/testbed/'),
-    # The decision point's refusals (governance/decision.py) are not messages yet.
-    ("", "untranslated: 'needs an approved project agreement'"),
+    # A project's agreements link their ODRL document in the API.
+    ("/projects/", 'links into the API: <a href="/api/v1/agreements/'),
 ]
 
 
@@ -236,11 +231,13 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
             "/audit",
             "/credits",
             "/tokens",
+            "/me",
         ],
     ),
     "citizen": lambda hub: Journey(
         "citizen",
         [
+            "/me",
             "/",
             "/datasets/household-electricity",
             "/query",
@@ -253,6 +250,10 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
     "operator": lambda hub: Journey(
         "operator",
         [
+            "/hub",
+            "/hub/organizations",
+            "/hub/organizations/kepco",
+            "/hub/users",
             "/",
             "/organizations",
             "/requests",
@@ -339,6 +340,18 @@ def _researcher_queries(page: Page, journey: Journey, lang: str) -> None:
     _look(page, journey, lang)
 
 
+def _opens_each_notification(page: Page, journey: Journey, lang: str) -> None:
+    """Every notification leads to a page (never JSON, never a 404)."""
+    page.goto("/notifications")
+    links = page.locator("ul.notifications a")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    if not hrefs:
+        journey.problems.append(Problem(page.url, 0, "no notification to open"))
+    for href in hrefs:
+        assert href is not None
+        _visit(page, journey, href, lang)
+
+
 @pytest.mark.parametrize("role", list(JOURNEYS))
 def test_role_journey(
     role: str, browser: Browser, hub: Hub, screenshot: Callable[[Page, str], None]
@@ -363,6 +376,8 @@ def test_role_journey(
                 _results_before_facets_on_a_phone(page)
             if role == "researcher":
                 _researcher_queries(page, journey, lang)
+            if role in ("researcher", "reviewer"):
+                _opens_each_notification(page, journey, lang)
     finally:
         context.close()
     problems = [str(p) for p in journey.problems if not _pending(p)]
