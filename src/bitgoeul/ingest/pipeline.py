@@ -13,6 +13,11 @@ door saves uploads under names of its own.
 Inference is optimistic: the first batch decides each column's type.  If a later batch holds a
 value that does not fit (a decimal in an "integer" column), the column is widened and the file
 read again from the start; each restart widens at least one column, so this ends.
+
+A column that falls back to text because of a minority of its cells (``2026-11-31`` among
+dates, ``not-a-number`` among numbers) is a *text fallback*: every pass counts, for such a
+column, the cells that are not of the type most cells have, and the result lists them
+(``IngestResult.text_fallbacks``) so the steward can choose to publish it as text or fix it.
 """
 
 from __future__ import annotations
@@ -46,11 +51,14 @@ from bitgoeul.ingest.readers import (
 )
 from bitgoeul.ingest.report import ErrorReport, file_error
 from bitgoeul.ingest.table_schema import (
+    TEXT_FALLBACK_TYPES,
     FieldSpec,
     cast_column,
     constraint_bound,
     field_type_for,
     infer_field_type,
+    majority_type,
+    misfits,
     parse_declared_schema,
     widen,
 )
@@ -68,6 +76,8 @@ EXTENSIONS = {
     ".xlsx": "xlsx",
 }
 UNIQUE_CHECK_ROWS = 1_000_000
+# Cells listed per text-fallback column (the rest are counted).
+FALLBACK_CELLS_LISTED = 20
 PARQUET_COMPRESSION = "snappy"
 
 
@@ -83,13 +93,16 @@ class IngestResult:
     row_count: int
     table_schema: dict[str, Any]
     profile: dict[str, Any]
+    # Columns read as text because of a minority of cells: see ``_Run.text_fallbacks``.
+    text_fallbacks: list[dict[str, Any]]
 
 
 class _Widen(Exception):
-    def __init__(self, name: str, field_type: str) -> None:
+    def __init__(self, name: str, field_type: str, fallback_from: str | None = None) -> None:
         super().__init__(name)
         self.name = name
         self.field_type = field_type
+        self.fallback_from = fallback_from
 
 
 def ingest_file(
@@ -119,6 +132,7 @@ def ingest_file(
     )
     _check_column_classes(column_classes, filename=filename)
     widened: dict[str, str] = {}
+    fallback_from: dict[str, str] = {}
     typed_csv = True
     while True:
         try:
@@ -130,12 +144,15 @@ def ingest_file(
                 source_format=source_format,
                 declared=declared,
                 widened=widened,
+                fallback_from=fallback_from,
                 column_classes=column_classes or {},
                 error_limit=error_limit,
                 progress=progress,
             )
         except _Widen as change:
             widened[change.name] = change.field_type
+            if change.fallback_from is not None:
+                fallback_from[change.name] = change.fallback_from
             typed_csv = True  # the widened type parses in Arrow again
         except TypedParseFailed:
             typed_csv = False  # find the cell that did not convert, from text
@@ -225,6 +242,7 @@ def _ingest_once(
     source_format: str,
     declared: list[FieldSpec] | None,
     widened: dict[str, str],
+    fallback_from: dict[str, str],
     column_classes: dict[str, str],
     error_limit: int,
     progress: Progress | None,
@@ -240,7 +258,7 @@ def _ingest_once(
         reader = _open_reader(source, filename=filename, source_format=source_format, report=report)
         if report.error_count:
             report.fail()
-        run = _Run(reader, report, declared, widened)
+        run = _Run(reader, report, declared, widened, fallback_from)
         if typed_csv and isinstance(reader, CsvReader):
             # Arrow converts the types while parsing, on all cores; Python only checks.
             specs = run.prepare(reader.sample())
@@ -278,6 +296,7 @@ def _ingest_once(
             row_count=rows,
             table_schema=run.table_schema(specs, column_classes),
             profile=run.profile.result(),
+            text_fallbacks=run.text_fallbacks(filename),
         )
     except BaseException:
         if writer is not None:
@@ -288,6 +307,14 @@ def _ingest_once(
     finally:
         if reader is not None:
             reader.close()
+
+
+def _all_digits(values: pa.Array) -> bool:
+    """Whole numbers past 64 bits: identifiers, kept as text on purpose."""
+    present = pc.drop_null(values)
+    return len(present) > 0 and bool(
+        pc.all(pc.match_substring_regex(present, r"^[+-]?\d+$")).as_py()
+    )
 
 
 def _arrow_parses(spec: FieldSpec) -> bool:
@@ -322,6 +349,7 @@ class _Run:
         report: ErrorReport,
         declared: list[FieldSpec] | None,
         widened: dict[str, str],
+        fallback_from: dict[str, str] | None = None,
     ) -> None:
         self.reader = reader
         self.report = report
@@ -333,6 +361,13 @@ class _Run:
         self.unique_seen: dict[str, set[Any]] = {}
         self.rows_checked = 0
         self.unique_skipped = False
+        # Text columns whose cells mostly fit another type: name → that type, and per column
+        # the cells that do not fit (row, value; the first few), their count, and the count of
+        # non-empty cells.
+        self.fallback_from: dict[str, str] = dict(fallback_from or {})
+        self.fallback_cells: dict[str, list[dict[str, Any]]] = {}
+        self.fallback_misfits: dict[str, int] = {}
+        self.fallback_present: dict[str, int] = {}
         if declared is not None:
             self._match_declared(declared)
             self._start(declared)
@@ -378,6 +413,10 @@ class _Run:
                 field_type = field_type_for(values.type)
             else:
                 field_type = infer_field_type(values)
+                if field_type == "string":
+                    meant = majority_type(values)
+                    if meant is not None:
+                        self.fallback_from[name] = meant
             specs.append(FieldSpec(name=name, type=field_type))
         return specs
 
@@ -408,7 +447,11 @@ class _Run:
             converted, bad = cast_column(values, spec)
             if bad is not None:
                 if self.declared is None:
-                    raise _Widen(spec.name, widen(spec.type, pc.filter(values, bad)))
+                    wider = widen(spec.type, pc.filter(values, bad))
+                    meant = spec.type if wider == "string" else None
+                    if meant is not None and not _all_digits(pc.filter(values, bad)):
+                        raise _Widen(spec.name, wider, self.fallback_from.get(spec.name, meant))
+                    raise _Widen(spec.name, wider)
                 self._report_mask(
                     raw,
                     position,
@@ -421,6 +464,8 @@ class _Run:
                 )
             if self.declared is not None and spec.constraints:
                 self._check_constraints(raw, position, spec, values, converted)
+            if spec.type == "string" and spec.name in self.fallback_from:
+                self._count_fallback(raw, spec.name, values)
             columns.append(converted)
         names = [spec.name for spec in specs]
         batch = pa.RecordBatch.from_arrays(columns, names=names)
@@ -429,6 +474,51 @@ class _Run:
         self.rows_checked += batch.num_rows
         self.profile.update(batch)
         return batch
+
+    def _count_fallback(self, raw: RawBatch, name: str, values: pa.Array) -> None:
+        meant = self.fallback_from[name]
+        self.fallback_present[name] = self.fallback_present.get(name, 0) + (
+            len(values) - values.null_count
+        )
+        bad = misfits(values, meant)
+        if bad is None:
+            return
+        indices = pc.indices_nonzero(pc.fill_null(bad, False))
+        self.fallback_misfits[name] = self.fallback_misfits.get(name, 0) + len(indices)
+        cells = self.fallback_cells.setdefault(name, [])
+        room = FALLBACK_CELLS_LISTED - len(cells)
+        for index in indices.slice(0, max(room, 0)).to_pylist():
+            value = json_value(values[index].as_py())
+            cells.append({"row": raw.row(index), "value": value})
+
+    def text_fallbacks(self, filename: str) -> list[dict[str, Any]]:
+        """The columns read as text although most of their cells are of another type.
+
+        Each: file, field, column (1-based), the type most cells had, how many cells do not
+        fit it out of how many non-empty ones, and the first of those cells (row, value).
+        A column whose cells are mostly text is not listed: text is what it is.
+        """
+        found = []
+        names = [spec.name for spec in self.specs or []]
+        for name, meant in self.fallback_from.items():
+            bad = self.fallback_misfits.get(name, 0)
+            present = self.fallback_present.get(name, 0)
+            if name not in names or meant not in TEXT_FALLBACK_TYPES:
+                continue
+            if bad == 0 or 2 * bad >= present:
+                continue
+            found.append(
+                {
+                    "file": filename,
+                    "field": name,
+                    "column": names.index(name) + 1,
+                    "type": meant,
+                    "count": bad,
+                    "present": present,
+                    "cells": self.fallback_cells.get(name, []),
+                }
+            )
+        return found
 
     def _report_mask(
         self,

@@ -269,6 +269,34 @@ def _casts(values: pa.Array, arrow_type: pa.DataType) -> bool:
     return True
 
 
+# Types a column may have been meant to hold when a few of its cells made it text.
+TEXT_FALLBACK_TYPES = ("integer", "number", "date", "datetime", "boolean")
+
+
+def misfits(values: pa.Array, field_type: str) -> pa.Array | None:
+    """The mask of non-empty cells that are not a valid ``field_type`` (None when all are)."""
+    _cast, bad = cast_column(values, FieldSpec(name="", type=field_type))
+    return bad
+
+
+def majority_type(values: pa.Array) -> str | None:
+    """The type that more than half of a text sample's non-empty cells fit, when the others
+    made inference fall back to text (``2026-11-31`` among dates, ``n/a`` among numbers).
+
+    None when the column is text by nature: too few values, or codes with leading zeros.
+    """
+    present = pc.drop_null(values).slice(0, INFERENCE_SAMPLE_ROWS)
+    if len(present) < 2 or _any_match(present, LEADING_ZERO_PATTERN):
+        return None
+    for field_type in TEXT_FALLBACK_TYPES:
+        bad = misfits(present, field_type)
+        if bad is None:
+            continue  # every cell fits: text was chosen on purpose (e.g. 20-digit ids)
+        if 2 * int(pc.sum(pc.cast(bad, pa.int64())).as_py() or 0) < len(present):
+            return field_type
+    return None
+
+
 def widen(field_type: str, bad_values: pa.Array) -> str:
     """The next type to try when a later batch does not fit what the first one suggested."""
     if field_type == "integer" and _all_match(pc.drop_null(bad_values), r"^[+-]?\d+$"):
