@@ -62,6 +62,7 @@ from bitgoeul.ingest.table_schema import (
     parse_declared_schema,
     widen,
 )
+from bitgoeul.messages import Message, msg
 
 Progress = Callable[[int, int, int], None]
 
@@ -120,11 +121,16 @@ def ingest_file(
     size = source.stat().st_size
     if max_bytes is not None and size > max_bytes:
         raise TooLarge(
-            f"{filename} is {size:,} bytes; the largest accepted upload is {max_bytes:,} bytes."
+            msg(
+                "{file} is {size:,} bytes; the largest accepted upload is {limit:,} bytes.",
+                file=filename,
+                size=size,
+                limit=max_bytes,
+            )
         )
     source_format = _format_of(source, filename)
     if size == 0:
-        raise file_error(filename, rule="empty-file", message="The file is empty (0 bytes).")
+        raise file_error(filename, rule="empty-file", message=msg("The file is empty (0 bytes)."))
     declared = (
         parse_declared_schema(declared_schema, filename=filename)
         if declared_schema is not None
@@ -160,9 +166,9 @@ def ingest_file(
 
 # What a sniffed file is, said to a person, and the ending it should have been uploaded with.
 _CONTENTS = {
-    "zip": ("a zip archive, as an Excel workbook is", ".xlsx"),
-    "parquet": ("a Parquet file", ".parquet"),
-    "ole2": ("an old-style Excel workbook (.xls) or a password-protected one", ""),
+    "zip": (msg("a zip archive, as an Excel workbook is"), ".xlsx"),
+    "parquet": (msg("a Parquet file"), ".parquet"),
+    "ole2": (msg("an old-style Excel workbook (.xls) or a password-protected one"), ""),
 }
 _MISMATCH_RULES = {"xlsx": "not-xlsx", "parquet": "not-parquet"}
 
@@ -181,8 +187,11 @@ def _format_of(source: Path, filename: str) -> str:
         raise file_error(
             filename,
             rule="format",
-            message=f"Files ending '{suffix or '(nothing)'}' are not accepted. "
-            f"Upload one of: {accepted}.",
+            message=msg(
+                "Files ending '{suffix}' are not accepted. Upload one of: {accepted}.",
+                suffix=suffix or msg("(nothing)"),
+                accepted=accepted,
+            ),
         )
     named = EXTENSIONS[suffix]
     found = sniff_format(source)
@@ -190,14 +199,23 @@ def _format_of(source: Path, filename: str) -> str:
         return named
     what, ending = _CONTENTS[found]
     fix = (
-        f"Upload it under a name ending in '{ending}', or export it again as {suffix}."
+        msg(
+            "Upload it under a name ending in '{ending}', or export it again as {suffix}.",
+            ending=ending,
+            suffix=suffix,
+        )
         if ending
-        else "Save it from Excel as .xlsx, without a password, or as CSV UTF-8."
+        else msg("Save it from Excel as .xlsx, without a password, or as CSV UTF-8.")
     )
     raise file_error(
         filename,
         rule=_MISMATCH_RULES.get(named, "format"),
-        message=f"The file's name ends in '{suffix}', but it is {what}. {fix}",
+        message=msg(
+            "The file's name ends in '{suffix}', but it is {what}. {fix}",
+            suffix=suffix,
+            what=what,
+            fix=fix,
+        ),
     )
 
 
@@ -207,8 +225,12 @@ def _check_column_classes(classes: dict[str, str] | None, *, filename: str) -> N
             raise file_error(
                 filename,
                 rule="column-class",
-                message=f"Column '{name}' is given the class '{value}'; use one of "
-                f"{', '.join(CLASSES)}.",
+                message=msg(
+                    "Column '{column}' is given the class '{value}'; use one of {classes}.",
+                    column=name,
+                    value=value,
+                    classes=", ".join(CLASSES),
+                ),
             )
 
 
@@ -382,20 +404,30 @@ class _Run:
             self.report.add(
                 rule="missing-column",
                 field=name,
-                message=f"The schema declares a column '{name}' that the file does not have.",
+                message=msg(
+                    "The schema declares a column '{column}' that the file does not have.",
+                    column=name,
+                ),
             )
         for name in extra:
             self.report.add(
                 rule="extra-column",
                 column=self.reader.columns.index(name) + 1,
                 field=name,
-                message=f"The file has a column '{name}' that the schema does not declare.",
+                message=msg(
+                    "The file has a column '{column}' that the schema does not declare.",
+                    column=name,
+                ),
             )
         if not missing and not extra:
             self.report.add(
                 rule="column-order",
-                message="The columns are in a different order from the schema: "
-                f"file {self.reader.columns}, schema {names}.",
+                message=msg(
+                    "The columns are in a different order from the schema: file {file}, "
+                    "schema {schema}.",
+                    file=str(self.reader.columns),
+                    schema=str(names),
+                ),
             )
         self.report.fail()
 
@@ -459,8 +491,15 @@ class _Run:
                     values,
                     bad,
                     rule="type",
-                    explain=f"is not a valid {spec.type}"
-                    + (f" in format '{spec.format}'" if spec.format != "default" else ""),
+                    explain=(
+                        msg(
+                            "is not a valid {type} in format '{format}'",
+                            type=spec.type,
+                            format=spec.format,
+                        )
+                        if spec.format != "default"
+                        else msg("is not a valid {type}", type=spec.type)
+                    ),
                 )
             if self.declared is not None and spec.constraints:
                 self._check_constraints(raw, position, spec, values, converted)
@@ -529,7 +568,7 @@ class _Run:
         bad: pa.Array,
         *,
         rule: str,
-        explain: str,
+        explain: Message,
     ) -> None:
         indices = pc.indices_nonzero(pc.fill_null(bad, False))
         total = len(indices)
@@ -545,9 +584,13 @@ class _Run:
                 column=position,
                 field=spec.name,
                 value=value,
-                message=f"Row {row}, column '{spec.name}': "
-                + ("the cell" if value is None else repr(value))
-                + f" {explain}.",
+                message=msg(
+                    "Row {row}, column '{column}': {cell} {explain}.",
+                    row=row,
+                    column=spec.name,
+                    cell=msg("the cell") if value is None else repr(value),
+                    explain=explain,
+                ),
             )
         self.report.count_more(rule, total - listed)
 
@@ -557,38 +600,38 @@ class _Run:
         rules = spec.constraints
         present = pc.is_valid(values)
 
-        def report(rule: str, bad: pa.Array, explain: str) -> None:
+        def report(rule: str, bad: pa.Array, explain: Message) -> None:
             self._report_mask(raw, position, spec, shown, bad, rule=rule, explain=explain)
 
         if rules.get("required"):
-            report("required", pc.is_null(shown), "is empty, but a value is required")
+            report("required", pc.is_null(shown), msg("is empty, but a value is required"))
         if "minimum" in rules:
             bound = constraint_bound(rules["minimum"], values.type)
             report(
                 "minimum",
                 pc.and_(present, pc.less(values, bound)),
-                f"is below the minimum {rules['minimum']}",
+                msg("is below the minimum {minimum}", minimum=rules["minimum"]),
             )
         if "maximum" in rules:
             bound = constraint_bound(rules["maximum"], values.type)
             report(
                 "maximum",
                 pc.and_(present, pc.greater(values, bound)),
-                f"is above the maximum {rules['maximum']}",
+                msg("is above the maximum {maximum}", maximum=rules["maximum"]),
             )
         if "enum" in rules:
             allowed = pa.array(rules["enum"]).cast(values.type)
             report(
                 "enum",
                 pc.and_(present, pc.invert(pc.is_in(values, allowed))),
-                f"is not one of {rules['enum']}",
+                msg("is not one of {allowed}", allowed=str(rules["enum"])),
             )
         if "pattern" in rules and pa.types.is_string(values.type):
             matches = pc.match_substring_regex(values, f"^(?:{rules['pattern']})$")
             report(
                 "pattern",
                 pc.invert(pc.fill_null(matches, True)),
-                f"does not match the pattern {rules['pattern']!r}",
+                msg("does not match the pattern {pattern}", pattern=repr(rules["pattern"])),
             )
         if pa.types.is_string(values.type) and ("maxLength" in rules or "minLength" in rules):
             lengths = pc.utf8_length(values)
@@ -596,13 +639,13 @@ class _Run:
                 report(
                     "maxLength",
                     pc.fill_null(pc.greater(lengths, rules["maxLength"]), False),
-                    f"is longer than {rules['maxLength']} characters",
+                    msg("is longer than {length} characters", length=rules["maxLength"]),
                 )
             if "minLength" in rules:
                 report(
                     "minLength",
                     pc.fill_null(pc.less(lengths, rules["minLength"]), False),
-                    f"is shorter than {rules['minLength']} characters",
+                    msg("is shorter than {length} characters", length=rules["minLength"]),
                 )
         if rules.get("unique"):
             self._check_unique(raw, position, spec, shown, values)
@@ -630,7 +673,7 @@ class _Run:
             shown,
             pa.array(flags),
             rule="unique",
-            explain="appears in an earlier row, but values must be unique",
+            explain=msg("appears in an earlier row, but values must be unique"),
         )
 
     def finish(self) -> list[FieldSpec]:

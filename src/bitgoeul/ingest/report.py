@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any, NoReturn
 
 from bitgoeul.errors import ValidationFailed
-from bitgoeul.messages import Message
+from bitgoeul.messages import Message, msg
 
 VALUE_SHOWN_CHARS = 200
 
@@ -39,7 +39,7 @@ class ErrorReport:
         self,
         *,
         rule: str,
-        message: str,
+        message: str | Message,
         row: int | None = None,
         column: int | None = None,
         field: str | None = None,
@@ -80,16 +80,21 @@ class ErrorReport:
 
     def error(self) -> ValidationFailed:
         total = self.error_count
-        rules = ", ".join(f"{rule} ({count})" for rule, count in self.counts.most_common())
-        noun = "error" if total == 1 else "errors"
-        first = self.errors[0]["message"] if self.errors else ""
-        return ValidationFailed(
-            f"{self.filename}: {total} {noun} ({rules}). First: {first}",
-            detail=self.detail(),
+        values = {
+            "file": self.filename,
+            "total": total,
+            "rules": ", ".join(f"{rule} ({count})" for rule, count in self.counts.most_common()),
+            "first": self.errors[0]["message"] if self.errors else "",
+        }
+        summary = (
+            msg("{file}: {total} error ({rules}). First: {first}", **values)
+            if total == 1
+            else msg("{file}: {total} errors ({rules}). First: {first}", **values)
         )
+        return ValidationFailed(summary, detail=self.detail())
 
 
-def file_error(filename: str, *, rule: str, message: str) -> ValidationFailed:
+def file_error(filename: str, *, rule: str, message: str | Message) -> ValidationFailed:
     """A problem with the file as a whole (encoding, empty, not Parquet): one error, no row."""
     report = ErrorReport(filename, limit=1)
     report.add(rule=rule, message=message)
