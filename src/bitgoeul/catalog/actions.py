@@ -785,3 +785,65 @@ def discard_held(session: Session, *, settings: Settings, actor: Actor, run_id: 
     if staged_name:
         (_held_dir(settings) / staged_name).unlink(missing_ok=True)
     return run
+
+
+# Column classes, set after the columns are known -------------------------------------------
+
+_CLASS_KEYS = ("classification", "suggested_classification", "classification_reason")
+
+
+def reclassify_columns(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    actor: Actor,
+    slug: str,
+    classes: dict[str, str],
+) -> DatasetVersion | None:
+    """A steward changes the latest version's column classes: the next version holds the same
+    rows under the new classes (a version never changes), published by ``publish_version``
+    from the verified stored file with the latest version's schema.  None when nothing changes.
+    """
+    dataset = get_dataset(session, slug)
+    latest = version_of(session, dataset, None)
+    fields = list(latest.table_schema.get("fields", []))
+    current = {str(f["name"]): str(f.get("classification") or "other") for f in fields}
+    unknown = sorted(set(classes) - set(current))
+    if unknown:
+        raise ValidationFailed(
+            msg(
+                "Version {number} of '{slug}' has no column named {columns}.",
+                number=latest.number,
+                slug=slug,
+                columns=", ".join(repr(name) for name in unknown),
+            )
+        )
+    wanted = {**current, **classes}
+    if wanted == current:
+        return None
+    door = Door(session, actor=actor, event=f"dataset.{DataAction.publish_version.value}")
+    with door:
+        passage = door.admit([Request(DataAction.publish_version, dataset, latest, None)])[0]
+        stored_path = door.read_path(store, passage)
+        session.commit()
+    declared = {
+        "fields": [{k: v for k, v in f.items() if k not in _CLASS_KEYS} for f in fields],
+    }
+    changed = sorted(name for name in wanted if wanted[name] != current[name])
+    return publish_version(
+        session,
+        settings=settings,
+        store=store,
+        actor=actor,
+        slug=slug,
+        source=stored_path,
+        filename=f"{slug}-v{latest.number}.parquet",
+        declared_schema=declared,
+        column_classes=wanted,
+        note=msg(
+            "Column classes changed from version {number}: {columns}.",
+            number=latest.number,
+            columns=", ".join(f"{name} → {wanted[name]}" for name in changed),
+        ),
+    )
