@@ -49,8 +49,10 @@ def test_an_upload_with_bad_cells_shows_them_and_waits_for_a_choice(
     page = response.text  # type: ignore[attr-defined]
     assert "/ingest-runs/" in str(response.url)  # type: ignore[attr-defined]
     assert 'id="text-fallbacks"' in page
-    assert "2026-11-31" in page and "not-a-number" in page
-    assert 'id="publish-as-text"' in page and 'id="discard-upload"' in page
+    assert "2026-11-31" in page
+    assert "not-a-number" in page
+    assert 'id="publish-as-text"' in page
+    assert 'id="discard-upload"' in page
     assert _versions(client) == [1]
 
 

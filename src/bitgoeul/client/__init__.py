@@ -20,6 +20,7 @@ from bitgoeul.client._errors import (
     RateLimited,
     ServerError,
     TooLarge,
+    UploadHeld,
     ValidationFailed,
 )
 from bitgoeul.client._models import (
@@ -32,6 +33,7 @@ from bitgoeul.client._models import (
     Dataset,
     DatasetList,
     DatasetVersion,
+    IngestRun,
     Job,
     JobLog,
     JobOutput,
@@ -71,6 +73,7 @@ __all__ = [
     "Dataset",
     "DatasetList",
     "DatasetVersion",
+    "IngestRun",
     "Job",
     "JobLog",
     "JobOutput",
@@ -98,6 +101,7 @@ __all__ = [
     "TestbedTask",
     "TestbedTeam",
     "TooLarge",
+    "UploadHeld",
     "User",
     "ValidationFailed",
 ]
