@@ -16,8 +16,10 @@ from bitgoeul.governance.models import (
     Agreement,
     Notification,
     Project,
+    ProjectChoice,
     ProjectMember,
 )
+from bitgoeul.linkage.models import LinkageApproval, LinkageProject, LinkageRun
 from bitgoeul.query.models import QueryRun, SavedQuery
 from bitgoeul.testbed.models import (
     TestbedRerun,
@@ -39,11 +41,15 @@ __all__ = [
     "IngestRun",
     "Job",
     "JobWorker",
+    "LinkageApproval",
+    "LinkageProject",
+    "LinkageRun",
     "LoginFailure",
     "Notification",
     "Organization",
     "OutputRelease",
     "Project",
+    "ProjectChoice",
     "ProjectMember",
     "QueryRun",
     "ReleaseDecision",

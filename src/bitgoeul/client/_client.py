@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,6 +31,8 @@ from bitgoeul.client._models import (
     Job,
     JobLog,
     Leaderboard,
+    LinkageProject,
+    LinkageRun,
     NewApiToken,
     Notification,
     Organization,
@@ -141,16 +144,21 @@ class Client:
         access_level: str | None = None,
         *,
         licence: str | None = None,
+        kind: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
     ) -> DatasetList:
-        """Search the catalog; every filter is optional.  Pages with ``limit`` and ``offset``."""
+        """Search the catalog; every filter is optional.  Pages with ``limit`` and ``offset``.
+
+        Testbeds' hidden test sets are listed only with ``kind="test_set"``.
+        """
         params = _present(
             q=q,
             sector=sector,
             publisher=publisher,
             access_level=access_level,
             licence=licence,
+            kind=kind,
             limit=limit,
             offset=offset,
         )
@@ -217,10 +225,20 @@ class Client:
         return IngestRun.model_validate(self._json("POST", f"/ingest-runs/{id}/discard"))
 
     def preview(
-        self, slug: str, *, version: int | None = None, limit: int | None = None
+        self,
+        slug: str,
+        *,
+        version: int | None = None,
+        limit: int | None = None,
+        project: int | None = None,
     ) -> Preview:
-        """The first rows (``limit``, at most 100) of the latest or the given version."""
-        params = _present(version=version, limit=limit)
+        """The first rows (``limit``, at most 100) of the latest or the given version.
+
+        ``project`` is the project whose agreement grants restricted data; ``applied`` on the
+        answer says what the agreement changed (columns hidden, rows filtered, identifiers
+        pseudonymised).
+        """
+        params = _present(version=version, limit=limit, project=project)
         body = self._json("GET", f"/datasets/{_seg(slug)}/preview", params=params)
         return Preview.model_validate(body)
 
@@ -231,12 +249,16 @@ class Client:
         format: str = "parquet",
         *,
         version: int | None = None,
+        project: int | None = None,
     ) -> Path:
-        """Stream the latest (or the given) version to ``dest``: a file, or a directory for it.
+        """Stream the latest (or the given) version to ``dest``: a file, or a directory for it
+        (an existing one, or a path ending in ``/``, which is created).
 
-        ``format`` is ``parquet`` or ``csv``.  The file appears only when complete.
+        ``format`` is ``parquet`` or ``csv``.  ``project`` is the project whose agreement
+        grants restricted data: the file then holds the agreement's columns and rows, with
+        identifiers pseudonymised.  The file appears only when complete.
         """
-        params = _present(format=format, version=version)
+        params = _present(format=format, version=version, project=project)
         return self._stream_to(
             dest, f"{slug}.{format}", "GET", f"/datasets/{_seg(slug)}/download", params=params
         )
@@ -447,6 +469,54 @@ class Client:
         return int(self._json("POST", "/notifications/read")["marked_read"])
 
     # jobs
+
+    # linkage
+
+    def create_linkage_project(
+        self,
+        title: str,
+        *,
+        method: str,
+        custodian: str,
+        sources: Sequence[Mapping[str, Any]],
+        purpose: str = "",
+        project: int | None = None,
+        key_definitions: Sequence[Mapping[str, Any]] | None = None,
+        threshold: float | None = None,
+    ) -> LinkageProject:
+        """Propose a linkage of ``sources`` (each ``{"dataset": slug, "fields": {"name":
+        column, ...}, "attributes": [...]}``) by ``method`` (``exact`` or ``bloom``) under the
+        key ``custodian``'s secret; every source's publisher must approve it."""
+        payload: dict[str, Any] = {
+            "title": title,
+            "purpose": purpose,
+            "method": method,
+            "custodian": custodian,
+            "sources": [dict(s) for s in sources],
+        }
+        if project is not None:
+            payload["project_id"] = project
+        if key_definitions is not None:
+            payload["key_definitions"] = [dict(d) for d in key_definitions]
+        if threshold is not None:
+            payload["threshold"] = threshold
+        return LinkageProject.model_validate(self._json("POST", "/linkage/projects", json=payload))
+
+    def linkage_project(self, id: int) -> LinkageProject:
+        return LinkageProject.model_validate(self._json("GET", f"/linkage/projects/{id}"))
+
+    def approve_linkage(self, id: int, note: str = "") -> LinkageProject:
+        """Approve a linkage project for your organization (a steward of a source's publisher)."""
+        body = self._json("POST", f"/linkage/projects/{id}/approve", json={"note": note})
+        return LinkageProject.model_validate(body)
+
+    def run_linkage(self, id: int) -> LinkageRun:
+        """Run an approved linkage project (a steward of its key custodian, or an operator)."""
+        return LinkageRun.model_validate(self._json("POST", f"/linkage/projects/{id}/runs"))
+
+    def linkage_run(self, id: int) -> LinkageRun:
+        """A run's status, linked dataset and match-rate report."""
+        return LinkageRun.model_validate(self._json("GET", f"/linkage/runs/{id}"))
 
     def _post_bundle(
         self, path: str, directory_or_archive: str | Path, spec: dict[str, Any]
@@ -844,11 +914,14 @@ class Client:
         never leaves a file that looks whole.
         """
         target = Path(dest)
+        # "out/" names a folder (made if missing), as it does for cp and rsync.
+        into_folder = str(dest).endswith(("/", os.sep)) or target.is_dir()
         with self._http.stream(method, API + path, **kwargs) as response:
             if response.is_error:
                 response.read()
                 raise error_from_response(response)
-            if target.is_dir():
+            if into_folder:
+                target.mkdir(parents=True, exist_ok=True)
                 target = target / _filename(response, fallback)
             partial = target.with_name(target.name + ".part")
             try:

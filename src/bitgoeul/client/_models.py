@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _HubModel(BaseModel):
@@ -103,6 +103,18 @@ class IngestRun(_HubModel):
     version: int | None = None
 
 
+class AppliedObligations(_HubModel):
+    """What the agreement changed in a preview: the project and agreement it was read under,
+    the columns left out, the rows kept (a SQL condition) and the identifier columns replaced
+    by per-project pseudonyms.  Empty: nothing was changed."""
+
+    project: int | None = None
+    agreement: int | None = None
+    hidden_columns: list[str] = []
+    row_filter: str | None = None
+    pseudonymised_columns: list[str] = []
+
+
 class Preview(_HubModel):
     """The first rows of the latest version, as the policy lets you see them."""
 
@@ -110,6 +122,7 @@ class Preview(_HubModel):
     version: int | None = None
     columns: list[str] = []
     rows: list[list[Any]] = []
+    applied: AppliedObligations = Field(default_factory=AppliedObligations)
 
 
 class QueryResult(_HubModel):
@@ -171,6 +184,9 @@ class AccessRequest(_HubModel):
     dataset: str
     status: str
     project_title: str = ""
+    project_purpose: str = ""
+    project_justification: str = ""
+    dataset_is_test_set: bool = False
     requested_columns: list[str] | None = None
     requested_days: int = 0
     note: str = ""
@@ -189,6 +205,7 @@ class Agreement(_HubModel):
     request: int
     project: int
     dataset: str
+    project_title: str = ""
     columns: list[str] | None = None
     row_filter: str | None = None
     grants_identifiers: bool = False
@@ -521,3 +538,33 @@ class TestbedRerun(_HubModel):
     matches: bool | None = None
     created_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+class LinkageProject(_HubModel):
+    """A linkage project: its sources, method, key custodian, and which publishers approved."""
+
+    id: int
+    title: str
+    purpose: str = ""
+    method: str
+    custodian: str
+    project_id: int | None = None
+    sources: list[dict[str, Any]] = []
+    threshold: float = 0.7
+    publishers: list[str] = []
+    approvals: list[dict[str, Any]] = []
+    awaiting: list[str] = []
+    created_at: datetime | None = None
+
+
+class LinkageRun(_HubModel):
+    """One run of a linkage project: status, the linked dataset and the match-rate report."""
+
+    id: int
+    linkage_project_id: int
+    status: str
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    linked_dataset: str | None = None
+    report: dict[str, Any] = {}
+    error: str = ""

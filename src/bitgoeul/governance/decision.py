@@ -24,6 +24,11 @@ level: they hold the data already and answer for it):
   with an active agreement, and only aggregates (groups of at least ``min_group_size`` people,
   the N-K dominance rule, no direct identifiers or sensitive columns in the output).
 
+Linkage (``link``) reads a source's identifying columns and approved attributes inside the hub,
+only within a linkage project that a steward of the dataset's publisher approved, and only for
+a steward of the project's key custodian or an operator (``LinkageTerms``); a hidden test set
+is never linked.
+
 A testbed's hidden test set (``holdout``) is read through its own two actions only
 (``testbed_inputs``, ``testbed_score``), by the task's participants under what its access level
 needs (``TestbedTerms``: an organization and accepted terms for restricted and secure data),
@@ -38,6 +43,7 @@ from enum import StrEnum
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog.models import AccessLevel, Dataset
+from bitgoeul.messages import msg
 from bitgoeul.privacy.obligations import (
     DEFAULT_DOMINANCE_K,
     DEFAULT_DOMINANCE_N,
@@ -54,6 +60,7 @@ __all__ = [
     "DataAction",
     "Decision",
     "DecisionContext",
+    "LinkageTerms",
     "Obligations",
     "TestbedTerms",
     "decide",
@@ -112,6 +119,16 @@ class TestbedTerms:
 
 
 @dataclass(frozen=True)
+class LinkageTerms:
+    """The linkage project a dataset is to be linked in, as the decision point needs it."""
+
+    linkage_project_id: int
+    approved_by_publisher: bool  # a steward of this dataset's publisher approved the project
+    custodian_id: int  # the key custodian's organization, which runs the linkage
+    columns: list[str]  # the identifying columns and approved attributes the run reads
+
+
+@dataclass(frozen=True)
 class DecisionContext:
     """The project an actor acts for and its agreement on the dataset (None: none active)."""
 
@@ -120,6 +137,7 @@ class DecisionContext:
     agreement: AgreementTerms | None = None
     column_classes: dict[str, str] = field(default_factory=dict)
     testbed: TestbedTerms | None = None
+    linkage: LinkageTerms | None = None
 
 
 @dataclass(frozen=True)
@@ -155,32 +173,41 @@ def decide(
     governs = actor.is_operator or actor.is_steward_of(dataset.publisher_id)
     if action in _TESTBED_ACTIONS:
         return _testbed(actor, action, dataset, context, governs=governs)
+    if action == DataAction.link:
+        return _linkage(actor, dataset, context)
     if action == DataAction.view_metadata:
-        return Decision(True, "dataset metadata is public in the catalog")
+        return Decision(True, msg("dataset metadata is public in the catalog"))
     if action in _STEWARD_ONLY:
         if governs:
-            return Decision(True, "steward of the publishing organization")
-        return Decision(False, "only the publisher's stewards and operators may change a dataset")
+            return Decision(True, msg("steward of the publishing organization"))
+        return Decision(
+            False, msg("only the publisher's stewards and operators may change a dataset")
+        )
     if governs:
-        return Decision(True, "steward of the publishing organization")
+        return Decision(True, msg("steward of the publishing organization"))
     if dataset.holdout and action in DATA_ACTIONS:
         return Decision(
             False,
-            "this dataset is a testbed's hidden test set: its rows never leave; only the "
-            "testbed's scorer reads them",
+            msg(
+                "this dataset is a testbed's hidden test set: its rows never leave; only the "
+                "testbed's scorer reads them"
+            ),
         )
     level = dataset.access_level
     if level == AccessLevel.open:
-        return Decision(True, "open data")
+        return Decision(True, msg("open data"))
     if level == AccessLevel.registered:
         if actor.is_anonymous:
-            return Decision(False, "sign in to use registered data")
-        return Decision(True, "registered data, signed-in user")
+            return Decision(False, msg("sign in to use registered data"))
+        return Decision(True, msg("registered data, signed-in user"))
     if level == AccessLevel.secure and action in _ROW_EXPORTS:
         return Decision(
             False,
-            f"secure data is never available for {action.value}; "
-            "run an aggregate query under a project agreement instead",
+            msg(
+                "secure data is never available for {action}; "
+                "run an aggregate query under a project agreement instead",
+                action=action.value,
+            ),
         )
     refusal = _agreement_refusal(actor, level, context, now or datetime.now(UTC))
     if refusal is not None:
@@ -192,7 +219,11 @@ def decide(
         obligations = _in_a_job(obligations, context)
     return Decision(
         True,
-        f"project {context.project_id} holds agreement {context.agreement.agreement_id}",
+        msg(
+            "project {project} holds agreement {agreement}",
+            project=context.project_id,
+            agreement=context.agreement.agreement_id,
+        ),
         obligations,
     )
 
@@ -213,9 +244,9 @@ def _testbed(
     way: the scorer reads the id column through the same pseudonyms."""
     terms = context.testbed if context is not None else None
     if not dataset.holdout or terms is None:
-        return Decision(False, "only a testbed task's hidden test set is read this way")
+        return Decision(False, msg("only a testbed task's hidden test set is read this way"))
     if actor.is_anonymous or not (terms.is_participant or governs):
-        return Decision(False, f"join a team of testbed task '{terms.task}' first")
+        return Decision(False, msg("join a team of testbed task '{task}' first", task=terms.task))
     if not governs:
         refusal = _testbed_refusal(dataset.access_level, terms)
         if refusal is not None:
@@ -225,13 +256,54 @@ def _testbed(
         read = [terms.id_column, terms.label_column]
         return Decision(
             True,
-            f"the scorer of task '{terms.task}' reads the labels; only a score leaves",
+            msg(
+                "the scorer of task '{task}' reads the labels; only a score leaves",
+                task=terms.task,
+            ),
             _testbed_obligations(terms, read, classes, keyed=[terms.id_column]),
         )
     return Decision(
         True,
-        f"the inputs of task '{terms.task}', without the label",
+        msg("the inputs of task '{task}', without the label", task=terms.task),
         _testbed_obligations(terms, terms.input_columns, classes, keyed=terms.input_columns),
+    )
+
+
+def _linkage(actor: Actor, dataset: Dataset, context: DecisionContext | None) -> Decision:
+    """Linkage, whatever the access level: inside an approved linkage project, by its key
+    custodian. Nothing leaves here: the run publishes a new restricted or secure dataset, which
+    every door then governs by its own policy."""
+    terms = context.linkage if context is not None else None
+    if dataset.holdout:
+        return Decision(False, msg("a testbed's hidden test set is never linked"))
+    if terms is None:
+        return Decision(
+            False,
+            msg("data is linked only in a linkage project that every source's publisher approved"),
+        )
+    if not terms.approved_by_publisher:
+        return Decision(
+            False,
+            msg(
+                "a steward of the publisher has not approved linkage project {id}",
+                id=terms.linkage_project_id,
+            ),
+        )
+    if not (actor.is_operator or actor.is_steward_of(terms.custodian_id)):
+        return Decision(
+            False,
+            msg(
+                "only a steward of the key custodian or an operator runs linkage project {id}",
+                id=terms.linkage_project_id,
+            ),
+        )
+    return Decision(
+        True,
+        msg(
+            "linkage project {id}, approved by the publisher, run by the key custodian",
+            id=terms.linkage_project_id,
+        ),
+        Obligations(visible_columns=list(terms.columns)),
     )
 
 
@@ -239,13 +311,17 @@ def _testbed_refusal(level: AccessLevel | None, terms: TestbedTerms) -> str | No
     if level is None or level not in (AccessLevel.restricted, AccessLevel.secure):
         return None  # open or registered: a signed-in participant, checked above
     if terms.organization_id is None:
-        return (
-            f"the test set of task '{terms.task}' is {level.value}: only participants who "
-            "belong to an organization use it; ask an operator to add your account to yours"
+        return msg(
+            "the test set of task '{task}' is {level}: only participants who belong to an "
+            "organization use it; ask an operator to add your account to yours",
+            task=terms.task,
+            level=level.value,
         )
     if not terms.terms_accepted:
-        return (
-            f"the test set of task '{terms.task}' is {level.value}: accept the task's terms first"
+        return msg(
+            "the test set of task '{task}' is {level}: accept the task's terms first",
+            task=terms.task,
+            level=level.value,
         )
     return None
 
@@ -288,24 +364,34 @@ def _agreement_refusal(
     actor: Actor, level: AccessLevel, context: DecisionContext | None, now: datetime
 ) -> str | None:
     needs = (
-        "restricted data needs an approved project agreement"
+        msg("restricted data needs an approved project agreement")
         if level == AccessLevel.restricted
-        else "secure data allows aggregate queries under an approved project agreement only"
+        else msg("secure data allows aggregate queries under an approved project agreement only")
     )
     if actor.is_anonymous:
-        return f"sign in: {needs}"
+        return msg("sign in: {needs}", needs=needs)
     if context is None or context.project_id is None:
-        return f"{needs}; name the project you are working for"
+        return msg("{needs}; name the project you are working for", needs=needs)
     if not context.is_project_member:
-        return f"{needs}; you are not a member of project {context.project_id}"
+        return msg(
+            "{needs}; you are not a member of project {project}",
+            needs=needs,
+            project=context.project_id,
+        )
     agreement = context.agreement
     if agreement is None:
-        return (
-            f"{needs}; project {context.project_id} has no active agreement for this dataset "
-            "(request access, or ask for a new agreement if it expired or was revoked)"
+        return msg(
+            "{needs}; project {project} has no active agreement for this dataset "
+            "(request access, or ask for a new agreement if it expired or was revoked)",
+            needs=needs,
+            project=context.project_id,
         )
     if agreement.expires_at <= now:
-        return f"{needs}; agreement {agreement.agreement_id} has expired"
+        return msg(
+            "{needs}; agreement {agreement} has expired",
+            needs=needs,
+            agreement=agreement.agreement_id,
+        )
     return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -86,6 +87,23 @@ class ProjectMember(Base):
     project: Mapped[Project] = relationship(back_populates="members")
 
 
+class ProjectChoice(Base):
+    """The project a user last chose to work for, so dataset pages decide in its context.
+
+    One row per user; a choice of a project the user has since left is ignored when read.
+    """
+
+    __tablename__ = "project_choices"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    chosen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AccessRequest(Base):
     __tablename__ = "access_requests"
     __table_args__ = (Index("ix_access_requests_dataset_status", "dataset_id", "status"),)
@@ -143,6 +161,10 @@ class Notification(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
+    # The English ``msg`` template and its values, so the text is said in the reader's
+    # language (``governance.notifications``); empty for rows written before they were kept.
+    template: Mapped[str] = mapped_column(Text, default="")
+    template_values: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]

@@ -24,6 +24,7 @@ from bitgoeul.accounts.actor import ANONYMOUS, Actor
 from bitgoeul.accounts.models import Role
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.models import AccessLevel, Dataset, Sector
+from bitgoeul.catalog.schemas import DatasetKind
 from bitgoeul.deps import (
     SESSION_COOKIE,
     CurrentActor,
@@ -34,7 +35,7 @@ from bitgoeul.errors import (
     NotAuthenticated,
     NotFound,
 )
-from bitgoeul.governance import queries as governance_queries
+from bitgoeul.governance import notifications
 from bitgoeul.governance.decision import DataAction, decide
 from bitgoeul.messages import msg, translate_tree
 from bitgoeul.web.charts import profile_chart
@@ -106,7 +107,7 @@ def page(
     unread = 0
     if actor.user_id is not None:
         with request.app.state.sessionmaker() as session:
-            unread = governance_queries.unread_notifications(session, user_id=actor.user_id)
+            unread = notifications.unread_count(session, user_id=actor.user_id)
     # What the server said (errors, reports) is in the page's language too.
     context = {name: translate_tree(value, lang) for name, value in context.items()}
     html = templates.get_template(template).render(
@@ -210,9 +211,12 @@ def home(
     publisher: str | None = None,
     access_level: str | None = None,
     licence: str | None = None,
+    kind: str | None = None,
     page_number: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
 ) -> Response:
     chosen = {
+        # Hidden test sets are listed only when asked for (``?kind=test_set``).
+        "kind": _known(kind, {DatasetKind.test_set.value}),
         "q": q.strip()[:200],
         "sector": _known(sector, {s.value for s in Sector}),
         "publisher": publisher or None,
@@ -226,6 +230,7 @@ def home(
         publisher=chosen["publisher"],
         access_level=chosen["access_level"],
         licence=chosen["licence"],
+        kind=chosen["kind"] or DatasetKind.dataset.value,
         limit=PAGE_SIZE,
         offset=(page_number - 1) * PAGE_SIZE,
     )

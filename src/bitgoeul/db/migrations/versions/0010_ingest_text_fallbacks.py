@@ -5,7 +5,7 @@ Two nullable JSON columns; existing runs have neither.  The status column is a p
 (no database enum), so the new statuses ``awaiting_choice`` and ``discarded`` need no change.
 
 Revision ID: 0010_ingest_text_fallbacks
-Revises: 0008
+Revises: 0012_linkage
 Create Date: 2026-12-05 08:05:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_ingest_text_fallbacks"
-down_revision: str | None = "0008"
+down_revision: str | None = "0012_linkage"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
