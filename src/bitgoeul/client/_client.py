@@ -296,11 +296,23 @@ class Client:
         *,
         dataset: str | None = None,
         action: str | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         limit: int | None = None,
         offset: int | None = None,
     ) -> list[AuditEntry]:
-        """Audit entries you may read, newest first (stewards: uses of their data)."""
-        params = _present(dataset=dataset, action=action, limit=limit, offset=offset)
+        """Audit entries you may read, newest first (stewards: uses of their data), filtered
+        by dataset, action (or its family), who acted, and ``since <= at < until``."""
+        params = _present(
+            dataset=dataset,
+            action=action,
+            actor=actor,
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None,
+            limit=limit,
+            offset=offset,
+        )
         return [
             AuditEntry.model_validate(e) for e in _items(self._json("GET", "/audit", params=params))
         ]
