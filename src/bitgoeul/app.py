@@ -92,6 +92,7 @@ def create_app(
     from bitgoeul.catalog.api import router as catalog_router
     from bitgoeul.compute.api import router as compute_router
     from bitgoeul.governance.api import router as governance_router
+    from bitgoeul.linkage.api import router as linkage_router
     from bitgoeul.query.api import router as query_router
     from bitgoeul.testbed.api import router as testbed_router
     from bitgoeul.web.account_pages import router as account_pages_router
@@ -112,6 +113,7 @@ def create_app(
     app.include_router(catalog_router, prefix="/api/v1")
     app.include_router(audit_router, prefix="/api/v1")
     app.include_router(governance_router, prefix="/api/v1")
+    app.include_router(linkage_router, prefix="/api/v1")
     app.include_router(query_router, prefix="/api/v1")
     app.include_router(compute_router, prefix="/api/v1")
     app.include_router(testbed_router, prefix="/api/v1")
