@@ -20,6 +20,7 @@ from bitgoeul.client._errors import (
     RateLimited,
     ServerError,
     TooLarge,
+    UploadHeld,
     ValidationFailed,
 )
 from bitgoeul.client._models import (
@@ -33,6 +34,7 @@ from bitgoeul.client._models import (
     Dataset,
     DatasetList,
     DatasetVersion,
+    IngestRun,
     Job,
     JobLog,
     JobOutput,
@@ -75,6 +77,7 @@ __all__ = [
     "Dataset",
     "DatasetList",
     "DatasetVersion",
+    "IngestRun",
     "Job",
     "JobLog",
     "JobOutput",
@@ -104,6 +107,7 @@ __all__ = [
     "TestbedTask",
     "TestbedTeam",
     "TooLarge",
+    "UploadHeld",
     "User",
     "ValidationFailed",
 ]

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from bitgoeul.client._bundle import bundle_for
-from bitgoeul.client._errors import error_from_response
+from bitgoeul.client._errors import UploadHeld, error_from_response
 from bitgoeul.client._models import (
     AccessRequest,
     Agreement,
@@ -27,6 +27,7 @@ from bitgoeul.client._models import (
     Dataset,
     DatasetList,
     DatasetVersion,
+    IngestRun,
     Job,
     JobLog,
     Leaderboard,
@@ -178,26 +179,50 @@ class Client:
         column_classes: JSONFile | None = None,
         *,
         note: str = "",
+        accept_text: bool = False,
     ) -> DatasetVersion:
         """Upload a file as the dataset's next version.
 
         ``schema`` and ``column_classes`` are a dict or the path of a JSON file.  A file that
-        fails validation raises ``ValidationFailed`` whose ``report`` lists the errors.
+        fails validation raises ``ValidationFailed`` whose ``report`` lists the errors; a file
+        identical to the latest version raises ``Conflict``.  When columns fall back to text
+        because of a few cells, ``UploadHeld`` names them and nothing is published until
+        ``publish_ingest_run`` or ``discard_ingest_run``; ``accept_text=True`` publishes such
+        columns as text at once.
         """
         source = Path(path)
         form: dict[str, str] = {"note": note} if note else {}
+        if accept_text:
+            form["accept_text"] = "true"
         if schema is not None:
             form["schema"] = _json_text(schema)
         if column_classes is not None:
             form["column_classes"] = _json_text(column_classes)
         with source.open("rb") as handle:
-            body = self._json(
+            response = self._request(
                 "POST",
                 f"/datasets/{_seg(slug)}/versions",
                 data=form,
                 files={"file": (source.name, handle)},
             )
-        return DatasetVersion.model_validate(body)
+        if response.status_code == httpx.codes.ACCEPTED:
+            request = response.request
+            raise UploadHeld(
+                response.status_code, response.json(), method=request.method, url=str(request.url)
+            )
+        return DatasetVersion.model_validate(response.json())
+
+    def ingest_run(self, id: int) -> IngestRun:
+        """An upload's status, its error report, and the cells that made columns text."""
+        return IngestRun.model_validate(self._json("GET", f"/ingest-runs/{id}"))
+
+    def publish_ingest_run(self, id: int) -> DatasetVersion:
+        """Publish an upload held for a choice (``UploadHeld``), its columns as text."""
+        return DatasetVersion.model_validate(self._json("POST", f"/ingest-runs/{id}/publish"))
+
+    def discard_ingest_run(self, id: int) -> IngestRun:
+        """Discard an upload held for a choice; earlier versions stay as they are."""
+        return IngestRun.model_validate(self._json("POST", f"/ingest-runs/{id}/discard"))
 
     def preview(
         self,

@@ -85,6 +85,24 @@ class DatasetVersion(_HubModel):
     row_count: int = 0
 
 
+class IngestRun(_HubModel):
+    """One upload being turned into a version.
+
+    ``status`` is ``running``, ``succeeded``, ``failed``, ``awaiting_choice`` (columns fell back
+    to text because of a few cells, listed in ``text_fallbacks``: publish or discard it) or
+    ``discarded``; ``version`` is the version it made.
+    """
+
+    id: int
+    dataset: str = ""
+    status: str = ""
+    source_filename: str = ""
+    rows_done: int = 0
+    error_report: dict[str, Any] | None = None
+    text_fallbacks: list[dict[str, Any]] = []
+    version: int | None = None
+
+
 class AppliedObligations(_HubModel):
     """What the agreement changed in a preview: the project and agreement it was read under,
     the columns left out, the rows kept (a SQL condition) and the identifier columns replaced
