@@ -107,6 +107,8 @@ def test_an_operator_registers_and_edits_an_organization(
     client: TestClient, app: FastAPI, hub: City
 ) -> None:
     csrf = sign_in(client, "operator")
+    listing = client.get("/hub/organizations").text
+    assert '<a href="/hub/users?organization=kepco">1</a>' in listing  # its steward
     created = client.post(
         "/hub/organizations",
         data={
