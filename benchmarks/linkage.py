@@ -70,6 +70,7 @@ def normalised_rows(records: list[dict[str, str | None]]) -> list[list[str]]:
             [
                 jamo(name[:1]),
                 jamo(name[1:]),
+                normalise.romanised_name(r["name_latin"]) or "",
                 f"{day:%Y%m%d}" if day else "",
                 phone[-8:],
                 normalise.district(r["district"]) or "",
