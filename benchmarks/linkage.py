@@ -42,6 +42,7 @@ REFERENCE_PYTHON = Path(__file__).resolve().parent.parent / ".bench" / "refvenv"
 REFERENCE_FIELDS = {
     "hangul_surname": "surname",
     "hangul_given_name": "given_name",
+    "latin_name": "name_latin",
     "date": "birth_date",
     "phone": "phone",
     "district": "district",
