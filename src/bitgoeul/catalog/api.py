@@ -23,6 +23,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog import actions, queries
 from bitgoeul.catalog.models import AccessLevel, Dataset, Sector
 from bitgoeul.catalog.schemas import (
+    ColumnClassesUpdate,
     DatasetCreate,
     DatasetKind,
     DatasetPublic,
@@ -344,6 +345,42 @@ def discard_ingest_run(
     """Drop an upload held for a choice; no version is made and earlier ones stay."""
     run = actions.discard_held(session, settings=settings, actor=actor, run_id=run_id)
     return queries.ingest_run_public(session, run)
+
+
+@router.post(
+    "/datasets/{slug}/column-classes",
+    response_model=VersionPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=_SIGNED_IN,
+)
+def set_column_classes(
+    slug: str,
+    data: ColumnClassesUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+) -> Any:
+    """Change column classes of the latest version (stewards of the publisher, operators).
+
+    A version never changes: the same rows are published as the next version under the new
+    classes (201).  When every class is already as asked, nothing is published and the latest
+    version is answered (200).
+    """
+    version = actions.reclassify_columns(
+        session,
+        settings=settings,
+        store=store,
+        actor=actor,
+        slug=slug,
+        classes={name: value.value for name, value in data.classes.items()},
+    )
+    dataset = queries.get_dataset(session, slug)
+    if version is None:
+        latest = queries.version_of(session, dataset, None)
+        public = queries.version_public(actor, dataset, latest)
+        return JSONResponse(public.model_dump(mode="json"), status_code=status.HTTP_200_OK)
+    return queries.version_public(actor, dataset, version)
 
 
 @router.get("/datasets/{slug}/versions/{number}", response_model=VersionPublic)

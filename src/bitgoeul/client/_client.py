@@ -212,6 +212,17 @@ class Client:
             )
         return DatasetVersion.model_validate(response.json())
 
+    def set_column_classes(self, slug: str, classes: Mapping[str, str]) -> DatasetVersion:
+        """Change column classes of the latest version (``{"phone": "direct_identifier"}``).
+
+        A version never changes: the same rows become the next version under the new classes.
+        When nothing changes, the latest version is returned and nothing is published.
+        """
+        body = self._json(
+            "POST", f"/datasets/{_seg(slug)}/column-classes", json={"classes": dict(classes)}
+        )
+        return DatasetVersion.model_validate(body)
+
     def ingest_run(self, id: int) -> IngestRun:
         """An upload's status, its error report, and the cells that made columns text."""
         return IngestRun.model_validate(self._json("GET", f"/ingest-runs/{id}"))
