@@ -392,15 +392,20 @@ def read_version(slug: str, number: int, session: SessionDep, actor: CurrentActo
 
 @router.get("/datasets/{slug}/ingest-runs", response_model=list[IngestRunPublic])
 def read_ingest_runs(
-    slug: str, session: SessionDep, actor: SignedInActor, limit: Limit = 20
+    slug: str, request: Request, session: SessionDep, actor: SignedInActor, limit: Limit = 20
 ) -> list[IngestRunPublic]:
-    """A dataset's recent uploads (publisher's stewards and operators only)."""
+    """A dataset's recent uploads (publisher's stewards and operators only); error reports in
+    the language of ``Accept-Language``."""
     dataset = queries.get_dataset(session, slug)
     decision = decide(actor, DataAction.publish_version, dataset)
     if not decision.allowed:
         raise AccessDenied(decision.reason)
     runs = queries.list_ingest_runs(session, slug=slug, limit=limit)
-    return [queries.ingest_run_public(session, run) for run in runs]
+    lang = preferred_language(request.headers.get("accept-language"))
+    return [
+        public.model_copy(update={"error_report": translate_tree(public.error_report, lang)})
+        for public in (queries.ingest_run_public(session, run) for run in runs)
+    ]
 
 
 @router.get("/ingest-runs/{run_id}", response_model=IngestRunPublic)
