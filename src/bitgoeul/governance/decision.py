@@ -75,6 +75,8 @@ class DataAction(StrEnum):
     # model submission's job, and its labels for the platform's scorer, which returns a number.
     testbed_inputs = "testbed_inputs"
     testbed_score = "testbed_score"
+    # Differentially private statistics of a secure dataset, paid from its ε budgets (``dp``).
+    dp_release = "dp_release"
 
 
 class ColumnClass(StrEnum):
@@ -157,6 +159,8 @@ def decide(
         return _testbed(actor, action, dataset, context, governs=governs)
     if action == DataAction.view_metadata:
         return Decision(True, "dataset metadata is public in the catalog")
+    if action == DataAction.dp_release:
+        return _dp(actor, dataset, context, governs=governs, now=now or datetime.now(UTC))
     if action in _STEWARD_ONLY:
         if governs:
             return Decision(True, "steward of the publishing organization")
@@ -260,6 +264,47 @@ def _testbed_obligations(
         visible_columns=list(visible),
         pseudonymise_columns=identifiers,
         pseudonym_scope=f"testbed:{terms.task}",
+    )
+
+
+def _dp(
+    actor: Actor,
+    dataset: Dataset,
+    context: DecisionContext | None,
+    *,
+    governs: bool,
+    now: datetime,
+) -> Decision:
+    """The DP door: noisy statistics of a secure dataset, paid from its ε budgets.  The same
+    agreement as an aggregate query is needed (stewards and operators too are charged: the
+    budget is the dataset's, whoever spends it); only the agreement's columns and rows."""
+    if dataset.holdout:
+        return Decision(False, "a testbed's hidden test set is read by its scorer only")
+    if dataset.access_level != AccessLevel.secure:
+        return Decision(
+            False,
+            "differentially private releases are for secure data; query this dataset "
+            "through the SQL gateway",
+        )
+    obligations = Obligations(aggregate_only=True, differential_privacy=True)
+    if governs:
+        return Decision(True, "steward of the publishing organization", obligations)
+    refusal = _agreement_refusal(actor, AccessLevel.secure, context, now)
+    if refusal is not None:
+        return Decision(False, refusal)
+    assert context is not None  # noqa: S101
+    assert context.agreement is not None  # noqa: S101
+    agreement = context.agreement
+    project = context.project_id
+    return Decision(
+        True,
+        f"project {project} holds agreement {agreement.agreement_id}; ε from its budgets",
+        replace(
+            obligations,
+            visible_columns=list(agreement.columns) if agreement.columns is not None else None,
+            row_filter=agreement.row_filter,
+            agreement_id=agreement.agreement_id,
+        ),
     )
 
 
