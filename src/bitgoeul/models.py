@@ -11,6 +11,7 @@ from bitgoeul.compute.models import (
     OutputRelease,
     ReleaseDecision,
 )
+from bitgoeul.dp.models import DpBudget, DpProfile, DpRelease
 from bitgoeul.governance.models import (
     AccessRequest,
     Agreement,
@@ -36,6 +37,9 @@ __all__ = [
     "CreditEntry",
     "Dataset",
     "DatasetVersion",
+    "DpBudget",
+    "DpProfile",
+    "DpRelease",
     "IngestRun",
     "Job",
     "JobWorker",
