@@ -51,6 +51,7 @@ from bitgoeul.dp.models import (
 )
 from bitgoeul.dp.plan import Plan, plan_request
 from bitgoeul.dp.schemas import (
+    BudgetPublic,
     DpRequest,
     MeasureQuote,
     ProfileIn,
@@ -79,8 +80,10 @@ def _scopes(project_id: int | None) -> list[str]:
     return [DATASET_SCOPE] + ([project_scope(project_id)] if project_id is not None else [])
 
 
-def _steward_door(session: Session, *, actor: Actor, dataset: Dataset) -> None:
-    door = Door(session, actor=actor, event=f"dataset.{DataAction.edit_metadata.value}")
+def _steward_door(
+    session: Session, *, actor: Actor, dataset: Dataset, event: str | None = None
+) -> None:
+    door = Door(session, actor=actor, event=event or f"dataset.{DataAction.edit_metadata.value}")
     with door:
         door.admit([Request(DataAction.edit_metadata, dataset, None)])
 
@@ -196,6 +199,15 @@ def set_budget(
     )
     session.commit()
     return budget
+
+
+def read_budgets(session: Session, *, actor: Actor, slug: str) -> list[BudgetPublic]:
+    """Every budget of ``slug`` with what is spent and reserved: the ledger is the stewards'
+    (a researcher sees their own balances in each quote).  The reading is audited."""
+    dataset = get_dataset(session, slug, publisher=False)
+    _steward_door(session, actor=actor, dataset=dataset, event="dataset.dp_budgets_read")
+    session.commit()
+    return [queries.budget_public(slug, b) for b in queries.budgets(session, dataset.id)]
 
 
 # --- the researcher -----------------------------------------------------------------------------

@@ -7,13 +7,36 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bitgoeul.catalog.models import Dataset
+from bitgoeul.catalog.queries import get_dataset
 from bitgoeul.dp.models import MICRO, DpBudget, DpProfile, DpRelease, ReleaseStatus
-from bitgoeul.dp.schemas import Balance, BudgetPublic
+from bitgoeul.dp.schemas import Balance, BudgetPublic, MeasureBounds, ProfilePublic
+from bitgoeul.errors import NotFound
+from bitgoeul.messages import msg
 
 
 def profile_of(session: Session, dataset_id: int) -> DpProfile | None:
     return session.scalars(select(DpProfile).where(DpProfile.dataset_id == dataset_id)).first()
+
+
+def public_profile(session: Session, slug: str) -> ProfilePublic:
+    """The steward's approved DP settings of ``slug``: public, like the catalog's metadata."""
+    dataset = get_dataset(session, slug, publisher=False)
+    profile = profile_of(session, dataset.id)
+    if profile is None:
+        raise NotFound(
+            msg(
+                "Dataset '{slug}' has no approved DP settings yet; ask its steward.",
+                slug=slug,
+            )
+        )
+    return ProfilePublic(
+        dataset=slug,
+        person_column=profile.person_column,
+        max_rows_per_person=profile.max_rows_per_person,
+        keys=dict(profile.keys),
+        measures={k: MeasureBounds.model_validate(v) for k, v in profile.measures.items()},
+        updated_at=profile.updated_at,
+    )
 
 
 def profile_dict(profile: DpProfile) -> dict[str, Any]:
@@ -42,9 +65,9 @@ def balance(budget: DpBudget) -> Balance:
     )
 
 
-def budget_public(dataset: Dataset, budget: DpBudget) -> BudgetPublic:
+def budget_public(slug: str, budget: DpBudget) -> BudgetPublic:
     return BudgetPublic(
-        dataset=dataset.slug,
+        dataset=slug,
         scope=budget.scope,
         project=budget.project_id,
         cap=budget.cap_micro / MICRO,

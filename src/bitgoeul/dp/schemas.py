@@ -138,6 +138,15 @@ class MeasureBounds(BaseModel):
         return self
 
 
+class ProfilePublic(BaseModel):
+    dataset: str
+    person_column: str
+    max_rows_per_person: int
+    keys: dict[str, list[str | int]]
+    measures: dict[str, MeasureBounds]
+    updated_at: datetime
+
+
 class BudgetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
