@@ -17,6 +17,7 @@ from bitgoeul.governance.models import (
     Agreement,
     Notification,
     Project,
+    ProjectChoice,
     ProjectMember,
 )
 from bitgoeul.query.models import QueryRun, SavedQuery
@@ -48,6 +49,7 @@ __all__ = [
     "Organization",
     "OutputRelease",
     "Project",
+    "ProjectChoice",
     "ProjectMember",
     "QueryRun",
     "ReleaseDecision",
