@@ -25,7 +25,7 @@ def _discrete_laplace_mean_abs(scale: float) -> float:
 def test_released_noise_has_the_stated_scale_and_accuracy(sensitivity: int, epsilon: float) -> None:
     stated = mechanisms.vector_noise(length=DRAWS, sensitivity=sensitivity, epsilon=epsilon)
     assert stated.scale == pytest.approx(sensitivity / epsilon)
-    noise = mechanisms.release_vector([0] * DRAWS, sensitivity=sensitivity, epsilon=epsilon)
+    noise = mechanisms.release_vector([0] * DRAWS, stated, sensitivity=sensitivity)
     mean_abs = sum(abs(x) for x in noise) / DRAWS
     # The mean of 20 000 |X| is within 5 % of its expectation (about 7 standard errors).
     assert mean_abs == pytest.approx(_discrete_laplace_mean_abs(stated.scale), rel=0.05)

@@ -126,17 +126,17 @@ def noisy_answer(plan: Plan, exact: Exact) -> tuple[list[str], list[list[Any]]]:
             noisy[index] = [
                 mechanisms.release_quantile(
                     group_values,
+                    m.noise,
                     candidates=m.bounds.candidates,
                     q=m.q,
                     contributions=plan.max_rows,
-                    epsilon=m.epsilon,
                 )
                 / m.bounds.factor
                 for group_values in exact.values[index]
             ]
         else:
             released = mechanisms.release_vector(
-                exact.vectors[index], sensitivity=m.sensitivity, epsilon=m.epsilon
+                exact.vectors[index], m.noise, sensitivity=m.sensitivity
             )
             factor = m.bounds.factor if m.part == "sum" and m.bounds is not None else 1
             noisy[index] = [v / factor for v in released]
