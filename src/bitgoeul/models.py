@@ -11,7 +11,7 @@ from bitgoeul.compute.models import (
     OutputRelease,
     ReleaseDecision,
 )
-from bitgoeul.dp.models import DpBudget, DpProfile, DpRelease
+from bitgoeul.dp.models import DpBudget, DpPersonRows, DpProfile, DpRelease
 from bitgoeul.governance.models import (
     AccessRequest,
     Agreement,
@@ -39,6 +39,7 @@ __all__ = [
     "Dataset",
     "DatasetVersion",
     "DpBudget",
+    "DpPersonRows",
     "DpProfile",
     "DpRelease",
     "IngestRun",

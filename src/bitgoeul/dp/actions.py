@@ -44,6 +44,7 @@ from bitgoeul.dp.models import (
     DATASET_SCOPE,
     MICRO,
     DpBudget,
+    DpPersonRows,
     DpProfile,
     DpRelease,
     ReleaseStatus,
@@ -359,6 +360,35 @@ def _measurement_sha256(plan: Plan, request: dict[str, Any], version: DatasetVer
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _most_rows_per_person(session: Session, passage: Passage, plan: Plan, view: engine.View) -> int:
+    """The most rows one person has in this view of this version: counted once and kept
+    (versions never change), so later releases know whether bounding would drop anything."""
+    view_sha256 = hashlib.sha256(view.select_sql.encode()).hexdigest()
+    found = session.scalars(
+        select(DpPersonRows.max_rows).where(
+            DpPersonRows.version_id == passage.version.id,
+            DpPersonRows.person_column == plan.person_column,
+            DpPersonRows.view_sha256 == view_sha256,
+        )
+    ).first()
+    if found is not None:
+        return int(found)
+    most = aggregates.most_rows_per_person(plan.person_column, view, limits=RELEASE_LIMITS)
+    session.add(
+        DpPersonRows(
+            version_id=passage.version.id,
+            person_column=plan.person_column,
+            view_sha256=view_sha256,
+            max_rows=most,
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:  # another release counted it at the same time: the same number
+        session.rollback()
+    return most
+
+
 def _lock_budgets(session: Session, dataset_id: int, scopes: list[str]) -> None:
     """Take the write lock on SQLite now (this must be the transaction's first statement), so
     the read that follows cannot be overtaken; PostgreSQL locks the rows with FOR UPDATE."""
@@ -573,6 +603,10 @@ def release(
             plan, request.canonical(version=request.version), passage.version
         )
         session.commit()  # the decisions are kept whatever follows
+        view, _hidden = door.view(
+            store, passage, secret=settings.secret(), keep={plan.person_column.lower()}
+        )
+        most = _most_rows_per_person(session, passage, plan, view)
         release_id = _reserve(
             session,
             actor=actor,
@@ -583,10 +617,9 @@ def release(
             cost=plan.cost_micro,
         )
         try:
-            view, _hidden = door.view(
-                store, passage, secret=settings.secret(), keep={plan.person_column.lower()}
+            exact = aggregates.exact_aggregates(
+                plan, view, limits=RELEASE_LIMITS, bound=most > plan.max_rows
             )
-            exact = aggregates.exact_aggregates(plan, view, limits=RELEASE_LIMITS)
         except BaseException:
             _refund(session, actor=actor, dataset=dataset, release_id=release_id, scopes=scopes)
             raise

@@ -42,8 +42,31 @@ def _grid(measurement: Measurement) -> str:
     return f"least(greatest({scaled}, {b.lower}), {b.upper})"
 
 
-def bounded_sql(plan: Plan, view: str) -> str:
-    """The rows of ``view`` a release may use: keys in the key set, at most m per person."""
+def person_rows_sql(person_column: str, view: str) -> str:
+    """The most rows any one person has in ``view``."""
+    person = engine.quote_name(person_column)
+    return (
+        f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM {engine.quote_name(view)} "
+        f"WHERE {person} IS NOT NULL GROUP BY {person})"
+    )
+
+
+def most_rows_per_person(person_column: str, view: engine.View, *, limits: engine.Limits) -> int:
+    result = engine.run(
+        person_rows_sql(person_column, view.name),
+        [view],
+        limit=1,
+        limits=limits,
+        scrub={str(view.path): "<dataset>"},
+        secure=True,
+    )
+    return int(result.rows[0][0])
+
+
+def bounded_sql(plan: Plan, view: str, *, bound: bool = True) -> str:
+    """The rows of ``view`` a release may use: keys in the key set, at most m per person.
+    ``bound`` False when no person has more than m rows (counted once per version): the
+    window would drop nothing, so the same rows are read without it."""
     person = engine.quote_name(plan.person_column)
     used = {plan.person_column, *plan.keys}
     used |= {m.column for m in plan.measurements if m.column is not None}
@@ -58,13 +81,14 @@ def bounded_sql(plan: Plan, view: str) -> str:
         where.append(f"CAST({engine.quote_name(key)} AS VARCHAR) IN ({allowed})")
     order = ", ".join(engine.quote_name(c) for c in sorted(used))
     select = ", ".join([*keys, *columns])
+    rank = f"row_number() OVER (PARTITION BY {person} ORDER BY hash({order}))" if bound else "1"
     return (
-        f"SELECT {select}, row_number() OVER (PARTITION BY {person} ORDER BY hash({order})) "
-        f"AS {RANK} FROM {engine.quote_name(view)} WHERE {' AND '.join(where)}"
+        f"SELECT {select}, {rank} AS {RANK} FROM {engine.quote_name(view)} "
+        f"WHERE {' AND '.join(where)}"
     )
 
 
-def vector_sql(plan: Plan, view: str) -> str:
+def vector_sql(plan: Plan, view: str, *, bound: bool = True) -> str:
     outputs: list[str] = []
     for index, m in enumerate(plan.measurements):
         if m.part == "count":
@@ -81,14 +105,16 @@ def vector_sql(plan: Plan, view: str) -> str:
     keys = [_key(i) for i in range(len(plan.keys))]
     group = f" GROUP BY {', '.join(keys)}" if keys else ""
     return (
-        f"SELECT {', '.join([*keys, *outputs])} FROM ({bounded_sql(plan, view)}) "
+        f"SELECT {', '.join([*keys, *outputs])} FROM ({bounded_sql(plan, view, bound=bound)}) "
         f"WHERE {RANK} <= {plan.max_rows}{group}"
     )
 
 
-def exact_aggregates(plan: Plan, view: engine.View, *, limits: engine.Limits) -> Exact:
+def exact_aggregates(
+    plan: Plan, view: engine.View, *, limits: engine.Limits, bound: bool = True
+) -> Exact:
     result = engine.run(
-        vector_sql(plan, view.name),
+        vector_sql(plan, view.name, bound=bound),
         [view],
         limit=len(plan.groups) + 1,
         limits=limits,

@@ -75,6 +75,27 @@ class DpBudget(Base):
         return self.cap_micro - self.spent_micro - self.reserved_micro
 
 
+class DpPersonRows(Base):
+    """The most rows one person has in a version, as one door's view reads it (``view_sha256``:
+    the view's SQL, so a different agreement's row filter is counted on its own).  A version
+    never changes, so this is counted once: when it is within the profile's limit, bounding
+    contributions would drop nothing, and releases skip it (same answer, much faster)."""
+
+    __tablename__ = "dp_person_rows"
+    __table_args__ = (
+        UniqueConstraint(
+            "version_id", "person_column", "view_sha256", name="uq_dp_person_rows_view"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
+    person_column: Mapped[str] = mapped_column(String(200))
+    view_sha256: Mapped[str] = mapped_column(String(64))
+    max_rows: Mapped[int] = mapped_column(BigInteger)
+    counted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DpRelease(Base):
     __tablename__ = "dp_releases"
     __table_args__ = (Index("ix_dp_releases_dataset_created", "dataset_id", "created_at"),)

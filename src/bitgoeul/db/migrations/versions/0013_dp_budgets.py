@@ -75,6 +75,25 @@ def upgrade() -> None:
         sa.UniqueConstraint("dataset_id", name=op.f("uq_dp_profiles_dataset_id")),
     )
     op.create_table(
+        "dp_person_rows",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("person_column", sa.String(length=200), nullable=False),
+        sa.Column("view_sha256", sa.String(length=64), nullable=False),
+        sa.Column("max_rows", sa.BigInteger(), nullable=False),
+        sa.Column("counted_at", bitgoeul.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["dataset_versions.id"],
+            name=op.f("fk_dp_person_rows_version_id_dataset_versions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dp_person_rows")),
+        sa.UniqueConstraint(
+            "version_id", "person_column", "view_sha256", name="uq_dp_person_rows_view"
+        ),
+    )
+    op.create_table(
         "dp_releases",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("request_sha256", sa.String(length=64), nullable=False),
@@ -127,6 +146,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("dp_person_rows")
     with op.batch_alter_table("dp_releases", schema=None) as batch_op:
         batch_op.drop_index("ix_dp_releases_dataset_created")
 
