@@ -20,6 +20,7 @@ from bitgoeul.governance.models import (
     ProjectChoice,
     ProjectMember,
 )
+from bitgoeul.linkage.models import LinkageApproval, LinkageProject, LinkageRun
 from bitgoeul.query.models import QueryRun, SavedQuery
 from bitgoeul.testbed.models import (
     TestbedRerun,
@@ -45,6 +46,9 @@ __all__ = [
     "IngestRun",
     "Job",
     "JobWorker",
+    "LinkageApproval",
+    "LinkageProject",
+    "LinkageRun",
     "LoginFailure",
     "Notification",
     "Organization",

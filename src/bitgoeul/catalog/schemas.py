@@ -233,6 +233,10 @@ class IngestRunPublic(BaseModel):
     bytes_done: int
     rows_done: int
     error_report: dict[str, Any] | None
+    # While ``awaiting_choice`` (and after, as the record): the columns read as text because of
+    # a few cells: file, field, column, type (what most cells are), count, present, cells
+    # (row, value; the first few).
+    text_fallbacks: list[dict[str, Any]] = []
     version: int | None
     started_at: datetime
     finished_at: datetime | None

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from bitgoeul.client._bundle import bundle_for
-from bitgoeul.client._errors import error_from_response
+from bitgoeul.client._errors import UploadHeld, error_from_response
 from bitgoeul.client._models import (
     AccessRequest,
     Agreement,
@@ -30,9 +30,12 @@ from bitgoeul.client._models import (
     DpBudget,
     DpQuote,
     DpRelease,
+    IngestRun,
     Job,
     JobLog,
     Leaderboard,
+    LinkageProject,
+    LinkageRun,
     NewApiToken,
     Notification,
     Organization,
@@ -179,26 +182,50 @@ class Client:
         column_classes: JSONFile | None = None,
         *,
         note: str = "",
+        accept_text: bool = False,
     ) -> DatasetVersion:
         """Upload a file as the dataset's next version.
 
         ``schema`` and ``column_classes`` are a dict or the path of a JSON file.  A file that
-        fails validation raises ``ValidationFailed`` whose ``report`` lists the errors.
+        fails validation raises ``ValidationFailed`` whose ``report`` lists the errors; a file
+        identical to the latest version raises ``Conflict``.  When columns fall back to text
+        because of a few cells, ``UploadHeld`` names them and nothing is published until
+        ``publish_ingest_run`` or ``discard_ingest_run``; ``accept_text=True`` publishes such
+        columns as text at once.
         """
         source = Path(path)
         form: dict[str, str] = {"note": note} if note else {}
+        if accept_text:
+            form["accept_text"] = "true"
         if schema is not None:
             form["schema"] = _json_text(schema)
         if column_classes is not None:
             form["column_classes"] = _json_text(column_classes)
         with source.open("rb") as handle:
-            body = self._json(
+            response = self._request(
                 "POST",
                 f"/datasets/{_seg(slug)}/versions",
                 data=form,
                 files={"file": (source.name, handle)},
             )
-        return DatasetVersion.model_validate(body)
+        if response.status_code == httpx.codes.ACCEPTED:
+            request = response.request
+            raise UploadHeld(
+                response.status_code, response.json(), method=request.method, url=str(request.url)
+            )
+        return DatasetVersion.model_validate(response.json())
+
+    def ingest_run(self, id: int) -> IngestRun:
+        """An upload's status, its error report, and the cells that made columns text."""
+        return IngestRun.model_validate(self._json("GET", f"/ingest-runs/{id}"))
+
+    def publish_ingest_run(self, id: int) -> DatasetVersion:
+        """Publish an upload held for a choice (``UploadHeld``), its columns as text."""
+        return DatasetVersion.model_validate(self._json("POST", f"/ingest-runs/{id}/publish"))
+
+    def discard_ingest_run(self, id: int) -> IngestRun:
+        """Discard an upload held for a choice; earlier versions stay as they are."""
+        return IngestRun.model_validate(self._json("POST", f"/ingest-runs/{id}/discard"))
 
     def preview(
         self,
@@ -499,6 +526,54 @@ class Client:
         return DpBudget.model_validate(self._json("PUT", path, json=body))
 
     # jobs
+
+    # linkage
+
+    def create_linkage_project(
+        self,
+        title: str,
+        *,
+        method: str,
+        custodian: str,
+        sources: Sequence[Mapping[str, Any]],
+        purpose: str = "",
+        project: int | None = None,
+        key_definitions: Sequence[Mapping[str, Any]] | None = None,
+        threshold: float | None = None,
+    ) -> LinkageProject:
+        """Propose a linkage of ``sources`` (each ``{"dataset": slug, "fields": {"name":
+        column, ...}, "attributes": [...]}``) by ``method`` (``exact`` or ``bloom``) under the
+        key ``custodian``'s secret; every source's publisher must approve it."""
+        payload: dict[str, Any] = {
+            "title": title,
+            "purpose": purpose,
+            "method": method,
+            "custodian": custodian,
+            "sources": [dict(s) for s in sources],
+        }
+        if project is not None:
+            payload["project_id"] = project
+        if key_definitions is not None:
+            payload["key_definitions"] = [dict(d) for d in key_definitions]
+        if threshold is not None:
+            payload["threshold"] = threshold
+        return LinkageProject.model_validate(self._json("POST", "/linkage/projects", json=payload))
+
+    def linkage_project(self, id: int) -> LinkageProject:
+        return LinkageProject.model_validate(self._json("GET", f"/linkage/projects/{id}"))
+
+    def approve_linkage(self, id: int, note: str = "") -> LinkageProject:
+        """Approve a linkage project for your organization (a steward of a source's publisher)."""
+        body = self._json("POST", f"/linkage/projects/{id}/approve", json={"note": note})
+        return LinkageProject.model_validate(body)
+
+    def run_linkage(self, id: int) -> LinkageRun:
+        """Run an approved linkage project (a steward of its key custodian, or an operator)."""
+        return LinkageRun.model_validate(self._json("POST", f"/linkage/projects/{id}/runs"))
+
+    def linkage_run(self, id: int) -> LinkageRun:
+        """A run's status, linked dataset and match-rate report."""
+        return LinkageRun.model_validate(self._json("GET", f"/linkage/runs/{id}"))
 
     def _post_bundle(
         self, path: str, directory_or_archive: str | Path, spec: dict[str, Any]

@@ -85,6 +85,24 @@ class DatasetVersion(_HubModel):
     row_count: int = 0
 
 
+class IngestRun(_HubModel):
+    """One upload being turned into a version.
+
+    ``status`` is ``running``, ``succeeded``, ``failed``, ``awaiting_choice`` (columns fell back
+    to text because of a few cells, listed in ``text_fallbacks``: publish or discard it) or
+    ``discarded``; ``version`` is the version it made.
+    """
+
+    id: int
+    dataset: str = ""
+    status: str = ""
+    source_filename: str = ""
+    rows_done: int = 0
+    error_report: dict[str, Any] | None = None
+    text_fallbacks: list[dict[str, Any]] = []
+    version: int | None = None
+
+
 class AppliedObligations(_HubModel):
     """What the agreement changed in a preview: the project and agreement it was read under,
     the columns left out, the rows kept (a SQL condition) and the identifier columns replaced
@@ -584,3 +602,33 @@ class DpBudget(_HubModel):
     reserved: float = 0.0
     left: float
     updated_at: datetime | None = None
+
+
+class LinkageProject(_HubModel):
+    """A linkage project: its sources, method, key custodian, and which publishers approved."""
+
+    id: int
+    title: str
+    purpose: str = ""
+    method: str
+    custodian: str
+    project_id: int | None = None
+    sources: list[dict[str, Any]] = []
+    threshold: float = 0.7
+    publishers: list[str] = []
+    approvals: list[dict[str, Any]] = []
+    awaiting: list[str] = []
+    created_at: datetime | None = None
+
+
+class LinkageRun(_HubModel):
+    """One run of a linkage project: status, the linked dataset and the match-rate report."""
+
+    id: int
+    linkage_project_id: int
+    status: str
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    linked_dataset: str | None = None
+    report: dict[str, Any] = {}
+    error: str = ""
