@@ -3,7 +3,7 @@
 Budgets are kept in micro-ε (integers) so that spent + reserved <= cap is exact.
 
 Revision ID: 0013_dp_budgets
-Revises: 0012_linkage
+Revises: 0010_ingest_text_fallbacks
 Create Date: 2026-12-05 08:05:20.333686
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import bitgoeul.db.base
 
 revision: str = "0013_dp_budgets"
-down_revision: str | None = "0012_linkage"
+down_revision: str | None = "0010_ingest_text_fallbacks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
