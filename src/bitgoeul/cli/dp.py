@@ -207,3 +207,28 @@ def dp_profile(
             )
         public = queries.public_profile(session, dataset)
     typer.echo(public.model_dump_json(indent=2))
+
+
+@dp_app.command("publish")
+def dp_publish(
+    ctx: typer.Context,
+    release: Annotated[int, typer.Argument(help="The release's number (printed on release).")],
+    title: Annotated[str, typer.Option("--title", help="The new open dataset's title.")],
+    acting: Annotated[str, typer.Option("--as", help="A steward of the source's publisher.")],
+    slug: Annotated[
+        str | None, typer.Option("--slug", help="The new dataset's slug (default: from title).")
+    ] = None,
+) -> None:
+    """Publish a release's noisy statistics as a new open dataset, recorded with its ε."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        created = actions.publish_release(
+            session,
+            settings=hub.settings,
+            store=make_store(hub.settings),
+            actor=hub.actor(session, acting),
+            release_id=release,
+            title=title,
+            slug=slug,
+        )
+        console.print(f"Published as open dataset {escape(created.slug)}.")
