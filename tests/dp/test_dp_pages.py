@@ -4,12 +4,15 @@ sees each project's spending and sets caps; in Korean too."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from tests.catalog.conftest import Browser, api, browser  # noqa: F401
 from tests.dp.conftest import SURVEY, Budgets
 from tests.query.conftest import City
+
+from bitgoeul.dp.schemas import Quote, Release
 
 
 def _csrf(html: str) -> str:
@@ -114,3 +117,21 @@ def test_a_researcher_cannot_read_the_ledger(
     budgets(project=2)
     browser("member")
     assert client.get(f"/dp/budgets/{SURVEY}").status_code == 403
+
+
+def test_the_control_tower_shows_epsilon_spent_per_dataset(
+    client: TestClient,
+    city: City,
+    budgets: Budgets,
+    browser: Browser,  # noqa: F811
+    dp_quote: Callable[..., Quote],
+    dp_release: Callable[..., Release],
+) -> None:
+    project = budgets(project=2, dataset=40)
+    dp_release(dp_quote(project=project, measures=[{"kind": "count"}], epsilon=0.75).token)
+    browser("operator")
+    hub = client.get("/hub")
+    assert hub.status_code == 200
+    section = hub.text.split('id="privacy-spent"', 1)[1].split("</section>", 1)[0]
+    assert f'href="/dp/budgets/{SURVEY}"' in section
+    assert '<td class="num">0.75</td><td class="num">40</td>' in section
