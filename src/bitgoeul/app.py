@@ -103,6 +103,7 @@ def create_app(
     from bitgoeul.web.dp_pages import router as dp_pages_router
     from bitgoeul.web.governance_pages import router as governance_pages_router
     from bitgoeul.web.job_pages import router as job_pages_router
+    from bitgoeul.web.linkage_pages import router as linkage_pages_router
     from bitgoeul.web.me_pages import router as me_pages_router
     from bitgoeul.web.notification_pages import router as notification_pages_router
     from bitgoeul.web.operator_pages import router as operator_pages_router
@@ -131,6 +132,7 @@ def create_app(
     app.include_router(query_pages_router)
     app.include_router(dp_pages_router)
     app.include_router(job_pages_router)
+    app.include_router(linkage_pages_router)
     app.include_router(testbed_pages_router)
     app.include_router(operator_pages_router)
     app.include_router(me_pages_router)

@@ -207,3 +207,68 @@ def test_a_failed_upload_report_is_read_back_in_korean(
     ).json()
     message = korean["error_report"]["errors"][0]["message"]
     assert "비어" in message, message
+
+
+# Column classes set after the columns are known --------------------------------------------
+
+
+def _classes(version: dict[str, Any]) -> dict[str, str]:
+    return {f["name"]: f["classification"] for f in version["table_schema"]["fields"]}
+
+
+def test_changing_column_classes_publishes_the_same_rows_as_the_next_version(
+    api: TestClient, cast: Cast, db: Session, make_dataset: MakeDataset
+) -> None:
+    make_dataset(slug="power")
+    first = _upload(api, cast, GOOD).json()
+    response = api.post(
+        "/api/v1/datasets/power/column-classes",
+        json={"classes": {"kwh": "sensitive"}},
+        headers=cast.headers("steward_of_publisher"),
+    )
+    assert response.status_code == 201, response.text
+    second = response.json()
+    assert second["number"] == 2
+    assert _classes(second) == {**_classes(first), "kwh": "sensitive"}
+    assert second["row_count"] == first["row_count"]
+    types = [(f["name"], f["type"]) for f in second["table_schema"]["fields"]]
+    assert types == [(f["name"], f["type"]) for f in first["table_schema"]["fields"]]
+    preview = api.get(
+        "/api/v1/datasets/power/preview", headers=cast.headers("steward_of_publisher")
+    ).json()
+    assert len(preview["rows"]) == 4
+    again = api.post(
+        "/api/v1/datasets/power/column-classes",
+        json={"classes": {"kwh": "sensitive"}},
+        headers=cast.headers("steward_of_publisher"),
+    )
+    assert (again.status_code, again.json()["number"]) == (200, 2)
+    assert [v.number for v in db.scalars(select(DatasetVersion))] == [1, 2]
+
+
+def test_column_classes_are_refused_to_others_and_for_unknown_columns(
+    api: TestClient, cast: Cast, db: Session, make_dataset: MakeDataset
+) -> None:
+    make_dataset(slug="power")
+    _upload(api, cast, GOOD)
+    for who in ("steward_of_other_org", "member"):
+        refused = api.post(
+            "/api/v1/datasets/power/column-classes",
+            json={"classes": {"kwh": "sensitive"}},
+            headers=cast.headers(who),
+        )
+        assert refused.status_code == 403, who
+    unknown = api.post(
+        "/api/v1/datasets/power/column-classes",
+        json={"classes": {"phone": "direct_identifier"}},
+        headers=cast.headers("steward_of_publisher"),
+    )
+    assert unknown.status_code == 422
+    assert "no column named 'phone'" in unknown.json()["detail"]
+    bad_class = api.post(
+        "/api/v1/datasets/power/column-classes",
+        json={"classes": {"kwh": "secret"}},
+        headers=cast.headers("steward_of_publisher"),
+    )
+    assert bad_class.status_code == 422
+    assert [v.number for v in db.scalars(select(DatasetVersion))] == [1]

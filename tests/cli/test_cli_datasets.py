@@ -265,3 +265,22 @@ def test_another_stewards_choice_is_refused(
     held = db.get(IngestRun, run)
     assert held is not None
     assert held.status == IngestStatus.awaiting_choice
+
+
+def test_classify_publishes_the_same_rows_with_new_classes(
+    invoke: Invoke, dataset: str, steward: str, tmp_path: Path, db: Session
+) -> None:
+    invoke("dataset", "upload", dataset, str(_file(tmp_path, HELD_GOOD)), "--as", steward)
+    result = invoke("dataset", "classify", dataset, "--class", "kwh=sensitive", "--as", steward)
+    assert result.exit_code == 0, result.output
+    assert "version 2" in result.output
+    latest = db.scalars(select(DatasetVersion).where(DatasetVersion.number == 2)).one()
+    assert {f["name"]: f["classification"] for f in latest.table_schema["fields"]}["kwh"] == (
+        "sensitive"
+    )
+    same = invoke("dataset", "classify", dataset, "--class", "kwh=sensitive", "--as", steward)
+    assert same.exit_code == 0
+    assert "nothing changed" in same.output
+    wrong = invoke("dataset", "classify", dataset, "--class", "kwh=secret", "--as", steward)
+    assert wrong.exit_code == 1
+    assert "not a class" in wrong.output

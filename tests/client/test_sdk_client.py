@@ -221,3 +221,18 @@ def test_an_identical_upload_raises_conflict(steward: Client, tmp_path: Path) ->
     with pytest.raises(Conflict) as caught:
         steward.upload("meters", path)
     assert "identical to version 1" in caught.value.message
+
+
+def test_column_classes_are_set_after_the_columns_are_known(
+    steward: Client, tmp_path: Path
+) -> None:
+    steward.create_dataset(slug="meters", title="Meters", sector="energy", access_level="open")
+    path = tmp_path / "meters.csv"
+    path.write_text("meter_id,kwh\nM-1,1.5\nM-2,2.5\n")
+    steward.upload("meters", path)
+    version = steward.set_column_classes("meters", {"meter_id": "direct_identifier"})
+    assert version.number == 2
+    fields = version.model_extra["table_schema"]["fields"]  # type: ignore[index]
+    assert fields[0]["classification"] == "direct_identifier"
+    unchanged = steward.set_column_classes("meters", {"meter_id": "direct_identifier"})
+    assert unchanged.number == 2

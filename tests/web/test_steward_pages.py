@@ -251,3 +251,23 @@ def test_the_edit_page_needs_the_csrf_token(client: TestClient, city: City) -> N
     )
     assert response.status_code == 403
     assert client.get("/api/v1/datasets/household-electricity").json()["title"] != "Forged"
+
+
+def test_a_failed_uploads_report_is_shown_in_the_readers_language(
+    client: TestClient, city: City
+) -> None:
+    csrf = sign_in(client, "kepco")
+    failed = _upload(client, csrf, b"meter_id,kwh\nM1,1\nM2\n")
+    assert failed.status_code == 422  # type: ignore[attr-defined]
+    runs = client.get("/api/v1/datasets/household-electricity/ingest-runs").json()
+    run = runs[0]["id"]
+    english = client.get(f"/ingest-runs/{run}").text
+    assert "Row 3 has 1 cells; the header has 2." in english
+    client.cookies.set("lang", "ko")
+    korean = client.get(f"/ingest-runs/{run}").text
+    assert "3행의 칸은 1개인데 머리글은 2개입니다." in korean
+    assert "Row 3 has 1 cells" not in korean
+    listed = client.get(
+        "/api/v1/datasets/household-electricity/ingest-runs", headers={"Accept-Language": "ko"}
+    ).json()
+    assert "머리글" in listed[0]["error_report"]["errors"][0]["message"]

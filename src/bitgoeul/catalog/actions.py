@@ -815,22 +815,23 @@ def reclassify_columns(
     latest = version_of(session, dataset, None)
     fields = list(latest.table_schema.get("fields", []))
     current = {str(f["name"]): str(f.get("classification") or "other") for f in fields}
-    unknown = sorted(set(classes) - set(current))
-    if unknown:
-        raise ValidationFailed(
-            msg(
-                "Version {number} of '{slug}' has no column named {columns}.",
-                number=latest.number,
-                slug=slug,
-                columns=", ".join(repr(name) for name in unknown),
-            )
-        )
     wanted = {**current, **classes}
-    if wanted == current:
-        return None
     door = Door(session, actor=actor, event=f"dataset.{DataAction.publish_version.value}")
     with door:
         passage = door.admit([Request(DataAction.publish_version, dataset, latest, None)])[0]
+        unknown = sorted(set(classes) - set(current))
+        if unknown:
+            raise ValidationFailed(
+                msg(
+                    "Version {number} of '{slug}' has no column named {columns}.",
+                    number=latest.number,
+                    slug=slug,
+                    columns=", ".join(repr(name) for name in unknown),
+                )
+            )
+        if wanted == current:
+            session.commit()
+            return None
         stored_path = door.read_path(store, passage)
         session.commit()
     declared = {

@@ -23,6 +23,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog import actions, queries
 from bitgoeul.catalog.models import AccessLevel, Dataset, Sector
 from bitgoeul.catalog.schemas import (
+    ColumnClassesUpdate,
     DatasetCreate,
     DatasetKind,
     DatasetPublic,
@@ -346,6 +347,42 @@ def discard_ingest_run(
     return queries.ingest_run_public(session, run)
 
 
+@router.post(
+    "/datasets/{slug}/column-classes",
+    response_model=VersionPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=_SIGNED_IN,
+)
+def set_column_classes(
+    slug: str,
+    data: ColumnClassesUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+) -> Any:
+    """Change column classes of the latest version (stewards of the publisher, operators).
+
+    A version never changes: the same rows are published as the next version under the new
+    classes (201).  When every class is already as asked, nothing is published and the latest
+    version is answered (200).
+    """
+    version = actions.reclassify_columns(
+        session,
+        settings=settings,
+        store=store,
+        actor=actor,
+        slug=slug,
+        classes={name: value.value for name, value in data.classes.items()},
+    )
+    dataset = queries.get_dataset(session, slug)
+    if version is None:
+        latest = queries.version_of(session, dataset, None)
+        public = queries.version_public(actor, dataset, latest)
+        return JSONResponse(public.model_dump(mode="json"), status_code=status.HTTP_200_OK)
+    return queries.version_public(actor, dataset, version)
+
+
 @router.get("/datasets/{slug}/versions/{number}", response_model=VersionPublic)
 def read_version(slug: str, number: int, session: SessionDep, actor: CurrentActor) -> VersionPublic:
     dataset = queries.get_dataset(session, slug)
@@ -355,15 +392,20 @@ def read_version(slug: str, number: int, session: SessionDep, actor: CurrentActo
 
 @router.get("/datasets/{slug}/ingest-runs", response_model=list[IngestRunPublic])
 def read_ingest_runs(
-    slug: str, session: SessionDep, actor: SignedInActor, limit: Limit = 20
+    slug: str, request: Request, session: SessionDep, actor: SignedInActor, limit: Limit = 20
 ) -> list[IngestRunPublic]:
-    """A dataset's recent uploads (publisher's stewards and operators only)."""
+    """A dataset's recent uploads (publisher's stewards and operators only); error reports in
+    the language of ``Accept-Language``."""
     dataset = queries.get_dataset(session, slug)
     decision = decide(actor, DataAction.publish_version, dataset)
     if not decision.allowed:
         raise AccessDenied(decision.reason)
     runs = queries.list_ingest_runs(session, slug=slug, limit=limit)
-    return [queries.ingest_run_public(session, run) for run in runs]
+    lang = preferred_language(request.headers.get("accept-language"))
+    return [
+        public.model_copy(update={"error_report": translate_tree(public.error_report, lang)})
+        for public in (queries.ingest_run_public(session, run) for run in runs)
+    ]
 
 
 @router.get("/ingest-runs/{run_id}", response_model=IngestRunPublic)

@@ -1,5 +1,5 @@
-"""``bitgoeul dataset list|create|upload|publish-run|discard-run``: the catalog from the
-command line.
+"""``bitgoeul dataset list|create|upload|publish-run|discard-run|classify``: the catalog from
+the command line.
 
 ``upload`` runs the same ingest as the web page and the API (``catalog.actions.publish_version``)
 and shows its progress callback as a Rich progress bar; a file that fails validation prints
@@ -33,6 +33,7 @@ from bitgoeul.catalog.models import AccessLevel, Sector
 from bitgoeul.catalog.schemas import DatasetCreate, UpdateFrequency
 from bitgoeul.cli.context import console, err_console, fail, hub_of
 from bitgoeul.errors import ValidationFailed
+from bitgoeul.governance.decision import ColumnClass
 from bitgoeul.storage import make_store
 
 dataset_app = typer.Typer(help="Datasets in the catalog.")
@@ -342,3 +343,51 @@ def dataset_discard_run(ctx: typer.Context, run: RunId, acting: AsUser) -> None:
             session, settings=hub.settings, actor=hub.actor(session, acting), run_id=run
         )
     console.print(f"Discarded ingest run {run}; nothing was published.")
+
+
+@dataset_app.command("classify")
+def dataset_classify(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="The dataset whose columns to classify.")],
+    acting: AsUser,
+    column_class: Annotated[
+        list[str],
+        typer.Option(
+            "--class",
+            help="COLUMN=CLASS (direct_identifier, quasi_identifier, sensitive or other); "
+            "repeat for more columns.",
+        ),
+    ],
+) -> None:
+    """Change column classes of the latest version: the same rows become the next version."""
+    classes: dict[str, str] = {}
+    for item in column_class:
+        column, sep, name = item.partition("=")
+        if not sep or not column.strip() or not name.strip():
+            raise fail(f"--class {item!r}: write COLUMN=CLASS, e.g. phone=direct_identifier.")
+        classes[column.strip()] = name.strip()
+    allowed = {c.value for c in ColumnClass}
+    wrong = sorted(name for name in classes.values() if name not in allowed)
+    if wrong:
+        raise fail(
+            f"--class: {', '.join(wrong)} is not a class; use one of {', '.join(sorted(allowed))}."
+        )
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        version = catalog_actions.reclassify_columns(
+            session,
+            settings=hub.settings,
+            store=make_store(hub.settings),
+            actor=hub.actor(session, acting),
+            slug=slug,
+            classes=classes,
+        )
+        if version is None:
+            console.print(
+                f"The columns of {escape(slug)} already have these classes; nothing changed."
+            )
+            return
+        console.print(
+            f"Published [bold]{escape(slug)}[/] version {version.number}: the same "
+            f"{version.row_count:,} rows with the new column classes."
+        )

@@ -215,6 +215,17 @@ class Client:
             )
         return DatasetVersion.model_validate(response.json())
 
+    def set_column_classes(self, slug: str, classes: Mapping[str, str]) -> DatasetVersion:
+        """Change column classes of the latest version (``{"phone": "direct_identifier"}``).
+
+        A version never changes: the same rows become the next version under the new classes.
+        When nothing changes, the latest version is returned and nothing is published.
+        """
+        body = self._json(
+            "POST", f"/datasets/{_seg(slug)}/column-classes", json={"classes": dict(classes)}
+        )
+        return DatasetVersion.model_validate(body)
+
     def ingest_run(self, id: int) -> IngestRun:
         """An upload's status, its error report, and the cells that made columns text."""
         return IngestRun.model_validate(self._json("GET", f"/ingest-runs/{id}"))
@@ -326,11 +337,23 @@ class Client:
         *,
         dataset: str | None = None,
         action: str | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         limit: int | None = None,
         offset: int | None = None,
     ) -> list[AuditEntry]:
-        """Audit entries you may read, newest first (stewards: uses of their data)."""
-        params = _present(dataset=dataset, action=action, limit=limit, offset=offset)
+        """Audit entries you may read, newest first (stewards: uses of their data), filtered
+        by dataset, action (or its family), who acted, and ``since <= at < until``."""
+        params = _present(
+            dataset=dataset,
+            action=action,
+            actor=actor,
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None,
+            limit=limit,
+            offset=offset,
+        )
         return [
             AuditEntry.model_validate(e) for e in _items(self._json("GET", "/audit", params=params))
         ]
