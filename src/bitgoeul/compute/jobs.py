@@ -370,14 +370,26 @@ def held_message(job: Job) -> str:
     )
 
 
+def _readable_log(settings: Settings, actor: Actor, job: Job) -> Path:
+    """The job's log file, where the actor may read it now (it may not exist yet)."""
+    if not outputs_visible(actor, job):
+        raise AccessDenied(held_message(job))
+    return job_paths(settings, job.id).log
+
+
+def log_file(session: Session, *, settings: Settings, actor: Actor, job_id: int) -> Path | None:
+    """The whole log to read or download, under the same rule as :func:`read_log`; ``None``
+    while the job has written nothing."""
+    path = _readable_log(settings, actor, get_job(session, actor=actor, job_id=job_id))
+    return path if path.is_file() else None
+
+
 def read_log(
     session: Session, *, settings: Settings, actor: Actor, job_id: int, offset: int = 0
 ) -> JobLog:
     """A chunk of the job's log from ``offset`` (bytes), for following it live."""
     job = get_job(session, actor=actor, job_id=job_id)
-    if not outputs_visible(actor, job):
-        raise AccessDenied(held_message(job))
-    path = job_paths(settings, job.id).log
+    path = _readable_log(settings, actor, job)
     text, next_offset = "", offset
     if path.exists():
         with path.open("rb") as handle:

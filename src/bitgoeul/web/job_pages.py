@@ -17,8 +17,14 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+)
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -260,6 +266,41 @@ def job_detail(
     job_id: int,
 ) -> Response:
     return _job_page(request, session, settings, actor, job_id)
+
+
+@router.get("/jobs/{job_id}/log")
+def job_log(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SignedInActor,
+    job_id: int,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """The job's log as text, to read or save; ``static/job-log.js`` asks for JSON chunks
+    from ``offset`` here.  Who may read it is ``compute.jobs``' rule, as for the API."""
+    if "application/json" in request.headers.get("accept", ""):
+        chunk = jobs.read_log(session, settings=settings, actor=actor, job_id=job_id, offset=offset)
+        return JSONResponse(chunk.model_dump())
+    path = jobs.log_file(session, settings=settings, actor=actor, job_id=job_id)
+    if path is None:
+        return PlainTextResponse("")
+    return FileResponse(
+        path,
+        media_type="text/plain; charset=utf-8",
+        filename=f"job-{job_id}-log.txt",
+        content_disposition_type="inline",
+    )
+
+
+@router.get("/jobs/{job_id}/outputs/{name:path}")
+def job_output(
+    session: SessionDep, settings: SettingsDep, actor: SignedInActor, job_id: int, name: str
+) -> Response:
+    """One output file, downloaded from the job's page: the API's rule and code path
+    (``compute.jobs.output_path``), so a held output is refused here too."""
+    path = jobs.output_path(session, settings=settings, actor=actor, job_id=job_id, name=name)
+    return FileResponse(path, filename=Path(name).name)
 
 
 @router.post("/jobs/{job_id}/cancel")

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -273,6 +273,36 @@ def task_detail(
     submission: int | None = None,
 ) -> Response:
     return _task_page(request, session, actor, slug, notice=_notice(done), submitted=submission)
+
+
+@router.get("/testbed/{slug}/test-inputs")
+def download_test_inputs(
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CurrentActor,
+    background: BackgroundTasks,
+    slug: str,
+    format: Literal["csv", "parquet"] = "csv",
+) -> Response:
+    """The test set without its label, downloaded from the task's page: the API's decision,
+    audit and file (``testbed.queries.write_test_inputs``)."""
+    folder = _work_dir(settings)
+    background.add_task(shutil.rmtree, folder, ignore_errors=True)
+    try:
+        path = queries.write_test_inputs(
+            session,
+            settings=settings,
+            store=store,
+            actor=actor,
+            task_slug=slug,
+            dest=folder,
+            file_format=format,
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(path, filename=path.name)
 
 
 @router.post("/testbed/{slug}/teams", response_class=HTMLResponse)
