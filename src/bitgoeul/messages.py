@@ -19,6 +19,7 @@ catalog's entries for new messages::
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -75,7 +76,9 @@ def translate(text: Any, lang: str) -> str:
     if isinstance(text, Message):
         template = translations.get(text.template)
         if template is None:
-            return str(text)
+            if not text.values:
+                return str(text)
+            template = text.template  # the English words, with their values said in lang
         values = {name: translate(value, lang) for name, value in text.values.items()}
         return template.format(**values) if values else template
     if isinstance(text, str):
@@ -119,3 +122,76 @@ def preferred_language(accept_language: str | None, offered: Iterable[str] = LAN
         if primary in offered and weight > 0:
             choices.append((-weight, position, primary))
     return min(choices)[2] if choices else SOURCE_LANGUAGE
+
+
+# Reading stored English back --------------------------------------------------------------
+#
+# Some messages are stored as English text before anyone reads them (a job's failure reason,
+# an output check's finding in the database): their template and values are gone.  ``reread``
+# matches such a text against the catalog's templates and gives the message back, so a page
+# or an API answer can say it in the reader's language.
+
+
+_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@cache
+def _rereadable() -> tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]:
+    """Every template with placeholders as a pattern that reads its values back, the most
+    specific (most literal text) first.  Templates with format specs (``{n:,}``) are left
+    out: their values could not be formatted again from text."""
+    found = []
+    for template in catalog("ko"):
+        if "{" not in template:
+            continue
+        names = placeholders(template)
+        if not names or any(
+            spec or conversion
+            for _, name, spec, conversion in string.Formatter().parse(template)
+            if name
+        ):
+            continue
+        pattern, seen, literal, position = [], set(), 0, 0
+        for field in _FIELD.finditer(template):
+            text = template[position : field.start()]
+            pattern.append(re.escape(text))
+            literal += len(text)
+            name = field.group(1)
+            pattern.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+            seen.add(name)
+            position = field.end()
+        pattern.append(re.escape(template[position:]))
+        literal += len(template) - position
+        if literal < 12:  # "{a}: {b}" would read any text as itself
+            continue
+        found.append((literal, re.compile("".join(pattern), re.S), template, tuple(seen)))
+    found.sort(key=lambda item: -item[0])
+    return tuple((compiled, template, names) for _, compiled, template, names in found)
+
+
+def reread(text: str, *, depth: int = 3) -> str:
+    """``text`` as the :class:`Message` it was made from, when it is a catalog template filled
+    in (its values read back, themselves reread); else ``text`` unchanged."""
+    if isinstance(text, Message) or not isinstance(text, str) or not text or depth <= 0:
+        return text
+    if text in catalog("ko"):
+        return Message(text, {})
+    for compiled, template, names in _rereadable():
+        matched = compiled.fullmatch(text)
+        if matched:
+            values = {name: reread(matched.group(name), depth=depth - 1) for name in names}
+            return Message(template, values)
+    return text
+
+
+def said(text: Any, lang: str) -> str:
+    """A message, or English stored before as text, said in ``lang``."""
+    if text is None:
+        return ""
+    return translate(reread(text) if isinstance(text, str) else text, lang)
+
+
+def joined(parts: Iterable[Any], separator: str = "; ") -> Message:
+    """Several messages read as one (``a; b; c``), each said in the reader's language."""
+    values = {f"part{i}": part for i, part in enumerate(parts)}
+    return Message(separator.join("{" + name + "}" for name in values), values)

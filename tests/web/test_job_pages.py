@@ -545,3 +545,92 @@ def test_the_live_log_is_followed_through_the_page_route_as_json(
         headers={"accept": "application/json"},
     ).json()
     assert rest["text"] == ""
+
+
+# In Korean ------------------------------------------------------------------------------------
+
+KO = {"accept-language": "ko-KR,ko;q=0.9", "accept": "text/html"}
+
+
+@needs_sandbox
+def test_a_refused_job_is_explained_in_korean_and_says_what_to_do(
+    client: TestClient, project: int
+) -> None:
+    csrf = sign_in(client, "researcher")
+    client.cookies.set("lang", "ko")
+    response = _submit(client, csrf, project, entrypoint="train.py")
+    assert response.status_code == 422
+    said = _alert(response.text)
+    assert said == "'train.py'은(는) 번들에 없는 파일입니다. 번들 맨 위의 파일: main.py."
+    too_long = _submit(client, csrf, project, time_limit_s="86400")
+    assert "크레딧이 부족합니다" in _alert(too_long.text)
+    assert "허브 운영자에게 크레딧을 요청하세요" in _alert(too_long.text)
+
+
+@needs_sandbox
+def test_a_stored_reason_reads_in_korean_on_the_page_and_in_the_api(
+    client: TestClient, project: int
+) -> None:
+    csrf = sign_in(client, "researcher")
+    job_id = _submitted_id(_submit(client, csrf, project))
+    client.post(f"/jobs/{job_id}/cancel", data={"csrf_token": csrf})
+    english = client.get(f"/jobs/{job_id}").text
+    assert "cancelled by researcher before it started" in english
+    korean = client.get(f"/jobs/{job_id}?lang=ko").text
+    assert "시작 전에 researcher님이 취소했습니다" in korean
+    assert "cancelled by" not in korean
+    api = client.get(f"/api/v1/jobs/{job_id}", headers={"accept-language": "ko"}).json()
+    assert api["reason"] == "시작 전에 researcher님이 취소했습니다"
+    assert client.get(f"/api/v1/jobs/{job_id}").json()["reason"] == (
+        "cancelled by researcher before it started"
+    )
+
+
+def test_the_api_refuses_in_the_language_of_accept_language(
+    client: TestClient, project: int
+) -> None:
+    sign_in(client, "researcher")
+    missing = client.get("/api/v1/jobs/999", headers={"accept-language": "ko"})
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == (
+        "볼 수 있는 작업 999이(가) 없습니다. 내 작업은 작업 페이지에 있습니다."
+    )
+    assert client.get("/api/v1/jobs/999").json()["detail"] == (
+        "There is no job 999 that you may see; your jobs are listed on the jobs page."
+    )
+
+
+@needs_sandbox
+def test_a_held_download_is_refused_in_korean_with_the_next_step(
+    client: TestClient, finished_jobs: dict[str, int]
+) -> None:
+    sign_in(client, "researcher")
+    job_id = finished_jobs["held"]
+    refused = client.get(f"/jobs/{job_id}/outputs/summary.txt", headers=KO)
+    assert refused.status_code == 403
+    assert "작업 페이지에서 반출을 요청하세요" in html.unescape(refused.text)
+    page = client.get(f"/jobs/{job_id}", headers=KO).text
+    assert "반출 검토를 통과할 때까지 보류됩니다" in page
+
+
+@needs_sandbox
+def test_check_findings_stored_in_english_read_in_korean_for_the_reviewer(
+    client: TestClient, project: int, runner: JobRunner
+) -> None:
+    rows = """
+import os, pathlib, pyarrow.parquet as pq
+table = pq.read_table(pathlib.Path(os.environ["BITGOEUL_INPUT_DIR"]) / "patient-visits.parquet")
+out = pathlib.Path(os.environ["BITGOEUL_OUTPUT_DIR"])
+pq.write_table(table.select(["patient_id", "age"]), out / "rows.parquet")
+"""
+    csrf = sign_in(client, "researcher")
+    job_id = _submitted_id(
+        _submit(client, csrf, project, code=_bundle({"main.py": rows}), datasets=["patient-visits"])
+    )
+    runner.run_until_idle(timeout=60)
+    sign_in(client, "cnuh")
+    english = client.get(f"/jobs/{job_id}").text
+    assert "is the direct identifier" in html.unescape(english)
+    korean = html.unescape(client.get(f"/jobs/{job_id}", headers=KO).text)
+    assert "직접 식별자 'patient_id'입니다" in korean
+    assert "is the direct identifier" not in korean

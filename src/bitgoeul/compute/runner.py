@@ -60,6 +60,7 @@ from bitgoeul.errors import BitgoeulError
 from bitgoeul.governance.decision import DEFAULT_MIN_GROUP_SIZE
 from bitgoeul.governance.doors import Door
 from bitgoeul.governance.models import Notification
+from bitgoeul.messages import msg
 from bitgoeul.privacy.views import schema_fields
 from bitgoeul.storage.base import ObjectStore
 
@@ -210,8 +211,11 @@ class JobRunner:
                         reason="failed",
                         wall_seconds=0.0,
                         cpu_seconds=0.0,
-                        message=f"the worker running it ({where}) stopped; the job was ended "
-                        "and its credits refunded. Submit it again.",
+                        message=msg(
+                            "the worker running it ({worker}) stopped; the job was ended and "
+                            "its credits refunded. Submit it again.",
+                            worker=where,
+                        ),
                     ),
                 )
 
@@ -316,7 +320,7 @@ class JobRunner:
                         reason="failed",
                         wall_seconds=0.0,
                         cpu_seconds=0.0,
-                        message=f"did not start: {error.message}",
+                        message=msg("did not start: {reason}", reason=error.message),
                     ),
                 )
                 return
@@ -330,7 +334,11 @@ class JobRunner:
                         reason="failed",
                         wall_seconds=0.0,
                         cpu_seconds=0.0,
-                        message=f"did not start: the executor failed ({type(error).__name__})",
+                        message=msg(
+                            "did not start: the executor failed ({problem}); submit it again, "
+                            "or ask the hub operator if this repeats",
+                            problem=type(error).__name__,
+                        ),
                     ),
                 )
                 return
@@ -350,7 +358,7 @@ class JobRunner:
     def _actor_of(self, session: Session, job: Job) -> Actor:
         user = session.get(User, job.submitted_by_id) if job.submitted_by_id else None
         if user is None or not user.is_active:
-            raise BitgoeulError("the account that submitted the job is gone or deactivated")
+            raise BitgoeulError(msg("the account that submitted the job is gone or deactivated"))
         return Actor.for_user(user, via="job")
 
     def _prepare(self, session: Session, job: Job, root: Path) -> Launch:
@@ -525,7 +533,11 @@ class JobRunner:
                 log.exception("output checks of job %s failed", job.id)
                 job.checks = {
                     "blocked": True,
-                    "error": f"the automatic checks could not run ({type(error).__name__})",
+                    "error": msg(
+                        "the automatic checks could not run ({problem}); ask the hub "
+                        "operator to look at the hub's log",
+                        problem=type(error).__name__,
+                    ),
                     "files": [],
                 }
         credits.settle(

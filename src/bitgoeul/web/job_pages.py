@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,7 @@ from fastapi.responses import (
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from bitgoeul import messages
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role
@@ -42,6 +44,7 @@ from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor
 from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound, ValidationFailed
 from bitgoeul.governance import queries as governance_queries
 from bitgoeul.web.governance_pages import form_errors
+from bitgoeul.web.i18n import request_language
 from bitgoeul.web.views import page, redirect_to
 
 router = APIRouter(include_in_schema=False)
@@ -50,6 +53,17 @@ JOBS_SHOWN = 100
 LEDGER_SHOWN = 100
 _SPEC_FIELDS = ("project", "entrypoint", "arguments", "datasets_text", "environment", "name")
 _RESOURCE_FIELDS = ("cpus", "memory_mb", "gpus", "time_limit_s")
+
+
+def stored_words(request: Request) -> Callable[[Any], str]:
+    """``said(text)`` for templates: a message, or English stored before as text (a job's
+    reason, a check's finding, a scoring error), in the page's language."""
+    lang = request_language(request)
+
+    def said(text: Any) -> str:
+        return messages.said(text, lang)
+
+    return said
 
 
 def hours_text(value: Decimal | None) -> str:
@@ -254,6 +268,7 @@ def _job_page(
         comment=comment,
         error=error,
         hours=hours_text,
+        said=stored_words(request),
     )
 
 

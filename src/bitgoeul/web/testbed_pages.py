@@ -37,6 +37,7 @@ from bitgoeul.testbed.api import save_predictions
 from bitgoeul.testbed.models import Phase, TestbedSubmission, TestbedTask
 from bitgoeul.testbed.schemas import InvitationCreate, InvitationPublic, ModelSpec, TeamCreate
 from bitgoeul.web.governance_pages import form_errors
+from bitgoeul.web.job_pages import stored_words
 from bitgoeul.web.views import page, redirect_to
 
 router = APIRouter(include_in_schema=False)
@@ -237,6 +238,7 @@ def _task_page(
     return page(
         request,
         "testbed_task.html",
+        said=stored_words(request),
         status_code=status_code,
         no_store=not actor.is_anonymous,
         task=public,
@@ -518,6 +520,7 @@ def team_history(
     return page(
         request,
         "testbed_team.html",
+        said=stored_words(request),
         no_store=True,
         task=queries.task_public(session, task, now=now),
         team=next(t for t in queries.list_teams(session, task) if t.id == team.id),
@@ -558,6 +561,7 @@ def _submission_page(
     return page(
         request,
         "testbed_submission.html",
+        said=stored_words(request),
         status_code=status_code,
         no_store=True,
         task=queries.task_public(session, task),
