@@ -636,12 +636,22 @@ def _refuse_missing(values: Any, where: str, column: str) -> None:
     if rows.size:
         raise _file_error(
             where,
-            msg(
-                "{count} row(s) have no value in column {column}, the first is row {row}; "
-                "every row needs one.",
-                count=format(rows.size, ","),
-                column=repr(column),
-                row=int(rows[0]) + 1,
+            (
+                msg(
+                    "{count} row has no value in column {column}, the first is row {row}; "
+                    "every row needs one.",
+                    count=format(rows.size, ","),
+                    column=repr(column),
+                    row=int(rows[0]) + 1,
+                )
+                if rows.size == 1
+                else msg(
+                    "{count} rows have no value in column {column}, the first is row {row}; "
+                    "every row needs one.",
+                    count=format(rows.size, ","),
+                    column=repr(column),
+                    row=int(rows[0]) + 1,
+                )
             ),
             rule="missing_value",
             row=int(rows[0]) + 1,
@@ -812,8 +822,10 @@ def align(
             ]
         )
         problems.append(
-            msg(
-                "{count} id(s) appear on more than one row ({shown})",
+            msg("{count} id appears on more than one row ({shown})", count=1, shown=shown)
+            if duplicates["count"] == 1
+            else msg(
+                "{count} ids appear on more than one row ({shown})",
                 count=format(duplicates["count"], ","),
                 shown=shown,
             )
@@ -830,8 +842,10 @@ def align(
             ]
         )
         problems.append(
-            msg(
-                "{count} row(s) have ids that are not in the test set ({shown})",
+            msg("{count} row has an id that is not in the test set ({shown})", count=1, shown=shown)
+            if unknown.size == 1
+            else msg(
+                "{count} rows have ids that are not in the test set ({shown})",
                 count=format(unknown.size, ","),
                 shown=shown,
             )
@@ -850,7 +864,13 @@ def align(
     if missing.size:
         problems.append(
             msg(
-                "{count} test-set id(s) have no prediction ({shown})",
+                "{count} test-set id has no prediction ({shown})",
+                count=1,
+                shown=_ids_shown(test_ids, missing),
+            )
+            if missing.size == 1
+            else msg(
+                "{count} test-set ids have no prediction ({shown})",
                 count=format(missing.size, ","),
                 shown=_ids_shown(test_ids, missing),
             )
