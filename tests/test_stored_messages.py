@@ -76,3 +76,23 @@ def test_any_user_name_in_a_stored_reason_is_read_back_whole(user: str) -> None:
         assert isinstance(found, Message)
         assert str(found) == stored
         assert said(stored, "ko").startswith("시작 전에 ")
+
+
+def test_a_file_name_full_of_the_templates_words_is_read_in_one_pass() -> None:
+    """A job names its own output files, and findings quote them: text a job author chose must
+    not make rereading slow (it never backtracks) nor read as another message."""
+    hostile = "x' of dataset 'y'; drop it or release aggregates instead of rows." * 2000
+    stored = str(
+        msg(
+            "The name '{file}' carries {values} value(s) of column '{column}' of dataset "
+            "'{dataset}'; name output files for what they hold, never for the rows they came "
+            "from.",
+            file=hostile,
+            values="3",
+            column="patient_id",
+            dataset="patient-visits",
+        )
+    )
+    found = reread(stored)
+    assert str(found) == stored
+    assert said(stored, "ko").startswith("파일 이름 '")

@@ -136,37 +136,52 @@ _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @cache
-def _rereadable() -> tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...]:
-    """Every template with placeholders as a pattern that reads its values back, the most
-    specific (most literal text) first.  Templates with format specs (``{n:,}``) are left
-    out: their values could not be formatted again from text."""
+def _rereadable() -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    """Every template with placeholders as its literal pieces and the names between them, the
+    most specific (most literal text) first.  Left out: templates with format specs
+    (``{n:,}``: a value could not be formatted again from text), with two placeholders side by
+    side (no text tells where one ends) and with little literal text (``{a}: {b}`` would
+    read any text as itself)."""
     found = []
     for template in catalog("ko"):
-        if "{" not in template:
-            continue
-        names = placeholders(template)
-        if not names or any(
+        if "{" not in template or any(
             spec or conversion
             for _, name, spec, conversion in string.Formatter().parse(template)
             if name
         ):
             continue
-        pattern, seen, literal, position = [], set(), 0, 0
-        for field in _FIELD.finditer(template):
-            text = template[position : field.start()]
-            pattern.append(re.escape(text))
-            literal += len(text)
-            name = field.group(1)
-            pattern.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
-            seen.add(name)
-            position = field.end()
-        pattern.append(re.escape(template[position:]))
-        literal += len(template) - position
-        if literal < 12:  # "{a}: {b}" would read any text as itself
+        pieces = _FIELD.split(template)  # literal, name, literal, name, ..., literal
+        literals, names = tuple(pieces[0::2]), tuple(pieces[1::2])
+        if not names or any(not piece for piece in literals[1:-1]):
             continue
-        found.append((literal, re.compile("".join(pattern), re.S), template, tuple(seen)))
-    found.sort(key=lambda item: -item[0])
-    return tuple((compiled, template, names) for _, compiled, template, names in found)
+        if sum(len(piece) for piece in literals) < 12:
+            continue
+        found.append((template, literals, names))
+    found.sort(key=lambda item: -sum(len(piece) for piece in item[1]))
+    return tuple(found)
+
+
+def _values_in(text: str, literals: tuple[str, ...], names: tuple[str, ...]) -> dict[str, str]:
+    """The values that fill ``literals`` in to make ``text``, each up to the first place the
+    next literal follows (one pass, no backtracking: user text inside a stored message, a
+    file name, cannot make this slow); empty when ``text`` is not made so."""
+    first, last = literals[0], literals[-1]
+    if not text.startswith(first) or not text.endswith(last):
+        return {}
+    end = len(text) - len(last)
+    position = len(first)
+    values: dict[str, str] = {}
+    for index, name in enumerate(names):
+        if index + 1 < len(names):
+            found = text.find(literals[index + 1], position + 1, end)
+            if found < 0:
+                return {}
+            value, position = text[position:found], found + len(literals[index + 1])
+        else:
+            value = text[position:end]
+        if not value or values.setdefault(name, value) != value:
+            return {}
+    return values
 
 
 def reread(text: str, *, depth: int = 3) -> str:
@@ -176,11 +191,12 @@ def reread(text: str, *, depth: int = 3) -> str:
         return text
     if text in catalog("ko"):
         return Message(text, {})
-    for compiled, template, names in _rereadable():
-        matched = compiled.fullmatch(text)
-        if matched:
-            values = {name: reread(matched.group(name), depth=depth - 1) for name in names}
-            return Message(template, values)
+    for template, literals, names in _rereadable():
+        values = _values_in(text, literals, names)
+        if values and template.format(**values) == text:
+            return Message(
+                template, {name: reread(value, depth=depth - 1) for name, value in values.items()}
+            )
     return text
 
 
