@@ -111,9 +111,17 @@ def test_submit_a_job_watch_its_log_and_download_the_output(
 
 
 def _no_horizontal_scroll(page: Page) -> None:
-    assert page.evaluate(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-    ), f"{page.url} scrolls sideways"
+    wide = page.evaluate(
+        """() => {
+        const limit = document.documentElement.clientWidth;
+        if (document.documentElement.scrollWidth <= limit) return [];
+        return [...document.querySelectorAll("body *")]
+            .filter(e => e.getBoundingClientRect().right > limit + 1)
+            .slice(0, 8)
+            .map(e => e.tagName + (e.id ? "#" + e.id : "") + "." + e.className);
+        }"""
+    )
+    assert not wide, f"{page.url} scrolls sideways: {wide}"
 
 
 def _no_api_links(page: Page) -> None:
