@@ -69,7 +69,7 @@ def create_app(
         version=__version__,
         description="The open platform that runs an AI hub city.",
         openapi_url="/openapi.json",
-        docs_url="/api/docs",
+        docs_url="/developers/api-docs",
         redoc_url=None,
     )
     app.state.settings = settings
@@ -97,6 +97,7 @@ def create_app(
     from bitgoeul.web.account_pages import router as account_pages_router
     from bitgoeul.web.audit_pages import router as audit_pages_router
     from bitgoeul.web.dataset_pages import router as dataset_pages_router
+    from bitgoeul.web.developer_pages import router as developer_pages_router
     from bitgoeul.web.governance_pages import router as governance_pages_router
     from bitgoeul.web.job_pages import router as job_pages_router
     from bitgoeul.web.notification_pages import router as notification_pages_router
@@ -123,6 +124,7 @@ def create_app(
     app.include_router(query_pages_router)
     app.include_router(job_pages_router)
     app.include_router(testbed_pages_router)
+    app.include_router(developer_pages_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app
 
@@ -144,7 +146,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
         detail = translate_tree(exc.detail, request_language(request))
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+        body = {"detail": detail}
+        if exc.where is not None:
+            body["where"] = exc.where
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:

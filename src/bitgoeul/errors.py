@@ -15,10 +15,13 @@ from pydantic import ValidationError as PydanticValidationError
 class BitgoeulError(Exception):
     status_code = 400
 
-    def __init__(self, message: str, *, detail: Any = None) -> None:
+    def __init__(self, message: str, *, detail: Any = None, where: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail if detail is not None else message
+        # Where in the caller's input the problem is (a SQL syntax error's line and column),
+        # sent beside ``detail`` as ``where``.
+        self.where = where
 
 
 class NotAuthenticated(BitgoeulError):

@@ -16,6 +16,7 @@ from bitgoeul.governance.models import (
     Agreement,
     Notification,
     Project,
+    ProjectChoice,
     ProjectMember,
 )
 from bitgoeul.query.models import QueryRun, SavedQuery
@@ -44,6 +45,7 @@ __all__ = [
     "Organization",
     "OutputRelease",
     "Project",
+    "ProjectChoice",
     "ProjectMember",
     "QueryRun",
     "ReleaseDecision",

@@ -92,6 +92,28 @@ def test_anonymous_queries_on_restricted_data_arerefused(invoke: Invoke) -> None
     assert "sign in" in refused(invoke("query", "run", VISITS))
 
 
+def test_a_syntax_error_shows_the_line_of_sql_with_a_caret(invoke: Invoke) -> None:
+    result = invoke(
+        "query", "run", 'SELECT district,\n  population\nFROM "district-population" WHERE'
+    )
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Error: Query refused: syntax error at line 3, column 28:")
+    assert "WHERE" in lines[0]
+    assert lines[1:] == ['  FROM "district-population" WHERE', " " * 29 + "^"]
+
+
+def test_errors_are_in_korean_when_the_locale_is_korean(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "ko_KR.UTF-8")
+    result = invoke("query", "run", 'SELECT * FROM "district-population" WHERE')
+    assert result.exit_code == 1
+    assert result.output.startswith("오류: 쿼리 거부: 1행 37열의 구문 오류")
+
+
 def test_a_query_is_read_from_a_file(invoke: Invoke, tmp_path: Path) -> None:
     query = tmp_path / "population.sql"
     query.write_text('SELECT count(*) AS districts FROM "district-population"\n', "utf-8")

@@ -24,6 +24,16 @@ def test_a_hostile_query_raises_with_the_gateways_reason(
     assert "root:" not in str(raised.value.detail)
 
 
+def test_a_syntax_error_says_where_with_the_line_of_sql(researcher: Client, published: str) -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        researcher.query(f'SELECT count(*\nFROM "{published}"')
+    error = raised.value
+    assert error.where is not None
+    assert (error.where["line"], error.where["column"], error.where["token"]) == (2, 1, "FROM")
+    assert "line 2, column 1" in error.message
+    assert str(error).endswith(f'\n  FROM "{published}"\n  ^')
+
+
 def test_the_steward_reads_the_researchers_query_in_the_audit_log(
     researcher: Client, steward: Client, published: str
 ) -> None:

@@ -55,7 +55,8 @@ def test_signed_in_researcher_sees_preview_profile_and_download(
     response = client.get("/datasets/household-electricity")
     assert "M001" in response.text
     assert 'class="chart"' in response.text
-    assert "/api/v1/datasets/household-electricity/download?format=csv" in response.text
+    assert "/datasets/household-electricity/download?format=csv" in response.text
+    assert "/api/v1/datasets/household-electricity/download" not in response.text
 
 
 def test_restricted_dataset_page_explains_its_access_level(client: TestClient, city: City) -> None:

@@ -57,6 +57,22 @@ def test_hostile_sql_is_refused_on_the_page_with_the_reason(client: TestClient, 
     assert "root:" not in response.text
 
 
+def test_a_syntax_error_is_shown_with_the_line_and_a_caret_and_the_sql_kept(
+    client: TestClient, city: City
+) -> None:
+    csrf = sign_in(client, "researcher")
+    sql = 'SELECT district,\n  sum(kwh\nFROM "household-electricity"'
+    response = client.post("/query", data={"csrf_token": csrf, "sql": sql})
+    assert response.status_code == 422
+    shown = html.unescape(response.text)
+    assert "syntax error at line 3, column 1" in shown
+    excerpt = shown.split('id="syntax-excerpt"', 1)[1].split(">", 1)[1].split("</pre>", 1)[0]
+    assert excerpt == 'FROM "household-electricity"\n^'
+    assert sql in shown.replace("\r\n", "\n")  # the SQL stays in the editor
+    korean = client.post("/query?lang=ko", data={"csrf_token": csrf, "sql": sql})
+    assert "3행 1열의 구문 오류" in html.unescape(korean.text)
+
+
 def test_export_downloads_the_result_as_csv(client: TestClient, city: City) -> None:
     csrf = sign_in(client, "researcher")
     response = client.post("/query/export", data={"csrf_token": csrf, "sql": SQL, "format": "csv"})

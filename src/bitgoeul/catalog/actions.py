@@ -30,7 +30,7 @@ from bitgoeul.accounts.models import Organization
 from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog import search_text
 from bitgoeul.catalog.models import Dataset, DatasetVersion, IngestRun, IngestStatus
-from bitgoeul.catalog.queries import get_dataset, version_of
+from bitgoeul.catalog.queries import applied_obligations, get_dataset, version_of
 from bitgoeul.catalog.schemas import DatasetCreate, DatasetUpdate, Preview, UpdateFrequency
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
@@ -467,7 +467,13 @@ def preview_version(
         [json_value(record[name]) for name in table.column_names] for record in table.to_pylist()
     ]
     return Preview(
-        dataset=slug, version=passage.version.number, columns=table.column_names, rows=rows
+        dataset=slug,
+        version=passage.version.number,
+        columns=table.column_names,
+        rows=rows,
+        applied=applied_obligations(
+            passage.decision.obligations, passage.version, project_id=project_id
+        ),
     )
 
 

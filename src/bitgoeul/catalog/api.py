@@ -24,6 +24,7 @@ from bitgoeul.catalog import actions, queries
 from bitgoeul.catalog.models import AccessLevel, Dataset, Sector
 from bitgoeul.catalog.schemas import (
     DatasetCreate,
+    DatasetKind,
     DatasetPublic,
     DatasetUpdate,
     FacetCount,
@@ -65,6 +66,10 @@ def search(
     publisher: Annotated[str | None, Query(max_length=64)] = None,
     access_level: AccessLevel | None = None,
     licence: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[
+        DatasetKind,
+        Query(description="dataset (the default) or test_set: testbeds' hidden test sets."),
+    ] = DatasetKind.dataset,
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> SearchResults:
@@ -76,6 +81,7 @@ def search(
         publisher=publisher,
         access_level=access_level,
         licence=licence,
+        kind=kind.value,
         limit=limit,
         offset=offset,
     )
@@ -89,6 +95,7 @@ def facets(
     publisher: Annotated[str | None, Query(max_length=64)] = None,
     access_level: AccessLevel | None = None,
     licence: Annotated[str | None, Query(max_length=64)] = None,
+    kind: DatasetKind = DatasetKind.dataset,
 ) -> dict[str, list[FacetCount]]:
     """Only the facet counts of a search (for filter menus)."""
     return queries.search_datasets(
@@ -98,6 +105,7 @@ def facets(
         publisher=publisher,
         access_level=access_level,
         licence=licence,
+        kind=kind.value,
         limit=1,
     ).facets
 

@@ -11,11 +11,13 @@ from sqlalchemy import (
     String,
     cast,
     column,
+    false,
     func,
     literal,
     literal_column,
     select,
     table,
+    true,
     type_coerce,
     union_all,
 )
@@ -26,6 +28,8 @@ from bitgoeul.accounts.models import Organization
 from bitgoeul.catalog import dcat, search_text
 from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion, IngestRun, Sector
 from bitgoeul.catalog.schemas import (
+    AppliedObligations,
+    DatasetKind,
     DatasetPublic,
     DatasetSummary,
     FacetCount,
@@ -36,7 +40,8 @@ from bitgoeul.catalog.schemas import (
 )
 from bitgoeul.catalog.search_index import FTS_TABLE
 from bitgoeul.errors import NotFound
-from bitgoeul.governance.decision import DataAction, decide
+from bitgoeul.governance.decision import DataAction, Obligations, decide
+from bitgoeul.privacy import views
 
 MAX_PAGE = 100
 FACETS = ("sector", "publisher", "access_level", "licence")
@@ -121,6 +126,22 @@ def version_public(actor: Actor, dataset: Dataset, version: DatasetVersion) -> V
     )
 
 
+def applied_obligations(
+    obligations: Obligations, version: DatasetVersion, *, project_id: int | None
+) -> AppliedObligations:
+    """What ``obligations`` do to ``version``'s columns, as a preview or download reports it."""
+    names = [str(f["name"]) for f in views.schema_fields(version.table_schema)]
+    visible = obligations.visible_columns
+    pseudonymised = {c.lower() for c in obligations.pseudonymise_columns}
+    return AppliedObligations(
+        project=project_id,
+        agreement=obligations.agreement_id,
+        hidden_columns=[n for n in names if visible is not None and n not in visible],
+        row_filter=obligations.row_filter,
+        pseudonymised_columns=[n for n in names if n.lower() in pseudonymised],
+    )
+
+
 def _version_summary(version: DatasetVersion) -> VersionSummary:
     return VersionSummary(
         number=version.number,
@@ -183,6 +204,7 @@ def _candidates(session: Session, terms: list[search_text.Term]) -> Select[*tupl
         Dataset.publisher_id.label("publisher"),
         type_coerce(Dataset.access_level, String).label("access_level"),
         Dataset.licence.label("licence"),
+        Dataset.holdout.label("holdout"),
     )
     if not terms:
         return select(Dataset.id.label("id"), Dataset.updated_at.label("score"), *facet_columns)
@@ -219,10 +241,15 @@ def search_datasets(
     publisher: str | None = None,
     access_level: str | None = None,
     licence: str | None = None,
+    kind: str | None = DatasetKind.dataset.value,
     limit: int = 20,
     offset: int = 0,
 ) -> SearchResults:
     """Full-text search (Korean and English) with facet filters and facet counts.
+
+    ``kind`` keeps testbeds' hidden test sets out of the listing (``dataset``, the default),
+    shows only them (``test_set``), or both (None): a hidden test set is not an ordinary
+    dataset that one previews, downloads or requests.
 
     Without a text query every dataset matches, most recently updated first; with one, the
     most relevant first.  Each facet is counted with the text query and the *other* facets'
@@ -251,6 +278,8 @@ def search_datasets(
     if licence:
         wanted["licence"] = _clean(licence) or ""
 
+    test_sets = None if kind is None else DatasetKind(kind) == DatasetKind.test_set
+
     terms = search_text.query_terms(q)
     if terms:
         # Evaluate the text match once for the total, the four facets and the page.
@@ -259,7 +288,10 @@ def search_datasets(
         hits = _candidates(session, terms).subquery("hits")
 
     def where(*, but: str | None = None) -> list[ColumnElement[bool]]:
-        return [hits.c[name] == value for name, value in wanted.items() if name != but]
+        chosen = [hits.c[name] == value for name, value in wanted.items() if name != but]
+        if test_sets is not None:
+            chosen.append(hits.c.holdout.is_(true()) if test_sets else hits.c.holdout.is_(false()))
+        return chosen
 
     ranked = (
         select(
@@ -332,6 +364,7 @@ def _summary(dataset: Dataset, latest: DatasetVersion | None) -> DatasetSummary:
         keywords=list(dataset.keywords),
         latest_version=latest.number if latest else None,
         updated_at=dataset.updated_at,
+        holdout=dataset.holdout,
     )
 
 

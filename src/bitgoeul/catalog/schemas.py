@@ -16,6 +16,13 @@ LICENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+class DatasetKind(StrEnum):
+    """What the catalog lists: ordinary datasets, or testbeds' hidden test sets."""
+
+    dataset = "dataset"
+    test_set = "test_set"
+
+
 class UpdateFrequency(StrEnum):
     """How often a dataset gets a new version (mapped to the EU frequency vocabulary)."""
 
@@ -163,6 +170,7 @@ class DatasetSummary(BaseModel):
     keywords: list[str]
     latest_version: int | None
     updated_at: datetime
+    holdout: bool = False
 
 
 class DatasetPublic(BaseModel):
@@ -230,8 +238,21 @@ class IngestRunPublic(BaseModel):
     finished_at: datetime | None
 
 
+class AppliedObligations(BaseModel):
+    """What the decision obliged a preview or download to do, said to the person reading it:
+    under which project and agreement, the columns left out, the rows kept, the identifiers
+    replaced by per-project pseudonyms.  Empty lists and nulls: nothing was changed."""
+
+    project: int | None = None
+    agreement: int | None = None
+    hidden_columns: list[str] = []
+    row_filter: str | None = None
+    pseudonymised_columns: list[str] = []
+
+
 class Preview(BaseModel):
     dataset: str
     version: int
     columns: list[str]
     rows: list[list[Any]]
+    applied: AppliedObligations = Field(default_factory=AppliedObligations)

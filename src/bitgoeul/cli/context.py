@@ -8,6 +8,7 @@ errors are printed as one line by :class:`DomainErrorGroup` and the command exit
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,15 +26,37 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker
 from bitgoeul.errors import BitgoeulError, NotFound
+from bitgoeul.messages import msg, translate
 
 # Messages stay on one line in logs and pipes (tables still fit the terminal).
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def fail(message: str) -> typer.Exit:
-    """Print ``message`` as an error; the caller raises the returned ``Exit``."""
-    err_console.print(f"[bold red]Error:[/] {escape(message)}")
+def cli_language() -> str:
+    """The language the CLI speaks: Korean when the locale (``LC_ALL``, ``LC_MESSAGES``, then
+    ``LANG``, as gettext reads them) starts with ``ko``, else English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "ko" if value.lower().startswith("ko") else "en"
+    return "en"
+
+
+def say(text: str) -> str:
+    """``text`` (a :func:`bitgoeul.messages.msg`) in the CLI's language."""
+    return translate(text, cli_language())
+
+
+def fail(message: str, *, where: Any = None) -> typer.Exit:
+    """Print ``message`` as an error (in the CLI's language); the caller raises the returned
+    ``Exit``.  ``where`` (a SQL syntax error's place) adds the line of SQL with a caret."""
+    label = say(msg("Error:"))
+    err_console.print(f"[bold red]{escape(label)}[/] {escape(say(message))}")
+    if isinstance(where, dict) and "excerpt" in where and "caret" in where:
+        err_console.print(
+            escape(f"  {where['excerpt']}\n  {where['caret']}"), soft_wrap=True, overflow="ignore"
+        )
     return typer.Exit(1)
 
 
@@ -61,7 +84,7 @@ class DomainErrorGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except BitgoeulError as exc:
-            raise fail(exc.message) from None
+            raise fail(exc.message, where=exc.where) from None
 
 
 @dataclass

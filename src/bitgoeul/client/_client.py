@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -140,16 +141,21 @@ class Client:
         access_level: str | None = None,
         *,
         licence: str | None = None,
+        kind: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
     ) -> DatasetList:
-        """Search the catalog; every filter is optional.  Pages with ``limit`` and ``offset``."""
+        """Search the catalog; every filter is optional.  Pages with ``limit`` and ``offset``.
+
+        Testbeds' hidden test sets are listed only with ``kind="test_set"``.
+        """
         params = _present(
             q=q,
             sector=sector,
             publisher=publisher,
             access_level=access_level,
             licence=licence,
+            kind=kind,
             limit=limit,
             offset=offset,
         )
@@ -192,10 +198,20 @@ class Client:
         return DatasetVersion.model_validate(body)
 
     def preview(
-        self, slug: str, *, version: int | None = None, limit: int | None = None
+        self,
+        slug: str,
+        *,
+        version: int | None = None,
+        limit: int | None = None,
+        project: int | None = None,
     ) -> Preview:
-        """The first rows (``limit``, at most 100) of the latest or the given version."""
-        params = _present(version=version, limit=limit)
+        """The first rows (``limit``, at most 100) of the latest or the given version.
+
+        ``project`` is the project whose agreement grants restricted data; ``applied`` on the
+        answer says what the agreement changed (columns hidden, rows filtered, identifiers
+        pseudonymised).
+        """
+        params = _present(version=version, limit=limit, project=project)
         body = self._json("GET", f"/datasets/{_seg(slug)}/preview", params=params)
         return Preview.model_validate(body)
 
@@ -206,12 +222,16 @@ class Client:
         format: str = "parquet",
         *,
         version: int | None = None,
+        project: int | None = None,
     ) -> Path:
-        """Stream the latest (or the given) version to ``dest``: a file, or a directory for it.
+        """Stream the latest (or the given) version to ``dest``: a file, or a directory for it
+        (an existing one, or a path ending in ``/``, which is created).
 
-        ``format`` is ``parquet`` or ``csv``.  The file appears only when complete.
+        ``format`` is ``parquet`` or ``csv``.  ``project`` is the project whose agreement
+        grants restricted data: the file then holds the agreement's columns and rows, with
+        identifiers pseudonymised.  The file appears only when complete.
         """
-        params = _present(format=format, version=version)
+        params = _present(format=format, version=version, project=project)
         return self._stream_to(
             dest, f"{slug}.{format}", "GET", f"/datasets/{_seg(slug)}/download", params=params
         )
@@ -819,11 +839,14 @@ class Client:
         never leaves a file that looks whole.
         """
         target = Path(dest)
+        # "out/" names a folder (made if missing), as it does for cp and rsync.
+        into_folder = str(dest).endswith(("/", os.sep)) or target.is_dir()
         with self._http.stream(method, API + path, **kwargs) as response:
             if response.is_error:
                 response.read()
                 raise error_from_response(response)
-            if target.is_dir():
+            if into_folder:
+                target.mkdir(parents=True, exist_ok=True)
                 target = target / _filename(response, fallback)
             partial = target.with_name(target.name + ".part")
             try:

@@ -14,12 +14,20 @@ import httpx
 class BitgoeulAPIError(Exception):
     """The hub answered with an error.  ``status`` is the HTTP status, ``detail`` its body."""
 
-    def __init__(self, status: int, detail: Any, *, method: str = "", url: str = "") -> None:
+    def __init__(
+        self, status: int, detail: Any, *, method: str = "", url: str = "", where: Any = None
+    ) -> None:
         self.status = status
         self.detail = detail
         self.method = method
         self.url = url
-        super().__init__(f"{status} from {method} {url}: {_describe(detail)}".strip())
+        # Where in what you sent the problem is: for a SQL syntax error, ``line``, ``column``,
+        # ``token``, and ``excerpt`` (that line of your SQL) with ``caret`` (a ^ under it).
+        self.where: dict[str, Any] | None = where if isinstance(where, dict) else None
+        text = f"{status} from {method} {url}: {_describe(detail)}".strip()
+        if self.where and "excerpt" in self.where and "caret" in self.where:
+            text += f"\n  {self.where['excerpt']}\n  {self.where['caret']}"
+        super().__init__(text)
 
     @property
     def message(self) -> str:
@@ -58,9 +66,16 @@ class RateLimited(BitgoeulAPIError):
     """429: too many attempts; wait ``retry_after`` seconds."""
 
     def __init__(
-        self, status: int, detail: Any, *, method: str = "", url: str = "", retry_after: int = 0
+        self,
+        status: int,
+        detail: Any,
+        *,
+        method: str = "",
+        url: str = "",
+        retry_after: int = 0,
+        where: Any = None,
     ) -> None:
-        super().__init__(status, detail, method=method, url=url)
+        super().__init__(status, detail, method=method, url=url, where=where)
         self.retry_after = retry_after
 
 
@@ -95,9 +110,11 @@ def _describe(detail: Any) -> str:
 
 def error_from_response(response: httpx.Response) -> BitgoeulAPIError:
     """The exception for an error response (the body is ``{"detail": ...}``)."""
+    where = None
     try:
         body = response.json()
         detail = body.get("detail", body) if isinstance(body, dict) else body
+        where = body.get("where") if isinstance(body, dict) else None
     except ValueError:
         detail = response.text or response.reason_phrase
     method, url = response.request.method, str(response.request.url)
@@ -112,4 +129,4 @@ def error_from_response(response: httpx.Response) -> BitgoeulAPIError:
             retry_after=int(retry_after) if retry_after.isdigit() else 0,
         )
     cls = ServerError if status >= 500 else _BY_STATUS.get(status, BitgoeulAPIError)
-    return cls(status, detail, method=method, url=url)
+    return cls(status, detail, method=method, url=url, where=where)

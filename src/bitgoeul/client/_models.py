@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _HubModel(BaseModel):
@@ -85,6 +85,18 @@ class DatasetVersion(_HubModel):
     row_count: int = 0
 
 
+class AppliedObligations(_HubModel):
+    """What the agreement changed in a preview: the project and agreement it was read under,
+    the columns left out, the rows kept (a SQL condition) and the identifier columns replaced
+    by per-project pseudonyms.  Empty: nothing was changed."""
+
+    project: int | None = None
+    agreement: int | None = None
+    hidden_columns: list[str] = []
+    row_filter: str | None = None
+    pseudonymised_columns: list[str] = []
+
+
 class Preview(_HubModel):
     """The first rows of the latest version, as the policy lets you see them."""
 
@@ -92,6 +104,7 @@ class Preview(_HubModel):
     version: int | None = None
     columns: list[str] = []
     rows: list[list[Any]] = []
+    applied: AppliedObligations = Field(default_factory=AppliedObligations)
 
 
 class QueryResult(_HubModel):
@@ -153,6 +166,9 @@ class AccessRequest(_HubModel):
     dataset: str
     status: str
     project_title: str = ""
+    project_purpose: str = ""
+    project_justification: str = ""
+    dataset_is_test_set: bool = False
     requested_columns: list[str] | None = None
     requested_days: int = 0
     note: str = ""
@@ -171,6 +187,7 @@ class Agreement(_HubModel):
     request: int
     project: int
     dataset: str
+    project_title: str = ""
     columns: list[str] | None = None
     row_filter: str | None = None
     grants_identifiers: bool = False

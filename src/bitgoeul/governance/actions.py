@@ -25,6 +25,7 @@ from bitgoeul.governance.models import (
     Agreement,
     Notification,
     Project,
+    ProjectChoice,
     ProjectMember,
     ProjectRole,
     RequestStatus,
@@ -36,6 +37,7 @@ from bitgoeul.governance.schemas import (
     MemberAdd,
     ProjectCreate,
 )
+from bitgoeul.messages import msg
 
 _PROJECT_ROLES = {Role.member, Role.steward, Role.operator}
 
@@ -93,9 +95,18 @@ def _refuse(
 def _invalid(field: str, message: str) -> ValidationFailed:
     """Bad input, shaped like FastAPI's own 422s so clients read both the same way."""
     return ValidationFailed(
-        f"{field}: {message}",
+        msg("{field}: {message}", field=field, message=message),
         detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}],
     )
+
+
+def _already(request: AccessRequest) -> Conflict:
+    """A request answered already (approved, rejected or withdrawn) cannot be answered again."""
+    if request.status == RequestStatus.approved:
+        return Conflict(msg("Request {request} is approved already.", request=request.id))
+    if request.status == RequestStatus.rejected:
+        return Conflict(msg("Request {request} is rejected already.", request=request.id))
+    return Conflict(msg("Request {request} is withdrawn already.", request=request.id))
 
 
 def _notify(session: Session, user_ids: set[int], *, kind: str, text: str, link: str) -> None:
@@ -129,8 +140,10 @@ def create_project(session: Session, *, actor: Actor, data: ProjectCreate) -> Pr
             action="project.create",
             resource_type="project",
             resource_id="",
-            reason="Projects are opened by members of an organization; citizens cannot lead "
-            "one. Ask a researcher to add you, or donate data instead.",
+            reason=msg(
+                "Projects are opened by members of an organization; citizens cannot lead "
+                "one. Ask a researcher who leads a project to add you to it."
+            ),
         )
     project = Project(
         title=data.title,
@@ -171,18 +184,29 @@ def add_project_member(
             action="project.add_member",
             resource_type="project",
             resource_id=project_id,
-            reason=f"Only a lead of project {project_id} may add members.",
+            reason=msg("Only a lead of project {project} may add members.", project=project_id),
         )
     user = session.scalar(select(User).where(User.username == data.username))
     if user is None or not user.is_active:
-        raise _invalid("username", f"there is no active user '{data.username}'.")
+        raise _invalid(
+            "username", msg("there is no active user '{username}'.", username=data.username)
+        )
     if user.role not in _PROJECT_ROLES or user.organization_id is None:
         raise _invalid(
             "username",
-            f"'{data.username}' belongs to no organization; project members work for one.",
+            msg(
+                "'{username}' belongs to no organization; project members work for one.",
+                username=data.username,
+            ),
         )
     if user.id in _member_ids(project):
-        raise Conflict(f"'{data.username}' is a member of project {project_id} already.")
+        raise Conflict(
+            msg(
+                "'{username}' is a member of project {project} already.",
+                username=data.username,
+                project=project_id,
+            )
+        )
     session.add(ProjectMember(project_id=project.id, user_id=user.id, role=data.role))
     _notify(
         session,
@@ -205,18 +229,52 @@ def add_project_member(
     return queries.get_project(session, project.id)
 
 
+def choose_project(session: Session, *, actor: Actor, project_id: int) -> Project:
+    """Remember the project the actor works for on dataset pages (one choice per user).
+
+    A preference, not a use of data: nothing is audited here; every read made under the
+    project is decided and audited at its door.
+    """
+    queries.require_signed_in(actor)
+    assert actor.user_id is not None  # noqa: S101 (signed in)
+    project = queries.get_project(session, project_id)
+    if queries.member_role(project, actor) is None:
+        raise AccessDenied(
+            msg(
+                "You are not a member of project {project}; choose one of your own projects.",
+                project=project_id,
+            )
+        )
+    choice = session.get(ProjectChoice, actor.user_id)
+    if choice is None:
+        session.add(ProjectChoice(user_id=actor.user_id, project_id=project.id))
+    else:
+        choice.project_id = project.id
+        choice.chosen_at = datetime.now(UTC)
+    session.commit()
+    return project
+
+
 def _known_columns(session: Session, dataset: Dataset, columns: list[str], *, field: str) -> None:
     known = queries.column_classes(session, dataset)
     if not known:
         raise _invalid(
             field,
-            f"dataset '{dataset.slug}' has no version yet, so no columns to choose; "
-            "leave the field out.",
+            msg(
+                "dataset '{slug}' has no version yet, so no columns to choose; "
+                "leave the field out.",
+                slug=dataset.slug,
+            ),
         )
     unknown = [name for name in columns if name not in known]
     if unknown:
         raise _invalid(
-            field, f"dataset '{dataset.slug}' has no column {', '.join(map(repr, unknown))}."
+            field,
+            msg(
+                "dataset '{slug}' has no column {columns}.",
+                slug=dataset.slug,
+                columns=", ".join(map(repr, unknown)),
+            ),
         )
 
 
@@ -233,12 +291,26 @@ def request_access(session: Session, *, actor: Actor, data: AccessRequestCreate)
             resource_type="dataset",
             resource_id=dataset.slug,
             organization_id=dataset.publisher_id,
-            reason=f"Only members of project {project.id} may request data for it.",
+            reason=msg(
+                "Only members of project {project} may request data for it.", project=project.id
+            ),
+        )
+    if dataset.holdout:
+        raise Conflict(
+            msg(
+                "Dataset '{slug}' is a testbed's hidden test set: its rows are never shared, "
+                "so it cannot be requested. Join the testbed task that uses it to be scored "
+                "on it.",
+                slug=dataset.slug,
+            )
         )
     if dataset.access_level in (AccessLevel.open, AccessLevel.registered):
         raise Conflict(
-            f"Dataset '{dataset.slug}' is {dataset.access_level.value} data and needs no "
-            "request: use it directly."
+            msg(
+                "Dataset '{slug}' is {level} data and needs no request: use it directly.",
+                slug=dataset.slug,
+                level=dataset.access_level.value,
+            )
         )
     if data.columns is not None:
         _known_columns(session, dataset, data.columns, field="columns")
@@ -251,8 +323,13 @@ def request_access(session: Session, *, actor: Actor, data: AccessRequestCreate)
     )
     if pending is not None:
         raise Conflict(
-            f"Project {project.id} has a pending request ({pending}) for '{dataset.slug}'; "
-            "withdraw it or wait for the steward's answer."
+            msg(
+                "Project {project} has a pending request ({request}) for '{slug}'; "
+                "withdraw it or wait for the steward's answer.",
+                project=project.id,
+                request=pending,
+                slug=dataset.slug,
+            )
         )
     request = AccessRequest(
         project_id=project.id,
@@ -304,11 +381,22 @@ def _steward_decision(
             resource_type="access_request",
             resource_id=request_id,
             organization_id=request.dataset.publisher_id,
-            reason=f"Only stewards of the organization publishing '{request.dataset.slug}' "
-            f"may {verb} this request.",
+            reason=(
+                msg(
+                    "Only stewards of the organization publishing '{slug}' may approve this "
+                    "request.",
+                    slug=request.dataset.slug,
+                )
+                if verb == "approve"
+                else msg(
+                    "Only stewards of the organization publishing '{slug}' may reject this "
+                    "request.",
+                    slug=request.dataset.slug,
+                )
+            ),
         )
     if request.status != RequestStatus.pending:
-        raise Conflict(f"Request {request_id} is {request.status.value} already.")
+        raise _already(request)
     return request
 
 
@@ -326,8 +414,11 @@ def approve_request(
             resource_type="access_request",
             resource_id=request_id,
             organization_id=request.dataset.publisher_id,
-            reason=f"You are a member of project {project.id}: nobody approves their own "
-            "request. Ask another steward of your organization.",
+            reason=msg(
+                "You are a member of project {project}: nobody approves their own "
+                "request. Ask another steward of your organization.",
+                project=project.id,
+            ),
         )
     dataset = request.dataset
     columns = conditions.columns if conditions.columns is not None else request.requested_columns
@@ -338,14 +429,21 @@ def approve_request(
             if extra:
                 raise _invalid(
                     "columns",
-                    f"{', '.join(map(repr, extra))} were not requested; an approval may "
-                    "narrow a request, not widen it.",
+                    msg(
+                        "{columns} were not requested; an approval may narrow a request, "
+                        "not widen it.",
+                        columns=", ".join(map(repr, extra)),
+                    ),
                 )
     days = conditions.expires_in_days or request.requested_days
     if days > request.requested_days:
         raise _invalid(
             "expires_in_days",
-            f"{days} days is longer than the {request.requested_days} days requested.",
+            msg(
+                "{days} days is longer than the {requested} days requested.",
+                days=days,
+                requested=request.requested_days,
+            ),
         )
     row_filter = None
     if conditions.row_filter is not None:
@@ -441,10 +539,10 @@ def withdraw_request(session: Session, *, actor: Actor, request_id: int) -> Acce
             action="access_request.withdraw",
             resource_type="access_request",
             resource_id=request_id,
-            reason="Only the requester or the project's lead may withdraw a request.",
+            reason=msg("Only the requester or the project's lead may withdraw a request."),
         )
     if request.status != RequestStatus.pending:
-        raise Conflict(f"Request {request_id} is {request.status.value} already.")
+        raise _already(request)
     request.status = RequestStatus.withdrawn
     request.decided_at = datetime.now(UTC)
     _audit(
@@ -466,7 +564,7 @@ def revoke_agreement(
     queries.require_signed_in(actor)
     agreement = session.get(Agreement, agreement_id)
     if agreement is None:
-        raise NotFound(f"There is no agreement {agreement_id}.")
+        raise NotFound(msg("There is no agreement {agreement}.", agreement=agreement_id))
     publisher_id = agreement.dataset.publisher_id
     if not (actor.is_operator or actor.is_steward_of(publisher_id)):
         raise _refuse(
@@ -476,11 +574,13 @@ def revoke_agreement(
             resource_type="agreement",
             resource_id=agreement_id,
             organization_id=publisher_id,
-            reason="Only stewards of the publishing organization and operators may revoke "
-            "an agreement.",
+            reason=msg(
+                "Only stewards of the publishing organization and operators may revoke "
+                "an agreement."
+            ),
         )
     if agreement.revoked_at is not None:
-        raise Conflict(f"Agreement {agreement_id} was revoked already.")
+        raise Conflict(msg("Agreement {agreement} was revoked already.", agreement=agreement_id))
     agreement.revoked_at = datetime.now(UTC)
     agreement.revoked_by_id = actor.user_id
     agreement.revoke_reason = reason

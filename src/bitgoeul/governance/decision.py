@@ -38,6 +38,7 @@ from enum import StrEnum
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog.models import AccessLevel, Dataset
+from bitgoeul.messages import msg
 from bitgoeul.privacy.obligations import (
     DEFAULT_DOMINANCE_K,
     DEFAULT_DOMINANCE_N,
@@ -156,31 +157,38 @@ def decide(
     if action in _TESTBED_ACTIONS:
         return _testbed(actor, action, dataset, context, governs=governs)
     if action == DataAction.view_metadata:
-        return Decision(True, "dataset metadata is public in the catalog")
+        return Decision(True, msg("dataset metadata is public in the catalog"))
     if action in _STEWARD_ONLY:
         if governs:
-            return Decision(True, "steward of the publishing organization")
-        return Decision(False, "only the publisher's stewards and operators may change a dataset")
+            return Decision(True, msg("steward of the publishing organization"))
+        return Decision(
+            False, msg("only the publisher's stewards and operators may change a dataset")
+        )
     if governs:
-        return Decision(True, "steward of the publishing organization")
+        return Decision(True, msg("steward of the publishing organization"))
     if dataset.holdout and action in DATA_ACTIONS:
         return Decision(
             False,
-            "this dataset is a testbed's hidden test set: its rows never leave; only the "
-            "testbed's scorer reads them",
+            msg(
+                "this dataset is a testbed's hidden test set: its rows never leave; only the "
+                "testbed's scorer reads them"
+            ),
         )
     level = dataset.access_level
     if level == AccessLevel.open:
-        return Decision(True, "open data")
+        return Decision(True, msg("open data"))
     if level == AccessLevel.registered:
         if actor.is_anonymous:
-            return Decision(False, "sign in to use registered data")
-        return Decision(True, "registered data, signed-in user")
+            return Decision(False, msg("sign in to use registered data"))
+        return Decision(True, msg("registered data, signed-in user"))
     if level == AccessLevel.secure and action in _ROW_EXPORTS:
         return Decision(
             False,
-            f"secure data is never available for {action.value}; "
-            "run an aggregate query under a project agreement instead",
+            msg(
+                "secure data is never available for {action}; "
+                "run an aggregate query under a project agreement instead",
+                action=action.value,
+            ),
         )
     refusal = _agreement_refusal(actor, level, context, now or datetime.now(UTC))
     if refusal is not None:
@@ -192,7 +200,11 @@ def decide(
         obligations = _in_a_job(obligations, context)
     return Decision(
         True,
-        f"project {context.project_id} holds agreement {context.agreement.agreement_id}",
+        msg(
+            "project {project} holds agreement {agreement}",
+            project=context.project_id,
+            agreement=context.agreement.agreement_id,
+        ),
         obligations,
     )
 
@@ -213,9 +225,9 @@ def _testbed(
     way: the scorer reads the id column through the same pseudonyms."""
     terms = context.testbed if context is not None else None
     if not dataset.holdout or terms is None:
-        return Decision(False, "only a testbed task's hidden test set is read this way")
+        return Decision(False, msg("only a testbed task's hidden test set is read this way"))
     if actor.is_anonymous or not (terms.is_participant or governs):
-        return Decision(False, f"join a team of testbed task '{terms.task}' first")
+        return Decision(False, msg("join a team of testbed task '{task}' first", task=terms.task))
     if not governs:
         refusal = _testbed_refusal(dataset.access_level, terms)
         if refusal is not None:
@@ -225,12 +237,15 @@ def _testbed(
         read = [terms.id_column, terms.label_column]
         return Decision(
             True,
-            f"the scorer of task '{terms.task}' reads the labels; only a score leaves",
+            msg(
+                "the scorer of task '{task}' reads the labels; only a score leaves",
+                task=terms.task,
+            ),
             _testbed_obligations(terms, read, classes, keyed=[terms.id_column]),
         )
     return Decision(
         True,
-        f"the inputs of task '{terms.task}', without the label",
+        msg("the inputs of task '{task}', without the label", task=terms.task),
         _testbed_obligations(terms, terms.input_columns, classes, keyed=terms.input_columns),
     )
 
@@ -239,13 +254,17 @@ def _testbed_refusal(level: AccessLevel | None, terms: TestbedTerms) -> str | No
     if level is None or level not in (AccessLevel.restricted, AccessLevel.secure):
         return None  # open or registered: a signed-in participant, checked above
     if terms.organization_id is None:
-        return (
-            f"the test set of task '{terms.task}' is {level.value}: only participants who "
-            "belong to an organization use it; ask an operator to add your account to yours"
+        return msg(
+            "the test set of task '{task}' is {level}: only participants who belong to an "
+            "organization use it; ask an operator to add your account to yours",
+            task=terms.task,
+            level=level.value,
         )
     if not terms.terms_accepted:
-        return (
-            f"the test set of task '{terms.task}' is {level.value}: accept the task's terms first"
+        return msg(
+            "the test set of task '{task}' is {level}: accept the task's terms first",
+            task=terms.task,
+            level=level.value,
         )
     return None
 
@@ -288,24 +307,34 @@ def _agreement_refusal(
     actor: Actor, level: AccessLevel, context: DecisionContext | None, now: datetime
 ) -> str | None:
     needs = (
-        "restricted data needs an approved project agreement"
+        msg("restricted data needs an approved project agreement")
         if level == AccessLevel.restricted
-        else "secure data allows aggregate queries under an approved project agreement only"
+        else msg("secure data allows aggregate queries under an approved project agreement only")
     )
     if actor.is_anonymous:
-        return f"sign in: {needs}"
+        return msg("sign in: {needs}", needs=needs)
     if context is None or context.project_id is None:
-        return f"{needs}; name the project you are working for"
+        return msg("{needs}; name the project you are working for", needs=needs)
     if not context.is_project_member:
-        return f"{needs}; you are not a member of project {context.project_id}"
+        return msg(
+            "{needs}; you are not a member of project {project}",
+            needs=needs,
+            project=context.project_id,
+        )
     agreement = context.agreement
     if agreement is None:
-        return (
-            f"{needs}; project {context.project_id} has no active agreement for this dataset "
-            "(request access, or ask for a new agreement if it expired or was revoked)"
+        return msg(
+            "{needs}; project {project} has no active agreement for this dataset "
+            "(request access, or ask for a new agreement if it expired or was revoked)",
+            needs=needs,
+            project=context.project_id,
         )
     if agreement.expires_at <= now:
-        return f"{needs}; agreement {agreement.agreement_id} has expired"
+        return msg(
+            "{needs}; agreement {agreement} has expired",
+            needs=needs,
+            agreement=agreement.agreement_id,
+        )
     return None
 
 

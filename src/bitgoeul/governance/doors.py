@@ -38,6 +38,7 @@ from bitgoeul.engine import locked as engine
 from bitgoeul.errors import AccessDenied, BitgoeulError, ValidationFailed
 from bitgoeul.governance.decision import DataAction, Decision, DecisionContext, decide
 from bitgoeul.governance.models import Notification
+from bitgoeul.messages import Message, msg
 from bitgoeul.privacy import views
 from bitgoeul.privacy.pseudonyms import pseudonym_key
 from bitgoeul.storage.base import ObjectStore
@@ -132,15 +133,21 @@ class Door:
     def admit(self, requests: Sequence[Request]) -> list[Passage]:
         """Decide every request; ``AccessDenied`` naming each refusal, or the passages."""
         passages: list[Passage] = []
-        refusals: list[str] = []
+        refusal: Message | None = None
         for request in requests:
             decision = self._decide(request)
             if not decision.allowed:
-                refusals.append(f"Dataset '{request.dataset.slug}': {decision.reason}")
+                this = msg(
+                    "Dataset '{slug}': {reason}", slug=request.dataset.slug, reason=decision.reason
+                )
+                # Every refusal named, each still translatable.
+                refusal = (
+                    this if refusal is None else msg("{first}; {then}", first=refusal, then=this)
+                )
             elif request.version is not None:
                 passages.append(Passage(request.dataset, request.version, decision))
-        if refusals:
-            raise AccessDenied("; ".join(refusals))
+        if refusal is not None:
+            raise AccessDenied(refusal)
         return passages
 
     # --- reading --------------------------------------------------------------------------------
@@ -150,7 +157,7 @@ class Door:
         path = store.local_path(passage.version.object_key)
         if path is None:
             raise ValidationFailed(
-                "This hub's object store has no local files; reading versions needs one."
+                msg("This hub's object store has no local files; reading versions needs one.")
             )
         try:
             verify_file(

@@ -86,6 +86,23 @@ class ProjectMember(Base):
     project: Mapped[Project] = relationship(back_populates="members")
 
 
+class ProjectChoice(Base):
+    """The project a user last chose to work for, so dataset pages decide in its context.
+
+    One row per user; a choice of a project the user has since left is ignored when read.
+    """
+
+    __tablename__ = "project_choices"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    chosen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AccessRequest(Base):
     __tablename__ = "access_requests"
     __table_args__ = (Index("ix_access_requests_dataset_status", "dataset_id", "status"),)

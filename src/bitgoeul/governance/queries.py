@@ -21,6 +21,7 @@ from bitgoeul.governance.models import (
     Agreement,
     Notification,
     Project,
+    ProjectChoice,
     ProjectMember,
     ProjectRole,
     RequestStatus,
@@ -32,6 +33,7 @@ from bitgoeul.governance.schemas import (
     NotificationPublic,
     ProjectPublic,
 )
+from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 
 
@@ -50,7 +52,7 @@ def column_classes(session: Session, dataset: Dataset) -> dict[str, str]:
 
 def require_signed_in(actor: Actor) -> None:
     if actor.is_anonymous:
-        raise NotAuthenticated("Sign in, or send 'Authorization: Bearer <token>'.")
+        raise NotAuthenticated(msg("Sign in, or send 'Authorization: Bearer <token>'."))
 
 
 def get_project(session: Session, project_id: int) -> Project:
@@ -58,7 +60,12 @@ def get_project(session: Session, project_id: int) -> Project:
         select(Project).where(Project.id == project_id).options(selectinload(Project.members))
     ).one_or_none()
     if project is None:
-        raise NotFound(f"There is no project {project_id}. List yours with GET /api/v1/projects.")
+        raise NotFound(
+            msg(
+                "There is no project {project}. Your projects are listed on /projects.",
+                project=project_id,
+            )
+        )
     return project
 
 
@@ -178,6 +185,28 @@ def list_projects(session: Session, *, actor: Actor) -> list[Project]:
     return list(session.scalars(query).unique())
 
 
+def chosen_project(session: Session, *, actor: Actor) -> Project | None:
+    """The project the actor chose to work for on dataset pages, while still a member of it."""
+    if actor.user_id is None:
+        return None
+    choice = session.get(ProjectChoice, actor.user_id)
+    if choice is None:
+        return None
+    project = get_project(session, choice.project_id)
+    return project if member_role(project, actor) is not None else None
+
+
+def pending_request(session: Session, *, project_id: int, dataset_id: int) -> AccessRequest | None:
+    """The project's pending request for the dataset, if it has one."""
+    return session.scalars(
+        select(AccessRequest).where(
+            AccessRequest.project_id == project_id,
+            AccessRequest.dataset_id == dataset_id,
+            AccessRequest.status == RequestStatus.pending,
+        )
+    ).first()
+
+
 def request_queue(
     session: Session, *, actor: Actor, status: RequestStatus | None = None
 ) -> list[AccessRequest]:
@@ -202,7 +231,7 @@ def request_queue(
 def get_request(session: Session, request_id: int) -> AccessRequest:
     request = session.get(AccessRequest, request_id)
     if request is None:
-        raise NotFound(f"There is no access request {request_id}.")
+        raise NotFound(msg("There is no access request {request}.", request=request_id))
     return request
 
 
@@ -216,7 +245,10 @@ def request_public(session: Session, request: AccessRequest) -> AccessRequestPub
         id=request.id,
         project=request.project_id,
         project_title=request.project.title,
+        project_purpose=request.project.purpose,
+        project_justification=request.project.justification,
         dataset=request.dataset.slug,
+        dataset_is_test_set=request.dataset.holdout,
         status=request.status,
         requested_columns=request.requested_columns,
         requested_days=request.requested_days,
@@ -241,11 +273,14 @@ def get_agreement(session: Session, *, actor: Actor, agreement_id: int) -> Agree
     require_signed_in(actor)
     agreement = session.get(Agreement, agreement_id)
     if agreement is None:
-        raise NotFound(f"There is no agreement {agreement_id}.")
+        raise NotFound(msg("There is no agreement {agreement}.", agreement=agreement_id))
     if not may_see_agreement(session, actor, agreement):
         raise AccessDenied(
-            f"Agreement {agreement_id} is shown to its project's members, the publisher's "
-            "stewards and operators only."
+            msg(
+                "Agreement {agreement} is shown to its project's members, the publisher's "
+                "stewards and operators only.",
+                agreement=agreement_id,
+            )
         )
     return agreement
 
@@ -256,6 +291,7 @@ def agreement_public(agreement: Agreement, *, now: datetime | None = None) -> Ag
         id=agreement.id,
         request=agreement.request_id,
         project=agreement.project_id,
+        project_title=agreement.project.title,
         dataset=agreement.dataset.slug,
         columns=agreement.columns,
         row_filter=agreement.row_filter,

@@ -16,6 +16,7 @@ import sqlglot
 from sqlglot import exp
 
 from bitgoeul.errors import ValidationFailed
+from bitgoeul.messages import msg
 
 MAX_ROW_FILTER_CHARS = 2000
 DIALECT = "duckdb"
@@ -65,7 +66,7 @@ _ALLOWED: tuple[type[exp.Expression], ...] = (
 
 def _fail(message: str) -> ValidationFailed:
     return ValidationFailed(
-        f"row_filter: {message}",
+        msg("row_filter: {problem}", problem=message),
         detail=[{"loc": ["body", "row_filter"], "msg": message, "type": "value_error"}],
     )
 
@@ -73,33 +74,44 @@ def _fail(message: str) -> ValidationFailed:
 def check_row_filter(text: str, columns: Collection[str]) -> str:
     """The filter in canonical SQL, or ``ValidationFailed`` saying what is wrong with it."""
     if not text.strip():
-        raise _fail("is empty; leave it out to give every row.")
+        raise _fail(msg("is empty; leave it out to give every row."))
     if len(text) > MAX_ROW_FILTER_CHARS:
-        raise _fail(f"is longer than {MAX_ROW_FILTER_CHARS} characters.")
+        raise _fail(msg("is longer than {limit} characters.", limit=MAX_ROW_FILTER_CHARS))
     try:
         statements = sqlglot.parse(text, dialect=DIALECT)
     except Exception as exc:  # any parser failure is the caller's bad input
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise _fail(f"is not valid SQL ({first_line}).") from None
+        raise _fail(msg("is not valid SQL ({problem}).", problem=first_line)) from None
     parsed = [s for s in statements if s is not None]
     if len(parsed) != 1:
-        raise _fail("must be one condition, not several statements (remove ';').")
+        raise _fail(msg("must be one condition, not several statements (remove ';')."))
     condition = parsed[0]
     if not isinstance(condition, _CONDITIONS):
         raise _fail(
-            "must be a condition such as \"district = 'Buk-gu' AND year >= 2023\", "
-            f"not a {condition.key.upper()}."
+            msg(
+                "must be a condition such as \"district = 'Buk-gu' AND year >= 2023\", "
+                "not a {kind}.",
+                kind=condition.key.upper(),
+            )
         )
     known = set(columns)
     for node in condition.walk():
         if not isinstance(node, _ALLOWED):
             raise _fail(
-                f"may not use {node.key.upper()}: only comparisons, AND/OR/NOT, IN, BETWEEN, "
-                "LIKE, IS NULL, arithmetic, CAST and simple string functions are allowed."
+                msg(
+                    "may not use {kind}: only comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, "
+                    "IS NULL, arithmetic, CAST and simple string functions are allowed.",
+                    kind=node.key.upper(),
+                )
             )
         if isinstance(node, exp.Column):
             if node.table:
-                raise _fail(f"names a table ('{node.table}'); name the dataset's columns only.")
+                raise _fail(
+                    msg(
+                        "names a table ('{table}'); name the dataset's columns only.",
+                        table=node.table,
+                    )
+                )
             if node.name not in known:
-                raise _fail(f"names an unknown column '{node.name}'.")
+                raise _fail(msg("names an unknown column '{column}'.", column=node.name))
     return condition.sql(dialect=DIALECT, comments=False)

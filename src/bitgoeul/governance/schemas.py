@@ -99,7 +99,13 @@ class AccessRequestPublic(BaseModel):
     id: int
     project: int
     project_title: str
+    project_purpose: Purpose
+    project_justification: str
     dataset: str
+    dataset_is_test_set: bool = Field(
+        default=False,
+        description="The dataset is a testbed's hidden test set: its rows are never shared.",
+    )
     status: RequestStatus
     requested_columns: list[str] | None
     requested_days: int
@@ -116,6 +122,7 @@ class AgreementPublic(BaseModel):
     id: int
     request: int
     project: int
+    project_title: str
     dataset: str
     columns: list[str] | None
     row_filter: str | None

@@ -24,7 +24,9 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from bitgoeul.errors import ValidationFailed
+from bitgoeul.messages import msg
 from bitgoeul.query.grammar import check_tree, refuse
+from bitgoeul.query.syntax import SqlSyntaxError, locate, syntax_error
 
 MAX_SQL_CHARS = 20_000
 SLUG_PATTERN = re.compile(r"^(?P<slug>[a-z0-9][a-z0-9-]{0,99})(?:@(?P<version>[1-9][0-9]{0,6}))?$")
@@ -51,17 +53,24 @@ class ParsedQuery:
     datasets: list[DatasetRef]
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+_UNPRINTABLE = (
+    "it could not be printed for DuckDB exactly as it was checked; "
+    "write it more plainly (quote names with double quotes, text with single quotes)."
+)
 
 
-def _parse_statements(sql: str) -> list[exp.Expr]:
+def _parse_statements(sql: str, *, written: bool = True) -> list[exp.Expr]:
+    """The statements of ``sql``.  ``written``: the text is the caller's, so a syntax error
+    says where in it (``query.syntax``); otherwise it is the gateway's own printing of a
+    checked tree, and failing to parse it again is a refusal of the query as a whole."""
     try:
         return [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
     except RecursionError:
         raise refuse(_NESTED) from None
     except SqlglotError as error:
-        raise refuse(f"the SQL could not be parsed as DuckDB SQL ({_first_line(error)}).") from None
+        if written:
+            raise syntax_error(sql, error, dialect=DIALECT) from None
+        raise refuse(_UNPRINTABLE) from None
 
 
 def _print(tree: exp.Expr) -> str:
@@ -92,13 +101,22 @@ def _parse_single(sql: str) -> exp.Query:
     if len(sql) > MAX_SQL_CHARS:
         raise refuse(f"the SQL is longer than {MAX_SQL_CHARS} characters.")
     if "\x00" in sql:
-        raise refuse("the SQL contains a NUL character (\\x00); remove it.")
+        where = locate(sql, sql.index("\x00"))
+        raise SqlSyntaxError(
+            msg(
+                "Query refused: the SQL contains a NUL character (\\x00) at line {line}, "
+                "column {column}; remove it.",
+                line=where.line,
+                column=where.column,
+            ),
+            where=where,
+        )
     written = _one_query(_parse_statements(sql))
     check_tree(written)
     # sqlglot prints some nodes differently from how they were written (``if()`` as CASE,
     # a few functions as whole expressions).  The tree that goes on is the parse of what
     # sqlglot prints, checked in its turn: only that text can ever reach DuckDB.
-    printed = _one_query(_parse_statements(_print(written)))
+    printed = _one_query(_parse_statements(_print(written), written=False))
     check_tree(printed)
     return printed
 
@@ -214,7 +232,7 @@ def _reparsed(text: str) -> Fingerprint | None:
     """What parsing ``text`` gives (None: not exactly one statement); a pure function of the
     text, kept for texts seen recently."""
     try:
-        statements = _parse_statements(text)
+        statements = _parse_statements(text, written=False)
     except ValidationFailed:
         return None
     return fingerprint(statements[0]) if len(statements) == 1 else None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -38,6 +38,7 @@ from bitgoeul.governance.schemas import (
     MemberAdd,
     ProjectCreate,
 )
+from bitgoeul.messages import msg
 from bitgoeul.web.views import page, redirect_to
 
 router = APIRouter(include_in_schema=False)
@@ -172,9 +173,16 @@ def _project_page(
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
 def project_detail(
-    request: Request, session: SessionDep, actor: SignedInActor, project_id: int
+    request: Request,
+    session: SessionDep,
+    actor: SignedInActor,
+    project_id: int,
+    dataset: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
-    return _project_page(request, session, actor, project_id)
+    """The project; ``?dataset=`` fills in the request form (the dataset page's "Request
+    access" link)."""
+    values = {"dataset": dataset} if dataset else None
+    return _project_page(request, session, actor, project_id, values=values)
 
 
 @router.post("/projects/{project_id}/members", response_class=HTMLResponse)
@@ -254,6 +262,7 @@ def _queue_page(
     *,
     error: str = "",
     failed_request: int | None = None,
+    approved: int | None = None,
     status_code: int = 200,
 ) -> Response:
     if actor.role not in (Role.steward, Role.operator):
@@ -285,6 +294,7 @@ def _queue_page(
         agreements=agreements,
         error=error,
         failed_request=failed_request,
+        approved=next((a for a in agreements if a.id == approved), None),
         dataset_columns=_column_names(session, {r.dataset for r in reviewable}),
     )
 
@@ -300,8 +310,14 @@ def _column_names(session: Session, datasets: set[Dataset]) -> dict[str, list[st
 
 
 @router.get("/requests", response_class=HTMLResponse)
-def request_queue(request: Request, session: SessionDep, actor: SignedInActor) -> Response:
-    return _queue_page(request, session, actor)
+def request_queue(
+    request: Request,
+    session: SessionDep,
+    actor: SignedInActor,
+    approved: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """The queue; ``?approved=<agreement>`` confirms the approval just made."""
+    return _queue_page(request, session, actor, approved=approved)
 
 
 @router.post("/requests/{request_id}/approve", response_class=HTMLResponse)
@@ -314,21 +330,31 @@ def approve_request(
     expires_in_days: Annotated[str, Form(max_length=5)] = "",
     row_filter: Annotated[str, Form(max_length=2000)] = "",
     grants_identifiers: Annotated[str, Form(max_length=5)] = "",
+    confirm_test_set: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     try:
+        if queries.get_request(session, request_id).dataset.holdout and confirm_test_set != "yes":
+            raise ValidationFailed(
+                msg(
+                    "This dataset is a testbed's hidden test set: its rows are never shared. "
+                    "Tick the confirmation if you really mean to approve, or reject the request."
+                )
+            )
         conditions = ApprovalConditions(
             columns=_names(columns),
             expires_in_days=expires_in_days.strip() or None,
             row_filter=row_filter.strip() or None,
             grants_identifiers=grants_identifiers == "yes",
         )
-        actions.approve_request(session, actor=actor, request_id=request_id, conditions=conditions)
+        agreement = actions.approve_request(
+            session, actor=actor, request_id=request_id, conditions=conditions
+        )
     except ValidationError as exc:
         error = form_errors(exc)
     except BitgoeulError as exc:
         error = exc.message
     else:
-        return redirect_to("/requests")
+        return redirect_to(f"/requests?approved={agreement.id}#approved-confirmation")
     return _queue_page(
         request, session, actor, error=error, failed_request=request_id, status_code=422
     )

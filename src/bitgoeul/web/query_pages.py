@@ -66,6 +66,7 @@ def _query_page(
     q: str = "",
     result: QueryResult | None = None,
     error: str = "",
+    error_where: Any = None,
     notice: str = "",
     save_name: str = "",
     status_code: int = 200,
@@ -80,6 +81,7 @@ def _query_page(
         q=q,
         result=result,
         error=error,
+        error_where=error_where,
         notice=notice,
         save_name=save_name,
         max_sql=MAX_SQL_CHARS,
@@ -140,6 +142,7 @@ def run_query(
             project=project_id,
             q=q,
             error=exc.message,
+            error_where=exc.where,
             status_code=exc.status_code,
         )
     return _query_page(request, session, actor, sql=sql, project=project_id, q=q, result=result)
@@ -175,6 +178,7 @@ def export_query(
             sql=sql,
             project=project_id,
             error=exc.message,
+            error_where=exc.where,
             status_code=exc.status_code,
         )
     return Response(

@@ -24,6 +24,7 @@ from bitgoeul.accounts.actor import ANONYMOUS, Actor
 from bitgoeul.accounts.models import Role
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.models import AccessLevel, Dataset, Sector
+from bitgoeul.catalog.schemas import DatasetKind
 from bitgoeul.deps import (
     SESSION_COOKIE,
     CurrentActor,
@@ -210,9 +211,12 @@ def home(
     publisher: str | None = None,
     access_level: str | None = None,
     licence: str | None = None,
+    kind: str | None = None,
     page_number: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
 ) -> Response:
     chosen = {
+        # Hidden test sets are listed only when asked for (``?kind=test_set``).
+        "kind": _known(kind, {DatasetKind.test_set.value}),
         "q": q.strip()[:200],
         "sector": _known(sector, {s.value for s in Sector}),
         "publisher": publisher or None,
@@ -226,6 +230,7 @@ def home(
         publisher=chosen["publisher"],
         access_level=chosen["access_level"],
         licence=chosen["licence"],
+        kind=chosen["kind"] or DatasetKind.dataset.value,
         limit=PAGE_SIZE,
         offset=(page_number - 1) * PAGE_SIZE,
     )

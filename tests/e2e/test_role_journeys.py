@@ -1,0 +1,263 @@
+"""Each role's journey through the pages it uses, in English and Korean, at 1280 and 390 px.
+
+On every page :func:`page_checks.check_page` looks for sideways scrolling, links into
+``/api/``, the wrong ``<html lang>`` and, on Korean pages, English the hub itself says.  A page
+is loaded once per language and looked at in both widths (the viewport is resized, the page
+re-lays itself out), so the five roles stay within a couple of minutes.  Every problem of a
+journey is collected before the test fails, so one run names them all.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from page_checks import Problem, check_page
+from playwright.sync_api import Browser, Page, expect
+
+from bitgoeul.accounts import actions as account_actions
+from bitgoeul.accounts.models import Role
+from bitgoeul.cli.server import make_server
+from bitgoeul.config import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
+from web_city import PASSWORD, build_small_city, open_job_project
+
+from live_hub import serving
+
+pytestmark = pytest.mark.e2e
+
+WIDE, PHONE = 1280, 390
+
+# Gaps other parts of issue 12 close, each named with what it is and the page it shows on:
+# a problem matching one is left out of the failure until its fix lands (then the entry goes).
+PENDING: list[tuple[str, str]] = [
+    # Downloads go through /api/v1/datasets/<slug>/download (dataset pages).
+    ("/datasets/", 'links into the API: <a href="/api/v1/datasets/'),
+    # Agreement notifications link the API's JSON; projects link the ODRL document.
+    ("/notifications", 'links into the API: <a href="/api/v1/agreements/'),
+    ("/projects/", 'links into the API: <a href="/api/v1/agreements/'),
+    # The decision point's refusals (governance/decision.py) are not messages yet.
+    ("", "untranslated: 'needs an approved project agreement'"),
+]
+
+
+def _pending(problem: Problem) -> bool:
+    path = problem.url.split("//", 1)[-1].partition("/")[2]
+    return any(("/" + path).startswith(where) and what in problem.what for where, what in PENDING)
+
+
+LANGUAGES = ("en", "ko")
+SIGN_IN = {"en": "Sign in", "ko": "로그인"}
+
+
+@dataclass
+class Hub:
+    url: str
+    project_id: int
+
+
+@pytest.fixture
+def hub(settings: Settings, tmp_path: Path) -> Iterator[Hub]:
+    """The small city, a citizen, and the researcher's project with an approved agreement."""
+    server = make_server(settings, host="127.0.0.1", port=0, log_level="warning", run_jobs=False)
+    app = server.config.app
+    build_small_city(app.state.sessionmaker, app.state.store, settings, tmp_path)
+    project_id = open_job_project(app.state.sessionmaker)
+    with app.state.sessionmaker() as session:
+        account_actions.create_user(
+            session, username="citizen", password=PASSWORD, role=Role.citizen, settings=settings
+        )
+    with serving(server) as url:
+        yield Hub(url=url, project_id=project_id)
+
+
+@dataclass
+class Journey:
+    """One role's walk: who signs in (``None``: nobody), the pages, and what it does."""
+
+    username: str | None
+    paths: list[str]
+    problems: list[Problem] = field(default_factory=list)
+
+
+JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
+    "anonymous": lambda hub: Journey(
+        None,
+        [
+            "/",
+            "/?sector=energy",
+            "/datasets/household-electricity",
+            "/datasets/patient-visits",
+            "/organizations",
+            "/organizations/kepco",
+            "/query",
+            "/testbed",
+            "/developers",
+            "/login",
+        ],
+    ),
+    "steward": lambda hub: Journey(
+        "kepco",
+        [
+            "/",
+            "/datasets/household-electricity",
+            "/datasets/household-electricity/upload",
+            "/datasets/new",
+            "/requests",
+            "/reviews",
+            "/projects",
+            "/jobs",
+            "/query",
+            "/testbed",
+            "/notifications",
+            "/audit",
+            "/credits",
+            "/tokens",
+            "/organizations/kepco",
+        ],
+    ),
+    "researcher": lambda hub: Journey(
+        "researcher",
+        [
+            "/",
+            "/datasets/household-electricity",
+            "/datasets/patient-visits",
+            "/query",
+            "/projects",
+            f"/projects/{hub.project_id}",
+            "/jobs",
+            "/testbed",
+            "/notifications",
+            "/audit",
+            "/credits",
+            "/tokens",
+        ],
+    ),
+    "citizen": lambda hub: Journey(
+        "citizen",
+        [
+            "/",
+            "/datasets/household-electricity",
+            "/query",
+            "/testbed",
+            "/notifications",
+            "/audit",
+            "/tokens",
+        ],
+    ),
+    "operator": lambda hub: Journey(
+        "operator",
+        [
+            "/",
+            "/organizations",
+            "/requests",
+            "/reviews",
+            "/jobs",
+            "/credits",
+            "/audit",
+            "/notifications",
+            "/testbed",
+        ],
+    ),
+}
+
+
+def _sign_in(page: Page, username: str) -> None:
+    page.goto("/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form[action^='/login'] button[type=submit]").click()
+    expect(page.locator(".whoami")).to_contain_text(username)
+
+
+def _look(page: Page, journey: Journey, lang: str) -> None:
+    """Check the page as it is, wide and then on a phone (leaves the viewport at phone width)."""
+    for width in (WIDE, PHONE):
+        page.set_viewport_size({"width": width, "height": 900})
+        journey.problems.extend(check_page(page, lang=lang))
+
+
+def _visit(page: Page, journey: Journey, path: str, lang: str) -> None:
+    response = page.goto(path)
+    assert response is not None
+    if response.status >= 400:
+        journey.problems.append(Problem(page.url, 0, f"answered {response.status}"))
+    _look(page, journey, lang)
+
+
+def _menu_folds_on_a_phone(page: Page, journey: Journey) -> None:
+    """At 390 px the navigation hides behind "Menu" and opens with it; at 1280 px it shows."""
+    page.set_viewport_size({"width": PHONE, "height": 900})
+    catalog = page.locator("nav .nav a[href='/']")
+    menu = page.locator("details.nav-menu > summary")
+    expect(menu).to_be_visible()
+    expect(catalog).to_be_hidden()
+    menu.click()
+    expect(catalog).to_be_visible()
+    _look(page, journey, page.evaluate("() => document.documentElement.lang"))
+    menu.click()
+    expect(catalog).to_be_hidden()
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    expect(menu).to_be_hidden()
+    expect(catalog).to_be_visible()
+
+
+def _results_before_facets_on_a_phone(page: Page) -> None:
+    page.goto("/")
+    page.set_viewport_size({"width": PHONE, "height": 900})
+    results = page.locator(".results-area").bounding_box()
+    facets = page.locator(".facets").bounding_box()
+    assert results is not None
+    assert facets is not None
+    assert results["y"] < facets["y"], "on a phone the catalog's results come before its facets"
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    results = page.locator(".results-area").bounding_box()
+    facets = page.locator(".facets").bounding_box()
+    assert results is not None
+    assert facets is not None
+    assert facets["x"] < results["x"], "on a wide screen the facets stand left of the results"
+
+
+def _researcher_queries(page: Page, journey: Journey, lang: str) -> None:
+    """A result table and a refusal, both read at both widths."""
+    page.goto("/query")
+    page.locator("#sql").fill('SELECT * FROM "household-electricity" ORDER BY meter_id')
+    page.locator("#run-query").click()
+    expect(page.locator("main table").first).to_contain_text("M001")
+    _look(page, journey, lang)
+    page.goto("/query")
+    page.locator("#sql").fill('SELECT * FROM "patient-visits"')
+    page.locator("#run-query").click()
+    expect(page.locator("main .error").first).to_be_visible()
+    _look(page, journey, lang)
+
+
+@pytest.mark.parametrize("role", list(JOURNEYS))
+def test_role_journey(role: str, browser: Browser, hub: Hub) -> None:
+    journey = JOURNEYS[role](hub)
+    context = browser.new_context(base_url=hub.url, locale="en-US")
+    page = context.new_page()
+    try:
+        if journey.username is not None:
+            _sign_in(page, journey.username)
+        for lang in LANGUAGES:
+            page.set_viewport_size({"width": WIDE, "height": 900})
+            page.goto(f"/lang/{lang}?next=/")
+            expect(page.locator("html")).to_have_attribute("lang", lang)
+            if journey.username is None:
+                expect(page.locator(".header-tools")).to_contain_text(SIGN_IN[lang])
+            _menu_folds_on_a_phone(page, journey)
+            for path in journey.paths:
+                _visit(page, journey, path, lang)
+            if role == "anonymous":
+                _results_before_facets_on_a_phone(page)
+            if role == "researcher":
+                _researcher_queries(page, journey, lang)
+    finally:
+        context.close()
+    problems = [str(p) for p in journey.problems if not _pending(p)]
+    assert not problems, f"{role}: {len(problems)} problems:\n" + "\n".join(problems)
