@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from page_checks import check_page
 from playwright.sync_api import Browser, Page, expect
 
 from bitgoeul.compute.sandbox import sandbox_support
@@ -110,26 +111,10 @@ def test_submit_a_job_watch_its_log_and_download_the_output(
     screenshot(researcher, "job-done")
 
 
-def _no_horizontal_scroll(page: Page) -> None:
-    wide = page.evaluate(
-        """() => {
-        const limit = document.documentElement.clientWidth;
-        if (document.documentElement.scrollWidth <= limit) return [];
-        return [...document.querySelectorAll("body *")]
-            .filter(e => e.getBoundingClientRect().right > limit + 1)
-            .slice(0, 8)
-            .map(e => e.tagName + (e.id ? "#" + e.id : "") + "." + e.className);
-        }"""
-    )
-    assert not wide, f"{page.url} scrolls sideways: {wide}"
-
-
-def _no_api_links(page: Page) -> None:
-    """Links a person follows go to pages; the API is for programs."""
-    found = page.eval_on_selector_all(
-        "main a[href^='/api/']", "links => links.map(a => a.getAttribute('href'))"
-    )
-    assert not found, f"{page.url} links to the API: {found}"
+def _passes(page: Page) -> None:
+    """No sideways scroll, no link into the API, no English the hub says (``page_checks``)."""
+    problems = check_page(page, lang="ko")
+    assert not problems, "\n".join(str(p) for p in problems)
 
 
 def test_a_korean_researcher_on_a_phone_is_refused_in_korean_then_gets_the_output(
@@ -165,7 +150,7 @@ def test_a_korean_researcher_on_a_phone_is_refused_in_korean_then_gets_the_outpu
     expect(phone.get_by_role("heading", name="가구 전력 연구")).to_be_visible()
 
     phone.goto("/jobs")
-    _no_horizontal_scroll(phone)
+    _passes(phone)
     phone.locator("#job-bundle").set_input_files(
         files=[{"name": "code.zip", "mimeType": "application/zip", "buffer": _code()}]
     )
@@ -177,7 +162,7 @@ def test_a_korean_researcher_on_a_phone_is_refused_in_korean_then_gets_the_outpu
     expect(phone.locator("#form-error")).to_have_text(
         "'train.py'은(는) 번들에 없는 파일입니다. 번들 맨 위의 파일: main.py."
     )
-    _no_horizontal_scroll(phone)
+    _passes(phone)
     screenshot(phone, "job-refused-ko-390")
 
     phone.locator("#job-bundle").set_input_files(
@@ -186,8 +171,7 @@ def test_a_korean_researcher_on_a_phone_is_refused_in_korean_then_gets_the_outpu
     phone.locator("#job-entrypoint").fill("main.py")
     phone.get_by_role("button", name="작업 제출").click()
     expect(phone.locator("#job-status")).to_contain_text("성공")
-    _no_horizontal_scroll(phone)
-    _no_api_links(phone)
+    _passes(phone)
     with phone.expect_download() as downloading:
         phone.get_by_role("link", name="summary.txt").click()
     saved = tmp_path / "summary.txt"
