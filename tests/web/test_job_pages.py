@@ -523,7 +523,7 @@ def test_a_held_output_names_no_file_on_the_owners_page_and_refuses_its_download
     job_id = finished_jobs["held"]
     refused = client.get(f"/jobs/{job_id}/outputs/summary.txt", headers={"accept": "text/html"})
     assert refused.status_code == 403
-    assert "Request the release" in refused.text
+    assert "request the release on its page" in refused.text
     missing = client.get(f"/jobs/{finished_jobs['open']}/outputs/nothing.txt")
     assert missing.status_code == 404
 
