@@ -43,6 +43,7 @@ from bitgoeul.config import Settings
 from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor
 from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound, ValidationFailed
 from bitgoeul.governance import queries as governance_queries
+from bitgoeul.messages import msg
 from bitgoeul.web.governance_pages import form_errors
 from bitgoeul.web.i18n import request_language
 from bitgoeul.web.views import page, redirect_to
@@ -133,7 +134,7 @@ def _dataset_references(selected: list[str], typed: str) -> list[str]:
 def _spec_from_form(values: dict[str, Any]) -> JobSpec:
     project = str(values["project"]).strip()
     if not project.isdigit():
-        raise ValidationFailed("project: choose one of your projects.")
+        raise ValidationFailed(msg("project: choose one of your projects."))
     resources = {f: str(values[f]).strip() for f in _RESOURCE_FIELDS if str(values[f]).strip()}
     try:
         return JobSpec.model_validate(
@@ -150,7 +151,9 @@ def _spec_from_form(values: dict[str, Any]) -> JobSpec:
             }
         )
     except ValidationError as exc:
-        raise ValidationFailed(f"The job is not valid: {form_errors(exc)}") from None
+        raise ValidationFailed(
+            msg("The job is not valid: {problems}", problems=form_errors(exc))
+        ) from None
 
 
 @router.post("/jobs", response_class=HTMLResponse)
@@ -173,7 +176,7 @@ def submit_job(
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     if actor.is_anonymous:
-        raise AccessDenied("Sign in to submit a job.")
+        raise AccessDenied(msg("Sign in to submit a job."))
     values: dict[str, Any] = {
         "project": project,
         "entrypoint": entrypoint,
@@ -193,7 +196,7 @@ def submit_job(
     try:
         spec = _spec_from_form(values)
         if bundle is None or not bundle.filename:
-            raise ValidationFailed("bundle: choose the job's code, a .zip or .tar.gz archive.")
+            raise ValidationFailed(msg("bundle: choose the job's code, a .zip or .tar.gz archive."))
         path = save_bundle(bundle, folder, limit=settings.job_max_bundle_bytes)
         executor: Executor = request.app.state.executor
         job = jobs.submit_job(
@@ -361,7 +364,7 @@ def review_release(
 ) -> Response:
     try:
         if verdict not in {v.value for v in ReviewVerdict}:
-            raise ValidationFailed("verdict: approve, reject or return the release.")
+            raise ValidationFailed(msg("verdict: approve, reject or return the release."))
         review.review_release(
             session, actor=actor, job_id=job_id, verdict=ReviewVerdict(verdict), comment=comment
         )
@@ -386,8 +389,10 @@ def review_release(
 def review_queue(request: Request, session: SessionDep, actor: SignedInActor) -> Response:
     if actor.role not in (Role.steward, Role.operator):
         raise AccessDenied(
-            "The release queue is for the stewards of publishing organizations and operators; "
-            "your own jobs are on the jobs page."
+            msg(
+                "The release queue is for the stewards of publishing organizations and "
+                "operators; your own jobs are on the jobs page."
+            )
         )
     waiting: list[Job] = review.review_queue(session, actor=actor)
     return page(
@@ -454,7 +459,9 @@ def _hours(text: str, field: str) -> Decimal:
     try:
         return Decimal(text.strip() or "0")
     except InvalidOperation:
-        raise ValidationFailed(f"{field}: write a number of hours, e.g. 10 or 0.5.") from None
+        raise ValidationFailed(
+            msg("{field}: write a number of hours, e.g. 10 or 0.5.", field=field)
+        ) from None
 
 
 @router.post("/credits/grants", response_class=HTMLResponse)
@@ -468,7 +475,12 @@ def grant_credits(
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     if not actor.is_operator:
-        raise AccessDenied("Only the hub's operators grant compute credits.")
+        raise AccessDenied(
+            msg(
+                "Only the hub's operators grant compute credits; ask them for credits for "
+                "your organization."
+            )
+        )
     values = {
         "organization": organization,
         "cpu_hours": cpu_hours,
