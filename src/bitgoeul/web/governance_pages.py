@@ -10,6 +10,7 @@ again with the reason; nothing is half-done.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated
 
@@ -22,7 +23,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.models import AccessLevel, Dataset
-from bitgoeul.deps import CsrfChecked, SessionDep, SignedInActor
+from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor
 from bitgoeul.errors import (
     AccessDenied,
     BitgoeulError,
@@ -379,6 +380,28 @@ def reject_request(
         )
     actions.reject_request(session, actor=actor, request_id=request_id, reason=reason.strip())
     return redirect_to("/requests")
+
+
+@router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
+def agreement_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SignedInActor,
+    agreement_id: int,
+) -> Response:
+    """One agreement: its project, dataset, terms and state, and its ODRL policy (shown to its
+    project's members, the publisher's stewards and operators, as on the API)."""
+    agreement = queries.get_agreement(session, actor=actor, agreement_id=agreement_id)
+    policy = queries.agreement_odrl(session, agreement, base_url=settings.base_url)
+    return page(
+        request,
+        "agreement.html",
+        agreement=queries.agreement_public(agreement),
+        project=queries.project_public(session, queries.get_project(session, agreement.project_id)),
+        may_revoke=actor.is_operator or actor.is_steward_of(agreement.dataset.publisher_id),
+        odrl=json.dumps(policy, ensure_ascii=False, indent=2),
+    )
 
 
 @router.post("/agreements/{agreement_id}/revoke", response_class=HTMLResponse)
