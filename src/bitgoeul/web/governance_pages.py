@@ -120,7 +120,7 @@ def create_project(
     except ValidationError as exc:
         error = form_errors(exc)
     except ValueError as exc:  # a date that is not YYYY-MM-DD
-        error = f"dates: {exc}"
+        error = msg("dates: {problem}", problem=str(exc))
     except (ValidationFailed, AccessDenied) as exc:
         error = exc.message
     else:
@@ -268,8 +268,10 @@ def _queue_page(
 ) -> Response:
     if actor.role not in (Role.steward, Role.operator):
         raise AccessDenied(
-            "The request queue is for the stewards of publishing organizations and operators; "
-            "your own requests are on your project pages."
+            msg(
+                "The request queue is for the stewards of publishing organizations and "
+                "operators; your own requests are on your project pages."
+            )
         )
     visible = queries.request_queue(session, actor=actor)
     reviewable = [
@@ -374,7 +376,7 @@ def reject_request(
             request,
             session,
             actor,
-            error="Give the requester a reason they can act on.",
+            error=msg("Give the requester a reason they can act on."),
             failed_request=request_id,
             status_code=422,
         )
@@ -418,7 +420,7 @@ def revoke_agreement(
             request,
             session,
             actor,
-            error="Say why the agreement is revoked; the project's members are told.",
+            error=msg("Say why the agreement is revoked; the project's members are told."),
             status_code=422,
         )
     revoked = actions.revoke_agreement(
