@@ -92,6 +92,7 @@ def create_app(
     from bitgoeul.catalog.api import router as catalog_router
     from bitgoeul.compute.api import router as compute_router
     from bitgoeul.governance.api import router as governance_router
+    from bitgoeul.linkage.api import router as linkage_router
     from bitgoeul.query.api import router as query_router
     from bitgoeul.testbed.api import router as testbed_router
     from bitgoeul.web.account_pages import router as account_pages_router
@@ -100,7 +101,9 @@ def create_app(
     from bitgoeul.web.developer_pages import router as developer_pages_router
     from bitgoeul.web.governance_pages import router as governance_pages_router
     from bitgoeul.web.job_pages import router as job_pages_router
+    from bitgoeul.web.me_pages import router as me_pages_router
     from bitgoeul.web.notification_pages import router as notification_pages_router
+    from bitgoeul.web.operator_pages import router as operator_pages_router
     from bitgoeul.web.query_pages import router as query_pages_router
     from bitgoeul.web.steward_pages import router as steward_pages_router
     from bitgoeul.web.testbed_pages import router as testbed_pages_router
@@ -110,6 +113,7 @@ def create_app(
     app.include_router(catalog_router, prefix="/api/v1")
     app.include_router(audit_router, prefix="/api/v1")
     app.include_router(governance_router, prefix="/api/v1")
+    app.include_router(linkage_router, prefix="/api/v1")
     app.include_router(query_router, prefix="/api/v1")
     app.include_router(compute_router, prefix="/api/v1")
     app.include_router(testbed_router, prefix="/api/v1")
@@ -124,6 +128,8 @@ def create_app(
     app.include_router(query_pages_router)
     app.include_router(job_pages_router)
     app.include_router(testbed_pages_router)
+    app.include_router(operator_pages_router)
+    app.include_router(me_pages_router)
     app.include_router(developer_pages_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app

@@ -19,6 +19,7 @@ from bitgoeul.governance.models import (
     ProjectChoice,
     ProjectMember,
 )
+from bitgoeul.linkage.models import LinkageApproval, LinkageProject, LinkageRun
 from bitgoeul.query.models import QueryRun, SavedQuery
 from bitgoeul.testbed.models import (
     TestbedRerun,
@@ -40,6 +41,9 @@ __all__ = [
     "IngestRun",
     "Job",
     "JobWorker",
+    "LinkageApproval",
+    "LinkageProject",
+    "LinkageRun",
     "LoginFailure",
     "Notification",
     "Organization",

@@ -71,8 +71,9 @@ def test_request_approve_query_revoke(
     screenshot(researcher, "query")
 
     steward.get_by_role("link", name="Uses of my data").click()
-    expect(steward.locator("table.audit")).to_contain_text("dataset.query_decision")
-    expect(steward.locator("table.audit")).to_contain_text("researcher")
+    expect(steward.locator("#audit-entries")).to_contain_text(
+        "researcher (researcher) queried dataset patient-visits for project Elderly wellbeing check"
+    )
     steward.get_by_role("link", name="Requests").click()
     agreement = steward.locator("section.agreement").first
     agreement.get_by_label("Reason").fill("Study paused by the ethics board.")

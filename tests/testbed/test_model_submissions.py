@@ -164,3 +164,20 @@ def test_an_operator_rerun_of_a_model_gives_the_same_score(
     assert done["matches"] is True
     assert done["public_score"] == done["original_public_score"]
     assert done["job"] != submission["job"]
+
+
+def test_the_participant_is_told_of_the_score_with_a_link_they_can_open(
+    api: TestClient, funded: Bench, runner: JobRunner
+) -> None:
+    """The model's job is the task's: the participant hears of the score, never of a job
+    page that would answer 404."""
+    join(api, funded, "member", "Modellers")
+    submission = submit_model(api, funded, {"predict.py": PREDICT}).json()
+    runner.run_until_idle()
+    headers = funded.headers("member")
+    notes = api.get("/api/v1/notifications", headers=headers).json()
+    assert [n["kind"] for n in notes if n["kind"].startswith(("job.", "testbed.scored"))] == [
+        "testbed.scored"
+    ]
+    assert notes[0]["link"] == f"/testbed/{TASK}/submissions/{submission['id']}"
+    assert api.get(notes[0]["link"], headers=headers).status_code == 200

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from bitgoeul.accounts.models import OrganizationKind
+from bitgoeul.accounts.models import OrganizationKind, Role
 from bitgoeul.catalog.models import AccessLevel, IngestStatus, Sector
 from bitgoeul.catalog.schemas import UpdateFrequency
 from bitgoeul.compute.models import JobStatus, ReleaseStatus, ReviewVerdict
 from bitgoeul.governance.decision import ColumnClass
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
 from bitgoeul.query.models import RunStatus
+from bitgoeul.web.audit_pages import RESULTS, SENTENCE_ACTIONS
 from bitgoeul.web.i18n import LANGUAGES, message_catalog
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "bitgoeul" / "web"
@@ -44,6 +45,9 @@ DYNAMIC_KEYS = {
     "release.verdict.": [v.value for v in ReviewVerdict],
     "credits.reason.": ["grant", "job_reservation", "job_refund"],
     "check.severity.": ["block", "warn"],
+    "role.": [r.value for r in Role],
+    "sentence.": [*SENTENCE_ACTIONS, "other"],
+    "auditlog.result.": list(RESULTS),
 }
 
 

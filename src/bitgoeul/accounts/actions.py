@@ -48,6 +48,7 @@ from bitgoeul.errors import (
     RateLimited,
     ValidationFailed,
 )
+from bitgoeul.messages import Message, msg
 
 API_LOGIN_TOKEN_DAYS = 30
 BAD_CREDENTIALS = "The username or password is wrong."
@@ -220,15 +221,29 @@ def create_user(
     return user
 
 
-def deactivate_user(session: Session, *, actor: Actor | None, username: str) -> User:
-    """An operator closes an account: its sessions end and its tokens stop working at once."""
-    if actor is not None and not actor.is_operator:
-        raise AccessDenied("Only operators may deactivate accounts.")
-    if actor is not None and actor.username == username:
-        raise Conflict("You cannot deactivate your own account; ask another operator.")
+def _operator_changing(actor: Actor | None, username: str, *, refused: Message) -> None:
+    """Only operators change others' accounts, and never their own (so the hub always keeps
+    an operator who can undo a mistake)."""
+    if actor is None:
+        return
+    _require_signed_in(actor, "manage accounts")
+    if not actor.is_operator:
+        raise AccessDenied(refused)
+    if actor.username == username:
+        raise Conflict(msg("You cannot change your own account here; ask another operator."))
+
+
+def _existing_user(session: Session, username: str) -> User:
     user = queries.get_user(session, username)
     if user is None:
-        raise NotFound(f"There is no user {username!r}.")
+        raise NotFound(msg("There is no user '{username}'.", username=username))
+    return user
+
+
+def deactivate_user(session: Session, *, actor: Actor | None, username: str) -> User:
+    """An operator closes an account: its sessions end and its tokens stop working at once."""
+    _operator_changing(actor, username, refused=msg("Only operators may deactivate accounts."))
+    user = _existing_user(session, username)
     user.is_active = False
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     record_event(
@@ -241,6 +256,145 @@ def deactivate_user(session: Session, *, actor: Actor | None, username: str) -> 
     )
     session.commit()
     return user
+
+
+def reactivate_user(session: Session, *, actor: Actor | None, username: str) -> User:
+    """An operator opens a closed account again; its owner signs in anew (no session of the
+    old one came back), and its unexpired tokens work again."""
+    _operator_changing(actor, username, refused=msg("Only operators may reactivate accounts."))
+    user = _existing_user(session, username)
+    if user.is_active:
+        return user
+    user.is_active = True
+    record_event(
+        session,
+        action="user.reactivate",
+        **_audit_actor(actor),
+        resource_type="user",
+        resource_id=user.username,
+        organization_id=user.organization_id,
+    )
+    session.commit()
+    return user
+
+
+def change_user(
+    session: Session,
+    *,
+    actor: Actor | None,
+    username: str,
+    role: Role | str,
+    organization_slug: str | None,
+) -> User:
+    """An operator changes a user's role or organization (audited with before and after)."""
+    _operator_changing(
+        actor, username, refused=msg("Only operators may change roles and organizations.")
+    )
+    user = _existing_user(session, username)
+    problems = _Problems()
+    if role not in set(Role):
+        problems.add(
+            "role", msg("role '{role}' is not one of: {roles}.", role=role, roles=", ".join(Role))
+        )
+    organization = None
+    if organization_slug:
+        organization = queries.get_organization(session, organization_slug)
+        if organization is None:
+            problems.add(
+                "organization",
+                msg("There is no organization '{slug}'.", slug=organization_slug),
+            )
+    if role == Role.steward and not organization_slug:
+        problems.add("organization", msg("A steward must belong to an organization."))
+    if role == Role.citizen and organization_slug:
+        problems.add("organization", msg("A citizen account does not belong to an organization."))
+    if problems.items:
+        raise ValidationFailed(
+            msg(
+                "Cannot change user '{username}': {problems}",
+                username=username,
+                problems=" ".join(str(item["msg"]) for item in problems.items),
+            ),
+            detail=problems.items,
+        )
+    before = {
+        "role": user.role.value,
+        "organization": user.organization.slug if user.organization else None,
+    }
+    user.role = Role(role)
+    user.organization_id = organization.id if organization else None
+    after = {"role": user.role.value, "organization": organization.slug if organization else None}
+    if before == after:
+        return user
+    session.flush()
+    record_event(
+        session,
+        action="user.change",
+        **_audit_actor(actor),
+        resource_type="user",
+        resource_id=user.username,
+        organization_id=user.organization_id,
+        detail={"before": before, "after": after},
+    )
+    session.commit()
+    return user
+
+
+def update_organization(
+    session: Session,
+    *,
+    actor: Actor | None,
+    slug: str,
+    name: str,
+    kind: OrganizationKind | str,
+    name_ko: str = "",
+    description: str = "",
+    website: str = "",
+) -> Organization:
+    """An operator corrects an organization's names, kind, description or website (the slug,
+    which links and datasets use, stays)."""
+    if actor is not None:
+        _require_signed_in(actor, "edit an organization")
+        if not actor.is_operator:
+            raise AccessDenied(msg("Only operators may edit organizations."))
+    organization = queries.get_organization(session, slug)
+    if organization is None:
+        raise NotFound(msg("There is no organization '{slug}'.", slug=slug))
+    problems = _Problems()
+    problems.check_text("name", name, max_length=200, required=True)
+    problems.check_text("name_ko", name_ko, max_length=200, required=False)
+    problems.check_text("description", description, max_length=5000, required=False)
+    problems.check_text("website", website, max_length=300, required=False)
+    if kind not in set(OrganizationKind):
+        choices = ", ".join(OrganizationKind)
+        problems.add("kind", f"kind {kind!r} is not one of: {choices}.")
+    problems.raise_if_any("edit the organization")
+    changed = {
+        field: value
+        for field, value in {
+            "name": name.strip(),
+            "name_ko": name_ko.strip(),
+            "kind": OrganizationKind(kind),
+            "description": description,
+            "website": website.strip(),
+        }.items()
+        if getattr(organization, field) != value
+    }
+    if not changed:
+        return organization
+    for field, value in changed.items():
+        setattr(organization, field, value)
+    record_event(
+        session,
+        action="organization.update",
+        **_audit_actor(actor),
+        resource_type="organization",
+        resource_id=organization.slug,
+        organization_id=organization.id,
+        detail={"changed": sorted(changed)},
+    )
+    session.commit()
+    return organization
 
 
 def _flush_or_conflict(session: Session, message: str) -> None:

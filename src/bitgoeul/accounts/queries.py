@@ -7,15 +7,17 @@ the database.  Writes, including "this token was just used", live in ``actions``
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import ApiToken, LoginFailure, Organization, User, WebSession
 from bitgoeul.accounts.throttling import LoginDelays, wait_before_sign_in
+from bitgoeul.audit.models import AuditEvent
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, NotAuthenticated
@@ -144,4 +146,111 @@ def login_retry_after(
         last_failure_from_address=last_from_address,
         failures_for_account=for_account,
         now=now,
+    )
+
+
+USERS_SHOWN = 100
+
+
+def list_users(
+    session: Session,
+    *,
+    actor: Actor,
+    search: str = "",
+    organization: str = "",
+    limit: int = USERS_SHOWN,
+    offset: int = 0,
+) -> list[User]:
+    """Operators: accounts by username, matching ``search`` (username, display name or
+    e-mail, case-insensitive) and, when named, one organization's."""
+    if actor.is_anonymous:
+        raise NotAuthenticated("Sign in to list accounts.")
+    if not actor.is_operator:
+        raise AccessDenied("Only operators may list accounts.")
+    statement = select(User).options(joinedload(User.organization))
+    if search:
+        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        statement = statement.where(
+            func.lower(User.username).like(pattern, escape="\\")
+            | func.lower(User.display_name).like(pattern, escape="\\")
+            | func.lower(User.email).like(pattern, escape="\\")
+        )
+    if organization:
+        statement = statement.join(Organization, Organization.id == User.organization_id).where(
+            Organization.slug == organization
+        )
+    return list(session.scalars(statement.order_by(User.username).limit(limit).offset(offset)))
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """What the hub's accounts and audit log hold about one person (their ``/me`` page)."""
+
+    user: User
+    sessions: int
+    tokens: int
+    failed_sign_ins: int
+    actions: int
+    first_action: datetime | None
+    last_action: datetime | None
+    action_families: dict[str, int]
+    about_them: int
+
+
+def person_record(session: Session, *, actor: Actor) -> PersonRecord:
+    """The signed-in person's own record: account, sign-ins, tokens and audit entries."""
+    if actor.user_id is None:
+        raise NotAuthenticated("Sign in to see what the hub holds about you.")
+    user = session.scalar(
+        select(User).options(joinedload(User.organization)).where(User.id == actor.user_id)
+    )
+    if user is None:
+        raise NotAuthenticated("Sign in to see what the hub holds about you.")
+    now = utcnow()
+    sessions = session.scalar(
+        select(func.count())
+        .select_from(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.expires_at > now)
+    )
+    tokens = session.scalar(
+        select(func.count())
+        .select_from(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    )
+    failures = session.scalar(
+        select(func.count()).select_from(LoginFailure).where(LoginFailure.username == user.username)
+    )
+    count, first, last = session.execute(
+        select(func.count(), func.min(AuditEvent.at), func.max(AuditEvent.at)).where(
+            AuditEvent.actor_id == user.id
+        )
+    ).one()
+    families: dict[str, int] = {}
+    for action, n in session.execute(
+        select(AuditEvent.action, func.count())
+        .where(AuditEvent.actor_id == user.id)
+        .group_by(AuditEvent.action)
+    ):
+        family = action.split(".", 1)[0]
+        families[family] = families.get(family, 0) + int(n)
+    about = session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.resource_type == "user",
+            AuditEvent.resource_id == user.username,
+            or_(AuditEvent.actor_id.is_(None), AuditEvent.actor_id != user.id),
+        )
+    )
+    return PersonRecord(
+        user=user,
+        sessions=int(sessions or 0),
+        tokens=int(tokens or 0),
+        failed_sign_ins=int(failures or 0),
+        actions=int(count or 0),
+        first_action=first,
+        last_action=last,
+        action_families=dict(sorted(families.items())),
+        about_them=int(about or 0),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from bitgoeul.accounts.models import Role
 from bitgoeul.audit.actions import GENESIS_HASH, canonical_payload, chain_hash
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.errors import NotAuthenticated
+from bitgoeul.messages import msg
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,13 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
             return ChainReport(ok=True, checked=checked)
         for event in rows:
             if event.seq != expected_seq:
-                return ChainReport(False, checked, expected_seq, f"entry {expected_seq} is missing")
+                return ChainReport(
+                    False, checked, expected_seq, msg("entry {seq} is missing", seq=expected_seq)
+                )
             if event.prev_hash != prev_hash:
-                return ChainReport(False, checked, event.seq, "link to previous entry is broken")
+                return ChainReport(
+                    False, checked, event.seq, msg("its link to the previous entry is broken")
+                )
             payload = canonical_payload(
                 seq=event.seq,
                 at=event.at,
@@ -55,7 +61,7 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
                 detail=event.detail,
             )
             if chain_hash(prev_hash, payload) != event.hash:
-                return ChainReport(False, checked, event.seq, "entry content was changed")
+                return ChainReport(False, checked, event.seq, msg("its content was changed"))
             prev_hash = event.hash
             expected_seq += 1
             checked += 1
@@ -68,6 +74,9 @@ def list_events(
     actor: Actor,
     dataset: str | None = None,
     action: str | None = None,
+    actor_name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[AuditEvent]:
@@ -75,6 +84,8 @@ def list_events(
 
     Operators read everything; stewards read the events about their organization's data (the
     event's ``organization_id``) and their own; everyone else reads their own events.
+    Filters: the dataset (slug), the action or its family (``dataset`` matches
+    ``dataset.query_decision``), who acted (username), and ``since <= at < until``.
     """
     if actor.is_anonymous:
         raise NotAuthenticated("Sign in to read the audit log.")
@@ -95,5 +106,11 @@ def list_events(
         statement = statement.where(
             or_(AuditEvent.action == action, AuditEvent.action.startswith(f"{action}."))
         )
+    if actor_name:
+        statement = statement.where(AuditEvent.actor_name == actor_name)
+    if since is not None:
+        statement = statement.where(AuditEvent.at >= since)
+    if until is not None:
+        statement = statement.where(AuditEvent.at < until)
     statement = statement.order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)
     return list(session.scalars(statement))

@@ -16,6 +16,7 @@ from bitgoeul.cli.context import DomainErrorGroup, Hub, fail
 from bitgoeul.cli.datasets import dataset_app
 from bitgoeul.cli.governance import agreement_app, project_app, request_app
 from bitgoeul.cli.jobs import credits_app, job_app
+from bitgoeul.cli.linkage import linkage_app
 from bitgoeul.cli.query import query_app
 from bitgoeul.cli.server import demo, serve, worker
 from bitgoeul.cli.testbed import testbed_app
@@ -61,5 +62,6 @@ app.add_typer(job_app, name="job")
 app.add_typer(credits_app, name="credits")
 app.add_typer(testbed_app, name="testbed")
 app.add_typer(audit_app, name="audit")
+app.add_typer(linkage_app, name="linkage")
 
 __all__ = ["app"]

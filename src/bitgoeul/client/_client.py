@@ -30,6 +30,8 @@ from bitgoeul.client._models import (
     Job,
     JobLog,
     Leaderboard,
+    LinkageProject,
+    LinkageRun,
     NewApiToken,
     Notification,
     Organization,
@@ -442,6 +444,54 @@ class Client:
         return int(self._json("POST", "/notifications/read")["marked_read"])
 
     # jobs
+
+    # linkage
+
+    def create_linkage_project(
+        self,
+        title: str,
+        *,
+        method: str,
+        custodian: str,
+        sources: Sequence[Mapping[str, Any]],
+        purpose: str = "",
+        project: int | None = None,
+        key_definitions: Sequence[Mapping[str, Any]] | None = None,
+        threshold: float | None = None,
+    ) -> LinkageProject:
+        """Propose a linkage of ``sources`` (each ``{"dataset": slug, "fields": {"name":
+        column, ...}, "attributes": [...]}``) by ``method`` (``exact`` or ``bloom``) under the
+        key ``custodian``'s secret; every source's publisher must approve it."""
+        payload: dict[str, Any] = {
+            "title": title,
+            "purpose": purpose,
+            "method": method,
+            "custodian": custodian,
+            "sources": [dict(s) for s in sources],
+        }
+        if project is not None:
+            payload["project_id"] = project
+        if key_definitions is not None:
+            payload["key_definitions"] = [dict(d) for d in key_definitions]
+        if threshold is not None:
+            payload["threshold"] = threshold
+        return LinkageProject.model_validate(self._json("POST", "/linkage/projects", json=payload))
+
+    def linkage_project(self, id: int) -> LinkageProject:
+        return LinkageProject.model_validate(self._json("GET", f"/linkage/projects/{id}"))
+
+    def approve_linkage(self, id: int, note: str = "") -> LinkageProject:
+        """Approve a linkage project for your organization (a steward of a source's publisher)."""
+        body = self._json("POST", f"/linkage/projects/{id}/approve", json={"note": note})
+        return LinkageProject.model_validate(body)
+
+    def run_linkage(self, id: int) -> LinkageRun:
+        """Run an approved linkage project (a steward of its key custodian, or an operator)."""
+        return LinkageRun.model_validate(self._json("POST", f"/linkage/projects/{id}/runs"))
+
+    def linkage_run(self, id: int) -> LinkageRun:
+        """A run's status, linked dataset and match-rate report."""
+        return LinkageRun.model_validate(self._json("GET", f"/linkage/runs/{id}"))
 
     def _post_bundle(
         self, path: str, directory_or_archive: str | Path, spec: dict[str, Any]

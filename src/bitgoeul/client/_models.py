@@ -520,3 +520,33 @@ class TestbedRerun(_HubModel):
     matches: bool | None = None
     created_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+class LinkageProject(_HubModel):
+    """A linkage project: its sources, method, key custodian, and which publishers approved."""
+
+    id: int
+    title: str
+    purpose: str = ""
+    method: str
+    custodian: str
+    project_id: int | None = None
+    sources: list[dict[str, Any]] = []
+    threshold: float = 0.7
+    publishers: list[str] = []
+    approvals: list[dict[str, Any]] = []
+    awaiting: list[str] = []
+    created_at: datetime | None = None
+
+
+class LinkageRun(_HubModel):
+    """One run of a linkage project: status, the linked dataset and the match-rate report."""
+
+    id: int
+    linkage_project_id: int
+    status: str
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    linked_dataset: str | None = None
+    report: dict[str, Any] = {}
+    error: str = ""

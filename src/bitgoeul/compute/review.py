@@ -35,8 +35,9 @@ from bitgoeul.compute.models import (
 )
 from bitgoeul.compute.schemas import ReleaseDecisionPublic, ReleasePublic
 from bitgoeul.errors import AccessDenied, Conflict, ValidationFailed
+from bitgoeul.governance import notifications
 from bitgoeul.governance import queries as governance_queries
-from bitgoeul.governance.models import Notification
+from bitgoeul.messages import Message, msg
 
 MAX_CONTEXT_CHARS = 5000
 # The requester's text is kept under this key of ``OutputRelease.file_context`` (rounds asked
@@ -85,11 +86,8 @@ def current_round(session: Session, job: Job) -> Round | None:
     return Round(release, decisions)
 
 
-def _notify(session: Session, user_ids: set[int], *, text: str, job: Job) -> None:
-    for user_id in sorted(user_ids):
-        session.add(
-            Notification(user_id=user_id, kind="job.release", text=text, link=f"/jobs/{job.id}")
-        )
+def _notify(session: Session, user_ids: set[int], *, text: Message, job: Job) -> None:
+    notifications.notify(session, user_ids, kind="job.release", text=text, link=f"/jobs/{job.id}")
 
 
 def _stewards(session: Session, organization_ids: list[int]) -> set[int]:
@@ -144,8 +142,12 @@ def request_release(session: Session, *, actor: Actor, job_id: int, context: str
     _notify(
         session,
         _stewards(session, publishers),
-        text=f"Job {job.id} of project '{project.title}' asks to release its outputs, made "
-        "from your organization's data: please review.",
+        text=msg(
+            "Job {job} of project '{project}' asks to release its outputs, made from your "
+            "organization's data: please review.",
+            job=job.id,
+            project=project.title,
+        ),
         job=job,
     )
     record_event(
@@ -229,18 +231,31 @@ def review_release(
     elif set(publishers) <= approved:
         job.release_status = ReleaseStatus.released
     organization = session.get(Organization, organization_id)
-    who = organization.name if organization else "a reviewer"
-    outcome = {
-        ReleaseStatus.released: "released: its outputs can be downloaded",
-        ReleaseStatus.rejected: f"rejected by {who}: {comment}",
-        ReleaseStatus.returned: f"returned by {who} with comments: {comment}",
-    }.get(job.release_status, f"approved by {who}; waiting for the other publishers")
-    _notify(
-        session,
-        _project_members(session, job),
-        text=f"The release of job {job.id}'s outputs was {outcome}",
-        job=job,
-    )
+    who = organization.name if organization else msg("a reviewer")
+    if job.release_status == ReleaseStatus.released:
+        told = msg("The outputs of job {job} were released: download them.", job=job.id)
+    elif job.release_status == ReleaseStatus.rejected:
+        told = msg(
+            "The release of job {job}'s outputs was rejected by {who}: {comment}",
+            job=job.id,
+            who=who,
+            comment=comment,
+        )
+    elif job.release_status == ReleaseStatus.returned:
+        told = msg(
+            "The release of job {job}'s outputs was returned by {who} with comments: {comment}",
+            job=job.id,
+            who=who,
+            comment=comment,
+        )
+    else:
+        told = msg(
+            "The release of job {job}'s outputs was approved by {who}; waiting for the other "
+            "publishers.",
+            job=job.id,
+            who=who,
+        )
+    _notify(session, _project_members(session, job), text=told, job=job)
     record_event(
         session,
         action="job.release_reviewed",

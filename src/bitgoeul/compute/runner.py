@@ -51,15 +51,16 @@ from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import get_version
 from bitgoeul.compute import checks, credits, inputs
 from bitgoeul.compute.executors import Execution, Executor, Launch
-from bitgoeul.compute.jobs import LOG_NAME, file_sha256, job_paths
+from bitgoeul.compute.jobs import LOG_NAME, file_sha256, job_paths, may_see
 from bitgoeul.compute.models import Job, JobStatus, JobWorker, ReleaseStatus
 from bitgoeul.compute.sandbox import Outcome
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import BitgoeulError
+from bitgoeul.governance import notifications
 from bitgoeul.governance.decision import DEFAULT_MIN_GROUP_SIZE
 from bitgoeul.governance.doors import Door
-from bitgoeul.governance.models import Notification
+from bitgoeul.messages import Message, msg
 from bitgoeul.privacy.views import schema_fields
 from bitgoeul.storage.base import ObjectStore
 
@@ -77,6 +78,21 @@ _REASON_STATUS = {
     "memory_exceeded": JobStatus.failed,
     "killed": JobStatus.failed,
 }
+
+
+def _finished_message(job: Job, status: JobStatus) -> Message:
+    """What the submitter is told when their job ends."""
+    finished = {
+        JobStatus.succeeded: msg("Job {job} succeeded.", job=job.id),
+        JobStatus.cancelled: msg("Job {job} was cancelled.", job=job.id),
+        JobStatus.timed_out: msg("Job {job} timed out.", job=job.id),
+    }.get(status, msg("Job {job} failed.", job=job.id))
+    if job.release_status == ReleaseStatus.held:
+        return msg(
+            "{finished} Its outputs are held until you request their release.",
+            finished=finished,
+        )
+    return finished
 
 
 @dataclass
@@ -561,16 +577,16 @@ class JobRunner:
                 ),
             },
         )
-        if job.submitted_by_id is not None:
-            held = job.release_status == ReleaseStatus.held
-            session.add(
-                Notification(
-                    user_id=job.submitted_by_id,
-                    kind="job.finished",
-                    text=f"Job {job.id} {status.value.replace('_', ' ')}"
-                    + (": its outputs are held until you request their release." if held else "."),
-                    link=f"/jobs/{job.id}",
-                )
+        submitter = session.get(User, job.submitted_by_id) if job.submitted_by_id else None
+        # A testbed model submission's job is the task's, not the participant's: they hear
+        # of its score from the scorer, with a link to the submission they can open.
+        if submitter is not None and may_see(session, Actor.for_user(submitter, via="cli"), job):
+            notifications.notify(
+                session,
+                {submitter.id},
+                kind="job.finished",
+                text=_finished_message(job, status),
+                link=f"/jobs/{job.id}",
             )
         session.commit()
         # The inputs are copies made for this run; only the outputs and log are kept.

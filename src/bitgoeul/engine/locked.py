@@ -342,6 +342,11 @@ def _formula_safe_name(name: str) -> str:
     return "'" + name if name[:1] and name[0] in _FORMULA_START else name
 
 
+def formula_safe_text(text: str) -> str:
+    """One text cell of a CSV a person may open in a spreadsheet, neutralised as above."""
+    return _formula_safe_name(text)
+
+
 def _is_text(data_type: pa.DataType) -> bool:
     return bool(
         pa.types.is_string(data_type)

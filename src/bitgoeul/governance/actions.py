@@ -19,11 +19,10 @@ from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import AccessLevel, Dataset
 from bitgoeul.catalog.queries import get_dataset
 from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
-from bitgoeul.governance import queries
+from bitgoeul.governance import notifications, queries
 from bitgoeul.governance.models import (
     AccessRequest,
     Agreement,
-    Notification,
     Project,
     ProjectChoice,
     ProjectMember,
@@ -37,7 +36,7 @@ from bitgoeul.governance.schemas import (
     MemberAdd,
     ProjectCreate,
 )
-from bitgoeul.messages import msg
+from bitgoeul.messages import Message, msg
 
 _PROJECT_ROLES = {Role.member, Role.steward, Role.operator}
 
@@ -109,9 +108,8 @@ def _already(request: AccessRequest) -> Conflict:
     return Conflict(msg("Request {request} is withdrawn already.", request=request.id))
 
 
-def _notify(session: Session, user_ids: set[int], *, kind: str, text: str, link: str) -> None:
-    for user_id in sorted(user_ids):
-        session.add(Notification(user_id=user_id, kind=kind, text=text, link=link))
+def _notify(session: Session, user_ids: set[int], *, kind: str, text: Message, link: str) -> None:
+    notifications.notify(session, user_ids, kind=kind, text=text, link=link)
 
 
 def _stewards_of(session: Session, organization_id: int) -> set[int]:
@@ -141,8 +139,9 @@ def create_project(session: Session, *, actor: Actor, data: ProjectCreate) -> Pr
             resource_type="project",
             resource_id="",
             reason=msg(
-                "Projects are opened by members of an organization; citizens cannot lead "
-                "one. Ask a researcher who leads a project to add you to it."
+                "Projects are opened and joined by members of an organization; a citizen's "
+                "account can neither lead nor join one. What the hub holds about you is on "
+                "your page, /me."
             ),
         )
     project = Project(
@@ -212,8 +211,12 @@ def add_project_member(
         session,
         {user.id},
         kind="project.member_added",
-        text=f"{actor.username} added you to project '{project.title}'.",
-        link=f"/api/v1/projects/{project.id}",
+        text=msg(
+            "{username} added you to project '{project}'.",
+            username=actor.username,
+            project=project.title,
+        ),
+        link=f"/projects/{project.id}",
     )
     _audit(
         session,
@@ -346,8 +349,13 @@ def request_access(session: Session, *, actor: Actor, data: AccessRequestCreate)
         session,
         _stewards_of(session, dataset.publisher_id),
         kind="access_request.created",
-        text=f"Project '{project.title}' requests '{dataset.slug}' for {data.days} days.",
-        link=f"/api/v1/access-requests?status=pending#{request.id}",
+        text=msg(
+            "Project '{project}' requests '{dataset}' for {days} days.",
+            project=project.title,
+            dataset=dataset.slug,
+            days=data.days,
+        ),
+        link=f"/requests#request-{request.id}",
     )
     _audit(
         session,
@@ -471,9 +479,13 @@ def approve_request(
         session,
         _member_ids(project),
         kind="access_request.approved",
-        text=f"Your request for '{dataset.slug}' was approved for {days} days "
-        f"(agreement {agreement.id}).",
-        link=f"/api/v1/agreements/{agreement.id}",
+        text=msg(
+            "Your request for '{dataset}' was approved for {days} days (agreement {agreement}).",
+            dataset=dataset.slug,
+            days=days,
+            agreement=agreement.id,
+        ),
+        link=f"/projects/{project.id}#agreement-{agreement.id}",
     )
     _audit(
         session,
@@ -509,8 +521,12 @@ def reject_request(
         session,
         _member_ids(project),
         kind="access_request.rejected",
-        text=f"Your request for '{request.dataset.slug}' was rejected: {reason}",
-        link=f"/api/v1/access-requests?status=rejected#{request.id}",
+        text=msg(
+            "Your request for '{dataset}' was rejected: {reason}",
+            dataset=request.dataset.slug,
+            reason=reason,
+        ),
+        link=f"/projects/{project.id}#request-{request.id}",
     )
     _audit(
         session,
@@ -588,8 +604,13 @@ def revoke_agreement(
         session,
         _member_ids(queries.get_project(session, agreement.project_id)),
         kind="agreement.revoked",
-        text=f"Agreement {agreement.id} for '{agreement.dataset.slug}' was revoked: {reason}",
-        link=f"/api/v1/agreements/{agreement.id}",
+        text=msg(
+            "Agreement {agreement} for '{dataset}' was revoked: {reason}",
+            agreement=agreement.id,
+            dataset=agreement.dataset.slug,
+            reason=reason,
+        ),
+        link=f"/projects/{agreement.project_id}#agreement-{agreement.id}",
     )
     _audit(
         session,
@@ -602,18 +623,3 @@ def revoke_agreement(
     )
     session.commit()
     return agreement
-
-
-def mark_notifications_read(session: Session, *, actor: Actor) -> int:
-    """Mark all of the actor's notifications read; returns how many changed."""
-    queries.require_signed_in(actor)
-    unread = session.scalars(
-        select(Notification).where(
-            Notification.user_id == actor.user_id, Notification.read_at.is_(None)
-        )
-    ).all()
-    now = datetime.now(UTC)
-    for notification in unread:
-        notification.read_at = now
-    session.commit()
-    return len(unread)

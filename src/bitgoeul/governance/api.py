@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from bitgoeul.catalog.queries import get_dataset
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep
 from bitgoeul.governance import actions, odrl, queries
+from bitgoeul.governance import notifications as notifications_
 from bitgoeul.governance.models import AccessRequest, Project, RequestStatus
 from bitgoeul.governance.schemas import (
     AccessRequestCreate,
@@ -27,6 +28,7 @@ from bitgoeul.governance.schemas import (
     ProjectPublic,
     Reason,
 )
+from bitgoeul.messages import preferred_language
 
 router = APIRouter(tags=["governance"])
 
@@ -160,11 +162,17 @@ def dataset_odrl(slug: str, session: SessionDep, settings: SettingsDep) -> JSONR
 
 @router.get("/notifications", response_model=list[NotificationPublic])
 def notifications(
-    session: SessionDep, actor: CurrentActor, unread: bool = False
+    request: Request, session: SessionDep, actor: CurrentActor, unread: bool = False
 ) -> list[NotificationPublic]:
-    return queries.list_notifications(session, actor=actor, unread_only=unread)
+    """Your notifications, newest first, in the language of ``Accept-Language``."""
+    return notifications_.list_notifications(
+        session,
+        actor=actor,
+        lang=preferred_language(request.headers.get("accept-language")),
+        unread_only=unread,
+    )
 
 
 @router.post("/notifications/read")
 def read_notifications(session: SessionDep, actor: CsrfChecked) -> dict[str, int]:
-    return {"marked_read": actions.mark_notifications_read(session, actor=actor)}
+    return {"marked_read": notifications_.mark_all_read(session, actor=actor)}

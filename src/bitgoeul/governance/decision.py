@@ -24,6 +24,11 @@ level: they hold the data already and answer for it):
   with an active agreement, and only aggregates (groups of at least ``min_group_size`` people,
   the N-K dominance rule, no direct identifiers or sensitive columns in the output).
 
+Linkage (``link``) reads a source's identifying columns and approved attributes inside the hub,
+only within a linkage project that a steward of the dataset's publisher approved, and only for
+a steward of the project's key custodian or an operator (``LinkageTerms``); a hidden test set
+is never linked.
+
 A testbed's hidden test set (``holdout``) is read through its own two actions only
 (``testbed_inputs``, ``testbed_score``), by the task's participants under what its access level
 needs (``TestbedTerms``: an organization and accepted terms for restricted and secure data),
@@ -55,6 +60,7 @@ __all__ = [
     "DataAction",
     "Decision",
     "DecisionContext",
+    "LinkageTerms",
     "Obligations",
     "TestbedTerms",
     "decide",
@@ -113,6 +119,16 @@ class TestbedTerms:
 
 
 @dataclass(frozen=True)
+class LinkageTerms:
+    """The linkage project a dataset is to be linked in, as the decision point needs it."""
+
+    linkage_project_id: int
+    approved_by_publisher: bool  # a steward of this dataset's publisher approved the project
+    custodian_id: int  # the key custodian's organization, which runs the linkage
+    columns: list[str]  # the identifying columns and approved attributes the run reads
+
+
+@dataclass(frozen=True)
 class DecisionContext:
     """The project an actor acts for and its agreement on the dataset (None: none active)."""
 
@@ -121,6 +137,7 @@ class DecisionContext:
     agreement: AgreementTerms | None = None
     column_classes: dict[str, str] = field(default_factory=dict)
     testbed: TestbedTerms | None = None
+    linkage: LinkageTerms | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +173,8 @@ def decide(
     governs = actor.is_operator or actor.is_steward_of(dataset.publisher_id)
     if action in _TESTBED_ACTIONS:
         return _testbed(actor, action, dataset, context, governs=governs)
+    if action == DataAction.link:
+        return _linkage(actor, dataset, context)
     if action == DataAction.view_metadata:
         return Decision(True, msg("dataset metadata is public in the catalog"))
     if action in _STEWARD_ONLY:
@@ -247,6 +266,44 @@ def _testbed(
         True,
         msg("the inputs of task '{task}', without the label", task=terms.task),
         _testbed_obligations(terms, terms.input_columns, classes, keyed=terms.input_columns),
+    )
+
+
+def _linkage(actor: Actor, dataset: Dataset, context: DecisionContext | None) -> Decision:
+    """Linkage, whatever the access level: inside an approved linkage project, by its key
+    custodian. Nothing leaves here: the run publishes a new restricted or secure dataset, which
+    every door then governs by its own policy."""
+    terms = context.linkage if context is not None else None
+    if dataset.holdout:
+        return Decision(False, msg("a testbed's hidden test set is never linked"))
+    if terms is None:
+        return Decision(
+            False,
+            msg("data is linked only in a linkage project that every source's publisher approved"),
+        )
+    if not terms.approved_by_publisher:
+        return Decision(
+            False,
+            msg(
+                "a steward of the publisher has not approved linkage project {id}",
+                id=terms.linkage_project_id,
+            ),
+        )
+    if not (actor.is_operator or actor.is_steward_of(terms.custodian_id)):
+        return Decision(
+            False,
+            msg(
+                "only a steward of the key custodian or an operator runs linkage project {id}",
+                id=terms.linkage_project_id,
+            ),
+        )
+    return Decision(
+        True,
+        msg(
+            "linkage project {id}, approved by the publisher, run by the key custodian",
+            id=terms.linkage_project_id,
+        ),
+        Obligations(visible_columns=list(terms.columns)),
     )
 
 

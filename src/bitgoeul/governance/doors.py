@@ -36,8 +36,8 @@ from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.engine import locked as engine
 from bitgoeul.errors import AccessDenied, BitgoeulError, ValidationFailed
+from bitgoeul.governance import notifications
 from bitgoeul.governance.decision import DataAction, Decision, DecisionContext, decide
-from bitgoeul.governance.models import Notification
 from bitgoeul.messages import Message, msg
 from bitgoeul.privacy import views
 from bitgoeul.privacy.pseudonyms import pseudonym_key
@@ -256,18 +256,17 @@ class Door:
         operators = self.session.scalars(
             select(User.id).where(User.role == Role.operator, User.is_active.is_(True))
         )
-        for user_id in operators:
-            self.session.add(
-                Notification(
-                    user_id=user_id,
-                    kind="dataset.integrity_failed",
-                    text=(
-                        f"The stored file of dataset '{slug}' failed its integrity check and "
-                        "was not read; restore it from a backup or publish the version again."
-                    ),
-                    link=f"/datasets/{slug}" if slug else "/audit",
-                )
-            )
+        notifications.notify(
+            self.session,
+            operators,
+            kind="dataset.integrity_failed",
+            text=msg(
+                "The stored file of dataset '{dataset}' failed its integrity check and was not "
+                "read; restore it from a backup or publish the version again.",
+                dataset=slug,
+            ),
+            link=f"/datasets/{slug}" if slug else "/audit",
+        )
 
 
 def failure_reason(error: BaseException) -> str:

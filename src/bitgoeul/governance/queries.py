@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bitgoeul.accounts.actor import Actor
@@ -19,7 +19,6 @@ from bitgoeul.governance.decision import AgreementTerms, DecisionContext
 from bitgoeul.governance.models import (
     AccessRequest,
     Agreement,
-    Notification,
     Project,
     ProjectChoice,
     ProjectMember,
@@ -30,7 +29,6 @@ from bitgoeul.governance.schemas import (
     AccessRequestPublic,
     AgreementPublic,
     MemberPublic,
-    NotificationPublic,
     ProjectPublic,
 )
 from bitgoeul.messages import msg
@@ -305,27 +303,6 @@ def agreement_public(agreement: Agreement, *, now: datetime | None = None) -> Ag
     )
 
 
-def list_notifications(
-    session: Session, *, actor: Actor, unread_only: bool = False
-) -> list[NotificationPublic]:
-    require_signed_in(actor)
-    query = select(Notification).where(Notification.user_id == actor.user_id)
-    if unread_only:
-        query = query.where(Notification.read_at.is_(None))
-    rows = session.scalars(query.order_by(Notification.id.desc()).limit(200))
-    return [
-        NotificationPublic(
-            id=n.id,
-            kind=n.kind,
-            text=n.text,
-            link=n.link,
-            created_at=n.created_at,
-            read_at=n.read_at,
-        )
-        for n in rows
-    ]
-
-
 def list_agreements(
     session: Session, *, actor: Actor, project_id: int | None = None
 ) -> list[Agreement]:
@@ -344,16 +321,6 @@ def list_agreements(
     if project_id is not None:
         query = query.where(Agreement.project_id == project_id)
     return list(session.scalars(query.order_by(Agreement.id.desc())))
-
-
-def unread_notifications(session: Session, *, user_id: int) -> int:
-    """How many of the user's notifications are unread (the count in the page header)."""
-    count = session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-    )
-    return int(count or 0)
 
 
 def agreement_odrl(session: Session, agreement: Agreement, *, base_url: str) -> dict[str, Any]:

@@ -58,10 +58,12 @@ from bitgoeul.errors import (
     RateLimited,
     ValidationFailed,
 )
+from bitgoeul.governance import notifications
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import WRITE_LIMITS, Door, Passage, Request
-from bitgoeul.governance.models import Notification, Project, ProjectMember, ProjectRole, Purpose
+from bitgoeul.governance.models import Project, ProjectMember, ProjectRole, Purpose
 from bitgoeul.governance.queries import require_signed_in
+from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import scoring
@@ -437,26 +439,31 @@ def update_task(session: Session, *, actor: Actor, task_slug: str, data: TaskUpd
             select(TestbedTeamMember.user_id).where(TestbedTeamMember.task_id == task.id)
         )
     ) - {actor.user_id}
-    for user_id in participants if moving else ():
-        session.add(
-            Notification(
-                user_id=user_id,
-                kind="testbed.calendar",
-                text=f"The calendar of testbed task '{task.title}' changed: final phase "
-                f"from {task.final_phase_at.isoformat()}, deadline "
-                f"{task.deadline.isoformat()}.",
-                link=f"/testbed/{task.slug}",
-            )
+    if moving:
+        notifications.notify(
+            session,
+            participants,
+            kind="testbed.calendar",
+            text=msg(
+                "The calendar of testbed task '{task}' changed: final phase from {final_phase}, "
+                "deadline {deadline}.",
+                task=task.title,
+                final_phase=task.final_phase_at.isoformat(),
+                deadline=task.deadline.isoformat(),
+            ),
+            link=f"/testbed/{task.slug}",
         )
-    for user_id in participants if new_terms else ():
-        session.add(
-            Notification(
-                user_id=user_id,
-                kind="testbed.terms",
-                text=f"The terms of testbed task '{task.title}' changed; read them and accept "
-                "them on the task's page.",
-                link=f"/testbed/{task.slug}#terms",
-            )
+    if new_terms:
+        notifications.notify(
+            session,
+            participants,
+            kind="testbed.terms",
+            text=msg(
+                "The terms of testbed task '{task}' changed; read them and accept them on the "
+                "task's page.",
+                task=task.title,
+            ),
+            link=f"/testbed/{task.slug}#terms",
         )
     detail = {
         name: value.isoformat() if isinstance(value, datetime) else value
@@ -604,14 +611,18 @@ def invite_to_team(
     )
     session.add(invitation)
     session.flush()
-    session.add(
-        Notification(
-            user_id=user.id,
-            kind="testbed.invitation",
-            text=f"{actor.username} invites you to team '{team.name}' of testbed task "
-            f"'{task.title}'. Accept or decline it on your invitations page.",
-            link="/testbed/invitations",
-        )
+    notifications.notify(
+        session,
+        {user.id},
+        kind="testbed.invitation",
+        text=msg(
+            "{username} invites you to team '{team}' of testbed task '{task}'. Accept or "
+            "decline it on your invitations page.",
+            username=actor.username,
+            team=team.name,
+            task=task.title,
+        ),
+        link="/testbed/invitations",
     )
     _audit(
         session,
@@ -662,14 +673,18 @@ def accept_invitation(
     invitation.status = InvitationStatus.accepted
     invitation.answered_at = utcnow()
     if invitation.invited_by_id is not None:
-        session.add(
-            Notification(
-                user_id=invitation.invited_by_id,
-                kind="testbed.team",
-                text=f"{actor.username} accepted your invitation and joined team '{team.name}' "
-                f"of testbed task '{task.title}'.",
-                link=f"/testbed/{task.slug}#team",
-            )
+        notifications.notify(
+            session,
+            {invitation.invited_by_id},
+            kind="testbed.team",
+            text=msg(
+                "{username} accepted your invitation and joined team '{team}' of testbed task "
+                "'{task}'.",
+                username=actor.username,
+                team=team.name,
+                task=task.title,
+            ),
+            link=f"/testbed/{task.slug}#team",
         )
     _audit(
         session,
@@ -1222,14 +1237,24 @@ def job_finished(session: Session, job: Job, *, settings: Settings, store: Objec
             target.error = error[:4000]
             target.scored_at = utcnow()
         if target.submitted_by_id is not None:
-            session.add(
-                Notification(
-                    user_id=target.submitted_by_id,
-                    kind="testbed.scored",
-                    text=f"Your model submission {target.id} to '{task.title}' "
-                    + ("was scored." if scores is not None else "failed: see why."),
-                    link=f"/testbed/{task.slug}/submissions/{target.id}",
-                )
+            notifications.notify(
+                session,
+                {target.submitted_by_id},
+                kind="testbed.scored",
+                text=(
+                    msg(
+                        "Your model submission {submission} to '{task}' was scored.",
+                        submission=target.id,
+                        task=task.title,
+                    )
+                    if scores is not None
+                    else msg(
+                        "Your model submission {submission} to '{task}' failed: see why.",
+                        submission=target.id,
+                        task=task.title,
+                    )
+                ),
+                link=f"/testbed/{task.slug}/submissions/{target.id}",
             )
     _audit(
         session,

@@ -35,7 +35,7 @@ from bitgoeul.errors import (
     NotAuthenticated,
     NotFound,
 )
-from bitgoeul.governance import queries as governance_queries
+from bitgoeul.governance import notifications
 from bitgoeul.governance.decision import DataAction, decide
 from bitgoeul.messages import msg, translate_tree
 from bitgoeul.web.charts import profile_chart
@@ -107,7 +107,7 @@ def page(
     unread = 0
     if actor.user_id is not None:
         with request.app.state.sessionmaker() as session:
-            unread = governance_queries.unread_notifications(session, user_id=actor.user_id)
+            unread = notifications.unread_count(session, user_id=actor.user_id)
     # What the server said (errors, reports) is in the page's language too.
     context = {name: translate_tree(value, lang) for name, value in context.items()}
     html = templates.get_template(template).render(

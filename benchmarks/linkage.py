@@ -1,0 +1,212 @@
+"""Linkage accuracy, speed beside clkhash and anonlink, and the attacks, in one run.
+
+Generates a FEBRL-3-like pair of sources (``linkage.synthetic``: ``--records`` each, 60 % of
+people in both, 0–4 modifications per duplicate: Hangul typos, 이/리 and 유/류, swapped
+romanised names, mistyped or swapped birth dates, new phones, moves) and reports:
+
+* accuracy on the truth: exact linkage with the default key cascade (F1), and Bloom-filter
+  linkage with the default schema (blocking's pairs completeness and reduction ratio, F1);
+* speed: CLK encoding in records/s beside clkhash 0.18 (same fields, bits per token and filter
+  length, blakeHash, records given to clkhash already normalised), and Dice comparisons/s over
+  all pairs beside anonlink 0.15's ``dice_coefficient_accelerated`` on the same encodings; best
+  of ``--repeat``. The references run in ``.bench/refvenv`` (see docs/benchmarks.md);
+* attacks: a dictionary attack on the exact keys without the custodian's secret, and a
+  frequency attack on the encodings with the surname distribution, each on the default
+  schema and on a control the attack should break;
+* a GPU Dice figure when CuPy or PyTorch sees a device, else says there is none.
+
+    python benchmarks/linkage.py                    # 5,000 records per source
+    python benchmarks/linkage.py --records 20000 --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bitgoeul.linkage import attacks, clk, keys, normalise, similarity, synthetic
+from bitgoeul.linkage.hangul import jamo
+
+SECRET = b"custodian secret for the benchmark only"
+PROJECT = "benchmark"
+REFERENCE_PYTHON = Path(__file__).resolve().parent.parent / ".bench" / "refvenv" / "bin" / "python"
+
+
+# The default schema's fields as the reference job names them.
+REFERENCE_FIELDS = {
+    "hangul_surname": "surname",
+    "hangul_given_name": "given_name",
+    "date": "birth_date",
+    "phone": "phone",
+    "district": "district",
+    "text": "sex",
+}
+
+
+def best_of(repeat: int, work: object) -> float:
+    assert callable(work)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def normalised_rows(records: list[dict[str, str | None]]) -> list[list[str]]:
+    """The fields as clkhash gets them: already normalised, Hangul as jamo."""
+    rows = []
+    for r in records:
+        name = normalise.hangul_name(r["name"]) or ""
+        day = normalise.birth_date(r["birth_date"])
+        phone = normalise.phone(r["phone"]) or ""
+        rows.append(
+            [
+                jamo(name[:1]),
+                jamo(name[1:]),
+                f"{day:%Y%m%d}" if day else "",
+                phone[-8:],
+                normalise.district(r["district"]) or "",
+                r["sex"] or "",
+            ]
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    n = args.records
+    data = synthetic.generate(n, n, int(n * 0.6), args.seed)
+    both = data.left + data.right
+    print(f"{n:,} + {n:,} records, {len(data.truth):,} true links, seed {args.seed}\n")
+
+    # Exact linkage: the key cascade.
+    start = time.perf_counter()
+    left_keys = keys.derive_keys(SECRET, PROJECT, keys.DEFAULT_CASCADE, data.left)
+    right_keys = keys.derive_keys(SECRET, PROJECT, keys.DEFAULT_CASCADE, data.right)
+    exact = keys.link_exact(keys.DEFAULT_CASCADE, left_keys, right_keys)
+    exact_s = time.perf_counter() - start
+    exact_q = similarity.quality({(x.left, x.right) for x in exact}, data.truth)
+
+    # Bloom-filter linkage.
+    schema = clk.DEFAULT_SCHEMA
+    encode_s = best_of(args.repeat, lambda: clk.ClkEncoder(schema, SECRET, PROJECT).encode(both))
+    encoder = clk.ClkEncoder(schema, SECRET, PROJECT)
+    left_clk, right_clk = encoder.encode(data.left), encoder.encode(data.right)
+    left_blocks = keys.block_keys(SECRET, PROJECT, keys.DEFAULT_BLOCKS, data.left)
+    right_blocks = keys.block_keys(SECRET, PROJECT, keys.DEFAULT_BLOCKS, data.right)
+    i, j = similarity.candidate_pairs(left_blocks, right_blocks)
+    completeness, reduction = similarity.blocking_quality(i, j, data.truth, n, n)
+    scores = similarity.dice_pairs(left_clk, right_clk, i, j)
+    keep = scores >= clk.DEFAULT_THRESHOLD
+    links = similarity.one_to_one(i[keep], j[keep], scores[keep])
+    bloom_q = similarity.quality(links.as_set(), data.truth)
+    threshold = clk.DEFAULT_THRESHOLD
+    dice_s = best_of(args.repeat, lambda: similarity.pairs_above(left_clk, right_clk, threshold))
+    all_i, _, _ = similarity.pairs_above(left_clk, right_clk, threshold)
+
+    print("| accuracy | precision | recall | F1 | pairs completeness | reduction ratio |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| exact keys (cascade of {len(keys.DEFAULT_CASCADE)}) | {exact_q.precision:.4f} | "
+        f"{exact_q.recall:.4f} | {exact_q.f1:.4f} | – | – |"
+    )
+    print(
+        f"| Bloom filters (CLK, Dice ≥ {threshold}) | {bloom_q.precision:.4f} | "
+        f"{bloom_q.recall:.4f} | {bloom_q.f1:.4f} | {completeness:.4f} | {reduction:.5f} |"
+    )
+    print()
+
+    ours_rec = len(both) / encode_s
+    ours_cmp = n * n / dice_s
+    reference: dict[str, float] | None = None
+    if REFERENCE_PYTHON.exists():
+        job = {
+            "weights": {REFERENCE_FIELDS[f.tokenizer]: f.hashes for f in schema.fields},
+            "length": schema.length,
+            "rows": normalised_rows(both),
+            "left": [base64.b64encode(row.tobytes()).decode() for row in left_clk],
+            "right": [base64.b64encode(row.tobytes()).decode() for row in right_clk],
+            "threshold": threshold,
+            "repeat": args.repeat,
+        }
+        done = subprocess.run(
+            [str(REFERENCE_PYTHON), str(Path(__file__).with_name("linkage_reference.py"))],
+            input=json.dumps(job),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        reference = json.loads(done.stdout)
+    print("| speed | Bitgoeul | reference | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    if reference:
+        ref_rec = reference["records"] / reference["encode_s"]
+        ref_cmp = reference["comparisons"] / reference["dice_s"]
+        print(
+            f"| CLK encoding, records/s (vs clkhash) | {ours_rec:,.0f} | {ref_rec:,.0f} | "
+            f"{ours_rec / ref_rec:.1f}× |"
+        )
+        print(
+            f"| Dice, comparisons/s (vs anonlink) | {ours_cmp / 1e6:,.1f} M | "
+            f"{ref_cmp / 1e6:,.1f} M | {ours_cmp / ref_cmp:.2f}× |"
+        )
+        print(
+            f"\npairs ≥ {threshold} over all {n * n:,} pairs: Bitgoeul {len(all_i):,}, "
+            f"anonlink {reference['pairs_found']:,}"
+        )
+    else:
+        print(f"| CLK encoding, records/s | {ours_rec:,.0f} | (no {REFERENCE_PYTHON}) | – |")
+        print(f"| Dice, comparisons/s | {ours_cmp / 1e6:,.1f} M | – | – |")
+    print(f"exact keys, both sources: {exact_s:.2f} s")
+    if similarity.gpu_available():
+        gpu_s = best_of(
+            args.repeat,
+            lambda: similarity.dice_matrix(left_clk, right_clk, device="gpu"),
+        )
+        print(f"GPU Dice (whole matrix): {n * n / gpu_s / 1e6:,.1f} M comparisons/s")
+    else:
+        print("GPU: none here (neither CuPy nor PyTorch sees a CUDA device); no GPU figure.")
+    print()
+
+    # Attacks.
+    definition = keys.DEFAULT_CASCADE[0]
+    dictionary = attacks.dictionary_attack(
+        [k[definition.name] for k in left_keys], data.left, definition, PROJECT
+    )
+    has_kim = np.array([(normalise.hangul_name(r["name"]) or " ")[0] == "김" for r in data.left])
+    share = float(has_kim.mean())
+    hardened = attacks.frequency_attack(left_clk, has_kim, share)
+    unsalted = clk.ClkSchema(
+        fields=tuple(clk.FieldEncoding(f.field, f.tokenizer, f.hashes) for f in schema.fields)
+    )
+    control = attacks.frequency_attack(
+        clk.ClkEncoder(unsalted, SECRET, PROJECT).encode(data.left), has_kim, share
+    )
+    print("| attack | target | result |")
+    print("| --- | --- | --- |")
+    print(
+        f"| dictionary, no secret ({dictionary.guesses:,} guesses: the true identities × "
+        f"plain, salted, guessed keys) | {dictionary.keys:,} keys | "
+        f"{dictionary.recovered} recovered |"
+    )
+    for label, result in (("default schema", hardened), ("control: no salt", control)):
+        verdict = "succeeded" if result.succeeded else "failed"
+        print(
+            f"| frequency, 김 ({share:.1%}) | {label} | {verdict}: precision "
+            f"{result.precision:.3f}, recall {result.recall:.3f}, lift {result.lift:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

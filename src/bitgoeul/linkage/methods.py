@@ -1,0 +1,95 @@
+"""One linkage, start to end, on records already read: the sources linked to the first one.
+
+The first source is the anchor (e.g. the city's register of older residents living alone);
+each other source is linked one-to-one to it, by the project's method. A person in the linked
+dataset is an anchor record linked in every other source. Everything a run derives on the way
+— keys, encodings, block keys, candidate pairs — is written under the run's work directory, so
+that it can be deleted as a whole and the deletion recorded with what it held.
+
+Pure apart from that directory: no database, no audit (``actions.run_linkage`` does both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bitgoeul.linkage import clk, keys, similarity
+
+
+@dataclass(frozen=True)
+class SourceLink:
+    """Links of one non-anchor source to the anchor: anchor row → this source's row."""
+
+    to_anchor: dict[int, int]
+    by_definition: dict[str, int] = field(default_factory=dict)  # exact: links per key
+    scores: list[float] = field(default_factory=list)  # bloom: each link's Dice
+
+
+def _write(workdir: Path, name: str, payload: object) -> None:
+    path = workdir / name
+    if isinstance(payload, np.ndarray):
+        np.save(path, payload)
+    else:
+        path.write_text(json.dumps(payload), encoding="utf-8")
+
+
+def link_exact(
+    secret: bytes,
+    scope: str,
+    sources: Sequence[Sequence[Mapping[str, object]]],
+    cascade: Sequence[keys.KeyDefinition],
+    workdir: Path,
+) -> list[SourceLink]:
+    derived = [keys.derive_keys(secret, scope, cascade, records) for records in sources]
+    for index, source_keys in enumerate(derived):
+        _write(workdir, f"keys-{index}.json", source_keys)
+    links: list[SourceLink] = []
+    for other in derived[1:]:
+        found = keys.link_exact(cascade, derived[0], other)
+        counts: dict[str, int] = {d.name: 0 for d in cascade}
+        for link in found:
+            counts[link.definition] += 1
+        links.append(SourceLink({x.left: x.right for x in found}, by_definition=counts))
+    return links
+
+
+def link_bloom(
+    secret: bytes,
+    scope: str,
+    sources: Sequence[Sequence[Mapping[str, object]]],
+    threshold: float,
+    workdir: Path,
+) -> list[SourceLink]:
+    encoder = clk.ClkEncoder(clk.DEFAULT_SCHEMA, secret, scope)
+    encodings = [encoder.encode(records) for records in sources]
+    blocks = [keys.block_keys(secret, scope, keys.DEFAULT_BLOCKS, records) for records in sources]
+    for index, (encoded, block) in enumerate(zip(encodings, blocks, strict=True)):
+        _write(workdir, f"encodings-{index}.npy", encoded)
+        _write(workdir, f"blocks-{index}.json", block)
+    links: list[SourceLink] = []
+    for index in range(1, len(sources)):
+        i, j = similarity.candidate_pairs(blocks[0], blocks[index])
+        _write(workdir, f"candidates-{index}.npy", np.stack([i, j]))
+        scores = similarity.dice_pairs(encodings[0], encodings[index], i, j)
+        keep = scores >= threshold
+        chosen = similarity.one_to_one(i[keep], j[keep], scores[keep])
+        links.append(
+            SourceLink(
+                dict(zip(chosen.left.tolist(), chosen.right.tolist(), strict=True)),
+                scores=chosen.score.tolist(),
+            )
+        )
+    return links
+
+
+def person_key(secret: bytes, scope: str, anchor_serial: int) -> str:
+    """The linked dataset's pseudonymous person key: per project, meaningless outside it."""
+    message = f"person\x1f{scope}\x1f{anchor_serial}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]

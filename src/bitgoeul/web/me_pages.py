@@ -1,0 +1,42 @@
+"""``/me``: what the hub holds about the signed-in person, said plainly.
+
+Until citizens can donate their own data (My Data, not built yet), what the hub holds about a
+person is their account, their sign-ins and tokens, the audit log's record of what they did
+and what was done to their account, their projects and notifications.  The page says so, and
+says what it does not know: whether published datasets hold records about them.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from bitgoeul.accounts import queries as account_queries
+from bitgoeul.accounts.models import Role
+from bitgoeul.deps import SessionDep, SignedInActor
+from bitgoeul.governance import notifications
+from bitgoeul.governance import queries as governance_queries
+from bitgoeul.web.i18n import request_language
+from bitgoeul.web.views import page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/me", response_class=HTMLResponse)
+def me(request: Request, session: SessionDep, actor: SignedInActor) -> Response:
+    record = account_queries.person_record(session, actor=actor)
+    projects = (
+        governance_queries.list_projects(session, actor=actor)
+        if actor.role != Role.citizen and not actor.is_operator
+        else []
+    )
+    return page(
+        request,
+        "me.html",
+        record=record,
+        projects=projects,
+        notifications=len(
+            notifications.list_notifications(session, actor=actor, lang=request_language(request))
+        ),
+        no_store=True,
+    )

@@ -1,0 +1,85 @@
+"""Dice, blocking and one-to-one links, and accuracy on the generated truth."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bitgoeul.linkage import clk, keys, similarity, synthetic
+
+SECRET = b"the key custodian's secret, 32 b"
+
+
+def random_encodings(seed: int, n: int, words: int = 4) -> clk.Packed:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 2**63, size=(n, words), dtype=np.uint64) & rng.integers(
+        0, 2**63, size=(n, words), dtype=np.uint64
+    )
+
+
+def reference_dice(a: np.ndarray, b: np.ndarray) -> float:
+    both = sum(bin(int(x) & int(y)).count("1") for x, y in zip(a, b, strict=True))
+    total = sum(bin(int(x)).count("1") for x in a) + sum(bin(int(y)).count("1") for y in b)
+    return 2 * both / total if total else 0.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000))
+def test_dice_on_packed_words_equals_counting_bits_one_by_one(seed: int) -> None:
+    left, right = random_encodings(seed, 6), random_encodings(seed + 1, 5)
+    i, j = np.repeat(np.arange(6), 5), np.tile(np.arange(5), 6)
+    scores = similarity.dice_pairs(left, right, i, j)
+    expected = [reference_dice(left[a], right[b]) for a, b in zip(i, j, strict=True)]
+    assert np.allclose(scores, expected, atol=1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([0.3, 0.4, 0.5]))
+def test_all_pairs_above_a_threshold_are_found_and_no_other(seed: int, threshold: float) -> None:
+    left, right = random_encodings(seed, 40, 16), random_encodings(seed + 7, 30, 16)
+    i, j, scores = similarity.pairs_above(left, right, threshold, chunk=16)
+    everything = similarity.dice_matrix(left, right)
+    assert {(int(a), int(b)) for a, b in zip(i, j, strict=True)} == set(
+        zip(*map(np.ndarray.tolist, np.nonzero(everything >= threshold)), strict=True)
+    )
+    assert np.allclose(scores, everything[i, j], atol=1e-6)
+
+
+def test_blocking_pairs_records_sharing_any_block_key_once() -> None:
+    i, j = similarity.candidate_pairs([["a", "x"], ["b", None]], [["a", "x"], ["c", "b"]])
+    assert list(zip(i.tolist(), j.tolist(), strict=True)) == [(0, 0), (1, 1)]
+
+
+def test_one_to_one_gives_each_record_at_most_one_partner() -> None:
+    i = np.array([0, 0, 1, 1])
+    j = np.array([0, 1, 0, 1])
+    s = np.array([0.9, 0.8, 0.85, 0.7], dtype=np.float32)
+    for method in ("greedy", "optimal"):
+        links = similarity.one_to_one(i, j, s, method=method)  # type: ignore[arg-type]
+        assert len(set(links.left.tolist())) == len(links)
+        assert len(set(links.right.tolist())) == len(links)
+    greedy = similarity.one_to_one(i, j, s)
+    optimal = similarity.one_to_one(i, j, s, method="optimal")
+    assert greedy.as_set() == {(0, 0), (1, 1)}
+    assert optimal.as_set() == {(0, 1), (1, 0)}  # 0.8 + 0.85 > 0.9 + 0.7
+    assert optimal.score.sum() >= greedy.score.sum()
+
+
+def test_bloom_filter_linkage_finds_the_generated_truth() -> None:
+    data = synthetic.generate(2000, 2000, 1200, seed=21)
+    encoder = clk.ClkEncoder(clk.DEFAULT_SCHEMA, SECRET, "p1")
+    left, right = encoder.encode(data.left), encoder.encode(data.right)
+    i, j = similarity.candidate_pairs(
+        keys.block_keys(SECRET, "p1", keys.DEFAULT_BLOCKS, data.left),
+        keys.block_keys(SECRET, "p1", keys.DEFAULT_BLOCKS, data.right),
+    )
+    completeness, reduction = similarity.blocking_quality(i, j, data.truth, 2000, 2000)
+    assert completeness >= 0.99
+    assert reduction >= 0.999
+    scores = similarity.dice_pairs(left, right, i, j)
+    keep = scores >= clk.DEFAULT_THRESHOLD
+    found = similarity.one_to_one(i[keep], j[keep], scores[keep]).as_set()
+    quality = similarity.quality(found, data.truth)
+    assert quality.precision >= 0.99
+    assert quality.f1 >= 0.98

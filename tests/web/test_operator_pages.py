@@ -1,0 +1,275 @@
+"""The operators' pages (``/hub``, organizations, users) and the citizen's ``/me``: who may
+open and change what, through the real forms, and what each change leaves in the audit log."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from web_city import PASSWORD, City, open_job_project, sign_in
+
+from bitgoeul.accounts import actions as account_actions
+from bitgoeul.accounts import queries as account_queries
+from bitgoeul.accounts.models import Role
+from bitgoeul.audit.models import AuditEvent
+from bitgoeul.config import Settings
+
+ROLES = ["anonymous", "citizen", "researcher", "kepco", "operator"]
+PAGES = ["/hub", "/hub/organizations", "/hub/organizations/kepco", "/hub/users"]
+
+
+@pytest.fixture
+def hub(app: FastAPI, settings: Settings, city: City) -> City:
+    """The small city with a citizen too."""
+    with app.state.sessionmaker() as session:
+        account_actions.create_user(
+            session, username="citizen", password=PASSWORD, role=Role.citizen, settings=settings
+        )
+    return city
+
+
+def _as(client: TestClient, who: str) -> str:
+    """Sign in as ``who`` (not for anonymous); a CSRF token good for the session's forms."""
+    if who == "anonymous":
+        return ""
+    return sign_in(client, who)
+
+
+def _events(app: FastAPI, action: str) -> list[AuditEvent]:
+    with app.state.sessionmaker() as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("who", ROLES)
+def test_only_operators_open_the_operator_pages(
+    client: TestClient, hub: City, path: str, who: str
+) -> None:
+    _as(client, who)
+    response = client.get(path, headers={"accept": "text/html"})
+    expected = {"anonymous": 401, "operator": 200}.get(who, 403)
+    assert response.status_code == expected, response.text[:300]
+    assert response.headers["content-type"].startswith("text/html")
+
+
+FORMS = {
+    "/hub/organizations": {"slug": "new-lab", "name": "New Lab", "kind": "research"},
+    "/hub/organizations/kepco": {"name": "KEPCO (renamed)", "kind": "agency"},
+    "/hub/users/researcher": {"role": "steward", "organization": "gist-ai-lab"},
+    "/hub/users/researcher/deactivate": {},
+    "/hub/users/researcher/reactivate": {},
+}
+
+
+@pytest.mark.parametrize("path", FORMS)
+@pytest.mark.parametrize("who", ["anonymous", "citizen", "researcher", "kepco"])
+def test_only_operators_change_organizations_and_users(
+    client: TestClient, app: FastAPI, hub: City, path: str, who: str
+) -> None:
+    csrf = _as(client, who)
+    response = client.post(
+        path,
+        data={**FORMS[path], "csrf_token": csrf},
+        headers={"accept": "text/html"},
+        follow_redirects=False,
+    )
+    assert response.status_code == (401 if who == "anonymous" else 403), response.text[:300]
+    with app.state.sessionmaker() as session:
+        researcher = account_queries.get_user(session, "researcher")
+        assert researcher is not None
+        assert researcher.role == Role.member
+        assert researcher.is_active
+        assert account_queries.get_organization(session, "new-lab") is None
+        assert account_queries.get_organization(session, "kepco").name == "KEPCO"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("path", FORMS)
+def test_an_operator_form_without_its_csrf_token_is_refused(
+    client: TestClient, hub: City, path: str
+) -> None:
+    sign_in(client, "operator")
+    response = client.post(path, data=FORMS[path], headers={"accept": "text/html"})
+    assert response.status_code == 403
+    assert "CSRF" in response.text
+
+
+def test_an_operator_registers_and_edits_an_organization(
+    client: TestClient, app: FastAPI, hub: City
+) -> None:
+    csrf = sign_in(client, "operator")
+    created = client.post(
+        "/hub/organizations",
+        data={
+            "csrf_token": csrf,
+            "slug": "gwangju-startup",
+            "name": "Gwangju Startup",
+            "name_ko": "광주 스타트업",
+            "kind": "company",
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303
+    assert created.headers["location"].startswith("/hub/organizations/gwangju-startup")
+    edited = client.post(
+        "/hub/organizations/gwangju-startup",
+        data={"csrf_token": csrf, "name": "Gwangju AI Startup", "kind": "company"},
+        follow_redirects=True,
+    )
+    assert edited.status_code == 200
+    assert "Gwangju AI Startup" in edited.text
+    assert 'id="saved"' in edited.text
+    (update,) = _events(app, "organization.update")
+    assert update.actor_name == "operator"
+    assert update.detail == {"changed": ["name", "name_ko"]}
+    assert [e.resource_id for e in _events(app, "organization.create")][-1] == "gwangju-startup"
+
+
+def test_a_taken_slug_is_refused_on_the_form_with_what_was_typed(
+    client: TestClient, hub: City
+) -> None:
+    csrf = sign_in(client, "operator")
+    refused = client.post(
+        "/hub/organizations",
+        data={"csrf_token": csrf, "slug": "kepco", "name": "Another KEPCO", "kind": "agency"},
+    )
+    assert refused.status_code == 409
+    assert 'id="form-error"' in refused.text
+    assert 'value="Another KEPCO"' in refused.text
+
+
+def test_an_operator_changes_a_role_and_the_change_is_audited(
+    client: TestClient, app: FastAPI, hub: City
+) -> None:
+    csrf = sign_in(client, "operator")
+    changed = client.post(
+        "/hub/users/researcher",
+        data={"csrf_token": csrf, "role": "steward", "organization": "gist-ai-lab"},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    (event,) = _events(app, "user.change")
+    assert event.detail == {
+        "before": {"role": "member", "organization": "gist-ai-lab"},
+        "after": {"role": "steward", "organization": "gist-ai-lab"},
+    }
+    client.cookies.clear()
+    sign_in(client, "researcher")
+    assert client.get("/requests", headers={"accept": "text/html"}).status_code == 200
+
+
+def test_a_steward_without_an_organization_is_refused_naming_why(
+    client: TestClient, app: FastAPI, hub: City
+) -> None:
+    csrf = sign_in(client, "operator")
+    refused = client.post(
+        "/hub/users/researcher?lang=ko",
+        data={"csrf_token": csrf, "role": "steward", "organization": ""},
+    )
+    assert refused.status_code == 422
+    assert "데이터 관리자는 기관에 속해야 합니다" in refused.text
+    assert _events(app, "user.change") == []
+
+
+def test_an_operator_cannot_change_their_own_account(client: TestClient, hub: City) -> None:
+    csrf = sign_in(client, "operator")
+    refused = client.post("/hub/users/operator/deactivate", data={"csrf_token": csrf})
+    assert refused.status_code == 409
+    assert "another operator" in refused.text
+
+
+def test_a_deactivated_user_is_signed_out_and_a_reactivated_one_signs_in_again(
+    client: TestClient, app: FastAPI, hub: City
+) -> None:
+    researcher = TestClient(app)
+    sign_in(researcher, "researcher")
+    assert researcher.get("/me").status_code == 200
+    csrf = sign_in(client, "operator")
+    client.post("/hub/users/researcher/deactivate", data={"csrf_token": csrf})
+    assert researcher.get("/me", headers={"accept": "text/html"}).status_code == 401
+    listing = client.get("/hub/users?q=research").text
+    assert "/hub/users/researcher/reactivate" in listing
+    client.post("/hub/users/researcher/reactivate", data={"csrf_token": csrf})
+    sign_in(researcher, "researcher")
+    assert researcher.get("/me").status_code == 200
+    assert len(_events(app, "user.reactivate")) == 1
+
+
+def test_the_hub_page_shows_what_waits_and_links_to_where_it_is_handled(
+    client: TestClient, app: FastAPI, hub: City
+) -> None:
+    open_job_project(app.state.sessionmaker, cpu_hours=3)  # a request approved, credits granted
+    researcher = TestClient(app)
+    csrf = sign_in(researcher, "researcher")
+    project = researcher.get("/projects").text
+    assert "Clinic load forecasting" in project
+    sign_in(client, "operator")
+    page = client.get("/hub")
+    assert page.status_code == 200
+    html = page.text
+    assert 'href="/requests"' in html
+    assert 'href="/reviews"' in html
+    assert 'href="/jobs"' in html
+    assert 'href="/credits?organization=gist-ai-lab"' in html
+    assert "The audit log&#39;s hash chain holds" in html
+    assert "/api/" not in html.split('<main id="main"', 1)[1].split("</main>", 1)[0]
+    assert csrf  # the researcher's session stayed usable beside the operator's
+
+
+def test_the_hub_page_counts_a_pending_request(client: TestClient, app: FastAPI, hub: City) -> None:
+    csrf = sign_in(client, "researcher")
+    created = client.post(
+        "/projects",
+        data={
+            "csrf_token": csrf,
+            "title": "Heat and health",
+            "purpose": "academic-research",
+            "justification": "Summer admissions.",
+        },
+        follow_redirects=False,
+    )
+    project = created.headers["location"].rsplit("/", 1)[1]
+    client.post(
+        f"/projects/{project}/requests",
+        data={"csrf_token": csrf, "dataset": "patient-visits", "days": "30"},
+    )
+    client.cookies.clear()
+    sign_in(client, "operator")
+    html = client.get("/hub?lang=ko").text
+    assert "Heat and health 프로젝트가 patient-visits 데이터를 요청(30일)" in html
+    assert 'href="/requests#request-' in html
+
+
+def test_a_citizen_sees_what_the_hub_holds_and_what_it_does_not(
+    client: TestClient, hub: City
+) -> None:
+    sign_in(client, "citizen")
+    html = client.get("/me").text
+    assert "What the hub holds about you" in html
+    assert "citizen" in html
+    assert "cannot donate your own data to this hub yet" in html
+    korean = client.get("/me?lang=ko").text
+    assert "허브가 나에 대해 가진 정보" in korean
+
+
+def test_a_citizen_refused_a_project_is_not_sent_to_a_feature_that_does_not_exist(
+    client: TestClient, hub: City
+) -> None:
+    csrf = sign_in(client, "citizen")
+    refused = client.post(
+        "/projects",
+        data={
+            "csrf_token": csrf,
+            "title": "My street",
+            "purpose": "academic-research",
+            "justification": "Curious.",
+        },
+    )
+    assert refused.status_code == 422  # the form again, saying why
+    assert "a citizen&#39;s account can neither lead nor join one" in refused.text
+    assert "donate" not in refused.text.lower()
+    assert "/me" in refused.text
+
+
+def test_me_needs_a_signed_in_person(client: TestClient, hub: City) -> None:
+    assert client.get("/me", headers={"accept": "text/html"}).status_code == 401
