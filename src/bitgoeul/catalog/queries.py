@@ -42,6 +42,7 @@ from bitgoeul.catalog.search_index import FTS_TABLE
 from bitgoeul.errors import NotFound
 from bitgoeul.governance.decision import DataAction, Obligations, decide
 from bitgoeul.messages import msg
+from bitgoeul.ingest.report import restored as restored_report
 from bitgoeul.privacy import views
 
 MAX_PAGE = 100
@@ -401,7 +402,8 @@ def ingest_run_public(session: Session, run: IngestRun) -> IngestRunPublic:
         bytes_total=run.bytes_total,
         bytes_done=run.bytes_done,
         rows_done=run.rows_done,
-        error_report=run.error_report,
+        error_report=restored_report(run.error_report),
+        text_fallbacks=(run.text_fallbacks or {}).get("columns", []),
         version=number,
         started_at=run.started_at,
         finished_at=run.finished_at,
