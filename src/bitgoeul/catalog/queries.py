@@ -41,8 +41,8 @@ from bitgoeul.catalog.schemas import (
 from bitgoeul.catalog.search_index import FTS_TABLE
 from bitgoeul.errors import NotFound
 from bitgoeul.governance.decision import DataAction, Obligations, decide
-from bitgoeul.messages import msg
 from bitgoeul.ingest.report import restored as restored_report
+from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 
 MAX_PAGE = 100
