@@ -53,6 +53,7 @@ def clkhash_schema(weights: dict[str, int], length: int) -> object:
             "features": [
                 _feature("surname", bigram, weights["surname"]),
                 _feature("given_name", bigram, weights["given_name"]),
+                _feature("name_latin", bigram, weights["name_latin"]),
                 _feature("birth_date", positional, weights["birth_date"]),
                 _feature("phone", positional, weights["phone"]),
                 _feature("district", exact, weights["district"]),
@@ -65,7 +66,7 @@ def clkhash_schema(weights: dict[str, int], length: int) -> object:
 def main() -> None:
     job = json.load(sys.stdin)
     schema = clkhash_schema(job["weights"], job["length"])
-    header = "surname,given_name,birth_date,phone,district,sex\n"
+    header = "surname,given_name,name_latin,birth_date,phone,district,sex\n"
     csv_text = header + "".join(",".join(row) + "\n" for row in job["rows"])
     encode_times = []
     for _ in range(job["repeat"]):

@@ -23,6 +23,7 @@ from bitgoeul.messages import (
     placeholders,
     preferred_language,
     translate,
+    translate_stored,
     translate_tree,
 )
 
@@ -185,3 +186,34 @@ def test_a_message_reads_as_its_template_filled_in(values: dict[str, object]) ->
     made = msg(template, **values)
     assert isinstance(made, Message)
     assert made == template.format(**values)
+
+
+# Messages kept as English text (the audit log, a query's history) ---------------------------
+
+
+def test_a_stored_message_is_said_in_korean_with_its_values_translated_too() -> None:
+    needs = msg("restricted data needs an approved project agreement")
+    reason = msg("{needs}; name the project you are working for", needs=needs)
+    stored = str(msg("Dataset '{slug}': {reason}", slug="patient-visits", reason=reason))
+    assert translate_stored(stored, "ko") == translate(
+        msg("Dataset '{slug}': {reason}", slug="patient-visits", reason=reason), "ko"
+    )
+    assert "patient-visits" in translate_stored(stored, "ko")
+    assert translate_stored(stored, "en") == stored
+
+
+@given(
+    st.text(
+        st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)
+        | st.sampled_from(" 0123456789:;'-"),
+        max_size=60,
+    )
+)
+def test_text_that_no_english_template_makes_stays_as_it_is(text: str) -> None:
+    """Korean (or any text without the English of a template) is never rewritten."""
+    assert translate_stored(text, "ko") == text
+
+
+def test_names_and_data_are_left_alone() -> None:
+    for text in ("Kim Minji", "household-electricity", "M001", "Clinic load forecasting"):
+        assert translate_stored(text, "ko") == text

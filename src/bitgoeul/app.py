@@ -91,6 +91,7 @@ def create_app(
     from bitgoeul.audit.api import router as audit_router
     from bitgoeul.catalog.api import router as catalog_router
     from bitgoeul.compute.api import router as compute_router
+    from bitgoeul.dp.api import router as dp_router
     from bitgoeul.governance.api import router as governance_router
     from bitgoeul.linkage.api import router as linkage_router
     from bitgoeul.query.api import router as query_router
@@ -101,6 +102,7 @@ def create_app(
     from bitgoeul.web.developer_pages import router as developer_pages_router
     from bitgoeul.web.governance_pages import router as governance_pages_router
     from bitgoeul.web.job_pages import router as job_pages_router
+    from bitgoeul.web.linkage_pages import router as linkage_pages_router
     from bitgoeul.web.me_pages import router as me_pages_router
     from bitgoeul.web.notification_pages import router as notification_pages_router
     from bitgoeul.web.operator_pages import router as operator_pages_router
@@ -117,6 +119,7 @@ def create_app(
     app.include_router(query_router, prefix="/api/v1")
     app.include_router(compute_router, prefix="/api/v1")
     app.include_router(testbed_router, prefix="/api/v1")
+    app.include_router(dp_router, prefix="/api/v1")
     app.include_router(web_router)
     # /datasets/new before /datasets/{slug}.
     app.include_router(steward_pages_router)
@@ -127,6 +130,7 @@ def create_app(
     app.include_router(audit_pages_router)
     app.include_router(query_pages_router)
     app.include_router(job_pages_router)
+    app.include_router(linkage_pages_router)
     app.include_router(testbed_pages_router)
     app.include_router(operator_pages_router)
     app.include_router(me_pages_router)

@@ -211,3 +211,60 @@ def joined(parts: Iterable[Any], separator: str = "; ") -> Message:
     """Several messages read as one (``a; b; c``), each said in the reader's language."""
     values = {f"part{i}": part for i, part in enumerate(parts)}
     return Message(separator.join("{" + name + "}" for name in values), values)
+
+
+# Messages kept as English text ------------------------------------------------------------
+
+_LETTERS = re.compile(r"[A-Za-z]")
+
+
+@cache
+def _stored_patterns(lang: str) -> tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...]:
+    """Each translated template as a pattern that matches the English it makes; most
+    specific (longest literal text) first."""
+    found: list[tuple[int, re.Pattern[str], tuple[str, ...], str]] = []
+    for template, translated in catalog(lang).items():
+        try:
+            parsed = list(string.Formatter().parse(template))
+        except ValueError:
+            continue
+        if any(spec or conversion for _, _, spec, conversion in parsed):
+            continue
+        literal = "".join(text for text, _, _, _ in parsed)
+        names = tuple(name for _, name, _, _ in parsed if name is not None)
+        if not names or len(_LETTERS.findall(literal)) < 3 or len(set(names)) != len(names):
+            continue
+        body = "".join(
+            re.escape(text) + ("(.+?)" if name is not None else "") for text, name, _, _ in parsed
+        )
+        found.append((len(literal), re.compile(body, re.DOTALL), names, translated))
+    found.sort(key=lambda entry: -entry[0])
+    return tuple((pattern, names, translated) for _, pattern, names, translated in found)
+
+
+def translate_stored(text: Any, lang: str, *, depth: int = 3) -> str:
+    """A message that was kept as its English text (an audit entry's reason, a query's error
+    in the history) said in ``lang``: the text is matched against the catalog's templates and
+    the values found in it are translated in turn.  Text no template makes stays as it is."""
+    if isinstance(text, Message) or not isinstance(text, str):
+        return translate(text, lang)
+    if lang == SOURCE_LANGUAGE or lang not in LANGUAGES or not text:
+        return text
+    exact = catalog(lang).get(text)
+    if exact is not None:
+        return exact
+    if depth <= 0:
+        return text
+    for pattern, names, translated in _stored_patterns(lang):
+        found = pattern.fullmatch(text)
+        if found is None:
+            continue
+        values = {
+            name: translate_stored(value, lang, depth=depth - 1)
+            for name, value in zip(names, found.groups(), strict=True)
+        }
+        try:
+            return translated.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text

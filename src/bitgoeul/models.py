@@ -11,6 +11,7 @@ from bitgoeul.compute.models import (
     OutputRelease,
     ReleaseDecision,
 )
+from bitgoeul.dp.models import DpBudget, DpPersonRows, DpProfile, DpRelease
 from bitgoeul.governance.models import (
     AccessRequest,
     Agreement,
@@ -38,6 +39,10 @@ __all__ = [
     "CreditEntry",
     "Dataset",
     "DatasetVersion",
+    "DpBudget",
+    "DpPersonRows",
+    "DpProfile",
+    "DpRelease",
     "IngestRun",
     "Job",
     "JobWorker",

@@ -86,6 +86,24 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any] | None, list[int]]] = {
         _new_user("citizen", None),
         [201, 403, 403, 403, 401],
     ),
+    "reactivate a citizen": (
+        "POST",
+        "/api/v1/users/citizen/reactivate",
+        None,
+        [200, 403, 403, 403, 401],
+    ),
+    "make the analyst a steward": (
+        "PATCH",
+        "/api/v1/users/kepco-analyst",
+        {"role": "steward", "organization": "kepco"},
+        [200, 403, 403, 403, 401],
+    ),
+    "rename an organization": (
+        "PATCH",
+        "/api/v1/organizations/kepco",
+        {"name": "Korea Electric Power", "kind": "agency"},
+        [200, 403, 403, 403, 401],
+    ),
 }
 
 CASES = [

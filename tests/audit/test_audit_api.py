@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -103,6 +105,17 @@ def test_entries_filter_by_dataset_and_action(client: TestClient, tokens: dict[s
     assert [e["action"] for e in by_dataset] == ["dataset.previewed"]
     by_action = _read(client, tokens["operator"], action="dataset")
     assert {e["action"] for e in by_action} == {"dataset.downloaded", "dataset.previewed"}
+
+
+def test_entries_filter_by_who_and_when(client: TestClient, tokens: dict[str, str]) -> None:
+    by_actor = _read(client, tokens["operator"], actor="researcher")
+    assert by_actor
+    assert {e["actor_name"] for e in by_actor} == {"researcher"}
+    now = datetime.now(UTC)
+    assert _read(client, tokens["operator"], since=(now + timedelta(hours=1)).isoformat()) == []
+    assert _read(client, tokens["operator"], until=(now - timedelta(days=1)).isoformat()) == []
+    today = _read(client, tokens["operator"], since=(now - timedelta(hours=1)).isoformat())
+    assert len(today) == len(_read(client, tokens["operator"]))
 
 
 def test_entries_come_newest_first(client: TestClient, tokens: dict[str, str]) -> None:

@@ -13,7 +13,8 @@ from tests.ingest.workbooks import METER_ROWS, xlsx_bytes
 from typer.testing import Result
 
 from bitgoeul.accounts import actions
-from bitgoeul.catalog.models import DatasetVersion
+from bitgoeul.catalog.models import DatasetVersion, IngestRun, IngestStatus
+from bitgoeul.cli.datasets import HELD_EXIT_CODE
 from bitgoeul.config import Settings
 
 Invoke = Callable[..., Result]
@@ -158,3 +159,128 @@ def test_upload_to_an_unknown_dataset_is_one_line(
     result = invoke("dataset", "upload", "nothing-here", str(source), "--as", steward)
     assert result.exit_code == 1
     assert "Traceback" not in result.output
+
+
+# Held uploads, the choice, and identical uploads -----------------------------------------
+
+HELD_GOOD = "day,kwh\n2026-11-29,1.5\n2026-11-30,2.5\n2026-12-01,3.0\n"
+HELD_BAD = "day,kwh\n2026-11-29,1.5\n2026-11-31,2.5\n2026-12-01,not-a-number\n2026-12-02,0.5\n"
+
+
+def _file(tmp_path: Path, content: str, name: str = "meters.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def _held_run(db: Session) -> int:
+    db.expire_all()
+    return db.scalars(
+        select(IngestRun.id).where(IngestRun.status == IngestStatus.awaiting_choice)
+    ).one()
+
+
+def test_an_upload_with_bad_cells_is_held_and_names_them(
+    invoke: Invoke, dataset: str, steward: str, tmp_path: Path, db: Session
+) -> None:
+    result = invoke("dataset", "upload", dataset, str(_file(tmp_path, HELD_BAD)), "--as", steward)
+    assert result.exit_code == HELD_EXIT_CODE, result.output
+    assert "2026-11-31" in result.output
+    assert "not-a-number" in result.output
+    assert "publish-run" in result.output
+    assert "discard-run" in result.output
+    assert db.scalars(select(DatasetVersion)).all() == []
+
+
+def test_publish_run_publishes_the_held_upload(
+    invoke: Invoke, dataset: str, steward: str, tmp_path: Path, db: Session
+) -> None:
+    invoke("dataset", "upload", dataset, str(_file(tmp_path, HELD_BAD)), "--as", steward)
+    run = _held_run(db)
+    result = invoke("dataset", "publish-run", str(run), "--as", steward)
+    assert result.exit_code == 0, result.output
+    assert "version 1" in result.output
+    again = invoke("dataset", "publish-run", str(run), "--as", steward)
+    assert again.exit_code == 1
+    assert "not waiting for a choice" in again.output
+
+
+def test_discard_run_keeps_earlier_versions(
+    invoke: Invoke, dataset: str, steward: str, tmp_path: Path, db: Session
+) -> None:
+    good = invoke("dataset", "upload", dataset, str(_file(tmp_path, HELD_GOOD)), "--as", steward)
+    assert good.exit_code == 0, good.output
+    invoke("dataset", "upload", dataset, str(_file(tmp_path, HELD_BAD, "bad.csv")), "--as", steward)
+    result = invoke("dataset", "discard-run", str(_held_run(db)), "--as", steward)
+    assert result.exit_code == 0, result.output
+    db.expire_all()
+    assert [v.number for v in db.scalars(select(DatasetVersion))] == [1]
+
+
+def test_accept_text_publishes_at_once(
+    invoke: Invoke, dataset: str, steward: str, tmp_path: Path
+) -> None:
+    result = invoke(
+        "dataset",
+        "upload",
+        dataset,
+        str(_file(tmp_path, HELD_BAD)),
+        "--as",
+        steward,
+        "--accept-text",
+    )
+    assert result.exit_code == 0, result.output
+    assert "version 1" in result.output
+
+
+def test_an_identical_upload_says_so_and_exits_0(
+    invoke: Invoke, dataset: str, steward: str, tmp_path: Path, db: Session
+) -> None:
+    path = _file(tmp_path, HELD_GOOD)
+    assert invoke("dataset", "upload", dataset, str(path), "--as", steward).exit_code == 0
+    result = invoke("dataset", "upload", dataset, str(path), "--as", steward)
+    assert result.exit_code == 0, result.output
+    assert "identical to version 1" in result.output
+    assert [v.number for v in db.scalars(select(DatasetVersion))] == [1]
+
+
+def test_another_stewards_choice_is_refused(
+    invoke: Invoke, dataset: str, steward: str, tmp_path: Path, db: Session, settings: Settings
+) -> None:
+    invoke("dataset", "upload", dataset, str(_file(tmp_path, HELD_BAD)), "--as", steward)
+    kpx = actions.create_organization(db, slug="kpx", name="KPX", kind="agency")
+    actions.create_user(
+        db,
+        username="kpx",
+        password="correct-horse-battery",
+        role="steward",
+        organization_id=kpx.id,
+        settings=settings,
+    )
+    run = _held_run(db)
+    for choice in ("publish-run", "discard-run"):
+        result = invoke("dataset", choice, str(run), "--as", "kpx")
+        assert result.exit_code == 1, result.output
+    db.expire_all()
+    held = db.get(IngestRun, run)
+    assert held is not None
+    assert held.status == IngestStatus.awaiting_choice
+
+
+def test_classify_publishes_the_same_rows_with_new_classes(
+    invoke: Invoke, dataset: str, steward: str, tmp_path: Path, db: Session
+) -> None:
+    invoke("dataset", "upload", dataset, str(_file(tmp_path, HELD_GOOD)), "--as", steward)
+    result = invoke("dataset", "classify", dataset, "--class", "kwh=sensitive", "--as", steward)
+    assert result.exit_code == 0, result.output
+    assert "version 2" in result.output
+    latest = db.scalars(select(DatasetVersion).where(DatasetVersion.number == 2)).one()
+    assert {f["name"]: f["classification"] for f in latest.table_schema["fields"]}["kwh"] == (
+        "sensitive"
+    )
+    same = invoke("dataset", "classify", dataset, "--class", "kwh=sensitive", "--as", steward)
+    assert same.exit_code == 0
+    assert "nothing changed" in same.output
+    wrong = invoke("dataset", "classify", dataset, "--class", "kwh=secret", "--as", steward)
+    assert wrong.exit_code == 1
+    assert "not a class" in wrong.output

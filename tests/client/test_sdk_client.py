@@ -9,7 +9,15 @@ import pyarrow.parquet as pq
 import pytest
 from tests.ingest.workbooks import METER_ROWS, xlsx_bytes
 
-from bitgoeul.client import AccessDenied, Client, NotAuthenticated, NotFound, ValidationFailed
+from bitgoeul.client import (
+    AccessDenied,
+    Client,
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    UploadHeld,
+    ValidationFailed,
+)
 
 PASSWORD = "correct-horse-battery"  # the password conftest gives its people
 
@@ -164,3 +172,67 @@ def test_an_invalid_upload_raises_validation_failed_with_the_report(
     assert report["valid"] is False
     assert report["error_count"] == 2
     assert {(e["row"], e["field"]) for e in report["errors"]} == {(2, "kwh"), (3, "kwh")}
+
+
+HELD = "day,kwh\n2026-11-29,1.5\n2026-11-31,2.5\n2026-12-01,not-a-number\n2026-12-02,0.5\n"
+
+
+def test_an_upload_with_bad_cells_raises_upload_held_naming_them(
+    steward: Client, tmp_path: Path
+) -> None:
+    steward.create_dataset(slug="meters", title="Meters", sector="energy", access_level="open")
+    path = tmp_path / "meters.csv"
+    path.write_text(HELD)
+    with pytest.raises(UploadHeld) as caught:
+        steward.upload("meters", path)
+    held = caught.value
+    assert held.status == 202
+    assert {c["field"]: c["cells"] for c in held.columns} == {
+        "day": [{"row": 3, "value": "2026-11-31"}],
+        "kwh": [{"row": 4, "value": "not-a-number"}],
+    }
+    assert "2026-11-31" in held.message
+    run = steward.ingest_run(held.run_id)
+    assert run.status == "awaiting_choice"
+    assert steward.dataset("meters").latest_version is None
+    version = steward.publish_ingest_run(held.run_id)
+    assert version.number == 1
+    with pytest.raises(Conflict):
+        steward.discard_ingest_run(held.run_id)
+
+
+def test_a_held_upload_can_be_discarded(steward: Client, tmp_path: Path) -> None:
+    steward.create_dataset(slug="meters", title="Meters", sector="energy", access_level="open")
+    path = tmp_path / "meters.csv"
+    path.write_text(HELD)
+    with pytest.raises(UploadHeld) as caught:
+        steward.upload("meters", path)
+    run = steward.discard_ingest_run(caught.value.run_id)
+    assert (run.status, run.version) == ("discarded", None)
+    accepted = steward.upload("meters", path, accept_text=True)
+    assert accepted.number == 1
+
+
+def test_an_identical_upload_raises_conflict(steward: Client, tmp_path: Path) -> None:
+    steward.create_dataset(slug="meters", title="Meters", sector="energy", access_level="open")
+    path = tmp_path / "meters.csv"
+    path.write_text("day,kwh\n2026-11-29,1.5\n")
+    assert steward.upload("meters", path).number == 1
+    with pytest.raises(Conflict) as caught:
+        steward.upload("meters", path)
+    assert "identical to version 1" in caught.value.message
+
+
+def test_column_classes_are_set_after_the_columns_are_known(
+    steward: Client, tmp_path: Path
+) -> None:
+    steward.create_dataset(slug="meters", title="Meters", sector="energy", access_level="open")
+    path = tmp_path / "meters.csv"
+    path.write_text("meter_id,kwh\nM-1,1.5\nM-2,2.5\n")
+    steward.upload("meters", path)
+    version = steward.set_column_classes("meters", {"meter_id": "direct_identifier"})
+    assert version.number == 2
+    fields = version.model_extra["table_schema"]["fields"]  # type: ignore[index]
+    assert fields[0]["classification"] == "direct_identifier"
+    unchanged = steward.set_column_classes("meters", {"meter_id": "direct_identifier"})
+    assert unchanged.number == 2

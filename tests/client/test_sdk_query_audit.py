@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from bitgoeul.client import AccessDenied, Client, NotAuthenticated, ValidationFailed
@@ -40,6 +42,17 @@ def test_the_steward_reads_the_researchers_query_in_the_audit_log(
     researcher.query(f'SELECT count(*) FROM "{published}"')
     entries = steward.audit(dataset=published, action="dataset.query_decision")
     assert [(e.actor_name, e.outcome) for e in entries] == [("researcher", "ok")]
+
+
+def test_the_audit_log_filters_by_who_and_when(
+    researcher: Client, steward: Client, published: str
+) -> None:
+    researcher.query(f'SELECT count(*) FROM "{published}"')
+    now = datetime.now(UTC)
+    mine = steward.audit(actor="researcher", since=now - timedelta(minutes=5))
+    assert mine
+    assert {e.actor_name for e in mine} == {"researcher"}
+    assert steward.audit(actor="researcher", until=now - timedelta(days=1)) == []
 
 
 def test_reading_the_audit_log_needs_an_account(hub: Client) -> None:

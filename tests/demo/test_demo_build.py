@@ -14,6 +14,7 @@ from bitgoeul.demo import CATALOGUE, build_demo_city
 from bitgoeul.demo.testbed_data import DEMO_TASKS, ELECTRICITY
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.governance.models import AccessRequest, Agreement, Project
+from bitgoeul.linkage.models import LinkageRun
 from bitgoeul.testbed import queries as testbed_queries
 
 ACCOUNTS = {
@@ -48,8 +49,12 @@ def test_building_the_demo_twice_creates_every_account_and_dataset_once(
         assert operator.organization is not None
         assert operator.organization.slug == "ai-hub"
         assert session.scalar(select(func.count()).select_from(Organization)) == 15
-        published = len(CATALOGUE) + 2 * len(DEMO_TASKS)  # each task: training + hidden test
+        # Each task: training + hidden test; each of the two demo linkages: its linked dataset.
+        published = len(CATALOGUE) + 2 * len(DEMO_TASKS) + 2
         assert session.scalar(select(func.count()).select_from(Dataset)) == published
+        runs = session.scalars(select(LinkageRun)).all()
+        assert [r.status.value for r in runs] == ["succeeded", "succeeded"]
+        assert sorted(r.report["method"] for r in runs) == ["bloom", "exact"]
         assert session.scalar(select(func.count()).select_from(DatasetVersion)) == published
         user = authenticate(session, settings=settings, username="cnuh", password="demo")
         assert user.role.value == "steward"

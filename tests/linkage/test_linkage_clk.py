@@ -98,3 +98,23 @@ def test_the_frequency_attack_fails_on_the_default_schema_and_breaks_an_unsalted
     )
     control = clk.ClkEncoder(unsalted, SECRET, "p1").encode(records)
     assert attacks.frequency_attack(control, kim, share).succeeded
+
+
+@pytest.mark.parametrize(
+    ("field", "tokenizer", "value"),
+    [("birth_date", "date", "1956.3.2"), ("birth_date", "date", "19561203"),
+     ("phone", "phone", "+82 10 2345 6789"), ("phone", "phone", "not a phone")],
+)  # fmt: skip
+def test_an_encoding_sets_exactly_the_bits_of_its_tokens(
+    field: str, tokenizer: str, value: str
+) -> None:
+    # Dates and phones are encoded by table lookup; the bits must be those of the tokens the
+    # tokenizer makes, each at its HMAC positions under the field's key.
+    encoding = clk.FieldEncoding(field, tokenizer, 7)
+    schema = clk.ClkSchema(fields=(encoding,))
+    encoded = clk.ClkEncoder(schema, SECRET, "p1").encode([{field: value}])
+    key = clk.field_key(SECRET, "p1", f"{field}/{tokenizer}/")
+    expected = np.zeros(1024, dtype=bool)
+    for token in clk.TOKENIZERS[tokenizer](value):
+        expected[clk.token_positions(key, token, 7, 1024)] = True
+    assert np.array_equal(clk.unpack(encoded)[0], expected)

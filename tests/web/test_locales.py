@@ -14,6 +14,8 @@ from bitgoeul.catalog.schemas import UpdateFrequency
 from bitgoeul.compute.models import JobStatus, ReleaseStatus, ReviewVerdict
 from bitgoeul.governance.decision import ColumnClass
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
+from bitgoeul.linkage.models import LinkageMethod
+from bitgoeul.linkage.models import RunStatus as LinkageRunStatus
 from bitgoeul.query.models import RunStatus
 from bitgoeul.web.audit_pages import RESULTS, SENTENCE_ACTIONS
 from bitgoeul.web.i18n import LANGUAGES, message_catalog
@@ -48,6 +50,8 @@ DYNAMIC_KEYS = {
     "role.": [r.value for r in Role],
     "sentence.": [*SENTENCE_ACTIONS, "other"],
     "auditlog.result.": list(RESULTS),
+    "linkage.method.": [m.value for m in LinkageMethod],
+    "linkage.status.": [s.value for s in LinkageRunStatus],
 }
 
 

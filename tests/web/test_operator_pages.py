@@ -3,6 +3,10 @@ open and change what, through the real forms, and what each change leaves in the
 
 from __future__ import annotations
 
+import re
+import zipfile
+from pathlib import Path
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -11,9 +15,14 @@ from web_city import PASSWORD, City, open_job_project, sign_in
 
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
+from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role
 from bitgoeul.audit.models import AuditEvent
+from bitgoeul.catalog import actions as catalog_actions
+from bitgoeul.compute import jobs
+from bitgoeul.compute.schemas import JobSpec, Resources
 from bitgoeul.config import Settings
+from bitgoeul.errors import ValidationFailed
 
 ROLES = ["anonymous", "citizen", "researcher", "kepco", "operator"]
 PAGES = ["/hub", "/hub/organizations", "/hub/organizations/kepco", "/hub/users"]
@@ -98,6 +107,8 @@ def test_an_operator_registers_and_edits_an_organization(
     client: TestClient, app: FastAPI, hub: City
 ) -> None:
     csrf = sign_in(client, "operator")
+    listing = client.get("/hub/organizations").text
+    assert '<a href="/hub/users?organization=kepco">1</a>' in listing  # its steward
     created = client.post(
         "/hub/organizations",
         data={
@@ -273,3 +284,64 @@ def test_a_citizen_refused_a_project_is_not_sent_to_a_feature_that_does_not_exis
 
 def test_me_needs_a_signed_in_person(client: TestClient, hub: City) -> None:
     assert client.get("/me", headers={"accept": "text/html"}).status_code == 401
+
+
+def test_a_failed_upload_is_on_the_hub_with_a_link_to_its_report(
+    client: TestClient, app: FastAPI, settings: Settings, hub: City, tmp_path: Path
+) -> None:
+    bad = tmp_path / "meters.csv"
+    bad.write_text("meter_id,kwh\nM001,0.4\nM002,lots\n", encoding="utf-8")
+    schema = {"fields": [{"name": "meter_id", "type": "string"}, {"name": "kwh", "type": "number"}]}
+    with app.state.sessionmaker() as session, pytest.raises(ValidationFailed):
+        catalog_actions.publish_version(
+            session,
+            settings=settings,
+            store=app.state.store,
+            actor=hub.kepco_steward,
+            slug="household-electricity",
+            source=bad,
+            filename="meters.csv",
+            declared_schema=schema,
+        )
+    sign_in(client, "operator")
+    html = client.get("/hub").text
+    section = html.split('id="failed-ingests"', 1)[1].split("</section>", 1)[0]
+    link = re.search(r'href="(/ingest-runs/\d+)"', section)
+    assert link, section
+    assert "meters.csv into household-electricity" in section
+    report = client.get(link.group(1))
+    assert report.status_code == 200
+    assert "lots" in report.text
+
+
+def test_a_queued_job_is_on_the_hub_with_a_link_to_its_page(
+    client: TestClient, app: FastAPI, hub: City
+) -> None:
+    project = open_job_project(app.state.sessionmaker, cpu_hours=3)
+    with app.state.sessionmaker() as session:
+        user = account_queries.get_user(session, "researcher")
+        assert user is not None
+        bundle = app.state.settings.ensure_data_dir() / "job.zip"
+        with zipfile.ZipFile(bundle, "w") as archive:
+            archive.writestr("main.py", "print('hello')\n")
+        job = jobs.submit_job(
+            session,
+            settings=app.state.settings,
+            executor=app.state.executor,
+            actor=Actor.for_user(user, via="cli"),
+            spec=JobSpec(
+                project=project,
+                entrypoint="main.py",
+                name="forecast",
+                resources=Resources(cpus=1, memory_mb=512, time_limit_s=60),
+            ),
+            bundle_path=bundle,
+        )
+    sign_in(client, "operator")
+    html = client.get("/hub").text
+    counts = html.split('id="hub-counts"', 1)[1].split("</ul>", 1)[0]
+    assert "<strong>1</strong> jobs queued" in counts
+    section = html.split('id="active-jobs"', 1)[1].split("</section>", 1)[0]
+    assert f'href="/jobs/{job.id}"' in section
+    assert f"Job {job.id} forecast of Clinic load forecasting" in section
+    assert client.get(f"/jobs/{job.id}").status_code == 200

@@ -23,6 +23,8 @@ from bitgoeul.accounts.schemas import (
     Me,
     OrganizationCreate,
     OrganizationPublic,
+    OrganizationUpdate,
+    UserChange,
     UserCreate,
     UserPublic,
 )
@@ -173,6 +175,22 @@ def create_organization(
     return actions.create_organization(session, actor=actor, **body.model_dump())
 
 
+@router.patch(
+    "/organizations/{slug}",
+    response_model=OrganizationPublic,
+    dependencies=_csrf,
+    responses=_errors(401, 403, 404, 422),
+)
+def update_organization(
+    slug: Annotated[str, Path(max_length=64)],
+    body: OrganizationUpdate,
+    actor: SignedInActor,
+    session: SessionDep,
+) -> Organization:
+    """Operators only: an organization's names, kind, description and website (audited)."""
+    return actions.update_organization(session, actor=actor, slug=slug, **body.model_dump())
+
+
 @router.post(
     "/users",
     response_model=UserPublic,
@@ -227,3 +245,41 @@ def deactivate_user(
 ) -> UserPublic:
     """Operators only: the account's sessions end and its tokens stop working at once."""
     return _user_public(actions.deactivate_user(session, actor=actor, username=username))
+
+
+@router.post(
+    "/users/{username}/reactivate",
+    response_model=UserPublic,
+    dependencies=_csrf,
+    responses=_errors(401, 403, 404, 409),
+)
+def reactivate_user(
+    username: Annotated[str, Path(pattern=USERNAME_PATTERN)],
+    actor: SignedInActor,
+    session: SessionDep,
+) -> UserPublic:
+    """Operators only: a deactivated account may sign in again."""
+    return _user_public(actions.reactivate_user(session, actor=actor, username=username))
+
+
+@router.patch(
+    "/users/{username}",
+    response_model=UserPublic,
+    dependencies=_csrf,
+    responses=_errors(401, 403, 404, 409, 422),
+)
+def change_user(
+    username: Annotated[str, Path(pattern=USERNAME_PATTERN)],
+    body: UserChange,
+    actor: SignedInActor,
+    session: SessionDep,
+) -> UserPublic:
+    """Operators only: a user's role and organization (audited with before and after)."""
+    user = actions.change_user(
+        session,
+        actor=actor,
+        username=username,
+        role=body.role,
+        organization_slug=body.organization,
+    )
+    return _user_public(user)

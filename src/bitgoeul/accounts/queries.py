@@ -152,6 +152,16 @@ def login_retry_after(
 USERS_SHOWN = 100
 
 
+def users_per_organization(session: Session) -> dict[int, int]:
+    """How many accounts each organization has (organization id → count)."""
+    rows = session.execute(
+        select(User.organization_id, func.count())
+        .where(User.organization_id.is_not(None))
+        .group_by(User.organization_id)
+    )
+    return {int(org): int(count) for org, count in rows if org is not None}
+
+
 def list_users(
     session: Session,
     *,

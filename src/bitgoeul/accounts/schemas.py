@@ -52,6 +52,23 @@ class OrganizationCreate(_Body):
     website: str = Field(default="", max_length=300)
 
 
+class OrganizationUpdate(_Body):
+    """An organization's new names, kind, description and website (the slug stays)."""
+
+    name: Name = Field(max_length=200)
+    kind: OrganizationKind
+    name_ko: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=5000)
+    website: str = Field(default="", max_length=300)
+
+
+class UserChange(_Body):
+    """A user's new role and organization (slug; none for a citizen)."""
+
+    role: Role
+    organization: str | None = Field(default=None, max_length=64)
+
+
 class OrganizationPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

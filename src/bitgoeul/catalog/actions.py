@@ -35,11 +35,13 @@ from bitgoeul.catalog.schemas import DatasetCreate, DatasetUpdate, Preview, Upda
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.engine import locked as engine
-from bitgoeul.errors import BitgoeulError, Conflict, ValidationFailed
+from bitgoeul.errors import BitgoeulError, Conflict, NotFound, ValidationFailed
 from bitgoeul.governance.decision import DataAction, DecisionContext
 from bitgoeul.governance.doors import Door, Passage, Request
 from bitgoeul.governance.queries import decision_context
 from bitgoeul.ingest.profile import json_value
+from bitgoeul.ingest.report import stored as stored_report
+from bitgoeul.messages import msg
 from bitgoeul.storage.base import ObjectStore
 
 Progress = Callable[[int, int, int], None]
@@ -82,6 +84,10 @@ def require(
         door.admit([Request(action, dataset, None, context)])
 
 
+def _taken(slug: str) -> str:
+    return msg("A dataset named '{slug}' exists already; choose another slug.", slug=slug)
+
+
 def _slug_from_title(title: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80].strip("-")
     return slug or f"dataset-{secrets.token_hex(4)}"
@@ -93,23 +99,28 @@ def create_dataset(session: Session, *, actor: Actor, data: DatasetCreate) -> Da
     if publisher_slug is None:
         if actor.organization_id is None:
             raise ValidationFailed(
-                "Name the publishing organization in 'publisher' (its slug); "
-                "you belong to no organization."
+                msg(
+                    "Name the publishing organization in 'publisher' (its slug); "
+                    "you belong to no organization."
+                )
             )
         publisher = session.get(Organization, actor.organization_id)
     else:
         publisher = session.scalar(select(Organization).where(Organization.slug == publisher_slug))
     if publisher is None:
         raise ValidationFailed(
-            f"There is no organization '{publisher_slug}'. Use the slug of an existing "
-            "organization in 'publisher'."
+            msg(
+                "There is no organization '{organization}'. Use the slug of an existing "
+                "organization in 'publisher'.",
+                organization=publisher_slug,
+            )
         )
     slug = data.slug or _slug_from_title(data.title)
     fields = data.model_dump(exclude={"slug", "publisher"})
     dataset = Dataset(slug=slug, publisher_id=publisher.id, created_by_id=actor.user_id, **fields)
     require(session, actor=actor, action=DataAction.create_dataset, dataset=dataset)
     if session.scalar(select(Dataset.id).where(Dataset.slug == slug)) is not None:
-        raise Conflict(f"A dataset named '{slug}' exists already; choose another slug.")
+        raise Conflict(_taken(slug))
     dataset.publisher = publisher
     refresh_search_fields(dataset, publisher)
     session.add(dataset)
@@ -117,7 +128,7 @@ def create_dataset(session: Session, *, actor: Actor, data: DatasetCreate) -> Da
         session.flush()
     except IntegrityError as exc:
         session.rollback()
-        raise Conflict(f"A dataset named '{slug}' exists already; choose another slug.") from exc
+        raise Conflict(_taken(slug)) from exc
     record_event(
         session,
         action="dataset.created",
@@ -162,7 +173,7 @@ def update_dataset(session: Session, *, actor: Actor, slug: str, data: DatasetUp
     start = changes.get("temporal_start", dataset.temporal_start)
     end = changes.get("temporal_end", dataset.temporal_end)
     if start is not None and end is not None and start > end:
-        raise ValidationFailed("temporal_start must not be after temporal_end.")
+        raise ValidationFailed(msg("temporal_start must not be after temporal_end."))
     before = {name: getattr(dataset, name) for name in changes}
     for name, value in changes.items():
         setattr(dataset, name, value)
@@ -215,6 +226,7 @@ def _finish_failed(
         report = error.detail if isinstance(error.detail, dict) else {"message": error.message}
     else:
         report = {"message": "The upload failed because of an internal error; try again."}
+    report = stored_report(report)
     session.execute(
         update(IngestRun)
         .where(IngestRun.id == run_id)
@@ -247,12 +259,18 @@ def publish_version(
     column_classes: dict[str, str] | None = None,
     note: str = "",
     progress: Progress | None = None,
+    accept_text: bool = False,
 ) -> DatasetVersion:
     """Turn an uploaded file into the dataset's next immutable version.
 
     The IngestRun is committed first so a page can poll it.  Ingest failures mark the run
     failed with the error report and re-raise; earlier versions are never touched, and nothing
     is left in the store or the work directory.
+
+    A file identical to the latest version raises ``AlreadyPublished`` before any run starts.
+    A file whose columns fell back to text because of a few cells is held (``UploadHeld``):
+    the run waits for ``publish_held`` or ``discard_held``, unless ``accept_text`` says to
+    publish such columns as text at once.
     """
     from bitgoeul.ingest.pipeline import ingest_file
 
@@ -284,6 +302,18 @@ def publish_version(
             max_bytes=settings.max_upload_bytes,
             progress=_ProgressRecorder(session, run_id, progress),
         )
+        _refuse_identical(session, dataset, result=result, filename=filename)
+        if result.text_fallbacks and not accept_text:
+            _hold(
+                session,
+                settings,
+                actor=actor,
+                dataset=dataset,
+                run_id=run_id,
+                result=result,
+                note=note,
+            )
+            raise UploadHeld(run_id, result.text_fallbacks)
         key = f"parquet/{result.parquet_sha256}.parquet"
         if not store.exists(key):
             store.put_file(key, result.parquet_path)
@@ -297,7 +327,10 @@ def publish_version(
             result=result,
             filename=filename,
             note=note,
+            text_fallbacks=result.text_fallbacks,
         )
+    except UploadHeld:
+        raise
     except BaseException as error:
         if stored_key is not None and not _object_in_use(session, stored_key):
             store.delete(stored_key)
@@ -326,6 +359,7 @@ def _insert_version(
     result: Any,
     filename: str,
     note: str,
+    text_fallbacks: list[dict[str, Any]] | None = None,
 ) -> DatasetVersion:
     """Number = previous + 1; a concurrent publisher taking it first makes us try the next."""
     for _attempt in range(PUBLISH_ATTEMPTS):
@@ -386,13 +420,21 @@ def _insert_version(
                 "rows": result.row_count,
                 "parquet_sha256": result.parquet_sha256,
                 "ingest_run": run_id,
+                **(
+                    {"text_columns": [column["field"] for column in text_fallbacks]}
+                    if text_fallbacks
+                    else {}
+                ),
             },
         )
         session.commit()
         return version
     raise Conflict(
-        f"Could not number the new version of '{slug}': other uploads kept taking the next "
-        "number. Try again."
+        msg(
+            "Could not number the new version of '{slug}': other uploads kept taking the next "
+            "number. Try again.",
+            slug=slug,
+        )
     )
 
 
@@ -558,3 +600,269 @@ def _governed_download(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+# Identical uploads and held uploads --------------------------------------------------------
+
+
+class AlreadyPublished(Conflict):
+    """The uploaded file is byte for byte the dataset's latest version: no new version."""
+
+    def __init__(self, *, filename: str, slug: str, number: int) -> None:
+        message = msg(
+            "{file} is identical to version {number} of '{slug}' (the same bytes), so no new "
+            "version was made. Upload a changed file to publish a new version.",
+            file=filename,
+            number=number,
+            slug=slug,
+        )
+        super().__init__(message, detail={"message": message, "version": number})
+        self.number = number
+
+
+class UploadHeld(BitgoeulError):
+    """The upload was read, but some columns fell back to text because of a few cells: the
+    ingest run ``run_id`` waits for the steward to publish it as text or discard it."""
+
+    status_code = 202
+
+    def __init__(self, run_id: int, columns: list[dict[str, Any]]) -> None:
+        message = msg(
+            "Some columns were read as text because of a few cells that do not fit the type "
+            "most of their cells have. Publish the file as text, or discard it and upload a "
+            "fixed file (ingest run {run}).",
+            run=run_id,
+        )
+        super().__init__(message, detail={"message": message, "ingest_run": run_id})
+        self.run_id = run_id
+        self.columns = columns
+
+
+def _refuse_identical(session: Session, dataset: Dataset, *, result: Any, filename: str) -> None:
+    """The same bytes read to the same schema (types and column classes) as the latest
+    version would make a version identical to it: say so instead."""
+    latest = session.scalars(
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id == dataset.id)
+        .order_by(DatasetVersion.number.desc())
+        .limit(1)
+    ).one_or_none()
+    if (
+        latest is not None
+        and latest.source_sha256 == result.source_sha256
+        and latest.table_schema == result.table_schema
+    ):
+        raise AlreadyPublished(filename=filename, slug=dataset.slug, number=latest.number)
+
+
+def _held_dir(settings: Settings) -> Path:
+    folder = settings.ensure_data_dir() / "held"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _hold(
+    session: Session,
+    settings: Settings,
+    *,
+    actor: Actor,
+    dataset: Dataset,
+    run_id: int,
+    result: Any,
+    note: str,
+) -> None:
+    """Keep the staged Parquet under ``<data>/held/`` and mark the run awaiting a choice."""
+    staged_name = f"run-{run_id}.parquet"
+    shutil.move(result.parquet_path, _held_dir(settings) / staged_name)
+    staged = {
+        "parquet": staged_name,
+        "note": note,
+        "result": {
+            name: getattr(result, name)
+            for name in (
+                "parquet_sha256",
+                "parquet_bytes",
+                "source_sha256",
+                "source_bytes",
+                "source_format",
+                "source_encoding",
+                "row_count",
+                "table_schema",
+                "profile",
+            )
+        },
+    }
+    run = session.get(IngestRun, run_id)
+    if run is None:
+        raise NotFound(msg("There is no ingest run {run}.", run=run_id))
+    run.status = IngestStatus.awaiting_choice
+    run.text_fallbacks = {"columns": result.text_fallbacks}
+    run.staged = staged
+    run.rows_done = result.row_count
+    run.bytes_done = result.source_bytes
+    record_event(
+        session,
+        action="dataset.version_held",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=dataset.slug,
+        organization_id=dataset.publisher_id,
+        detail={
+            "ingest_run": run_id,
+            "text_columns": [column["field"] for column in result.text_fallbacks],
+        },
+    )
+    session.commit()
+
+
+def _awaiting(session: Session, *, actor: Actor, run_id: int) -> tuple[IngestRun, Dataset]:
+    from bitgoeul.catalog.queries import get_ingest_run
+
+    run = get_ingest_run(session, run_id)
+    dataset = session.get(Dataset, run.dataset_id)
+    if dataset is None:
+        raise NotFound(msg("There is no ingest run {run}.", run=run_id))
+    require(session, actor=actor, action=DataAction.publish_version, dataset=dataset)
+    if run.status != IngestStatus.awaiting_choice or run.staged is None:
+        raise Conflict(
+            msg(
+                "Ingest run {run} is not waiting for a choice (its status is {status}); "
+                "upload the file again to choose anew.",
+                run=run_id,
+                status=run.status.value,
+            )
+        )
+    return run, dataset
+
+
+def publish_held(
+    session: Session, *, settings: Settings, store: ObjectStore, actor: Actor, run_id: int
+) -> DatasetVersion:
+    """The steward's choice for a held upload: publish it, the fallen-back columns as text."""
+    from bitgoeul.ingest.pipeline import IngestResult
+
+    run, dataset = _awaiting(session, actor=actor, run_id=run_id)
+    staged = dict(run.staged or {})
+    path = _held_dir(settings) / str(staged["parquet"])
+    if not path.is_file():
+        raise Conflict(
+            msg(
+                "The staged file of ingest run {run} is gone; upload the file again.",
+                run=run_id,
+            )
+        )
+    columns = list((run.text_fallbacks or {}).get("columns", []))
+    result = IngestResult(parquet_path=path, text_fallbacks=columns, **staged["result"])
+    _refuse_identical(session, dataset, result=result, filename=run.source_filename)
+    key = f"parquet/{result.parquet_sha256}.parquet"
+    stored_key: str | None = None
+    try:
+        if not store.exists(key):
+            store.put_file(key, path)
+            stored_key = key
+        run.staged = None
+        version = _insert_version(
+            session,
+            actor=actor,
+            slug=dataset.slug,
+            run_id=run_id,
+            key=key,
+            result=result,
+            filename=run.source_filename,
+            note=str(staged.get("note", "")),
+            text_fallbacks=columns,
+        )
+    except BaseException:
+        if stored_key is not None and not _object_in_use(session, stored_key):
+            store.delete(stored_key)
+        session.rollback()
+        raise
+    path.unlink(missing_ok=True)
+    return version
+
+
+def discard_held(session: Session, *, settings: Settings, actor: Actor, run_id: int) -> IngestRun:
+    """The steward's other choice: drop the staged file; no version is made."""
+    run, dataset = _awaiting(session, actor=actor, run_id=run_id)
+    staged_name = str((run.staged or {}).get("parquet", ""))
+    run.status = IngestStatus.discarded
+    run.staged = None
+    run.finished_at = utcnow()
+    record_event(
+        session,
+        action="dataset.version_discarded",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=dataset.slug,
+        organization_id=dataset.publisher_id,
+        detail={"ingest_run": run_id},
+    )
+    session.commit()
+    if staged_name:
+        (_held_dir(settings) / staged_name).unlink(missing_ok=True)
+    return run
+
+
+# Column classes, set after the columns are known -------------------------------------------
+
+_CLASS_KEYS = ("classification", "suggested_classification", "classification_reason")
+
+
+def reclassify_columns(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    actor: Actor,
+    slug: str,
+    classes: dict[str, str],
+) -> DatasetVersion | None:
+    """A steward changes the latest version's column classes: the next version holds the same
+    rows under the new classes (a version never changes), published by ``publish_version``
+    from the verified stored file with the latest version's schema.  None when nothing changes.
+    """
+    dataset = get_dataset(session, slug)
+    latest = version_of(session, dataset, None)
+    fields = list(latest.table_schema.get("fields", []))
+    current = {str(f["name"]): str(f.get("classification") or "other") for f in fields}
+    wanted = {**current, **classes}
+    door = Door(session, actor=actor, event=f"dataset.{DataAction.publish_version.value}")
+    with door:
+        passage = door.admit([Request(DataAction.publish_version, dataset, latest, None)])[0]
+        unknown = sorted(set(classes) - set(current))
+        if unknown:
+            raise ValidationFailed(
+                msg(
+                    "Version {number} of '{slug}' has no column named {columns}.",
+                    number=latest.number,
+                    slug=slug,
+                    columns=", ".join(repr(name) for name in unknown),
+                )
+            )
+        if wanted == current:
+            session.commit()
+            return None
+        stored_path = door.read_path(store, passage)
+        session.commit()
+    declared = {
+        "fields": [{k: v for k, v in f.items() if k not in _CLASS_KEYS} for f in fields],
+    }
+    changed = sorted(name for name in wanted if wanted[name] != current[name])
+    return publish_version(
+        session,
+        settings=settings,
+        store=store,
+        actor=actor,
+        slug=slug,
+        source=stored_path,
+        filename=f"{slug}-v{latest.number}.parquet",
+        declared_schema=declared,
+        column_classes=wanted,
+        note=msg(
+            "Column classes changed from version {number}: {columns}.",
+            number=latest.number,
+            columns=", ".join(f"{name} → {wanted[name]}" for name in changed),
+        ),
+    )

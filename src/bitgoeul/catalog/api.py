@@ -23,6 +23,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog import actions, queries
 from bitgoeul.catalog.models import AccessLevel, Dataset, Sector
 from bitgoeul.catalog.schemas import (
+    ColumnClassesUpdate,
     DatasetCreate,
     DatasetKind,
     DatasetPublic,
@@ -45,6 +46,7 @@ from bitgoeul.deps import (
 )
 from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound, TooLarge, ValidationFailed
 from bitgoeul.governance.decision import DataAction, decide
+from bitgoeul.messages import msg, preferred_language, translate_tree
 
 router = APIRouter(tags=["catalog"])
 
@@ -141,16 +143,21 @@ def _json_field(form: dict[str, Any], name: str) -> Any:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValidationFailed(f"Form field '{name}' must be JSON text, not a file.")
+        raise ValidationFailed(msg("Form field '{name}' must be JSON text, not a file.", name=name))
     try:
         parsed = json.loads(value)
     except json.JSONDecodeError as exc:
         raise ValidationFailed(
-            f"Form field '{name}' is not valid JSON (line {exc.lineno}, column {exc.colno}): "
-            f"{exc.msg}."
+            msg(
+                "Form field '{name}' is not valid JSON (line {line}, column {column}): {problem}.",
+                name=name,
+                line=exc.lineno,
+                column=exc.colno,
+                problem=exc.msg,
+            )
         ) from exc
     if not isinstance(parsed, dict):
-        raise ValidationFailed(f"Form field '{name}' must be a JSON object.")
+        raise ValidationFailed(msg("Form field '{name}' must be a JSON object.", name=name))
     return parsed
 
 
@@ -164,7 +171,10 @@ async def _limited_body(request: Request, limit: int) -> AsyncGenerator[bytes, N
 
 
 def _too_large_message(limit: int) -> str:
-    return f"The upload is larger than this hub accepts ({limit} bytes); split the file."
+    return msg(
+        "The upload is larger than this hub accepts ({limit} bytes); split the file.",
+        limit=limit,
+    )
 
 
 async def _save_upload(upload: UploadFile, target: Path, limit: int) -> None:
@@ -210,8 +220,12 @@ def _csrf_in_header(request: Request, actor: CurrentActor) -> None:
     """
     if actor.via == "session" and not request.headers.get(CSRF_HEADER):
         raise AccessDenied(
-            f"An upload through a browser session must carry the session's CSRF token in the "
-            f"'{CSRF_HEADER}' header; reload the page and send it again, or use an API token."
+            msg(
+                "An upload through a browser session must carry the session's CSRF token in "
+                "the '{header}' header; reload the page and send it again, or use an API "
+                "token.",
+                header=CSRF_HEADER,
+            )
         )
 
 
@@ -235,13 +249,19 @@ async def upload_version(
     The file is saved under a name of the hub's own; the name it was sent under says its
     format.  Validation failures answer 422 with the ingest error report as ``detail``.  A
     browser session sends its CSRF token in the ``X-CSRF-Token`` header.
+
+    A file identical to the latest version answers 409 and makes no version.  A file whose
+    columns fell back to text because of a few cells answers 202 with the ingest run
+    (``awaiting_choice``, the cells in ``text_fallbacks``): publish it with ``POST
+    /ingest-runs/{id}/publish`` or drop it with ``POST /ingest-runs/{id}/discard``.  Form field
+    ``accept_text=true`` publishes such columns as text at once.
     """
     limit = settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD_BYTES:
         raise TooLarge(_too_large_message(limit))
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise ValidationFailed("Send the file as multipart/form-data in a field named 'file'.")
+        raise ValidationFailed(msg("Send the file as multipart/form-data in a field named 'file'."))
     # Refuse before reading the body when the caller may not publish here.
     dataset = await run_in_threadpool(queries.get_dataset, session, slug)
     await run_in_threadpool(
@@ -260,20 +280,23 @@ async def upload_version(
         form = await parser.parse()
     except MultiPartException as exc:
         raise BitgoeulError(
-            f"The upload is not readable multipart/form-data: {exc.message}"
+            msg("The upload is not readable multipart/form-data: {problem}", problem=exc.message)
         ) from exc
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            raise ValidationFailed("Attach the data file in a form field named 'file'.")
+            raise ValidationFailed(msg("Attach the data file in a form field named 'file'."))
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         declared_schema = _json_field(fields, "schema")
         column_classes = _json_field(fields, "column_classes")
         if column_classes is not None and not all(
             isinstance(v, str) for v in column_classes.values()
         ):
-            raise ValidationFailed("Form field 'column_classes' maps column names to class names.")
+            raise ValidationFailed(
+                msg("Form field 'column_classes' maps column names to class names.")
+            )
         note = fields.get("note", "")[:2000]
+        accept_text = fields.get("accept_text", "").strip().lower() in {"1", "true", "yes"}
         filename = Path(upload.filename).name[:300]
         uploads = settings.ensure_data_dir() / "uploads"
         uploads.mkdir(exist_ok=True)
@@ -292,8 +315,15 @@ async def upload_version(
                     declared_schema=declared_schema,
                     column_classes=column_classes,
                     note=note,
+                    accept_text=accept_text,
                 )
             )
+    except actions.UploadHeld as held:
+        run = await run_in_threadpool(queries.get_ingest_run, session, held.run_id)
+        public = await run_in_threadpool(queries.ingest_run_public, session, run)
+        return JSONResponse(  # type: ignore[return-value]
+            public.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED
+        )
     finally:
         await form.close()
 
@@ -301,6 +331,70 @@ async def upload_version(
 def _publish(session: Session, *, actor: Actor, slug: str, **upload: Any) -> VersionPublic:
     version = actions.publish_version(session, actor=actor, slug=slug, **upload)
     return queries.version_public(actor, queries.get_dataset(session, slug), version)
+
+
+@router.post(
+    "/ingest-runs/{run_id}/publish",
+    response_model=VersionPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=_SIGNED_IN,
+)
+def publish_ingest_run(
+    run_id: int, session: SessionDep, settings: SettingsDep, store: StoreDep, actor: CsrfChecked
+) -> VersionPublic:
+    """Publish an upload held for a choice, its fallen-back columns as text (stewards of the
+    publisher and operators).  409 when the run is not awaiting a choice."""
+    version = actions.publish_held(
+        session, settings=settings, store=store, actor=actor, run_id=run_id
+    )
+    return queries.version_public(actor, version.dataset, version)
+
+
+@router.post(
+    "/ingest-runs/{run_id}/discard", response_model=IngestRunPublic, dependencies=_SIGNED_IN
+)
+def discard_ingest_run(
+    run_id: int, session: SessionDep, settings: SettingsDep, actor: CsrfChecked
+) -> IngestRunPublic:
+    """Drop an upload held for a choice; no version is made and earlier ones stay."""
+    run = actions.discard_held(session, settings=settings, actor=actor, run_id=run_id)
+    return queries.ingest_run_public(session, run)
+
+
+@router.post(
+    "/datasets/{slug}/column-classes",
+    response_model=VersionPublic,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=_SIGNED_IN,
+)
+def set_column_classes(
+    slug: str,
+    data: ColumnClassesUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+) -> Any:
+    """Change column classes of the latest version (stewards of the publisher, operators).
+
+    A version never changes: the same rows are published as the next version under the new
+    classes (201).  When every class is already as asked, nothing is published and the latest
+    version is answered (200).
+    """
+    version = actions.reclassify_columns(
+        session,
+        settings=settings,
+        store=store,
+        actor=actor,
+        slug=slug,
+        classes={name: value.value for name, value in data.classes.items()},
+    )
+    dataset = queries.get_dataset(session, slug)
+    if version is None:
+        latest = queries.version_of(session, dataset, None)
+        public = queries.version_public(actor, dataset, latest)
+        return JSONResponse(public.model_dump(mode="json"), status_code=status.HTTP_200_OK)
+    return queries.version_public(actor, dataset, version)
 
 
 @router.get("/datasets/{slug}/versions/{number}", response_model=VersionPublic)
@@ -312,26 +406,36 @@ def read_version(slug: str, number: int, session: SessionDep, actor: CurrentActo
 
 @router.get("/datasets/{slug}/ingest-runs", response_model=list[IngestRunPublic])
 def read_ingest_runs(
-    slug: str, session: SessionDep, actor: SignedInActor, limit: Limit = 20
+    slug: str, request: Request, session: SessionDep, actor: SignedInActor, limit: Limit = 20
 ) -> list[IngestRunPublic]:
-    """A dataset's recent uploads (publisher's stewards and operators only)."""
+    """A dataset's recent uploads (publisher's stewards and operators only); error reports in
+    the language of ``Accept-Language``."""
     dataset = queries.get_dataset(session, slug)
     decision = decide(actor, DataAction.publish_version, dataset)
     if not decision.allowed:
         raise AccessDenied(decision.reason)
     runs = queries.list_ingest_runs(session, slug=slug, limit=limit)
-    return [queries.ingest_run_public(session, run) for run in runs]
+    lang = preferred_language(request.headers.get("accept-language"))
+    return [
+        public.model_copy(update={"error_report": translate_tree(public.error_report, lang)})
+        for public in (queries.ingest_run_public(session, run) for run in runs)
+    ]
 
 
 @router.get("/ingest-runs/{run_id}", response_model=IngestRunPublic)
-def read_ingest_run(run_id: int, session: SessionDep, actor: SignedInActor) -> IngestRunPublic:
-    """An upload's status and progress (what the upload page polls)."""
+def read_ingest_run(
+    run_id: int, request: Request, session: SessionDep, actor: SignedInActor
+) -> IngestRunPublic:
+    """An upload's status and progress (what the upload page polls); its error report in the
+    language of ``Accept-Language``."""
     run = queries.get_ingest_run(session, run_id)
     dataset = session.get(Dataset, run.dataset_id)
     if dataset is None or not decide(actor, DataAction.publish_version, dataset).allowed:
         # Same answer as a missing run: error reports may quote the uploaded data.
-        raise NotFound(f"There is no ingest run {run_id}.")
-    return queries.ingest_run_public(session, run)
+        raise NotFound(msg("There is no ingest run {run}.", run=run_id))
+    public = queries.ingest_run_public(session, run)
+    lang = preferred_language(request.headers.get("accept-language"))
+    return public.model_copy(update={"error_report": translate_tree(public.error_report, lang)})
 
 
 @router.get("/datasets/{slug}/preview", response_model=Preview)

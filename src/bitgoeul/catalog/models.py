@@ -39,6 +39,10 @@ class IngestStatus(StrEnum):
     running = "running"
     succeeded = "succeeded"
     failed = "failed"
+    # Read, but some columns fell back to text because of a few cells: the staged file waits
+    # for the steward to publish it as it is, or to discard it and upload a fixed file.
+    awaiting_choice = "awaiting_choice"
+    discarded = "discarded"
 
 
 class Dataset(Base):
@@ -158,6 +162,12 @@ class IngestRun(Base):
     bytes_done: Mapped[int] = mapped_column(default=0)
     rows_done: Mapped[int] = mapped_column(default=0)
     error_report: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # {"columns": [...]}: the columns read as text because of a minority of cells, with those
+    # cells (``ingest.pipeline``); kept after the steward's choice, as the record of it.
+    text_fallbacks: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # While awaiting a choice: the staged Parquet's name under the data directory and the
+    # facts the version will carry.  Cleared once published or discarded.
+    staged: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     version_id: Mapped[int | None] = mapped_column(
         ForeignKey("dataset_versions.id", ondelete="SET NULL")
     )

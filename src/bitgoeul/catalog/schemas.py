@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bitgoeul.catalog.models import AccessLevel, IngestStatus, Sector
+from bitgoeul.governance.decision import ColumnClass
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"
 LICENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$"
@@ -233,6 +234,10 @@ class IngestRunPublic(BaseModel):
     bytes_done: int
     rows_done: int
     error_report: dict[str, Any] | None
+    # While ``awaiting_choice`` (and after, as the record): the columns read as text because of
+    # a few cells: file, field, column, type (what most cells are), count, present, cells
+    # (row, value; the first few).
+    text_fallbacks: list[dict[str, Any]] = []
     version: int | None
     started_at: datetime
     finished_at: datetime | None
@@ -256,3 +261,9 @@ class Preview(BaseModel):
     columns: list[str]
     rows: list[list[Any]]
     applied: AppliedObligations = Field(default_factory=AppliedObligations)
+
+
+class ColumnClassesUpdate(BaseModel):
+    """New classes for some columns of the latest version; the rest keep theirs."""
+
+    classes: dict[str, ColumnClass] = Field(min_length=1, max_length=1000)

@@ -14,6 +14,7 @@ from bitgoeul.cli.accounts import org_app, token_app, user_app
 from bitgoeul.cli.admin import audit_app, config, db_app
 from bitgoeul.cli.context import DomainErrorGroup, Hub, fail
 from bitgoeul.cli.datasets import dataset_app
+from bitgoeul.cli.dp import dp_app
 from bitgoeul.cli.governance import agreement_app, project_app, request_app
 from bitgoeul.cli.jobs import credits_app, job_app
 from bitgoeul.cli.linkage import linkage_app
@@ -58,6 +59,7 @@ app.add_typer(project_app, name="project")
 app.add_typer(request_app, name="request")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(query_app, name="query")
+app.add_typer(dp_app, name="dp")
 app.add_typer(job_app, name="job")
 app.add_typer(credits_app, name="credits")
 app.add_typer(testbed_app, name="testbed")

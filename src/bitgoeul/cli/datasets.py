@@ -1,8 +1,11 @@
-"""``bitgoeul dataset list|create|upload``: the catalog from the command line.
+"""``bitgoeul dataset list|create|upload|publish-run|discard-run|classify``: the catalog from
+the command line.
 
 ``upload`` runs the same ingest as the web page and the API (``catalog.actions.publish_version``)
 and shows its progress callback as a Rich progress bar; a file that fails validation prints
-the report as a table and exits 1.
+the report as a table and exits 1.  A file identical to the latest version prints so and exits
+0.  A file whose columns fell back to text because of a few cells prints those cells and
+exits 3 (``HELD_EXIT_CODE``): ``publish-run`` or ``discard-run`` makes the choice.
 """
 
 from __future__ import annotations
@@ -30,9 +33,13 @@ from bitgoeul.catalog.models import AccessLevel, Sector
 from bitgoeul.catalog.schemas import DatasetCreate, UpdateFrequency
 from bitgoeul.cli.context import console, err_console, fail, hub_of
 from bitgoeul.errors import ValidationFailed
+from bitgoeul.governance.decision import ColumnClass
 from bitgoeul.storage import make_store
 
 dataset_app = typer.Typer(help="Datasets in the catalog.")
+
+# ``dataset upload``'s exit status when the upload waits for the steward's choice.
+HELD_EXIT_CODE = 3
 
 AsUser = Annotated[str, typer.Option("--as", help="The user acting (a steward or operator).")]
 
@@ -191,6 +198,14 @@ def dataset_upload(
         typer.Option("--classes", help="JSON object mapping column names to column classes."),
     ] = None,
     note: Annotated[str, typer.Option("--note", help="What changed in this version.")] = "",
+    accept_text: Annotated[
+        bool,
+        typer.Option(
+            "--accept-text",
+            help="Publish columns that fell back to text because of a few cells as text, "
+            "without holding the upload for a choice.",
+        ),
+    ] = False,
 ) -> None:
     """Validate a file and publish it as the dataset's next immutable version."""
     hub = hub_of(ctx)
@@ -226,7 +241,21 @@ def dataset_upload(
                     column_classes=column_classes,
                     note=note,
                     progress=report,
+                    accept_text=accept_text,
                 )
+        except catalog_actions.AlreadyPublished as exc:
+            console.print(escape(exc.message))
+            return
+        except catalog_actions.UploadHeld as held:
+            err_console.print(text_fallback_table(held.columns))
+            console.print(
+                f"Nothing is published yet: ingest run {held.run_id} waits for your choice.\n"
+                f"  Publish these columns as text: bitgoeul dataset publish-run {held.run_id} "
+                f"--as {acting}\n"
+                f"  Or discard it and fix the file: bitgoeul dataset discard-run {held.run_id} "
+                f"--as {acting}"
+            )
+            raise typer.Exit(HELD_EXIT_CODE) from None
         except ValidationFailed as exc:
             if isinstance(exc.detail, dict) and "errors" in exc.detail:
                 err_console.print(validation_report_table(exc.detail))
@@ -260,3 +289,105 @@ def validation_report_table(report: dict[str, Any]) -> Table:
     if counts:
         table.caption = "by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     return table
+
+
+def text_fallback_table(columns: list[dict[str, Any]]) -> Table:
+    """The cells that made columns text: file, row, column, value, the type most cells had."""
+    table = Table(title="Columns read as text because of a few cells")
+    for name in ("file", "row", "column", "value", "most cells"):
+        table.add_column(name, overflow="fold")
+    for column in columns:
+        for cell in column.get("cells", []):
+            table.add_row(
+                escape(str(column.get("file", ""))),
+                str(cell.get("row", "")),
+                escape(str(column.get("field", ""))),
+                escape(str(cell.get("value", ""))[:40]),
+                escape(str(column.get("type", ""))),
+            )
+    table.caption = "; ".join(
+        f"{column.get('field')}: {column.get('count')} of {column.get('present')} cells"
+        for column in columns
+    )
+    return table
+
+
+RunId = Annotated[int, typer.Argument(help="The ingest run waiting for a choice.")]
+
+
+@dataset_app.command("publish-run")
+def dataset_publish_run(ctx: typer.Context, run: RunId, acting: AsUser) -> None:
+    """Publish an upload held for a choice, its fallen-back columns as text."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        version = catalog_actions.publish_held(
+            session,
+            settings=hub.settings,
+            store=make_store(hub.settings),
+            actor=hub.actor(session, acting),
+            run_id=run,
+        )
+        slug = version.dataset.slug
+        console.print(
+            f"Published [bold]{escape(slug)}[/] version {version.number}: "
+            f"{version.row_count:,} rows, the held columns as text."
+        )
+
+
+@dataset_app.command("discard-run")
+def dataset_discard_run(ctx: typer.Context, run: RunId, acting: AsUser) -> None:
+    """Discard an upload held for a choice; earlier versions stay as they are."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        catalog_actions.discard_held(
+            session, settings=hub.settings, actor=hub.actor(session, acting), run_id=run
+        )
+    console.print(f"Discarded ingest run {run}; nothing was published.")
+
+
+@dataset_app.command("classify")
+def dataset_classify(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="The dataset whose columns to classify.")],
+    acting: AsUser,
+    column_class: Annotated[
+        list[str],
+        typer.Option(
+            "--class",
+            help="COLUMN=CLASS (direct_identifier, quasi_identifier, sensitive or other); "
+            "repeat for more columns.",
+        ),
+    ],
+) -> None:
+    """Change column classes of the latest version: the same rows become the next version."""
+    classes: dict[str, str] = {}
+    for item in column_class:
+        column, sep, name = item.partition("=")
+        if not sep or not column.strip() or not name.strip():
+            raise fail(f"--class {item!r}: write COLUMN=CLASS, e.g. phone=direct_identifier.")
+        classes[column.strip()] = name.strip()
+    allowed = {c.value for c in ColumnClass}
+    wrong = sorted(name for name in classes.values() if name not in allowed)
+    if wrong:
+        raise fail(
+            f"--class: {', '.join(wrong)} is not a class; use one of {', '.join(sorted(allowed))}."
+        )
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        version = catalog_actions.reclassify_columns(
+            session,
+            settings=hub.settings,
+            store=make_store(hub.settings),
+            actor=hub.actor(session, acting),
+            slug=slug,
+            classes=classes,
+        )
+        if version is None:
+            console.print(
+                f"The columns of {escape(slug)} already have these classes; nothing changed."
+            )
+            return
+        console.print(
+            f"Published [bold]{escape(slug)}[/] version {version.number}: the same "
+            f"{version.row_count:,} rows with the new column classes."
+        )

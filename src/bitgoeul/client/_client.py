@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from bitgoeul.client._bundle import bundle_for
-from bitgoeul.client._errors import error_from_response
+from bitgoeul.client._errors import UploadHeld, error_from_response
 from bitgoeul.client._models import (
     AccessRequest,
     Agreement,
@@ -27,6 +27,10 @@ from bitgoeul.client._models import (
     Dataset,
     DatasetList,
     DatasetVersion,
+    DpBudget,
+    DpQuote,
+    DpRelease,
+    IngestRun,
     Job,
     JobLog,
     Leaderboard,
@@ -178,26 +182,61 @@ class Client:
         column_classes: JSONFile | None = None,
         *,
         note: str = "",
+        accept_text: bool = False,
     ) -> DatasetVersion:
         """Upload a file as the dataset's next version.
 
         ``schema`` and ``column_classes`` are a dict or the path of a JSON file.  A file that
-        fails validation raises ``ValidationFailed`` whose ``report`` lists the errors.
+        fails validation raises ``ValidationFailed`` whose ``report`` lists the errors; a file
+        identical to the latest version raises ``Conflict``.  When columns fall back to text
+        because of a few cells, ``UploadHeld`` names them and nothing is published until
+        ``publish_ingest_run`` or ``discard_ingest_run``; ``accept_text=True`` publishes such
+        columns as text at once.
         """
         source = Path(path)
         form: dict[str, str] = {"note": note} if note else {}
+        if accept_text:
+            form["accept_text"] = "true"
         if schema is not None:
             form["schema"] = _json_text(schema)
         if column_classes is not None:
             form["column_classes"] = _json_text(column_classes)
         with source.open("rb") as handle:
-            body = self._json(
+            response = self._request(
                 "POST",
                 f"/datasets/{_seg(slug)}/versions",
                 data=form,
                 files={"file": (source.name, handle)},
             )
+        if response.status_code == httpx.codes.ACCEPTED:
+            request = response.request
+            raise UploadHeld(
+                response.status_code, response.json(), method=request.method, url=str(request.url)
+            )
+        return DatasetVersion.model_validate(response.json())
+
+    def set_column_classes(self, slug: str, classes: Mapping[str, str]) -> DatasetVersion:
+        """Change column classes of the latest version (``{"phone": "direct_identifier"}``).
+
+        A version never changes: the same rows become the next version under the new classes.
+        When nothing changes, the latest version is returned and nothing is published.
+        """
+        body = self._json(
+            "POST", f"/datasets/{_seg(slug)}/column-classes", json={"classes": dict(classes)}
+        )
         return DatasetVersion.model_validate(body)
+
+    def ingest_run(self, id: int) -> IngestRun:
+        """An upload's status, its error report, and the cells that made columns text."""
+        return IngestRun.model_validate(self._json("GET", f"/ingest-runs/{id}"))
+
+    def publish_ingest_run(self, id: int) -> DatasetVersion:
+        """Publish an upload held for a choice (``UploadHeld``), its columns as text."""
+        return DatasetVersion.model_validate(self._json("POST", f"/ingest-runs/{id}/publish"))
+
+    def discard_ingest_run(self, id: int) -> IngestRun:
+        """Discard an upload held for a choice; earlier versions stay as they are."""
+        return IngestRun.model_validate(self._json("POST", f"/ingest-runs/{id}/discard"))
 
     def preview(
         self,
@@ -298,11 +337,23 @@ class Client:
         *,
         dataset: str | None = None,
         action: str | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         limit: int | None = None,
         offset: int | None = None,
     ) -> list[AuditEntry]:
-        """Audit entries you may read, newest first (stewards: uses of their data)."""
-        params = _present(dataset=dataset, action=action, limit=limit, offset=offset)
+        """Audit entries you may read, newest first (stewards: uses of their data), filtered
+        by dataset, action (or its family), who acted, and ``since <= at < until``."""
+        params = _present(
+            dataset=dataset,
+            action=action,
+            actor=actor,
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None,
+            limit=limit,
+            offset=offset,
+        )
         return [
             AuditEntry.model_validate(e) for e in _items(self._json("GET", "/audit", params=params))
         ]
@@ -442,6 +493,60 @@ class Client:
     def mark_notifications_read(self) -> int:
         """Mark all your notifications read; returns how many were unread."""
         return int(self._json("POST", "/notifications/read")["marked_read"])
+
+    # differential privacy (secure data)
+
+    def dp_quote(
+        self,
+        dataset: str,
+        measures: Sequence[Mapping[str, Any]],
+        *,
+        epsilon: float,
+        project: int | None = None,
+        group_by: Sequence[str] = (),
+        version: int | None = None,
+    ) -> DpQuote:
+        """What a DP request would cost (ε) and how accurate it would be; spends nothing.
+
+        ``measures``: ``{"kind": "count"}``, ``{"kind": "sum" | "mean", "column": ...}``,
+        ``{"kind": "quantile", "column": ..., "q": 0.5}``; ``group_by``: columns with a public
+        key set (``dp_profile``).  Release with ``dp_release(quote.token)``.
+        """
+        payload = {
+            "dataset": dataset,
+            "version": version,
+            "project": project,
+            "group_by": list(group_by),
+            "measures": [dict(m) for m in measures],
+            "epsilon": epsilon,
+        }
+        return DpQuote.model_validate(self._json("POST", "/dp/quote", json=payload))
+
+    def dp_release(self, token: str) -> DpRelease:
+        """Spend a quote: the noisy statistics (the stored ones, free, for a repeated request)."""
+        return DpRelease.model_validate(self._json("POST", "/dp/release", json={"token": token}))
+
+    def dp_profile(self, dataset: str) -> dict[str, Any]:
+        """A dataset's approved DP profile: privacy unit, key sets, bounds, candidates."""
+        return self._object("GET", f"/datasets/{quote(dataset, safe='')}/dp/profile")
+
+    def set_dp_profile(self, dataset: str, profile: JSONFile) -> dict[str, Any]:
+        """Approve a DP profile (a steward of the publisher): a mapping or a JSON file."""
+        body = json.loads(_json_text(profile))
+        return self._object("PUT", f"/datasets/{quote(dataset, safe='')}/dp/profile", json=body)
+
+    def dp_budgets(self, dataset: str) -> list[DpBudget]:
+        """Every ε budget of a dataset with its spending (a steward of the publisher)."""
+        rows = self._json("GET", f"/datasets/{quote(dataset, safe='')}/dp/budgets")
+        return [DpBudget.model_validate(row) for row in rows]
+
+    def set_dp_budget(
+        self, dataset: str, *, epsilon: float, project: int | None = None
+    ) -> DpBudget:
+        """Set the dataset's overall ε cap, or with ``project`` that project's cap."""
+        body = {"epsilon": epsilon, "project": project}
+        path = f"/datasets/{quote(dataset, safe='')}/dp/budgets"
+        return DpBudget.model_validate(self._json("PUT", path, json=body))
 
     # jobs
 

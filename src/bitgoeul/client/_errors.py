@@ -62,6 +62,36 @@ class ValidationFailed(BitgoeulAPIError):
         return self.detail if isinstance(self.detail, dict) else None
 
 
+class UploadHeld(BitgoeulAPIError):
+    """202: the upload was read, but some columns fell back to text because of a few cells.
+
+    Nothing is published yet.  ``run_id`` and ``columns`` (file, field, column, type, count,
+    cells with row and value) say which; choose with ``Client.publish_ingest_run(run_id)`` or
+    ``Client.discard_ingest_run(run_id)``.
+    """
+
+    @property
+    def run_id(self) -> int:
+        return int(self.detail["id"]) if isinstance(self.detail, dict) else 0
+
+    @property
+    def columns(self) -> list[dict[str, Any]]:
+        found = self.detail.get("text_fallbacks") if isinstance(self.detail, dict) else None
+        return list(found or [])
+
+    @property
+    def message(self) -> str:
+        cells = "; ".join(
+            f"{column.get('field')}: "
+            + ", ".join(
+                f"row {cell.get('row')} {cell.get('value')!r}" for cell in column.get("cells", [])
+            )
+            + f" (most cells are {column.get('type')})"
+            for column in self.columns
+        )
+        return f"ingest run {self.run_id} waits for a choice; columns read as text: {cells}"
+
+
 class RateLimited(BitgoeulAPIError):
     """429: too many attempts; wait ``retry_after`` seconds."""
 

@@ -85,6 +85,24 @@ class DatasetVersion(_HubModel):
     row_count: int = 0
 
 
+class IngestRun(_HubModel):
+    """One upload being turned into a version.
+
+    ``status`` is ``running``, ``succeeded``, ``failed``, ``awaiting_choice`` (columns fell back
+    to text because of a few cells, listed in ``text_fallbacks``: publish or discard it) or
+    ``discarded``; ``version`` is the version it made.
+    """
+
+    id: int
+    dataset: str = ""
+    status: str = ""
+    source_filename: str = ""
+    rows_done: int = 0
+    error_report: dict[str, Any] | None = None
+    text_fallbacks: list[dict[str, Any]] = []
+    version: int | None = None
+
+
 class AppliedObligations(_HubModel):
     """What the agreement changed in a preview: the project and agreement it was read under,
     the columns left out, the rows kept (a SQL condition) and the identifier columns replaced
@@ -520,6 +538,70 @@ class TestbedRerun(_HubModel):
     matches: bool | None = None
     created_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+class DpMeasureQuote(_HubModel):
+    """One measure of a DP request: its mechanism, noise and accuracy, and its share of ε."""
+
+    kind: str
+    column: str | None = None
+    q: float | None = None
+    mechanism: str = ""
+    noise_scale: float = 0.0
+    accuracy_95: float | None = None
+    epsilon: float = 0.0
+
+
+class DpBalance(_HubModel):
+    """A budget's state: the ε cap, spent, reserved by releases in flight, and left."""
+
+    scope: str
+    cap: float
+    spent: float
+    reserved: float = 0.0
+    left: float
+
+
+class DpQuote(_HubModel):
+    """What a DP request would cost and how accurate it would be; ``token`` releases it."""
+
+    dataset: str
+    version: int
+    project: int | None = None
+    groups: list[dict[str, Any]] = []
+    measures: list[DpMeasureQuote] = []
+    epsilon: float
+    balances: list[DpBalance] = []
+    token: str
+
+
+class DpRelease(_HubModel):
+    """Differentially private statistics; ``repeated`` is True for a stored answer (free)."""
+
+    dataset: str
+    version: int
+    project: int | None = None
+    release_id: int
+    repeated: bool = False
+    epsilon_charged: float
+    columns: list[str] = []
+    rows: list[list[Any]] = []
+    measures: list[DpMeasureQuote] = []
+    balances: list[DpBalance] = []
+    measurement_sha256: str = ""
+
+
+class DpBudget(_HubModel):
+    """One ε budget of a dataset (``scope`` ``dataset`` or ``project:<id>``) with its spending."""
+
+    dataset: str
+    scope: str
+    project: int | None = None
+    cap: float
+    spent: float
+    reserved: float = 0.0
+    left: float
+    updated_at: datetime | None = None
 
 
 class LinkageProject(_HubModel):

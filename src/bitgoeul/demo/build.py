@@ -34,6 +34,7 @@ from bitgoeul.demo.institutions import (
     EMAIL_DOMAIN,
     INSTITUTIONS,
 )
+from bitgoeul.demo.linkage import ensure_demo_linkage
 from bitgoeul.demo.population import generate_population
 from bitgoeul.demo.sharing import ensure_demo_sharing, has_demo_project
 from bitgoeul.demo.testbed import ensure_demo_testbed, has_demo_testbed
@@ -161,6 +162,8 @@ def build_demo_city(
                     session, settings, store, seed=_read_manifest(source_dir).get("seed", seed)
                 )
             )
+            say("running the demo's linkage projects (key custodian: KISA)")
+            say(ensure_demo_linkage(session, settings, store))
             return _summary(session, source_dir, people, seed, created=True)
     finally:
         engine.dispose()

@@ -82,6 +82,8 @@ class DataAction(StrEnum):
     # model submission's job, and its labels for the platform's scorer, which returns a number.
     testbed_inputs = "testbed_inputs"
     testbed_score = "testbed_score"
+    # Differentially private statistics of a secure dataset, paid from its ε budgets (``dp``).
+    dp_release = "dp_release"
 
 
 class ColumnClass(StrEnum):
@@ -177,6 +179,8 @@ def decide(
         return _linkage(actor, dataset, context)
     if action == DataAction.view_metadata:
         return Decision(True, msg("dataset metadata is public in the catalog"))
+    if action == DataAction.dp_release:
+        return _dp(actor, dataset, context, governs=governs, now=now or datetime.now(UTC))
     if action in _STEWARD_ONLY:
         if governs:
             return Decision(True, msg("steward of the publishing organization"))
@@ -336,6 +340,59 @@ def _testbed_obligations(
         visible_columns=list(visible),
         pseudonymise_columns=identifiers,
         pseudonym_scope=f"testbed:{terms.task}",
+    )
+
+
+def _dp(
+    actor: Actor,
+    dataset: Dataset,
+    context: DecisionContext | None,
+    *,
+    governs: bool,
+    now: datetime,
+) -> Decision:
+    """The DP door: noisy statistics of a secure dataset, paid from its ε budgets.  The same
+    agreement as an aggregate query is needed (stewards and operators too are charged: the
+    budget is the dataset's, whoever spends it); only the agreement's columns and rows."""
+    if dataset.holdout:
+        return Decision(
+            False,
+            msg(
+                "this dataset is a testbed's hidden test set: its rows never leave; only the "
+                "testbed's scorer reads them"
+            ),
+        )
+    if dataset.access_level != AccessLevel.secure:
+        return Decision(
+            False,
+            msg(
+                "differentially private releases are for secure data; query this dataset "
+                "through the SQL gateway"
+            ),
+        )
+    obligations = Obligations(aggregate_only=True, differential_privacy=True)
+    if governs:
+        return Decision(True, msg("steward of the publishing organization"), obligations)
+    refusal = _agreement_refusal(actor, AccessLevel.secure, context, now)
+    if refusal is not None:
+        return Decision(False, refusal)
+    assert context is not None  # noqa: S101
+    assert context.agreement is not None  # noqa: S101
+    agreement = context.agreement
+    project = context.project_id
+    return Decision(
+        True,
+        msg(
+            "project {project} holds agreement {agreement}; ε from its budgets",
+            project=project,
+            agreement=agreement.agreement_id,
+        ),
+        replace(
+            obligations,
+            visible_columns=list(agreement.columns) if agreement.columns is not None else None,
+            row_filter=agreement.row_filter,
+            agreement_id=agreement.agreement_id,
+        ),
     )
 
 

@@ -101,6 +101,14 @@ def list_notifications(
     return [_public(n, lang) for n in rows]
 
 
+def total_count(session: Session, *, user_id: int) -> int:
+    """How many notifications the user has, read or not."""
+    count = session.scalar(
+        select(func.count()).select_from(Notification).where(Notification.user_id == user_id)
+    )
+    return int(count or 0)
+
+
 def unread_count(session: Session, *, user_id: int) -> int:
     """How many of the user's notifications are unread (the count in the page header)."""
     count = session.scalar(

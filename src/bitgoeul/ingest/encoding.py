@@ -11,6 +11,7 @@ import codecs
 from pathlib import Path
 
 from bitgoeul.ingest.report import file_error
+from bitgoeul.messages import msg
 
 SAMPLE_BYTES = 1024 * 1024
 UTF8_BOM = codecs.BOM_UTF8
@@ -44,9 +45,10 @@ def detect_encoding(path: Path, *, filename: str) -> str:
     raise file_error(
         filename,
         rule="encoding",
-        message=(
-            f"The file is neither UTF-8 nor CP949/EUC-KR (first undecodable byte at offset "
-            f"{bad}). Save it as UTF-8 (in Excel: 'CSV UTF-8') and upload it again."
+        message=msg(
+            "The file is neither UTF-8 nor CP949/EUC-KR (first undecodable byte at offset "
+            "{offset}). Save it as UTF-8 (in Excel: 'CSV UTF-8') and upload it again.",
+            offset=bad,
         ),
     )
 

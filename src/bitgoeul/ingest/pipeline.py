@@ -13,6 +13,11 @@ door saves uploads under names of its own.
 Inference is optimistic: the first batch decides each column's type.  If a later batch holds a
 value that does not fit (a decimal in an "integer" column), the column is widened and the file
 read again from the start; each restart widens at least one column, so this ends.
+
+A column that falls back to text because of a minority of its cells (``2026-11-31`` among
+dates, ``not-a-number`` among numbers) is a *text fallback*: every pass counts, for such a
+column, the cells that are not of the type most cells have, and the result lists them
+(``IngestResult.text_fallbacks``) so the steward can choose to publish it as text or fix it.
 """
 
 from __future__ import annotations
@@ -46,14 +51,18 @@ from bitgoeul.ingest.readers import (
 )
 from bitgoeul.ingest.report import ErrorReport, file_error
 from bitgoeul.ingest.table_schema import (
+    TEXT_FALLBACK_TYPES,
     FieldSpec,
     cast_column,
     constraint_bound,
     field_type_for,
     infer_field_type,
+    majority_type,
+    misfits,
     parse_declared_schema,
     widen,
 )
+from bitgoeul.messages import Message, msg
 
 Progress = Callable[[int, int, int], None]
 
@@ -68,6 +77,8 @@ EXTENSIONS = {
     ".xlsx": "xlsx",
 }
 UNIQUE_CHECK_ROWS = 1_000_000
+# Cells listed per text-fallback column (the rest are counted).
+FALLBACK_CELLS_LISTED = 20
 PARQUET_COMPRESSION = "snappy"
 
 
@@ -83,13 +94,16 @@ class IngestResult:
     row_count: int
     table_schema: dict[str, Any]
     profile: dict[str, Any]
+    # Columns read as text because of a minority of cells: see ``_Run.text_fallbacks``.
+    text_fallbacks: list[dict[str, Any]]
 
 
 class _Widen(Exception):
-    def __init__(self, name: str, field_type: str) -> None:
+    def __init__(self, name: str, field_type: str, fallback_from: str | None = None) -> None:
         super().__init__(name)
         self.name = name
         self.field_type = field_type
+        self.fallback_from = fallback_from
 
 
 def ingest_file(
@@ -107,11 +121,16 @@ def ingest_file(
     size = source.stat().st_size
     if max_bytes is not None and size > max_bytes:
         raise TooLarge(
-            f"{filename} is {size:,} bytes; the largest accepted upload is {max_bytes:,} bytes."
+            msg(
+                "{file} is {size:,} bytes; the largest accepted upload is {limit:,} bytes.",
+                file=filename,
+                size=size,
+                limit=max_bytes,
+            )
         )
     source_format = _format_of(source, filename)
     if size == 0:
-        raise file_error(filename, rule="empty-file", message="The file is empty (0 bytes).")
+        raise file_error(filename, rule="empty-file", message=msg("The file is empty (0 bytes)."))
     declared = (
         parse_declared_schema(declared_schema, filename=filename)
         if declared_schema is not None
@@ -119,6 +138,7 @@ def ingest_file(
     )
     _check_column_classes(column_classes, filename=filename)
     widened: dict[str, str] = {}
+    fallback_from: dict[str, str] = {}
     typed_csv = True
     while True:
         try:
@@ -130,12 +150,15 @@ def ingest_file(
                 source_format=source_format,
                 declared=declared,
                 widened=widened,
+                fallback_from=fallback_from,
                 column_classes=column_classes or {},
                 error_limit=error_limit,
                 progress=progress,
             )
         except _Widen as change:
             widened[change.name] = change.field_type
+            if change.fallback_from is not None:
+                fallback_from[change.name] = change.fallback_from
             typed_csv = True  # the widened type parses in Arrow again
         except TypedParseFailed:
             typed_csv = False  # find the cell that did not convert, from text
@@ -143,9 +166,9 @@ def ingest_file(
 
 # What a sniffed file is, said to a person, and the ending it should have been uploaded with.
 _CONTENTS = {
-    "zip": ("a zip archive, as an Excel workbook is", ".xlsx"),
-    "parquet": ("a Parquet file", ".parquet"),
-    "ole2": ("an old-style Excel workbook (.xls) or a password-protected one", ""),
+    "zip": (msg("a zip archive, as an Excel workbook is"), ".xlsx"),
+    "parquet": (msg("a Parquet file"), ".parquet"),
+    "ole2": (msg("an old-style Excel workbook (.xls) or a password-protected one"), ""),
 }
 _MISMATCH_RULES = {"xlsx": "not-xlsx", "parquet": "not-parquet"}
 
@@ -164,8 +187,11 @@ def _format_of(source: Path, filename: str) -> str:
         raise file_error(
             filename,
             rule="format",
-            message=f"Files ending '{suffix or '(nothing)'}' are not accepted. "
-            f"Upload one of: {accepted}.",
+            message=msg(
+                "Files ending '{suffix}' are not accepted. Upload one of: {accepted}.",
+                suffix=suffix or msg("(nothing)"),
+                accepted=accepted,
+            ),
         )
     named = EXTENSIONS[suffix]
     found = sniff_format(source)
@@ -173,14 +199,23 @@ def _format_of(source: Path, filename: str) -> str:
         return named
     what, ending = _CONTENTS[found]
     fix = (
-        f"Upload it under a name ending in '{ending}', or export it again as {suffix}."
+        msg(
+            "Upload it under a name ending in '{ending}', or export it again as {suffix}.",
+            ending=ending,
+            suffix=suffix,
+        )
         if ending
-        else "Save it from Excel as .xlsx, without a password, or as CSV UTF-8."
+        else msg("Save it from Excel as .xlsx, without a password, or as CSV UTF-8.")
     )
     raise file_error(
         filename,
         rule=_MISMATCH_RULES.get(named, "format"),
-        message=f"The file's name ends in '{suffix}', but it is {what}. {fix}",
+        message=msg(
+            "The file's name ends in '{suffix}', but it is {what}. {fix}",
+            suffix=suffix,
+            what=what,
+            fix=fix,
+        ),
     )
 
 
@@ -190,8 +225,12 @@ def _check_column_classes(classes: dict[str, str] | None, *, filename: str) -> N
             raise file_error(
                 filename,
                 rule="column-class",
-                message=f"Column '{name}' is given the class '{value}'; use one of "
-                f"{', '.join(CLASSES)}.",
+                message=msg(
+                    "Column '{column}' is given the class '{value}'; use one of {classes}.",
+                    column=name,
+                    value=value,
+                    classes=", ".join(CLASSES),
+                ),
             )
 
 
@@ -225,6 +264,7 @@ def _ingest_once(
     source_format: str,
     declared: list[FieldSpec] | None,
     widened: dict[str, str],
+    fallback_from: dict[str, str],
     column_classes: dict[str, str],
     error_limit: int,
     progress: Progress | None,
@@ -240,7 +280,7 @@ def _ingest_once(
         reader = _open_reader(source, filename=filename, source_format=source_format, report=report)
         if report.error_count:
             report.fail()
-        run = _Run(reader, report, declared, widened)
+        run = _Run(reader, report, declared, widened, fallback_from)
         if typed_csv and isinstance(reader, CsvReader):
             # Arrow converts the types while parsing, on all cores; Python only checks.
             specs = run.prepare(reader.sample())
@@ -278,6 +318,7 @@ def _ingest_once(
             row_count=rows,
             table_schema=run.table_schema(specs, column_classes),
             profile=run.profile.result(),
+            text_fallbacks=run.text_fallbacks(filename),
         )
     except BaseException:
         if writer is not None:
@@ -288,6 +329,14 @@ def _ingest_once(
     finally:
         if reader is not None:
             reader.close()
+
+
+def _all_digits(values: pa.Array) -> bool:
+    """Whole numbers past 64 bits: identifiers, kept as text on purpose."""
+    present = pc.drop_null(values)
+    return len(present) > 0 and bool(
+        pc.all(pc.match_substring_regex(present, r"^[+-]?\d+$")).as_py()
+    )
 
 
 def _arrow_parses(spec: FieldSpec) -> bool:
@@ -322,6 +371,7 @@ class _Run:
         report: ErrorReport,
         declared: list[FieldSpec] | None,
         widened: dict[str, str],
+        fallback_from: dict[str, str] | None = None,
     ) -> None:
         self.reader = reader
         self.report = report
@@ -333,6 +383,13 @@ class _Run:
         self.unique_seen: dict[str, set[Any]] = {}
         self.rows_checked = 0
         self.unique_skipped = False
+        # Text columns whose cells mostly fit another type: name → that type, and per column
+        # the cells that do not fit (row, value; the first few), their count, and the count of
+        # non-empty cells.
+        self.fallback_from: dict[str, str] = dict(fallback_from or {})
+        self.fallback_cells: dict[str, list[dict[str, Any]]] = {}
+        self.fallback_misfits: dict[str, int] = {}
+        self.fallback_present: dict[str, int] = {}
         if declared is not None:
             self._match_declared(declared)
             self._start(declared)
@@ -347,20 +404,30 @@ class _Run:
             self.report.add(
                 rule="missing-column",
                 field=name,
-                message=f"The schema declares a column '{name}' that the file does not have.",
+                message=msg(
+                    "The schema declares a column '{column}' that the file does not have.",
+                    column=name,
+                ),
             )
         for name in extra:
             self.report.add(
                 rule="extra-column",
                 column=self.reader.columns.index(name) + 1,
                 field=name,
-                message=f"The file has a column '{name}' that the schema does not declare.",
+                message=msg(
+                    "The file has a column '{column}' that the schema does not declare.",
+                    column=name,
+                ),
             )
         if not missing and not extra:
             self.report.add(
                 rule="column-order",
-                message="The columns are in a different order from the schema: "
-                f"file {self.reader.columns}, schema {names}.",
+                message=msg(
+                    "The columns are in a different order from the schema: file {file}, "
+                    "schema {schema}.",
+                    file=str(self.reader.columns),
+                    schema=str(names),
+                ),
             )
         self.report.fail()
 
@@ -378,6 +445,10 @@ class _Run:
                 field_type = field_type_for(values.type)
             else:
                 field_type = infer_field_type(values)
+                if field_type == "string":
+                    meant = majority_type(values)
+                    if meant is not None:
+                        self.fallback_from[name] = meant
             specs.append(FieldSpec(name=name, type=field_type))
         return specs
 
@@ -408,7 +479,11 @@ class _Run:
             converted, bad = cast_column(values, spec)
             if bad is not None:
                 if self.declared is None:
-                    raise _Widen(spec.name, widen(spec.type, pc.filter(values, bad)))
+                    wider = widen(spec.type, pc.filter(values, bad))
+                    meant = spec.type if wider == "string" else None
+                    if meant is not None and not _all_digits(pc.filter(values, bad)):
+                        raise _Widen(spec.name, wider, self.fallback_from.get(spec.name, meant))
+                    raise _Widen(spec.name, wider)
                 self._report_mask(
                     raw,
                     position,
@@ -416,11 +491,20 @@ class _Run:
                     values,
                     bad,
                     rule="type",
-                    explain=f"is not a valid {spec.type}"
-                    + (f" in format '{spec.format}'" if spec.format != "default" else ""),
+                    explain=(
+                        msg(
+                            "is not a valid {type} in format '{format}'",
+                            type=spec.type,
+                            format=spec.format,
+                        )
+                        if spec.format != "default"
+                        else msg("is not a valid {type}", type=spec.type)
+                    ),
                 )
             if self.declared is not None and spec.constraints:
                 self._check_constraints(raw, position, spec, values, converted)
+            if spec.type == "string" and spec.name in self.fallback_from:
+                self._count_fallback(raw, spec.name, values)
             columns.append(converted)
         names = [spec.name for spec in specs]
         batch = pa.RecordBatch.from_arrays(columns, names=names)
@@ -429,6 +513,51 @@ class _Run:
         self.rows_checked += batch.num_rows
         self.profile.update(batch)
         return batch
+
+    def _count_fallback(self, raw: RawBatch, name: str, values: pa.Array) -> None:
+        meant = self.fallback_from[name]
+        self.fallback_present[name] = self.fallback_present.get(name, 0) + (
+            len(values) - values.null_count
+        )
+        bad = misfits(values, meant)
+        if bad is None:
+            return
+        indices = pc.indices_nonzero(pc.fill_null(bad, False))
+        self.fallback_misfits[name] = self.fallback_misfits.get(name, 0) + len(indices)
+        cells = self.fallback_cells.setdefault(name, [])
+        room = FALLBACK_CELLS_LISTED - len(cells)
+        for index in indices.slice(0, max(room, 0)).to_pylist():
+            value = json_value(values[index].as_py())
+            cells.append({"row": raw.row(index), "value": value})
+
+    def text_fallbacks(self, filename: str) -> list[dict[str, Any]]:
+        """The columns read as text although most of their cells are of another type.
+
+        Each: file, field, column (1-based), the type most cells had, how many cells do not
+        fit it out of how many non-empty ones, and the first of those cells (row, value).
+        A column whose cells are mostly text is not listed: text is what it is.
+        """
+        found = []
+        names = [spec.name for spec in self.specs or []]
+        for name, meant in self.fallback_from.items():
+            bad = self.fallback_misfits.get(name, 0)
+            present = self.fallback_present.get(name, 0)
+            if name not in names or meant not in TEXT_FALLBACK_TYPES:
+                continue
+            if bad == 0 or 2 * bad >= present:
+                continue
+            found.append(
+                {
+                    "file": filename,
+                    "field": name,
+                    "column": names.index(name) + 1,
+                    "type": meant,
+                    "count": bad,
+                    "present": present,
+                    "cells": self.fallback_cells.get(name, []),
+                }
+            )
+        return found
 
     def _report_mask(
         self,
@@ -439,7 +568,7 @@ class _Run:
         bad: pa.Array,
         *,
         rule: str,
-        explain: str,
+        explain: Message,
     ) -> None:
         indices = pc.indices_nonzero(pc.fill_null(bad, False))
         total = len(indices)
@@ -455,9 +584,13 @@ class _Run:
                 column=position,
                 field=spec.name,
                 value=value,
-                message=f"Row {row}, column '{spec.name}': "
-                + ("the cell" if value is None else repr(value))
-                + f" {explain}.",
+                message=msg(
+                    "Row {row}, column '{column}': {cell} {explain}.",
+                    row=row,
+                    column=spec.name,
+                    cell=msg("the cell") if value is None else repr(value),
+                    explain=explain,
+                ),
             )
         self.report.count_more(rule, total - listed)
 
@@ -467,38 +600,38 @@ class _Run:
         rules = spec.constraints
         present = pc.is_valid(values)
 
-        def report(rule: str, bad: pa.Array, explain: str) -> None:
+        def report(rule: str, bad: pa.Array, explain: Message) -> None:
             self._report_mask(raw, position, spec, shown, bad, rule=rule, explain=explain)
 
         if rules.get("required"):
-            report("required", pc.is_null(shown), "is empty, but a value is required")
+            report("required", pc.is_null(shown), msg("is empty, but a value is required"))
         if "minimum" in rules:
             bound = constraint_bound(rules["minimum"], values.type)
             report(
                 "minimum",
                 pc.and_(present, pc.less(values, bound)),
-                f"is below the minimum {rules['minimum']}",
+                msg("is below the minimum {minimum}", minimum=rules["minimum"]),
             )
         if "maximum" in rules:
             bound = constraint_bound(rules["maximum"], values.type)
             report(
                 "maximum",
                 pc.and_(present, pc.greater(values, bound)),
-                f"is above the maximum {rules['maximum']}",
+                msg("is above the maximum {maximum}", maximum=rules["maximum"]),
             )
         if "enum" in rules:
             allowed = pa.array(rules["enum"]).cast(values.type)
             report(
                 "enum",
                 pc.and_(present, pc.invert(pc.is_in(values, allowed))),
-                f"is not one of {rules['enum']}",
+                msg("is not one of {allowed}", allowed=str(rules["enum"])),
             )
         if "pattern" in rules and pa.types.is_string(values.type):
             matches = pc.match_substring_regex(values, f"^(?:{rules['pattern']})$")
             report(
                 "pattern",
                 pc.invert(pc.fill_null(matches, True)),
-                f"does not match the pattern {rules['pattern']!r}",
+                msg("does not match the pattern {pattern}", pattern=repr(rules["pattern"])),
             )
         if pa.types.is_string(values.type) and ("maxLength" in rules or "minLength" in rules):
             lengths = pc.utf8_length(values)
@@ -506,13 +639,13 @@ class _Run:
                 report(
                     "maxLength",
                     pc.fill_null(pc.greater(lengths, rules["maxLength"]), False),
-                    f"is longer than {rules['maxLength']} characters",
+                    msg("is longer than {length} characters", length=rules["maxLength"]),
                 )
             if "minLength" in rules:
                 report(
                     "minLength",
                     pc.fill_null(pc.less(lengths, rules["minLength"]), False),
-                    f"is shorter than {rules['minLength']} characters",
+                    msg("is shorter than {length} characters", length=rules["minLength"]),
                 )
         if rules.get("unique"):
             self._check_unique(raw, position, spec, shown, values)
@@ -540,7 +673,7 @@ class _Run:
             shown,
             pa.array(flags),
             rule="unique",
-            explain="appears in an earlier row, but values must be unique",
+            explain=msg("appears in an earlier row, but values must be unique"),
         )
 
     def finish(self) -> list[FieldSpec]:

@@ -30,6 +30,7 @@ from bitgoeul.errors import ValidationFailed
 from bitgoeul.ingest.encoding import SAMPLE_BYTES, detect_encoding
 from bitgoeul.ingest.report import ErrorReport, file_error
 from bitgoeul.ingest.table_schema import FALSE_VALUES, TRUE_VALUES
+from bitgoeul.messages import msg
 
 CSV_BLOCK_BYTES = 8 * 1024 * 1024
 READ_AHEAD_BLOCKS = 8
@@ -184,7 +185,10 @@ def check_header(names: list[str], report: ErrorReport, *, row: int = 1) -> None
                 column=position,
                 field=name,
                 value=name,
-                message=f"Column {position} has no name in the header row. Give it one.",
+                message=msg(
+                    "Column {position} has no name in the header row. Give it one.",
+                    position=position,
+                ),
             )
         elif name in seen:
             report.add(
@@ -193,9 +197,12 @@ def check_header(names: list[str], report: ErrorReport, *, row: int = 1) -> None
                 column=position,
                 field=name,
                 value=name,
-                message=(
-                    f"Column {position} is named '{name}', like column {seen[name]}. "
-                    "Column names must be unique."
+                message=msg(
+                    "Column {position} is named '{name}', like column {other}. "
+                    "Column names must be unique.",
+                    position=position,
+                    name=name,
+                    other=seen[name],
                 ),
             )
         else:
@@ -225,7 +232,7 @@ class CsvReader(SourceReader):
             raise file_error(
                 filename,
                 rule="empty-file",
-                message="The file has no header row. The first row must name the columns.",
+                message=msg("The file has no header row. The first row must name the columns."),
             )
         self.delimiter = delimiter or _sniff_delimiter(text)
         self.columns = next(csv.reader(io.StringIO(text), delimiter=self.delimiter))
@@ -329,9 +336,11 @@ class CsvReader(SourceReader):
             raise file_error(
                 self.filename,
                 rule="encoding",
-                message=(
-                    f"Bytes that are not valid {self.encoding} appear at or after row "
-                    f"{next_row}. Save the whole file in one encoding (UTF-8 is best)."
+                message=msg(
+                    "Bytes that are not valid {encoding} appear at or after row {row}. Save the "
+                    "whole file in one encoding (UTF-8 is best).",
+                    encoding=self.encoding,
+                    row=next_row,
                 ),
             )
         if "Empty CSV file" in message:
@@ -339,8 +348,12 @@ class CsvReader(SourceReader):
         raise file_error(
             self.filename,
             rule="parse",
-            message=f"The file could not be read as {self.format.upper()} near row {next_row}: "
-            f"{message.splitlines()[0]}",
+            message=msg(
+                "The file could not be read as {format} near row {row}: {problem}",
+                format=self.format.upper(),
+                row=next_row,
+                problem=message.splitlines()[0],
+            ),
         )
 
     def _report_ragged_rows(self) -> None:
@@ -351,10 +364,13 @@ class CsvReader(SourceReader):
                 rule="ragged-row",
                 row=row.number,
                 value=row.text,
-                message=(
-                    f"Row {row.number} has {row.actual_columns} cells; the header has "
-                    f"{row.expected_columns}. Check for a missing or extra "
-                    f"'{_shown(self.delimiter)}' or an unclosed quote."
+                message=msg(
+                    "Row {row} has {actual} cells; the header has {expected}. Check for a "
+                    "missing or extra '{delimiter}' or an unclosed quote.",
+                    row=row.number,
+                    actual=row.actual_columns,
+                    expected=row.expected_columns,
+                    delimiter=_shown(self.delimiter),
                 ),
             )
             return "skip"
@@ -414,7 +430,7 @@ class JsonLinesReader(SourceReader):
             raise file_error(
                 filename,
                 rule="empty-file",
-                message="The file holds no JSON objects. Put one object per line.",
+                message=msg("The file holds no JSON objects. Put one object per line."),
             )
 
     @property
@@ -444,15 +460,23 @@ class JsonLinesReader(SourceReader):
                         rule="json",
                         row=number,
                         column=error.colno,
-                        message=f"Line {number} is not valid JSON: {error.msg} "
-                        f"(character {error.colno}).",
+                        message=msg(
+                            "Line {line} is not valid JSON: {problem} (character {character}).",
+                            line=number,
+                            problem=error.msg,
+                            character=error.colno,
+                        ),
                     )
                     continue
                 if not isinstance(record, dict):
                     self.report.add(
                         rule="json",
                         row=number,
-                        message=f"Line {number} is a JSON {type(record).__name__}, not an object.",
+                        message=msg(
+                            "Line {line} is a JSON {kind}, not an object.",
+                            line=number,
+                            kind=type(record).__name__,
+                        ),
                     )
                     continue
                 yield number, record
@@ -460,8 +484,12 @@ class JsonLinesReader(SourceReader):
             raise file_error(
                 self.filename,
                 rule="encoding",
-                message=f"Bytes that are not valid {self.encoding} appear after line {number}. "
-                "Save the whole file in one encoding (UTF-8 is best).",
+                message=msg(
+                    "Bytes that are not valid {encoding} appear after line {line}. Save the "
+                    "whole file in one encoding (UTF-8 is best).",
+                    encoding=self.encoding,
+                    line=number,
+                ),
             ) from None
 
     def _collect(self, *, limit: int, learn: bool) -> list[tuple[int, dict[str, Any]]]:
@@ -491,8 +519,12 @@ class JsonLinesReader(SourceReader):
                     rule="extra-field",
                     row=number,
                     field=key,
-                    message=f"Line {number} has a key '{key}' that the first "
-                    f"{JSONL_BATCH_ROWS} lines do not have.",
+                    message=msg(
+                        "Line {line} has a key '{key}' that the first {lines} lines do not have.",
+                        line=number,
+                        key=key,
+                        lines=JSONL_BATCH_ROWS,
+                    ),
                 )
             for name, cells in columns.items():
                 cells.append(_json_text(record.get(name)))
@@ -523,8 +555,10 @@ class ParquetReader(SourceReader):
             raise file_error(
                 filename,
                 rule="not-parquet",
-                message="The file does not start and end with the Parquet marker 'PAR1', so it is "
-                "not a Parquet file. Export it again, or upload it with its real extension.",
+                message=msg(
+                    "The file does not start and end with the Parquet marker 'PAR1', so it is "
+                    "not a Parquet file. Export it again, or upload it with its real extension."
+                ),
             )
         try:
             self._file = pq.ParquetFile(path)
@@ -532,8 +566,11 @@ class ParquetReader(SourceReader):
             raise file_error(
                 filename,
                 rule="not-parquet",
-                message=f"The Parquet footer could not be read ({str(error).splitlines()[0]}). "
-                "The file may be truncated; upload it again.",
+                message=msg(
+                    "The Parquet footer could not be read ({problem}). The file may be "
+                    "truncated; upload it again.",
+                    problem=str(error).splitlines()[0],
+                ),
             ) from None
         self.arrow_schema = self._file.schema_arrow
         self.columns = list(self.arrow_schema.names)
@@ -554,8 +591,11 @@ class ParquetReader(SourceReader):
             raise file_error(
                 self.filename,
                 rule="not-parquet",
-                message=f"Row {self._rows_done + 1} onwards could not be read "
-                f"({str(error).splitlines()[0]}). The file may be damaged.",
+                message=msg(
+                    "Row {row} onwards could not be read ({problem}). The file may be damaged.",
+                    row=self._rows_done + 1,
+                    problem=str(error).splitlines()[0],
+                ),
             ) from None
 
     def close(self) -> None:
@@ -629,14 +669,24 @@ class XlsxReader(SourceReader):
             raise
 
     def _broken(self, error: BaseException, *, row: int | None = None) -> ValidationFailed:
-        where = f" at or after sheet row {row}" if row is not None else ""
         detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return file_error(
-            self.filename,
-            rule="not-xlsx",
-            message=f"The workbook could not be read{where} ({detail[:200]}). It may be damaged "
-            "or not made by a spreadsheet program; open it in Excel and save it again as .xlsx.",
+        fix = msg(
+            "It may be damaged or not made by a spreadsheet program; open it in Excel and save "
+            "it again as .xlsx."
         )
+        message = (
+            msg(
+                "The workbook could not be read at or after sheet row {row} ({problem}). {fix}",
+                row=row,
+                problem=detail[:200],
+                fix=fix,
+            )
+            if row is not None
+            else msg(
+                "The workbook could not be read ({problem}). {fix}", problem=detail[:200], fix=fix
+            )
+        )
+        return file_error(self.filename, rule="not-xlsx", message=message)
 
     def _sheet_rows(self) -> Generator[tuple[Any, ...], None, None]:
         """The sheet's rows; a broken part of the workbook, found while reading, is reported."""
@@ -669,8 +719,10 @@ class XlsxReader(SourceReader):
             raise file_error(
                 self.filename,
                 rule="empty-file",
-                message=f"The first sheet ('{self._sheet.title}') is empty. Put a header row "
-                "first.",
+                message=msg(
+                    "The first sheet ('{sheet}') is empty. Put a header row first.",
+                    sheet=self._sheet.title,
+                ),
             )
         cells = list(header)
         while cells and cells[-1] is None:
@@ -687,8 +739,10 @@ class XlsxReader(SourceReader):
             raise file_error(
                 self.filename,
                 rule="not-xlsx",
-                message="The file is not an XLSX workbook (it is not a zip archive, or an "
-                "incomplete one). Save it from Excel as .xlsx and upload it again.",
+                message=msg(
+                    "The file is not an XLSX workbook (it is not a zip archive, or an "
+                    "incomplete one). Save it from Excel as .xlsx and upload it again."
+                ),
             ) from None
         with archive:
             entries = archive.infolist()
@@ -700,11 +754,15 @@ class XlsxReader(SourceReader):
             raise file_error(
                 self.filename,
                 rule="zip-bomb",
-                message=(
-                    f"The workbook would unpack to {unpacked:,} bytes from {packed:,} "
-                    f"(ratio {unpacked // packed}:1), past the limit of "
-                    f"{XLSX_MAX_UNCOMPRESSED_BYTES:,} bytes or {XLSX_MAX_RATIO}:1. "
-                    "Upload it as CSV or Parquet instead."
+                message=msg(
+                    "The workbook would unpack to {unpacked:,} bytes from {packed:,} (ratio "
+                    "{ratio}:1), past the limit of {limit:,} bytes or {max_ratio}:1. Upload it as "
+                    "CSV or Parquet instead.",
+                    unpacked=unpacked,
+                    packed=packed,
+                    ratio=unpacked // packed,
+                    limit=XLSX_MAX_UNCOMPRESSED_BYTES,
+                    max_ratio=XLSX_MAX_RATIO,
                 ),
             )
 
@@ -725,8 +783,12 @@ class XlsxReader(SourceReader):
                 raise file_error(
                     self.filename,
                     rule="zip-bomb",
-                    message=f"The sheet goes past {XLSX_MAX_ROWS:,} rows or {XLSX_MAX_CELLS:,} "
-                    "cells. Upload data this large as CSV or Parquet.",
+                    message=msg(
+                        "The sheet goes past {rows:,} rows or {cells:,} cells. Upload data this "
+                        "large as CSV or Parquet.",
+                        rows=XLSX_MAX_ROWS,
+                        cells=XLSX_MAX_CELLS,
+                    ),
                 )
             if all(value is None for value in values):
                 continue
@@ -734,8 +796,12 @@ class XlsxReader(SourceReader):
                 self.report.add(
                     rule="ragged-row",
                     row=self._row_number,
-                    message=f"Row {self._row_number} has cells right of the last named column "
-                    f"({width}). Name that column or clear those cells.",
+                    message=msg(
+                        "Row {row} has cells right of the last named column ({width}). Name that "
+                        "column or clear those cells.",
+                        row=self._row_number,
+                        width=width,
+                    ),
                 )
                 continue
             numbers.append(self._row_number)

@@ -1,6 +1,9 @@
 """The ingest error report: the first N errors with row, column, value and rule, plus counts.
 
 The CLI and the web pages show this structure as it is; ``ValidationFailed.detail`` carries it.
+Its messages are ``msg()`` messages; an ingest run keeps its report in the database as JSON
+through :func:`stored` and reads it back with :func:`restored`, so a report written in English
+is shown later in the reader's language.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from collections import Counter
 from typing import Any, NoReturn
 
 from bitgoeul.errors import ValidationFailed
+from bitgoeul.messages import Message, msg
 
 VALUE_SHOWN_CHARS = 200
 
@@ -35,7 +39,7 @@ class ErrorReport:
         self,
         *,
         rule: str,
-        message: str,
+        message: str | Message,
         row: int | None = None,
         column: int | None = None,
         field: str | None = None,
@@ -76,17 +80,50 @@ class ErrorReport:
 
     def error(self) -> ValidationFailed:
         total = self.error_count
-        rules = ", ".join(f"{rule} ({count})" for rule, count in self.counts.most_common())
-        noun = "error" if total == 1 else "errors"
-        first = self.errors[0]["message"] if self.errors else ""
-        return ValidationFailed(
-            f"{self.filename}: {total} {noun} ({rules}). First: {first}",
-            detail=self.detail(),
+        values = {
+            "file": self.filename,
+            "total": total,
+            "rules": ", ".join(f"{rule} ({count})" for rule, count in self.counts.most_common()),
+            "first": self.errors[0]["message"] if self.errors else "",
+        }
+        summary = (
+            msg("{file}: {total} error ({rules}). First: {first}", **values)
+            if total == 1
+            else msg("{file}: {total} errors ({rules}). First: {first}", **values)
         )
+        return ValidationFailed(summary, detail=self.detail())
 
 
-def file_error(filename: str, *, rule: str, message: str) -> ValidationFailed:
+def file_error(filename: str, *, rule: str, message: str | Message) -> ValidationFailed:
     """A problem with the file as a whole (encoding, empty, not Parquet): one error, no row."""
     report = ErrorReport(filename, limit=1)
     report.add(rule=rule, message=message)
     return report.error()
+
+
+# How a message is kept in stored JSON: its template and values, so it can be translated later.
+_TEMPLATE = "x-message-template"
+_VALUES = "x-message-values"
+
+
+def stored(value: Any) -> Any:
+    """A report (any JSON-like value) with each message kept as its template and values."""
+    if isinstance(value, Message):
+        return {_TEMPLATE: value.template, _VALUES: stored(dict(value.values))}
+    if isinstance(value, dict):
+        return {key: stored(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [stored(item) for item in value]
+    return value
+
+
+def restored(value: Any) -> Any:
+    """A stored report with its messages made messages again (English text that translates)."""
+    if isinstance(value, dict):
+        if set(value) == {_TEMPLATE, _VALUES} and isinstance(value[_TEMPLATE], str):
+            values = restored(value[_VALUES])
+            return Message(value[_TEMPLATE], values if isinstance(values, dict) else {})
+        return {key: restored(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [restored(item) for item in value]
+    return value

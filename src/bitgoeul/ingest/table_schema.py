@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bitgoeul.errors import ValidationFailed
+from bitgoeul.messages import Message, msg
 
 TRUE_VALUES = ["true", "True", "TRUE", "1"]
 FALSE_VALUES = ["false", "False", "FALSE", "0"]
@@ -89,10 +90,12 @@ def field_type_for(arrow_type: pa.DataType) -> str:
 
 
 def _descriptor_error(
-    filename: str, message: str, field_name: str | None = None
+    filename: str, message: str | Message, field_name: str | None = None
 ) -> ValidationFailed:
-    where = f"field '{field_name}'" if field_name else "the schema"
-    text = f"The declared Table Schema is not valid: {where}: {message}"
+    where = msg("field '{field}'", field=field_name) if field_name else msg("the schema")
+    text = msg(
+        "The declared Table Schema is not valid: {where}: {problem}", where=where, problem=message
+    )
     return ValidationFailed(
         text,
         detail={
@@ -119,27 +122,32 @@ def parse_declared_schema(descriptor: dict[str, Any], *, filename: str) -> list[
     """Check a steward's Table Schema descriptor and turn it into field specs."""
     fields = descriptor.get("fields") if isinstance(descriptor, dict) else None
     if not isinstance(fields, list) or not fields:
-        raise _descriptor_error(filename, "it needs a non-empty list of 'fields'.")
+        raise _descriptor_error(filename, msg("it needs a non-empty list of 'fields'."))
     specs: list[FieldSpec] = []
     seen: set[str] = set()
     for position, item in enumerate(fields, start=1):
         name = item.get("name") if isinstance(item, dict) else None
         if not isinstance(name, str) or not name.strip():
-            raise _descriptor_error(filename, f"field number {position} has no 'name'.")
+            raise _descriptor_error(
+                filename, msg("field number {position} has no 'name'.", position=position)
+            )
         if name in seen:
-            raise _descriptor_error(filename, "the name is used twice.", name)
+            raise _descriptor_error(filename, msg("the name is used twice."), name)
         seen.add(name)
         field_type = item.get("type", "string")
         if field_type not in KNOWN_TYPES:
             raise _descriptor_error(
                 filename,
-                f"type '{field_type}' is not a Table Schema type "
-                f"(use one of {', '.join(sorted(KNOWN_TYPES))}).",
+                msg(
+                    "type '{type}' is not a Table Schema type (use one of {types}).",
+                    type=field_type,
+                    types=", ".join(sorted(KNOWN_TYPES)),
+                ),
                 name,
             )
         constraints = item.get("constraints", {})
         if not isinstance(constraints, dict):
-            raise _descriptor_error(filename, "'constraints' must be an object.", name)
+            raise _descriptor_error(filename, msg("'constraints' must be an object."), name)
         _check_constraints(filename, name, field_type, constraints)
         spec = FieldSpec(
             name=name,
@@ -174,24 +182,28 @@ def _check_constraints(
     }
     for key, value in constraints.items():
         if key not in known:
-            raise _descriptor_error(filename, f"constraint '{key}' is not supported.", name)
+            raise _descriptor_error(
+                filename, msg("constraint '{key}' is not supported.", key=key), name
+            )
         if key in {"required", "unique"} and not isinstance(value, bool):
-            raise _descriptor_error(filename, f"'{key}' must be true or false.", name)
+            raise _descriptor_error(filename, msg("'{key}' must be true or false.", key=key), name)
         if key in {"minLength", "maxLength"} and (
             not isinstance(value, int) or isinstance(value, bool) or value < 0
         ):
-            raise _descriptor_error(filename, f"'{key}' must be a whole number.", name)
+            raise _descriptor_error(filename, msg("'{key}' must be a whole number.", key=key), name)
         if key in {"minimum", "maximum"}:
             if field_type not in NUMERIC_CONSTRAINT_TYPES:
-                raise _descriptor_error(filename, f"'{key}' needs a number or date type.", name)
+                raise _descriptor_error(
+                    filename, msg("'{key}' needs a number or date type.", key=key), name
+                )
             if field_type in {"integer", "number", "year"} and (
                 not isinstance(value, int | float) or isinstance(value, bool)
             ):
-                raise _descriptor_error(filename, f"'{key}' must be a number.", name)
+                raise _descriptor_error(filename, msg("'{key}' must be a number.", key=key), name)
         if key == "enum" and (not isinstance(value, list) or not value):
-            raise _descriptor_error(filename, "'enum' must be a non-empty list.", name)
+            raise _descriptor_error(filename, msg("'enum' must be a non-empty list."), name)
         if key == "pattern" and not isinstance(value, str):
-            raise _descriptor_error(filename, "'pattern' must be a regular expression.", name)
+            raise _descriptor_error(filename, msg("'pattern' must be a regular expression."), name)
 
 
 def constraint_bound(value: Any, arrow_type: pa.DataType) -> pa.Scalar:
@@ -212,7 +224,9 @@ def _check_constraint_values(filename: str, spec: FieldSpec) -> None:
             pa.array(rules["enum"]).cast(spec.arrow_type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, OverflowError):
         raise _descriptor_error(
-            filename, f"a minimum, maximum or enum value is not a valid {spec.type}.", spec.name
+            filename,
+            msg("a minimum, maximum or enum value is not a valid {type}.", type=spec.type),
+            spec.name,
         ) from None
     if "pattern" in rules:
         try:
@@ -220,8 +234,11 @@ def _check_constraint_values(filename: str, spec: FieldSpec) -> None:
         except pa.ArrowInvalid:
             raise _descriptor_error(
                 filename,
-                f"the pattern {rules['pattern']!r} is not a regular expression we can run "
-                "(RE2 syntax: no look-arounds or back-references).",
+                msg(
+                    "the pattern {pattern} is not a regular expression we can run (RE2 syntax: "
+                    "no look-arounds or back-references).",
+                    pattern=repr(rules["pattern"]),
+                ),
                 spec.name,
             ) from None
 
@@ -267,6 +284,34 @@ def _casts(values: pa.Array, arrow_type: pa.DataType) -> bool:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
     return True
+
+
+# Types a column may have been meant to hold when a few of its cells made it text.
+TEXT_FALLBACK_TYPES = ("integer", "number", "date", "datetime", "boolean")
+
+
+def misfits(values: pa.Array, field_type: str) -> pa.Array | None:
+    """The mask of non-empty cells that are not a valid ``field_type`` (None when all are)."""
+    _cast, bad = cast_column(values, FieldSpec(name="", type=field_type))
+    return bad
+
+
+def majority_type(values: pa.Array) -> str | None:
+    """The type that more than half of a text sample's non-empty cells fit, when the others
+    made inference fall back to text (``2026-11-31`` among dates, ``n/a`` among numbers).
+
+    None when the column is text by nature: too few values, or codes with leading zeros.
+    """
+    present = pc.drop_null(values).slice(0, INFERENCE_SAMPLE_ROWS)
+    if len(present) < 2 or _any_match(present, LEADING_ZERO_PATTERN):
+        return None
+    for field_type in TEXT_FALLBACK_TYPES:
+        bad = misfits(present, field_type)
+        if bad is None:
+            continue  # every cell fits: text was chosen on purpose (e.g. 20-digit ids)
+        if 2 * int(pc.sum(pc.cast(bad, pa.int64())).as_py() or 0) < len(present):
+            return field_type
+    return None
 
 
 def widen(field_type: str, bad_values: pa.Array) -> str:

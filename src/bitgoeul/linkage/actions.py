@@ -218,7 +218,7 @@ def create_linkage_project(
             id=project.id,
             title=project.title,
         ),
-        link=f"/api/v1/linkage/projects/{project.id}",
+        link=f"/linkage/projects/{project.id}",
     )
     session.commit()
     return project
@@ -283,7 +283,7 @@ def approve_linkage_project(
                 "Every publisher approved linkage project {id}; the key custodian may run it.",
                 id=project.id,
             ),
-            link=f"/api/v1/linkage/projects/{project.id}",
+            link=f"/linkage/projects/{project.id}",
         )
     session.commit()
     session.refresh(project)
@@ -500,7 +500,7 @@ def run_linkage(
                     id=run_id,
                     slug=dataset.slug,
                 ),
-                link=f"/api/v1/linkage/runs/{run_id}",
+                link=f"/linkage/runs/{run_id}",
             )
             session.commit()
     finally:

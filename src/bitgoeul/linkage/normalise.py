@@ -78,7 +78,9 @@ def text(value: str | None) -> str | None:
     """NFKC (full-width forms to ASCII, compatibility jamo composed), trimmed, spaces collapsed."""
     if value is None:
         return None
-    cleaned = _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+    if not value.isascii():  # ASCII is already in NFKC
+        value = unicodedata.normalize("NFKC", value)
+    cleaned = " ".join(value.split())
     return cleaned or None
 
 

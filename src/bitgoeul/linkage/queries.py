@@ -164,3 +164,25 @@ def run_public(session: Session, run: LinkageRun) -> LinkageRunPublic:
 def require_signed_in(actor: Actor) -> None:
     if actor.is_anonymous:
         raise NotAuthenticated(msg("Sign in to work with linkage projects."))
+
+
+def list_linkage_projects(session: Session, *, actor: Actor) -> list[LinkageProject]:
+    """The linkage projects the actor may see, newest first."""
+    if actor.is_anonymous:
+        return []
+    projects = session.scalars(
+        select(LinkageProject)
+        .options(selectinload(LinkageProject.approvals))
+        .order_by(LinkageProject.id.desc())
+    )
+    return [p for p in projects if may_see(session, actor, p)]
+
+
+def runs_of(session: Session, project: LinkageProject) -> list[LinkageRun]:
+    return list(
+        session.scalars(
+            select(LinkageRun)
+            .where(LinkageRun.linkage_project_id == project.id)
+            .order_by(LinkageRun.id.desc())
+        )
+    )

@@ -29,6 +29,8 @@ class Obligations:
     agreement_id: int | None = None
     # Jobs: what the job writes is held until the release review lets it out.
     review_outputs: bool = False
+    # The DP door: only noisy statistics leave, each paid from the dataset's ε budgets.
+    differential_privacy: bool = False
 
     @property
     def changes_rows(self) -> bool:

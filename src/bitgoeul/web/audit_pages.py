@@ -49,6 +49,9 @@ SENTENCE_ACTIONS = (
     "dataset.testbed_inputs",
     "dataset.testbed_score",
     "dataset.testbed_setup",
+    "dataset.create_dataset",
+    "dataset.edit_metadata",
+    "dataset.publish_version",
     "dataset.created",
     "dataset.updated",
     "dataset.version_published",
@@ -175,10 +178,11 @@ def _events(
 def _result(event: AuditEvent) -> str:
     if event.outcome == "denied":
         return "refused"
-    door = (event.detail or {}).get("door_outcome")
+    detail = event.detail or {}
+    door = detail.get("door_outcome")
     if event.outcome == "failed" or door in ("failed", "refused"):
         return "failed"
-    if event.action.endswith("_decision") or event.action.startswith("dataset.testbed_"):
+    if "door_outcome" in detail:  # a door's decision, allowed
         return "allowed"
     return "done"
 

@@ -16,7 +16,6 @@ from bitgoeul.accounts.models import Role
 from bitgoeul.deps import SessionDep, SignedInActor
 from bitgoeul.governance import notifications
 from bitgoeul.governance import queries as governance_queries
-from bitgoeul.web.i18n import request_language
 from bitgoeul.web.views import page
 
 router = APIRouter(include_in_schema=False)
@@ -35,8 +34,6 @@ def me(request: Request, session: SessionDep, actor: SignedInActor) -> Response:
         "me.html",
         record=record,
         projects=projects,
-        notifications=len(
-            notifications.list_notifications(session, actor=actor, lang=request_language(request))
-        ),
+        notifications=notifications.total_count(session, user_id=record.user.id),
         no_store=True,
     )

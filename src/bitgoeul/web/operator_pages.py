@@ -51,10 +51,7 @@ def _organizations_page(
 ) -> Response:
     tower.require_operator(actor)
     organizations = account_queries.list_organizations(session)
-    members = {
-        o.id: len(account_queries.list_users(session, actor=actor, organization=o.slug))
-        for o in organizations
-    }
+    members = account_queries.users_per_organization(session)
     return page(
         request,
         "hub_organizations.html",

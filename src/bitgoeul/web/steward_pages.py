@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -21,8 +22,9 @@ from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog import actions as catalog_actions
 from bitgoeul.catalog import queries as catalog_queries
+from bitgoeul.catalog.licences import LICENCE_IDS, LICENCES
 from bitgoeul.catalog.models import AccessLevel, Dataset, IngestRun, IngestStatus, Sector
-from bitgoeul.catalog.schemas import DatasetCreate, UpdateFrequency
+from bitgoeul.catalog.schemas import DatasetCreate, DatasetUpdate, UpdateFrequency
 from bitgoeul.deps import (
     CsrfChecked,
     CurrentActor,
@@ -39,7 +41,8 @@ from bitgoeul.errors import (
     ValidationFailed,
     validation_problems,
 )
-from bitgoeul.governance.decision import DataAction, decide
+from bitgoeul.governance.decision import ColumnClass, DataAction, decide
+from bitgoeul.messages import msg
 from bitgoeul.uploads import save_upload
 from bitgoeul.web.views import (
     may_create_datasets,
@@ -147,6 +150,7 @@ def _upload_form(
     values: dict[str, str],
     error: str = "",
     report: dict[str, Any] | None = None,
+    notice: str = "",
     status_code: int = 200,
 ) -> Response:
     return page(
@@ -157,6 +161,7 @@ def _upload_form(
         values=values,
         error=error,
         report=report,
+        notice=notice,
         ingest_runs=catalog_queries.list_ingest_runs(session, slug=dataset.slug, limit=10),
     )
 
@@ -258,6 +263,13 @@ def upload(
             column_classes=classes,
             note=note,
         )
+    except catalog_actions.UploadHeld as held:
+        # Some columns fell back to text: the run's page names the cells and offers the choice.
+        return redirect_to(f"/ingest-runs/{held.run_id}")
+    except catalog_actions.AlreadyPublished as exc:
+        return _upload_form(
+            request, session, dataset, values=values, notice=exc.message, status_code=409
+        )
     except ValidationFailed as exc:
         report = exc.detail if isinstance(exc.detail, dict) and "errors" in exc.detail else None
         return _upload_form(
@@ -290,10 +302,219 @@ def ingest_run_page(
     if not decide(actor, DataAction.publish_version, dataset).allowed:
         # The API's answer too: error reports may quote the uploaded data.
         raise NotFound(f"There is no ingest run {run_id}.")
+    return _ingest_run_page(request, session, run, dataset)
+
+
+def _ingest_run_page(
+    request: Request,
+    session: Session,
+    run: IngestRun,
+    dataset: Dataset,
+    *,
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
+    public = catalog_queries.ingest_run_public(session, run)
     return page(
         request,
         "ingest_run.html",
-        run=catalog_queries.ingest_run_public(session, run),
+        status_code=status_code,
+        run=public,
+        # A dict, so the page's language applies to the stored report's messages.
+        error_report=public.error_report,
         dataset=dataset,
-        finished=run.status in (IngestStatus.succeeded, IngestStatus.failed),
+        finished=run.status != IngestStatus.running and run.status != IngestStatus.pending,
+        awaiting=run.status == IngestStatus.awaiting_choice,
+        choice_error=error,
     )
+
+
+def _held_run(session: Session, actor: Actor, run_id: int) -> tuple[IngestRun, Dataset]:
+    """A run the actor may choose for; others get the same answer as a missing run."""
+    run = catalog_queries.get_ingest_run(session, run_id)
+    dataset = session.get(Dataset, run.dataset_id)
+    if dataset is None or not decide(actor, DataAction.publish_version, dataset).allowed:
+        raise NotFound(f"There is no ingest run {run_id}.")
+    return run, dataset
+
+
+@router.post("/ingest-runs/{run_id}/publish", response_class=HTMLResponse)
+def publish_held_run(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+    run_id: int,
+) -> Response:
+    """The steward's choice on a held upload: publish, the fallen-back columns as text."""
+    if actor.is_anonymous:
+        raise NotAuthenticated("Sign in to see the status of an upload.")
+    run, dataset = _held_run(session, actor, run_id)
+    try:
+        catalog_actions.publish_held(
+            session, settings=settings, store=store, actor=actor, run_id=run_id
+        )
+    except Conflict as exc:
+        session.refresh(run)
+        return _ingest_run_page(request, session, run, dataset, error=exc.message, status_code=409)
+    return redirect_to(f"/ingest-runs/{run_id}")
+
+
+@router.post("/ingest-runs/{run_id}/discard", response_class=HTMLResponse)
+def discard_held_run(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CsrfChecked,
+    run_id: int,
+) -> Response:
+    """The steward's other choice: drop the held upload and go back to upload a fixed file."""
+    if actor.is_anonymous:
+        raise NotAuthenticated("Sign in to see the status of an upload.")
+    run, dataset = _held_run(session, actor, run_id)
+    try:
+        catalog_actions.discard_held(session, settings=settings, actor=actor, run_id=run_id)
+    except Conflict as exc:
+        session.refresh(run)
+        return _ingest_run_page(request, session, run, dataset, error=exc.message, status_code=409)
+    return redirect_to(f"/ingest-runs/{run_id}")
+
+
+# Editing a dataset ---------------------------------------------------------------------------
+
+_EDIT_TEXT_FIELDS = ("title", "title_ko", "description", "description_ko", "licence")
+_EDIT_NUMBER_FIELDS = ("min_group_size", "dominance_n", "dominance_k")
+_CLASS_FIELD = "class:"
+
+
+def _editable(session: Session, actor: Actor, slug: str) -> Dataset:
+    dataset = catalog_queries.get_dataset(session, slug)
+    decision = decide(actor, DataAction.edit_metadata, dataset)
+    if not decision.allowed:
+        refuse(actor, decision.reason)
+    return dataset
+
+
+def _latest_columns(dataset: Dataset) -> list[dict[str, Any]]:
+    """The latest version's columns with their class and the ingest's suggestion."""
+    if not dataset.versions:
+        return []
+    latest = max(dataset.versions, key=lambda version: version.number)
+    return [
+        {
+            "name": str(f["name"]),
+            "type": str(f.get("type", "string")),
+            "classification": str(f.get("classification") or "other"),
+            "suggested": str(f.get("suggested_classification") or ""),
+            "reason": str(f.get("classification_reason") or ""),
+        }
+        for f in latest.table_schema.get("fields", [])
+    ]
+
+
+def _dataset_values(dataset: Dataset) -> dict[str, str]:
+    values = {name: str(getattr(dataset, name) or "") for name in _EDIT_TEXT_FIELDS}
+    values.update({name: str(getattr(dataset, name)) for name in _EDIT_NUMBER_FIELDS})
+    values["keywords"] = ", ".join(dataset.keywords or [])
+    values["access_level"] = dataset.access_level.value
+    return values
+
+
+def _edit_form(
+    request: Request,
+    dataset: Dataset,
+    *,
+    values: dict[str, str],
+    classes: dict[str, str],
+    errors: list[str],
+    saved: bool = False,
+    status_code: int = 200,
+) -> Response:
+    columns = _latest_columns(dataset)
+    for column in columns:
+        column["chosen"] = classes.get(column["name"], column["classification"])
+    return page(
+        request,
+        "dataset_edit.html",
+        status_code=status_code,
+        dataset=dataset,
+        values=values,
+        errors=errors,
+        saved=saved,
+        columns=columns,
+        column_classes=[c.value for c in ColumnClass],
+        access_levels=[a.value for a in AccessLevel],
+        licences=LICENCES,
+        current_licence_listed=dataset.licence in LICENCE_IDS,
+    )
+
+
+@router.get("/datasets/{slug}/edit", response_class=HTMLResponse)
+def edit_dataset_form(
+    request: Request, session: SessionDep, actor: CurrentActor, slug: str, saved: bool = False
+) -> Response:
+    dataset = _editable(session, actor, slug)
+    return _edit_form(
+        request, dataset, values=_dataset_values(dataset), classes={}, errors=[], saved=saved
+    )
+
+
+@router.post("/datasets/{slug}/edit", response_class=HTMLResponse)
+async def edit_dataset(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+    slug: str,
+) -> Response:
+    """Metadata through ``update_dataset``; changed column classes through
+    ``reclassify_columns`` (a new version with the same rows).  Both audited."""
+    dataset = _editable(session, actor, slug)
+    form = await request.form()
+    values = {
+        name: str(form.get(name, "")).strip()
+        for name in (*_EDIT_TEXT_FIELDS, *_EDIT_NUMBER_FIELDS, "keywords", "access_level")
+    }
+    classes = {
+        str(key)[len(_CLASS_FIELD) :]: str(value)
+        for key, value in form.multi_items()
+        if str(key).startswith(_CLASS_FIELD)
+    }
+    errors: list[str] = []
+    if values["licence"] not in LICENCE_IDS and values["licence"] != dataset.licence:
+        errors.append(msg("Choose the licence from the list."))
+    known_classes = {c.value for c in ColumnClass}
+    errors += [
+        msg("Column '{column}': choose a class from the list.", column=name)
+        for name, value in classes.items()
+        if value not in known_classes
+    ]
+    data: dict[str, Any] = {name: values[name] for name in _EDIT_TEXT_FIELDS}
+    data["keywords"] = [k.strip() for k in values["keywords"].split(",") if k.strip()]
+    data["access_level"] = values["access_level"]
+    data.update({name: values[name] or None for name in _EDIT_NUMBER_FIELDS})
+    try:
+        changes = DatasetUpdate.model_validate(data)
+    except ValidationError as exc:
+        errors += validation_problems(exc)
+    if errors:
+        return _edit_form(
+            request, dataset, values=values, classes=classes, errors=errors, status_code=422
+        )
+    try:
+        catalog_actions.update_dataset(session, actor=actor, slug=slug, data=changes)
+        if classes and dataset.versions:
+            await run_in_threadpool(
+                lambda: catalog_actions.reclassify_columns(
+                    session, settings=settings, store=store, actor=actor, slug=slug, classes=classes
+                )
+            )
+    except (ValidationFailed, Conflict) as exc:
+        session.rollback()
+        dataset = catalog_queries.get_dataset(session, slug)
+        return _edit_form(
+            request, dataset, values=values, classes=classes, errors=[exc.message], status_code=422
+        )
+    return redirect_to(f"/datasets/{slug}/edit?saved=true")

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 
 from bitgoeul import __version__
 from bitgoeul.accounts import queries as account_queries
@@ -37,7 +37,7 @@ from bitgoeul.errors import (
 )
 from bitgoeul.governance import notifications
 from bitgoeul.governance.decision import DataAction, decide
-from bitgoeul.messages import msg, translate_tree
+from bitgoeul.messages import msg, translate_stored, translate_tree
 from bitgoeul.web.charts import profile_chart
 from bitgoeul.web.i18n import LANG_COOKIE, LANGUAGES, request_language, translator
 
@@ -60,6 +60,15 @@ templates = Environment(
 templates.globals["profile_chart"] = profile_chart
 # Asset URLs carry the release, so browsers fetch new CSS and JS after an upgrade.
 templates.globals["asset_version"] = __version__
+
+
+@pass_context
+def _stored(context: Any, text: Any) -> str:
+    """``{{ text | stored }}``: a message kept as English text, in the page's language."""
+    return translate_stored(text, context["lang"])
+
+
+templates.filters["stored"] = _stored
 
 # The pages' own assets only: no inline script, no third-party origin.
 _SECURITY_HEADERS = {

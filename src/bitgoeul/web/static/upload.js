@@ -1,6 +1,7 @@
 // Progressive enhancement for uploads: the forms work without this file.
 // 1. The upload form is sent with XMLHttpRequest so a progress bar can show bytes sent.
 // 2. An ingest run page that is still running polls GET /api/v1/ingest-runs/{id}.
+// A failed upload ends its progress bar with the error, never an endless "processing".
 // Values come from data-* attributes (HTML-escaped by the server), never from inline script.
 "use strict";
 
@@ -12,6 +13,19 @@
     if (!row || !bar || !text || !window.FormData || !window.XMLHttpRequest) {
       return;
     }
+    function fail(message) {
+      // The bar stops where it was and says what went wrong; the form can be sent again.
+      if (!bar.hasAttribute("value")) {
+        bar.value = 0;
+      }
+      row.classList.add("progress-failed");
+      text.setAttribute("role", "alert");
+      text.textContent = message;
+      var button = form.querySelector("button[type=submit]");
+      if (button) {
+        button.disabled = false;
+      }
+    }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var button = form.querySelector("button[type=submit]");
@@ -19,6 +33,9 @@
         button.disabled = true;
       }
       row.hidden = false;
+      row.classList.remove("progress-failed");
+      text.removeAttribute("role");
+      bar.value = 0;
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       xhr.upload.addEventListener("progress", function (e) {
@@ -39,8 +56,11 @@
           return;
         }
         // A page with the validation report (or an error page): show it in place.
-        var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
-        var main = doc.getElementById("main");
+        var type = xhr.getResponseHeader("Content-Type") || "";
+        var doc = type.indexOf("text/html") === 0
+          ? new DOMParser().parseFromString(xhr.responseText, "text/html")
+          : null;
+        var main = doc ? doc.getElementById("main") : null;
         var here = document.getElementById("main");
         if (main && here) {
           here.replaceWith(main);
@@ -53,12 +73,18 @@
             result.scrollIntoView();
           }
         } else {
-          form.submit();
+          // Not a page of ours (a proxy's refusal, a plain-text error): say so, don't resend.
+          var said = (text.getAttribute("data-error-status") || "{status}")
+            .replace("{status}", xhr.status + " " + (xhr.statusText || ""));
+          fail(said.trim());
         }
       });
-      xhr.addEventListener("error", function () {
-        form.submit(); // network trouble: fall back to a plain post
-      });
+      function networkFailure() {
+        fail(text.getAttribute("data-error-network") || "");
+      }
+      xhr.addEventListener("error", networkFailure);
+      xhr.addEventListener("abort", networkFailure);
+      xhr.addEventListener("timeout", networkFailure);
       xhr.send(new FormData(form));
     });
   }
@@ -77,7 +103,7 @@
           if (!run) {
             return;
           }
-          if (run.status === "succeeded" || run.status === "failed") {
+          if (run.status !== "running" && run.status !== "pending") {
             window.location.reload();
             return;
           }

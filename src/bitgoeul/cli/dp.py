@@ -1,0 +1,217 @@
+"""``bitgoeul dp quote|release|budget|profile``: the differential-privacy door from the command
+line.
+
+Calls ``dp.actions`` as ``POST /api/v1/dp/quote``, ``/dp/release`` and the stewards' budget and
+profile routes do: the same decision point, the same ledger, the same audit entries.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.markup import escape
+from rich.table import Table
+
+from bitgoeul.cli.context import console, fail, hub_of, invalid_options
+from bitgoeul.dp import actions, queries
+from bitgoeul.dp.schemas import DpRequest, ProfileIn, Quote, Release
+from bitgoeul.messages import msg
+from bitgoeul.storage import make_store
+
+dp_app = typer.Typer(help="Differentially private statistics of secure data, paid from ε budgets.")
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _measure(text: str) -> dict[str, Any]:
+    """``count``, ``sum:COLUMN``, ``mean:COLUMN`` or ``quantile:COLUMN:Q``."""
+    kind, _, rest = text.partition(":")
+    if kind == "count" and not rest:
+        return {"kind": "count"}
+    if kind in ("sum", "mean") and rest:
+        return {"kind": kind, "column": rest}
+    column, _, q = rest.rpartition(":")
+    if kind == "quantile" and column:
+        try:
+            return {"kind": kind, "column": column, "q": float(q)}
+        except ValueError:
+            pass
+    raise fail(
+        msg(
+            "--measure {given!r} is not one of count, sum:COLUMN, mean:COLUMN, quantile:COLUMN:Q.",
+            given=text,
+        )
+    )
+
+
+def _print_quote(quote: Quote) -> None:
+    table = Table("measure", "mechanism", "noise scale", "±95 %", "ε")
+    for m in quote.measures:
+        label = m.kind if m.column is None else f"{m.kind}({m.column})"
+        accuracy = "-" if m.accuracy_95 is None else f"{m.accuracy_95:.4g}"
+        table.add_row(label, m.mechanism, f"{m.noise_scale:.4g}", accuracy, f"{m.epsilon:.4g}")
+    console.print(table)
+    for b in quote.balances:
+        console.print(f"{escape(b.scope)}: ε {b.left:g} left of {b.cap:g}")
+    console.print(f"Cost: ε {quote.epsilon:g}. Release with: bitgoeul dp release TOKEN")
+    console.print(quote.token, soft_wrap=True)
+
+
+def _print_release(release: Release) -> None:
+    table = Table(*release.columns)
+    for row in release.rows:
+        table.add_row(*(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row))
+    console.print(table)
+    charged = (
+        "the stored answer of the same request, free"
+        if release.repeated
+        else f"ε {release.epsilon_charged:g} charged"
+    )
+    console.print(f"Release {release.release_id}: {charged}.")
+    for b in release.balances:
+        console.print(f"{escape(b.scope)}: ε {b.left:g} left of {b.cap:g}")
+
+
+@dp_app.command("quote")
+def dp_quote(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Argument(help="The secure dataset's slug.")],
+    measure: Annotated[
+        list[str],
+        typer.Option(
+            "--measure",
+            help="count, sum:COLUMN, mean:COLUMN or quantile:COLUMN:Q; repeat for more.",
+        ),
+    ],
+    epsilon: Annotated[float, typer.Option("--epsilon", help="What the release may cost.")],
+    acting: Annotated[str, typer.Option("--as", help="The user asking.")],
+    project: Annotated[
+        int | None, typer.Option("--project", help="The project that pays (its agreement).")
+    ] = None,
+    group_by: Annotated[
+        list[str] | None,
+        typer.Option("--group-by", help="A column with a public key set; repeat for more."),
+    ] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", help="The dataset version (default: latest).")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="How to print the quote.")
+    ] = OutputFormat.table,
+) -> None:
+    """State what a request would cost (ε) and how accurate it would be; spends nothing."""
+    try:
+        request = DpRequest(
+            dataset=dataset,
+            version=version,
+            project=project,
+            group_by=group_by or [],
+            measures=[_measure(m) for m in measure],
+            epsilon=epsilon,
+        )
+    except ValidationError as exc:
+        raise invalid_options(exc) from None
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        actor = hub.actor(session, acting)
+        quote = actions.quote(session, settings=hub.settings, actor=actor, request=request)
+    if output_format == OutputFormat.json:
+        typer.echo(quote.model_dump_json(indent=2))
+    else:
+        _print_quote(quote)
+
+
+@dp_app.command("release")
+def dp_release(
+    ctx: typer.Context,
+    token: Annotated[str, typer.Argument(help="The token printed by 'bitgoeul dp quote'.")],
+    acting: Annotated[str, typer.Option("--as", help="The user who asked for the quote.")],
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="How to print the statistics.")
+    ] = OutputFormat.table,
+) -> None:
+    """Spend a quote: print the noisy statistics (a repeated request is free)."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        actor = hub.actor(session, acting)
+        release = actions.release(
+            session,
+            settings=hub.settings,
+            store=make_store(hub.settings),
+            actor=actor,
+            token=token,
+        )
+    if output_format == OutputFormat.json:
+        typer.echo(release.model_dump_json(indent=2))
+    else:
+        _print_release(release)
+
+
+@dp_app.command("budget")
+def dp_budget(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Argument(help="The dataset's slug.")],
+    acting: Annotated[str, typer.Option("--as", help="A steward of the publisher.")],
+    epsilon: Annotated[
+        float | None,
+        typer.Option("--epsilon", help="Set the cap to this ε (without it: show the ledger)."),
+    ] = None,
+    project: Annotated[
+        int | None,
+        typer.Option("--project", help="The project's cap (without it: the dataset's)."),
+    ] = None,
+) -> None:
+    """Show every budget of a dataset with its spending, or set one cap."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        actor = hub.actor(session, acting)
+        if epsilon is not None:
+            actions.set_budget(
+                session, actor=actor, slug=dataset, project_id=project, epsilon=epsilon
+            )
+        ledger = actions.read_budgets(session, actor=actor, slug=dataset)
+    table = Table("budget", "cap ε", "spent", "reserved", "left")
+    for b in ledger:
+        table.add_row(b.scope, f"{b.cap:g}", f"{b.spent:g}", f"{b.reserved:g}", f"{b.left:g}")
+    console.print(table)
+
+
+@dp_app.command("profile")
+def dp_profile(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Argument(help="The dataset's slug.")],
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", dir_okay=False, help="Approve this JSON profile (without it: show it)."
+        ),
+    ] = None,
+    acting: Annotated[
+        str | None, typer.Option("--as", help="A steward of the publisher (to approve).")
+    ] = None,
+) -> None:
+    """Show a dataset's approved DP profile, or approve a new one from a JSON file."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        if file is not None:
+            if acting is None:
+                raise fail(msg("Approving a profile needs --as, a steward of the publisher."))
+            try:
+                profile = ProfileIn.model_validate(json.loads(file.read_text(encoding="utf-8")))
+            except (OSError, ValueError) as exc:
+                raise fail(
+                    msg("Cannot read the profile {file}: {error}", file=str(file), error=str(exc))
+                ) from None
+            actions.set_profile(
+                session, actor=hub.actor(session, acting), slug=dataset, profile=profile
+            )
+        public = queries.public_profile(session, dataset)
+    typer.echo(public.model_dump_json(indent=2))

@@ -1,0 +1,658 @@
+"""What people do at the DP door: a steward approves a profile and sets budgets; a researcher
+asks for a quote, then releases it.
+
+``quote`` passes the door (``dataset.dp_quote_decision``), plans the request with OpenDP and
+signs it; nothing is read and nothing is spent.  ``release`` checks the signed quote, passes
+the door again (``dataset.dp_release_decision``: the agreement may have ended since), and then:
+
+1. returns the stored answer, free, if the same request was released on the same version
+   (``dp.release_repeated``): asking again cannot average the noise away;
+2. reserves the cost on every budget scope (the dataset's and the project's) in one
+   transaction, all or none: the budget rows are locked (``SELECT … FOR UPDATE`` on
+   PostgreSQL; on SQLite the transaction's first statement is a write to those rows, which
+   takes the database's write lock at once, as ``BEGIN IMMEDIATE`` would), so two releases
+   never both see the same balance;
+3. computes the exact bounded aggregates through the door's view (``dp.aggregates``); if that
+   fails, the reservation is refunded (``dp.refund``): no noise was drawn, nothing left;
+4. draws the noise (OpenDP) and, in one transaction, moves the cost from reserved to spent,
+   stores the answer and audits one ``dp.debit`` per scope with the measurement's hash and the
+   balances.  If anything fails once noise is drawn the cost stays charged.
+
+Under any concurrency, spent + reserved never exceeds a cap: the check and the reservation are
+made under the lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.audit.actions import record_event
+from bitgoeul.catalog.models import Dataset, DatasetVersion
+from bitgoeul.catalog.queries import get_dataset, version_of
+from bitgoeul.config import Settings
+from bitgoeul.dp import aggregates, queries
+from bitgoeul.dp.models import (
+    DATASET_SCOPE,
+    MICRO,
+    DpBudget,
+    DpPersonRows,
+    DpProfile,
+    DpRelease,
+    ReleaseStatus,
+    project_scope,
+)
+from bitgoeul.dp.plan import Plan, plan_request
+from bitgoeul.dp.schemas import (
+    BudgetPublic,
+    DpRequest,
+    MeasureQuote,
+    ProfileIn,
+    Quote,
+    Release,
+)
+from bitgoeul.engine import locked as engine
+from bitgoeul.errors import AccessDenied, Conflict, ValidationFailed
+from bitgoeul.governance.decision import DataAction
+from bitgoeul.governance.doors import Door, Passage, Request
+from bitgoeul.governance.queries import decision_context, get_project
+from bitgoeul.messages import msg
+from bitgoeul.privacy import views
+from bitgoeul.storage.base import ObjectStore
+
+QUOTE_SALT = "bitgoeul.dp.quote"
+QUOTE_MAX_AGE_S = 15 * 60
+RELEASE_LIMITS = engine.Limits(timeout_s=300, memory_limit="4GB")
+
+
+def _signer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret(), salt=QUOTE_SALT)
+
+
+def _scopes(project_id: int | None) -> list[str]:
+    return [DATASET_SCOPE] + ([project_scope(project_id)] if project_id is not None else [])
+
+
+def _steward_door(
+    session: Session, *, actor: Actor, dataset: Dataset, event: str | None = None
+) -> None:
+    door = Door(session, actor=actor, event=event or f"dataset.{DataAction.edit_metadata.value}")
+    with door:
+        door.admit([Request(DataAction.edit_metadata, dataset, None)])
+
+
+# --- the steward ------------------------------------------------------------------------------
+
+
+def set_profile(session: Session, *, actor: Actor, slug: str, profile: ProfileIn) -> DpProfile:
+    """Approve what DP requests on ``slug`` may use: the privacy unit, the public key sets,
+    the bounds (and quantile candidates) of measured columns."""
+    dataset = get_dataset(session, slug, publisher=False)
+    _steward_door(session, actor=actor, dataset=dataset)
+    version = version_of(session, dataset)
+    classes = views.column_classes(views.schema_fields(version.table_schema))
+    if classes.get(profile.person_column) != "direct_identifier":
+        raise ValidationFailed(
+            msg(
+                "The privacy unit must be the dataset's direct identifier; '{column}' is not "
+                "one in version {version}.",
+                column=profile.person_column,
+                version=version.number,
+            )
+        )
+    for column in [*profile.keys, *profile.measures]:
+        if column not in classes:
+            raise ValidationFailed(
+                msg(
+                    "Version {version} has no column '{column}'.",
+                    version=version.number,
+                    column=column,
+                )
+            )
+        if classes[column] == "direct_identifier":
+            raise ValidationFailed(
+                msg(
+                    "Column '{column}' identifies people; it can only be the privacy unit.",
+                    column=column,
+                )
+            )
+    row = queries.profile_of(session, dataset.id)
+    if row is None:
+        row = DpProfile(dataset_id=dataset.id, person_column="", max_rows_per_person=1)
+        session.add(row)
+    row.person_column = profile.person_column
+    row.max_rows_per_person = profile.max_rows_per_person
+    row.keys = {k: list(v) for k, v in profile.keys.items()}
+    row.measures = {k: v.model_dump() for k, v in profile.measures.items()}
+    row.updated_by_id = actor.user_id
+    session.flush()
+    record_event(
+        session,
+        action="dp.profile_set",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=dataset.slug,
+        organization_id=dataset.publisher_id,
+        detail=queries.profile_dict(row),
+    )
+    session.commit()
+    return row
+
+
+def set_budget(
+    session: Session, *, actor: Actor, slug: str, project_id: int | None, epsilon: float
+) -> DpBudget:
+    """Set the ε cap of the dataset (``project_id`` None: all projects together) or of one
+    project on it.  A cap below what is already spent and reserved is refused."""
+    dataset = get_dataset(session, slug, publisher=False)
+    _steward_door(session, actor=actor, dataset=dataset)
+    # The decision's audit entry holds the audit lock; release it before locking budgets
+    # (releases lock budgets, then audit: one order everywhere, no deadlock on PostgreSQL).
+    session.commit()
+    if project_id is not None:
+        get_project(session, project_id)
+    scope = DATASET_SCOPE if project_id is None else project_scope(project_id)
+    cap = round(epsilon * MICRO)
+    _lock_budgets(session, dataset.id, [scope])
+    budget = session.scalars(
+        select(DpBudget)
+        .where(DpBudget.dataset_id == dataset.id, DpBudget.scope == scope)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if budget is None:
+        budget = DpBudget(
+            dataset_id=dataset.id,
+            scope=scope,
+            project_id=project_id,
+            cap_micro=cap,
+            spent_micro=0,
+            reserved_micro=0,
+        )
+        session.add(budget)
+    elif cap < budget.spent_micro + budget.reserved_micro:
+        raise ValidationFailed(
+            msg(
+                "ε {used} of this budget is already spent or reserved; the cap cannot go below it.",
+                used=(budget.spent_micro + budget.reserved_micro) / MICRO,
+            )
+        )
+    budget.cap_micro = cap
+    session.flush()
+    record_event(
+        session,
+        action="dp.budget_set",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=dataset.slug,
+        organization_id=dataset.publisher_id,
+        detail={**queries.balance(budget).model_dump(), "project": project_id},
+    )
+    session.commit()
+    return budget
+
+
+def read_budgets(session: Session, *, actor: Actor, slug: str) -> list[BudgetPublic]:
+    """Every budget of ``slug`` with what is spent and reserved: the ledger is the stewards'
+    (a researcher sees their own balances in each quote).  The reading is audited."""
+    dataset = get_dataset(session, slug, publisher=False)
+    _steward_door(session, actor=actor, dataset=dataset, event="dataset.dp_budgets_read")
+    session.commit()
+    return [queries.budget_public(slug, b) for b in queries.budgets(session, dataset.id)]
+
+
+# --- the researcher -----------------------------------------------------------------------------
+
+
+def _admit(
+    session: Session, door: Door, *, actor: Actor, request: DpRequest
+) -> tuple[Passage, Plan]:
+    dataset = get_dataset(session, request.dataset, publisher=False)
+    version = version_of(session, dataset, request.version)
+    context = decision_context(
+        session, actor=actor, dataset=dataset, version=version, project_id=request.project
+    )
+    passage = door.admit([Request(DataAction.dp_release, dataset, version, context)])[0]
+    profile = queries.profile_of(session, dataset.id)
+    if profile is None:
+        raise ValidationFailed(
+            msg(
+                "Dataset '{slug}' has no approved DP settings yet; ask its steward.",
+                slug=dataset.slug,
+            )
+        )
+    classes = views.column_classes(views.schema_fields(version.table_schema))
+    obligations = passage.decision.obligations
+    visible = (
+        set(classes)
+        if obligations.visible_columns is None
+        else set(obligations.visible_columns) & set(classes)
+    )
+    plan = plan_request(
+        request, profile=queries.profile_dict(profile), columns=classes, visible=visible
+    )
+    return passage, plan
+
+
+def _measure_quotes(plan: Plan) -> list[MeasureQuote]:
+    quotes: list[MeasureQuote] = []
+    for position, measure in enumerate(plan.measures):
+        parts = [m for m in plan.measurements if m.measure == position]
+        main = parts[0]
+        factor = main.bounds.factor if main.part == "sum" and main.bounds is not None else 1
+        if main.part == "quantile" and main.bounds is not None:
+            factor = main.bounds.factor
+        single = len(parts) == 1 and main.part != "quantile"
+        quotes.append(
+            MeasureQuote(
+                kind=measure.kind,
+                column=measure.column,
+                q=measure.q,
+                mechanism=main.noise.mechanism,
+                noise_scale=main.noise.scale / factor,
+                accuracy_95=(
+                    main.noise.accuracy_95 / factor
+                    if single and main.noise.accuracy_95 is not None
+                    else None
+                ),
+                epsilon=sum(p.noise.epsilon * p.groups_charged for p in parts),
+            )
+        )
+    return quotes
+
+
+def _groups(plan: Plan) -> list[dict[str, Any]]:
+    return [dict(zip(plan.keys, values, strict=True)) for values in plan.group_values]
+
+
+def _missing_budgets(session: Session, dataset: Dataset, scopes: list[str]) -> None:
+    found = {b.scope for b in queries.budgets(session, dataset.id, scopes)}
+    for scope in scopes:
+        if scope not in found:
+            raise AccessDenied(
+                msg(
+                    "No ε budget is set for '{scope}' on dataset '{slug}'; ask its steward to "
+                    "set one.",
+                    scope=scope,
+                    slug=dataset.slug,
+                )
+            )
+
+
+def quote(session: Session, *, settings: Settings, actor: Actor, request: DpRequest) -> Quote:
+    """What ``request`` would cost and how accurate it would be; nothing is spent."""
+    door = Door(
+        session, actor=actor, event="dataset.dp_quote_decision", detail={"project": request.project}
+    )
+    with door:
+        passage, plan = _admit(session, door, actor=actor, request=request)
+        scopes = _scopes(request.project)
+        _missing_budgets(session, passage.dataset, scopes)
+        balances = [
+            queries.balance(b) for b in queries.budgets(session, passage.dataset.id, scopes)
+        ]
+        fixed = request.model_copy(update={"version": passage.version.number})
+        token = _signer(settings).dumps(
+            {
+                "request": fixed.model_dump(mode="json"),
+                "actor": actor.user_id,
+                "cost": plan.cost_micro,
+            }
+        )
+        session.commit()
+    return Quote(
+        dataset=passage.slug,
+        version=passage.version.number,
+        project=request.project,
+        groups=_groups(plan),
+        measures=_measure_quotes(plan),
+        epsilon=plan.cost_micro / MICRO,
+        balances=balances,
+        token=token,
+    )
+
+
+def _claim(settings: Settings, actor: Actor, token: str) -> tuple[DpRequest, int]:
+    try:
+        claim = _signer(settings).loads(token, max_age=QUOTE_MAX_AGE_S)
+    except SignatureExpired as error:
+        raise ValidationFailed(msg("This quote has expired; ask for a new one.")) from error
+    except BadSignature as error:
+        raise ValidationFailed(msg("This is not a quote this hub signed.")) from error
+    if claim.get("actor") != actor.user_id:
+        raise AccessDenied(msg("This quote was made for another account."))
+    return DpRequest.model_validate(claim["request"]), int(claim["cost"])
+
+
+def _measurement_sha256(plan: Plan, request: dict[str, Any], version: DatasetVersion) -> str:
+    described = {
+        "request": request,
+        "version_sha256": version.parquet_sha256,
+        "person_column": plan.person_column,
+        "max_rows_per_person": plan.max_rows,
+        "measurements": [
+            {
+                "measure": m.measure,
+                "part": m.part,
+                "column": m.column,
+                "mechanism": m.noise.mechanism,
+                "sensitivity": m.sensitivity,
+                "scale": m.noise.scale,
+                "epsilon": m.noise.epsilon,
+                "groups_charged": m.groups_charged,
+                "bounds": None if m.bounds is None else [m.bounds.lower, m.bounds.upper],
+                "factor": None if m.bounds is None else m.bounds.factor,
+            }
+            for m in plan.measurements
+        ],
+    }
+    text = json.dumps(described, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _most_rows_per_person(session: Session, passage: Passage, plan: Plan, view: engine.View) -> int:
+    """The most rows one person has in this view of this version: counted once and kept
+    (versions never change), so later releases know whether bounding would drop anything."""
+    view_sha256 = hashlib.sha256(view.select_sql.encode()).hexdigest()
+    found = session.scalars(
+        select(DpPersonRows.max_rows).where(
+            DpPersonRows.version_id == passage.version.id,
+            DpPersonRows.person_column == plan.person_column,
+            DpPersonRows.view_sha256 == view_sha256,
+        )
+    ).first()
+    if found is not None:
+        return int(found)
+    most = aggregates.most_rows_per_person(plan.person_column, view, limits=RELEASE_LIMITS)
+    session.add(
+        DpPersonRows(
+            version_id=passage.version.id,
+            person_column=plan.person_column,
+            view_sha256=view_sha256,
+            max_rows=most,
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:  # another release counted it at the same time: the same number
+        session.rollback()
+    return most
+
+
+def _lock_budgets(session: Session, dataset_id: int, scopes: list[str]) -> None:
+    """Take the write lock on SQLite now (this must be the transaction's first statement), so
+    the read that follows cannot be overtaken; PostgreSQL locks the rows with FOR UPDATE."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(DpBudget)
+            .where(DpBudget.dataset_id == dataset_id, DpBudget.scope.in_(scopes))
+            .values(reserved_micro=DpBudget.reserved_micro)
+        )
+
+
+def _locked_budgets(session: Session, dataset_id: int, scopes: list[str]) -> list[DpBudget]:
+    _lock_budgets(session, dataset_id, scopes)
+    return list(
+        session.scalars(
+            select(DpBudget)
+            .where(DpBudget.dataset_id == dataset_id, DpBudget.scope.in_(scopes))
+            .order_by(DpBudget.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _reserve(
+    session: Session,
+    *,
+    actor: Actor,
+    passage: Passage,
+    request: DpRequest,
+    request_sha256: str,
+    measurement_sha256: str,
+    cost: int,
+) -> int:
+    """Reserve ``cost`` on every scope, all or none, and keep the release row; committed."""
+    scopes = _scopes(request.project)
+    dataset = passage.dataset
+    budgets = _locked_budgets(session, dataset.id, scopes)
+    found = {b.scope: b for b in budgets}
+    for scope in scopes:
+        budget = found.get(scope)
+        if budget is None:
+            session.rollback()
+            _missing_budgets(session, dataset, [scope])
+            raise AssertionError("unreachable")  # pragma: no cover
+        if budget.left_micro < cost:
+            session.rollback()
+            raise AccessDenied(
+                msg(
+                    "The ε budget '{scope}' of dataset '{slug}' has {left} left; this release "
+                    "costs {cost}.",
+                    scope=scope,
+                    slug=dataset.slug,
+                    left=budget.left_micro / MICRO,
+                    cost=cost / MICRO,
+                )
+            )
+    for budget in budgets:
+        budget.reserved_micro += cost
+    row = DpRelease(
+        request_sha256=request_sha256,
+        measurement_sha256=measurement_sha256,
+        dataset_id=dataset.id,
+        version_id=passage.version.id,
+        project_id=request.project,
+        actor_id=actor.user_id,
+        status=ReleaseStatus.reserved,
+        cost_micro=cost,
+        request=request.model_dump(mode="json"),
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        session.rollback()
+        raise Conflict(
+            msg("The same request is being released right now; ask again in a moment.")
+        ) from error
+    session.commit()
+    return row.id
+
+
+def _finish(
+    session: Session,
+    *,
+    actor: Actor,
+    dataset: Dataset,
+    release_id: int,
+    scopes: list[str],
+    answer: dict[str, Any] | None,
+) -> list[DpBudget]:
+    """Noise was drawn: the reservation becomes spending, audited per scope."""
+    session.rollback()
+    budgets = _locked_budgets(session, dataset.id, scopes)
+    row = session.get(DpRelease, release_id, populate_existing=True)
+    assert row is not None  # noqa: S101 (reserved by this release)
+    cost = row.cost_micro
+    for budget in budgets:
+        budget.reserved_micro -= cost
+        budget.spent_micro += cost
+    row.status = ReleaseStatus.spent
+    row.spent_at = datetime.now(UTC)
+    row.answer = answer
+    if answer is None:
+        # Nothing was shown: free the request's slot, so asking again releases afresh.
+        row.request_sha256 = hashlib.sha256(
+            f"failed:{release_id}:{row.request_sha256}".encode()
+        ).hexdigest()
+    session.flush()
+    for budget in budgets:
+        record_event(
+            session,
+            action="dp.debit",
+            actor_id=actor.user_id,
+            actor_name=actor.username,
+            resource_type="dataset",
+            resource_id=dataset.slug,
+            organization_id=dataset.publisher_id,
+            detail={
+                "release": release_id,
+                "project": row.project_id,
+                "epsilon": cost / MICRO,
+                "measurement_sha256": row.measurement_sha256,
+                "request_sha256": row.request_sha256,
+                "answered": answer is not None,
+                **queries.balance(budget).model_dump(),
+            },
+        )
+    session.commit()
+    return budgets
+
+
+def _refund(
+    session: Session, *, actor: Actor, dataset: Dataset, release_id: int, scopes: list[str]
+) -> None:
+    """No noise was drawn: give the reservation back."""
+    session.rollback()
+    budgets = _locked_budgets(session, dataset.id, scopes)
+    row = session.get(DpRelease, release_id, populate_existing=True)
+    assert row is not None  # noqa: S101
+    for budget in budgets:
+        budget.reserved_micro -= row.cost_micro
+    record_event(
+        session,
+        action="dp.refund",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=dataset.slug,
+        organization_id=dataset.publisher_id,
+        detail={
+            "project": row.project_id,
+            "epsilon": row.cost_micro / MICRO,
+            "measurement_sha256": row.measurement_sha256,
+            "request_sha256": row.request_sha256,
+        },
+    )
+    session.execute(delete(DpRelease).where(DpRelease.id == release_id))
+    session.commit()
+
+
+def release(
+    session: Session, *, settings: Settings, store: ObjectStore, actor: Actor, token: str
+) -> Release:
+    """Spend a quote: the noisy statistics, or the stored ones of the same request."""
+    request, quoted_cost = _claim(settings, actor, token)
+    assert request.version is not None  # noqa: S101 (a quote fixes the version)
+    request_sha256 = request.sha256(version=request.version)
+    door = Door(
+        session,
+        actor=actor,
+        event="dataset.dp_release_decision",
+        detail={"project": request.project, "request_sha256": request_sha256},
+    )
+    with door:
+        passage, plan = _admit(session, door, actor=actor, request=request)
+        dataset = passage.dataset
+        scopes = _scopes(request.project)
+        quotes = _measure_quotes(plan)
+        if plan.cost_micro != quoted_cost:
+            raise Conflict(
+                msg("The dataset's DP settings changed since this quote; ask for a new one.")
+            )
+        stored = queries.stored_release(session, request_sha256)
+        if stored is not None and stored.answer is not None:
+            record_event(
+                session,
+                action="dp.release_repeated",
+                actor_id=actor.user_id,
+                actor_name=actor.username,
+                resource_type="dataset",
+                resource_id=dataset.slug,
+                organization_id=dataset.publisher_id,
+                detail={"release": stored.id, "project": request.project, "epsilon": 0},
+            )
+            balances = [queries.balance(b) for b in queries.budgets(session, dataset.id, scopes)]
+            session.commit()
+            return Release(
+                dataset=dataset.slug,
+                version=passage.version.number,
+                project=request.project,
+                release_id=stored.id,
+                repeated=True,
+                epsilon_charged=0,
+                columns=stored.answer["columns"],
+                rows=stored.answer["rows"],
+                measures=quotes,
+                balances=balances,
+                measurement_sha256=stored.measurement_sha256,
+            )
+        measurement_sha256 = _measurement_sha256(
+            plan, request.canonical(version=request.version), passage.version
+        )
+        session.commit()  # the decisions are kept whatever follows
+        view, _hidden = door.view(
+            store, passage, secret=settings.secret(), keep={plan.person_column.lower()}
+        )
+        most = _most_rows_per_person(session, passage, plan, view)
+        release_id = _reserve(
+            session,
+            actor=actor,
+            passage=passage,
+            request=request,
+            request_sha256=request_sha256,
+            measurement_sha256=measurement_sha256,
+            cost=plan.cost_micro,
+        )
+        try:
+            exact = aggregates.exact_aggregates(
+                plan, view, limits=RELEASE_LIMITS, bound=most > plan.max_rows
+            )
+        except BaseException:
+            _refund(session, actor=actor, dataset=dataset, release_id=release_id, scopes=scopes)
+            raise
+        try:
+            columns, rows = aggregates.noisy_answer(plan, exact)
+        except BaseException:
+            _finish(
+                session,
+                actor=actor,
+                dataset=dataset,
+                release_id=release_id,
+                scopes=scopes,
+                answer=None,
+            )
+            raise
+        budgets = _finish(
+            session,
+            actor=actor,
+            dataset=dataset,
+            release_id=release_id,
+            scopes=scopes,
+            answer={"columns": columns, "rows": rows},
+        )
+    return Release(
+        dataset=dataset.slug,
+        version=passage.version.number,
+        project=request.project,
+        release_id=release_id,
+        repeated=False,
+        epsilon_charged=plan.cost_micro / MICRO,
+        columns=columns,
+        rows=rows,
+        measures=quotes,
+        balances=[queries.balance(b) for b in budgets],
+        measurement_sha256=measurement_sha256,
+    )

@@ -1,0 +1,185 @@
+"""The exact, bounded aggregates a DP release adds noise to, computed on the locked engine.
+
+The SQL is the platform's own, printed from a ``Plan`` (column names from the version's Table
+Schema, key values from the steward's key set, all quoted): it reads the door's view (the
+decision's columns and row filter, the person column kept but never returned), drops rows
+whose keys are outside the public key set or whose person is unknown, keeps at most ``m``
+rows per person (chosen by a hash of the row, so the choice depends on that person's rows
+only), clamps each value to the approved bounds on the fixed-point grid, and aggregates per
+group.  Groups of the key set absent from the data count 0: which groups exist is never a
+release.  Then ``noisy_answer`` hands the vectors to OpenDP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bitgoeul.dp import mechanisms
+from bitgoeul.dp.plan import Measurement, Plan
+from bitgoeul.dp.schemas import MeasureKind
+from bitgoeul.engine import locked as engine
+
+RANK = "__bg_rank"
+
+
+@dataclass(frozen=True)
+class Exact:
+    vectors: dict[int, list[int]]  # measurement index → per group
+    values: dict[int, list[list[int]]]  # quantile measurement index → per group's values
+
+
+def _key(i: int) -> str:
+    return f"__bg_k{i}"
+
+
+def _grid(measurement: Measurement) -> str:
+    assert measurement.bounds is not None  # noqa: S101
+    assert measurement.column is not None  # noqa: S101
+    b = measurement.bounds
+    column = engine.quote_name(measurement.column)
+    scaled = f"CAST(round(CAST({column} AS DOUBLE) * {b.factor}) AS BIGINT)"
+    return f"least(greatest({scaled}, {b.lower}), {b.upper})"
+
+
+def person_rows_sql(person_column: str, view: str) -> str:
+    """The most rows any one person has in ``view``."""
+    person = engine.quote_name(person_column)
+    return (
+        f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM {engine.quote_name(view)} "
+        f"WHERE {person} IS NOT NULL GROUP BY {person})"
+    )
+
+
+def most_rows_per_person(person_column: str, view: engine.View, *, limits: engine.Limits) -> int:
+    result = engine.run(
+        person_rows_sql(person_column, view.name),
+        [view],
+        limit=1,
+        limits=limits,
+        scrub={str(view.path): "<dataset>"},
+        secure=True,
+    )
+    return int(result.rows[0][0])
+
+
+def bounded_sql(plan: Plan, view: str, *, bound: bool = True) -> str:
+    """The rows of ``view`` a release may use: keys in the key set, at most m per person.
+    ``bound`` False when no person has more than m rows (counted once per version): the
+    window would drop nothing, so the same rows are read without it."""
+    person = engine.quote_name(plan.person_column)
+    used = {plan.person_column, *plan.keys}
+    used |= {m.column for m in plan.measurements if m.column is not None}
+    keys = [
+        f"CAST({engine.quote_name(k)} AS VARCHAR) AS {_key(i)}" for i, k in enumerate(plan.keys)
+    ]
+    columns = [engine.quote_name(c) for c in sorted(used - set(plan.keys))]
+    where = [f"{person} IS NOT NULL"]
+    for i, key in enumerate(plan.keys):
+        values = sorted({group[i] for group in plan.groups})
+        allowed = ", ".join(engine.quote_text(v) for v in values)
+        where.append(f"CAST({engine.quote_name(key)} AS VARCHAR) IN ({allowed})")
+    order = ", ".join(engine.quote_name(c) for c in sorted(used))
+    select = ", ".join([*keys, *columns])
+    rank = f"row_number() OVER (PARTITION BY {person} ORDER BY hash({order}))" if bound else "1"
+    return (
+        f"SELECT {select}, {rank} AS {RANK} FROM {engine.quote_name(view)} "
+        f"WHERE {' AND '.join(where)}"
+    )
+
+
+def vector_sql(plan: Plan, view: str, *, bound: bool = True) -> str:
+    outputs: list[str] = []
+    for index, m in enumerate(plan.measurements):
+        if m.part == "count":
+            counted = "*" if m.column is None else engine.quote_name(m.column)
+            outputs.append(f"count({counted}) AS m{index}")
+        elif m.part == "sum":
+            outputs.append(f"CAST(coalesce(sum({_grid(m)}), 0) AS HUGEINT) AS m{index}")
+        else:
+            assert m.column is not None  # noqa: S101
+            outputs.append(
+                f"coalesce(list({_grid(m)}) FILTER (WHERE {engine.quote_name(m.column)} "
+                f"IS NOT NULL), []) AS m{index}"
+            )
+    keys = [_key(i) for i in range(len(plan.keys))]
+    group = f" GROUP BY {', '.join(keys)}" if keys else ""
+    return (
+        f"SELECT {', '.join([*keys, *outputs])} FROM ({bounded_sql(plan, view, bound=bound)}) "
+        f"WHERE {RANK} <= {plan.max_rows}{group}"
+    )
+
+
+def exact_aggregates(
+    plan: Plan, view: engine.View, *, limits: engine.Limits, bound: bool = True
+) -> Exact:
+    result = engine.run(
+        vector_sql(plan, view.name, bound=bound),
+        [view],
+        limit=len(plan.groups) + 1,
+        limits=limits,
+        scrub={str(view.path): "<dataset>"},
+        secure=True,
+    )
+    width = len(plan.keys)
+    found = {tuple(row[:width]): row[width:] for row in result.rows}
+    vectors: dict[int, list[int]] = {}
+    values: dict[int, list[list[int]]] = {}
+    for index, m in enumerate(plan.measurements):
+        cells = [found.get(group) for group in plan.groups]
+        if m.part == "quantile":
+            values[index] = [list(c[index]) if c is not None else [] for c in cells]
+        else:
+            vectors[index] = [int(c[index]) if c is not None else 0 for c in cells]
+    return Exact(vectors, values)
+
+
+def measure_label(kind: MeasureKind, column: str | None, q: float | None) -> str:
+    if kind == "count":
+        return "count"
+    if kind == "quantile":
+        return f"quantile({column}, {q})"
+    return f"{kind}({column})"
+
+
+def noisy_answer(plan: Plan, exact: Exact) -> tuple[list[str], list[list[Any]]]:
+    """Draw every measurement's noise (OpenDP) and assemble the table a requester sees."""
+    noisy: dict[int, list[float]] = {}
+    for index, m in enumerate(plan.measurements):
+        if m.part == "quantile":
+            assert m.bounds is not None  # noqa: S101
+            assert m.q is not None  # noqa: S101
+            noisy[index] = [
+                mechanisms.release_quantile(
+                    group_values,
+                    m.noise,
+                    candidates=m.bounds.candidates,
+                    q=m.q,
+                    contributions=plan.max_rows,
+                )
+                / m.bounds.factor
+                for group_values in exact.values[index]
+            ]
+        else:
+            released = mechanisms.release_vector(
+                exact.vectors[index], m.noise, sensitivity=m.sensitivity
+            )
+            factor = m.bounds.factor if m.part == "sum" and m.bounds is not None else 1
+            noisy[index] = [v / factor for v in released]
+    columns = [*plan.keys]
+    per_measure: list[list[Any]] = []
+    for position, measure in enumerate(plan.measures):
+        columns.append(measure_label(measure.kind, measure.column, measure.q))
+        parts = {m.part: i for i, m in enumerate(plan.measurements) if m.measure == position}
+        if measure.kind == "mean":
+            sums, counts = noisy[parts["sum"]], noisy[parts["count"]]
+            per_measure.append([s / max(c, 1) for s, c in zip(sums, counts, strict=True)])
+        elif measure.kind == "count":
+            per_measure.append([int(v) for v in noisy[parts["count"]]])
+        else:
+            per_measure.append(noisy[parts[measure.kind]])
+    rows = [
+        [*plan.group_values[g], *(values[g] for values in per_measure)]
+        for g in range(len(plan.groups))
+    ]
+    return columns, rows

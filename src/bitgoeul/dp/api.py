@@ -1,0 +1,72 @@
+"""The DP door's routes: quote and release for researchers, profile and budgets for stewards."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
+from bitgoeul.dp import actions, queries
+from bitgoeul.dp.schemas import (
+    BudgetIn,
+    BudgetPublic,
+    DpRequest,
+    ProfileIn,
+    ProfilePublic,
+    Quote,
+    Release,
+)
+
+router = APIRouter(tags=["dp"])
+
+
+class ReleaseIn(BaseModel):
+    token: str = Field(max_length=8000, description="The token of a quote.")
+
+
+@router.post("/dp/quote", response_model=Quote)
+def quote(body: DpRequest, session: SessionDep, settings: SettingsDep, actor: CsrfChecked) -> Quote:
+    """What a request would cost (ε) and how accurate it would be; spends nothing."""
+    return actions.quote(session, settings=settings, actor=actor, request=body)
+
+
+@router.post("/dp/release", response_model=Release)
+def release(
+    body: ReleaseIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+) -> Release:
+    """Spend a quote: the noisy statistics (or, for a request already released, the stored
+    ones, free)."""
+    return actions.release(session, settings=settings, store=store, actor=actor, token=body.token)
+
+
+@router.get("/datasets/{slug}/dp/profile", response_model=ProfilePublic)
+def get_profile(slug: str, session: SessionDep) -> ProfilePublic:
+    """What DP requests on the dataset may use: public by design (key sets, bounds)."""
+    return queries.public_profile(session, slug)
+
+
+@router.put("/datasets/{slug}/dp/profile", response_model=ProfilePublic)
+def put_profile(
+    slug: str, body: ProfileIn, session: SessionDep, actor: CsrfChecked
+) -> ProfilePublic:
+    actions.set_profile(session, actor=actor, slug=slug, profile=body)
+    return queries.public_profile(session, slug)
+
+
+@router.get("/datasets/{slug}/dp/budgets", response_model=list[BudgetPublic])
+def get_budgets(slug: str, session: SessionDep, actor: CurrentActor) -> list[BudgetPublic]:
+    """Every budget of the dataset with its spending (the dataset's stewards and operators)."""
+    return actions.read_budgets(session, actor=actor, slug=slug)
+
+
+@router.put("/datasets/{slug}/dp/budgets", response_model=BudgetPublic)
+def put_budget(slug: str, body: BudgetIn, session: SessionDep, actor: CsrfChecked) -> BudgetPublic:
+    """Set the dataset's overall cap (no project) or one project's cap, in ε."""
+    budget = actions.set_budget(
+        session, actor=actor, slug=slug, project_id=body.project, epsilon=body.epsilon
+    )
+    return queries.budget_public(slug, budget)

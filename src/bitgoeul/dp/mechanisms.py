@@ -1,0 +1,135 @@
+"""The noise, all of it drawn by OpenDP (its Context API); nothing here samples by itself.
+
+Two kinds of measurement, each a ``dp.Context`` holding one query:
+
+* a vector of integer aggregates (counts, or sums on a fixed-point grid) over the public key
+  set, computed exactly by DuckDB after contribution bounding, released with the *discrete*
+  Laplace mechanism under an L1 sensitivity (``dp.unit_of(l1=...)``).  Integers all the way:
+  the exact sum has no rounding for an attacker to read (Mironov's floating-point attack and
+  its relatives on sums), and OpenDP samples discrete Laplace exactly;
+* one group's quantile: OpenDP's ``private_quantile`` (scores over the steward's candidates,
+  then the exponential mechanism) over the group's bounded, fixed-point values, with
+  ``dp.unit_of(contributions=m)``.
+
+Each measurement's scale is the smallest whose cost OpenDP's own privacy map puts within its
+share of ε (``_calibrated``); the release then runs in a Context whose privacy filter holds
+exactly that share, so OpenDP itself refuses a release that would cost more than was quoted.
+
+Why ``enable_features("contrib")``: in OpenDP 0.16 the Context API's compositors (adaptive
+composition, the privacy filter) and ``private_quantile`` are not yet vetted by the library's
+own review, so they sit behind "contrib".  Nothing else is enabled: not "floating-point"
+(which would turn off OpenDP's defences against floating-point attacks) nor
+"honest-but-curious".
+
+What this does not protect against: the bounds, key sets and candidates are the steward's
+claim that they are public; if they were taken from the data they leak.  The sensitivity is
+right only if the person column really names one person (the dataset's direct identifier)
+and the bounding in ``dp.aggregates`` holds.  Timing of a release is not made constant.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import opendp.prelude as dp
+
+dp.enable_features("contrib")
+
+ALPHA = 0.05  # accuracy is stated at 95 %
+DISCRETE_LAPLACE = "discrete Laplace (OpenDP)"
+EXPONENTIAL_QUANTILE = "exponential mechanism over candidates (OpenDP private_quantile)"
+_INT = "i64"
+# OpenDP's Python bindings set each C function's argument types on first use, on a shared
+# object: two threads calling at once can break a call ("'tuple' object is not callable", seen
+# with 50 parallel releases).  Every call into OpenDP holds this lock; they take milliseconds.
+_OPENDP = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Noise:
+    mechanism: str
+    scale: float  # in the measurement's integer units
+    accuracy_95: float | None  # in the same units
+    epsilon: float  # what OpenDP's privacy map says the measurement costs
+
+
+def _context(values: list[int], privacy_unit: Any, epsilon: float, size: int | None) -> Any:
+    """A Context holding ``values`` whose privacy filter refuses any release over ``epsilon``
+    (no split: OpenDP's fully adaptive compositor, with no search for a split's scale)."""
+    return dp.Context.compositor(
+        data=values,
+        privacy_unit=privacy_unit,
+        privacy_loss=dp.loss_of(epsilon=epsilon),
+        domain=dp.vector_domain(dp.atom_domain(T=_INT), size=size),
+    )
+
+
+def _calibrated(query_at: Callable[[float], Any], d_in: int, epsilon: float) -> tuple[float, float]:
+    """The smallest scale (to within a part in 10^12) whose measurement OpenDP's own privacy
+    map charges at most ``epsilon``, and that charge.  A Laplace or exponential mechanism's
+    loss falls as 1/scale, so one map at scale 1 gives the answer; the map is then asked again
+    at the chosen scale, and the scale only ever moves up until it passes."""
+    at_one = float(query_at(1.0).resolve().map(d_in))
+    scale = at_one / epsilon
+    for _ in range(64):
+        spent = float(query_at(scale).resolve().map(d_in))
+        if spent <= epsilon:
+            return scale, spent
+        scale = math.nextafter(scale * (1 + 1e-12), math.inf)
+    raise ArithmeticError(f"no scale found for ε {epsilon}")  # pragma: no cover
+
+
+def _vector_unit(sensitivity: int) -> Any:
+    return dp.unit_of(l1=sensitivity, U=_INT)
+
+
+@lru_cache(maxsize=4096)
+def vector_noise(*, length: int, sensitivity: int, epsilon: float) -> Noise:
+    """The discrete Laplace measurement a vector of ``length`` aggregates gets (no data read:
+    a quote costs nothing)."""
+    with _OPENDP:
+        context = _context([0] * length, _vector_unit(sensitivity), epsilon, length)
+        scale, spent = _calibrated(lambda s: context.query().laplace(scale=s), sensitivity, epsilon)
+        accuracy = float(dp.discrete_laplacian_scale_to_accuracy(scale, ALPHA))
+    return Noise(DISCRETE_LAPLACE, scale, accuracy, spent)
+
+
+def release_vector(values: list[int], noise: Noise, *, sensitivity: int) -> list[int]:
+    """``values`` with discrete Laplace noise drawn by OpenDP at the quoted scale (the Context's
+    filter refuses it if OpenDP would charge more than the quoted ε)."""
+    if not values:
+        return []
+    with _OPENDP:
+        context = _context(values, _vector_unit(sensitivity), noise.epsilon, len(values))
+        released = context.query().laplace(scale=noise.scale).release()
+    return [int(v) for v in released]
+
+
+def _quantile_query(context: Any, candidates: tuple[int, ...], q: float, scale: float) -> Any:
+    return context.query().private_quantile(dp.max_divergence(), list(candidates), q, scale=scale)
+
+
+@lru_cache(maxsize=1024)
+def quantile_noise(
+    *, candidates: tuple[int, ...], q: float, contributions: int, epsilon: float
+) -> Noise:
+    with _OPENDP:
+        context = _context([], dp.unit_of(contributions=contributions), epsilon, None)
+        scale, spent = _calibrated(
+            lambda s: _quantile_query(context, candidates, q, s), contributions, epsilon
+        )
+    return Noise(EXPONENTIAL_QUANTILE, scale, None, spent)
+
+
+def release_quantile(
+    values: list[int], noise: Noise, *, candidates: tuple[int, ...], q: float, contributions: int
+) -> int:
+    """One of ``candidates``, chosen by OpenDP's exponential mechanism near the ``q`` quantile."""
+    with _OPENDP:
+        context = _context(values, dp.unit_of(contributions=contributions), noise.epsilon, None)
+        return int(_quantile_query(context, candidates, q, noise.scale).release())

@@ -1,0 +1,124 @@
+"""Tables of the differential-privacy door: what a steward approved, the budgets, the releases.
+
+* ``DpProfile``: per dataset, what the steward approved for DP requests: the privacy unit (the
+  column naming a person, normally the direct identifier, and the most rows one person may
+  contribute), the public key set (each group-by column with the values it may take, published
+  in advance so that which groups exist reveals nothing), and per measured column its bounds,
+  its decimals and its quantile candidates.
+* ``DpBudget``: a cap in ε for one *scope* of one dataset: ``dataset`` (every project
+  together, so colluding projects cannot add their budgets up) or ``project:<id>``.  Amounts are
+  kept in micro-ε (integers), so the sum of debits is exact and "spent never exceeds the cap"
+  is checked without rounding.
+* ``DpRelease``: one release: the request's hash (request + version), its cost, its status
+  (``reserved`` while noise is drawn, ``spent`` with the stored noisy answer, or deleted when
+  refunded), so a repeated request returns the same answer at no cost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bitgoeul.db.base import Base, utcnow
+
+DATASET_SCOPE = "dataset"
+MICRO = 1_000_000  # micro-ε per ε
+
+
+def project_scope(project_id: int) -> str:
+    return f"project:{project_id}"
+
+
+class ReleaseStatus(StrEnum):
+    reserved = "reserved"
+    spent = "spent"
+
+
+class DpProfile(Base):
+    __tablename__ = "dp_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), unique=True
+    )
+    person_column: Mapped[str] = mapped_column(String(200))
+    max_rows_per_person: Mapped[int]
+    # {"district": ["Dong-gu", ...], "age_band": ["0-19", ...]}
+    keys: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # {"cost": {"lower": 0, "upper": 500000, "decimals": 0, "candidates": [0, 1000, ...]}}
+    measures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DpBudget(Base):
+    __tablename__ = "dp_budgets"
+    __table_args__ = (UniqueConstraint("dataset_id", "scope", name="uq_dp_budgets_scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(60))
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    cap_micro: Mapped[int] = mapped_column(BigInteger)
+    spent_micro: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_micro: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def left_micro(self) -> int:
+        return self.cap_micro - self.spent_micro - self.reserved_micro
+
+
+class DpPersonRows(Base):
+    """The most rows one person has in a version, as one door's view reads it (``view_sha256``:
+    the view's SQL, so a different agreement's row filter is counted on its own).  A version
+    never changes, so this is counted once: when it is within the profile's limit, bounding
+    contributions would drop nothing, and releases skip it (same answer, much faster)."""
+
+    __tablename__ = "dp_person_rows"
+    __table_args__ = (
+        UniqueConstraint(
+            "version_id", "person_column", "view_sha256", name="uq_dp_person_rows_view"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
+    person_column: Mapped[str] = mapped_column(String(200))
+    view_sha256: Mapped[str] = mapped_column(String(64))
+    max_rows: Mapped[int] = mapped_column(BigInteger)
+    counted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DpRelease(Base):
+    __tablename__ = "dp_releases"
+    __table_args__ = (Index("ix_dp_releases_dataset_created", "dataset_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    measurement_sha256: Mapped[str] = mapped_column(String(64))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[ReleaseStatus] = mapped_column(
+        Enum(
+            ReleaseStatus,
+            name="dp_release_status",
+            native_enum=False,
+            length=20,
+            validate_strings=True,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    cost_micro: Mapped[int] = mapped_column(BigInteger)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    spent_at: Mapped[datetime | None]

@@ -1,0 +1,168 @@
+"""What crosses the DP door's API: a declarative request, a quote, a release, the budgets.
+
+A request names no SQL: a dataset version, group-by keys from the steward's public key set
+and measures over columns whose bounds the steward approved (``dp.models.DpProfile``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_MEASURES = 8
+MAX_EPSILON = 5.0  # OpenDP warns above 5
+
+
+MeasureKind = Literal["count", "sum", "mean", "quantile"]
+
+
+class Measure(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: MeasureKind
+    column: str | None = Field(
+        default=None, max_length=200, description="The measured column (not for count)."
+    )
+    q: float | None = Field(
+        default=None, gt=0, lt=1, description="For a quantile: which one (0.5 is the median)."
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> Measure:
+        if self.kind == "count" and self.column is not None:
+            raise ValueError("a count measures no column: leave 'column' out")
+        if self.kind != "count" and not self.column:
+            raise ValueError(f"a {self.kind} needs a 'column'")
+        if (self.kind == "quantile") != (self.q is not None):
+            raise ValueError("'q' is given for a quantile, and only for one")
+        return self
+
+
+class DpRequest(BaseModel):
+    """One declarative DP request; its canonical JSON (with the version) is what is hashed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: str = Field(max_length=100, description="The dataset's slug.")
+    version: int | None = Field(default=None, ge=1, description="None: the latest version.")
+    project: int | None = Field(
+        default=None, description="The project whose agreement and budget pay for it."
+    )
+    group_by: list[str] = Field(default_factory=list, max_length=3)
+    measures: list[Measure] = Field(min_length=1, max_length=MAX_MEASURES)
+    epsilon: float = Field(gt=0, le=MAX_EPSILON, description="The whole request's cost in ε.")
+
+    def canonical(self, *, version: int) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data["version"] = version
+        return data
+
+    def sha256(self, *, version: int) -> str:
+        text = json.dumps(self.canonical(version=version), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+class MeasureQuote(BaseModel):
+    kind: MeasureKind
+    column: str | None
+    q: float | None
+    mechanism: str
+    noise_scale: float = Field(description="In the column's units (counts: people's rows).")
+    accuracy_95: float | None = Field(
+        description="With 95 % probability each released value is within ± this of the "
+        "exact value of the bounded data (None for a mean or a quantile)."
+    )
+    epsilon: float
+
+
+class Balance(BaseModel):
+    scope: str
+    cap: float
+    spent: float
+    reserved: float
+    left: float
+
+
+class Quote(BaseModel):
+    dataset: str
+    version: int
+    project: int | None
+    groups: list[dict[str, Any]]
+    measures: list[MeasureQuote]
+    epsilon: float = Field(description="What the release costs, on every budget below.")
+    balances: list[Balance]
+    token: str = Field(description="Pass to POST /api/v1/dp/release within 15 minutes.")
+
+
+class Release(BaseModel):
+    dataset: str
+    version: int
+    project: int | None
+    release_id: int
+    repeated: bool = Field(description="True: the stored answer of an earlier release, free.")
+    epsilon_charged: float
+    columns: list[str]
+    rows: list[list[Any]]
+    measures: list[MeasureQuote]
+    balances: list[Balance]
+    measurement_sha256: str
+
+
+class ProfileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_column: str = Field(max_length=200)
+    max_rows_per_person: int = Field(ge=1, le=10_000)
+    keys: dict[str, list[str | int]] = Field(default_factory=dict)
+    measures: dict[str, MeasureBounds] = Field(default_factory=dict)
+
+
+class MeasureBounds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lower: float
+    upper: float
+    decimals: int = Field(default=0, ge=0, le=6)
+    candidates: list[float] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MeasureBounds:
+        if not self.lower < self.upper:
+            raise ValueError("'lower' must be below 'upper'")
+        if self.candidates != sorted(set(self.candidates)):
+            raise ValueError("'candidates' must be increasing, without repeats")
+        return self
+
+
+class ProfilePublic(BaseModel):
+    dataset: str
+    person_column: str
+    max_rows_per_person: int
+    keys: dict[str, list[str | int]]
+    measures: dict[str, MeasureBounds]
+    updated_at: datetime
+
+
+class BudgetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    project: int | None = Field(default=None, description="None: the dataset-wide cap.")
+    epsilon: float = Field(gt=0, le=1000)
+
+
+class BudgetPublic(BaseModel):
+    dataset: str
+    scope: str
+    project: int | None
+    cap: float
+    spent: float
+    reserved: float
+    left: float
+    updated_at: datetime
+
+
+ProfileIn.model_rebuild()

@@ -1,0 +1,55 @@
+"""The SDK's DP methods against a served hub: quote, release, budgets, profile."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from tests.dp.conftest import SURVEY, Budgets
+from tests.query.conftest import City
+
+from bitgoeul.cli.server import make_server
+from bitgoeul.client import AccessDenied, Client
+from bitgoeul.config import Settings
+from live_hub import serving
+
+
+@pytest.fixture
+def hub_url(settings: Settings) -> Iterator[str]:
+    server = make_server(settings, host="127.0.0.1", port=0, log_level="warning")
+    with serving(server) as url:
+        yield url
+
+
+def test_a_researcher_quotes_and_releases_through_the_sdk(
+    hub_url: str, city: City, budgets: Budgets
+) -> None:
+    project = budgets(project=1)
+    with Client(hub_url, token=city.cast.tokens["member"]) as hub:
+        assert hub.dp_profile(SURVEY)["person_column"] == "person_id"
+        quote = hub.dp_quote(
+            SURVEY,
+            [{"kind": "sum", "column": "income"}],
+            epsilon=0.6,
+            project=project,
+            group_by=["district"],
+        )
+        assert quote.measures[0].noise_scale == pytest.approx(10_000 / 0.6)
+        released = hub.dp_release(quote.token)
+        assert released.columns == ["district", "sum(income)"]
+        assert released.epsilon_charged == 0.6
+        second = hub.dp_quote(SURVEY, [{"kind": "count"}], epsilon=0.6, project=project)
+        with pytest.raises(AccessDenied, match="left"):
+            hub.dp_release(second.token)
+        with pytest.raises(AccessDenied):
+            hub.dp_budgets(SURVEY)
+
+
+def test_a_steward_sets_a_project_budget_through_the_sdk(
+    hub_url: str, city: City, budgets: Budgets
+) -> None:
+    project = budgets(project=1)
+    with Client(hub_url, token=city.cast.tokens["steward_of_publisher"]) as hub:
+        budget = hub.set_dp_budget(SURVEY, epsilon=2.5, project=project)
+        assert budget.scope == f"project:{project}"
+        assert {b.scope: b.cap for b in hub.dp_budgets(SURVEY)}[f"project:{project}"] == 2.5

@@ -1,0 +1,51 @@
+"""The noise a release carries is the noise its quote states: OpenDP's discrete Laplace at the
+stated scale, and the stated ±accuracy holds 95 % of the time."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pytest
+from tests.dp.conftest import Budgets
+
+from bitgoeul.dp import mechanisms
+from bitgoeul.dp.schemas import Quote, Release
+
+DRAWS = 20_000
+
+
+def _discrete_laplace_mean_abs(scale: float) -> float:
+    """E|X| for P(X = k) proportional to exp(-|k| / scale)."""
+    a = math.exp(-1 / scale)
+    return 2 * a / ((1 - a) * (1 + a))
+
+
+@pytest.mark.parametrize(("sensitivity", "epsilon"), [(1, 0.5), (10, 1.0), (3, 0.1)])
+def test_released_noise_has_the_stated_scale_and_accuracy(sensitivity: int, epsilon: float) -> None:
+    stated = mechanisms.vector_noise(length=DRAWS, sensitivity=sensitivity, epsilon=epsilon)
+    assert stated.scale == pytest.approx(sensitivity / epsilon)
+    noise = mechanisms.release_vector([0] * DRAWS, stated, sensitivity=sensitivity)
+    mean_abs = sum(abs(x) for x in noise) / DRAWS
+    # The mean of 20 000 |X| is within 5 % of its expectation (about 7 standard errors).
+    assert mean_abs == pytest.approx(_discrete_laplace_mean_abs(stated.scale), rel=0.05)
+    assert abs(sum(noise) / DRAWS) < 0.05 * stated.scale + 0.05  # centred
+    assert stated.accuracy_95 is not None
+    inside = sum(abs(x) <= stated.accuracy_95 for x in noise) / DRAWS
+    assert 0.94 <= inside <= 0.965
+
+
+def test_a_released_count_differs_from_the_exact_one_by_at_most_the_stated_accuracy_mostly(
+    budgets: Budgets, dp_quote: Callable[..., Quote], dp_release: Callable[..., Release]
+) -> None:
+    """Through the whole door: a count per age (each age is one person's), at ε 1."""
+    project = budgets(project=20)
+    quote = dp_quote(project=project, group_by=["age"], measures=[{"kind": "count"}], epsilon=1)
+    accuracy = quote.measures[0].accuracy_95
+    assert accuracy is not None
+    released = dp_release(quote.token)
+    # Every age belongs to exactly one person in the survey (ages are 20 + 7p mod 50).
+    errors = [abs(row[1] - 1) for row in released.rows]
+    assert len(errors) == 28
+    assert sum(e <= accuracy for e in errors) >= 22  # 95 % of 28 is 26.6; 22 is far below
+    assert any(e != 0 for e in errors)  # and it is noisy
