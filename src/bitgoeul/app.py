@@ -100,6 +100,7 @@ def create_app(
     from bitgoeul.web.audit_pages import router as audit_pages_router
     from bitgoeul.web.dataset_pages import router as dataset_pages_router
     from bitgoeul.web.developer_pages import router as developer_pages_router
+    from bitgoeul.web.dp_pages import router as dp_pages_router
     from bitgoeul.web.governance_pages import router as governance_pages_router
     from bitgoeul.web.job_pages import router as job_pages_router
     from bitgoeul.web.linkage_pages import router as linkage_pages_router
@@ -129,6 +130,7 @@ def create_app(
     app.include_router(notification_pages_router)
     app.include_router(audit_pages_router)
     app.include_router(query_pages_router)
+    app.include_router(dp_pages_router)
     app.include_router(job_pages_router)
     app.include_router(linkage_pages_router)
     app.include_router(testbed_pages_router)

@@ -76,7 +76,9 @@ def translate(text: Any, lang: str) -> str:
     if isinstance(text, Message):
         template = translations.get(text.template)
         if template is None:
-            return str(text)
+            if not text.values:
+                return str(text)
+            template = text.template  # the English words, with their values said in lang
         values = {name: translate(value, lang) for name, value in text.values.items()}
         return template.format(**values) if values else template
     if isinstance(text, str):
@@ -120,6 +122,95 @@ def preferred_language(accept_language: str | None, offered: Iterable[str] = LAN
         if primary in offered and weight > 0:
             choices.append((-weight, position, primary))
     return min(choices)[2] if choices else SOURCE_LANGUAGE
+
+
+# Reading stored English back --------------------------------------------------------------
+#
+# Some messages are stored as English text before anyone reads them (a job's failure reason,
+# an output check's finding in the database): their template and values are gone.  ``reread``
+# matches such a text against the catalog's templates and gives the message back, so a page
+# or an API answer can say it in the reader's language.
+
+
+_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@cache
+def _rereadable() -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    """Every template with placeholders as its literal pieces and the names between them, the
+    most specific (most literal text) first.  Left out: templates with format specs
+    (``{n:,}``: a value could not be formatted again from text), with two placeholders side by
+    side (no text tells where one ends) and with little literal text (``{a}: {b}`` would
+    read any text as itself)."""
+    found = []
+    for template in catalog("ko"):
+        if "{" not in template or any(
+            spec or conversion
+            for _, name, spec, conversion in string.Formatter().parse(template)
+            if name
+        ):
+            continue
+        pieces = _FIELD.split(template)  # literal, name, literal, name, ..., literal
+        literals, names = tuple(pieces[0::2]), tuple(pieces[1::2])
+        if not names or any(not piece for piece in literals[1:-1]):
+            continue
+        if sum(len(piece) for piece in literals) < 12:
+            continue
+        found.append((template, literals, names))
+    found.sort(key=lambda item: -sum(len(piece) for piece in item[1]))
+    return tuple(found)
+
+
+def _values_in(text: str, literals: tuple[str, ...], names: tuple[str, ...]) -> dict[str, str]:
+    """The values that fill ``literals`` in to make ``text``, each up to the first place the
+    next literal follows (one pass, no backtracking: user text inside a stored message, a
+    file name, cannot make this slow); empty when ``text`` is not made so."""
+    first, last = literals[0], literals[-1]
+    if not text.startswith(first) or not text.endswith(last):
+        return {}
+    end = len(text) - len(last)
+    position = len(first)
+    values: dict[str, str] = {}
+    for index, name in enumerate(names):
+        if index + 1 < len(names):
+            found = text.find(literals[index + 1], position + 1, end)
+            if found < 0:
+                return {}
+            value, position = text[position:found], found + len(literals[index + 1])
+        else:
+            value = text[position:end]
+        if not value or values.setdefault(name, value) != value:
+            return {}
+    return values
+
+
+def reread(text: str, *, depth: int = 3) -> str:
+    """``text`` as the :class:`Message` it was made from, when it is a catalog template filled
+    in (its values read back, themselves reread); else ``text`` unchanged."""
+    if isinstance(text, Message) or not isinstance(text, str) or not text or depth <= 0:
+        return text
+    if text in catalog("ko"):
+        return Message(text, {})
+    for template, literals, names in _rereadable():
+        values = _values_in(text, literals, names)
+        if values and template.format(**values) == text:
+            return Message(
+                template, {name: reread(value, depth=depth - 1) for name, value in values.items()}
+            )
+    return text
+
+
+def said(text: Any, lang: str) -> str:
+    """A message, or English stored before as text, said in ``lang``."""
+    if text is None:
+        return ""
+    return translate(reread(text) if isinstance(text, str) else text, lang)
+
+
+def joined(parts: Iterable[Any], separator: str = "; ") -> Message:
+    """Several messages read as one (``a; b; c``), each said in the reader's language."""
+    values = {f"part{i}": part for i, part in enumerate(parts)}
+    return Message(separator.join("{" + name + "}" for name in values), values)
 
 
 # Messages kept as English text ------------------------------------------------------------

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from page_checks import check_page
 from playwright.sync_api import Browser, Page, expect
 
 from bitgoeul.compute.sandbox import sandbox_support
@@ -108,3 +109,77 @@ def test_submit_a_job_watch_its_log_and_download_the_output(
     downloading.value.save_as(saved)
     assert saved.read_text() == "5 readings\n"
     screenshot(researcher, "job-done")
+
+
+def _passes(page: Page) -> None:
+    """No sideways scroll, no link into the API, no English the hub says (``page_checks``)."""
+    problems = check_page(page, lang="ko")
+    assert not problems, "\n".join(str(p) for p in problems)
+
+
+def test_a_korean_researcher_on_a_phone_is_refused_in_korean_then_gets_the_output(
+    browser: Browser, hub_url: str, screenshot: Screenshot, tmp_path: Path
+) -> None:
+    """The same journey in Korean at 390 px: a refusal that says what to do, in Korean; the
+    log and the output downloaded through pages, never the API."""
+    operator = _signed_in(browser, hub_url, "operator")
+    operator.goto("/credits")
+    operator.locator("#grant-organization").select_option("gist-ai-lab")
+    operator.locator("#grant-cpu").fill("5")
+    operator.get_by_role("button", name="Grant credits").click()
+    expect(operator.locator("#balance-cpu")).to_have_text("5")
+
+    context = browser.new_context(
+        base_url=hub_url,
+        locale="ko-KR",
+        viewport={"width": 390, "height": 844},
+        accept_downloads=True,
+    )
+    phone = context.new_page()
+    phone.goto("/login")
+    phone.locator("#username").fill("researcher")
+    phone.locator("#password").fill("demo")
+    phone.locator("#password").press("Enter")
+    expect(phone.get_by_text("researcher 님으로 로그인됨")).to_be_attached()
+
+    phone.goto("/projects")
+    phone.locator("#project-title").fill("가구 전력 연구")
+    phone.locator("#project-purpose").select_option("academic-research")
+    phone.locator("#project-justification").fill("데이터 옆에서 검침값을 요약합니다.")
+    phone.locator("#project-justification").evaluate("field => field.form.requestSubmit()")
+    expect(phone.get_by_role("heading", name="가구 전력 연구")).to_be_visible()
+
+    phone.goto("/jobs")
+    _passes(phone)
+    phone.locator("#job-bundle").set_input_files(
+        files=[{"name": "code.zip", "mimeType": "application/zip", "buffer": _code()}]
+    )
+    phone.locator("#job-entrypoint").fill("train.py")
+    phone.locator("#job-datasets").select_option("household-electricity")
+    phone.locator("#job-memory").fill("512")
+    phone.locator("#job-time-limit").fill("60")
+    phone.get_by_role("button", name="작업 제출").click()
+    expect(phone.locator("#form-error")).to_have_text(
+        "'train.py'은(는) 번들에 없는 파일입니다. 번들 맨 위의 파일: main.py."
+    )
+    _passes(phone)
+    screenshot(phone, "job-refused-ko-390")
+
+    phone.locator("#job-bundle").set_input_files(
+        files=[{"name": "code.zip", "mimeType": "application/zip", "buffer": _code()}]
+    )
+    phone.locator("#job-entrypoint").fill("main.py")
+    phone.get_by_role("button", name="작업 제출").click()
+    expect(phone.locator("#job-status")).to_contain_text("성공")
+    _passes(phone)
+    with phone.expect_download() as downloading:
+        phone.get_by_role("link", name="summary.txt").click()
+    saved = tmp_path / "summary.txt"
+    downloading.value.save_as(saved)
+    assert saved.read_text() == "5 readings\n"
+    whole_log = phone.locator("#job-log-link")
+    expect(whole_log).to_have_text("전체 로그(텍스트)")
+    phone.goto(whole_log.get_attribute("href") or "")
+    expect(phone.locator("body")).to_contain_text("epoch 2: summarising")
+    screenshot(phone, "job-done-ko-390")
+    context.close()

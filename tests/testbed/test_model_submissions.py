@@ -129,7 +129,7 @@ def test_a_crashing_model_fails_and_still_counts_against_the_limit(
         f"/api/v1/testbed/submissions/{submission['id']}", headers=funded.headers("member")
     ).json()
     assert failed["status"] == "failed"
-    assert "failed" in failed["error"]
+    assert "did not succeed: exited with code 3" in failed["error"]
     assert failed["submissions_left_today"] == 2
 
 

@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from web_city import City, open_job_project
+from web_city import PASSWORD, City, open_job_project
 from web_city import sign_in as _sign_in
 
+from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import Role
 from bitgoeul.compute import jobs
 from bitgoeul.compute.runner import JobRunner
 from bitgoeul.compute.sandbox import sandbox_support
@@ -106,6 +108,11 @@ def sign_in(client: TestClient, who: str) -> str:
     """Sign in as ``who``, signed out of anyone before; the session's CSRF token."""
     client.cookies.clear()
     return _sign_in(client, who)
+
+
+def _main(page: str) -> str:
+    """The page's own part, without the header and footer every page shares."""
+    return page.split('<main id="main"', 1)[1].split("</main>", 1)[0]
 
 
 def _alert(page: str) -> str:
@@ -219,7 +226,8 @@ def test_a_job_submitted_through_the_form_is_queued_and_listed(
     assert "Queued" in page
     assert "household-electricity" in page
     assert f'action="/jobs/{job_id}/cancel"' in page
-    assert 'data-log-url="/api/v1/jobs/' in page
+    assert f'data-log-url="/jobs/{job_id}/log"' in page
+    assert "/api/" not in _main(page)
     listed = client.get("/jobs").text
     assert f'href="/jobs/{job_id}"' in listed
     assert "row count" in listed
@@ -278,12 +286,19 @@ def test_the_page_of_a_job_on_open_data_shows_its_log_and_outputs(
     assert "counted 5 readings" in page
     assert 'data-finished="true"' in page
     assert "job-log.js" not in page  # nothing left to follow
-    link = f'href="/api/v1/jobs/{job_id}/outputs/counts.txt"'
+    link = f'href="/jobs/{job_id}/outputs/counts.txt"'
     assert link in page
-    assert f'href="/api/v1/jobs/{job_id}/outputs/log.txt"' in page
-    download = client.get(f"/api/v1/jobs/{job_id}/outputs/counts.txt")
+    assert f'href="/jobs/{job_id}/outputs/log.txt"' in page
+    assert f'href="/jobs/{job_id}/log"' in page
+    assert "/api/" not in _main(page)
+    download = client.get(f"/jobs/{job_id}/outputs/counts.txt", headers={"accept": "text/html"})
     assert download.status_code == 200
     assert download.text == "5 readings"
+    assert "attachment" in download.headers["content-disposition"]
+    log = client.get(f"/jobs/{job_id}/log", headers={"accept": "text/html"})
+    assert log.status_code == 200
+    assert log.headers["content-type"].startswith("text/plain")
+    assert "counted 5 readings" in log.text
     assert 'id="release-form"' not in page
 
 
@@ -345,8 +360,8 @@ def test_restricted_outputs_are_held_then_released_through_the_forms(
     released = client.get(f"/jobs/{job_id}").text
     assert "Released" in released
     assert "Approved" in released
-    assert f'href="/api/v1/jobs/{job_id}/outputs/summary.txt"' in released
-    summary = client.get(f"/api/v1/jobs/{job_id}/outputs/summary.txt")
+    assert f'href="/jobs/{job_id}/outputs/summary.txt"' in released
+    summary = client.get(f"/jobs/{job_id}/outputs/summary.txt")
     assert summary.status_code == 200
     assert summary.text.startswith("mean age over all visits")
 
@@ -419,3 +434,203 @@ def test_members_see_their_own_credits_but_cannot_grant(client: TestClient, proj
         data={"csrf_token": csrf, "organization": "gist-ai-lab", "cpu_hours": "100"},
     )
     assert refused.status_code == 403
+
+
+# Downloads from a job's page: the API's rule, for everyone --------------------------------------
+
+ROLES = ["anonymous", "citizen", "other-researcher", "researcher", "cnuh", "kepco", "operator"]
+# Who may read a finished job's log and outputs from its page (the API answers the same).
+# The open-data job used KEPCO's data: KEPCO's steward may see it, CNUH's may not know of it.
+OPEN_JOB = {
+    "anonymous": 401,
+    "citizen": 404,
+    "other-researcher": 404,
+    "researcher": 200,
+    "cnuh": 404,
+    "kepco": 200,
+    "operator": 200,
+}
+# The job on CNUH's restricted data, its outputs held: its reviewers read, its owner waits.
+HELD_JOB = {**OPEN_JOB, "researcher": 403, "cnuh": 200, "kepco": 404}
+
+
+@pytest.fixture
+def finished_jobs(
+    app: FastAPI, client: TestClient, project: int, runner: JobRunner
+) -> dict[str, int]:
+    """An open-data job and a held one, both run; a citizen and a researcher outside the
+    project signed up too."""
+    with app.state.sessionmaker() as session:
+        lab = account_queries.get_organization(session, "gist-ai-lab")
+        assert lab is not None
+        for username, role, org in [
+            ("citizen", Role.citizen, None),
+            ("other-researcher", Role.member, lab.id),
+        ]:
+            account_actions.create_user(
+                session,
+                username=username,
+                password=PASSWORD,
+                role=role,
+                organization_id=org,
+                settings=app.state.settings,
+            )
+    csrf = sign_in(client, "researcher")
+    open_job = _submitted_id(_submit(client, csrf, project, datasets=["household-electricity"]))
+    held_job = _held_job(app, project)
+    runner.run_until_idle(timeout=60)
+    client.cookies.clear()
+    return {"open": open_job, "held": held_job}
+
+
+@needs_sandbox
+@pytest.mark.parametrize("who", ROLES)
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [
+        ("open", "/jobs/{id}/outputs/counts.txt"),
+        ("open", "/jobs/{id}/log"),
+        ("held", "/jobs/{id}/outputs/summary.txt"),
+        ("held", "/jobs/{id}/log"),
+    ],
+)
+def test_each_role_downloads_a_jobs_log_and_outputs_from_pages_as_the_api_allows(
+    client: TestClient, finished_jobs: dict[str, int], who: str, kind: str, path: str
+) -> None:
+    job_id = finished_jobs[kind]
+    if who != "anonymous":
+        sign_in(client, who)
+    url = path.format(id=job_id)
+    page = client.get(url, headers={"accept": "text/html"})
+    expected = (OPEN_JOB if kind == "open" else HELD_JOB)[who]
+    assert page.status_code == expected, page.text[:500]
+    api_url = url.replace("/jobs/", "/api/v1/jobs/").replace("/log", "/logs")
+    assert client.get(api_url).status_code == expected
+    if expected == 200:
+        assert page.text.strip()
+    else:
+        # A refusal is a page, never the file, and it says what to do next.
+        assert page.headers["content-type"].startswith("text/html")
+        assert "mean age" not in page.text
+        assert "5 readings" not in page.text
+
+
+@needs_sandbox
+def test_a_held_output_names_no_file_on_the_owners_page_and_refuses_its_download(
+    client: TestClient, finished_jobs: dict[str, int]
+) -> None:
+    sign_in(client, "researcher")
+    job_id = finished_jobs["held"]
+    refused = client.get(f"/jobs/{job_id}/outputs/summary.txt", headers={"accept": "text/html"})
+    assert refused.status_code == 403
+    assert "request the release on its page" in refused.text
+    missing = client.get(f"/jobs/{finished_jobs['open']}/outputs/nothing.txt")
+    assert missing.status_code == 404
+
+
+@needs_sandbox
+def test_the_live_log_is_followed_through_the_page_route_as_json(
+    client: TestClient, finished_jobs: dict[str, int]
+) -> None:
+    sign_in(client, "researcher")
+    job_id = finished_jobs["open"]
+    chunk = client.get(
+        f"/jobs/{job_id}/log", params={"offset": 0}, headers={"accept": "application/json"}
+    ).json()
+    assert "counted 5 readings" in chunk["text"]
+    assert chunk["finished"] is True
+    rest = client.get(
+        f"/jobs/{job_id}/log",
+        params={"offset": chunk["next_offset"]},
+        headers={"accept": "application/json"},
+    ).json()
+    assert rest["text"] == ""
+
+
+# In Korean ------------------------------------------------------------------------------------
+
+KO = {"accept-language": "ko-KR,ko;q=0.9", "accept": "text/html"}
+
+
+@needs_sandbox
+def test_a_refused_job_is_explained_in_korean_and_says_what_to_do(
+    client: TestClient, project: int
+) -> None:
+    csrf = sign_in(client, "researcher")
+    client.cookies.set("lang", "ko")
+    response = _submit(client, csrf, project, entrypoint="train.py")
+    assert response.status_code == 422
+    said = _alert(response.text)
+    assert said == "'train.py'은(는) 번들에 없는 파일입니다. 번들 맨 위의 파일: main.py."
+    too_long = _submit(client, csrf, project, time_limit_s="86400")
+    assert "크레딧이 부족합니다" in _alert(too_long.text)
+    assert "허브 운영자에게 크레딧을 요청하세요" in _alert(too_long.text)
+
+
+@needs_sandbox
+def test_a_stored_reason_reads_in_korean_on_the_page_and_in_the_api(
+    client: TestClient, project: int
+) -> None:
+    csrf = sign_in(client, "researcher")
+    job_id = _submitted_id(_submit(client, csrf, project))
+    client.post(f"/jobs/{job_id}/cancel", data={"csrf_token": csrf})
+    english = client.get(f"/jobs/{job_id}").text
+    assert "cancelled by researcher before it started" in english
+    korean = client.get(f"/jobs/{job_id}?lang=ko").text
+    assert "시작 전에 researcher님이 취소했습니다" in korean
+    assert "cancelled by" not in korean
+    api = client.get(f"/api/v1/jobs/{job_id}", headers={"accept-language": "ko"}).json()
+    assert api["reason"] == "시작 전에 researcher님이 취소했습니다"
+    assert client.get(f"/api/v1/jobs/{job_id}").json()["reason"] == (
+        "cancelled by researcher before it started"
+    )
+
+
+def test_the_api_refuses_in_the_language_of_accept_language(
+    client: TestClient, project: int
+) -> None:
+    sign_in(client, "researcher")
+    missing = client.get("/api/v1/jobs/999", headers={"accept-language": "ko"})
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == (
+        "볼 수 있는 작업 999이(가) 없습니다. 내 작업은 작업 페이지에 있습니다."
+    )
+    assert client.get("/api/v1/jobs/999").json()["detail"] == (
+        "There is no job 999 that you may see; your jobs are listed on the jobs page."
+    )
+
+
+@needs_sandbox
+def test_a_held_download_is_refused_in_korean_with_the_next_step(
+    client: TestClient, finished_jobs: dict[str, int]
+) -> None:
+    sign_in(client, "researcher")
+    job_id = finished_jobs["held"]
+    refused = client.get(f"/jobs/{job_id}/outputs/summary.txt", headers=KO)
+    assert refused.status_code == 403
+    assert "작업 페이지에서 반출을 요청하세요" in html.unescape(refused.text)
+    page = client.get(f"/jobs/{job_id}", headers=KO).text
+    assert "반출 검토를 통과할 때까지 보류됩니다" in page
+
+
+@needs_sandbox
+def test_check_findings_stored_in_english_read_in_korean_for_the_reviewer(
+    client: TestClient, project: int, runner: JobRunner
+) -> None:
+    rows = """
+import os, pathlib, pyarrow.parquet as pq
+table = pq.read_table(pathlib.Path(os.environ["BITGOEUL_INPUT_DIR"]) / "patient-visits.parquet")
+out = pathlib.Path(os.environ["BITGOEUL_OUTPUT_DIR"])
+pq.write_table(table.select(["patient_id", "age"]), out / "rows.parquet")
+"""
+    csrf = sign_in(client, "researcher")
+    job_id = _submitted_id(
+        _submit(client, csrf, project, code=_bundle({"main.py": rows}), datasets=["patient-visits"])
+    )
+    runner.run_until_idle(timeout=60)
+    sign_in(client, "cnuh")
+    english = client.get(f"/jobs/{job_id}").text
+    assert "is the direct identifier" in html.unescape(english)
+    korean = html.unescape(client.get(f"/jobs/{job_id}", headers=KO).text)
+    assert "직접 식별자 'patient_id'입니다" in korean
+    assert "is the direct identifier" not in korean

@@ -338,3 +338,32 @@ def test_a_steward_is_warned_before_approving_a_request_on_a_test_set(
     assert response.status_code == 422
     assert "hidden test set" in response.text
     assert 'id="approved-confirmation"' not in response.text
+
+
+def test_the_agreement_page_shows_the_terms_and_the_odrl_policy(
+    client: TestClient, steward: TestClient
+) -> None:
+    project = _agreed_project(client, steward)
+    listed = client.get(f"/projects/{project}").text
+    found = re.search(r'href="/agreements/(\d+)"', listed)
+    assert found, "the project page does not link its agreement"
+    assert "/api/" not in listed[listed.index("<main") : listed.index("</main>")]
+    agreement = client.get(f"/agreements/{found.group(1)}").text
+    assert "Elderly wellbeing" in agreement
+    assert "<code>age &gt; 50</code>" in agreement
+    assert "&#34;permission&#34;" in agreement  # the ODRL policy, as JSON-LD
+    assert 'action="/agreements/' not in agreement  # only stewards revoke
+    assert (
+        f'action="/agreements/{found.group(1)}/revoke"'
+        in steward.get(f"/agreements/{found.group(1)}").text
+    )
+
+
+def test_an_agreement_page_is_not_shown_to_others(
+    app: FastAPI, client: TestClient, steward: TestClient
+) -> None:
+    _agreed_project(client, steward)
+    with TestClient(app) as other:
+        sign_in(other, "kepco")
+        response = other.get("/agreements/1", headers=HTML)
+    assert response.status_code == 403

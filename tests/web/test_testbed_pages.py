@@ -18,6 +18,7 @@ from tests.testbed.bench_city import LABELS, TASK, Bench, predictions_csv
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.models import User
+from bitgoeul.audit.models import AuditEvent
 from bitgoeul.config import Settings
 from bitgoeul.deps import SESSION_COOKIE
 from bitgoeul.testbed.models import TestbedInvitation, TestbedSubmission, TestbedTeam
@@ -533,3 +534,58 @@ def test_the_invitations_page_speaks_korean(
     page = client.get("/testbed/invitations?lang=ko", headers=HTML).text
     assert "테스트베드 초대" in page
     assert "받은 초대가 없습니다." in page
+
+
+# The test inputs, downloaded from the task's page --------------------------------------------
+
+
+def _testbed_inputs_events(db: Session) -> list[tuple[str, str]]:
+    db.expire_all()
+    rows = db.query(AuditEvent.actor_name, AuditEvent.outcome).filter(
+        AuditEvent.action == "dataset.testbed_inputs"
+    )
+    return [(str(name), str(outcome)) for name, outcome in rows]
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+def test_the_page_download_of_the_test_inputs_is_the_apis_decision_and_audited(
+    client: TestClient,
+    api: TestClient,
+    db: Session,
+    settings: Settings,
+    bench: Bench,
+    journey: dict[str, int],
+    who: str,
+) -> None:
+    as_user(client, db, settings, bench, who)
+    before = len(_testbed_inputs_events(db))
+    page = client.get(f"/testbed/{TASK}/test-inputs?format=csv", headers=HTML)
+    by_api = api.get(f"/api/v1/testbed/tasks/{TASK}/test-inputs", headers=bench.headers(who))
+    assert page.status_code == by_api.status_code, page.text[:500]
+    # Participants, and the operators who run the hub.
+    may = who in ("member", "teammate", "rival", "steward_of_publisher", "operator")
+    assert (page.status_code == 200) == may
+    for label in LABEL_TEXTS:
+        assert label not in page.text
+    if may:
+        assert page.text.splitlines()[0] == "id,household,prev_kwh"
+        assert "attachment" in page.headers["content-disposition"]
+        # One decision audited for the page's download, one for the API's.
+        assert len(_testbed_inputs_events(db)) == before + 2
+    else:
+        # A refusal is a page that says what to do, in the person's language.
+        assert page.headers["content-type"].startswith("text/html")
+        assert "/api/" not in page.text.split("<main", 1)[-1].split("</main>", 1)[0]
+
+
+def test_the_task_page_links_the_test_inputs_to_pages_not_the_api(
+    client: TestClient, db: Session, settings: Settings, bench: Bench, journey: dict[str, int]
+) -> None:
+    as_user(client, db, settings, bench, "member")
+    page = client.get(f"/testbed/{TASK}", headers=HTML).text
+    assert f'href="/testbed/{TASK}/test-inputs?format=csv"' in page
+    assert f'href="/testbed/{TASK}/test-inputs?format=parquet"' in page
+    assert 'href="/api/v1/testbed' not in page
+    parquet = client.get(f"/testbed/{TASK}/test-inputs?format=parquet", headers=HTML)
+    assert parquet.status_code == 200
+    assert parquet.content[:4] == b"PAR1"

@@ -84,6 +84,10 @@ def require(
         door.admit([Request(action, dataset, None, context)])
 
 
+def _taken(slug: str) -> str:
+    return msg("A dataset named '{slug}' exists already; choose another slug.", slug=slug)
+
+
 def _slug_from_title(title: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80].strip("-")
     return slug or f"dataset-{secrets.token_hex(4)}"
@@ -95,23 +99,28 @@ def create_dataset(session: Session, *, actor: Actor, data: DatasetCreate) -> Da
     if publisher_slug is None:
         if actor.organization_id is None:
             raise ValidationFailed(
-                "Name the publishing organization in 'publisher' (its slug); "
-                "you belong to no organization."
+                msg(
+                    "Name the publishing organization in 'publisher' (its slug); "
+                    "you belong to no organization."
+                )
             )
         publisher = session.get(Organization, actor.organization_id)
     else:
         publisher = session.scalar(select(Organization).where(Organization.slug == publisher_slug))
     if publisher is None:
         raise ValidationFailed(
-            f"There is no organization '{publisher_slug}'. Use the slug of an existing "
-            "organization in 'publisher'."
+            msg(
+                "There is no organization '{organization}'. Use the slug of an existing "
+                "organization in 'publisher'.",
+                organization=publisher_slug,
+            )
         )
     slug = data.slug or _slug_from_title(data.title)
     fields = data.model_dump(exclude={"slug", "publisher"})
     dataset = Dataset(slug=slug, publisher_id=publisher.id, created_by_id=actor.user_id, **fields)
     require(session, actor=actor, action=DataAction.create_dataset, dataset=dataset)
     if session.scalar(select(Dataset.id).where(Dataset.slug == slug)) is not None:
-        raise Conflict(f"A dataset named '{slug}' exists already; choose another slug.")
+        raise Conflict(_taken(slug))
     dataset.publisher = publisher
     refresh_search_fields(dataset, publisher)
     session.add(dataset)
@@ -119,7 +128,7 @@ def create_dataset(session: Session, *, actor: Actor, data: DatasetCreate) -> Da
         session.flush()
     except IntegrityError as exc:
         session.rollback()
-        raise Conflict(f"A dataset named '{slug}' exists already; choose another slug.") from exc
+        raise Conflict(_taken(slug)) from exc
     record_event(
         session,
         action="dataset.created",
@@ -164,7 +173,7 @@ def update_dataset(session: Session, *, actor: Actor, slug: str, data: DatasetUp
     start = changes.get("temporal_start", dataset.temporal_start)
     end = changes.get("temporal_end", dataset.temporal_end)
     if start is not None and end is not None and start > end:
-        raise ValidationFailed("temporal_start must not be after temporal_end.")
+        raise ValidationFailed(msg("temporal_start must not be after temporal_end."))
     before = {name: getattr(dataset, name) for name in changes}
     for name, value in changes.items():
         setattr(dataset, name, value)
@@ -421,8 +430,11 @@ def _insert_version(
         session.commit()
         return version
     raise Conflict(
-        f"Could not number the new version of '{slug}': other uploads kept taking the next "
-        "number. Try again."
+        msg(
+            "Could not number the new version of '{slug}': other uploads kept taking the next "
+            "number. Try again.",
+            slug=slug,
+        )
     )
 
 

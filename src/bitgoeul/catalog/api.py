@@ -46,7 +46,7 @@ from bitgoeul.deps import (
 )
 from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound, TooLarge, ValidationFailed
 from bitgoeul.governance.decision import DataAction, decide
-from bitgoeul.messages import preferred_language, translate_tree
+from bitgoeul.messages import msg, preferred_language, translate_tree
 
 router = APIRouter(tags=["catalog"])
 
@@ -143,16 +143,21 @@ def _json_field(form: dict[str, Any], name: str) -> Any:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValidationFailed(f"Form field '{name}' must be JSON text, not a file.")
+        raise ValidationFailed(msg("Form field '{name}' must be JSON text, not a file.", name=name))
     try:
         parsed = json.loads(value)
     except json.JSONDecodeError as exc:
         raise ValidationFailed(
-            f"Form field '{name}' is not valid JSON (line {exc.lineno}, column {exc.colno}): "
-            f"{exc.msg}."
+            msg(
+                "Form field '{name}' is not valid JSON (line {line}, column {column}): {problem}.",
+                name=name,
+                line=exc.lineno,
+                column=exc.colno,
+                problem=exc.msg,
+            )
         ) from exc
     if not isinstance(parsed, dict):
-        raise ValidationFailed(f"Form field '{name}' must be a JSON object.")
+        raise ValidationFailed(msg("Form field '{name}' must be a JSON object.", name=name))
     return parsed
 
 
@@ -166,7 +171,10 @@ async def _limited_body(request: Request, limit: int) -> AsyncGenerator[bytes, N
 
 
 def _too_large_message(limit: int) -> str:
-    return f"The upload is larger than this hub accepts ({limit} bytes); split the file."
+    return msg(
+        "The upload is larger than this hub accepts ({limit} bytes); split the file.",
+        limit=limit,
+    )
 
 
 async def _save_upload(upload: UploadFile, target: Path, limit: int) -> None:
@@ -212,8 +220,12 @@ def _csrf_in_header(request: Request, actor: CurrentActor) -> None:
     """
     if actor.via == "session" and not request.headers.get(CSRF_HEADER):
         raise AccessDenied(
-            f"An upload through a browser session must carry the session's CSRF token in the "
-            f"'{CSRF_HEADER}' header; reload the page and send it again, or use an API token."
+            msg(
+                "An upload through a browser session must carry the session's CSRF token in "
+                "the '{header}' header; reload the page and send it again, or use an API "
+                "token.",
+                header=CSRF_HEADER,
+            )
         )
 
 
@@ -249,7 +261,7 @@ async def upload_version(
     if declared.isdigit() and int(declared) > limit + _MULTIPART_OVERHEAD_BYTES:
         raise TooLarge(_too_large_message(limit))
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise ValidationFailed("Send the file as multipart/form-data in a field named 'file'.")
+        raise ValidationFailed(msg("Send the file as multipart/form-data in a field named 'file'."))
     # Refuse before reading the body when the caller may not publish here.
     dataset = await run_in_threadpool(queries.get_dataset, session, slug)
     await run_in_threadpool(
@@ -268,19 +280,21 @@ async def upload_version(
         form = await parser.parse()
     except MultiPartException as exc:
         raise BitgoeulError(
-            f"The upload is not readable multipart/form-data: {exc.message}"
+            msg("The upload is not readable multipart/form-data: {problem}", problem=exc.message)
         ) from exc
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            raise ValidationFailed("Attach the data file in a form field named 'file'.")
+            raise ValidationFailed(msg("Attach the data file in a form field named 'file'."))
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         declared_schema = _json_field(fields, "schema")
         column_classes = _json_field(fields, "column_classes")
         if column_classes is not None and not all(
             isinstance(v, str) for v in column_classes.values()
         ):
-            raise ValidationFailed("Form field 'column_classes' maps column names to class names.")
+            raise ValidationFailed(
+                msg("Form field 'column_classes' maps column names to class names.")
+            )
         note = fields.get("note", "")[:2000]
         accept_text = fields.get("accept_text", "").strip().lower() in {"1", "true", "yes"}
         filename = Path(upload.filename).name[:300]
@@ -418,7 +432,7 @@ def read_ingest_run(
     dataset = session.get(Dataset, run.dataset_id)
     if dataset is None or not decide(actor, DataAction.publish_version, dataset).allowed:
         # Same answer as a missing run: error reports may quote the uploaded data.
-        raise NotFound(f"There is no ingest run {run_id}.")
+        raise NotFound(msg("There is no ingest run {run}.", run=run_id))
     public = queries.ingest_run_public(session, run)
     lang = preferred_language(request.headers.get("accept-language"))
     return public.model_copy(update={"error_report": translate_tree(public.error_report, lang)})

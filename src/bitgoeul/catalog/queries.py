@@ -42,6 +42,7 @@ from bitgoeul.catalog.search_index import FTS_TABLE
 from bitgoeul.errors import NotFound
 from bitgoeul.governance.decision import DataAction, Obligations, decide
 from bitgoeul.ingest.report import restored as restored_report
+from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 
 MAX_PAGE = 100
@@ -59,7 +60,12 @@ def get_dataset(session: Session, slug: str, *, publisher: bool = True) -> Datas
         query = query.options(selectinload(Dataset.publisher))
     dataset = session.scalars(query).one_or_none()
     if dataset is None:
-        raise NotFound(f"There is no dataset '{slug}'. Search the catalog for its current name.")
+        raise NotFound(
+            msg(
+                "There is no dataset '{slug}'. Search the catalog for its current name.",
+                slug=slug,
+            )
+        )
     return dataset
 
 
@@ -80,9 +86,14 @@ def version_of(session: Session, dataset: Dataset, number: int | None = None) ->
     if version is None:
         if number is None:
             raise NotFound(
-                f"Dataset '{dataset.slug}' has no version yet; a steward must upload one."
+                msg(
+                    "Dataset '{slug}' has no version yet; a steward must upload one.",
+                    slug=dataset.slug,
+                )
             )
-        raise NotFound(f"Dataset '{dataset.slug}' has no version {number}.")
+        raise NotFound(
+            msg("Dataset '{slug}' has no version {number}.", slug=dataset.slug, number=number)
+        )
     return version
 
 
@@ -372,7 +383,7 @@ def _summary(dataset: Dataset, latest: DatasetVersion | None) -> DatasetSummary:
 def get_ingest_run(session: Session, run_id: int) -> IngestRun:
     run = session.get(IngestRun, run_id)
     if run is None:
-        raise NotFound(f"There is no ingest run {run_id}.")
+        raise NotFound(msg("There is no ingest run {run}.", run=run_id))
     return run
 
 

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from bitgoeul.cli.context import console, fail, hub_of, invalid_options
 from bitgoeul.dp import actions, queries
-from bitgoeul.dp.schemas import DpRequest, ProfileIn, Quote, Release
+from bitgoeul.dp.schemas import DpRequest, ProfileIn, Quote, Release, parse_measure
 from bitgoeul.messages import msg
 from bitgoeul.storage import make_store
 
@@ -32,24 +32,16 @@ class OutputFormat(StrEnum):
 
 
 def _measure(text: str) -> dict[str, Any]:
-    """``count``, ``sum:COLUMN``, ``mean:COLUMN`` or ``quantile:COLUMN:Q``."""
-    kind, _, rest = text.partition(":")
-    if kind == "count" and not rest:
-        return {"kind": "count"}
-    if kind in ("sum", "mean") and rest:
-        return {"kind": kind, "column": rest}
-    column, _, q = rest.rpartition(":")
-    if kind == "quantile" and column:
-        try:
-            return {"kind": kind, "column": column, "q": float(q)}
-        except ValueError:
-            pass
-    raise fail(
-        msg(
-            "--measure {given!r} is not one of count, sum:COLUMN, mean:COLUMN, quantile:COLUMN:Q.",
-            given=text,
+    measure = parse_measure(text)
+    if measure is None:
+        raise fail(
+            msg(
+                "--measure {given!r} is not one of count, sum:COLUMN, mean:COLUMN, "
+                "quantile:COLUMN:Q.",
+                given=text,
+            )
         )
-    )
+    return measure
 
 
 def _print_quote(quote: Quote) -> None:
@@ -215,3 +207,28 @@ def dp_profile(
             )
         public = queries.public_profile(session, dataset)
     typer.echo(public.model_dump_json(indent=2))
+
+
+@dp_app.command("publish")
+def dp_publish(
+    ctx: typer.Context,
+    release: Annotated[int, typer.Argument(help="The release's number (printed on release).")],
+    title: Annotated[str, typer.Option("--title", help="The new open dataset's title.")],
+    acting: Annotated[str, typer.Option("--as", help="A steward of the source's publisher.")],
+    slug: Annotated[
+        str | None, typer.Option("--slug", help="The new dataset's slug (default: from title).")
+    ] = None,
+) -> None:
+    """Publish a release's noisy statistics as a new open dataset, recorded with its ε."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        created = actions.publish_release(
+            session,
+            settings=hub.settings,
+            store=make_store(hub.settings),
+            actor=hub.actor(session, acting),
+            release_id=release,
+            title=title,
+            slug=slug,
+        )
+        console.print(f"Published as open dataset {escape(created.slug)}.")

@@ -27,6 +27,7 @@ from bitgoeul.compute.schemas import (
 )
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, SignedInActor
 from bitgoeul.errors import ValidationFailed, validation_problems
+from bitgoeul.messages import SOURCE_LANGUAGE, msg, preferred_language, said
 from bitgoeul.uploads import save_upload
 
 router = APIRouter(tags=["jobs"])
@@ -37,16 +38,47 @@ def _executor(request: Request) -> Executor:
     return executor
 
 
+def _in_language(request: Request, shown: JobPublic) -> JobPublic:
+    """The job's stored reason and check findings (English in the database) said in the
+    language of the request's ``Accept-Language``."""
+    lang = preferred_language(request.headers.get("accept-language"))
+    if lang == SOURCE_LANGUAGE:
+        return shown
+    checks = dict(shown.checks)
+    if checks.get("error"):
+        checks["error"] = said(checks["error"], lang)
+    if isinstance(checks.get("files"), list):
+        checks["files"] = [
+            {
+                **entry,
+                "findings": [
+                    {**finding, "message": said(finding.get("message"), lang)}
+                    for finding in entry.get("findings", [])
+                ],
+            }
+            for entry in checks["files"]
+        ]
+    return shown.model_copy(update={"reason": said(shown.reason, lang), "checks": checks})
+
+
 def _parse_spec(text: str) -> JobSpec:
     try:
         return JobSpec.model_validate(json.loads(text))
     except json.JSONDecodeError as exc:
         raise ValidationFailed(
-            f"spec: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+            msg(
+                "spec: not valid JSON (line {line}, column {column}: {problem}); fix it and "
+                "submit again.",
+                line=exc.lineno,
+                column=exc.colno,
+                problem=exc.msg,
+            )
         ) from None
     except PydanticValidationError as exc:
         problems = "; ".join(validation_problems(exc, prefix="spec.", whole=""))
-        raise ValidationFailed(f"The job spec is invalid: {problems}") from None
+        raise ValidationFailed(
+            msg("The job spec is invalid: {problems}. Fix it and submit again.", problems=problems)
+        ) from None
 
 
 def save_bundle(upload: UploadFile, folder: Path, *, limit: int) -> Path:
@@ -57,8 +89,11 @@ def save_bundle(upload: UploadFile, folder: Path, *, limit: int) -> Path:
         upload,
         folder / f"bundle{suffix}",
         limit=limit,
-        too_large=f"The bundle is larger than this hub accepts ({limit} bytes); leave data "
-        "and model weights out of it (inputs arrive in BITGOEUL_INPUT_DIR).",
+        too_large=msg(
+            "The bundle is larger than this hub accepts ({limit} bytes); leave data and model "
+            "weights out of it (inputs arrive in BITGOEUL_INPUT_DIR).",
+            limit=limit,
+        ),
     )
 
 
@@ -88,23 +123,25 @@ def submit_job(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     request.app.state.job_runner.wake()
-    return jobs.job_public(session, job, actor=actor)
+    return _in_language(request, jobs.job_public(session, job, actor=actor))
 
 
 @router.get("/jobs", response_model=list[JobPublic])
 def list_jobs(
+    request: Request,
     session: SessionDep,
     actor: CurrentActor,
     project: int | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[JobPublic]:
     found = jobs.list_jobs(session, actor=actor, project_id=project, limit=limit)
-    return [jobs.job_public(session, job, actor=actor) for job in found]
+    return [_in_language(request, jobs.job_public(session, job, actor=actor)) for job in found]
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic)
-def get_job(job_id: int, session: SessionDep, actor: CurrentActor) -> JobPublic:
-    return jobs.job_public(session, jobs.get_job(session, actor=actor, job_id=job_id), actor=actor)
+def get_job(request: Request, job_id: int, session: SessionDep, actor: CurrentActor) -> JobPublic:
+    job = jobs.get_job(session, actor=actor, job_id=job_id)
+    return _in_language(request, jobs.job_public(session, job, actor=actor))
 
 
 @router.get("/jobs/{job_id}/logs", response_model=JobLog)
@@ -123,7 +160,7 @@ def job_logs(
 def cancel_job(request: Request, job_id: int, session: SessionDep, actor: CsrfChecked) -> JobPublic:
     job = jobs.cancel_job(session, actor=actor, job_id=job_id)
     request.app.state.job_runner.wake()
-    return jobs.job_public(session, job, actor=actor)
+    return _in_language(request, jobs.job_public(session, job, actor=actor))
 
 
 @router.get("/jobs/{job_id}/outputs/{name:path}", response_class=FileResponse)
@@ -164,10 +201,10 @@ def review_release(
 
 
 @router.get("/reviews", response_model=list[JobPublic])
-def review_queue(session: SessionDep, actor: CurrentActor) -> list[JobPublic]:
+def review_queue(request: Request, session: SessionDep, actor: CurrentActor) -> list[JobPublic]:
     """Releases waiting for your organization's decision (operators: every one in review)."""
     return [
-        jobs.job_public(session, job, actor=actor)
+        _in_language(request, jobs.job_public(session, job, actor=actor))
         for job in review.review_queue(session, actor=actor)
     ]
 

@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from bitgoeul.errors import ValidationFailed
+from bitgoeul.messages import msg
 
 __all__ = ["BundleInfo", "check_entrypoint", "code_hash", "unpack_bundle"]
 
@@ -53,7 +54,9 @@ def unpack_bundle(
     offending member; on any failure ``dest`` is left as it was.
     """
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise ValidationFailed(f"Cannot unpack the bundle into {dest}: it is not an empty folder.")
+        raise ValidationFailed(
+            msg("Cannot unpack the bundle into {dest}: it is not an empty folder.", dest=dest)
+        )
     kind = _archive_kind(archive)
     dest.parent.mkdir(parents=True, exist_ok=True)
     scratch = dest.parent / f".{dest.name}.unpacking-{os.getpid()}-{os.urandom(4).hex()}"
@@ -67,8 +70,12 @@ def unpack_bundle(
                 _unpack_tar(archive, writer)
         except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OSError) as exc:
             raise ValidationFailed(
-                f"The bundle {archive.name} is corrupt or truncated ({exc}); "
-                "create the archive again and re-upload it."
+                msg(
+                    "The bundle {name} is corrupt or truncated ({problem}); create the archive "
+                    "again and re-upload it.",
+                    name=archive.name,
+                    problem=str(exc),
+                )
             ) from exc
         if dest.exists():
             dest.rmdir()
@@ -98,24 +105,52 @@ def code_hash(directory: Path) -> str:
 
 def check_entrypoint(root: Path, entrypoint: str) -> str:
     """Check that ``entrypoint`` names a ``.py`` file inside the bundle; return it normalised."""
-    where = f"The entry point {entrypoint!r}"
     pure = PurePosixPath(entrypoint)
     if not entrypoint.strip():
         raise ValidationFailed(
-            "The entry point is empty: name the Python file to run, e.g. main.py."
+            msg("The entry point is empty: name the Python file to run, e.g. main.py.")
         )
     if "\\" in entrypoint or pure.is_absolute():
-        raise ValidationFailed(f"{where} must be a path relative to the bundle, like src/train.py.")
+        raise ValidationFailed(
+            msg(
+                "The entry point '{entrypoint}' must be a path relative to the bundle, like "
+                "src/train.py.",
+                entrypoint=entrypoint,
+            )
+        )
     if ".." in pure.parts:
-        raise ValidationFailed(f"{where} must not contain '..': it has to stay inside the bundle.")
+        raise ValidationFailed(
+            msg(
+                "The entry point '{entrypoint}' must not contain '..': it has to stay inside "
+                "the bundle.",
+                entrypoint=entrypoint,
+            )
+        )
     if pure.suffix != ".py":
-        raise ValidationFailed(f"{where} is not a Python file: it must end in .py.")
+        raise ValidationFailed(
+            msg(
+                "The entry point '{entrypoint}' is not a Python file: it must end in .py.",
+                entrypoint=entrypoint,
+            )
+        )
     path = root.joinpath(*pure.parts)
     if path.is_symlink() or not path.is_file():
+        top = sorted(p.name for p in root.iterdir() if p.is_file())[:20]
+        if not top:
+            raise ValidationFailed(
+                msg(
+                    "'{entrypoint}' is not a file in the bundle, which has no top-level files; "
+                    "zip the files themselves, not the folder around them.",
+                    entrypoint=entrypoint,
+                )
+            )
         raise ValidationFailed(
-            f"{where} is not a file in the bundle; the bundle's top-level files are: "
-            + (", ".join(sorted(p.name for p in root.iterdir() if p.is_file())[:20]) or "none")
-            + "."
+            msg(
+                "'{entrypoint}' is not a file in the bundle; the bundle's top-level files "
+                "are: {files}.",
+                entrypoint=entrypoint,
+                files=", ".join(top),
+            )
         )
     return pure.as_posix()
 
@@ -125,14 +160,23 @@ def _archive_kind(archive: Path) -> str:
         with archive.open("rb") as handle:
             head = handle.read(4)
     except OSError as exc:
-        raise ValidationFailed(f"Cannot read the bundle {archive.name}: {exc.strerror}.") from exc
+        raise ValidationFailed(
+            msg(
+                "Cannot read the bundle {name} ({problem}); upload it again.",
+                name=archive.name,
+                problem=str(exc.strerror),
+            )
+        ) from exc
     if head in _ZIP_MAGIC:
         return "zip"
     if head.startswith(_GZIP_MAGIC):
         return "tar.gz"
     raise ValidationFailed(
-        f"The bundle {archive.name} is neither a .zip nor a .tar.gz archive; "
-        "package the code folder with zip or tar -czf."
+        msg(
+            "The bundle {name} is neither a .zip nor a .tar.gz archive; package the code folder "
+            "with zip or tar -czf.",
+            name=archive.name,
+        )
     )
 
 
@@ -154,21 +198,45 @@ class _Writer:
         self.members += 1
         if self.members > self.max_files:
             raise ValidationFailed(
-                f"The bundle holds more than {self.max_files} files; "
-                "leave data and environments out of the code bundle."
+                msg(
+                    "The bundle holds more than {limit} files; leave data and environments "
+                    "out of the code bundle.",
+                    limit=self.max_files,
+                )
             )
         if not name or "\x00" in name or "\\" in name:
-            raise ValidationFailed(f"The bundle member {name!r} has an invalid name.")
+            raise ValidationFailed(
+                msg(
+                    "The bundle member {name} has an invalid name; rename it and pack the "
+                    "bundle again.",
+                    name=repr(name),
+                )
+            )
         pure = PurePosixPath(name)
         if pure.is_absolute():
-            raise ValidationFailed(f"The bundle member {name!r} has an absolute path; refused.")
+            raise ValidationFailed(
+                msg(
+                    "The bundle member '{name}' has an absolute path; pack the bundle from "
+                    "inside the code folder.",
+                    name=name,
+                )
+            )
         if ".." in pure.parts:
             raise ValidationFailed(
-                f"The bundle member {name!r} climbs out of the bundle with '..'; refused."
+                msg(
+                    "The bundle member '{name}' climbs out of the bundle with '..'; pack "
+                    "only the code folder.",
+                    name=name,
+                )
             )
         relative = pure.as_posix()
         if relative in self.seen:
-            raise ValidationFailed(f"The bundle member {name!r} appears twice.")
+            raise ValidationFailed(
+                msg(
+                    "The bundle member '{name}' appears twice; pack the bundle again.",
+                    name=name,
+                )
+            )
         self.seen.add(relative)
         return self.root.joinpath(*pure.parts)
 
@@ -195,9 +263,11 @@ class _Writer:
         self.files += 1
 
     def _too_big(self, name: str) -> str:
-        return (
-            f"The bundle unpacks to more than {self.max_bytes // MiB} MiB (at member {name!r}); "
-            "keep data out of the code bundle and read it from the job's input instead."
+        return msg(
+            "The bundle unpacks to more than {limit} MiB (at member '{name}'); keep data out "
+            "of the code bundle and read it from the job's input instead.",
+            limit=self.max_bytes // MiB,
+            name=name,
         )
 
 
@@ -206,13 +276,22 @@ def _unpack_zip(archive: Path, writer: _Writer) -> None:
         infos = bundle.infolist()
         if len(infos) > writer.max_files:
             raise ValidationFailed(
-                f"The bundle holds {len(infos)} files, more than the {writer.max_files} allowed."
+                msg(
+                    "The bundle holds {files} files, more than the {limit} allowed; leave data "
+                    "and environments out of the code bundle.",
+                    files=len(infos),
+                    limit=writer.max_files,
+                )
             )
         declared = sum(info.file_size for info in infos)
         if declared > writer.max_bytes:
             raise ValidationFailed(
-                f"The bundle declares {declared // MiB} MiB of files, more than the "
-                f"{writer.max_bytes // MiB} MiB allowed; keep data out of the code bundle."
+                msg(
+                    "The bundle declares {size} MiB of files, more than the {limit} MiB "
+                    "allowed; keep data out of the code bundle.",
+                    size=declared // MiB,
+                    limit=writer.max_bytes // MiB,
+                )
             )
         for info in infos:
             mode = info.external_attr >> 16
@@ -235,7 +314,9 @@ def _unpack_tar(archive: Path, writer: _Writer) -> None:
             elif member.isreg():
                 source = bundle.extractfile(member)
                 if source is None:  # pragma: no cover - isreg() members always have data
-                    raise ValidationFailed(f"The bundle member {member.name!r} has no data.")
+                    raise ValidationFailed(
+                        msg("The bundle member '{name}' has no data.", name=member.name)
+                    )
                 with source:
                     writer.file(member.name, member.size, source, bool(member.mode & 0o111))
             else:
@@ -243,32 +324,34 @@ def _unpack_tar(archive: Path, writer: _Writer) -> None:
 
 
 def _not_regular(name: str, kind: str) -> str:
-    return (
-        f"The bundle member {name!r} is a {kind}; bundles may hold only regular files and folders."
+    return msg(
+        "The bundle member '{name}' is a {kind}; bundles may hold only regular files and folders.",
+        name=name,
+        kind=kind,
     )
 
 
 def _kind_name(kind: int) -> str:
     names = {
-        stat.S_IFLNK: "symbolic link",
-        stat.S_IFCHR: "character device",
-        stat.S_IFBLK: "block device",
-        stat.S_IFIFO: "FIFO",
-        stat.S_IFSOCK: "socket",
+        stat.S_IFLNK: msg("symbolic link"),
+        stat.S_IFCHR: msg("character device"),
+        stat.S_IFBLK: msg("block device"),
+        stat.S_IFIFO: msg("FIFO"),
+        stat.S_IFSOCK: msg("socket"),
     }
-    return names.get(kind, "special file")
+    return names.get(kind, msg("special file"))
 
 
 def _tar_kind_name(member: tarfile.TarInfo) -> str:
     if member.issym():
-        return "symbolic link"
+        return msg("symbolic link")
     if member.islnk():
-        return "hard link"
+        return msg("hard link")
     if member.ischr() or member.isblk():
-        return "device file"
+        return msg("device file")
     if member.isfifo():
-        return "FIFO"
-    return "special file"
+        return msg("FIFO")
+    return msg("special file")
 
 
 def _regular_files(directory: Path) -> Iterator[tuple[str, Path]]:
@@ -278,10 +361,16 @@ def _regular_files(directory: Path) -> Iterator[tuple[str, Path]]:
             path = base / name
             if path.is_symlink():
                 relative = path.relative_to(directory).as_posix()
-                raise ValidationFailed(f"The code folder holds a link, {relative!r}; refused.")
+                raise ValidationFailed(
+                    msg(
+                        "The code folder holds a link, '{name}'; copy the file it points to "
+                        "instead.",
+                        name=relative,
+                    )
+                )
         for name in filenames:
             path = base / name
             if not stat.S_ISREG(path.lstat().st_mode):
                 relative = path.relative_to(directory).as_posix()
-                raise ValidationFailed(_not_regular(relative, "special file"))
+                raise ValidationFailed(_not_regular(relative, msg("special file")))
             yield path.relative_to(directory).as_posix(), path

@@ -92,6 +92,8 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
+from bitgoeul.messages import msg
+
 __all__ = [
     "DEFAULT_ALLOWED",
     "CheckReport",
@@ -170,11 +172,6 @@ _NUMERIC_TYPES = re.compile(
     r"FLOAT|DOUBLE|DECIMAL.*)$"
 )
 _TOKEN = re.compile(r"[^\s,;:\"'()\[\]{}<>|=*!?`]+")
-_MODEL_REASON = (
-    "trained models can memorise training records; the reviewer must confirm it was trained "
-    "with safeguards (e.g. aggregation, differential privacy) or is not released"
-)
-
 Check = Literal[
     "file_name",
     "file_type",
@@ -266,8 +263,12 @@ def check_outputs(
                             relative,
                             "file_size",
                             "block",
-                            f"The outputs together are {total:,} bytes with this file, over "
-                            f"the limit of {max_total_bytes:,}; release fewer or smaller files.",
+                            msg(
+                                "The outputs together are {total} bytes with this file, over "
+                                "the limit of {limit}; release fewer or smaller files.",
+                                total=format(total, ","),
+                                limit=format(max_total_bytes, ","),
+                            ),
                             {"total_bytes": total, "limit": max_total_bytes},
                         ),
                     )
@@ -315,13 +316,17 @@ def _check_content(
     suffix = path.suffix.lower()
     info = path.lstat()
     if not stat.S_ISREG(info.st_mode):
-        what = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+        what = msg("a symbolic link") if stat.S_ISLNK(info.st_mode) else msg("not a regular file")
         finding = Finding(
             relative,
             "file_type",
             "block",
-            f"'{relative}' is {what}; outputs must be plain files written into the output "
-            "directory. It was not followed or opened.",
+            msg(
+                "'{file}' is {what}; outputs must be plain files written into the output "
+                "directory. It was not followed or opened.",
+                file=relative,
+                what=what,
+            ),
             {"mode": stat.filemode(info.st_mode)},
         )
         return FileReport(relative, info.st_size, "", "other", [finding])
@@ -335,21 +340,31 @@ def _check_content(
                 relative,
                 "file_size",
                 "block",
-                f"'{relative}' is {size:,} bytes, over the limit of {max_file_bytes:,} per file; "
-                "release an aggregate or a smaller extract. Its content was not checked.",
+                msg(
+                    "'{file}' is {size} bytes, over the limit of {limit} per file; release an "
+                    "aggregate or a smaller extract. Its content was not checked.",
+                    file=relative,
+                    size=format(size, ","),
+                    limit=format(max_file_bytes, ","),
+                ),
                 {"bytes": size, "limit": max_file_bytes},
             )
         )
         return report
     if suffix not in allowed:
-        shown = suffix or "no suffix"
+        shown = suffix or msg("no suffix")
         report.findings.append(
             Finding(
                 relative,
                 "file_type",
                 "block",
-                f"'{relative}' has {shown}, which is not an allowed output type; allowed: "
-                f"{', '.join(sorted(allowed))}.",
+                msg(
+                    "'{file}' has {suffix}, which is not an allowed output type; allowed: "
+                    "{allowed}.",
+                    file=relative,
+                    suffix=shown,
+                    allowed=", ".join(sorted(allowed)),
+                ),
                 {"suffix": suffix},
             )
         )
@@ -363,8 +378,13 @@ def _check_content(
                 relative,
                 "file_type",
                 "block",
-                f"'{relative}' is named {suffix} but its content is {content}; save it in the "
-                "format its name says, or name it for what it is if that type is allowed.",
+                msg(
+                    "'{file}' is named {suffix} but its content is {content}; save it in the "
+                    "format its name says, or name it for what it is if that type is allowed.",
+                    file=relative,
+                    suffix=suffix,
+                    content=content,
+                ),
                 {"suffix": suffix, "content": content},
             )
         )
@@ -455,11 +475,20 @@ def _text_encoding(path: Path) -> str:
 
 def _model_finding(path: Path, relative: str, suffix: str, content: str) -> Finding:
     pickled = suffix in {".pkl", ".joblib"} or content == "pickle" or _zip_holds_pickle(path)
-    message = f"'{relative}' is a model file: {_MODEL_REASON}."
+    message = msg(
+        "'{file}' is a model file: trained models can memorise training records; the reviewer "
+        "must confirm it was trained with safeguards (e.g. aggregation, differential privacy) "
+        "or is not released.",
+        file=relative,
+    )
     if pickled:
-        message += (
-            " It is a pickle-based format, which runs code when loaded: load it only with "
-            "a safe loader (e.g. torch.load(weights_only=True)) or convert it to safetensors/ONNX."
+        message = msg(
+            "'{file}' is a model file: trained models can memorise training records; the "
+            "reviewer must confirm it was trained with safeguards (e.g. aggregation, "
+            "differential privacy) or is not released. It is a pickle-based format, which runs "
+            "code when loaded: load it only with a safe loader (e.g. "
+            "torch.load(weights_only=True)) or convert it to safetensors/ONNX.",
+            file=relative,
         )
     return Finding(
         relative, "model_file", "warn", message, {"suffix": suffix, "pickle_based": pickled}
@@ -576,9 +605,13 @@ class _Context:
                     relative,
                     "file_size",
                     "warn",
-                    f"'{relative}' has more than {SAMPLE_ROWS:,} rows; the identifier, "
-                    f"copied-row, small-group and dominance checks read the first {SAMPLE_ROWS:,} "
-                    "only, so the reviewer must look at the rest.",
+                    msg(
+                        "'{file}' has more than {rows} rows; the identifier, copied-row, "
+                        "small-group and dominance checks read the first {rows} only, so the "
+                        "reviewer must look at the rest.",
+                        file=relative,
+                        rows=format(SAMPLE_ROWS, ","),
+                    ),
                     {"rows_checked": SAMPLE_ROWS},
                 )
             )
@@ -665,9 +698,14 @@ class _Context:
                             relative,
                             "identifier_column",
                             "block",
-                            f"Column '{column}' of '{relative}' is the direct identifier "
-                            f"'{column}' of dataset '{source.rules.slug}'; drop it or release "
-                            "aggregates instead of rows.",
+                            msg(
+                                "Column '{column}' of '{file}' is the direct identifier "
+                                "'{column}' of dataset '{dataset}'; drop it or release "
+                                "aggregates instead of rows.",
+                                column=column,
+                                file=relative,
+                                dataset=source.rules.slug,
+                            ),
                             {"column": column, "dataset": source.rules.slug, "by": "name"},
                         )
                     )
@@ -703,12 +741,26 @@ class _Context:
                         relative,
                         "identifier_column",
                         severity,
-                        f"{count:,} rows of column '{column}' in '{relative}' hold values of the "
-                        f"direct identifier '{identifier}' of dataset '{source.rules.slug}'"
-                        + (
-                            "; drop the column or replace it with a group."
-                            if severity == "block"
-                            else "; the reviewer must confirm this is a coincidence."
+                        msg(
+                            "{rows} rows of column '{column}' in '{file}' hold values of the "
+                            "direct identifier '{identifier}' of dataset '{dataset}'; drop the "
+                            "column or replace it with a group.",
+                            rows=format(count, ","),
+                            column=column,
+                            file=relative,
+                            identifier=identifier,
+                            dataset=source.rules.slug,
+                        )
+                        if severity == "block"
+                        else msg(
+                            "{rows} rows of column '{column}' in '{file}' hold values of the "
+                            "direct identifier '{identifier}' of dataset '{dataset}'; the "
+                            "reviewer must confirm this is a coincidence.",
+                            rows=format(count, ","),
+                            column=column,
+                            file=relative,
+                            identifier=identifier,
+                            dataset=source.rules.slug,
                         ),
                         {
                             "column": column,
@@ -743,8 +795,16 @@ class _Context:
                         relative,
                         "small_group",
                         "block",
-                        f"{small:,} rows of '{relative}' have a '{column}' between 1 and {k - 1}; "
-                        f"groups must hold at least {k}: merge categories or suppress those cells.",
+                        msg(
+                            "{rows} rows of '{file}' have a '{column}' between 1 and {below}; "
+                            "groups must hold at least {k}: merge categories or suppress those "
+                            "cells.",
+                            rows=format(small, ","),
+                            file=relative,
+                            column=column,
+                            below=k - 1,
+                            k=k,
+                        ),
                         {"column": column, "rows": small, "min_group_size": k},
                     )
                 )
@@ -801,15 +861,23 @@ class _Context:
         )
         if not small:
             return []
-        unit = "persons" if source.person else "rows"
+        unit = msg("persons") if source.person else msg("rows")
         return [
             Finding(
                 relative,
                 "small_group",
                 "block",
-                f"'{relative}' has no count column, so each row is taken as a group by "
-                f"{', '.join(keys)}; {small:,} of those groups have fewer than {k} {unit} in "
-                f"dataset '{source.rules.slug}': merge categories or drop those rows.",
+                msg(
+                    "'{file}' has no count column, so each row is taken as a group by {keys}; "
+                    "{groups} of those groups have fewer than {k} {unit} in dataset "
+                    "'{dataset}': merge categories or drop those rows.",
+                    file=relative,
+                    keys=", ".join(keys),
+                    groups=format(small, ","),
+                    k=k,
+                    unit=unit,
+                    dataset=source.rules.slug,
+                ),
                 {
                     "dataset": source.rules.slug,
                     "keys": keys,
@@ -843,9 +911,17 @@ class _Context:
                 relative,
                 "copied_rows",
                 "block",
-                f"{copied:,} rows of '{relative}' equal rows of dataset '{source.rules.slug}' on "
-                f"all {len(columns)} shared columns ({', '.join(columns)}), each matching fewer "
-                f"than {k} input rows: these are row-level copies; release aggregates instead.",
+                msg(
+                    "{rows} rows of '{file}' equal rows of dataset '{dataset}' on all {count} "
+                    "shared columns ({columns}), each matching fewer than {k} input rows: these "
+                    "are row-level copies; release aggregates instead.",
+                    rows=format(copied, ","),
+                    file=relative,
+                    dataset=source.rules.slug,
+                    count=len(columns),
+                    columns=", ".join(columns),
+                    k=k,
+                ),
                 {"dataset": source.rules.slug, "columns": columns, "rows": copied},
             )
         ]
@@ -890,10 +966,19 @@ class _Context:
                         relative,
                         "dominance",
                         "block",
-                        f"In {dominated:,} groups of '{relative}' (by {', '.join(keys)}), the "
-                        f"{rules.dominance_n} largest contributors hold more than "
-                        f"{rules.dominance_k:.0%} of '{column}' in dataset '{rules.slug}', so "
-                        "the total reveals their values: merge or suppress those groups.",
+                        msg(
+                            "In {groups} groups of '{file}' (by {keys}), the {n} largest "
+                            "contributors hold more than {share} of '{column}' in dataset "
+                            "'{dataset}', so the total reveals their values: merge or suppress "
+                            "those groups.",
+                            groups=format(dominated, ","),
+                            file=relative,
+                            keys=", ".join(keys),
+                            n=rules.dominance_n,
+                            share=format(rules.dominance_k, ".0%"),
+                            column=column,
+                            dataset=rules.slug,
+                        ),
                         {
                             "dataset": rules.slug,
                             "column": column,
@@ -951,9 +1036,15 @@ class _Context:
                             relative,
                             "file_name",
                             "block",
-                            f"The name '{relative}' carries {values:,} value(s) of column "
-                            f"'{column}' of dataset '{source.rules.slug}'; name output files "
-                            "for what they hold, never for the rows they came from.",
+                            msg(
+                                "The name '{file}' carries {values} value(s) of column "
+                                "'{column}' of dataset '{dataset}'; name output files for what "
+                                "they hold, never for the rows they came from.",
+                                file=relative,
+                                values=format(values, ","),
+                                column=column,
+                                dataset=source.rules.slug,
+                            ),
                             {"dataset": source.rules.slug, "column": column, "values": values},
                         )
                     )
@@ -997,15 +1088,27 @@ class _Context:
             )
             values, hit_lines = (int(row[0]), int(row[1])) if row else (0, 0)
             if values:
-                note = f" (first {TEXT_SCAN_BYTES:,} bytes scanned)" if truncated else ""
+                scanned = (
+                    msg("the first {bytes} bytes scanned", bytes=format(TEXT_SCAN_BYTES, ","))
+                    if truncated
+                    else msg("the whole file scanned")
+                )
                 findings.append(
                     Finding(
                         relative,
                         "identifier_column",
                         "block",
-                        f"'{relative}' contains {values:,} distinct values of the direct "
-                        f"identifier '{identifier}' of dataset '{source.rules.slug}' on "
-                        f"{hit_lines:,} lines{note}; remove them (do not log row-level records).",
+                        msg(
+                            "'{file}' contains {values} distinct values of the direct identifier "
+                            "'{identifier}' of dataset '{dataset}' on {lines} lines ({scanned}); "
+                            "remove them (do not log row-level records).",
+                            file=relative,
+                            values=format(values, ","),
+                            identifier=identifier,
+                            dataset=source.rules.slug,
+                            lines=format(hit_lines, ","),
+                            scanned=scanned,
+                        ),
                         {
                             "dataset": source.rules.slug,
                             "identifier": identifier,
@@ -1054,12 +1157,17 @@ def _tokens(text: str) -> tuple[list[str], list[int]]:
 
 def _unreadable(relative: str, error: Exception, *, reading: bool = True) -> Finding:
     # The reader's own message can quote cells of the file, so only its type is passed on.
-    what = "could not be read as a table" if reading else "could not be checked"
+    what = msg("could not be read as a table") if reading else msg("could not be checked")
     return Finding(
         relative,
         "unreadable",
         "block",
-        f"'{relative}' {what} ({type(error).__name__}); write it as UTF-8 CSV/TSV with a "
-        "header row, Parquet, or JSON records, and run the job again.",
+        msg(
+            "'{file}' {what} ({problem}); write it as UTF-8 CSV/TSV with a header row, "
+            "Parquet, or JSON records, and run the job again.",
+            file=relative,
+            what=what,
+            problem=type(error).__name__,
+        ),
         {"error": type(error).__name__},
     )

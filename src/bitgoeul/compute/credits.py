@@ -22,6 +22,7 @@ from bitgoeul.audit.actions import record_event
 from bitgoeul.compute.models import CreditAccount, CreditEntry, CreditKind
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, NotFound, ValidationFailed
+from bitgoeul.messages import joined, msg
 
 PRECISION = Decimal("0.000001")
 MAX_GRANT_HOURS = Decimal(1_000_000)
@@ -125,14 +126,26 @@ def grant(
 ) -> CreditAccount:
     """An operator adds (or, with a negative amount, withdraws unused) credits; commits."""
     if not actor.is_operator:
-        raise AccessDenied("Only the hub's operators grant compute credits.")
+        raise AccessDenied(
+            msg(
+                "Only the hub's operators grant compute credits; ask them for credits for "
+                "your organization."
+            )
+        )
     organization = get_organization(session, organization_slug)
     if organization is None:
-        raise NotFound(f"There is no organization {organization_slug!r}.")
+        raise NotFound(
+            msg(
+                "There is no organization '{organization}'; choose one from the list.",
+                organization=organization_slug,
+            )
+        )
     if cpu_hours == 0 and gpu_hours == 0:
-        raise ValidationFailed("Grant some CPU-hours or GPU-hours (both are zero).")
+        raise ValidationFailed(msg("Grant some CPU-hours or GPU-hours (both are zero)."))
     if abs(cpu_hours) > MAX_GRANT_HOURS or abs(gpu_hours) > MAX_GRANT_HOURS:
-        raise ValidationFailed(f"One grant may move at most {MAX_GRANT_HOURS} hours.")
+        raise ValidationFailed(
+            msg("One grant may move at most {hours} hours.", hours=MAX_GRANT_HOURS)
+        )
     account = _locked_account(session, organization.id)
     for kind, amount, balance in (
         (CreditKind.cpu, cpu_hours, account.cpu_hours),
@@ -141,8 +154,14 @@ def grant(
         if balance + amount < 0:
             session.rollback()
             raise ValidationFailed(
-                f"{organization_slug} has {balance} {kind.value.upper()}-hours left; a "
-                f"withdrawal of {-amount} would take the balance below zero."
+                msg(
+                    "{organization} has {balance} {kind}-hours left; a withdrawal of {amount} "
+                    "would take the balance below zero.",
+                    organization=organization_slug,
+                    balance=balance,
+                    kind=kind.value.upper(),
+                    amount=-amount,
+                )
             )
         _move(
             session,
@@ -174,14 +193,30 @@ def reserve(
     account = _locked_account(session, organization_id)
     short = []
     if cost.cpu_hours > account.cpu_hours:
-        short.append(f"{cost.cpu_hours} CPU-hours (it has {account.cpu_hours})")
+        short.append(
+            msg(
+                "{hours} CPU-hours (it has {balance})",
+                hours=cost.cpu_hours,
+                balance=account.cpu_hours,
+            )
+        )
     if cost.gpu_hours > account.gpu_hours:
-        short.append(f"{cost.gpu_hours} GPU-hours (it has {account.gpu_hours})")
+        short.append(
+            msg(
+                "{hours} GPU-hours (it has {balance})",
+                hours=cost.gpu_hours,
+                balance=account.gpu_hours,
+            )
+        )
     if short:
         raise InsufficientCredits(
-            f"{organization_name} does not have the credits for this job: it may use up to "
-            f"{' and '.join(short)}. Ask for fewer resources or a shorter time limit, or ask "
-            "the hub operator for credits."
+            msg(
+                "{organization} does not have the credits for this job: it may use up to "
+                "{needed}. Ask for fewer resources or a shorter time limit, or ask the hub "
+                "operator for credits.",
+                organization=organization_name,
+                needed=joined(short, " + "),
+            )
         )
     _move(
         session, account, CreditKind.cpu, -cost.cpu_hours, reason="job_reservation", job_id=job_id
@@ -236,13 +271,28 @@ def organization_for(session: Session, *, actor: Actor, slug: str | None) -> Org
     named by ``slug``."""
     if not slug:
         if actor.organization_id is None:
-            raise NotFound("You belong to no organization, so there are no credits to show.")
+            raise NotFound(
+                msg(
+                    "You belong to no organization, so there are no credits to show; ask the "
+                    "hub's operators to add your account to your organization."
+                )
+            )
         own = session.get(Organization, actor.organization_id)
         assert own is not None  # noqa: S101 - a user's organization exists
         return own
     found = get_organization(session, slug)
     if found is None:
-        raise NotFound(f"There is no organization {slug!r}.")
+        raise NotFound(
+            msg(
+                "There is no organization '{organization}'; choose one from the list.",
+                organization=slug,
+            )
+        )
     if found.id != actor.organization_id and not actor.is_operator:
-        raise AccessDenied("Only operators see another organization's credits.")
+        raise AccessDenied(
+            msg(
+                "Only operators see another organization's credits; your own are on the "
+                "credits page."
+            )
+        )
     return found

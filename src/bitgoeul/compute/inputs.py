@@ -27,6 +27,7 @@ from bitgoeul.errors import ValidationFailed
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import Door, Passage, Request
 from bitgoeul.governance.queries import decision_context
+from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed.access import testbed_context
@@ -72,9 +73,15 @@ def parse_reference(reference: str) -> tuple[str, int | None]:
     """``slug`` or ``slug@version``."""
     slug, _, number = reference.strip().partition("@")
     if not slug:
-        raise ValidationFailed("A job's dataset needs a slug, e.g. 'kepco-household-power'.")
+        raise ValidationFailed(msg("A job's dataset needs a slug, e.g. 'kepco-household-power'."))
     if number and not number.isdigit():
-        raise ValidationFailed(f"'{reference}': the version after '@' must be a number.")
+        raise ValidationFailed(
+            msg(
+                "'{reference}': the version after '@' must be a number, e.g. {slug}@2.",
+                reference=reference,
+                slug=slug,
+            )
+        )
     return slug, int(number) if number else None
 
 

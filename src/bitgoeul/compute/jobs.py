@@ -38,6 +38,7 @@ from bitgoeul.errors import AccessDenied, BitgoeulError, Conflict, NotFound, Val
 from bitgoeul.governance import queries as governance_queries
 from bitgoeul.governance.doors import Door, failure_reason
 from bitgoeul.governance.models import ProjectMember
+from bitgoeul.messages import joined, msg
 
 LOG_NAME = "log.txt"
 MAX_LOG_CHUNK = 256 * 1024
@@ -68,33 +69,60 @@ def job_paths(settings: Settings, job_id: int) -> JobPaths:
     return JobPaths(settings.ensure_data_dir() / "jobs" / str(job_id))
 
 
+# A release status in words, for a sentence ("Job 4's outputs are {status}").
+RELEASE_WORDS = {
+    ReleaseStatus.not_required: msg("free to download, without review"),
+    ReleaseStatus.held: msg("held until a release is requested"),
+    ReleaseStatus.in_review: msg("in review"),
+    ReleaseStatus.returned: msg("returned to the requester"),
+    ReleaseStatus.released: msg("already released"),
+    ReleaseStatus.rejected: msg("rejected, and will not leave the hub"),
+}
+
+
 def _check_resources(settings: Settings, spec: JobSpec) -> None:
     wanted = spec.resources
     problems = []
     # The hub's share of its executor (this machine, or the Ray cluster): a job asking for
     # more could never start.
     if wanted.cpus > settings.job_cpus:
-        problems.append(f"cpus: this hub runs jobs on at most {settings.job_cpus} cores")
+        problems.append(
+            msg("cpus: this hub runs jobs on at most {cpus} cores", cpus=settings.job_cpus)
+        )
     if wanted.gpus > settings.job_gpus:
         problems.append(
-            f"gpus: this hub has {settings.job_gpus} GPU(s) for jobs"
+            msg("gpus: this hub has {gpus} GPU(s) for jobs", gpus=settings.job_gpus)
             if settings.job_gpus
-            else "gpus: this hub has no GPU for jobs; ask for gpus: 0"
+            else msg("gpus: this hub has no GPU for jobs; ask for gpus: 0")
         )
     if wanted.memory_mb > settings.job_max_memory_mb:
-        problems.append(f"memory_mb: at most {settings.job_max_memory_mb} MB per job")
+        problems.append(
+            msg("memory_mb: at most {memory} MB per job", memory=settings.job_max_memory_mb)
+        )
     if wanted.time_limit_s > settings.job_max_time_limit_s:
-        problems.append(f"time_limit_s: at most {settings.job_max_time_limit_s} s per job")
+        problems.append(
+            msg("time_limit_s: at most {seconds} s per job", seconds=settings.job_max_time_limit_s)
+        )
     if problems:
-        raise ValidationFailed("The job asks for more than this hub allows: " + "; ".join(problems))
+        raise ValidationFailed(
+            msg(
+                "The job asks for more than this hub allows: {problems}. Ask for less and "
+                "submit it again.",
+                problems=joined(problems, "; "),
+            )
+        )
 
 
 def _python(settings: Settings, environment: str) -> Path:
     environments = settings.environments()
     if environment not in environments:
         raise ValidationFailed(
-            f"There is no job environment {environment!r}; this hub has "
-            f"{', '.join(sorted(environments))}."
+            msg(
+                "There is no job environment '{environment}'; choose one this hub has: "
+                "{environments}.",
+                environment=environment,
+                environments=", ".join(sorted(environments)),
+            )
         )
     return environments[environment]
 
@@ -112,7 +140,13 @@ def submit_job(
     governance_queries.require_signed_in(actor)
     project = governance_queries.get_project(session, spec.project)
     if governance_queries.member_role(project, actor) is None:
-        raise AccessDenied(f"You are not a member of project {project.id}; only members run jobs.")
+        raise AccessDenied(
+            msg(
+                "You are not a member of project {project}; only its members run jobs. Ask "
+                "the project's owner to add you, or choose one of your own projects.",
+                project=project.id,
+            )
+        )
     door = job_door(session, actor=actor, project_id=spec.project, datasets=spec.datasets)
     with door:
         job = queue_job(
@@ -175,14 +209,19 @@ def queue_job(
     is the organizer's)."""
     paying = pay_from if pay_from is not None else actor.organization_id
     if paying is None:
-        raise AccessDenied("Jobs are paid from an organization's credits; you belong to none.")
+        raise AccessDenied(
+            msg(
+                "Jobs are paid from an organization's credits and you belong to none; ask the "
+                "hub's operators to add your account to your organization."
+            )
+        )
     organization = session.get(Organization, paying)
     assert organization is not None  # noqa: S101 - a user's organization exists
     _python(settings, spec.environment)
     _check_resources(settings, spec)
     support = executor.support()
     if spec.priority > 0 and not actor.is_operator:
-        raise AccessDenied("Only operators raise a job's priority; use 0 or lower.")
+        raise AccessDenied(msg("Only operators raise a job's priority; use 0 or lower."))
 
     job = Job(
         project_id=spec.project,
@@ -218,12 +257,18 @@ def queue_job(
         )
         if not support.available and inputs.touches(granted, AccessLevel.secure):
             raise AccessDenied(
-                "Secure data is only used in a sandbox, and this hub's executor cannot sandbox "
-                f"jobs here ({support.reason}). Ask the hub operator."
+                msg(
+                    "Secure data is only used in a sandbox, and this hub's executor cannot "
+                    "sandbox jobs here ({problem}). Ask the hub operator.",
+                    problem=support.reason,
+                )
             )
         if not support.available:
             raise ValidationFailed(
-                f"This hub cannot run jobs right now: {support.reason}. Ask the hub operator."
+                msg(
+                    "This hub cannot run jobs right now: {problem}. Ask the hub operator.",
+                    problem=support.reason,
+                )
             )
         paths.root.mkdir(parents=True, exist_ok=False)
         info = bundle.unpack_bundle(
@@ -295,7 +340,12 @@ def get_job(session: Session, *, actor: Actor, job_id: int) -> Job:
     governance_queries.require_signed_in(actor)
     job = session.get(Job, job_id)
     if job is None or not may_see(session, actor, job):
-        raise NotFound(f"There is no job {job_id}.")
+        raise NotFound(
+            msg(
+                "There is no job {job} that you may see; your jobs are listed on the jobs page.",
+                job=job_id,
+            )
+        )
     return job
 
 
@@ -323,7 +373,7 @@ def list_jobs(
     return found
 
 
-HELD_REASON = (
+HELD_REASON = msg(
     "finished; how it ended, its log and the names, sizes and checksums of its outputs are "
     "held until the release review lets them out"
 )
@@ -363,11 +413,26 @@ def outputs_visible(actor: Actor, job: Job) -> bool:
 
 
 def held_message(job: Job) -> str:
-    return (
-        f"Job {job.id} used restricted or secure data: its log and outputs are held until "
-        f"the release review lets them out (now: {job.release_status.value}). Request the "
-        "release once the job has finished."
+    return msg(
+        "Job {job} used restricted or secure data: its log and outputs are held until the "
+        "release review lets them out. Once the job has finished, request the release on its "
+        "page; you are told when the stewards decide.",
+        job=job.id,
     )
+
+
+def _readable_log(settings: Settings, actor: Actor, job: Job) -> Path:
+    """The job's log file, where the actor may read it now (it may not exist yet)."""
+    if not outputs_visible(actor, job):
+        raise AccessDenied(held_message(job))
+    return job_paths(settings, job.id).log
+
+
+def log_file(session: Session, *, settings: Settings, actor: Actor, job_id: int) -> Path | None:
+    """The whole log to read or download, under the same rule as :func:`read_log`; ``None``
+    while the job has written nothing."""
+    path = _readable_log(settings, actor, get_job(session, actor=actor, job_id=job_id))
+    return path if path.is_file() else None
 
 
 def read_log(
@@ -375,9 +440,7 @@ def read_log(
 ) -> JobLog:
     """A chunk of the job's log from ``offset`` (bytes), for following it live."""
     job = get_job(session, actor=actor, job_id=job_id)
-    if not outputs_visible(actor, job):
-        raise AccessDenied(held_message(job))
-    path = job_paths(settings, job.id).log
+    path = _readable_log(settings, actor, job)
     text, next_offset = "", offset
     if path.exists():
         with path.open("rb") as handle:
@@ -410,12 +473,24 @@ def output_path(
         raise AccessDenied(held_message(job))
     listed = {o["path"] for o in job.outputs}
     if name not in listed:
-        raise NotFound(f"Job {job.id} has no output {name!r}.")
+        raise NotFound(
+            msg(
+                "Job {job} has no output '{name}'; its page lists the files it wrote.",
+                job=job.id,
+                name=name,
+            )
+        )
     paths = job_paths(settings, job.id)
     path = paths.log if name == LOG_NAME else paths.output / name
     resolved = path.resolve()
     if not resolved.is_relative_to(paths.root.resolve()) or not resolved.is_file():
-        raise NotFound(f"Job {job.id} has no output {name!r}.")
+        raise NotFound(
+            msg(
+                "Job {job} has no output '{name}'; its page lists the files it wrote.",
+                job=job.id,
+                name=name,
+            )
+        )
     return resolved
 
 
@@ -425,12 +500,22 @@ def cancel_job(session: Session, *, actor: Actor, job_id: int) -> Job:
     if job.submitted_by_id != actor.user_id and not actor.is_operator:
         project = governance_queries.get_project(session, job.project_id)
         if governance_queries.member_role(project, actor) is None:
-            raise AccessDenied("Only the job's project members and operators cancel it.")
+            raise AccessDenied(
+                msg(
+                    "Only the job's project members and operators cancel it; ask a member "
+                    "of its project."
+                )
+            )
     if job.status in FINISHED:
-        raise Conflict(f"Job {job.id} has already finished ({job.status.value}).")
+        raise Conflict(
+            msg(
+                "Job {job} has already finished; there is nothing to cancel.",
+                job=job.id,
+            )
+        )
     if job.status == JobStatus.queued:
         job.status = JobStatus.cancelled
-        job.reason = f"cancelled by {actor.username} before it started"
+        job.reason = msg("cancelled by {user} before it started", user=actor.username)
         job.finished_at = utcnow()
         reserved = credits.Cost(job.reserved_cpu_hours, job.reserved_gpu_hours)
         credits.settle(

@@ -44,6 +44,7 @@ from bitgoeul.compute import sandbox
 from bitgoeul.compute.executors import Execution, Launch
 from bitgoeul.compute.sandbox import Outcome, Support
 from bitgoeul.errors import BitgoeulError
+from bitgoeul.messages import msg
 
 __all__ = ["RayExecutor"]
 
@@ -52,7 +53,9 @@ log = logging.getLogger(__name__)
 _MiB = 1024 * 1024
 # The local instance's shared-memory object store: tasks return only a small Outcome.
 _LOCAL_OBJECT_STORE_BYTES = 256 * _MiB
-_CANCELLED = "cancelled; the Ray task running the job was stopped with every process it started"
+_CANCELLED = msg(
+    "cancelled; the Ray task running the job was stopped with every process it started"
+)
 _INSTALL_HINT = "install it with pip install 'bitgoeul[ray]'"
 
 
@@ -122,8 +125,11 @@ class _RayExecution:
                 "failed",
                 wall,
                 0.0,
-                f"the Ray task running the job failed ({type(cause).__name__}: {detail}); "
-                "run it again, or ask the hub operator if this repeats",
+                msg(
+                    "the Ray task running the job failed ({problem}); run it again, or ask the "
+                    "hub operator if this repeats",
+                    problem=type(cause).__name__ + ": " + str(detail),
+                ),
             )
         if self._cancel_sent and outcome.reason != "exited":
             # Ray may kill the worker's children before the worker itself, so the sandbox

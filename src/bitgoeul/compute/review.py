@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role, User
 from bitgoeul.audit.actions import record_event
-from bitgoeul.compute.jobs import get_job, may_review, outputs_visible
+from bitgoeul.compute.jobs import RELEASE_WORDS, get_job, may_review, outputs_visible
 from bitgoeul.compute.models import (
     FINISHED,
     Job,
@@ -113,22 +113,41 @@ def request_release(session: Session, *, actor: Actor, job_id: int, context: str
     job = get_job(session, actor=actor, job_id=job_id)
     project = governance_queries.get_project(session, job.project_id)
     if governance_queries.member_role(project, actor) is None:
-        raise AccessDenied("Only the job's project members ask for its outputs to be released.")
+        raise AccessDenied(
+            msg(
+                "Only the job's project members ask for its outputs to be released; ask a "
+                "member of its project."
+            )
+        )
     if job.status not in FINISHED:
-        raise Conflict(f"Job {job.id} is still {job.status.value}; ask once it has finished.")
+        raise Conflict(
+            msg(
+                "Job {job} has not finished yet; ask for the release once it has (its page "
+                "shows when).",
+                job=job.id,
+            )
+        )
     if job.release_status not in (ReleaseStatus.held, ReleaseStatus.returned):
         raise Conflict(
-            f"Job {job.id}'s outputs are {job.release_status.value.replace('_', ' ')}: there is "
-            "nothing to ask for."
+            msg(
+                "Job {job}'s outputs are {status}: there is nothing to ask for.",
+                job=job.id,
+                status=RELEASE_WORDS[job.release_status],
+            )
         )
     files = [o["path"] for o in job.outputs]
     text = context.strip()
     if not text:
         raise ValidationFailed(
-            "context: say what the job writes (each kind of file) and why it is safe to release."
+            msg(
+                "context: say what the job writes (each kind of file) and why it is safe to "
+                "release."
+            )
         )
     if len(text) > MAX_CONTEXT_CHARS:
-        raise ValidationFailed(f"context: at most {MAX_CONTEXT_CHARS} characters.")
+        raise ValidationFailed(
+            msg("context: at most {limit} characters; shorten it.", limit=MAX_CONTEXT_CHARS)
+        )
     previous = current_round(session, job)
     release = OutputRelease(
         job_id=job.id,
@@ -175,42 +194,65 @@ def review_release(
     """A steward of an involved publisher decides this round for their organization; commits."""
     job = get_job(session, actor=actor, job_id=job_id)
     if not may_review(actor, job):
-        raise AccessDenied("Only stewards of the data the job used and operators review it.")
+        raise AccessDenied(
+            msg(
+                "Only stewards of the data the job used and operators review it; the release "
+                "queue lists the jobs waiting for you."
+            )
+        )
     if actor.user_id in _project_members(session, job):
         raise AccessDenied(
-            "You are a member of this job's project: nobody reviews their own release. Ask "
-            "another steward of your organization."
+            msg(
+                "You are a member of this job's project: nobody reviews their own release. "
+                "Ask another steward of your organization."
+            )
         )
     if job.release_status != ReleaseStatus.in_review:
         raise Conflict(
-            f"Job {job.id}'s outputs are {job.release_status.value.replace('_', ' ')}, not in "
-            "review."
+            msg(
+                "Job {job}'s outputs are {status}, not in review; there is nothing to decide.",
+                job=job.id,
+                status=RELEASE_WORDS[job.release_status],
+            )
         )
     round_ = current_round(session, job)
     assert round_ is not None  # noqa: S101 - in review means a release was asked for
     comment = comment.strip()
     if verdict != ReviewVerdict.approve and not comment:
-        raise ValidationFailed("comment: say what the requester must change, or why not.")
+        raise ValidationFailed(msg("comment: say what the requester must change, or why not."))
     publishers = involved_publishers(job)
     if verdict == ReviewVerdict.approve:
         if not any(actor.is_steward_of(p) for p in publishers):
             raise AccessDenied(
-                "Approval belongs to the stewards of the data the job used; operators may "
-                "reject or return."
+                msg(
+                    "Approval belongs to the stewards of the data the job used; operators may "
+                    "reject or return."
+                )
             )
         blocked = blocked_files(job)
         if blocked:
             raise Conflict(
-                "The automatic checks blocked "
-                + ", ".join(blocked)
-                + ": these outputs cannot be released. Return the request so the job is changed "
-                "and run again."
+                msg(
+                    "The automatic checks blocked {files}: these outputs cannot be released. "
+                    "Return the request so the job is changed and run again.",
+                    files=", ".join(blocked),
+                )
             )
     organization_id = actor.organization_id  # a publisher's, or the operators' organization
     if organization_id is None:
-        raise AccessDenied("Your account belongs to no organization.")
+        raise AccessDenied(
+            msg(
+                "Your account belongs to no organization, and reviews are decided for one; "
+                "ask the hub's operators to add you to yours."
+            )
+        )
     if any(d.organization_id == organization_id for d in round_.decisions):
-        raise Conflict(f"Round {round_.release.round} already has your organization's decision.")
+        raise Conflict(
+            msg(
+                "Round {round} already has your organization's decision; the job's page shows it.",
+                round=round_.release.round,
+            )
+        )
     session.add(
         ReleaseDecision(
             release_id=round_.release.id,

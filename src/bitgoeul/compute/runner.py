@@ -226,8 +226,11 @@ class JobRunner:
                         reason="failed",
                         wall_seconds=0.0,
                         cpu_seconds=0.0,
-                        message=f"the worker running it ({where}) stopped; the job was ended "
-                        "and its credits refunded. Submit it again.",
+                        message=msg(
+                            "the worker running it ({worker}) stopped; the job was ended and "
+                            "its credits refunded. Submit it again.",
+                            worker=where,
+                        ),
                     ),
                 )
 
@@ -332,7 +335,7 @@ class JobRunner:
                         reason="failed",
                         wall_seconds=0.0,
                         cpu_seconds=0.0,
-                        message=f"did not start: {error.message}",
+                        message=msg("did not start: {reason}", reason=error.message),
                     ),
                 )
                 return
@@ -346,7 +349,11 @@ class JobRunner:
                         reason="failed",
                         wall_seconds=0.0,
                         cpu_seconds=0.0,
-                        message=f"did not start: the executor failed ({type(error).__name__})",
+                        message=msg(
+                            "did not start: the executor failed ({problem}); submit it again, "
+                            "or ask the hub operator if this repeats",
+                            problem=type(error).__name__,
+                        ),
                     ),
                 )
                 return
@@ -366,7 +373,7 @@ class JobRunner:
     def _actor_of(self, session: Session, job: Job) -> Actor:
         user = session.get(User, job.submitted_by_id) if job.submitted_by_id else None
         if user is None or not user.is_active:
-            raise BitgoeulError("the account that submitted the job is gone or deactivated")
+            raise BitgoeulError(msg("the account that submitted the job is gone or deactivated"))
         return Actor.for_user(user, via="job")
 
     def _prepare(self, session: Session, job: Job, root: Path) -> Launch:
@@ -541,7 +548,11 @@ class JobRunner:
                 log.exception("output checks of job %s failed", job.id)
                 job.checks = {
                     "blocked": True,
-                    "error": f"the automatic checks could not run ({type(error).__name__})",
+                    "error": msg(
+                        "the automatic checks could not run ({problem}); ask the hub "
+                        "operator to look at the hub's log",
+                        problem=type(error).__name__,
+                    ),
                     "files": [],
                 }
         credits.settle(

@@ -50,6 +50,7 @@ from typing import Literal
 
 from bitgoeul.compute.cgroups import CgroupLimits, JobCgroup, cgroup_backend, cgroup_support
 from bitgoeul.compute.output_volume import OutputVolume, release_orphans, volume_support
+from bitgoeul.messages import msg
 
 __all__ = [
     "Limits",
@@ -325,33 +326,66 @@ class SandboxRun:
             return Outcome(exit_code, reason, round(wall, 3), round(cpu, 3), message)
 
         if self._stop == "cancelled":
-            return outcome("cancelled", "cancelled; every process of the job was killed", None)
+            return outcome("cancelled", msg("cancelled; every process of the job was killed"), None)
         if self._stop == "timed_out":
             limit = _seconds(limits.wall_seconds)
-            return outcome("timed_out", f"ran past its {limit} time limit and was stopped", None)
+            return outcome(
+                "timed_out",
+                msg(
+                    "ran past its {limit} time limit and was stopped; ask for a longer "
+                    "time_limit_s or make it faster",
+                    limit=limit,
+                ),
+                None,
+            )
         if not started:
-            return outcome("failed", "the sandbox could not start the job; see the log")
+            return outcome("failed", msg("the sandbox could not start the job; see the log"))
         if code == 0:
-            return outcome("exited", "finished successfully")
+            return outcome("exited", msg("finished successfully"))
         signum = code - 128 if 128 < code < 128 + 65 else None
         memory = _mib(limits.memory_bytes)
         if signum == signal.SIGXCPU:
             cpu_limit = _seconds(limits.cpu_seconds)
-            return outcome("timed_out", f"used up its {cpu_limit} CPU-time limit")
+            return outcome(
+                "timed_out",
+                msg(
+                    "used up its {limit} CPU-time limit; ask for more cpus or a longer "
+                    "time_limit_s",
+                    limit=cpu_limit,
+                ),
+            )
         if signum == signal.SIGXFSZ:
             size = _mib(limits.max_file_bytes)
-            return outcome("failed", f"tried to write a file larger than its {size} limit")
+            return outcome(
+                "failed",
+                msg(
+                    "tried to write a file larger than its {limit} limit; write smaller files",
+                    limit=size,
+                ),
+            )
         if self._oom_kills or self._log.mentions(_MEMORY_MARKERS):
-            return outcome("memory_exceeded", f"ran out of memory: its {memory} limit was reached")
+            return outcome(
+                "memory_exceeded",
+                msg(
+                    "ran out of memory: its {limit} limit was reached; ask for more memory_mb "
+                    "or read the data in parts",
+                    limit=memory,
+                ),
+            )
         if self._log.mentions(_DISK_FULL_MARKERS):
             output = _mib(limits.max_output_bytes)
-            return outcome("failed", f"filled its {output} output folder; write less")
+            return outcome(
+                "failed", msg("filled its {limit} output folder; write less", limit=output)
+            )
         if signum == signal.SIGKILL:
-            return outcome("killed", "killed by signal 9")
+            return outcome("killed", msg("killed by signal 9; see the log"))
         if signum is not None:
             name = signal.Signals(signum).name if signum in _SIGNALS else "unknown"
-            return outcome("killed", f"killed by signal {signum} ({name})")
-        return outcome("failed", f"exited with code {code}; see the log")
+            return outcome(
+                "killed",
+                msg("killed by signal {signal} ({name}); see the log", signal=signum, name=name),
+            )
+        return outcome("failed", msg("exited with code {code}; see the log", code=code))
 
 
 def start(spec: SandboxSpec, log_path: Path) -> SandboxRun:

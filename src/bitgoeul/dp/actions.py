@@ -24,9 +24,12 @@ made under the lock.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -36,8 +39,10 @@ from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.audit.actions import record_event
-from bitgoeul.catalog.models import Dataset, DatasetVersion
+from bitgoeul.catalog import actions as catalog_actions
+from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion
 from bitgoeul.catalog.queries import get_dataset, version_of
+from bitgoeul.catalog.schemas import DatasetCreate
 from bitgoeul.config import Settings
 from bitgoeul.dp import aggregates, queries
 from bitgoeul.dp.models import (
@@ -60,7 +65,7 @@ from bitgoeul.dp.schemas import (
     Release,
 )
 from bitgoeul.engine import locked as engine
-from bitgoeul.errors import AccessDenied, Conflict, ValidationFailed
+from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import Door, Passage, Request
 from bitgoeul.governance.queries import decision_context, get_project
@@ -656,3 +661,84 @@ def release(
         balances=[queries.balance(b) for b in budgets],
         measurement_sha256=measurement_sha256,
     )
+
+
+# --- publishing -----------------------------------------------------------------------------------
+
+
+def publish_release(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    actor: Actor,
+    release_id: int,
+    title: str,
+    slug: str | None = None,
+) -> Dataset:
+    """A steward of the source's publisher publishes a release's noisy statistics as a new
+    open dataset, described with the ε it cost and the measurement's hash.  Publishing spends
+    nothing more: what is published is already out (post-processing of a DP release)."""
+    row = session.get(DpRelease, release_id)
+    if row is None or row.status != ReleaseStatus.spent or row.answer is None:
+        raise NotFound(msg("There is no released DP answer number {release}.", release=release_id))
+    source = session.get(Dataset, row.dataset_id)
+    version = session.get(DatasetVersion, row.version_id)
+    assert source is not None  # noqa: S101 (a release keeps its dataset)
+    assert version is not None  # noqa: S101
+    _steward_door(session, actor=actor, dataset=source, event="dataset.dp_publish")
+    session.commit()
+    epsilon = row.cost_micro / MICRO
+    described = (
+        f"Differentially private statistics of dataset '{source.slug}' version "
+        f"{version.number} (DP release {release_id}, ε {epsilon:g}, OpenDP; measurement "
+        f"SHA-256 {row.measurement_sha256}). Every value carries noise; see the release's "
+        "stated accuracy."
+    )
+    created = catalog_actions.create_dataset(
+        session,
+        actor=actor,
+        data=DatasetCreate(
+            slug=slug,
+            title=title,
+            description=described,
+            publisher=source.publisher.slug,
+            sector=source.sector,
+            keywords=["differential-privacy", source.slug],
+            licence=source.licence,
+            access_level=AccessLevel.open,
+        ),
+    )
+    with tempfile.TemporaryDirectory(prefix="bitgoeul-dp-") as folder:
+        path = Path(folder) / f"{created.slug}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(row.answer["columns"])
+            writer.writerows(row.answer["rows"])
+        catalog_actions.publish_version(
+            session,
+            settings=settings,
+            store=store,
+            actor=actor,
+            slug=created.slug,
+            source=path,
+            filename=path.name,
+            note=f"DP release {release_id} of {source.slug}@{version.number}, ε {epsilon:g}",
+        )
+    record_event(
+        session,
+        action="dp.published",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="dataset",
+        resource_id=source.slug,
+        organization_id=source.publisher_id,
+        detail={
+            "release": release_id,
+            "published_as": created.slug,
+            "epsilon": epsilon,
+            "measurement_sha256": row.measurement_sha256,
+        },
+    )
+    session.commit()
+    return created

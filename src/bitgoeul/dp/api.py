@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from bitgoeul.catalog import queries as catalog_queries
+from bitgoeul.catalog.schemas import DatasetPublic
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.dp import actions, queries
 from bitgoeul.dp.schemas import (
@@ -70,3 +72,30 @@ def put_budget(slug: str, body: BudgetIn, session: SessionDep, actor: CsrfChecke
         session, actor=actor, slug=slug, project_id=body.project, epsilon=body.epsilon
     )
     return queries.budget_public(slug, budget)
+
+
+class PublishIn(BaseModel):
+    title: str = Field(min_length=1, max_length=300)
+    slug: str | None = Field(default=None, max_length=100)
+
+
+@router.post("/dp/releases/{release_id}/publish", response_model=DatasetPublic, status_code=201)
+def publish_release(
+    release_id: int,
+    body: PublishIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+) -> DatasetPublic:
+    """A steward publishes a release's noisy statistics as a new open dataset (with its ε)."""
+    created = actions.publish_release(
+        session,
+        settings=settings,
+        store=store,
+        actor=actor,
+        release_id=release_id,
+        title=body.title,
+        slug=body.slug,
+    )
+    return catalog_queries.dataset_public(session, actor=actor, slug=created.slug)

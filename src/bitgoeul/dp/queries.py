@@ -2,16 +2,52 @@
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import get_dataset
 from bitgoeul.dp.models import MICRO, DpBudget, DpProfile, DpRelease, ReleaseStatus
 from bitgoeul.dp.schemas import Balance, BudgetPublic, MeasureBounds, ProfilePublic
 from bitgoeul.errors import NotFound
 from bitgoeul.messages import msg
+
+
+def dp_datasets(session: Session) -> list[tuple[str, str]]:
+    """The datasets with approved DP settings: (slug, title), by title."""
+    rows = session.execute(
+        select(Dataset.slug, Dataset.title)
+        .join(DpProfile, DpProfile.dataset_id == Dataset.id)
+        .order_by(Dataset.title)
+    )
+    return [(slug, title) for slug, title in rows]
+
+
+def projected_exhaustion(
+    session: Session, dataset_slug: str, budget: Balance, *, today: date | None = None
+) -> date | None:
+    """When the budget runs out at the pace it has been spent since its first release (None:
+    nothing spent yet, or nothing left)."""
+    today = today or datetime.now(UTC).date()
+    if budget.spent <= 0 or budget.left <= 0:
+        return None
+    query = (
+        select(func.min(DpRelease.spent_at))
+        .join(Dataset, Dataset.id == DpRelease.dataset_id)
+        .where(Dataset.slug == dataset_slug, DpRelease.status == ReleaseStatus.spent)
+    )
+    if budget.scope.startswith("project:"):
+        query = query.where(DpRelease.project_id == int(budget.scope.split(":", 1)[1]))
+    first = session.scalar(query)
+    if first is None:
+        return None
+    days = max((today - first.date()).days, 1)
+    per_day = budget.spent / days
+    return today + timedelta(days=math.ceil(budget.left / per_day))
 
 
 def profile_of(session: Session, dataset_id: int) -> DpProfile | None:

@@ -42,6 +42,23 @@ class Measure(BaseModel):
         return self
 
 
+def parse_measure(text: str) -> dict[str, Any] | None:
+    """``count``, ``sum:COLUMN``, ``mean:COLUMN`` or ``quantile:COLUMN:Q`` as a measure's fields
+    (how the CLI and the page write measures); None when it is none of these."""
+    kind, _, rest = text.partition(":")
+    if kind == "count" and not rest:
+        return {"kind": "count"}
+    if kind in ("sum", "mean") and rest:
+        return {"kind": kind, "column": rest}
+    column, _, q = rest.rpartition(":")
+    if kind == "quantile" and column:
+        try:
+            return {"kind": kind, "column": column, "q": float(q)}
+        except ValueError:
+            return None
+    return None
+
+
 class DpRequest(BaseModel):
     """One declarative DP request; its canonical JSON (with the version) is what is hashed."""
 

@@ -29,6 +29,10 @@ only within a linkage project that a steward of the dataset's publisher approved
 a steward of the project's key custodian or an operator (``LinkageTerms``); a hidden test set
 is never linked.
 
+The DP door (``dp_release``) is for secure data only, under the same agreement as an aggregate
+query (its columns and row filter), and obliges ``differential_privacy``: noisy statistics paid
+from the dataset's ε budgets (``bitgoeul.dp``).  Stewards and operators pass, and pay, too.
+
 A testbed's hidden test set (``holdout``) is read through its own two actions only
 (``testbed_inputs``, ``testbed_score``), by the task's participants under what its access level
 needs (``TestbedTerms``: an organization and accepted terms for restricted and secure data),

@@ -21,13 +21,19 @@ from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.errors import NotFound
 from bitgoeul.governance.decision import DecisionContext, TestbedTerms
 from bitgoeul.governance.queries import decision_context
+from bitgoeul.messages import msg
 from bitgoeul.testbed.models import TestbedTask, TestbedTeamMember
 
 
 def get_task(session: Session, slug: str) -> TestbedTask:
     task = session.scalars(select(TestbedTask).where(TestbedTask.slug == slug)).one_or_none()
     if task is None:
-        raise NotFound(f"There is no testbed task '{slug}'.")
+        raise NotFound(
+            msg(
+                "There is no testbed task '{task}'; the testbed page lists the open tasks.",
+                task=slug,
+            )
+        )
     return task
 
 

@@ -63,7 +63,7 @@ from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import WRITE_LIMITS, Door, Passage, Request
 from bitgoeul.governance.models import Project, ProjectMember, ProjectRole, Purpose
 from bitgoeul.governance.queries import require_signed_in
-from bitgoeul.messages import msg
+from bitgoeul.messages import msg, reread
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import scoring
@@ -145,7 +145,14 @@ def _audit(
 def _pinned(session: Session, reference: str) -> tuple[Dataset, DatasetVersion]:
     slug, _, number = reference.strip().partition("@")
     if number and not number.isdigit():
-        raise ValidationFailed(f"test_dataset: '{reference}': the version after '@' is a number.")
+        raise ValidationFailed(
+            msg(
+                "test_dataset: '{reference}': the version after '@' must be a number, e.g. "
+                "{slug}@2.",
+                reference=reference,
+                slug=slug,
+            )
+        )
     dataset = get_dataset(session, slug)
     return dataset, get_version(session, slug, int(number) if number else None)
 
@@ -194,33 +201,55 @@ def _check_test_set(
 ) -> np.typing.NDArray[np.bool_]:
     """Refuse a test set the metric cannot score, on either part; its public rows."""
     if truth.num_rows == 0:
-        raise ValidationFailed("The test set has no rows.")
+        raise ValidationFailed(msg("The test set has no rows; publish a version that has some."))
     ids = truth[id_column]
     if ids.null_count:
-        raise ValidationFailed(f"The test set has {ids.null_count:,} rows without an id.")
+        raise ValidationFailed(
+            msg(
+                "The test set has {rows} rows without an id; give every row one and publish "
+                "it again.",
+                rows=format(ids.null_count, ","),
+            )
+        )
     text_ids = ids.cast(pa.string())
     if len(set(text_ids.to_pylist())) != truth.num_rows:
         raise ValidationFailed(
-            f"The test set's '{id_column}' column repeats ids; ids must be unique."
+            msg(
+                "The test set's '{column}' column repeats ids; ids must be unique.",
+                column=id_column,
+            )
         )
     labels = truth[label_column]
     if labels.null_count:
-        raise ValidationFailed(f"The test set has {labels.null_count:,} rows without a label.")
+        raise ValidationFailed(
+            msg(
+                "The test set has {rows} rows without a label; give every row one and publish "
+                "it again.",
+                rows=format(labels.null_count, ","),
+            )
+        )
     values = np.asarray(labels.to_numpy())
     public = scoring.split_public_private(
         text_ids.to_pylist(), seed=seed, public_fraction=public_fraction
     )
-    for name, part in (("public", public), ("private", ~public)):
+    for name, part in ((msg("public"), public), (msg("private"), ~public)):
         if not part.any():
             raise ValidationFailed(
-                f"The {name} part of the test set would be empty; change public_fraction."
+                msg(
+                    "The {part} part of the test set would be empty; change public_fraction.",
+                    part=name,
+                )
             )
         try:
             metric.check_test_set(values[part])
         except ValidationFailed as error:
             raise ValidationFailed(
-                f"The {name} part of the test set cannot be scored with {metric.name}: "
-                f"{error.message}"
+                msg(
+                    "The {part} part of the test set cannot be scored with {metric}: {reason}",
+                    part=name,
+                    metric=metric.name,
+                    reason=error.message,
+                )
             ) from None
     return public
 
@@ -241,40 +270,65 @@ def create_task(
     """
     require_signed_in(actor)
     if session.scalar(select(TestbedTask.id).where(TestbedTask.slug == data.slug)) is not None:
-        raise Conflict(f"There is already a testbed task '{data.slug}'.")
+        raise Conflict(
+            msg("There is already a testbed task '{task}'; choose another slug.", task=data.slug)
+        )
     metric = scoring.metric_named(data.metric)
     dataset, version = _pinned(session, data.test_dataset)
     if not (actor.is_operator or actor.is_steward_of(dataset.publisher_id)):
         raise AccessDenied(
-            f"Only operators and stewards of the publisher of '{dataset.slug}' set up a task "
-            "on it: the organizer must be allowed to hold its labels."
+            msg(
+                "Only operators and stewards of the publisher of '{dataset}' set up a task on "
+                "it: the organizer must be allowed to hold its labels. Ask one of them.",
+                dataset=dataset.slug,
+            )
         )
     if not dataset.holdout:
         raise ValidationFailed(
-            f"Dataset '{dataset.slug}' is not a hidden test set: mark it holdout first "
-            "(PATCH /api/v1/datasets/{slug} with holdout: true), so no participant can read it."
+            msg(
+                "Dataset '{dataset}' is not a hidden test set: mark it holdout first (PATCH "
+                "/api/v1/datasets/{dataset} with holdout: true), so no participant can read it.",
+                dataset=dataset.slug,
+            )
         )
     columns = [str(f["name"]) for f in views.schema_fields(version.table_schema)]
     for field_name, column in (("id_column", data.id_column), ("label_column", data.label_column)):
         if column not in columns:
             raise ValidationFailed(
-                f"{field_name}: the test set has no column '{column}'; it has {', '.join(columns)}."
+                msg(
+                    "{field}: the test set has no column '{column}'; it has {columns}.",
+                    field=field_name,
+                    column=column,
+                    columns=", ".join(columns),
+                )
             )
     if data.id_column == data.label_column:
-        raise ValidationFailed("id_column and label_column must be different columns.")
+        raise ValidationFailed(msg("id_column and label_column must be different columns."))
     inputs = data.input_columns or [c for c in columns if c != data.label_column]
     unknown = [c for c in inputs if c not in columns]
     if unknown:
-        raise ValidationFailed(f"input_columns: the test set has no column {', '.join(unknown)}.")
+        raise ValidationFailed(
+            msg(
+                "input_columns: the test set has no column {unknown}; it has {columns}.",
+                unknown=", ".join(unknown),
+                columns=", ".join(columns),
+            )
+        )
     if data.label_column in inputs:
-        raise ValidationFailed("input_columns: the label column is never an input.")
+        raise ValidationFailed(
+            msg("input_columns: the label column is never an input; leave it out.")
+        )
     if data.id_column not in inputs:
         inputs = [data.id_column, *inputs]
     for slug in data.training_datasets:
         training = get_dataset(session, slug)
         if training.holdout:
             raise ValidationFailed(
-                f"training_datasets: '{slug}' is a hidden test set; participants could not use it."
+                msg(
+                    "training_datasets: '{dataset}' is a hidden test set; participants could "
+                    "not use it.",
+                    dataset=slug,
+                )
             )
     _require_terms(dataset, data.terms)
     seed = split_seed or secrets.token_hex(16)
@@ -370,9 +424,13 @@ def _require_terms(dataset: Dataset, terms: str) -> None:
     """A restricted or secure test set's participants must accept terms: the task needs some."""
     if dataset.access_level in ACCOUNTABLE_LEVELS and not terms.strip():
         raise ValidationFailed(
-            f"terms: the test set '{dataset.slug}' is {dataset.access_level.value}; write the "
-            "terms participants accept when joining (what they may do with the test inputs, "
-            "and what they must not), so that its inputs can be given to them."
+            msg(
+                "terms: the test set '{dataset}' is {level}; write the terms participants "
+                "accept when joining (what they may do with the test inputs, and what they "
+                "must not), so that its inputs can be given to them.",
+                dataset=dataset.slug,
+                level=dataset.access_level.value,
+            )
         )
 
 
@@ -400,32 +458,51 @@ def update_task(session: Session, *, actor: Actor, task_slug: str, data: TaskUpd
     require_signed_in(actor)
     task = get_task(session, task_slug)
     if not governs_task(actor, task):
-        raise AccessDenied("Only the organizer's stewards and operators change a task.")
+        raise AccessDenied(
+            msg(
+                "Only the organizer's stewards and operators change a task; ask them for the "
+                "change."
+            )
+        )
     changes = data.model_dump(exclude_unset=True)
     for name, value in changes.items():
         if value is None:
-            raise ValidationFailed(f"{name}: give a value, or leave it out to keep it.")
+            raise ValidationFailed(
+                msg("{field}: give a value, or leave it out to keep it.", field=name)
+            )
     now = utcnow()
     moving = {name: changes[name] for name in _DATES if name in changes}
     if moving and phase_at(task, now) == Phase.closed:
         raise Conflict(
-            f"Task '{task.slug}' closed at {task.deadline.isoformat()} and its private "
-            "leaderboard is out; its dates no longer change."
+            msg(
+                "Task '{task}' closed at {deadline} and its private leaderboard is out; its "
+                "dates no longer change.",
+                task=task.slug,
+                deadline=task.deadline.isoformat(),
+            )
         )
     dates = {name: moving.get(name, getattr(task, name)) for name in _DATES}
     if not dates["opens_at"] < dates["final_phase_at"] < dates["deadline"]:
-        raise ValidationFailed("opens_at, final_phase_at and deadline must come in that order.")
+        raise ValidationFailed(
+            msg("opens_at, final_phase_at and deadline must come in that order.")
+        )
     if "deadline" in moving and dates["deadline"] <= now:
-        raise ValidationFailed("deadline: a new deadline must lie in the future.")
+        raise ValidationFailed(msg("deadline: a new deadline must lie in the future."))
     for slug in changes.get("training_datasets", []):
         if get_dataset(session, slug).holdout:
-            raise ValidationFailed(f"training_datasets: '{slug}' is a hidden test set.")
+            raise ValidationFailed(
+                msg(
+                    "training_datasets: '{dataset}' is a hidden test set; participants could "
+                    "not use it.",
+                    dataset=slug,
+                )
+            )
     accepts = (
         changes.get("accepts_predictions", task.accepts_predictions),
         changes.get("accepts_models", task.accepts_models),
     )
     if not any(accepts):
-        raise ValidationFailed("accept predictions files, model bundles, or both.")
+        raise ValidationFailed(msg("accept predictions files, model bundles, or both."))
     if "terms" in changes:
         changes["terms"] = changes["terms"].strip()
         dataset = session.get(Dataset, task.test_dataset_id)
@@ -483,8 +560,10 @@ def update_task(session: Session, *, actor: Actor, task_slug: str, data: TaskUpd
 def _refuse_label_holders(actor: Actor, task: TestbedTask) -> None:
     if governs_task(actor, task):
         raise AccessDenied(
-            "You can read this task's hidden labels (an operator, or a steward of the "
-            "organizer), so you cannot compete; submit a baseline instead."
+            msg(
+                "You can read this task's hidden labels (an operator, or a steward of the "
+                "organizer), so you cannot compete; submit a baseline instead."
+            )
         )
 
 
@@ -493,15 +572,24 @@ def _accepted_terms(task: TestbedTask, accept_terms: bool) -> str:
     current = terms_sha256(task)
     if current and not accept_terms:
         raise ValidationFailed(
-            f"Task '{task.slug}' has terms: read them (on the task's page, or bitgoeul testbed "
-            f"show {task.slug}) and accept them to join (accept_terms)."
+            msg(
+                "Task '{task}' has terms: read them (on the task's page, or bitgoeul testbed "
+                "show {task}) and accept them to join (tick the box, or accept_terms).",
+                task=task.slug,
+            )
         )
     return current
 
 
 def _refuse_closed(task: TestbedTask, doing: str) -> None:
     if phase_at(task, utcnow()) == Phase.closed:
-        raise Conflict(f"Task '{task.slug}' closed at its deadline; {doing}.")
+        raise Conflict(
+            msg(
+                "Task '{task}' closed at its deadline; {doing}. Its leaderboards stay on its page.",
+                task=task.slug,
+                doing=doing,
+            )
+        )
 
 
 def _lapse_invitations(session: Session, task: TestbedTask, user_id: int) -> None:
@@ -525,15 +613,26 @@ def create_team(
     require_signed_in(actor)
     task = get_task(session, task_slug)
     _refuse_label_holders(actor, task)
-    _refuse_closed(task, "no new teams")
+    _refuse_closed(task, msg("no new teams"))
     if team_id_of(session, task, actor) is not None:
-        raise Conflict(f"You are already on a team of task '{task.slug}'.")
+        raise Conflict(
+            msg(
+                "You are already on a team of task '{task}'; your team is on the task's page.",
+                task=task.slug,
+            )
+        )
     if name.casefold() == ORGANIZER_TEAM.casefold() or session.scalar(
         select(TestbedTeam.id).where(
             TestbedTeam.task_id == task.id, func.lower(TestbedTeam.name) == name.lower()
         )
     ):
-        raise Conflict(f"Task '{task.slug}' already has a team named '{name}'.")
+        raise Conflict(
+            msg(
+                "Task '{task}' already has a team named '{name}'; choose another name.",
+                task=task.slug,
+                name=name,
+            )
+        )
     accepted = _accepted_terms(task, accept_terms)
     team = TestbedTeam(task_id=task.id, name=name, created_by_id=actor.user_id)
     session.add(team)
@@ -566,31 +665,53 @@ def invite_to_team(
     if team is None or team.task_id != task.id:
         raise NotFound(f"Task '{task.slug}' has no team {team_id}.")
     if team_id_of(session, task, actor) != team.id:
-        raise AccessDenied("Only the team's members invite others to it.")
-    _refuse_closed(task, "no more invitations")
+        raise AccessDenied(
+            msg("Only the team's members invite others to it; ask one of them to invite you.")
+        )
+    _refuse_closed(task, msg("no more invitations"))
     user = account_queries.get_user(session, username)
     if user is None or not user.is_active:
-        raise NotFound(f"There is no active user '{username}'.")
+        raise NotFound(
+            msg(
+                "There is no active user '{username}'; check the user name with the person "
+                "you invite.",
+                username=username,
+            )
+        )
     invitee = Actor.for_user(user, via="testbed")
     if not team.is_organizer and governs_task(invitee, task):
         raise Conflict(
-            f"'{username}' can read this task's hidden labels (an operator, or a steward of the "
-            "organizer), so they cannot compete on a team."
+            msg(
+                "'{username}' can read this task's hidden labels (an operator, or a steward of "
+                "the organizer), so they cannot compete on a team.",
+                username=username,
+            )
         )
     if team_id_of(session, task, invitee) is not None:
-        raise Conflict(f"'{username}' is already on a team of task '{task.slug}'.")
+        raise Conflict(
+            msg(
+                "'{username}' is already on a team of task '{task}'.",
+                username=username,
+                task=task.slug,
+            )
+        )
     earlier = session.scalars(
         select(TestbedInvitation).where(
             TestbedInvitation.team_id == team.id, TestbedInvitation.user_id == user.id
         )
     ).one_or_none()
     if earlier is not None:
-        said = (
-            "declined your team's invitation; it is not sent again"
+        raise Conflict(
+            msg(
+                "'{username}' declined your team's invitation; it is not sent again.",
+                username=username,
+            )
             if earlier.status == InvitationStatus.declined
-            else "has been invited to your team already"
+            else msg(
+                "'{username}' has been invited to your team already.",
+                username=username,
+            )
         )
-        raise Conflict(f"'{username}' {said}.")
     waiting = session.scalar(
         select(func.count(TestbedInvitation.id)).where(
             TestbedInvitation.team_id == team.id,
@@ -599,8 +720,12 @@ def invite_to_team(
     )
     if (waiting or 0) >= MAX_PENDING_INVITATIONS:
         raise Conflict(
-            f"Team '{team.name}' has {MAX_PENDING_INVITATIONS} invitations waiting for an answer; "
-            "wait for some to be answered before inviting more."
+            msg(
+                "Team '{team}' has {count} invitations waiting for an answer; wait for some "
+                "to be answered before inviting more.",
+                team=team.name,
+                count=MAX_PENDING_INVITATIONS,
+            )
         )
     invitation = TestbedInvitation(
         task_id=task.id,
@@ -642,11 +767,19 @@ def _own_pending_invitation(
     require_signed_in(actor)
     invitation = session.get(TestbedInvitation, invitation_id)
     if invitation is None or invitation.user_id != actor.user_id:
-        raise NotFound(f"There is no testbed invitation {invitation_id} for you.")
+        raise NotFound(
+            msg(
+                "There is no testbed invitation {invitation} for you; your invitations page "
+                "lists those waiting.",
+                invitation=invitation_id,
+            )
+        )
     if invitation.status != InvitationStatus.pending:
         raise Conflict(
-            f"Invitation {invitation_id} was {invitation.status.value} already; it cannot be "
-            "answered again."
+            msg(
+                "Invitation {invitation} was answered already; it cannot be answered again.",
+                invitation=invitation_id,
+            )
         )
     task = session.get(TestbedTask, invitation.task_id)
     team = session.get(TestbedTeam, invitation.team_id)
@@ -661,11 +794,16 @@ def accept_invitation(
     """The invitee joins the team, accepting the task's terms when it has some; their other
     invitations to the task lapse and the inviter hears of it.  Only the invitee may."""
     invitation, task, team = _own_pending_invitation(session, actor, invitation_id)
-    _refuse_closed(task, "no one joins a team any more")
+    _refuse_closed(task, msg("no one joins a team any more"))
     if not team.is_organizer:
         _refuse_label_holders(actor, task)
     if team_id_of(session, task, actor) is not None:
-        raise Conflict(f"You are already on a team of task '{task.slug}'.")
+        raise Conflict(
+            msg(
+                "You are already on a team of task '{task}'; your team is on the task's page.",
+                task=task.slug,
+            )
+        )
     accepted = _accepted_terms(task, accept_terms)
     assert actor.user_id is not None  # noqa: S101 - signed in
     session.add(_member(task, team, actor.user_id, accepted=accepted))
@@ -722,13 +860,18 @@ def accept_terms(
     member = membership(session, task, actor)
     if member is None:
         raise AccessDenied(
-            f"Join a team of task '{task.slug}' first; you accept its terms in joining."
+            msg(
+                "Join a team of task '{task}' first; you accept its terms in joining.",
+                task=task.slug,
+            )
         )
     current = terms_sha256(task)
     if not current:
-        raise ValidationFailed(f"Task '{task.slug}' has no terms to accept.")
+        raise ValidationFailed(msg("Task '{task}' has no terms to accept.", task=task.slug))
     if not accept_terms:
-        raise ValidationFailed("accept_terms: send true to accept the task's terms.")
+        raise ValidationFailed(
+            msg("accept_terms: tick the box (or send true) to accept the task's terms.")
+        )
     member.terms_sha256 = current
     member.terms_accepted_at = utcnow()
     _audit(
@@ -758,15 +901,26 @@ def _open_entry(session: Session, *, actor: Actor, task_slug: str, kind: Submiss
     task = get_task(session, task_slug)
     if kind == SubmissionKind.predictions and not task.accepts_predictions:
         raise ValidationFailed(
-            f"Task '{task.slug}' takes model bundles only: submit code that writes predictions."
+            msg(
+                "Task '{task}' takes model bundles only: submit code that writes predictions.",
+                task=task.slug,
+            )
         )
     if kind == SubmissionKind.model and not task.accepts_models:
-        raise ValidationFailed(f"Task '{task.slug}' takes predictions files only.")
+        raise ValidationFailed(
+            msg(
+                "Task '{task}' takes predictions files only: upload a predictions file.",
+                task=task.slug,
+            )
+        )
     team_id = team_id_of(session, task, actor)
     if team_id is None:
         raise AccessDenied(
-            f"Join task '{task.slug}' first: create a team (bitgoeul testbed join "
-            f"{task.slug} --team NAME) or ask a team to add you."
+            msg(
+                "Join task '{task}' first: create a team on the task's page (or bitgoeul "
+                "testbed join {task} --team NAME), or ask a team to invite you.",
+                task=task.slug,
+            )
         )
     now = utcnow()
     # Take the team's row lock before counting, so two submissions at once cannot both pass
@@ -781,18 +935,33 @@ def _open_entry(session: Session, *, actor: Actor, task_slug: str, kind: Submiss
     if not team.is_organizer:
         _refuse_label_holders(actor, task)
         if phase == Phase.upcoming:
-            raise Conflict(f"Task '{task.slug}' opens at {task.opens_at.isoformat()}.")
+            raise Conflict(
+                msg(
+                    "Task '{task}' opens at {opens}; submit from then on.",
+                    task=task.slug,
+                    opens=task.opens_at.isoformat(),
+                )
+            )
         if phase == Phase.closed:
             raise Conflict(
-                f"Task '{task.slug}' closed at its deadline ({task.deadline.isoformat()}); "
-                "no more submissions."
+                msg(
+                    "Task '{task}' closed at its deadline ({deadline}); no more submissions. "
+                    "Its leaderboards stay on its page.",
+                    task=task.slug,
+                    deadline=task.deadline.isoformat(),
+                )
             )
         used = submissions_today(session, team_id=team.id, now=now)
         if used >= task.daily_limit:
             tomorrow = _day_start(now) + timedelta(days=1)
             raise RateLimited(
-                f"Team '{team.name}' has used its {task.daily_limit} submissions for today "
-                f"(UTC); the next is possible from {tomorrow.isoformat()}.",
+                msg(
+                    "Team '{team}' has used its {limit} submissions for today (UTC); the next "
+                    "is possible from {tomorrow}.",
+                    team=team.name,
+                    limit=task.daily_limit,
+                    tomorrow=tomorrow.isoformat(),
+                ),
                 retry_after=max(1, int((tomorrow - now).total_seconds())),
             )
     return _Entry(task, team, phase)
@@ -910,7 +1079,7 @@ def _keyed_as_participants_see(
     with engine.read_view(view, limits=WRITE_LIMITS) as reader:
         keyed = reader.read_all()
     if keyed.num_rows != truth.num_rows:
-        raise ValidationFailed("The test set's ids could not be read in full; submit again.")
+        raise ValidationFailed(msg("The test set's ids could not be read in full; submit again."))
     index = truth.schema.get_field_index(task.id_column)
     return truth.set_column(index, task.id_column, keyed[task.id_column])
 
@@ -1156,8 +1325,10 @@ def _job_predictions(settings: Settings, job: Job) -> Path:
         if candidate.is_file() and not candidate.is_symlink():
             return candidate
     raise ValidationFailed(
-        "The model wrote no predictions: write predictions.csv or predictions.parquet "
-        "(columns: the id column and 'prediction') into BITGOEUL_OUTPUT_DIR."
+        msg(
+            "The model wrote no predictions: write predictions.csv or predictions.parquet "
+            "(columns: the id column and 'prediction') into BITGOEUL_OUTPUT_DIR."
+        )
     )
 
 
@@ -1186,7 +1357,7 @@ def _score_job(
 ) -> _Scores:
     if job.status != JobStatus.succeeded:
         raise ValidationFailed(
-            f"The model's job {job.status.value.replace('_', ' ')}: {job.reason}"
+            msg("The model's job did not succeed: {reason}", reason=reread(job.reason))
         )
     return _score_file(
         session,
@@ -1304,10 +1475,14 @@ def rerun_submission(
     same test-set version, or the same code in the same environment as a new job."""
     require_signed_in(actor)
     if not actor.is_operator:
-        raise AccessDenied("Only operators re-run testbed submissions.")
+        raise AccessDenied(
+            msg("Only operators re-run testbed submissions; ask one to re-run this one.")
+        )
     submission = session.get(TestbedSubmission, submission_id)
     if submission is None:
-        raise NotFound(f"There is no testbed submission {submission_id}.")
+        raise NotFound(
+            msg("There is no testbed submission {submission}.", submission=submission_id)
+        )
     task = session.get(TestbedTask, submission.task_id)
     assert task is not None  # noqa: S101
     try:
@@ -1350,8 +1525,11 @@ def _start_rerun(
         kept = _submission_dir(settings, submission.id) / submission.filename
         if not kept.is_file() or _file_sha256(kept) != submission.content_sha256:
             raise Conflict(
-                f"Submission {submission.id}'s file is missing or changed on disk; it cannot be "
-                "scored again."
+                msg(
+                    "Submission {submission}'s file is missing or changed on disk; it cannot "
+                    "be scored again.",
+                    submission=submission.id,
+                )
             )
         try:
             scores: _Scores | None = _score_file(
@@ -1395,8 +1573,11 @@ def _submitter(session: Session, submission: TestbedSubmission) -> Actor:
     user = session.get(User, submission.submitted_by_id) if submission.submitted_by_id else None
     if user is None:
         raise Conflict(
-            f"The account that made submission {submission.id} is gone; it cannot be scored "
-            "or re-run on its behalf."
+            msg(
+                "The account that made submission {submission} is gone; it cannot be scored "
+                "or re-run on its behalf.",
+                submission=submission.id,
+            )
         )
     return Actor.for_user(user, via="testbed")
 
@@ -1414,7 +1595,12 @@ def _rerun_model(
     resources, run on the submitter's behalf (the same decision) and paid by the organizer."""
     original = session.get(Job, submission.job_id) if submission.job_id else None
     if original is None:
-        raise Conflict(f"Submission {submission.id}'s job is gone; it cannot be re-run.")
+        raise Conflict(
+            msg(
+                "Submission {submission}'s job is gone; it cannot be re-run.",
+                submission=submission.id,
+            )
+        )
     code = compute_jobs.job_paths(settings, original.id).code
     work = settings.ensure_data_dir() / "work"
     work.mkdir(exist_ok=True)
@@ -1447,8 +1633,13 @@ def _rerun_model(
         archive.unlink(missing_ok=True)
     if job.code_sha256 != submission.content_sha256:
         raise Conflict(
-            f"Submission {submission.id}'s code changed on disk (sha256 {job.code_sha256} "
-            f"instead of {submission.content_sha256}); it cannot be re-run."
+            msg(
+                "Submission {submission}'s code changed on disk (sha256 {found} instead of "
+                "{kept}); it cannot be re-run.",
+                submission=submission.id,
+                found=job.code_sha256,
+                kept=submission.content_sha256,
+            )
         )
     return job.id
 

@@ -7,16 +7,18 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from bitgoeul.compute.api import save_bundle
 from bitgoeul.compute.executors import Executor
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.errors import ValidationFailed, validation_problems
+from bitgoeul.messages import SOURCE_LANGUAGE, msg, preferred_language, said
 from bitgoeul.testbed import actions, queries
 from bitgoeul.testbed.access import get_task
 from bitgoeul.testbed.models import TestbedTask
@@ -56,9 +58,24 @@ def save_predictions(upload: UploadFile, folder: Path, *, limit: int) -> Path:
         upload,
         folder / "upload",
         limit=limit,
-        too_large=f"The predictions file is larger than this hub accepts ({limit} bytes); "
-        "send only the id column and 'prediction'.",
+        too_large=msg(
+            "The predictions file is larger than this hub accepts ({limit} bytes); send only "
+            "the id column and 'prediction'.",
+            limit=limit,
+        ),
     )
+
+
+Shown = TypeVar("Shown", bound=BaseModel)
+
+
+def _in_language(request: Request, shown: Shown, field: str) -> Shown:
+    """``shown`` with its server-written ``field`` (a metric's description, a scoring error,
+    stored in English) said in the language of the request's ``Accept-Language``."""
+    lang = preferred_language(request.headers.get("accept-language"))
+    if lang == SOURCE_LANGUAGE or not getattr(shown, field):
+        return shown
+    return shown.model_copy(update={field: said(getattr(shown, field), lang)})
 
 
 def parse_model_spec(text: str | None) -> ModelSpec:
@@ -68,17 +85,30 @@ def parse_model_spec(text: str | None) -> ModelSpec:
         return ModelSpec.model_validate(json.loads(text))
     except json.JSONDecodeError as exc:
         raise ValidationFailed(
-            f"spec: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+            msg(
+                "spec: not valid JSON (line {line}, column {column}: {problem}); fix it and "
+                "submit again.",
+                line=exc.lineno,
+                column=exc.colno,
+                problem=exc.msg,
+            )
         ) from None
     except PydanticValidationError as exc:
         problems = "; ".join(validation_problems(exc, prefix="spec.", whole=""))
-        raise ValidationFailed(f"The model spec is invalid: {problems}") from None
+        raise ValidationFailed(
+            msg(
+                "The model spec is invalid: {problems}. Fix it and submit again.", problems=problems
+            )
+        ) from None
 
 
 @router.get("/tasks", response_model=list[TaskPublic])
-def list_tasks(session: SessionDep) -> list[TaskPublic]:
+def list_tasks(request: Request, session: SessionDep) -> list[TaskPublic]:
     """Every benchmark task, newest deadline first (public)."""
-    return [queries.task_public(session, task) for task in queries.list_tasks(session)]
+    return [
+        _in_language(request, queries.task_public(session, task), "metric_description")
+        for task in queries.list_tasks(session)
+    ]
 
 
 @router.post("/tasks", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
@@ -95,8 +125,9 @@ def create_task(
 
 
 @router.get("/tasks/{slug}", response_model=TaskPublic)
-def get_task_route(slug: str, session: SessionDep) -> TaskPublic:
-    return queries.task_public(session, get_task(session, slug))
+def get_task_route(request: Request, slug: str, session: SessionDep) -> TaskPublic:
+    shown = queries.task_public(session, get_task(session, slug))
+    return _in_language(request, shown, "metric_description")
 
 
 @router.patch("/tasks/{slug}", response_model=TaskPublic)
@@ -207,12 +238,15 @@ def decline_invitation(
 
 @router.get("/tasks/{slug}/teams/{team_id}/submissions", response_model=list[SubmissionPublic])
 def team_submissions(
-    slug: str, team_id: int, session: SessionDep, actor: CurrentActor
+    request: Request, slug: str, team_id: int, session: SessionDep, actor: CurrentActor
 ) -> list[SubmissionPublic]:
     """A team's history: for its members, the organizer's stewards and operators."""
     task = get_task(session, slug)
     team = queries.get_team(session, task, team_id)
-    return queries.team_submissions(session, actor=actor, task=task, team=team)
+    return [
+        _in_language(request, shown, "error")
+        for shown in queries.team_submissions(session, actor=actor, task=task, team=team)
+    ]
 
 
 @router.post(
@@ -236,7 +270,9 @@ def submit(
     """Submit a predictions ``file`` (scored now) or a model ``bundle`` (run as a job, scored
     when it ends)."""
     if (file is None) == (bundle is None):
-        raise ValidationFailed("Send either a predictions 'file' or a model 'bundle', not both.")
+        raise ValidationFailed(
+            msg("Send either a predictions 'file' or a model 'bundle', not both.")
+        )
     folder = _work_dir(settings)
     try:
         if file is not None:
@@ -269,15 +305,15 @@ def submit(
             request.app.state.job_runner.wake()
     finally:
         background.add_task(shutil.rmtree, folder, ignore_errors=True)
-    return queries.submission_public(session, submission)
+    return _in_language(request, queries.submission_public(session, submission), "error")
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionPublic)
 def get_submission(
-    submission_id: int, session: SessionDep, actor: CurrentActor
+    request: Request, submission_id: int, session: SessionDep, actor: CurrentActor
 ) -> SubmissionPublic:
     found = queries.get_submission(session, actor=actor, submission_id=submission_id)
-    return queries.submission_public(session, found)
+    return _in_language(request, queries.submission_public(session, found), "error")
 
 
 @router.get("/tasks/{slug}/leaderboard", response_model=Leaderboard)
@@ -338,10 +374,12 @@ def rerun(
         submission_id=submission_id,
     )
     request.app.state.job_runner.wake()
-    return queries.rerun_public(session, found)
+    return _in_language(request, queries.rerun_public(session, found), "error")
 
 
 @router.get("/submissions/{submission_id}/reruns", response_model=list[RerunPublic])
-def list_reruns(submission_id: int, session: SessionDep, actor: CurrentActor) -> list[RerunPublic]:
+def list_reruns(
+    request: Request, submission_id: int, session: SessionDep, actor: CurrentActor
+) -> list[RerunPublic]:
     found = queries.list_reruns(session, actor=actor, submission_id=submission_id)
-    return [queries.rerun_public(session, r) for r in found]
+    return [_in_language(request, queries.rerun_public(session, r), "error") for r in found]

@@ -29,6 +29,7 @@ from bitgoeul.errors import AccessDenied, NotFound, ValidationFailed
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import Door, Request
 from bitgoeul.governance.queries import require_signed_in
+from bitgoeul.messages import msg
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import scoring
 from bitgoeul.testbed.access import (
@@ -170,7 +171,7 @@ def my_team(session: Session, *, actor: Actor, task: TestbedTask) -> TeamPublic 
 def get_team(session: Session, task: TestbedTask, team_id: int) -> TestbedTeam:
     team = session.get(TestbedTeam, team_id)
     if team is None or team.task_id != task.id:
-        raise NotFound(f"Task '{task.slug}' has no team {team_id}.")
+        raise NotFound(msg("Task '{task}' has no team {team}.", task=task.slug, team=team_id))
     return team
 
 
@@ -190,7 +191,13 @@ def team_submissions(
     """A team's history, newest first (the day's count and the names read once for all)."""
     require_signed_in(actor)
     if not may_see_team(session, actor, task, team):
-        raise AccessDenied(f"Only team '{team.name}', the organizer and operators see its history.")
+        raise AccessDenied(
+            msg(
+                "Only team '{team}', the organizer and operators see its history; the "
+                "leaderboards on the task's page are for everyone.",
+                team=team.name,
+            )
+        )
     found = list(
         session.scalars(
             select(TestbedSubmission)
@@ -212,7 +219,13 @@ def get_submission(session: Session, *, actor: Actor, submission_id: int) -> Tes
         team = session.get(TestbedTeam, submission.team_id)
         if task is not None and team is not None and may_see_team(session, actor, task, team):
             return submission
-    raise NotFound(f"There is no testbed submission {submission_id} of yours.")
+    raise NotFound(
+        msg(
+            "There is no testbed submission {submission} of yours; your team's page lists "
+            "your submissions.",
+            submission=submission_id,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -320,7 +333,9 @@ def rerun_public(
 def list_reruns(session: Session, *, actor: Actor, submission_id: int) -> list[TestbedRerun]:
     require_signed_in(actor)
     if not actor.is_operator:
-        raise AccessDenied("Only operators see re-runs.")
+        raise AccessDenied(
+            msg("Only operators see re-runs; the submission's score is on its page.")
+        )
     return list(
         session.scalars(
             select(TestbedRerun)
@@ -390,7 +405,10 @@ def team_invitations(
     require_signed_in(actor)
     if not may_see_team(session, actor, task, team):
         raise AccessDenied(
-            f"Only team '{team.name}', the organizer and operators see its invitations."
+            msg(
+                "Only team '{team}', the organizer and operators see its invitations.",
+                team=team.name,
+            )
         )
     found = session.scalars(
         select(TestbedInvitation)
@@ -416,7 +434,7 @@ def leaderboard(
     submissions on the private part, shown only from the deadline on.
     """
     if board not in ("public", "private"):
-        raise ValidationFailed("board: choose 'public' or 'private'.")
+        raise ValidationFailed(msg("board: choose 'public' or 'private'."))
     metric = scoring.metric_named(task.metric)
     now = now or utcnow()
     if board == "private" and now < task.deadline:
@@ -512,12 +530,15 @@ def write_test_inputs(
     """
     require_signed_in(actor)
     if file_format not in ("csv", "parquet"):
-        raise ValidationFailed("format: choose csv or parquet.")
+        raise ValidationFailed(msg("format: choose csv or parquet."))
     task = get_task(session, task_slug)
     if not task.accepts_predictions and not governs_task(actor, task):
         raise AccessDenied(
-            f"Task '{task.slug}' takes models only: its test inputs stay on the hub, and your "
-            "model reads them inside its job."
+            msg(
+                "Task '{task}' takes models only: its test inputs stay on the hub, and your "
+                "model reads them inside its job. Submit a model bundle on the task's page.",
+                task=task.slug,
+            )
         )
     dataset = session.get(Dataset, task.test_dataset_id)
     assert dataset is not None  # noqa: S101 - RESTRICT keeps it

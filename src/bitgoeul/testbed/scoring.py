@@ -31,6 +31,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from bitgoeul.errors import ValidationFailed
+from bitgoeul.messages import joined, msg
 
 MetricKind = Literal["classification", "probability", "regression"]
 Label = str | int | float | bool
@@ -88,15 +89,20 @@ def _fail(message: str, **detail: Any) -> NoReturn:
 
 def _numbers(values: Array, metric: str, *, what: str) -> npt.NDArray[np.float64]:
     if values.dtype.kind not in "biuf":
-        _fail(f"{what} must be numbers for {metric}.")
+        _fail(msg("{what} must be numbers for {metric}.", what=what, metric=metric))
     numbers = values.astype(np.float64, copy=False)
     finite = np.isfinite(numbers)
     if not finite.all():
         bad = np.flatnonzero(~finite)
         _fail(
-            f"{what} hold {bad.size:,} values that are not finite numbers (NaN or infinite), "
-            f"the first at position {int(bad[0]) + 1} in test-set order; {metric} needs "
-            "finite numbers."
+            msg(
+                "{what} hold {count} values that are not finite numbers (NaN or infinite), the "
+                "first at position {position} in test-set order; {metric} needs finite numbers.",
+                what=what,
+                count=format(bad.size, ","),
+                position=int(bad[0]) + 1,
+                metric=metric,
+            )
         )
     return numbers
 
@@ -107,28 +113,43 @@ def _is_text(values: Array) -> bool:
 
 def _checked_arrays(metric: Metric, y_true: Array, y_pred: Array) -> tuple[Array, Array]:
     if y_true.ndim != 1 or y_pred.ndim != 1:
-        _fail(f"{metric.name} scores one prediction per row: pass one-dimensional arrays.")
+        _fail(
+            msg(
+                "{metric} scores one prediction per row: pass one-dimensional arrays.",
+                metric=metric.name,
+            )
+        )
     if y_true.size != y_pred.size:
         _fail(
-            f"{metric.name} got {y_pred.size:,} predictions for {y_true.size:,} test-set rows; "
-            "there must be one prediction per row."
+            msg(
+                "{metric} got {predictions} predictions for {rows} test-set rows; there must "
+                "be one prediction per row.",
+                metric=metric.name,
+                predictions=format(y_pred.size, ","),
+                rows=format(y_true.size, ","),
+            )
         )
     if y_true.size == 0:
-        _fail(f"{metric.name} has no rows to score: the test set is empty.")
+        _fail(msg("{metric} has no rows to score: the test set is empty.", metric=metric.name))
     if metric.kind == "regression":
-        y_true = _numbers(y_true, metric.name, what="The test set's labels")
+        y_true = _numbers(y_true, metric.name, what=msg("The test set's labels"))
     if metric.kind != "classification":
-        return y_true, _numbers(y_pred, metric.name, what="The predictions")
+        return y_true, _numbers(y_pred, metric.name, what=msg("The predictions"))
     if _is_text(y_true) != _is_text(y_pred):
         _fail(
-            f"The predictions are {_array_kind(y_pred)} but this benchmark's labels are "
-            f"{_array_kind(y_true)}; {metric.name} compares them as they are."
+            msg(
+                "The predictions are {predicted} but this benchmark's labels are {labels}; "
+                "{metric} compares them as they are.",
+                predicted=_array_kind(y_pred),
+                labels=_array_kind(y_true),
+                metric=metric.name,
+            )
         )
     return y_true, y_pred
 
 
 def _array_kind(values: Array) -> str:
-    return "text" if _is_text(values) else "numbers"
+    return msg("text") if _is_text(values) else msg("numbers")
 
 
 def _class_codes(y_true: Array, y_pred: Array) -> tuple[Array, Array, int]:
@@ -166,10 +187,16 @@ def _macro_f1(y_true: Array, y_pred: Array) -> float:
 def _check_label_type(positive_label: Label, y_true: Array, metric: str) -> None:
     label_is_text = isinstance(positive_label, str)
     if label_is_text != _is_text(y_true):
-        kind = "text" if label_is_text else "a number"
+        kind = msg("text") if label_is_text else msg("a number")
         _fail(
-            f"{metric}'s positive label {positive_label!r} is {kind} but this benchmark's "
-            f"labels are {_array_kind(y_true)}; set the positive label to match."
+            msg(
+                "{metric}'s positive label {label} is {kind} but this benchmark's labels are "
+                "{labels}; set the positive label to match.",
+                metric=metric,
+                label=repr(positive_label),
+                kind=kind,
+                labels=_array_kind(y_true),
+            )
         )
 
 
@@ -191,7 +218,7 @@ def binary_f1(positive_label: Label = 1) -> Metric:
         name="f1",
         kind="classification",
         higher_is_better=True,
-        description=f"F1 score of the positive label {positive_label!r}.",
+        description=msg("F1 score of the positive label {label}.", label=repr(positive_label)),
         compute=compute,
     )
 
@@ -210,13 +237,18 @@ def auroc(positive_label: Label = 1) -> Metric:
         negatives = y_true[~positive]
         if negatives.size == 0 or negatives.size == y_true.size:
             _fail(
-                "auroc needs rows of both classes in the test set, and this test set holds only "
-                "one class (or none with the positive label); choose another metric or test set."
+                msg(
+                    "auroc needs rows of both classes in the test set, and this test set holds "
+                    "only one class (or none with the positive label); choose another metric or "
+                    "test set."
+                )
             )
         if not (negatives == negatives[0]).all():
             _fail(
-                "auroc scores two classes, and this test set holds more than two; choose "
-                "macro_f1 or accuracy for a multi-class benchmark."
+                msg(
+                    "auroc scores two classes, and this test set holds more than two; choose "
+                    "macro_f1 or accuracy for a multi-class benchmark."
+                )
             )
 
     def compute(y_true: Array, y_score: Array) -> float:
@@ -237,7 +269,10 @@ def auroc(positive_label: Label = 1) -> Metric:
         name="auroc",
         kind="probability",
         higher_is_better=True,
-        description=f"Area under the ROC curve, the positive label being {positive_label!r}.",
+        description=msg(
+            "Area under the ROC curve, the positive label being {label}.",
+            label=repr(positive_label),
+        ),
         compute=compute,
         check_truth=check_truth,
     )
@@ -256,8 +291,10 @@ def _refuse_zero_actuals(y_true: Array) -> None:
     # would quietly change the benchmark: a test set with a zero actual cannot use MAPE.
     if not np.all(y_true):
         _fail(
-            "mape is undefined for this test set: an actual value of zero has no percentage "
-            "error. Choose mae or rmse for this benchmark."
+            msg(
+                "mape is undefined for this test set: an actual value of zero has no "
+                "percentage error. Choose mae or rmse for this benchmark."
+            )
         )
 
 
@@ -272,14 +309,14 @@ METRICS: dict[str, Metric] = {
             name="accuracy",
             kind="classification",
             higher_is_better=True,
-            description="Share of rows whose predicted label is the true label.",
+            description=msg("Share of rows whose predicted label is the true label."),
             compute=_accuracy,
         ),
         Metric(
             name="macro_f1",
             kind="classification",
             higher_is_better=True,
-            description="Unweighted mean of each label's F1 score.",
+            description=msg("Unweighted mean of each label's F1 score."),
             compute=_macro_f1,
         ),
         binary_f1(1),
@@ -288,21 +325,21 @@ METRICS: dict[str, Metric] = {
             name="rmse",
             kind="regression",
             higher_is_better=False,
-            description="Root mean squared error.",
+            description=msg("Root mean squared error."),
             compute=_rmse,
         ),
         Metric(
             name="mae",
             kind="regression",
             higher_is_better=False,
-            description="Mean absolute error.",
+            description=msg("Mean absolute error."),
             compute=_mae,
         ),
         Metric(
             name="mape",
             kind="regression",
             higher_is_better=False,
-            description="Mean absolute percentage error, in percent; refuses zero actuals.",
+            description=msg("Mean absolute percentage error, in percent; refuses zero actuals."),
             compute=_mape,
             check_truth=_refuse_zero_actuals,
         ),
@@ -329,7 +366,7 @@ def _file_error(
     column: str | None = None,
 ) -> ValidationFailed:
     return ValidationFailed(
-        f"{filename}: {message}",
+        msg("{file}: {problem}", file=filename, problem=message),
         detail={"file": filename, "rule": rule, "row": row, "column": column, "message": message},
     )
 
@@ -353,14 +390,20 @@ def read_predictions(
     with path.open("rb") as stream:
         head = stream.read(len(PARQUET_MAGIC))
     if not head:
-        raise _file_error(name, "the file is empty; upload a CSV or Parquet file.", rule="empty")
+        raise _file_error(
+            name, msg("the file is empty; upload a CSV or Parquet file."), rule="empty"
+        )
     if head == PARQUET_MAGIC:
         table = _read_parquet(path, name, [id_column, prediction_column], max_rows)
     else:
         _check_utf8_text(path, name)
         table = _read_csv(path, name, [id_column, prediction_column], max_rows)
     if table.num_rows == 0:
-        raise _file_error(name, "the file has a header but no prediction rows.", rule="empty")
+        raise _file_error(
+            name,
+            msg("the file has a header but no prediction rows; add one row per test-set id."),
+            rule="empty",
+        )
     ids = _text_ids(table[id_column], name, id_column)
     predictions = table[prediction_column]
     _refuse_missing(predictions, name, prediction_column)
@@ -375,14 +418,17 @@ def _check_utf8_text(path: Path, name: str) -> None:
     with path.open("rb") as stream:
         first = stream.read(CHUNK_BYTES)
         if b"\x00" in first:
-            hint = (
-                " It looks like an Excel or ZIP file: save it as 'CSV UTF-8'."
-                if first.startswith(ZIP_MAGIC)
-                else ""
-            )
             raise _file_error(
                 name,
-                f"the file is neither CSV nor Parquet: it holds binary data.{hint}",
+                msg(
+                    "the file is neither CSV nor Parquet: it holds binary data. It looks like "
+                    "an Excel or ZIP file: save it as 'CSV UTF-8'."
+                )
+                if first.startswith(ZIP_MAGIC)
+                else msg(
+                    "the file is neither CSV nor Parquet: it holds binary data. Save it as "
+                    "'CSV UTF-8' or Parquet."
+                ),
                 rule="format",
             )
         chunk = first
@@ -401,13 +447,23 @@ def _not_utf8(name: str, sample: bytes, line: int) -> ValidationFailed:
     try:
         codecs.getincrementaldecoder("cp949")().decode(sample, final=len(sample) < CHUNK_BYTES)
     except UnicodeDecodeError:
-        guess = ""
-    else:
-        guess = " It looks like CP949/EUC-KR, which Excel's plain 'CSV' format uses for Korean."
+        return _file_error(
+            name,
+            msg(
+                "the file is not UTF-8 text (the first undecodable byte is on line {line}). "
+                "Save it as 'CSV UTF-8' or Parquet and upload it again.",
+                line=line,
+            ),
+            rule="encoding",
+        )
     return _file_error(
         name,
-        f"the file is not UTF-8 text (the first undecodable byte is on line {line}).{guess} "
-        "Save it as 'CSV UTF-8' or Parquet and upload it again.",
+        msg(
+            "the file is not UTF-8 text (the first undecodable byte is on line {line}). It "
+            "looks like CP949/EUC-KR, which Excel's plain 'CSV' format uses for Korean. Save "
+            "it as 'CSV UTF-8' or Parquet and upload it again.",
+            line=line,
+        ),
         rule="encoding",
     )
 
@@ -417,7 +473,7 @@ def _read_csv(path: Path, name: str, columns: list[str], max_rows: int) -> pa.Ta
         header = next(csv.reader(text), [])
     if not any(cell.strip() for cell in header):
         raise _file_error(
-            name, "the file is empty; the first line must name the columns.", rule="empty"
+            name, msg("the file is empty; the first line must name the columns."), rule="empty"
         )
     _require_header(header, columns, name)
     options = pacsv.ConvertOptions(
@@ -438,21 +494,30 @@ def _read_csv(path: Path, name: str, columns: list[str], max_rows: int) -> pa.Ta
 
 
 def _require_header(names: list[str], columns: list[str], name: str) -> None:
-    found = ", ".join(repr(column) for column in names) or "none"
+    found = ", ".join(repr(column) for column in names) or msg("none")
     for column in columns:
         count = names.count(column)
         if count == 0:
             raise _file_error(
                 name,
-                f"there is no column {column!r}; the columns found are {found}. Name the "
-                f"columns {' and '.join(repr(c) for c in columns)} in the first line.",
+                msg(
+                    "there is no column {column}; the columns found are {found}. Name the "
+                    "columns {wanted} in the first line.",
+                    column=repr(column),
+                    found=found,
+                    wanted=", ".join(repr(c) for c in columns),
+                ),
                 rule="missing_column",
                 column=column,
             )
         if count > 1:
             raise _file_error(
                 name,
-                f"the column {column!r} appears {count} times in the header; keep one.",
+                msg(
+                    "the column {column} appears {count} times in the header; keep one.",
+                    column=repr(column),
+                    count=count,
+                ),
                 rule="duplicate_column",
                 column=column,
             )
@@ -462,8 +527,11 @@ def _refuse_too_many(rows: int, max_rows: int, name: str) -> None:
     if rows > max_rows:
         raise _file_error(
             name,
-            f"the file has more than {max_rows:,} rows, the most this benchmark accepts (one "
-            "per test-set id).",
+            msg(
+                "the file has more than {rows} rows, the most this benchmark accepts (one per "
+                "test-set id).",
+                rows=format(max_rows, ","),
+            ),
             rule="too_many_rows",
         )
 
@@ -481,12 +549,26 @@ def _csv_parse_error(path: Path, name: str, width: int, error: Exception) -> Val
             if len(cells) != width:
                 return _file_error(
                     name,
-                    f"row {row} (line {reader.line_num}) has {len(cells)} fields but the "
-                    f"header has {width}; quote values that contain commas.",
+                    msg(
+                        "row {row} (line {line}) has {fields} fields but the header has "
+                        "{width}; quote values that contain commas.",
+                        row=row,
+                        line=reader.line_num,
+                        fields=len(cells),
+                        width=width,
+                    ),
                     rule="parse",
                     row=row,
                 )
-    return _file_error(name, f"the file could not be read as CSV: {error}", rule="parse")
+    return _file_error(
+        name,
+        msg(
+            "the file could not be read as CSV ({problem}); save it as 'CSV UTF-8' and upload "
+            "it again.",
+            problem=str(error),
+        ),
+        rule="parse",
+    )
 
 
 def _read_parquet(path: Path, name: str, columns: list[str], max_rows: int) -> pa.Table:
@@ -495,7 +577,7 @@ def _read_parquet(path: Path, name: str, columns: list[str], max_rows: int) -> p
     except (pa.ArrowException, OSError):
         raise _file_error(
             name,
-            "the file starts like Parquet but could not be read as Parquet; write it again.",
+            msg("the file starts like Parquet but could not be read as Parquet; write it again."),
             rule="format",
         ) from None
     _require_header(parquet.schema_arrow.names, columns, name)
@@ -504,7 +586,12 @@ def _read_parquet(path: Path, name: str, columns: list[str], max_rows: int) -> p
         table = parquet.read(columns=columns)
     except (pa.ArrowException, OSError) as error:
         raise _file_error(
-            name, f"the Parquet file could not be read: {error}", rule="format"
+            name,
+            msg(
+                "the Parquet file could not be read ({problem}); write it again.",
+                problem=str(error),
+            ),
+            rule="format",
         ) from None
     return _decoded(table)
 
@@ -526,7 +613,11 @@ def _text_ids(ids: Any, where: str, column: str) -> pa.Array:
     ):
         raise _file_error(
             where,
-            f"the id column {column!r} holds {ids.type}; ids must be text or integers.",
+            msg(
+                "the id column {column} holds {type}; ids must be text or integers.",
+                column=repr(column),
+                type=str(ids.type),
+            ),
             rule="type",
             column=column,
         )
@@ -545,9 +636,23 @@ def _refuse_missing(values: Any, where: str, column: str) -> None:
     if rows.size:
         raise _file_error(
             where,
-            _counted(rows.size, "row has", "rows have")
-            + f" no value in column {column!r}, the first is row "
-            f"{int(rows[0]) + 1}; every row needs one.",
+            (
+                msg(
+                    "{count} row has no value in column {column}, the first is row {row}; "
+                    "every row needs one.",
+                    count=format(rows.size, ","),
+                    column=repr(column),
+                    row=int(rows[0]) + 1,
+                )
+                if rows.size == 1
+                else msg(
+                    "{count} rows have no value in column {column}, the first is row {row}; "
+                    "every row needs one.",
+                    count=format(rows.size, ","),
+                    column=repr(column),
+                    row=int(rows[0]) + 1,
+                )
+            ),
             rule="missing_value",
             row=int(rows[0]) + 1,
             column=column,
@@ -564,18 +669,27 @@ def _parsed_numbers(values: Any, where: str, column: str) -> pa.ChunkedArray:
     ):
         raise _file_error(
             where,
-            f"the column {column!r} holds {values.type}; it must hold numbers.",
+            msg(
+                "the column {column} holds {type}; it must hold numbers.",
+                column=repr(column),
+                type=str(values.type),
+            ),
             rule="type",
             column=column,
         )
-    numbers = _cast_or_fail(values, pa.float64(), where, column, wanted="a number")
+    numbers = _cast_or_fail(values, pa.float64(), where, column, wanted=msg("a number"))
     finite = pc.is_finite(numbers).to_numpy(zero_copy_only=False)
     if not finite.all():
         row = int(np.argmin(finite)) + 1
         raise _file_error(
             where,
-            f"row {row} of column {column!r} holds {_shown(numbers[row - 1])}; predictions "
-            "must be finite numbers (not NaN or infinite).",
+            msg(
+                "row {row} of column {column} holds {value}; predictions must be finite "
+                "numbers (not NaN or infinite).",
+                row=row,
+                column=repr(column),
+                value=_shown(numbers[row - 1]),
+            ),
             rule="not_finite",
             row=row,
             column=column,
@@ -600,7 +714,13 @@ def _cast_or_fail(values: Any, to: Any, where: str, column: str, *, wanted: str)
         row = low + 1
         raise _file_error(
             where,
-            f"row {row} of column {column!r} holds {_shown(values[low])}, which is not {wanted}.",
+            msg(
+                "row {row} of column {column} holds {value}, which is not {wanted}.",
+                row=row,
+                column=repr(column),
+                value=_shown(values[low]),
+                wanted=wanted,
+            ),
             rule="parse",
             row=row,
             column=column,
@@ -608,10 +728,6 @@ def _cast_or_fail(values: Any, to: Any, where: str, column: str, *, wanted: str)
 
 
 # --- Matching a submission to the test set -----------------------------------------------------
-
-
-def _counted(count: int, one: str, many: str) -> str:
-    return f"{count:,} {one if count == 1 else many}"
 
 
 def _ids_shown(ids: Any, rows: npt.NDArray[np.intp]) -> str:
@@ -626,9 +742,14 @@ def _rows_shown(rows: Sequence[int]) -> str:
 def _require_table_columns(table: pa.Table, columns: list[str], what: str) -> None:
     for column in columns:
         if column not in table.column_names:
-            found = ", ".join(repr(name) for name in table.column_names) or "none"
+            found = ", ".join(repr(name) for name in table.column_names) or msg("none")
             _fail(
-                f"{what} have no column {column!r}; the columns found are {found}.",
+                msg(
+                    "{what} have no column {column}; the columns found are {found}.",
+                    what=what,
+                    column=repr(column),
+                    found=found,
+                ),
                 column=column,
             )
 
@@ -671,42 +792,63 @@ def align(
     mismatch at once with counts and the first few ids (and their rows in the submission).
     Ids are compared as text, so ``7`` in one table matches ``"7"`` in the other.
     """
-    _require_table_columns(predictions, [id_column, prediction_column], "The predictions")
-    _require_table_columns(truth, [id_column, label_column], "The test set's labels")
-    predicted_ids = _text_ids(predictions[id_column], "The predictions", id_column)
-    test_ids = _text_ids(truth[id_column], "The test set", id_column)
+    _require_table_columns(predictions, [id_column, prediction_column], msg("The predictions"))
+    _require_table_columns(truth, [id_column, label_column], msg("The test set's labels"))
+    predicted_ids = _text_ids(predictions[id_column], msg("The predictions"), id_column)
+    test_ids = _text_ids(truth[id_column], msg("The test set"), id_column)
     predicted, tested, distinct = _id_codes(predicted_ids, test_ids)
     test_duplicates = _duplicates(test_ids, tested, distinct)
     if test_duplicates:
         _fail(
-            f"The test set has {test_duplicates['count']:,} ids on more than one row; fix the "
-            "benchmark's test set.",
+            msg(
+                "The test set has {count} ids on more than one row; the benchmark's organizer "
+                "must fix its test set.",
+                count=format(test_duplicates["count"], ","),
+            ),
             duplicated_ids=test_duplicates,
         )
     problems: list[str] = []
     detail: dict[str, Any] = {}
     duplicates = _duplicates(predicted_ids, predicted, distinct)
     if duplicates:
-        shown = "; ".join(
-            f"{_shown(example['id'])} on rows {_rows_shown(example['rows'])}"
-            for example in duplicates["examples"]
+        shown = joined(
+            [
+                msg(
+                    "{id} on rows {rows}",
+                    id=_shown(example["id"]),
+                    rows=_rows_shown(example["rows"]),
+                )
+                for example in duplicates["examples"]
+            ]
         )
         problems.append(
-            _counted(duplicates["count"], "id appears", "ids appear")
-            + f" on more than one row ({shown})"
+            msg("{count} id appears on more than one row ({shown})", count=1, shown=shown)
+            if duplicates["count"] == 1
+            else msg(
+                "{count} ids appear on more than one row ({shown})",
+                count=format(duplicates["count"], ","),
+                shown=shown,
+            )
         )
         detail["duplicated_ids"] = duplicates
     in_test_set = np.zeros(distinct, dtype=np.bool_)
     in_test_set[tested] = True
     unknown = np.flatnonzero(~in_test_set[predicted])
     if unknown.size:
-        shown = "; ".join(
-            f"{_shown(predicted_ids[int(row)])} on row {int(row) + 1}"
-            for row in unknown[:EXAMPLES_SHOWN]
+        shown = joined(
+            [
+                msg("{id} on row {row}", id=_shown(predicted_ids[int(row)]), row=int(row) + 1)
+                for row in unknown[:EXAMPLES_SHOWN]
+            ]
         )
         problems.append(
-            _counted(unknown.size, "row has an id that is", "rows have ids that are")
-            + f" not in the test set ({shown})"
+            msg("{count} row has an id that is not in the test set ({shown})", count=1, shown=shown)
+            if unknown.size == 1
+            else msg(
+                "{count} rows have ids that are not in the test set ({shown})",
+                count=format(unknown.size, ","),
+                shown=shown,
+            )
         )
         detail["unknown_ids"] = {
             "count": int(unknown.size),
@@ -721,8 +863,17 @@ def align(
     missing = np.flatnonzero(positions < 0)
     if missing.size:
         problems.append(
-            _counted(missing.size, "test-set id has", "test-set ids have")
-            + f" no prediction ({_ids_shown(test_ids, missing)})"
+            msg(
+                "{count} test-set id has no prediction ({shown})",
+                count=1,
+                shown=_ids_shown(test_ids, missing),
+            )
+            if missing.size == 1
+            else msg(
+                "{count} test-set ids have no prediction ({shown})",
+                count=format(missing.size, ","),
+                shown=_ids_shown(test_ids, missing),
+            )
         )
         detail["missing_ids"] = {
             "count": int(missing.size),
@@ -730,16 +881,21 @@ def align(
         }
     if problems:
         _fail(
-            "The predictions do not match the test set: "
-            + "; ".join(problems)
-            + ". Submit exactly one row for each test-set id.",
+            msg(
+                "The predictions do not match the test set: {problems}. Submit exactly one row "
+                "for each test-set id.",
+                problems=joined(problems),
+            ),
             **detail,
         )
     labels = truth[label_column]
     if labels.null_count:
         _fail(
-            f"The test set has {labels.null_count:,} rows without a label; fix the benchmark's "
-            "test set."
+            msg(
+                "The test set has {count} rows without a label; the benchmark's organizer "
+                "must fix its test set.",
+                count=format(labels.null_count, ","),
+            )
         )
     matched = predictions[prediction_column].take(positions)
     return _as_numpy(labels), _as_numpy(matched)
@@ -766,19 +922,25 @@ def metric_named(metric: str | Metric) -> Metric:
     if isinstance(metric, Metric):
         return metric
     if metric not in METRICS:
-        _fail(f"There is no metric {metric!r}; the metrics are {', '.join(sorted(METRICS))}.")
+        _fail(
+            msg(
+                "There is no metric '{metric}'; choose one of {metrics}.",
+                metric=metric,
+                metrics=", ".join(sorted(METRICS)),
+            )
+        )
     return METRICS[metric]
 
 
 def _describe(data_type: Any) -> str:
     if pa.types.is_boolean(data_type):
-        return "true or false"
+        return msg("true or false")
     if pa.types.is_integer(data_type):
-        return "an integer"
+        return msg("an integer")
     if pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
-        return "a number"
+        return msg("a number")
     if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
-        return "text"
+        return msg("text")
     return str(data_type)
 
 
@@ -786,7 +948,7 @@ def _typed_predictions(
     metric: Metric, predictions: pa.Table, truth: pa.Table, label_column: str, column: str
 ) -> tuple[pa.Table, pa.Table]:
     """Predictions parsed to what the metric compares with the labels, errors by row."""
-    where = "The predictions"
+    where = msg("The predictions")
     predictions = _decoded(predictions)
     truth = _decoded(truth)
     values = predictions[column]
@@ -798,7 +960,11 @@ def _typed_predictions(
         if pa.types.is_string(values.type) and not pa.types.is_string(label_type):
             values = pc.utf8_trim_whitespace(values)
         typed = _cast_or_fail(
-            values, label_type, where, column, wanted=f"{_describe(label_type)}, as the labels are"
+            values,
+            label_type,
+            where,
+            column,
+            wanted=msg("{kind}, as the labels are", kind=_describe(label_type)),
         )
         index = predictions.schema.get_field_index(column)
         return predictions.set_column(index, column, typed), truth
@@ -806,7 +972,13 @@ def _typed_predictions(
     if metric.kind == "regression":
         labels = truth[label_column]
         if not (pa.types.is_integer(labels.type) or pa.types.is_floating(labels.type)):
-            _fail(f"The test set's labels must be numbers for {metric.name}.")
+            _fail(
+                msg(
+                    "The test set's labels must be numbers for {metric}; choose a "
+                    "classification metric for this benchmark.",
+                    metric=metric.name,
+                )
+            )
         truth = truth.set_column(
             truth.schema.get_field_index(label_column), label_column, labels.cast(pa.float64())
         )
@@ -823,8 +995,8 @@ def _aligned(
     label_column: str,
     prediction_column: str,
 ) -> tuple[Array, Array]:
-    _require_table_columns(predictions, [id_column, prediction_column], "The predictions")
-    _require_table_columns(truth, [id_column, label_column], "The test set's labels")
+    _require_table_columns(predictions, [id_column, prediction_column], msg("The predictions"))
+    _require_table_columns(truth, [id_column, label_column], msg("The test set's labels"))
     predictions, truth = _typed_predictions(
         chosen, predictions, truth, label_column, prediction_column
     )
@@ -882,7 +1054,7 @@ def score_parts(
     """
     chosen = metric_named(metric)
     if public.shape != (truth.num_rows,):
-        _fail("The public/private split does not match the test set; set the task up again.")
+        _fail(msg("The public/private split does not match the test set; set the task up again."))
     y_true, y_pred = _aligned(
         chosen,
         predictions,
@@ -917,9 +1089,14 @@ def split_public_private(
     way, whatever the order of its rows, and a participant can neither choose nor predict it.
     """
     if not seed:
-        _fail("The split needs a seed: set the benchmark's secret split seed.")
+        _fail(msg("The split needs a seed: set the benchmark's secret split seed."))
     if not 0.0 <= public_fraction <= 1.0:
-        _fail(f"The public fraction must lie between 0 and 1, not {public_fraction}.")
+        _fail(
+            msg(
+                "The public fraction must lie between 0 and 1, not {fraction}.",
+                fraction=public_fraction,
+            )
+        )
     # The first 8 bytes of the hash as a number in [0, 2**64), below the cut for public rows.
     cut = int(public_fraction * 2**64)
     key = seed.encode() + b"\x00"

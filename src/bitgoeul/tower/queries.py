@@ -3,9 +3,10 @@ page where it is handled.
 
 Only reads, only for operators.  It will grow into the control tower (indicators, daily
 snapshots, ``/metrics``); today it answers "what needs me now": pending access requests, output
-reviews, running and queued jobs, failed uploads, credit balances and whether the audit chain
-holds.  Checking the chain reads the whole log (``audit.queries.verify_chain``), so the page's
-cost grows with the log; a hub with millions of entries will want the result kept.
+reviews, running and queued jobs, failed uploads, credit balances, the ε spent from each
+secure dataset's DP budget and whether the audit chain holds.  Checking the chain reads the
+whole log (``audit.queries.verify_chain``), so the page's cost grows with the log; a hub with
+millions of entries will want the result kept.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bitgoeul.audit.queries import ChainReport, verify_chain
 from bitgoeul.catalog.models import Dataset, IngestRun, IngestStatus
 from bitgoeul.compute.models import CreditAccount, Job, JobStatus, ReleaseStatus
 from bitgoeul.db.base import utcnow
+from bitgoeul.dp.models import DATASET_SCOPE, MICRO, DpBudget
 from bitgoeul.errors import AccessDenied, NotAuthenticated
 from bitgoeul.governance.models import AccessRequest, Project, RequestStatus
 from bitgoeul.messages import msg
@@ -76,6 +78,15 @@ class CreditBalance:
 
 
 @dataclass(frozen=True)
+class PrivacySpent:
+    """One secure dataset's ε: its overall DP budget (all projects together) and what is spent."""
+
+    dataset: str
+    cap: float
+    spent: float
+
+
+@dataclass(frozen=True)
 class HubState:
     """What needs an operator: each list holds the first ``SHOWN``; the counts are whole."""
 
@@ -91,6 +102,7 @@ class HubState:
     credits: list[CreditBalance]
     chain: ChainReport
     checked_at: datetime
+    privacy_spent: list[PrivacySpent]
 
 
 def require_operator(actor: Actor) -> None:
@@ -181,4 +193,13 @@ def hub_state(session: Session, *, actor: Actor) -> HubState:
         credits=balances,
         chain=verify_chain(session),
         checked_at=now,
+        privacy_spent=[
+            PrivacySpent(slug, budget.cap_micro / MICRO, budget.spent_micro / MICRO)
+            for budget, slug in session.execute(
+                select(DpBudget, Dataset.slug)
+                .join(Dataset, Dataset.id == DpBudget.dataset_id)
+                .where(DpBudget.scope == DATASET_SCOPE)
+                .order_by(Dataset.slug)
+            )
+        ],
     )

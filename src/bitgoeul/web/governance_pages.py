@@ -10,6 +10,7 @@ again with the reason; nothing is half-done.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated
 
@@ -22,7 +23,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.models import AccessLevel, Dataset
-from bitgoeul.deps import CsrfChecked, SessionDep, SignedInActor
+from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor
 from bitgoeul.errors import (
     AccessDenied,
     BitgoeulError,
@@ -119,7 +120,7 @@ def create_project(
     except ValidationError as exc:
         error = form_errors(exc)
     except ValueError as exc:  # a date that is not YYYY-MM-DD
-        error = f"dates: {exc}"
+        error = msg("dates: {problem}", problem=str(exc))
     except (ValidationFailed, AccessDenied) as exc:
         error = exc.message
     else:
@@ -267,8 +268,10 @@ def _queue_page(
 ) -> Response:
     if actor.role not in (Role.steward, Role.operator):
         raise AccessDenied(
-            "The request queue is for the stewards of publishing organizations and operators; "
-            "your own requests are on your project pages."
+            msg(
+                "The request queue is for the stewards of publishing organizations and "
+                "operators; your own requests are on your project pages."
+            )
         )
     visible = queries.request_queue(session, actor=actor)
     reviewable = [
@@ -373,12 +376,34 @@ def reject_request(
             request,
             session,
             actor,
-            error="Give the requester a reason they can act on.",
+            error=msg("Give the requester a reason they can act on."),
             failed_request=request_id,
             status_code=422,
         )
     actions.reject_request(session, actor=actor, request_id=request_id, reason=reason.strip())
     return redirect_to("/requests")
+
+
+@router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
+def agreement_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SignedInActor,
+    agreement_id: int,
+) -> Response:
+    """One agreement: its project, dataset, terms and state, and its ODRL policy (shown to its
+    project's members, the publisher's stewards and operators, as on the API)."""
+    agreement = queries.get_agreement(session, actor=actor, agreement_id=agreement_id)
+    policy = queries.agreement_odrl(session, agreement, base_url=settings.base_url)
+    return page(
+        request,
+        "agreement.html",
+        agreement=queries.agreement_public(agreement),
+        project=queries.project_public(session, queries.get_project(session, agreement.project_id)),
+        may_revoke=actor.is_operator or actor.is_steward_of(agreement.dataset.publisher_id),
+        odrl=json.dumps(policy, ensure_ascii=False, indent=2),
+    )
 
 
 @router.post("/agreements/{agreement_id}/revoke", response_class=HTMLResponse)
@@ -395,7 +420,7 @@ def revoke_agreement(
             request,
             session,
             actor,
-            error="Say why the agreement is revoked; the project's members are told.",
+            error=msg("Say why the agreement is revoked; the project's members are told."),
             status_code=422,
         )
     revoked = actions.revoke_agreement(

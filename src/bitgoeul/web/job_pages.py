@@ -12,16 +12,24 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+)
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from bitgoeul import messages
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role
@@ -35,7 +43,9 @@ from bitgoeul.config import Settings
 from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor
 from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound, ValidationFailed
 from bitgoeul.governance import queries as governance_queries
+from bitgoeul.messages import msg
 from bitgoeul.web.governance_pages import form_errors
+from bitgoeul.web.i18n import request_language
 from bitgoeul.web.views import page, redirect_to
 
 router = APIRouter(include_in_schema=False)
@@ -44,6 +54,17 @@ JOBS_SHOWN = 100
 LEDGER_SHOWN = 100
 _SPEC_FIELDS = ("project", "entrypoint", "arguments", "datasets_text", "environment", "name")
 _RESOURCE_FIELDS = ("cpus", "memory_mb", "gpus", "time_limit_s")
+
+
+def stored_words(request: Request) -> Callable[[Any], str]:
+    """``said(text)`` for templates: a message, or English stored before as text (a job's
+    reason, a check's finding, a scoring error), in the page's language."""
+    lang = request_language(request)
+
+    def said(text: Any) -> str:
+        return messages.said(text, lang)
+
+    return said
 
 
 def hours_text(value: Decimal | None) -> str:
@@ -113,7 +134,7 @@ def _dataset_references(selected: list[str], typed: str) -> list[str]:
 def _spec_from_form(values: dict[str, Any]) -> JobSpec:
     project = str(values["project"]).strip()
     if not project.isdigit():
-        raise ValidationFailed("project: choose one of your projects.")
+        raise ValidationFailed(msg("project: choose one of your projects."))
     resources = {f: str(values[f]).strip() for f in _RESOURCE_FIELDS if str(values[f]).strip()}
     try:
         return JobSpec.model_validate(
@@ -130,7 +151,9 @@ def _spec_from_form(values: dict[str, Any]) -> JobSpec:
             }
         )
     except ValidationError as exc:
-        raise ValidationFailed(f"The job is not valid: {form_errors(exc)}") from None
+        raise ValidationFailed(
+            msg("The job is not valid: {problems}", problems=form_errors(exc))
+        ) from None
 
 
 @router.post("/jobs", response_class=HTMLResponse)
@@ -153,7 +176,7 @@ def submit_job(
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     if actor.is_anonymous:
-        raise AccessDenied("Sign in to submit a job.")
+        raise AccessDenied(msg("Sign in to submit a job."))
     values: dict[str, Any] = {
         "project": project,
         "entrypoint": entrypoint,
@@ -173,7 +196,7 @@ def submit_job(
     try:
         spec = _spec_from_form(values)
         if bundle is None or not bundle.filename:
-            raise ValidationFailed("bundle: choose the job's code, a .zip or .tar.gz archive.")
+            raise ValidationFailed(msg("bundle: choose the job's code, a .zip or .tar.gz archive."))
         path = save_bundle(bundle, folder, limit=settings.job_max_bundle_bytes)
         executor: Executor = request.app.state.executor
         job = jobs.submit_job(
@@ -248,6 +271,7 @@ def _job_page(
         comment=comment,
         error=error,
         hours=hours_text,
+        said=stored_words(request),
     )
 
 
@@ -260,6 +284,41 @@ def job_detail(
     job_id: int,
 ) -> Response:
     return _job_page(request, session, settings, actor, job_id)
+
+
+@router.get("/jobs/{job_id}/log")
+def job_log(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SignedInActor,
+    job_id: int,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """The job's log as text, to read or save; ``static/job-log.js`` asks for JSON chunks
+    from ``offset`` here.  Who may read it is ``compute.jobs``' rule, as for the API."""
+    if "application/json" in request.headers.get("accept", ""):
+        chunk = jobs.read_log(session, settings=settings, actor=actor, job_id=job_id, offset=offset)
+        return JSONResponse(chunk.model_dump())
+    path = jobs.log_file(session, settings=settings, actor=actor, job_id=job_id)
+    if path is None:
+        return PlainTextResponse("")
+    return FileResponse(
+        path,
+        media_type="text/plain; charset=utf-8",
+        filename=f"job-{job_id}-log.txt",
+        content_disposition_type="inline",
+    )
+
+
+@router.get("/jobs/{job_id}/outputs/{name:path}")
+def job_output(
+    session: SessionDep, settings: SettingsDep, actor: SignedInActor, job_id: int, name: str
+) -> Response:
+    """One output file, downloaded from the job's page: the API's rule and code path
+    (``compute.jobs.output_path``), so a held output is refused here too."""
+    path = jobs.output_path(session, settings=settings, actor=actor, job_id=job_id, name=name)
+    return FileResponse(path, filename=Path(name).name)
 
 
 @router.post("/jobs/{job_id}/cancel")
@@ -305,7 +364,7 @@ def review_release(
 ) -> Response:
     try:
         if verdict not in {v.value for v in ReviewVerdict}:
-            raise ValidationFailed("verdict: approve, reject or return the release.")
+            raise ValidationFailed(msg("verdict: approve, reject or return the release."))
         review.review_release(
             session, actor=actor, job_id=job_id, verdict=ReviewVerdict(verdict), comment=comment
         )
@@ -330,8 +389,10 @@ def review_release(
 def review_queue(request: Request, session: SessionDep, actor: SignedInActor) -> Response:
     if actor.role not in (Role.steward, Role.operator):
         raise AccessDenied(
-            "The release queue is for the stewards of publishing organizations and operators; "
-            "your own jobs are on the jobs page."
+            msg(
+                "The release queue is for the stewards of publishing organizations and "
+                "operators; your own jobs are on the jobs page."
+            )
         )
     waiting: list[Job] = review.review_queue(session, actor=actor)
     return page(
@@ -398,7 +459,9 @@ def _hours(text: str, field: str) -> Decimal:
     try:
         return Decimal(text.strip() or "0")
     except InvalidOperation:
-        raise ValidationFailed(f"{field}: write a number of hours, e.g. 10 or 0.5.") from None
+        raise ValidationFailed(
+            msg("{field}: write a number of hours, e.g. 10 or 0.5.", field=field)
+        ) from None
 
 
 @router.post("/credits/grants", response_class=HTMLResponse)
@@ -412,7 +475,12 @@ def grant_credits(
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     if not actor.is_operator:
-        raise AccessDenied("Only the hub's operators grant compute credits.")
+        raise AccessDenied(
+            msg(
+                "Only the hub's operators grant compute credits; ask them for credits for "
+                "your organization."
+            )
+        )
     values = {
         "organization": organization,
         "cpu_hours": cpu_hours,

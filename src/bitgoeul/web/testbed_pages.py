@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.errors import BitgoeulError, NotAuthenticated, NotFound, ValidationFailed
+from bitgoeul.messages import msg
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import actions, queries
 from bitgoeul.testbed.access import get_task
@@ -37,6 +38,7 @@ from bitgoeul.testbed.api import save_predictions
 from bitgoeul.testbed.models import Phase, TestbedSubmission, TestbedTask
 from bitgoeul.testbed.schemas import InvitationCreate, InvitationPublic, ModelSpec, TeamCreate
 from bitgoeul.web.governance_pages import form_errors
+from bitgoeul.web.job_pages import stored_words
 from bitgoeul.web.views import page, redirect_to
 
 router = APIRouter(include_in_schema=False)
@@ -58,7 +60,7 @@ ACCEPTED = "yes"
 
 def _signed_in(actor: Actor, doing: str) -> None:
     if actor.is_anonymous:
-        raise NotAuthenticated(f"Sign in to {doing}.")
+        raise NotAuthenticated(msg("Sign in to {doing}.", doing=doing))
 
 
 def _notice(done: str) -> str:
@@ -104,7 +106,7 @@ def _invitations_page(
     error: str = "",
     status_code: int = 200,
 ) -> Response:
-    _signed_in(actor, "see your testbed invitations")
+    _signed_in(actor, msg("see your testbed invitations"))
     found = queries.my_invitations(session, actor=actor)
     return page(
         request,
@@ -138,7 +140,7 @@ def accept_invitation(
     invitation_id: int,
     accept_terms: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    _signed_in(actor, "answer an invitation")
+    _signed_in(actor, msg("answer an invitation"))
     try:
         team = actions.accept_invitation(
             session,
@@ -160,7 +162,7 @@ def accept_invitation(
 def decline_invitation(
     request: Request, session: SessionDep, actor: CsrfChecked, invitation_id: int
 ) -> Response:
-    _signed_in(actor, "answer an invitation")
+    _signed_in(actor, msg("answer an invitation"))
     try:
         actions.decline_invitation(session, actor=actor, invitation_id=invitation_id)
     except BitgoeulError as exc:
@@ -237,6 +239,7 @@ def _task_page(
     return page(
         request,
         "testbed_task.html",
+        said=stored_words(request),
         status_code=status_code,
         no_store=not actor.is_anonymous,
         task=public,
@@ -275,6 +278,36 @@ def task_detail(
     return _task_page(request, session, actor, slug, notice=_notice(done), submitted=submission)
 
 
+@router.get("/testbed/{slug}/test-inputs")
+def download_test_inputs(
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CurrentActor,
+    background: BackgroundTasks,
+    slug: str,
+    format: Literal["csv", "parquet"] = "csv",
+) -> Response:
+    """The test set without its label, downloaded from the task's page: the API's decision,
+    audit and file (``testbed.queries.write_test_inputs``)."""
+    folder = _work_dir(settings)
+    background.add_task(shutil.rmtree, folder, ignore_errors=True)
+    try:
+        path = queries.write_test_inputs(
+            session,
+            settings=settings,
+            store=store,
+            actor=actor,
+            task_slug=slug,
+            dest=folder,
+            file_format=format,
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(path, filename=path.name)
+
+
 @router.post("/testbed/{slug}/teams", response_class=HTMLResponse)
 def join_task(
     request: Request,
@@ -284,12 +317,14 @@ def join_task(
     name: Annotated[str, Form(max_length=200)] = "",
     accept_terms: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    _signed_in(actor, "join a testbed task")
+    _signed_in(actor, msg("join a testbed task"))
     try:
         try:
             team_name = TeamCreate(name=name).name
         except ValidationError as exc:
-            raise ValidationFailed(f"The team is not valid: {form_errors(exc)}") from None
+            raise ValidationFailed(
+                msg("The team is not valid: {problems}", problems=form_errors(exc))
+            ) from None
         actions.create_team(
             session,
             actor=actor,
@@ -322,12 +357,14 @@ def invite(
     username: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """A team member invites a user, who is told and joins only by accepting."""
-    _signed_in(actor, "invite someone to your team")
+    _signed_in(actor, msg("invite someone to your team"))
     try:
         try:
             who = InvitationCreate(username=username.strip()).username
         except ValidationError as exc:
-            raise ValidationFailed(f"The invitation is not valid: {form_errors(exc)}") from None
+            raise ValidationFailed(
+                msg("The invitation is not valid: {problems}", problems=form_errors(exc))
+            ) from None
         actions.invite_to_team(session, actor=actor, task_slug=slug, team_id=team_id, username=who)
     except BitgoeulError as exc:
         session.rollback()
@@ -353,7 +390,7 @@ def accept_terms(
     accept_terms: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """A member accepts the task's current terms."""
-    _signed_in(actor, "accept a task's terms")
+    _signed_in(actor, msg("accept a task's terms"))
     try:
         actions.accept_terms(
             session, actor=actor, task_slug=slug, accept_terms=accept_terms == ACCEPTED
@@ -376,7 +413,9 @@ def _model_spec(entrypoint: str, description: str) -> ModelSpec:
     try:
         return ModelSpec(entrypoint=entrypoint.strip() or "predict.py", description=description)
     except ValidationError as exc:
-        raise ValidationFailed(f"The model is not valid: {form_errors(exc)}") from None
+        raise ValidationFailed(
+            msg("The model is not valid: {problems}", problems=form_errors(exc))
+        ) from None
 
 
 def _submit(
@@ -397,7 +436,9 @@ def _submit(
     try:
         if kind == "model":
             if bundle is None or not bundle.filename:
-                raise ValidationFailed("bundle: choose the model's code, a .zip or .tar.gz file.")
+                raise ValidationFailed(
+                    msg("bundle: choose the model's code, a .zip or .tar.gz file.")
+                )
             spec = _model_spec(entrypoint, description)
             path = save_bundle(bundle, folder, limit=settings.job_max_bundle_bytes)
             executor: Executor = request.app.state.executor
@@ -413,7 +454,7 @@ def _submit(
             request.app.state.job_runner.wake()
             return submission
         if file is None or not file.filename:
-            raise ValidationFailed("file: choose a predictions file, CSV or Parquet.")
+            raise ValidationFailed(msg("file: choose a predictions file, CSV or Parquet."))
         path = save_predictions(file, folder, limit=settings.testbed_max_predictions_bytes)
         return actions.submit_predictions(
             session,
@@ -444,7 +485,7 @@ def submit(
     description: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """A predictions ``file`` (scored now) or a model ``bundle`` with its ``entrypoint``."""
-    _signed_in(actor, "submit to a testbed task")
+    _signed_in(actor, msg("submit to a testbed task"))
     try:
         submission = _submit(
             request,
@@ -488,6 +529,7 @@ def team_history(
     return page(
         request,
         "testbed_team.html",
+        said=stored_words(request),
         no_store=True,
         task=queries.task_public(session, task, now=now),
         team=next(t for t in queries.list_teams(session, task) if t.id == team.id),
@@ -503,7 +545,13 @@ def _submission_of_task(
 ) -> TestbedSubmission:
     found = queries.get_submission(session, actor=actor, submission_id=submission_id)
     if found.task_id != task.id:
-        raise NotFound(f"Task '{task.slug}' has no submission {submission_id}.")
+        raise NotFound(
+            msg(
+                "Task '{task}' has no submission {submission}; your team's page lists yours.",
+                task=task.slug,
+                submission=submission_id,
+            )
+        )
     return found
 
 
@@ -528,6 +576,7 @@ def _submission_page(
     return page(
         request,
         "testbed_submission.html",
+        said=stored_words(request),
         status_code=status_code,
         no_store=True,
         task=queries.task_public(session, task),
@@ -562,7 +611,7 @@ def rerun(
     submission_id: int,
 ) -> Response:
     """An operator scores a submission again; ``matches`` says whether the scores agree."""
-    _signed_in(actor, "re-run a submission")
+    _signed_in(actor, msg("re-run a submission"))
     task = get_task(session, slug)
     _submission_of_task(session, actor, task, submission_id)
     try:

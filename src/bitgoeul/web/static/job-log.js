@@ -1,5 +1,5 @@
 // Follows a running job's log: the page works without this file (it refreshes itself).
-// Polls GET /api/v1/jobs/{id}/logs?offset=N every second, appends each chunk as text and
+// Polls GET /jobs/{id}/log?offset=N (as JSON) every second, appends each chunk as text and
 // continues from next_offset; when the job has finished it reloads the page, which then shows
 // the status, the exit code and the outputs.  The URL and the offset come from data-*
 // attributes (HTML-escaped by the server), never from inline script.
