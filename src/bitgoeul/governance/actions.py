@@ -430,6 +430,19 @@ def approve_request(
             ),
         )
     dataset = request.dataset
+    if dataset.holdout and not conditions.confirm_test_set:
+        # A dataset marked a test set after it was requested: the agreement would grant
+        # nothing (decide refuses every data action on it), so the steward confirms first.
+        said = msg(
+            "'{slug}' is a testbed's hidden test set: its rows are never shared, even under "
+            "an agreement. Reject the request, or confirm that you still approve (the page's "
+            'check box, --confirm-test-set, "confirm_test_set": true).',
+            slug=dataset.slug,
+        )
+        raise ValidationFailed(
+            said,
+            detail=[{"loc": ["body", "confirm_test_set"], "msg": said, "type": "value_error"}],
+        )
     columns = conditions.columns if conditions.columns is not None else request.requested_columns
     if columns is not None:
         _known_columns(session, dataset, columns, field="columns")
