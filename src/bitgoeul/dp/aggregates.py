@@ -20,6 +20,7 @@ from bitgoeul.dp import mechanisms
 from bitgoeul.dp.plan import Measurement, Plan
 from bitgoeul.dp.schemas import MeasureKind
 from bitgoeul.engine import locked as engine
+from bitgoeul.engine.sql import quote_name, quote_text
 
 HASH = "__bg_hash"
 
@@ -46,7 +47,7 @@ def _grid(measurement: Measurement) -> str:
     assert measurement.bounds is not None  # noqa: S101
     assert measurement.column is not None  # noqa: S101
     b = measurement.bounds
-    column = engine.quote_name(measurement.column)
+    column = quote_name(measurement.column)
     scaled = f"CAST(round(CAST({column} AS DOUBLE) * {b.factor}) AS BIGINT)"
     return f"least(greatest({scaled}, {b.lower}), {b.upper})"
 
@@ -54,10 +55,10 @@ def _grid(measurement: Measurement) -> str:
 def person_rows_sql(person_column: str, view: str) -> str:
     """The most rows any one person has in ``view``, and whether every person's 64-bit
     ``hash`` differs from every other's."""
-    person = engine.quote_name(person_column)
+    person = quote_name(person_column)
     return (
         f"SELECT coalesce(max(n), 0), count(*) = count(DISTINCT h) FROM (SELECT hash({person}) "
-        f"AS h, count(*) AS n FROM {engine.quote_name(view)} WHERE {person} IS NOT NULL "
+        f"AS h, count(*) AS n FROM {quote_name(view)} WHERE {person} IS NOT NULL "
         f"GROUP BY {person})"
     )
 
@@ -89,28 +90,26 @@ def bounded_sql(plan: Plan, view: str, *, bound: bool = True, hash_unique: bool 
     rows and sorts on an integer instead of text.  ``bound`` False
     when no person has more than m rows (counted once per version): the window would drop
     nothing, so the same rows are read without it."""
-    person = engine.quote_name(plan.person_column)
+    person = quote_name(plan.person_column)
     used = {plan.person_column, *plan.keys}
     used |= {m.column for m in plan.measurements if m.column is not None}
-    keys = [
-        f"CAST({engine.quote_name(k)} AS VARCHAR) AS {_key(i)}" for i, k in enumerate(plan.keys)
-    ]
-    columns = [engine.quote_name(c) for c in sorted(used - set(plan.keys))]
+    keys = [f"CAST({quote_name(k)} AS VARCHAR) AS {_key(i)}" for i, k in enumerate(plan.keys)]
+    columns = [quote_name(c) for c in sorted(used - set(plan.keys))]
     where = [f"{person} IS NOT NULL"]
     if plan.partition_column is not None:
         where.append(
-            f"CAST({engine.quote_name(plan.partition_column)} AS VARCHAR) = "
-            f"{engine.quote_text(str(plan.partition))}"
+            f"CAST({quote_name(plan.partition_column)} AS VARCHAR) = "
+            f"{quote_text(str(plan.partition))}"
         )
     for i, key in enumerate(plan.keys):
         values = sorted({group[i] for group in plan.groups})
-        allowed = ", ".join(engine.quote_text(v) for v in values)
-        where.append(f"CAST({engine.quote_name(key)} AS VARCHAR) IN ({allowed})")
+        allowed = ", ".join(quote_text(v) for v in values)
+        where.append(f"CAST({quote_name(key)} AS VARCHAR) IN ({allowed})")
     select = ", ".join([*keys, *columns])
-    rows = f"{engine.quote_name(view)} WHERE {' AND '.join(where)}"
+    rows = f"{quote_name(view)} WHERE {' AND '.join(where)}"
     if not bound:
         return f"SELECT {select} FROM {rows}"
-    order = ", ".join(engine.quote_name(c) for c in sorted(used))
+    order = ", ".join(quote_name(c) for c in sorted(used))
     by = f"hash({person})" if hash_unique else person
     return (
         f"SELECT {select} FROM (SELECT *, hash({order}) AS {HASH} FROM {rows}) "
@@ -123,14 +122,14 @@ def vector_sql(plan: Plan, view: str, *, bound: bool = True, hash_unique: bool =
     outputs: list[str] = []
     for index, m in enumerate(plan.measurements):
         if m.part == "count":
-            counted = "*" if m.column is None else engine.quote_name(m.column)
+            counted = "*" if m.column is None else quote_name(m.column)
             outputs.append(f"count({counted}) AS m{index}")
         elif m.part == "sum":
             outputs.append(f"CAST(coalesce(sum({_grid(m)}), 0) AS HUGEINT) AS m{index}")
         else:
             assert m.column is not None  # noqa: S101
             outputs.append(
-                f"coalesce(list({_grid(m)}) FILTER (WHERE {engine.quote_name(m.column)} "
+                f"coalesce(list({_grid(m)}) FILTER (WHERE {quote_name(m.column)} "
                 f"IS NOT NULL), []) AS m{index}"
             )
     keys = [_key(i) for i in range(len(plan.keys))]

@@ -22,10 +22,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.audit.models import AuditAction
+from bitgoeul.db.base import Base, str_enum, utcnow
 
 DATASET_SCOPE = "dataset"
 MICRO = 1_000_000  # micro-ε per ε
@@ -41,6 +42,21 @@ def project_scope(project_id: int) -> str:
 
 def partition_scope(partition: str) -> str:
     return f"{PARTITION_PREFIX}{partition}"
+
+
+class DpAudit(AuditAction):
+    """The DP door: profiles, budgets, debits, refunds and releases."""
+
+    dp_profile_set = "dp.profile_set"
+    dp_budget_set = "dp.budget_set"
+    dp_debit = "dp.debit"
+    dp_refund = "dp.refund"
+    dp_release_repeated = "dp.release_repeated"
+    dp_published = "dp.published"
+    dataset_dp_budgets_read = "dataset.dp_budgets_read"
+    dataset_dp_quote_decision = "dataset.dp_quote_decision"
+    dataset_dp_release_decision = "dataset.dp_release_decision"
+    dataset_dp_publish = "dataset.dp_publish"
 
 
 class ReleaseStatus(StrEnum):
@@ -125,14 +141,7 @@ class DpRelease(Base):
     partition: Mapped[str | None] = mapped_column(String(MAX_PARTITION_LENGTH), default=None)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[ReleaseStatus] = mapped_column(
-        Enum(
-            ReleaseStatus,
-            name="dp_release_status",
-            native_enum=False,
-            length=20,
-            validate_strings=True,
-            values_callable=lambda e: [m.value for m in e],
-        )
+        str_enum(ReleaseStatus, "dp_release_status", length=20)
     )
     cost_micro: Mapped[int] = mapped_column(BigInteger)
     request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
