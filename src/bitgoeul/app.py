@@ -90,6 +90,7 @@ def create_app(
     from bitgoeul.accounts.api import router as accounts_router
     from bitgoeul.audit.api import router as audit_router
     from bitgoeul.catalog.api import router as catalog_router
+    from bitgoeul.civic.api import router as civic_router
     from bitgoeul.compute.api import router as compute_router
     from bitgoeul.dp.api import router as dp_router
     from bitgoeul.governance.api import router as governance_router
@@ -121,6 +122,7 @@ def create_app(
     app.include_router(compute_router, prefix="/api/v1")
     app.include_router(testbed_router, prefix="/api/v1")
     app.include_router(dp_router, prefix="/api/v1")
+    app.include_router(civic_router, prefix="/api/v1")
     app.include_router(web_router)
     # /datasets/new before /datasets/{slug}.
     app.include_router(steward_pages_router)
