@@ -99,6 +99,7 @@ def create_app(
     from bitgoeul.testbed.api import router as testbed_router
     from bitgoeul.web.account_pages import router as account_pages_router
     from bitgoeul.web.audit_pages import router as audit_pages_router
+    from bitgoeul.web.civic_pages import router as civic_pages_router
     from bitgoeul.web.dataset_pages import router as dataset_pages_router
     from bitgoeul.web.developer_pages import router as developer_pages_router
     from bitgoeul.web.dp_pages import router as dp_pages_router
@@ -136,6 +137,7 @@ def create_app(
     app.include_router(job_pages_router)
     app.include_router(linkage_pages_router)
     app.include_router(testbed_pages_router)
+    app.include_router(civic_pages_router)
     app.include_router(operator_pages_router)
     app.include_router(me_pages_router)
     app.include_router(developer_pages_router)

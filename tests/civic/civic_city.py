@@ -137,7 +137,9 @@ class CivicCity:
 @pytest.fixture
 def civic(db: Session, settings: Settings, cast: Cast, tmp_path: Path) -> CivicCity:  # noqa: F811
     settings.civic_support_min = 3
-    residents = {f"resident{i}": _user(db, f"resident{i}", Role.citizen, None) for i in range(RESIDENTS)}
+    residents = {
+        f"resident{i}": _user(db, f"resident{i}", Role.citizen, None) for i in range(RESIDENTS)
+    }
     cast.tokens.update(issue_tokens(db, residents))
     db.commit()
     for who, user in residents.items():

@@ -28,7 +28,8 @@ def test_a_problem_becomes_a_testbed_challenge_and_a_measured_pilot(
     civic.to_triage(problem_id)
     problem = civic.problem(problem_id)
     assert problem.state == ProblemState.triage
-    assert problem.threshold == 3 and problem.supports == 3
+    assert problem.threshold == 3
+    assert problem.supports == 3
     assert problem.triage_due_at is not None
 
     civic.accept(problem_id)
@@ -80,7 +81,13 @@ def test_a_problem_becomes_a_testbed_challenge_and_a_measured_pilot(
         .order_by(CivicTransition.id)
     ).all()
     assert steps == [
-        "open", "triage", "accepted", "metric_proposed", "metric_agreed", "challenge", "pilot",
+        "open",
+        "triage",
+        "accepted",
+        "metric_proposed",
+        "metric_agreed",
+        "challenge",
+        "pilot",
         "completed",
     ]
     audited = db.scalars(
@@ -89,9 +96,15 @@ def test_a_problem_becomes_a_testbed_challenge_and_a_measured_pilot(
         )
     ).all()
     for action in (
-        "civic.post", "civic.reach_threshold", "civic.accept", "civic.propose_metric",
-        "civic.agree_metric", "civic.open_challenge", "civic.start_pilot",
-        "civic.indicator_measured", "civic.complete",
+        "civic.post",
+        "civic.reach_threshold",
+        "civic.accept",
+        "civic.propose_metric",
+        "civic.agree_metric",
+        "civic.open_challenge",
+        "civic.start_pilot",
+        "civic.indicator_measured",
+        "civic.complete",
     ):
         assert action in audited
     assert verify_chain(db).ok

@@ -70,11 +70,14 @@ async def read_problem_form(
         fields: Any = await request.json()
     else:
         form = await request.form()
-        fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-        for upload in form.getlist("photos"):
-            if isinstance(upload, UploadFile) and upload.filename:
-                data = await upload.read(settings.civic_photo_max_bytes + 1)
-                photos.append((upload.filename, data))
+        try:
+            fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+            for upload in form.getlist("photos"):
+                if isinstance(upload, UploadFile) and upload.filename:
+                    data = await upload.read(settings.civic_photo_max_bytes + 1)
+                    photos.append((upload.filename, data))
+        finally:
+            await form.close()
     try:
         return ProblemCreate.model_validate(fields), photos
     except ValidationError as exc:

@@ -38,6 +38,7 @@ from bitgoeul.civic.schemas import (
     ProblemPublic,
     ProblemSummary,
     ReadinessItem,
+    ReadinessReason,
     TransitionPublic,
 )
 from bitgoeul.civic.states import (
@@ -396,7 +397,9 @@ def readiness(
     catalog shows it to everyone; nothing is read from the data."""
     found: dict[str, ReadinessItem] = {}
 
-    def add(slug: str, title: str, level: str, publisher: str, why: str) -> None:
+    def add(
+        slug: str, title: str, level: str, publisher: str, why: ReadinessReason, word: str = ""
+    ) -> None:
         if slug not in found and len(found) < READINESS_LIMIT:
             found[slug] = ReadinessItem(
                 kind="dataset",
@@ -405,6 +408,7 @@ def readiness(
                 access_level=level,
                 publisher=publisher,
                 why=why,
+                word=word,
             )
 
     indicator = session.scalars(
@@ -416,7 +420,7 @@ def readiness(
             indicator.title,
             indicator.access_level.value,
             indicator.publisher.slug,
-            msg("measures the agreed indicator"),
+            "indicator",
         )
     department = session.get(Organization, challenge.department_id)
     if department is not None:
@@ -427,7 +431,7 @@ def readiness(
                 item.title,
                 item.access_level.value,
                 item.publisher,
-                msg("published by the department"),
+                "department",
             )
     words = [w for w in problem.title.split() if len(w) > 3][:6]
     for word in words:
@@ -437,7 +441,8 @@ def readiness(
                 item.title,
                 item.access_level.value,
                 item.publisher,
-                msg("matches '{word}'", word=word),
+                "matches",
+                word,
             )
     dp_ready = {slug for slug, _title in dp_queries.dp_datasets(session)}
     items = list(found.values())
@@ -447,7 +452,7 @@ def readiness(
                 ready.model_copy(
                     update={
                         "kind": "dp_release",
-                        "why": msg("noisy statistics through the DP door (see /dp)"),
+                        "why": "dp",
                     }
                 )
             )

@@ -148,13 +148,20 @@ class MeasurementPublic(BaseModel):
     value: float | None
 
 
+ReadinessReason = Literal["indicator", "department", "matches", "dp"]
+READINESS_REASONS: tuple[ReadinessReason, ...] = ("indicator", "department", "matches", "dp")
+
+
 class ReadinessItem(BaseModel):
     kind: Literal["dataset", "dp_release", "donation"]
     slug: str
     title: str
     access_level: str = ""
     publisher: str = ""
-    why: str = ""
+    # Why it is listed: the indicator's dataset, the department's own, a word of the problem
+    # (``word``), or answerable through the DP door.
+    why: ReadinessReason = "matches"
+    word: str = ""
 
 
 class ChallengePublic(BaseModel):

@@ -181,9 +181,10 @@ def who_may(event: Event, facts: Facts) -> Message | None:
         if side is None or facts.proposed_by is None:
             return msg("the department's stewards or operators")
         if side == facts.proposed_by:
-            return msg(
-                "the other side: the proposal came from the {side}", side=facts.proposed_by.value
+            side_name = (
+                msg("the department") if facts.proposed_by == Side.department else msg("operators")
             )
+            return msg("the other side: the proposal came from {side}", side=side_name)
         return None
     if event in (Event.open_challenge, Event.start_pilot):
         return None if department else msg("the stewards of the department that took it")
