@@ -33,6 +33,7 @@ from bitgoeul.catalog.queries import get_dataset, version_of
 from bitgoeul.civic import queries
 from bitgoeul.civic.models import (
     Aggregate,
+    CivicAudit,
     CivicChallenge,
     CivicFollow,
     CivicMeasurement,
@@ -169,7 +170,7 @@ def _audit(
     session: Session,
     *,
     actor: Actor | None,
-    action: str,
+    action: CivicAudit,
     problem: CivicProblem,
     outcome: str = "ok",
     detail: dict[str, Any] | None = None,
@@ -216,7 +217,7 @@ def _transition(
     _audit(
         session,
         actor=actor,
-        action=f"civic.{event.value}",
+        action=CivicAudit.of(event),
         problem=problem,
         detail={"from": old.value, "to": new.value, "note": note, **(detail or {})},
     )
@@ -326,7 +327,7 @@ def post_problem(
     _audit(
         session,
         actor=actor,
-        action="civic.post",
+        action=CivicAudit.post,
         problem=problem,
         detail={
             "to": ProblemState.open.value,
@@ -376,7 +377,7 @@ def support_problem(
     _audit(
         session,
         actor=actor,
-        action="civic.support",
+        action=CivicAudit.support,
         problem=problem,
         detail={"supports": problem.supports},
     )
@@ -438,7 +439,7 @@ def follow_problem(
         _audit(
             session,
             actor=actor,
-            action="civic.follow" if follow else "civic.unfollow",
+            action=CivicAudit.follow if follow else CivicAudit.unfollow,
             problem=problem,
         )
     session.commit()
@@ -593,7 +594,7 @@ def merge_problem(
     _audit(
         session,
         actor=actor,
-        action="civic.merged_in",
+        action=CivicAudit.merged_in,
         problem=kept,
         detail={"from": problem.id, "supports_moved": len(moved), "supports": kept.supports},
     )
@@ -616,7 +617,7 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> list[C
         _audit(
             session,
             actor=None,
-            action="civic.triage_overdue",
+            action=CivicAudit.triage_overdue,
             problem=problem,
             outcome="escalated",
             detail={
@@ -894,7 +895,7 @@ def measure_indicator(
     _audit(
         session,
         actor=actor,
-        action="civic.indicator_measured",
+        action=CivicAudit.indicator_measured,
         problem=problem,
         detail={
             "dataset": challenge.indicator_dataset,

@@ -26,7 +26,8 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bitgoeul.civic.states import ProblemState, Side
+from bitgoeul.audit.models import AuditAction
+from bitgoeul.civic.states import Event, ProblemState, Side
 from bitgoeul.db.base import Base, utcnow
 
 
@@ -39,6 +40,34 @@ def _enum(cls: type[StrEnum], name: str) -> Enum:
         validate_strings=True,
         values_callable=lambda e: [m.value for m in e],
     )
+
+
+class CivicAudit(AuditAction):
+    """What the civic log records: a post, a support, a follow, and one action per event of the
+    state machine (``civic.<event>``, e.g. ``civic.accept``)."""
+
+    post = "civic.post"
+    support = "civic.support"
+    follow = "civic.follow"
+    unfollow = "civic.unfollow"
+    merged_in = "civic.merged_in"
+    triage_overdue = "civic.triage_overdue"
+    indicator_measured = "civic.indicator_measured"
+    reach_threshold = "civic.reach_threshold"
+    withdraw = "civic.withdraw"
+    accept = "civic.accept"
+    decline = "civic.decline"
+    merge = "civic.merge"
+    propose_metric = "civic.propose_metric"
+    agree_metric = "civic.agree_metric"
+    open_challenge = "civic.open_challenge"
+    start_pilot = "civic.start_pilot"
+    complete = "civic.complete"
+
+    @classmethod
+    def of(cls, event: Event) -> CivicAudit:
+        """The action recording a transition by ``event``."""
+        return cls(f"civic.{event.value}")
 
 
 class Aggregate(StrEnum):
