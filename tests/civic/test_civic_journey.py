@@ -187,3 +187,56 @@ def test_a_decline_needs_a_reason_residents_can_read(db: Session, civic: CivicCi
     problem = civic.problem(problem_id)
     assert problem.state == ProblemState.declined
     assert problem.reason == "KEPCO already replaces this line in March."
+
+
+def test_an_indicator_on_dates_is_measured_per_month(db: Session, civic: CivicCity) -> None:
+    from bitgoeul.catalog import actions as catalog_actions
+    from bitgoeul.catalog.models import AccessLevel, Sector
+    from bitgoeul.catalog.schemas import DatasetCreate
+
+    steward = civic.actor("steward_of_publisher")
+    daily = catalog_actions.create_dataset(
+        db,
+        actor=steward,
+        data=DatasetCreate(
+            title="Outage minutes per day", sector=Sector.energy, access_level=AccessLevel.open
+        ),
+    )
+    source = civic.tmp / "daily.csv"
+    source.write_text(
+        "day,minutes\n2026-01-03,60\n2026-01-20,40\n2026-02-11,30\n2026-02-25,20\n",
+        encoding="utf-8",
+    )
+    catalog_actions.publish_version(
+        db,
+        settings=civic.settings,
+        store=civic.store,
+        actor=steward,
+        slug=daily.slug,
+        source=source,
+        filename=source.name,
+    )
+    problem_id = civic.post()
+    civic.to_triage(problem_id)
+    civic.accept(problem_id)
+    actions.propose_metric(
+        db,
+        actor=civic.actor("operator"),
+        problem_id=problem_id,
+        proposal=civic.proposal(dataset=daily.slug, period="day", every="month", target=10.0),
+    )
+    actions.agree_metric(db, actor=civic.actor("steward_of_publisher"), problem_id=problem_id)
+    actions.measure_indicator(
+        db,
+        settings=civic.settings,
+        store=civic.store,
+        actor=civic.actor("steward_of_publisher"),
+        problem_id=problem_id,
+    )
+    challenge = queries.challenge_of(db, problem_id)
+    assert challenge is not None
+    series = [(m.period, m.value) for m in queries.measurements(db, challenge.id)]
+    assert series == [("2026-01", 50.0), ("2026-02", 25.0)]
+    # (25 - 50) / (10 - 50)
+    public = queries.challenge_public(db, challenge)
+    assert public.progress == pytest.approx(0.625)

@@ -62,6 +62,7 @@ DYNAMIC_KEYS = {
     "civic.decision.": list(DECISIONS),
     "civic.proposed_by.": [s.value for s in Side],
     "civic.why.": list(READINESS_REASONS),
+    "civic.every.": ["as_is", "day", "week", "month", "quarter", "year"],
 }
 
 

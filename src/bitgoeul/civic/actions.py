@@ -706,6 +706,7 @@ def propose_metric(
     challenge.indicator_dataset = proposal.dataset
     challenge.indicator_column = proposal.column
     challenge.indicator_period = proposal.period
+    challenge.indicator_every = proposal.every
     challenge.indicator_aggregate = proposal.aggregate
     challenge.baseline = proposal.baseline
     challenge.target = proposal.target
@@ -883,7 +884,7 @@ def measure_indicator(
         session.add(
             CivicMeasurement(
                 challenge_id=challenge.id,
-                period=str(period)[:100],
+                period=queries.period_label(period, challenge.indicator_every)[:100],
                 value=float(value) if isinstance(value, int | float) else None,
                 measured_at=now,
             )

@@ -174,6 +174,8 @@ class CivicChallenge(Base):
     indicator_dataset: Mapped[str] = mapped_column(String(100), default="")
     indicator_column: Mapped[str] = mapped_column(String(200), default="")
     indicator_period: Mapped[str] = mapped_column(String(200), default="")
+    # "" (the period column as it is), or a date part its dates are cut to: day, week, month...
+    indicator_every: Mapped[str] = mapped_column(String(10), default="", server_default="")
     indicator_aggregate: Mapped[Aggregate] = mapped_column(
         _enum(Aggregate, "civic_indicator_aggregate"), default=Aggregate.avg
     )

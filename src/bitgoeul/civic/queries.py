@@ -353,6 +353,7 @@ def challenge_public(session: Session, challenge: CivicChallenge) -> ChallengePu
         dataset=challenge.indicator_dataset,
         column=challenge.indicator_column,
         period=challenge.indicator_period,
+        every=challenge.indicator_every,
         aggregate=challenge.indicator_aggregate,
         baseline=challenge.baseline,
         target=challenge.target,
@@ -373,11 +374,23 @@ def challenge_public(session: Session, challenge: CivicChallenge) -> ChallengePu
     )
 
 
+# How many characters of an ISO date a cut period keeps ("2025-03" for a month).
+PERIOD_CHARS = {"day": 10, "week": 10, "month": 7, "quarter": 7, "year": 4}
+
+
+def period_label(value: object, every: str) -> str:
+    """A measured period as a person reads it: a cut date keeps its day, month or year."""
+    text = str(value)
+    return text[: PERIOD_CHARS[every]] if every in PERIOD_CHARS else text
+
+
 def indicator_sql(challenge: CivicChallenge) -> str:
     """The indicator as one SELECT for the SQL gateway: per period, the agreed aggregate.
     The identifiers were checked when the metric was proposed (letters, digits, underscores)
     and are quoted; the gateway checks the statement again like any other."""
     period = f'"{challenge.indicator_period}"'
+    if challenge.indicator_every:
+        period = f"date_trunc('{challenge.indicator_every}', {period})"
     if challenge.indicator_aggregate == Aggregate.rows:
         value = "count(*)"
     else:

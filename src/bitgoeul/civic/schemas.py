@@ -80,6 +80,9 @@ class WithdrawIn(_Input):
     reason: str = Field(default="", max_length=5_000)
 
 
+Every = Literal["", "day", "week", "month", "quarter", "year"]
+
+
 class MetricProposal(_Input):
     """The testbed metric and the pilot's indicator, measured on an open dataset."""
 
@@ -89,6 +92,9 @@ class MetricProposal(_Input):
     column: str = Field(max_length=200, description="the value column ('' for a count)")
     period: str = Field(min_length=1, max_length=200, description="the column naming the period")
     aggregate: Aggregate = Aggregate.avg
+    every: Every = Field(
+        default="", description="cut the period column's dates to a day, week, month or year"
+    )
     baseline: float
     target: float
 
@@ -172,6 +178,7 @@ class ChallengePublic(BaseModel):
     dataset: str
     column: str
     period: str
+    every: str
     aggregate: Aggregate
     baseline: float
     target: float

@@ -303,6 +303,9 @@ def civic_propose_metric(
     aggregate: Annotated[
         Aggregate, typer.Option("--aggregate", help="How each period is summarised.")
     ] = Aggregate.avg,
+    every: Annotated[
+        str, typer.Option("--every", help="Cut the period's dates to a day, week, month or year.")
+    ] = "",
 ) -> None:
     """Propose the testbed metric and the pilot's indicator (department or operators)."""
     try:
@@ -313,6 +316,7 @@ def civic_propose_metric(
             column=column,
             period=period,
             aggregate=aggregate,
+            every=every,
             baseline=baseline,
             target=target,
         )

@@ -1072,9 +1072,11 @@ class Client:
         target: float,
         column: str = "",
         aggregate: str = "avg",
+        every: str = "",
     ) -> CivicProblem:
         """Propose the testbed metric and the pilot's indicator (an open dataset's
-        ``aggregate`` of ``column`` per ``period``, from ``baseline`` towards ``target``)."""
+        ``aggregate`` of ``column`` per ``period``, its dates cut to ``every`` day, week,
+        month or year if given, from ``baseline`` towards ``target``)."""
         body = {
             "metric": metric,
             "indicator": indicator,
@@ -1082,6 +1084,7 @@ class Client:
             "column": column,
             "period": period,
             "aggregate": aggregate,
+            "every": every,
             "baseline": baseline,
             "target": target,
         }

@@ -645,6 +645,7 @@ class CivicChallenge(_HubModel):
     dataset: str = ""
     column: str = ""
     period: str = ""
+    every: str = ""
     aggregate: str = "avg"
     baseline: float = 0.0
     target: float = 0.0

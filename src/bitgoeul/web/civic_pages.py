@@ -364,6 +364,7 @@ def civic_metric(
     column: Short = "",
     period: Short = "",
     aggregate: Annotated[str, Form(max_length=10)] = "avg",
+    every: Annotated[str, Form(max_length=10)] = "",
     baseline: Annotated[str, Form(max_length=40)] = "",
     target: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
@@ -374,6 +375,7 @@ def civic_metric(
         "column": column,
         "period": period,
         "aggregate": aggregate,
+        "every": every,
         "baseline": baseline,
         "target": target,
     }

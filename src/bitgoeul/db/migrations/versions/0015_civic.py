@@ -197,6 +197,7 @@ def upgrade() -> None:
         sa.Column("indicator_dataset", sa.String(length=100), nullable=False),
         sa.Column("indicator_column", sa.String(length=200), nullable=False),
         sa.Column("indicator_period", sa.String(length=200), nullable=False),
+        sa.Column("indicator_every", sa.String(length=10), server_default="", nullable=False),
         sa.Column(
             "indicator_aggregate",
             sa.Enum(
