@@ -7,9 +7,12 @@ end.  ``clean_photo`` reads the bytes, never the file name or the declared type,
 JPEG and PNG only:
 
 * JPEG: every segment is walked, scans included; APP0–APP15 (JFIF, EXIF, XMP, ICC, Adobe,
-  IPTC) and COM segments are dropped, everything after EOI is dropped.  Dropping APP2 (ICC) and
-  APP14 (Adobe) may shift the colours of a photo taken in a wide gamut or CMYK; it is shown
-  anyway.
+  IPTC) and COM segments are dropped, everything after EOI is dropped; a file with any other
+  marker than those that draw the image (reserved markers, extensions), or a table whose
+  lengths do not add up, is refused.  Dropping APP2 (ICC) and APP14 (Adobe) may shift the
+  colours of a photo taken in a wide gamut or CMYK; it is shown anyway.  A crafted file can
+  still carry bytes inside a well-formed table (a quantisation table is 64 arbitrary bytes):
+  only re-encoding the pixels would remove that, and the hub does not decode images.
 * PNG: every chunk's CRC is checked; only the chunks that draw the image are kept (IHDR,
   PLTE, IDAT, IEND, tRNS, gAMA, cHRM, sRGB, sBIT, bKGD, pHYs); text (tEXt, zTXt, iTXt),
   eXIf, tIME, iCCP and unknown ancillary chunks are dropped; an unknown critical chunk is
@@ -44,6 +47,40 @@ _RST = frozenset(range(0xD0, 0xD8))
 _APP = frozenset(range(0xE0, 0xF0))
 _COM = 0xFE
 _SOI, _EOI, _SOS = 0xD8, 0xD9, 0xDA
+# What draws the image: frames, Huffman and arithmetic tables, quantisation tables, restart
+# interval, number of lines, hierarchical progression, expansion, scans.  Any other marker
+# (the reserved ones, JPEG extensions) is refused: nothing else may ride along.
+_KEPT = _SOF | {0xC4, 0xCC, 0xDB, 0xDC, 0xDD, _SOS}
+
+
+def _well_formed(marker: int, payload: bytes) -> bool:
+    """Whether a kept segment's payload has exactly the shape its marker says (a table or a
+    header whose lengths add up), so a segment cannot carry more than it declares."""
+    n = len(payload)
+    if marker in _SOF:
+        return n >= 6 and n == 6 + 3 * payload[5]
+    if marker == _SOS:
+        return n >= 1 and n == 1 + 2 * payload[0] + 3
+    if marker in (0xDD, 0xDC):  # DRI, DNL
+        return n == 2
+    if marker == 0xCC:  # DAC
+        return n > 0 and n % 2 == 0
+    if marker == 0xDB:  # DQT: (precision/id, 64 or 128 bytes)+
+        at = 0
+        while at < n:
+            precision, table = payload[at] >> 4, payload[at] & 0x0F
+            if precision > 1 or table > 3:
+                return False
+            at += 1 + 64 * (precision + 1)
+        return n > 0 and at == n
+    if marker == 0xC4:  # DHT: (class/id, 16 counts, the values)+
+        at = 0
+        while at < n:
+            if at + 17 > n or payload[at] >> 4 > 1 or payload[at] & 0x0F > 3:
+                return False
+            at += 17 + sum(payload[at + 1 : at + 17])
+        return n > 0 and at == n
+    return False
 
 
 @dataclass(frozen=True)
@@ -159,9 +196,9 @@ def _clean_jpeg(data: bytes, name: str) -> Photo:
         if marker in _APP or marker == _COM:
             removed.append("COM" if marker == _COM else f"APP{marker - 0xE0}")
             continue
+        if marker not in _KEPT or not _well_formed(marker, payload):
+            raise _malformed(name, msg("an unexpected marker at byte {at}", at=i - length - 2))
         if marker in _SOF:
-            if len(payload) < 5:
-                raise _malformed(name, msg("the image frame"))
             height, width = struct.unpack(">HH", payload[1:5])
             if width == 0 or height == 0:
                 raise _malformed(name, msg("the image frame"))
