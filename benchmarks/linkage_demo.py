@@ -9,7 +9,7 @@ records of the two sources that belong to the same resident.
 A measurement by the operator on the hub's own disk, not a door: it reads files the build
 wrote, as the build itself did.
 
-    python benchmarks/linkage_demo.py --people 1000
+    python benchmarks/linkage_demo.py            # the demo's own size and seed
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.config import Environment, Settings
 from bitgoeul.db import make_engine, make_sessionmaker
-from bitgoeul.demo.build import SOURCE_DIR_NAME, build_demo_city
+from bitgoeul.demo.build import DEFAULT_PEOPLE, DEFAULT_SEED, SOURCE_DIR_NAME, build_demo_city
 from bitgoeul.demo.datasets import LINKAGE_TRUTH_FILENAME
 from bitgoeul.linkage.models import LinkageProject, LinkageRun
 from bitgoeul.storage import make_store
@@ -50,8 +50,8 @@ def _version_table(session: Session, settings: Settings, slug: str, number: int)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--people", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--people", type=int, default=DEFAULT_PEOPLE)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bitgoeul-demo-") as folder:
         settings = Settings(data_dir=Path(folder), environment=Environment.demo)
