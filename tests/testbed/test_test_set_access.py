@@ -30,6 +30,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog.models import AccessLevel, Dataset
 from bitgoeul.compute import credits
 from bitgoeul.compute import inputs as compute_inputs
+from bitgoeul.compute.models import ComputeAudit
 from bitgoeul.compute.runner import JobRunner
 from bitgoeul.compute.sandbox import sandbox_support
 from bitgoeul.config import Settings
@@ -391,7 +392,7 @@ def test_a_models_job_inputs_carry_the_same_pseudonyms(
     test_set = db.get(Dataset, task.test_dataset_id)
     assert test_set is not None
     member: Actor = secured.cast.actors["member"]
-    door = Door(db, actor=member, event=compute_inputs.JOB_DECISION, detail={"job": None})
+    door = Door(db, actor=member, event=ComputeAudit.dataset_job_decision, detail={"job": None})
     with door:
         granted = compute_inputs.decide_inputs(
             db,

@@ -23,16 +23,12 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion
 from bitgoeul.catalog.queries import get_dataset, version_of
 from bitgoeul.config import Settings
-from bitgoeul.errors import ValidationFailed
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import Door, Passage, Request
 from bitgoeul.governance.queries import decision_context
-from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed.access import testbed_context
-
-JOB_DECISION = "dataset.job_decision"
 
 
 @dataclass(frozen=True)
@@ -67,22 +63,6 @@ class Granted:
         if self.testbed_task is not None:
             described["testbed_task"] = self.testbed_task
         return described
-
-
-def parse_reference(reference: str) -> tuple[str, int | None]:
-    """``slug`` or ``slug@version``."""
-    slug, _, number = reference.strip().partition("@")
-    if not slug:
-        raise ValidationFailed(msg("A job's dataset needs a slug, e.g. 'kepco-household-power'."))
-    if number and not number.isdigit():
-        raise ValidationFailed(
-            msg(
-                "'{reference}': the version after '@' must be a number, e.g. {slug}@2.",
-                reference=reference,
-                slug=slug,
-            )
-        )
-    return slug, int(number) if number else None
 
 
 def decide_inputs(

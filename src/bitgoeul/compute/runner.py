@@ -51,8 +51,8 @@ from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import get_version
 from bitgoeul.compute import checks, credits, inputs
 from bitgoeul.compute.executors import Execution, Executor, Launch
-from bitgoeul.compute.jobs import LOG_NAME, file_sha256, job_paths, may_see
-from bitgoeul.compute.models import Job, JobStatus, JobWorker, ReleaseStatus
+from bitgoeul.compute.jobs import LOG_NAME, job_paths, may_see
+from bitgoeul.compute.models import ComputeAudit, Job, JobStatus, JobWorker, ReleaseStatus
 from bitgoeul.compute.sandbox import Outcome
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
@@ -63,6 +63,7 @@ from bitgoeul.governance.doors import Door
 from bitgoeul.messages import Message, msg
 from bitgoeul.privacy.views import schema_fields
 from bitgoeul.storage.base import ObjectStore
+from bitgoeul.storage.integrity import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -359,7 +360,7 @@ class JobRunner:
                 return
             record_event(
                 session,
-                action="job.started",
+                action=ComputeAudit.job_started,
                 resource_type="job",
                 resource_id=str(job.id),
                 organization_id=job.organization_id,
@@ -386,7 +387,7 @@ class JobRunner:
         door = Door(
             session,
             actor=actor,
-            event=inputs.JOB_DECISION,
+            event=ComputeAudit.dataset_job_decision,
             detail={"project": job.project_id, "job": job.id},
         )
         with door:
@@ -564,7 +565,7 @@ class JobRunner:
         )
         record_event(
             session,
-            action="job.finished",
+            action=ComputeAudit.job_finished,
             outcome="ok" if status == JobStatus.succeeded else "failed",
             resource_type="job",
             resource_id=str(job.id),

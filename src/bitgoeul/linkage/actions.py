@@ -40,6 +40,7 @@ from bitgoeul.governance.models import Notification, Project
 from bitgoeul.linkage import clk, custodian, keys, methods, probabilistic, queries
 from bitgoeul.linkage.models import (
     LinkageApproval,
+    LinkageAudit,
     LinkageMethod,
     LinkageProject,
     LinkageRun,
@@ -63,7 +64,7 @@ def _audit(
     session: Session,
     *,
     actor: Actor,
-    action: str,
+    action: LinkageAudit,
     resource_id: int | str,
     organizations: set[int],
     resource_type: str = "linkage_project",
@@ -214,7 +215,7 @@ def create_linkage_project(
     _audit(
         session,
         actor=actor,
-        action="linkage.project_created",
+        action=LinkageAudit.linkage_project_created,
         resource_id=project.id,
         organizations={*orgs, custodian_org.id},
         detail={"title": project.title, "method": project.method.value, "sources": sources},
@@ -254,7 +255,7 @@ def approve_linkage_project(
         _audit(
             session,
             actor=actor,
-            action="linkage.project_approve",
+            action=LinkageAudit.linkage_project_approve,
             resource_id=project.id,
             organizations={project.custodian_id},
             outcome="denied",
@@ -277,7 +278,7 @@ def approve_linkage_project(
     _audit(
         session,
         actor=actor,
-        action="linkage.project_approved",
+        action=LinkageAudit.linkage_project_approved,
         resource_id=project.id,
         organizations={mine, project.custodian_id},
         detail={"organization": orgs[mine].slug, "note": note},
@@ -446,7 +447,7 @@ def run_linkage(
         _audit(
             session,
             actor=actor,
-            action="linkage.run_failed",
+            action=LinkageAudit.linkage_run_failed,
             resource_type="linkage_run",
             resource_id=run_id,
             organizations=orgs,
@@ -458,7 +459,7 @@ def run_linkage(
     door = Door(
         session,
         actor=actor,
-        event="dataset.linkage_decision",
+        event=LinkageAudit.dataset_linkage_decision,
         detail={"linkage_project": project.id, "linkage_run": run_id},
         on_failure=failed,
     )
@@ -523,7 +524,7 @@ def run_linkage(
             _audit(
                 session,
                 actor=actor,
-                action="linkage.run_finished",
+                action=LinkageAudit.linkage_run_finished,
                 resource_type="linkage_run",
                 resource_id=run_id,
                 organizations=orgs,
@@ -560,7 +561,7 @@ def _delete_intermediates(
     _audit(
         session,
         actor=actor,
-        action="linkage.intermediates_deleted",
+        action=LinkageAudit.linkage_intermediates_deleted,
         resource_type="linkage_run",
         resource_id=run_id,
         organizations=orgs,
