@@ -58,6 +58,7 @@ from enum import StrEnum
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog.models import AccessLevel, Dataset
+from bitgoeul.engine.sql import quote_name, quote_text
 from bitgoeul.messages import msg
 from bitgoeul.privacy.obligations import (
     DEFAULT_DOMINANCE_K,
@@ -388,15 +389,16 @@ def _transmit(actor: Actor, dataset: Dataset, context: DecisionContext | None) -
             False,
             msg("only the person a verified identity names reads their own records this way"),
         )
-    column = '"' + terms.identity_column.replace('"', '""') + '"'
-    subject = "'" + terms.subject.replace("'", "''") + "'"
     return Decision(
         True,
         msg(
             "the resident's own records at source '{source}', matched by verified identity",
             source=terms.source,
         ),
-        Obligations(visible_columns=list(terms.items), row_filter=f"{column} = {subject}"),
+        Obligations(
+            visible_columns=list(terms.items),
+            row_filter=f"{quote_name(terms.identity_column)} = {quote_text(terms.subject)}",
+        ),
     )
 
 

@@ -52,6 +52,7 @@ from bitgoeul.mydata.models import (
     Donation,
     DonationStatus,
     EventKind,
+    MyDataAudit,
     MyDataIdentity,
     MyDataSource,
     ProjectUse,
@@ -62,7 +63,7 @@ from bitgoeul.mydata.schemas import CampaignCreate, ConsentIn, Preview
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
 
-TRANSMIT_DECISION = "dataset.mydata_transmit_decision"
+TRANSMIT_DECISION = MyDataAudit.dataset_mydata_transmit_decision
 # The doors whose uses of a pool a donor sees (``mydata.queries.uses``).
 USE_EVENTS = {
     "dataset.query_decision": "query",
@@ -143,7 +144,7 @@ def create_source(
     session.flush()
     record_event(
         session,
-        action="mydata.source_created",
+        action=MyDataAudit.source_created,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="mydata_source",
@@ -183,7 +184,7 @@ def verify_identity(
     session.flush()
     record_event(
         session,
-        action="mydata.identity_verified",
+        action=MyDataAudit.identity_verified,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="user",
@@ -458,7 +459,7 @@ def _keep(
     pool = session.get(Dataset, source.pool_dataset_id)
     record_event(
         session,
-        action="mydata.donated",
+        action=MyDataAudit.donated,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="mydata_donation",
@@ -734,7 +735,7 @@ def _record(
     session.flush()
     anchor = record_event(
         session,
-        action=f"mydata.consent_{kind.value}",
+        action=MyDataAudit(f"mydata.consent_{kind.value}"),
         actor_id=actor.user_id if actor else None,
         actor_name=actor.username if actor else "platform",
         resource_type="mydata_consent",
@@ -949,7 +950,7 @@ def _delete_donation(session: Session, *, donation: Donation, moment: datetime) 
     epoch = _bump_epoch(session, donation.source_id)
     record_event(
         session,
-        action="mydata.donation_deleted",
+        action=MyDataAudit.donation_deleted,
         actor_name="platform",
         resource_type="mydata_donation",
         resource_id=donation.id,
@@ -1066,7 +1067,7 @@ def create_campaign(session: Session, *, actor: Actor, data: CampaignCreate) -> 
     session.flush()
     record_event(
         session,
-        action="mydata.campaign_created",
+        action=MyDataAudit.campaign_created,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="mydata_campaign",

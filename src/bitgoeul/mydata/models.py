@@ -30,9 +30,26 @@ from typing import Any
 from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bitgoeul.audit.models import AuditAction
 from bitgoeul.db.base import Base, utcnow
 
 DONOR_COLUMN = "donor"
+
+
+class MyDataAudit(AuditAction):
+    """My Data: sources, identities, donations, consent events and their receipts, campaigns,
+    and the door through which a resident reads their own records at an agency."""
+
+    source_created = "mydata.source_created"
+    identity_verified = "mydata.identity_verified"
+    donated = "mydata.donated"
+    donation_deleted = "mydata.donation_deleted"
+    consent_given = "mydata.consent_given"
+    consent_renewed = "mydata.consent_renewed"
+    consent_withdrawn = "mydata.consent_withdrawn"
+    consent_expired = "mydata.consent_expired"
+    campaign_created = "mydata.campaign_created"
+    dataset_mydata_transmit_decision = "dataset.mydata_transmit_decision"
 
 
 class Tier(StrEnum):

@@ -15,16 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bitgoeul.engine.sql import quote_name, quote_text
 from bitgoeul.privacy.obligations import DonorFilter, Obligations
 from bitgoeul.privacy.pseudonyms import PSEUDONYM_HEX_CHARS
 
 SOURCE = "{source}"
 
 Fields = Sequence[dict[str, Any]]
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def schema_fields(table_schema: dict[str, Any]) -> list[dict[str, Any]]:
@@ -44,21 +41,17 @@ def classified_columns(fields: Fields, classification: str) -> list[str]:
     return [str(f["name"]).lower() for f in fields if f.get("classification") == classification]
 
 
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def donor_condition(donors: DonorFilter) -> str:
     """The rows of the donors a consent covers: ``IN`` the covered ones, or ``NOT IN`` the
     others, whichever list is shorter (a missing donor key is never covered)."""
-    column = quote_identifier(donors.column)
+    column = quote_name(donors.column)
     if donors.keep is not None:
         if not donors.keep:
             return "FALSE"
-        return f"{column} IN ({', '.join(_text(d) for d in sorted(donors.keep))})"
+        return f"{column} IN ({', '.join(quote_text(d) for d in sorted(donors.keep))})"
     if not donors.drop:
         return f"{column} IS NOT NULL"
-    listed = ", ".join(_text(d) for d in sorted(donors.drop))
+    listed = ", ".join(quote_text(d) for d in sorted(donors.drop))
     return f"({column} IS NOT NULL AND {column} NOT IN ({listed}))"
 
 
@@ -82,7 +75,7 @@ def view_sql(
     for name in names:
         if name not in visible and name.lower() not in keep:
             continue
-        column = quote_identifier(name)
+        column = quote_name(name)
         if name.lower() in pseudonymised:
             parts.append(
                 f"substr(sha256('{key}' || CAST({column} AS VARCHAR)), 1, {PSEUDONYM_HEX_CHARS}) "

@@ -2,7 +2,7 @@
 and signed receipts, campaigns, and the projects seen using each pool.
 
 Revision ID: 0014_mydata
-Revises: 0013_dp_budgets
+Revises: 0019_dp_more
 Create Date: 2026-12-05 13:07:02.063034
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bitgoeul.db.base
 
 revision: str = "0014_mydata"
-down_revision: str | None = "0013_dp_budgets"
+down_revision: str | None = "0019_dp_more"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
