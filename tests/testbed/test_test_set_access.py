@@ -37,6 +37,7 @@ from bitgoeul.config import Settings
 from bitgoeul.governance.decision import DataAction, DecisionContext, TestbedTerms, decide
 from bitgoeul.governance.doors import Door
 from bitgoeul.privacy.pseudonyms import pseudonym_key, pseudonymise
+from bitgoeul.testbed import access as testbed_access
 from bitgoeul.testbed import actions
 from bitgoeul.testbed.models import TestbedTask
 
@@ -401,6 +402,7 @@ def test_a_models_job_inputs_carry_the_same_pseudonyms(
             project_id=task.project_id,
             references=[(test_set.slug, task.test_version)],
             testbed_task=SECURED,
+            test_set_context=testbed_access.testbed_context,
         )
         written = compute_inputs.materialize(
             granted, door, settings=settings, store=app.state.store, dest=tmp_path / "in"

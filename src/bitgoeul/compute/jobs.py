@@ -199,6 +199,7 @@ def queue_job(
     spec: JobSpec,
     bundle_path: Path,
     testbed_task: str | None = None,
+    test_set_context: inputs.TestSetContext | None = None,
     pay_from: int | None = None,
 ) -> Job:
     """Check, decide (through ``door``), unpack and reserve credits for a job of
@@ -254,6 +255,7 @@ def queue_job(
             project_id=spec.project,
             references=references,
             testbed_task=testbed_task,
+            test_set_context=test_set_context,
         )
         if not support.available and inputs.touches(granted, AccessLevel.secure):
             raise AccessDenied(

@@ -115,7 +115,8 @@ class JobRunner:
 
     ``finish_hooks`` run after a job's end is recorded and committed, each in its own
     transaction (the testbed scores a model submission this way); a hook that fails is logged
-    and the runner goes on.
+    and the runner goes on.  ``test_set_context`` decides a testbed model submission's hidden
+    test set when its job starts (the testbed's, so that compute never imports the testbed).
     """
 
     settings: Settings
@@ -124,6 +125,7 @@ class JobRunner:
     executor: Executor
     poll_seconds: float = 0.5
     finish_hooks: Sequence[FinishHook] = ()
+    test_set_context: inputs.TestSetContext | None = None
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
     )
@@ -398,6 +400,7 @@ class JobRunner:
                 project_id=job.project_id,
                 references=references,
                 testbed_task=next(iter(tasks), None),
+                test_set_context=self.test_set_context,
             )
             shutil.rmtree(paths.input, ignore_errors=True)
             shutil.rmtree(paths.output, ignore_errors=True)

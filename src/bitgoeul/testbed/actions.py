@@ -1286,6 +1286,7 @@ def _queue_model_job(
             spec=job_spec,
             bundle_path=bundle_path,
             testbed_task=task.slug,
+            test_set_context=testbed_context,
             pay_from=pay_from,
         )
 
