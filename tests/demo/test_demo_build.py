@@ -50,12 +50,12 @@ def test_building_the_demo_twice_creates_every_account_and_dataset_once(
         assert operator.organization is not None
         assert operator.organization.slug == "ai-hub"
         assert session.scalar(select(func.count()).select_from(Organization)) == 15
-        # Each task: training + hidden test; each of the two demo linkages: its linked dataset.
-        published = len(CATALOGUE) + 2 * len(DEMO_TASKS) + 2
+        # Each task: training + hidden test; each of the three demo linkages: its linked dataset.
+        published = len(CATALOGUE) + 2 * len(DEMO_TASKS) + 3
         assert session.scalar(select(func.count()).select_from(Dataset)) == published
         runs = session.scalars(select(LinkageRun)).all()
-        assert [r.status.value for r in runs] == ["succeeded", "succeeded"]
-        assert sorted(r.report["method"] for r in runs) == ["bloom", "exact"]
+        assert [r.status.value for r in runs] == ["succeeded"] * 3
+        assert sorted(r.report["method"] for r in runs) == ["bloom", "exact", "probabilistic"]
         assert session.scalar(select(func.count()).select_from(DatasetVersion)) == published
         user = authenticate(session, settings=settings, username="cnuh", password="demo")
         assert user.role.value == "steward"

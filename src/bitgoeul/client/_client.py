@@ -520,17 +520,20 @@ class Client:
         project: int | None = None,
         group_by: Sequence[str] = (),
         version: int | None = None,
+        partition: str | None = None,
     ) -> DpQuote:
         """What a DP request would cost (ε) and how accurate it would be; spends nothing.
 
         ``measures``: ``{"kind": "count"}``, ``{"kind": "sum" | "mean", "column": ...}``,
         ``{"kind": "quantile", "column": ..., "q": 0.5}``; ``group_by``: columns with a public
-        key set (``dp_profile``).  Release with ``dp_release(quote.token)``.
+        key set (``dp_profile``); ``partition``: on a time-partitioned dataset, the partition
+        read and charged.  Release with ``dp_release(quote.token)``.
         """
         payload = {
             "dataset": dataset,
             "version": version,
             "project": project,
+            "partition": partition,
             "group_by": list(group_by),
             "measures": [dict(m) for m in measures],
             "epsilon": epsilon,
@@ -556,10 +559,18 @@ class Client:
         return [DpBudget.model_validate(row) for row in rows]
 
     def set_dp_budget(
-        self, dataset: str, *, epsilon: float, project: int | None = None
+        self,
+        dataset: str,
+        *,
+        epsilon: float,
+        project: int | None = None,
+        partition: str | None = None,
     ) -> DpBudget:
-        """Set the dataset's overall ε cap, or with ``project`` that project's cap."""
-        body = {"epsilon": epsilon, "project": project}
+        """Set the dataset's overall ε cap, with ``project`` that project's cap, or with
+        ``partition`` that partition's cap (a time-partitioned dataset)."""
+        body: dict[str, Any] = {"epsilon": epsilon, "project": project}
+        if partition is not None:
+            body["partition"] = partition
         path = f"/datasets/{quote(dataset, safe='')}/dp/budgets"
         return DpBudget.model_validate(self._json("PUT", path, json=body))
 

@@ -568,6 +568,7 @@ class DpQuote(_HubModel):
     dataset: str
     version: int
     project: int | None = None
+    partition: str | None = None
     groups: list[dict[str, Any]] = []
     measures: list[DpMeasureQuote] = []
     epsilon: float
@@ -581,6 +582,7 @@ class DpRelease(_HubModel):
     dataset: str
     version: int
     project: int | None = None
+    partition: str | None = None
     release_id: int
     repeated: bool = False
     epsilon_charged: float
@@ -592,11 +594,13 @@ class DpRelease(_HubModel):
 
 
 class DpBudget(_HubModel):
-    """One ε budget of a dataset (``scope`` ``dataset`` or ``project:<id>``) with its spending."""
+    """One ε budget of a dataset (``scope`` ``dataset``, ``project:<id>`` or
+    ``partition:<value>``) with its spending."""
 
     dataset: str
     scope: str
     project: int | None = None
+    partition: str | None = None
     cap: float
     spent: float
     reserved: float = 0.0

@@ -2,7 +2,7 @@
 challenges (the agreed metric and indicator, the testbed task, the pilot) and measurements.
 
 Revision ID: 0015_civic
-Revises: 0013_dp_budgets
+Revises: 0014_mydata
 Create Date: 2026-12-05 13:06:27.695037
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bitgoeul.db.base
 
 revision: str = "0015_civic"
-down_revision: str | None = "0013_dp_budgets"
+down_revision: str | None = "0014_mydata"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
