@@ -123,6 +123,24 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest query result (or export) the gateway returns; larger ones are 413.",
     )
+    civic_support_min: int = Field(
+        default=5, ge=1, description="Fewest supports that send a civic problem to triage."
+    )
+    civic_support_share: float = Field(
+        default=0.01,
+        ge=0.0,
+        le=1.0,
+        description="Share of the active users whose support sends a problem to triage.",
+    )
+    civic_active_days: int = Field(
+        default=90, ge=1, description="A user is active when audited in this many days."
+    )
+    civic_triage_days: int = Field(
+        default=14, ge=1, description="Days the city's triage has to answer a problem."
+    )
+    civic_photo_max_bytes: int = Field(
+        default=5 * 1024**2, gt=0, description="Largest photo a resident may attach."
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

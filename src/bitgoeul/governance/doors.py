@@ -113,6 +113,13 @@ class Door:
             detail["version"] = request.version.number
         if decision.obligations.agreement_id is not None:
             detail["agreement"] = decision.obligations.agreement_id
+        donors = decision.obligations.donor_filter
+        if donors is not None:
+            # Donated data: the consent epoch the use was decided at and whose rows it read.
+            detail["consent_epoch"] = donors.epoch
+            detail["consent_tier"] = donors.tier
+            detail["donors_included"] = donors.included
+            detail["donors_excluded"] = donors.excluded
         return {
             "action": self.event,
             "outcome": "ok" if decision.allowed else "denied",
