@@ -20,6 +20,7 @@ from bitgoeul.testbed import queries as testbed_queries
 ACCOUNTS = {
     "operator", "kepco", "kdn", "kpx", "lge", "naver", "skt", "kt", "lguplus", "nia", "kisa",
     "cnuh", "chosun", "gwangju", "researcher", "citizen",
+    "jiwoo", "seoyeon", "minjun", "haeun", "doyun", "yuna",
 }  # fmt: skip
 
 
@@ -49,12 +50,12 @@ def test_building_the_demo_twice_creates_every_account_and_dataset_once(
         assert operator.organization is not None
         assert operator.organization.slug == "ai-hub"
         assert session.scalar(select(func.count()).select_from(Organization)) == 15
-        # Each task: training + hidden test; each of the two demo linkages: its linked dataset.
-        published = len(CATALOGUE) + 2 * len(DEMO_TASKS) + 2
+        # Each task: training + hidden test; each of the three demo linkages: its linked dataset.
+        published = len(CATALOGUE) + 2 * len(DEMO_TASKS) + 3
         assert session.scalar(select(func.count()).select_from(Dataset)) == published
         runs = session.scalars(select(LinkageRun)).all()
-        assert [r.status.value for r in runs] == ["succeeded", "succeeded"]
-        assert sorted(r.report["method"] for r in runs) == ["bloom", "exact"]
+        assert [r.status.value for r in runs] == ["succeeded"] * 3
+        assert sorted(r.report["method"] for r in runs) == ["bloom", "exact", "probabilistic"]
         assert session.scalar(select(func.count()).select_from(DatasetVersion)) == published
         user = authenticate(session, settings=settings, username="cnuh", password="demo")
         assert user.role.value == "steward"
@@ -85,13 +86,12 @@ def test_the_demo_is_never_built_into_a_production_hub(settings: Settings) -> No
 def test_the_demo_startup_has_credits_and_its_example_job_runs_and_waits_for_review(
     settings: Settings,
 ) -> None:
+    from bitgoeul.app import make_job_runner
     from bitgoeul.compute import credits
     from bitgoeul.compute.executors import make_executor
     from bitgoeul.compute.models import Job
-    from bitgoeul.compute.runner import JobRunner
     from bitgoeul.compute.sandbox import sandbox_support
     from bitgoeul.storage import make_store
-    from bitgoeul.testbed.actions import testbed_scorer
     from bitgoeul.testbed.models import TestbedSubmission
 
     build_demo_city(settings, people=200, seed=7)
@@ -111,12 +111,11 @@ def test_the_demo_startup_has_credits_and_its_example_job_runs_and_waits_for_rev
     # The startup's model submission to the flow task is the other job.
     assert names[1].startswith("testbed hourly-population-flow submission")
     store = make_store(settings)
-    runner = JobRunner(
+    runner = make_job_runner(
         settings.model_copy(update={"environment": Environment.demo}),
         sessions,
         store,
         make_executor(settings),
-        finish_hooks=[testbed_scorer(settings, store)],
     )
     runner.run_until_idle(timeout=120)
     with sessions() as session:
@@ -145,7 +144,8 @@ def test_the_demo_testbed_has_four_tasks_each_with_a_baseline_that_ran(
     engine = make_engine(settings)
     with make_sessionmaker(engine)() as session:
         tasks = {t.slug: t for t in testbed_queries.list_tasks(session)}
-        assert set(tasks) == {t.slug for t in DEMO_TASKS}
+        # The four tasks, and the civic challenge KEPCO opened (demo/civic.py).
+        assert set(tasks) == {t.slug for t in DEMO_TASKS} | {"civic-evening-outages"}
         for demo in DEMO_TASKS:
             task = tasks[demo.slug]
             assert session.get(Dataset, task.test_dataset_id).holdout  # type: ignore[union-attr]

@@ -37,9 +37,10 @@ from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import Door, Passage, Request, failure_reason
 from bitgoeul.governance.models import Notification, Project
-from bitgoeul.linkage import custodian, keys, methods, queries
+from bitgoeul.linkage import clk, custodian, keys, methods, probabilistic, queries
 from bitgoeul.linkage.models import (
     LinkageApproval,
+    LinkageAudit,
     LinkageMethod,
     LinkageProject,
     LinkageRun,
@@ -63,7 +64,7 @@ def _audit(
     session: Session,
     *,
     actor: Actor,
-    action: str,
+    action: LinkageAudit,
     resource_id: int | str,
     organizations: set[int],
     resource_type: str = "linkage_project",
@@ -185,8 +186,18 @@ def create_linkage_project(
             if not {"name", "birth_date"} <= set(chosen_source["fields"]):
                 raise _invalid(
                     f"sources[{index}]",
-                    msg("Bloom-filter linkage needs at least 'name' and 'birth_date' mapped."),
+                    msg(
+                        "Bloom-filter and probabilistic linkage need at least 'name' and "
+                        "'birth_date' mapped."
+                    ),
                 )
+    threshold = data.threshold
+    if threshold is None:
+        threshold = (
+            probabilistic.DEFAULT_THRESHOLD
+            if data.method == LinkageMethod.probabilistic
+            else clk.DEFAULT_THRESHOLD
+        )
     project = LinkageProject(
         title=data.title,
         purpose=data.purpose,
@@ -195,7 +206,7 @@ def create_linkage_project(
         project_id=data.project_id,
         sources=sources,
         key_definitions=definitions,
-        threshold=data.threshold,
+        threshold=threshold,
         created_by_id=actor.user_id,
     )
     session.add(project)
@@ -204,7 +215,7 @@ def create_linkage_project(
     _audit(
         session,
         actor=actor,
-        action="linkage.project_created",
+        action=LinkageAudit.linkage_project_created,
         resource_id=project.id,
         organizations={*orgs, custodian_org.id},
         detail={"title": project.title, "method": project.method.value, "sources": sources},
@@ -244,7 +255,7 @@ def approve_linkage_project(
         _audit(
             session,
             actor=actor,
-            action="linkage.project_approve",
+            action=LinkageAudit.linkage_project_approve,
             resource_id=project.id,
             organizations={project.custodian_id},
             outcome="denied",
@@ -267,7 +278,7 @@ def approve_linkage_project(
     _audit(
         session,
         actor=actor,
-        action="linkage.project_approved",
+        action=LinkageAudit.linkage_project_approved,
         resource_id=project.id,
         organizations={mine, project.custodian_id},
         detail={"organization": orgs[mine].slug, "note": note},
@@ -358,22 +369,49 @@ def _report(
         if project.method == LinkageMethod.exact:
             entry["by_key"] = {name: _suppress(n, k) for name, n in link.by_definition.items()}
         else:
-            bands = {"0.9-1.0": 0, "0.8-0.9": 0, f"{project.threshold:.2f}-0.8": 0}
-            for score in link.scores:
-                band = "0.9-1.0" if score >= 0.9 else "0.8-0.9" if score >= 0.8 else None
-                bands[band or f"{project.threshold:.2f}-0.8"] += 1
-            entry["by_score"] = {band: _suppress(n, k) for band, n in bands.items()}
+            entry["by_score"] = {
+                band: _suppress(n, k) for band, n in _score_bands(project, link.scores).items()
+            }
+        if project.method == LinkageMethod.probabilistic:
+            entry["comparisons"] = link.comparisons
+            entry["estimated"] = link.estimated
         sources.append(entry)
     return {
         "method": project.method.value,
         "persons": _suppress(persons, k),
         "sources": sources,
         "suppressed_below": k,
-        "quality": {
-            "precision": None,
-            "recall": None,
-            "note": "not estimated: no clerical sample has been reviewed for this project",
-        },
+        "quality": _quality(project, links),
+    }
+
+
+def _score_bands(project: LinkageProject, scores: list[float]) -> dict[str, int]:
+    """Links counted by score: Dice bands for Bloom filters, probability bands otherwise."""
+    low = f"{project.threshold:.2f}"
+    edges = [0.99, 0.999] if project.method == LinkageMethod.probabilistic else [0.8, 0.9]
+    edges = [e for e in edges if e > project.threshold]
+    starts, ends = [low, *map(str, edges)], [*map(str, edges), "1.0"]
+    names = [f"{a}-{b}" for a, b in zip(starts, ends, strict=True)]
+    bands = dict.fromkeys(reversed(names), 0)
+    for score in scores:
+        place = sum(score >= e for e in edges)
+        bands[names[place]] += 1
+    return bands
+
+
+def _quality(project: LinkageProject, links: list[methods.SourceLink]) -> dict[str, Any]:
+    if project.method == LinkageMethod.probabilistic and links:
+        # The model's own estimate, for the least certain of the linked sources.
+        return {
+            "precision": min(link.estimated.get("precision", 0.0) for link in links),
+            "recall": min(link.estimated.get("recall", 0.0) for link in links),
+            "note": "estimated by the Fellegi–Sunter model (mean match probability of the "
+            "links; their share of the matches it expects); no clerical sample reviewed",
+        }
+    return {
+        "precision": None,
+        "recall": None,
+        "note": "not estimated: no clerical sample has been reviewed for this project",
     }
 
 
@@ -409,7 +447,7 @@ def run_linkage(
         _audit(
             session,
             actor=actor,
-            action="linkage.run_failed",
+            action=LinkageAudit.linkage_run_failed,
             resource_type="linkage_run",
             resource_id=run_id,
             organizations=orgs,
@@ -421,7 +459,7 @@ def run_linkage(
     door = Door(
         session,
         actor=actor,
-        event="dataset.linkage_decision",
+        event=LinkageAudit.dataset_linkage_decision,
         detail={"linkage_project": project.id, "linkage_run": run_id},
         on_failure=failed,
     )
@@ -450,8 +488,11 @@ def run_linkage(
             if project.method == LinkageMethod.exact:
                 cascade = [keys.KeyDefinition(n, tuple(f)) for n, f in project.key_definitions]
                 links = methods.link_exact(secret, scope, records, cascade, workdir)
-            else:
+            elif project.method == LinkageMethod.bloom:
                 links = methods.link_bloom(secret, scope, records, project.threshold, workdir)
+            else:
+                present = set.intersection(*(set(s["fields"]) for s in project.sources))
+                links = methods.link_probabilistic(records, present, project.threshold, workdir)
             anchors = sorted(set.intersection(*(set(link.to_anchor) for link in links)))
             linked = _linked_table(project, datasets, read, links, anchors, secret, scope)
             target = workdir / "linked.parquet"
@@ -483,7 +524,7 @@ def run_linkage(
             _audit(
                 session,
                 actor=actor,
-                action="linkage.run_finished",
+                action=LinkageAudit.linkage_run_finished,
                 resource_type="linkage_run",
                 resource_id=run_id,
                 organizations=orgs,
@@ -520,7 +561,7 @@ def _delete_intermediates(
     _audit(
         session,
         actor=actor,
-        action="linkage.intermediates_deleted",
+        action=LinkageAudit.linkage_intermediates_deleted,
         resource_type="linkage_run",
         resource_id=run_id,
         organizations=orgs,

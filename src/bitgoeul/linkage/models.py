@@ -14,15 +14,29 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.audit.models import AuditAction
+from bitgoeul.db.base import Base, str_enum, utcnow
+
+
+class LinkageAudit(AuditAction):
+    """Linkage projects, approvals and runs; the linkage door."""
+
+    linkage_project_created = "linkage.project_created"
+    linkage_project_approve = "linkage.project_approve"
+    linkage_project_approved = "linkage.project_approved"
+    linkage_run_failed = "linkage.run_failed"
+    linkage_run_finished = "linkage.run_finished"
+    linkage_intermediates_deleted = "linkage.intermediates_deleted"
+    dataset_linkage_decision = "dataset.linkage_decision"
 
 
 class LinkageMethod(StrEnum):
     exact = "exact"  # combination keys: HMAC-SHA256 under the custodian's secret
     bloom = "bloom"  # Bloom-filter encodings (CLK), Dice, one-to-one
+    probabilistic = "probabilistic"  # Fellegi–Sunter on Splink, inside the hub, one-to-one
 
 
 class RunStatus(StrEnum):
@@ -31,24 +45,15 @@ class RunStatus(StrEnum):
     failed = "failed"
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=40,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
-
-
 class LinkageProject(Base):
     __tablename__ = "linkage_projects"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
     purpose: Mapped[str] = mapped_column(Text, default="")
-    method: Mapped[LinkageMethod] = mapped_column(_enum(LinkageMethod, "linkage_method"))
+    method: Mapped[LinkageMethod] = mapped_column(
+        str_enum(LinkageMethod, "linkage_method", length=40)
+    )
     custodian_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
     )
@@ -58,7 +63,8 @@ class LinkageProject(Base):
     )
     # [{"dataset": slug, "version": n, "fields": {"name": column, ...}, "attributes": [...]}]
     sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    # Exact: [[definition name, [field, ...]], ...]; Bloom: the Dice threshold.
+    # Exact: [[definition name, [field, ...]], ...]; the threshold is Bloom's Dice or the
+    # probabilistic method's match probability.
     key_definitions: Mapped[list[Any]] = mapped_column(JSON, default=list)
     threshold: Mapped[float] = mapped_column(default=0.7)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -98,7 +104,7 @@ class LinkageRun(Base):
     linkage_project_id: Mapped[int] = mapped_column(
         ForeignKey("linkage_projects.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus, "linkage_run_status"))
+    status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus, "linkage_run_status", length=40))
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from bitgoeul.errors import BitgoeulError
 
-_CHUNK = 4 * 1024 * 1024
 _MAX_REMEMBERED = 4096
 
 _verified: dict[tuple[str, int, int, int, int, int], str] = {}
@@ -39,11 +38,19 @@ class IntegrityFailed(BitgoeulError):
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+    """The hex SHA-256 of a file's bytes, read in blocks: the one file hash in the platform."""
     with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def missing_file(what: str, *, path: Path, expected: str) -> IntegrityFailed:
+    """The error for a published file that is no longer in the store."""
+    return IntegrityFailed(
+        f"The stored file of {what} is missing; the hub's operators have been told.",
+        path=path,
+        expected=expected,
+        found="missing",
+    )
 
 
 def _identity(path: Path) -> tuple[str, int, int, int, int, int]:
@@ -60,12 +67,7 @@ def verify_file(path: Path, expected_sha256: str, *, what: str) -> None:
     try:
         identity = _identity(path)
     except FileNotFoundError:
-        raise IntegrityFailed(
-            f"The stored file of {what} is missing; the hub's operators have been told.",
-            path=path,
-            expected=expected_sha256,
-            found="missing",
-        ) from None
+        raise missing_file(what, path=path, expected=expected_sha256) from None
     with _lock:
         if _verified.get(identity) == expected_sha256:
             return
