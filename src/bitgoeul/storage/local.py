@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bitgoeul.errors import NotFound
+from bitgoeul.messages import msg
 
 
 class LocalStore:
@@ -43,7 +44,7 @@ class LocalStore:
     def open(self, key: str) -> BinaryIO:
         path = self._path(key)
         if not path.is_file():
-            raise NotFound(f"object {key} is not in the store")
+            raise NotFound(msg("object {key} is not in the store", key=key))
         return path.open("rb")
 
     def exists(self, key: str) -> bool:
