@@ -22,6 +22,7 @@ from bitgoeul.errors import BitgoeulError, RateLimited, pydantic_problem
 from bitgoeul.messages import joined, msg, translate_tree
 from bitgoeul.storage import make_store
 from bitgoeul.storage.base import ObjectStore
+from bitgoeul.testbed.access import testbed_context
 from bitgoeul.testbed.actions import testbed_scorer
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -38,6 +39,7 @@ def make_job_runner(
         store,
         executor,
         finish_hooks=[testbed_scorer(settings, store)],
+        test_set_context=testbed_context,
     )
 
 
