@@ -18,8 +18,8 @@ from bitgoeul.compute.executors import Executor, make_executor
 from bitgoeul.compute.runner import JobRunner
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
-from bitgoeul.errors import BitgoeulError, RateLimited, pydantic_problem
-from bitgoeul.messages import joined, msg, translate_tree
+from bitgoeul.errors import BitgoeulError, RateLimited
+from bitgoeul.messages import joined, msg, pydantic_problem, translate_tree
 from bitgoeul.storage import make_store
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed.access import testbed_context

@@ -26,8 +26,15 @@ from bitgoeul.compute.schemas import (
     ReviewBody,
 )
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, SignedInActor
-from bitgoeul.errors import ValidationFailed, validation_problems
-from bitgoeul.messages import SOURCE_LANGUAGE, joined, msg, preferred_language, said
+from bitgoeul.errors import ValidationFailed
+from bitgoeul.messages import (
+    SOURCE_LANGUAGE,
+    joined,
+    msg,
+    preferred_language,
+    said,
+    validation_problems,
+)
 from bitgoeul.uploads import save_upload
 
 router = APIRouter(tags=["jobs"])

@@ -17,8 +17,15 @@ from pydantic import ValidationError as PydanticValidationError
 from bitgoeul.compute.api import save_bundle
 from bitgoeul.compute.executors import Executor
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
-from bitgoeul.errors import ValidationFailed, validation_problems
-from bitgoeul.messages import SOURCE_LANGUAGE, joined, msg, preferred_language, said
+from bitgoeul.errors import ValidationFailed
+from bitgoeul.messages import (
+    SOURCE_LANGUAGE,
+    joined,
+    msg,
+    preferred_language,
+    said,
+    validation_problems,
+)
 from bitgoeul.testbed import actions, queries
 from bitgoeul.testbed.access import get_task
 from bitgoeul.testbed.models import TestbedTask

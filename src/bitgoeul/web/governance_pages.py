@@ -29,7 +29,6 @@ from bitgoeul.errors import (
     BitgoeulError,
     Conflict,
     ValidationFailed,
-    validation_problems,
 )
 from bitgoeul.governance import actions, queries
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
@@ -39,7 +38,7 @@ from bitgoeul.governance.schemas import (
     MemberAdd,
     ProjectCreate,
 )
-from bitgoeul.messages import joined, msg
+from bitgoeul.messages import joined, msg, validation_problems
 from bitgoeul.web.views import page, redirect_to
 
 router = APIRouter(include_in_schema=False)

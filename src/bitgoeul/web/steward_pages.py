@@ -39,10 +39,9 @@ from bitgoeul.errors import (
     NotAuthenticated,
     NotFound,
     ValidationFailed,
-    validation_problems,
 )
 from bitgoeul.governance.decision import ColumnClass, DataAction, decide
-from bitgoeul.messages import Message, msg
+from bitgoeul.messages import Message, msg, validation_problems
 from bitgoeul.uploads import save_upload
 from bitgoeul.web.views import (
     may_create_datasets,
