@@ -3,6 +3,15 @@
 from bitgoeul.accounts.models import ApiToken, LoginFailure, Organization, User, WebSession
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.catalog.models import Dataset, DatasetVersion, IngestRun
+from bitgoeul.civic.models import (
+    CivicChallenge,
+    CivicFollow,
+    CivicMeasurement,
+    CivicPhoto,
+    CivicProblem,
+    CivicSupport,
+    CivicTransition,
+)
 from bitgoeul.compute.models import (
     CreditAccount,
     CreditEntry,
@@ -21,6 +30,16 @@ from bitgoeul.governance.models import (
     ProjectMember,
 )
 from bitgoeul.linkage.models import LinkageApproval, LinkageProject, LinkageRun
+from bitgoeul.mydata.models import (
+    Campaign,
+    Consent,
+    ConsentEvent,
+    Donation,
+    MyDataIdentity,
+    MyDataSource,
+    ProjectUse,
+    Receipt,
+)
 from bitgoeul.query.models import QueryRun, SavedQuery
 from bitgoeul.testbed.models import (
     TestbedRerun,
@@ -35,10 +54,21 @@ __all__ = [
     "Agreement",
     "ApiToken",
     "AuditEvent",
+    "Campaign",
+    "CivicChallenge",
+    "CivicFollow",
+    "CivicMeasurement",
+    "CivicPhoto",
+    "CivicProblem",
+    "CivicSupport",
+    "CivicTransition",
+    "Consent",
+    "ConsentEvent",
     "CreditAccount",
     "CreditEntry",
     "Dataset",
     "DatasetVersion",
+    "Donation",
     "DpBudget",
     "DpPersonRows",
     "DpProfile",
@@ -50,13 +80,17 @@ __all__ = [
     "LinkageProject",
     "LinkageRun",
     "LoginFailure",
+    "MyDataIdentity",
+    "MyDataSource",
     "Notification",
     "Organization",
     "OutputRelease",
     "Project",
     "ProjectChoice",
     "ProjectMember",
+    "ProjectUse",
     "QueryRun",
+    "Receipt",
     "ReleaseDecision",
     "SavedQuery",
     "TestbedRerun",
