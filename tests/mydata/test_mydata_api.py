@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-
-from bitgoeul.catalog.models import AccessLevel  # noqa: F401  (the pool's level, in docs)
 from tests.catalog.conftest import WHO
 from tests.mydata.conftest import DONORS, MONTHS, POOL, SOURCE, Ask, DonorCity, consent_of, kwh
+
+from bitgoeul.catalog.models import AccessLevel  # noqa: F401  (the pool's level, in docs)
 
 BASE = "/api/v1/mydata"
 

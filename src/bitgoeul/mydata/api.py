@@ -126,7 +126,10 @@ def donate_upload(
             terms = ConsentIn.model_validate(json.loads(consent))
         except (ValueError, ValidationError) as error:
             raise ValidationFailed(
-                msg("The 'consent' field is not a valid consent: {problem}", problem=str(error)[:300])
+                msg(
+                    "The 'consent' field is not a valid consent: {problem}",
+                    problem=str(error)[:300],
+                )
             ) from None
     work = settings.ensure_data_dir() / "work"
     work.mkdir(exist_ok=True)
@@ -233,7 +236,9 @@ def campaigns(session: SessionDep) -> list[CampaignPublic]:
 
 
 @router.post("/campaigns", response_model=CampaignPublic, status_code=status.HTTP_201_CREATED)
-def create_campaign(body: CampaignCreate, session: SessionDep, actor: CsrfChecked) -> CampaignPublic:
+def create_campaign(
+    body: CampaignCreate, session: SessionDep, actor: CsrfChecked
+) -> CampaignPublic:
     """An operator starts a donation campaign."""
     campaign = actions.create_campaign(session, actor=actor, data=body)
     return next(c for c in queries.list_campaigns(session) if c.slug == campaign.slug)

@@ -49,9 +49,7 @@ USES_SCANNED = 5000  # the latest decisions on a donor's pools read for the use 
 def _slugs(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(
-        session.execute(select(Dataset.id, Dataset.slug).where(Dataset.id.in_(ids))).all()
-    )
+    return dict(session.execute(select(Dataset.id, Dataset.slug).where(Dataset.id.in_(ids))).all())
 
 
 def list_sources(session: Session, *, actor: Actor) -> list[SourcePublic]:
@@ -288,7 +286,9 @@ def uses(session: Session, *, actor: Actor, limit: int = 200) -> list[UsePublic]
     return found
 
 
-def _active_donors(session: Session, source_id: int | None = None, purpose: str | None = None) -> int:
+def _active_donors(
+    session: Session, source_id: int | None = None, purpose: str | None = None
+) -> int:
     query = (
         select(Donation.user_id, Consent.purposes)
         .join(Consent, Consent.donation_id == Donation.id)
@@ -297,7 +297,11 @@ def _active_donors(session: Session, source_id: int | None = None, purpose: str 
     if source_id is not None:
         query = query.where(Donation.source_id == source_id)
     return len(
-        {user for user, purposes in session.execute(query) if purpose is None or purpose in purposes}
+        {
+            user
+            for user, purposes in session.execute(query)
+            if purpose is None or purpose in purposes
+        }
     )
 
 
