@@ -9,9 +9,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 from tests.cli.conftest import invoke  # noqa: F401
 from tests.cli.outcomes import ok, refused
-from typer.testing import Result
-
 from tests.mydata.conftest import DONORS, MONTHS, SOURCE, DonorCity, consent_of
+from typer.testing import Result
 
 Invoke = Callable[..., Result]
 

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session
 from tests.client.conftest import hub_url  # noqa: F401
+from tests.mydata.conftest import DONORS, MONTHS, POOL, SOURCE, Ask, DonorCity
 
 from bitgoeul.client import Client, NotFound
 from bitgoeul.mydata import receipts
-from tests.mydata.conftest import DONORS, MONTHS, POOL, SOURCE, Ask, DonorCity
 
 
 @pytest.fixture
