@@ -92,6 +92,7 @@ def create_app(
     from bitgoeul.accounts.api import router as accounts_router
     from bitgoeul.audit.api import router as audit_router
     from bitgoeul.catalog.api import router as catalog_router
+    from bitgoeul.civic.api import router as civic_router
     from bitgoeul.compute.api import router as compute_router
     from bitgoeul.dp.api import router as dp_router
     from bitgoeul.governance.api import router as governance_router
@@ -101,6 +102,7 @@ def create_app(
     from bitgoeul.testbed.api import router as testbed_router
     from bitgoeul.web.account_pages import router as account_pages_router
     from bitgoeul.web.audit_pages import router as audit_pages_router
+    from bitgoeul.web.civic_pages import router as civic_pages_router
     from bitgoeul.web.dataset_pages import router as dataset_pages_router
     from bitgoeul.web.developer_pages import router as developer_pages_router
     from bitgoeul.web.dp_pages import router as dp_pages_router
@@ -125,6 +127,7 @@ def create_app(
     app.include_router(testbed_router, prefix="/api/v1")
     app.include_router(dp_router, prefix="/api/v1")
     app.include_router(mydata_router, prefix="/api/v1")
+    app.include_router(civic_router, prefix="/api/v1")
     app.include_router(web_router)
     # /datasets/new before /datasets/{slug}.
     app.include_router(steward_pages_router)
@@ -138,6 +141,7 @@ def create_app(
     app.include_router(job_pages_router)
     app.include_router(linkage_pages_router)
     app.include_router(testbed_pages_router)
+    app.include_router(civic_pages_router)
     app.include_router(operator_pages_router)
     app.include_router(me_pages_router)
     app.include_router(developer_pages_router)

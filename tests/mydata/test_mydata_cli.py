@@ -16,7 +16,9 @@ Invoke = Callable[..., Result]
 
 
 def test_a_resident_previews_donates_and_withdraws_from_the_shell(
-    invoke: Invoke, db: Session, town: DonorCity
+    invoke: Invoke,  # noqa: F811
+    db: Session,
+    town: DonorCity,
 ) -> None:
     who = f"citizen{DONORS}"
     preview = json.loads(ok(invoke("mydata", "preview", SOURCE, "--as", who, "--format", "json")))
@@ -38,7 +40,9 @@ def test_a_resident_previews_donates_and_withdraws_from_the_shell(
 
 
 def test_a_receipt_written_by_the_cli_verifies_offline_until_a_field_changes(
-    invoke: Invoke, town: DonorCity, tmp_path: Path
+    invoke: Invoke,  # noqa: F811
+    town: DonorCity,
+    tmp_path: Path,
 ) -> None:
     donations = json.loads(
         ok(invoke("mydata", "donations", "--as", "citizen0", "--format", "json"))
@@ -58,7 +62,8 @@ def test_a_receipt_written_by_the_cli_verifies_offline_until_a_field_changes(
 
 
 def test_only_operators_start_campaigns_and_read_counts_from_the_shell(
-    invoke: Invoke, town: DonorCity
+    invoke: Invoke,  # noqa: F811
+    town: DonorCity,
 ) -> None:
     args = [
         "mydata", "campaign", "winter-power", "--source", SOURCE,

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from bitgoeul.cli.accounts import org_app, token_app, user_app
 from bitgoeul.cli.admin import audit_app, config, db_app
+from bitgoeul.cli.civic import civic_app
 from bitgoeul.cli.context import DomainErrorGroup, Hub, fail
 from bitgoeul.cli.datasets import dataset_app
 from bitgoeul.cli.dp import dp_app
@@ -67,5 +68,6 @@ app.add_typer(credits_app, name="credits")
 app.add_typer(testbed_app, name="testbed")
 app.add_typer(audit_app, name="audit")
 app.add_typer(linkage_app, name="linkage")
+app.add_typer(civic_app, name="civic")
 
 __all__ = ["app"]
