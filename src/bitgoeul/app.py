@@ -97,6 +97,7 @@ def create_app(
     from bitgoeul.dp.api import router as dp_router
     from bitgoeul.governance.api import router as governance_router
     from bitgoeul.linkage.api import router as linkage_router
+    from bitgoeul.mydata.api import router as mydata_router
     from bitgoeul.query.api import router as query_router
     from bitgoeul.testbed.api import router as testbed_router
     from bitgoeul.web.account_pages import router as account_pages_router
@@ -125,6 +126,7 @@ def create_app(
     app.include_router(compute_router, prefix="/api/v1")
     app.include_router(testbed_router, prefix="/api/v1")
     app.include_router(dp_router, prefix="/api/v1")
+    app.include_router(mydata_router, prefix="/api/v1")
     app.include_router(civic_router, prefix="/api/v1")
     app.include_router(web_router)
     # /datasets/new before /datasets/{slug}.
