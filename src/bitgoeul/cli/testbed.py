@@ -427,7 +427,7 @@ def download_inputs(
     hub = hub_of(ctx)
     with tempfile.TemporaryDirectory(prefix="bitgoeul-testbed-") as folder:
         with hub.session() as session:
-            written = queries.write_test_inputs(
+            written = actions.write_test_inputs(
                 session,
                 settings=hub.settings,
                 store=make_store(hub.settings),

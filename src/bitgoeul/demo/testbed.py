@@ -197,7 +197,7 @@ def _test_inputs(
     demo: DemoTask,
     work: Path,
 ) -> pa.Table:
-    path = queries.write_test_inputs(
+    path = actions.write_test_inputs(
         session,
         settings=settings,
         store=store,

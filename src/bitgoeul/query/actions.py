@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import pyarrow.parquet as pq
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlglot import exp
 
@@ -26,17 +27,19 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.queries import get_dataset, version_of
 from bitgoeul.config import Settings
+from bitgoeul.db.base import utcnow
 from bitgoeul.engine import locked as engine
-from bitgoeul.errors import AccessDenied, BitgoeulError
+from bitgoeul.errors import AccessDenied, BitgoeulError, Conflict
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import Door, Request, failure_reason
 from bitgoeul.governance.models import Project
-from bitgoeul.governance.queries import decision_context
+from bitgoeul.governance.queries import decision_context, get_project, member_role
 from bitgoeul.ingest.profile import json_value
 from bitgoeul.messages import msg
 from bitgoeul.privacy import disclosure, views
 from bitgoeul.privacy.pseudonyms import pseudonym_key
-from bitgoeul.query.models import QueryAudit, QueryRun, RunKind, RunStatus
+from bitgoeul.query.models import QueryAudit, QueryRun, RunKind, RunStatus, SavedQuery
+from bitgoeul.query.queries import get_saved_query, user_id_of
 from bitgoeul.query.rewrite import DatasetRef, parse_query, sendable_sql
 from bitgoeul.storage.base import ObjectStore
 
@@ -454,3 +457,84 @@ def export_query(
         )
         session.commit()
     return QueryExport(f"query.{file_format}", media_type, buffer.getvalue())
+
+
+# --- Saved queries ----------------------------------------------------------------------------
+# A saved query is checked when it is saved (it must parse as one SELECT, and its project must
+# be one the user belongs to) but it is not a grant: running it later goes through the gateway
+# and the decision point like any other query.
+
+
+def _check_project(session: Session, actor: Actor, project_id: int | None) -> None:
+    if project_id is None:
+        return
+    project = get_project(session, project_id)
+    if member_role(project, actor) is None:
+        raise AccessDenied(
+            msg(
+                "You are not a member of project {project}; save the query without a project "
+                "or ask the project lead to add you.",
+                project=project_id,
+            )
+        )
+
+
+def save_query(
+    session: Session, *, actor: Actor, name: str, sql: str, project_id: int | None = None
+) -> SavedQuery:
+    """Keep ``sql`` under ``name`` (unique per user); commits."""
+    user_id = user_id_of(actor)
+    parse_query(sql)  # a saved query must at least be one readable SELECT
+    _check_project(session, actor, project_id)
+    saved = SavedQuery(user_id=user_id, name=name.strip(), sql=sql, project_id=project_id)
+    session.add(saved)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(
+            msg(
+                "You already have a saved query named {name}; choose another name, or "
+                "update or delete that one.",
+                name=repr(name.strip()),
+            )
+        ) from None
+    return saved
+
+
+def update_saved_query(
+    session: Session,
+    *,
+    actor: Actor,
+    saved_id: int,
+    name: str | None = None,
+    sql: str | None = None,
+    project_id: int | None = None,
+    clear_project: bool = False,
+) -> SavedQuery:
+    """Change a saved query's name, SQL or project; commits."""
+    saved = get_saved_query(session, actor=actor, saved_id=saved_id)
+    if sql is not None:
+        parse_query(sql)
+        saved.sql = sql
+    if name is not None:
+        saved.name = name.strip()
+    if clear_project:
+        saved.project_id = None
+    elif project_id is not None:
+        _check_project(session, actor, project_id)
+        saved.project_id = project_id
+    saved.updated_at = utcnow()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(
+            msg("You already have a saved query named {name}.", name=repr(name))
+        ) from None
+    return saved
+
+
+def delete_saved_query(session: Session, *, actor: Actor, saved_id: int) -> None:
+    session.delete(get_saved_query(session, actor=actor, saved_id=saved_id))
+    session.commit()

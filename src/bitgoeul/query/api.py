@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
 
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
-from bitgoeul.query import actions, saved
+from bitgoeul.query import actions
+from bitgoeul.query import queries as query_queries
 from bitgoeul.query.schemas import (
     QueryRequest,
     QueryResponse,
@@ -70,24 +71,24 @@ def export_query(
 def query_history(
     session: SessionDep,
     actor: CurrentActor,
-    limit: Annotated[int, Query(ge=1, le=saved.MAX_HISTORY_PAGE)] = 50,
+    limit: Annotated[int, Query(ge=1, le=query_queries.MAX_HISTORY_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[QueryRunPublic]:
     """Your own queries and exports, newest first, including refused and failed ones."""
-    runs = saved.history(session, actor=actor, limit=limit, offset=offset)
+    runs = query_queries.history(session, actor=actor, limit=limit, offset=offset)
     return [QueryRunPublic.of(run) for run in runs]
 
 
 @router.get("/saved-queries", response_model=list[SavedQueryPublic])
 def list_saved_queries(session: SessionDep, actor: CurrentActor) -> list[SavedQueryPublic]:
-    return [SavedQueryPublic.of(q) for q in saved.saved_queries(session, actor=actor)]
+    return [SavedQueryPublic.of(q) for q in query_queries.saved_queries(session, actor=actor)]
 
 
 @router.post("/saved-queries", response_model=SavedQueryPublic, status_code=status.HTTP_201_CREATED)
 def create_saved_query(
     body: SavedQueryCreate, session: SessionDep, actor: CsrfChecked
 ) -> SavedQueryPublic:
-    query = saved.save_query(
+    query = actions.save_query(
         session, actor=actor, name=body.name, sql=body.sql, project_id=body.project
     )
     return SavedQueryPublic.of(query)
@@ -95,14 +96,16 @@ def create_saved_query(
 
 @router.get("/saved-queries/{saved_id}", response_model=SavedQueryPublic)
 def get_saved_query(saved_id: int, session: SessionDep, actor: CurrentActor) -> SavedQueryPublic:
-    return SavedQueryPublic.of(saved.get_saved_query(session, actor=actor, saved_id=saved_id))
+    return SavedQueryPublic.of(
+        query_queries.get_saved_query(session, actor=actor, saved_id=saved_id)
+    )
 
 
 @router.patch("/saved-queries/{saved_id}", response_model=SavedQueryPublic)
 def update_saved_query(
     saved_id: int, body: SavedQueryUpdate, session: SessionDep, actor: CsrfChecked
 ) -> SavedQueryPublic:
-    query = saved.update_saved_query(
+    query = actions.update_saved_query(
         session,
         actor=actor,
         saved_id=saved_id,
@@ -116,5 +119,5 @@ def update_saved_query(
 
 @router.delete("/saved-queries/{saved_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_saved_query(saved_id: int, session: SessionDep, actor: CsrfChecked) -> Response:
-    saved.delete_saved_query(session, actor=actor, saved_id=saved_id)
+    actions.delete_saved_query(session, actor=actor, saved_id=saved_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

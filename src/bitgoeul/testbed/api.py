@@ -346,7 +346,7 @@ def download_test_inputs(
     """The test set without its label, for the task's participants; predict every row."""
     folder = _work_dir(settings)
     background.add_task(shutil.rmtree, folder, ignore_errors=True)
-    path = queries.write_test_inputs(
+    path = actions.write_test_inputs(
         session,
         settings=settings,
         store=store,

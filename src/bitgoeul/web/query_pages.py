@@ -23,7 +23,8 @@ from bitgoeul.dp import queries as dp_queries
 from bitgoeul.errors import BitgoeulError, NotFound
 from bitgoeul.governance import queries as governance_queries
 from bitgoeul.messages import msg
-from bitgoeul.query import actions, saved
+from bitgoeul.query import actions
+from bitgoeul.query import queries as query_queries
 from bitgoeul.query.actions import QueryResult
 from bitgoeul.query.rewrite import MAX_SQL_CHARS
 from bitgoeul.web.views import page, redirect_to
@@ -152,8 +153,10 @@ def _query_page(
         # Secure datasets a steward approved DP settings for: the query page's DP tab.
         dp_datasets={slug for slug, _title in dp_queries.dp_datasets(session)},
         examples=_examples(session),
-        saved_queries=saved.saved_queries(session, actor=actor) if signed_in else [],
-        history=saved.history(session, actor=actor, limit=HISTORY_SHOWN) if signed_in else [],
+        saved_queries=query_queries.saved_queries(session, actor=actor) if signed_in else [],
+        history=query_queries.history(session, actor=actor, limit=HISTORY_SHOWN)
+        if signed_in
+        else [],
         no_store=True,
     )
 
@@ -171,11 +174,12 @@ def query_page(
 ) -> Response:
     sql = EXAMPLES.get(example, "")
     if saved_id is not None:
-        kept = saved.get_saved_query(session, actor=actor, saved_id=saved_id)
+        kept = query_queries.get_saved_query(session, actor=actor, saved_id=saved_id)
         sql, project = kept.sql, kept.project_id
     elif run_id is not None:
         past = next(
-            (r for r in saved.history(session, actor=actor, limit=200) if r.id == run_id), None
+            (r for r in query_queries.history(session, actor=actor, limit=200) if r.id == run_id),
+            None,
         )
         if past is None:
             raise NotFound(msg("Query {run_id} is not in your history.", run_id=run_id))
@@ -268,7 +272,9 @@ def save_query(
         error = "Give the query a name to save it under."
     else:
         try:
-            kept = saved.save_query(session, actor=actor, name=name, sql=sql, project_id=project_id)
+            kept = actions.save_query(
+                session, actor=actor, name=name, sql=sql, project_id=project_id
+            )
         except BitgoeulError as exc:
             error = exc.message
         else:
@@ -287,5 +293,5 @@ def save_query(
 
 @router.post("/query/saved/{saved_id}/delete")
 def delete_saved_query(session: SessionDep, actor: CsrfChecked, saved_id: int) -> Response:
-    saved.delete_saved_query(session, actor=actor, saved_id=saved_id)
+    actions.delete_saved_query(session, actor=actor, saved_id=saved_id)
     return redirect_to("/query")

@@ -293,7 +293,7 @@ def download_test_inputs(
     folder = _work_dir(settings)
     background.add_task(shutil.rmtree, folder, ignore_errors=True)
     try:
-        path = queries.write_test_inputs(
+        path = actions.write_test_inputs(
             session,
             settings=settings,
             store=store,
