@@ -50,6 +50,7 @@ from bitgoeul.dp.models import (
     MAX_PARTITION_LENGTH,
     MICRO,
     DpAudit,
+    DpBoundedCopy,
     DpBudget,
     DpPersonRows,
     DpProfile,
@@ -76,6 +77,7 @@ from bitgoeul.governance.queries import decision_context, get_project
 from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
+from bitgoeul.storage.integrity import file_sha256, missing_file, verify_file
 
 QUOTE_SALT = "bitgoeul.dp.quote"
 QUOTE_MAX_AGE_S = 15 * 60
@@ -476,6 +478,102 @@ def _person_rows(
     return counted
 
 
+def _bounded_copy(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    passage: Passage,
+    plan: Plan,
+    view: engine.View,
+    hash_unique: bool,
+) -> DpBoundedCopy:
+    """The view's rows at most m per person, written once per version, view and limit (the
+    first release that must drop rows pays for the per-person window; later ones read the
+    copy)."""
+    view_sha256 = hashlib.sha256(view.select_sql.encode()).hexdigest()
+    partition_column = plan.partition_column or ""
+    query = select(DpBoundedCopy).where(
+        DpBoundedCopy.version_id == passage.version.id,
+        DpBoundedCopy.view_sha256 == view_sha256,
+        DpBoundedCopy.person_column == plan.person_column,
+        DpBoundedCopy.partition_column == partition_column,
+        DpBoundedCopy.max_rows == plan.max_rows,
+    )
+    found = session.scalars(query).first()
+    if found is not None and store.exists(found.object_key):
+        return found
+    scratch = settings.ensure_data_dir() / "uploads"
+    scratch.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dp-bounded-", dir=scratch) as folder:
+        target = Path(folder) / "bounded.parquet"
+        rows = aggregates.write_bounded_copy(
+            view,
+            person_column=plan.person_column,
+            partition_column=plan.partition_column,
+            max_rows=plan.max_rows,
+            target=target,
+            limits=RELEASE_LIMITS,
+            hash_unique=hash_unique,
+        )
+        sha256 = file_sha256(target)
+        key = f"dp-bounded/{sha256}.parquet"
+        store.put_file(key, target)
+    if found is not None:  # its file was removed: the same rows again, the same bytes
+        found.object_key, found.sha256, found.row_count = key, sha256, rows
+    else:
+        found = DpBoundedCopy(
+            version_id=passage.version.id,
+            view_sha256=view_sha256,
+            person_column=plan.person_column,
+            partition_column=partition_column,
+            max_rows=plan.max_rows,
+            object_key=key,
+            sha256=sha256,
+            row_count=rows,
+        )
+        session.add(found)
+    try:
+        session.commit()
+    except IntegrityError:  # another release wrote it at the same time
+        session.rollback()
+        found = session.scalars(query).one()
+    return found
+
+
+def _release_view(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    passage: Passage,
+    plan: Plan,
+    view: engine.View,
+    persons: aggregates.PersonRows,
+) -> tuple[engine.View, bool]:
+    """What a release aggregates, and whether it is a bounded copy: the view itself when no
+    person has more than m rows, else the bounded copy (checked against its SHA-256 like a
+    version's file).  Either way nothing is left to bound."""
+    if persons.most <= plan.max_rows:
+        return view, False
+    copy = _bounded_copy(
+        session,
+        settings=settings,
+        store=store,
+        passage=passage,
+        plan=plan,
+        view=view,
+        hash_unique=persons.hash_unique,
+    )
+    what = f"the DP bounded copy of dataset '{passage.slug}' version {passage.version.number}"
+    try:
+        path = store.local_file(copy.object_key)
+    except NotFound:
+        raise missing_file(what, path=Path(copy.object_key), expected=copy.sha256) from None
+    verify_file(path, copy.sha256, what=what)
+    return engine.View(view.name, path, "SELECT * FROM {source}"), True
+
+
 def _lock_budgets(session: Session, dataset_id: int, scopes: list[str]) -> None:
     """Take the write lock on SQLite now (this must be the transaction's first statement), so
     the read that follows cannot be overtaken; PostgreSQL locks the rows with FOR UPDATE."""
@@ -698,6 +796,15 @@ def release(
             store, passage, secret=settings.secret(), keep={plan.person_column.lower()}
         )
         persons = _person_rows(session, passage, plan, view)
+        view, copied = _release_view(
+            session,
+            settings=settings,
+            store=store,
+            passage=passage,
+            plan=plan,
+            view=view,
+            persons=persons,
+        )
         release_id = _reserve(
             session,
             actor=actor,
@@ -712,8 +819,8 @@ def release(
                 plan,
                 view,
                 limits=RELEASE_LIMITS,
-                bound=persons.most > plan.max_rows,
-                hash_unique=persons.hash_unique,
+                bound=False,
+                every_row_has_a_person=copied,
             )
         except BaseException:
             _refund(session, actor=actor, dataset=dataset, release_id=release_id, scopes=scopes)
