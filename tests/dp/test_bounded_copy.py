@@ -145,7 +145,21 @@ def test_a_release_that_must_drop_rows_writes_the_copy_once(
     assert (copy.max_rows, copy.row_count, copy.partition_column) == (1, 30, "")
     path = app.state.store.local_file(copy.object_key)
     with duckdb.connect() as conn:
+        kept = sorted(conn.execute(f"SELECT * FROM '{path}'").fetchall())
         per_household = conn.execute(
             f"SELECT max(n), count(*) FROM (SELECT count(*) n FROM '{path}' GROUP BY household_id)"
         ).fetchall()
     assert per_household == [(1, 30)]
+    # A caller erasing the version's rows (a My Data pool) removes the copy with them; the
+    # next release that needs it writes it again from the version.
+    assert (
+        actions.forget_bounded_copies(db, store=app.state.store, version_ids=[copy.version_id]) == 1
+    )
+    db.commit()
+    assert not app.state.store.exists(copy.object_key)
+    assert db.scalars(select(DpBoundedCopy)).all() == []
+    release({"kind": "mean", "column": "kwh"})
+    [again] = db.scalars(select(DpBoundedCopy)).all()
+    path = app.state.store.local_file(again.object_key)
+    with duckdb.connect() as conn:
+        assert sorted(conn.execute(f"SELECT * FROM '{path}'").fetchall()) == kept

@@ -9,9 +9,8 @@ the door again (``dataset.dp_release_decision``: the agreement may have ended si
    (``dp.release_repeated``): asking again cannot average the noise away;
 2. reserves the cost on every budget scope (the dataset's and the project's) in one
    transaction, all or none: the budget rows are locked (``SELECT … FOR UPDATE`` on
-   PostgreSQL; on SQLite the transaction's first statement is a write to those rows, which
-   takes the database's write lock at once, as ``BEGIN IMMEDIATE`` would), so two releases
-   never both see the same balance;
+   PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite, which takes the database's write lock before
+   the balances are read), so two releases never both see the same balance;
 3. computes the exact bounded aggregates through the door's view (``dp.aggregates``); if that
    fails, the reservation is refunded (``dp.refund``): no noise was drawn, nothing left;
 4. draws the noise (OpenDP) and, in one transaction, moves the cost from reserved to spent,
@@ -519,7 +518,7 @@ def _bounded_copy(
         sha256 = file_sha256(target)
         key = f"dp-bounded/{sha256}.parquet"
         store.put_file(key, target)
-    if found is not None:  # its file was removed: the same rows again, the same bytes
+    if found is not None:  # its file was removed: the same rows again
         found.object_key, found.sha256, found.row_count = key, sha256, rows
     else:
         found = DpBoundedCopy(
@@ -539,6 +538,21 @@ def _bounded_copy(
         session.rollback()
         found = session.scalars(query).one()
     return found
+
+
+def forget_bounded_copies(session: Session, *, store: ObjectStore, version_ids: list[int]) -> int:
+    """Remove the bounded copies of ``version_ids`` (their files and rows), for a caller that
+    removes those versions' files (a My Data pool erasing withdrawn donations): a copy holds
+    the version's rows and must go with them.  In the caller's transaction; how many."""
+    copies = session.scalars(
+        select(DpBoundedCopy).where(DpBoundedCopy.version_id.in_(version_ids))
+    ).all()
+    for copy in copies:
+        if store.exists(copy.object_key):
+            store.delete(copy.object_key)
+        session.delete(copy)
+    session.flush()
+    return len(copies)
 
 
 def _release_view(
@@ -575,14 +589,22 @@ def _release_view(
 
 
 def _lock_budgets(session: Session, dataset_id: int, scopes: list[str]) -> None:
-    """Take the write lock on SQLite now (this must be the transaction's first statement), so
-    the read that follows cannot be overtaken; PostgreSQL locks the rows with FOR UPDATE."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(
-            update(DpBudget)
-            .where(DpBudget.dataset_id == dataset_id, DpBudget.scope.in_(scopes))
-            .values(reserved_micro=DpBudget.reserved_micro)
-        )
+    """On SQLite, take the database's write lock before reading the budgets: ``BEGIN
+    IMMEDIATE`` when no transaction is open yet at the driver (reads alone open none), else a
+    write to the budget rows, which takes it as well; either way no other release can read
+    the same balance until this transaction ends.  PostgreSQL locks the rows with
+    ``SELECT … FOR UPDATE`` (``_locked_budgets``)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    connection = session.connection()
+    if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    session.execute(
+        update(DpBudget)
+        .where(DpBudget.dataset_id == dataset_id, DpBudget.scope.in_(scopes))
+        .values(reserved_micro=DpBudget.reserved_micro)
+    )
 
 
 def _locked_budgets(session: Session, dataset_id: int, scopes: list[str]) -> list[DpBudget]:
