@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.actor import ANONYMOUS, Actor
 from bitgoeul.accounts.models import Organization, User
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.catalog import queries as catalog_queries
@@ -54,6 +54,7 @@ from bitgoeul.db.base import utcnow
 from bitgoeul.dp import queries as dp_queries
 from bitgoeul.errors import NotFound
 from bitgoeul.messages import msg
+from bitgoeul.mydata import queries as mydata_queries
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import queries as testbed_queries
 from bitgoeul.testbed.models import TestbedTask
@@ -405,9 +406,11 @@ def readiness(
     session: Session, problem: CivicProblem, challenge: CivicChallenge
 ) -> list[ReadinessItem]:
     """Which catalog datasets could serve the challenge: the indicator's dataset, the
-    department's own datasets, datasets matching the problem's words, and which of these
-    answer through the DP door (noisy statistics from secure data).  Metadata only: the
-    catalog shows it to everyone; nothing is read from the data."""
+    department's own datasets, datasets matching the problem's words, which of these answer
+    through the DP door (noisy statistics from secure data), and the pools of residents'
+    donations (My Data, through ``mydata.queries.list_sources``) from the department or
+    matching the problem's words.  Metadata only: the catalog shows it to everyone; nothing is
+    read from the data."""
     found: dict[str, ReadinessItem] = {}
 
     def add(
@@ -459,6 +462,20 @@ def readiness(
             )
     dp_ready = {slug for slug, _title in dp_queries.dp_datasets(session)}
     items = list(found.values())
+    lowered = [w.lower() for w in words]
+    for source in mydata_queries.list_sources(session, actor=ANONYMOUS):
+        text = f"{source.title} {source.title_ko} {source.description}".lower()
+        ours = department is not None and source.agency == department.slug
+        if source.pool and (ours or any(w in text for w in lowered)):
+            items.append(
+                ReadinessItem(
+                    kind="donation",
+                    slug=source.pool,
+                    title=source.title,
+                    publisher=source.agency or "",
+                    why="donation",
+                )
+            )
     for ready in list(items):
         if ready.slug in dp_ready:
             items.append(
