@@ -4,6 +4,8 @@ every step on the timeline and in the audit log."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -288,3 +290,16 @@ def test_readiness_lists_residents_donation_pools_of_the_department(
             "word": "",
         }
     ]
+
+
+def test_the_threshold_is_kept_a_few_minutes_then_recounted(
+    db: Session, civic: CivicCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    civic.settings.civic_support_share = 0.5
+    first = queries.support_threshold(db, settings=civic.settings)
+    for resident in civic.residents:  # six more active users
+        actions.follow_problem(db, actor=resident, problem_id=civic.post())
+    assert queries.support_threshold(db, settings=civic.settings) == first
+    later = time.monotonic() + queries.THRESHOLD_TTL_S + 1
+    monkeypatch.setattr(queries.time, "monotonic", lambda: later)
+    assert queries.support_threshold(db, settings=civic.settings) > first

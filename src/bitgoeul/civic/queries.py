@@ -9,6 +9,8 @@ only, in one statement each.
 from __future__ import annotations
 
 import math
+import threading
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import distinct, func, select
@@ -98,13 +100,41 @@ def active_users(session: Session, *, settings: Settings, now: datetime | None =
     )
 
 
+# The active users are counted over the audit log's last ``civic_active_days`` (some 300 ms
+# over half a million entries on SQLite), so each process keeps the threshold a few minutes.
+THRESHOLD_TTL_S = 300.0
+_thresholds: dict[tuple[str, int, float, int], tuple[float, int]] = {}
+_thresholds_lock = threading.Lock()
+
+
+def forget_thresholds() -> None:
+    """Drop the kept thresholds (tests that reuse a database between cases)."""
+    with _thresholds_lock:
+        _thresholds.clear()
+
+
 def support_threshold(session: Session, *, settings: Settings, now: datetime | None = None) -> int:
     """The supports that send a problem to triage: ``civic_support_share`` of the active users,
-    never fewer than ``civic_support_min``."""
-    share = math.ceil(
-        settings.civic_support_share * active_users(session, settings=settings, now=now)
+    never fewer than ``civic_support_min``; recounted at most every ``THRESHOLD_TTL_S``
+    seconds per database and settings (``now`` given: counted afresh, at that moment)."""
+    key = (
+        str(session.get_bind().engine.url),
+        settings.civic_support_min,
+        settings.civic_support_share,
+        settings.civic_active_days,
     )
-    return max(settings.civic_support_min, share)
+    moment = time.monotonic()
+    if now is None:
+        with _thresholds_lock:
+            kept = _thresholds.get(key)
+        if kept is not None and kept[0] > moment:
+            return kept[1]
+    active = active_users(session, settings=settings, now=now)
+    threshold = max(settings.civic_support_min, math.ceil(settings.civic_support_share * active))
+    if now is None:
+        with _thresholds_lock:
+            _thresholds[key] = (moment + THRESHOLD_TTL_S, threshold)
+    return threshold
 
 
 def is_overdue(problem: CivicProblem, now: datetime | None = None) -> bool:
