@@ -157,8 +157,14 @@ class MeasurementPublic(BaseModel):
     value: float | None
 
 
-ReadinessReason = Literal["indicator", "department", "matches", "dp"]
-READINESS_REASONS: tuple[ReadinessReason, ...] = ("indicator", "department", "matches", "dp")
+ReadinessReason = Literal["indicator", "department", "matches", "dp", "donation"]
+READINESS_REASONS: tuple[ReadinessReason, ...] = (
+    "indicator",
+    "department",
+    "matches",
+    "dp",
+    "donation",
+)
 
 
 class ReadinessItem(BaseModel):
@@ -168,7 +174,7 @@ class ReadinessItem(BaseModel):
     access_level: str = ""
     publisher: str = ""
     # Why it is listed: the indicator's dataset, the department's own, a word of the problem
-    # (``word``), or answerable through the DP door.
+    # (``word``), answerable through the DP door, or residents' donations (My Data).
     why: ReadinessReason = "matches"
     word: str = ""
 
