@@ -35,15 +35,33 @@ def test_dice_on_packed_words_equals_counting_bits_one_by_one(seed: int) -> None
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.integers(0, 10_000), st.sampled_from([0.3, 0.4, 0.5]))
-def test_all_pairs_above_a_threshold_are_found_and_no_other(seed: int, threshold: float) -> None:
-    left, right = random_encodings(seed, 40, 16), random_encodings(seed + 7, 30, 16)
-    i, j, scores = similarity.pairs_above(left, right, threshold, chunk=16)
+@given(
+    st.integers(0, 10_000),
+    st.sampled_from([0.3, 0.4, 0.5, 0.6]),
+    st.sampled_from([1, 4, 11, 16]),
+    st.sampled_from(["popcount", "blas"]),
+)
+def test_all_pairs_above_a_threshold_are_found_and_no_other(
+    seed: int, threshold: float, words: int, engine: str
+) -> None:
+    left, right = random_encodings(seed, 40, words), random_encodings(seed + 7, 1100, words)
+    left[3] = 0  # an empty encoding: Dice 0 with everything
+    right[5:9] = left[:4]  # some pairs at Dice 1
+    i, j, scores = similarity.pairs_above(left, right, threshold, chunk=16, engine=engine)  # type: ignore[arg-type]
     everything = similarity.dice_matrix(left, right)
-    assert {(int(a), int(b)) for a, b in zip(i, j, strict=True)} == set(
+    assert list(zip(i.tolist(), j.tolist(), strict=True)) == list(
         zip(*map(np.ndarray.tolist, np.nonzero(everything >= threshold)), strict=True)
-    )
+    )  # every pair, ordered by left then right
     assert np.allclose(scores, everything[i, j], atol=1e-6)
+
+
+def test_a_record_like_very_many_others_is_not_cut_short() -> None:
+    left = random_encodings(1, 3, 16)
+    right = np.repeat(left[:1], 200, axis=0)  # 200 copies of left[0]: more than one pass holds
+    i, j, scores = similarity.pairs_above(left, right, 0.9)
+    assert (i == 0).sum() == 200
+    assert np.all(scores[i == 0] == 1.0)
+    assert j[i == 0].tolist() == list(range(200))
 
 
 def test_blocking_pairs_records_sharing_any_block_key_once() -> None:

@@ -93,6 +93,37 @@ def _folded(bits: npt.NDArray[np.bool_]) -> FloatArray:
 
 
 def pairs_above(
+    left: Packed,
+    right: Packed,
+    threshold: float,
+    *,
+    chunk: int = 1024,
+    engine: Literal["popcount", "blas"] = "popcount",
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Every (i, j, dice) with dice ≥ threshold over all pairs, ordered by i then j.
+
+    ``popcount`` (the default): the compiled kernel of ``popcount.py`` (vectorised popcount of
+    the first words of every pair, a bound, the rest for the survivors, every core). ``blas``:
+    float32 matrix products (below), also used for the rare left encoding with more than the
+    kernel's capacity of hits.
+    """
+    if engine == "blas" or len(left) == 0 or len(right) == 0:
+        return _pairs_above_blas(left, right, threshold, chunk=chunk)
+    from bitgoeul.linkage import popcount
+
+    i, j, score, overflow = popcount.pairs_above(left, right, threshold)
+    if overflow:
+        rows = np.asarray(overflow, dtype=np.int64)
+        oi, oj, oscore = _pairs_above_blas(left[rows], right, threshold, chunk=chunk)
+        i = np.concatenate([i, rows[oi]])
+        j = np.concatenate([j, oj])
+        score = np.concatenate([score, oscore])
+        order = np.lexsort((j, i))
+        i, j, score = i[order], j[order], score[order]
+    return i, j, score
+
+
+def _pairs_above_blas(
     left: Packed, right: Packed, threshold: float, *, chunk: int = 1024
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Every (i, j, dice) with dice ≥ threshold, comparing all pairs chunk by chunk.
