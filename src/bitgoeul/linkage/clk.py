@@ -312,7 +312,19 @@ class ClkEncoder:
         self._value_ids[(slot, value, salt)] = ids
         return ids
 
-    def encode(self, records: Sequence[Mapping[str, object]]) -> Packed:
+    def encode(self, records: Sequence[Mapping[str, object]], *, batch: int = 50_000) -> Packed:
+        """One packed encoding per record: an (n, bits / 64) array of uint64, made ``batch``
+        records at a time so that the working arrays (a few hundred bit positions per record)
+        stay bounded whatever the number of records; tokens stay remembered across batches."""
+        if len(records) <= batch:
+            return self._encode_batch(records)
+        parts = [
+            self._encode_batch(records[start : start + batch])
+            for start in range(0, len(records), batch)
+        ]
+        return np.concatenate(parts)
+
+    def _encode_batch(self, records: Sequence[Mapping[str, object]]) -> Packed:
         """One packed encoding per record: an (n, bits / 64) array of uint64.
 
         Work is done per distinct value, not per record: each field's values are mapped to

@@ -13,6 +13,7 @@ can write there.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,9 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 CAPACITY = 32  # hits kept per left encoding in one pass; more are counted and redone
+# Numba's default threading layer (workqueue) must not start two parallel kernels at once
+# (two requests of a threaded server, say): one at a time, each using every core.
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def _ctpop(typingctx: Any, x: Any) -> Any:
@@ -72,6 +76,37 @@ def _kernel(
         counts[i] = found
 
 
+@njit(parallel=True, cache=True, nogil=True)
+def _pairs_kernel(
+    left: Any, right: Any, ones_left: Any, ones_right: Any, i: Any, j: Any, out: Any
+) -> None:  # pragma: no cover (compiled; tested through ``dice_of_pairs``)
+    words = left.shape[1]
+    for k in prange(len(i)):
+        a = left[i[k]]
+        b = right[j[k]]
+        both = 0
+        for w in range(words):
+            both += _popcount(a[w] & b[w])
+        total = ones_left[i[k]] + ones_right[j[k]]
+        out[k] = 2.0 * both / total if total > 0 else 0.0
+
+
+def dice_of_pairs(
+    left: npt.NDArray[np.uint64],
+    right: npt.NDArray[np.uint64],
+    i: npt.NDArray[np.int64],
+    j: npt.NDArray[np.int64],
+) -> npt.NDArray[np.float32]:
+    """Dice of the pairs (left[i[k]], right[j[k]]), read in place (nothing gathered)."""
+    out = np.zeros(len(i), np.float32)
+    if len(i):
+        left = np.ascontiguousarray(left, dtype=np.uint64)
+        right = np.ascontiguousarray(right, dtype=np.uint64)
+        with _ONE_AT_A_TIME:
+            _pairs_kernel(left, right, _ones(left), _ones(right), i, j, out)
+    return out
+
+
 def _ones(packed: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
     ones: npt.NDArray[np.int64] = np.bitwise_count(packed).sum(axis=1, dtype=np.int64)
     return ones
@@ -87,7 +122,8 @@ def pairs_above(
     out_j = np.empty((len(left), CAPACITY), np.int64)
     out_score = np.empty((len(left), CAPACITY), np.float32)
     counts = np.zeros(len(left), np.int64)
-    _kernel(left, right, _ones(left), _ones(right), float(threshold), out_j, out_score, counts)
+    with _ONE_AT_A_TIME:
+        _kernel(left, right, _ones(left), _ones(right), float(threshold), out_j, out_score, counts)
     overflow = np.flatnonzero(counts > CAPACITY)
     kept = np.minimum(counts, CAPACITY)
     kept[overflow] = 0
