@@ -3,6 +3,15 @@
 from bitgoeul.accounts.models import ApiToken, LoginFailure, Organization, User, WebSession
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.catalog.models import Dataset, DatasetVersion, IngestRun
+from bitgoeul.civic.models import (
+    CivicChallenge,
+    CivicFollow,
+    CivicMeasurement,
+    CivicPhoto,
+    CivicProblem,
+    CivicSupport,
+    CivicTransition,
+)
 from bitgoeul.compute.models import (
     CreditAccount,
     CreditEntry,
@@ -46,6 +55,13 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Campaign",
+    "CivicChallenge",
+    "CivicFollow",
+    "CivicMeasurement",
+    "CivicPhoto",
+    "CivicProblem",
+    "CivicSupport",
+    "CivicTransition",
     "Consent",
     "ConsentEvent",
     "CreditAccount",

@@ -132,9 +132,7 @@ def test_a_run_publishes_the_linked_dataset_under_the_strictest_policy(
 def app_store_path(settings: Settings, key: str) -> Any:
     from bitgoeul.storage import make_store
 
-    path = make_store(settings).local_path(key)
-    assert path is not None
-    return path
+    return make_store(settings).local_file(key)
 
 
 def test_a_run_is_audited_under_every_publisher_and_deletes_its_intermediates(

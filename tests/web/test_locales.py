@@ -11,6 +11,8 @@ import pytest
 from bitgoeul.accounts.models import OrganizationKind, Role
 from bitgoeul.catalog.models import AccessLevel, IngestStatus, Sector
 from bitgoeul.catalog.schemas import UpdateFrequency
+from bitgoeul.civic.schemas import READINESS_REASONS
+from bitgoeul.civic.states import ProblemState, Side
 from bitgoeul.compute.models import JobStatus, ReleaseStatus, ReviewVerdict
 from bitgoeul.governance.decision import ColumnClass
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
@@ -18,6 +20,7 @@ from bitgoeul.linkage.models import LinkageMethod
 from bitgoeul.linkage.models import RunStatus as LinkageRunStatus
 from bitgoeul.query.models import RunStatus
 from bitgoeul.web.audit_pages import RESULTS, SENTENCE_ACTIONS
+from bitgoeul.web.civic_pages import DECISIONS, NOTICES
 from bitgoeul.web.i18n import LANGUAGES, message_catalog
 from bitgoeul.web.query_pages import EXAMPLES
 
@@ -54,6 +57,12 @@ DYNAMIC_KEYS = {
     "linkage.method.": [m.value for m in LinkageMethod],
     "linkage.status.": [s.value for s in LinkageRunStatus],
     "query.example.": list(EXAMPLES),
+    "civic.state.": [s.value for s in ProblemState],
+    "civic.notice.": list(NOTICES),
+    "civic.decision.": list(DECISIONS),
+    "civic.proposed_by.": [s.value for s in Side],
+    "civic.why.": list(READINESS_REASONS),
+    "civic.every.": ["as_is", "day", "week", "month", "quarter", "year"],
 }
 
 

@@ -24,8 +24,11 @@ import uvicorn
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bitgoeul.app import create_app, make_job_runner
+from bitgoeul.civic.actions import escalate_overdue
 from bitgoeul.cli.context import console, fail, hub_of
 from bitgoeul.compute.executors import make_executor
 from bitgoeul.config import Settings
@@ -33,8 +36,10 @@ from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.demo import DemoAccount, build_demo_city
 from bitgoeul.demo.build import DEFAULT_PEOPLE, DEFAULT_SEED, demo_settings
 from bitgoeul.demo.institutions import DEMO_PASSWORD
+from bitgoeul.errors import BitgoeulError
 from bitgoeul.storage import make_store
 
+CIVIC_ESCALATION_SECONDS = 300.0
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
@@ -79,6 +84,19 @@ def serve(
     server.run()
 
 
+def escalate_overdue_triage(sessions: sessionmaker[Session]) -> None:
+    """Tell operators of civic triage past its deadline (``civic.actions.escalate_overdue``);
+    a database hiccup is printed and the worker carries on with its jobs."""
+    try:
+        with sessions() as session:
+            escalated = [problem.id for problem in escalate_overdue(session)]
+    except (SQLAlchemyError, BitgoeulError) as exc:
+        console.print(f"Could not escalate overdue civic triage: {escape(str(exc))}")
+        return
+    for problem_id in escalated:
+        console.print(f"Civic problem #{problem_id}: triage past its deadline, operators told.")
+
+
 def worker(
     ctx: typer.Context,
     poll: Annotated[
@@ -96,7 +114,8 @@ def worker(
     if not support.available:
         raise fail(f"This machine cannot run jobs: {support.reason}.")
     engine = make_engine(settings)
-    runner = make_job_runner(settings, make_sessionmaker(engine), make_store(settings), executor)
+    sessions = make_sessionmaker(engine)
+    runner = make_job_runner(settings, sessions, make_store(settings), executor)
     runner.poll_seconds = poll
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -107,7 +126,9 @@ def worker(
         "Ctrl+C stops it."
     )
     try:
-        stop.wait()
+        # Between jobs, the worker also tells operators of civic triage past its deadline.
+        while not stop.wait(CIVIC_ESCALATION_SECONDS):
+            escalate_overdue_triage(sessions)
     finally:
         console.print("Stopping: running jobs are cancelled and recorded.")
         runner.stop()

@@ -23,6 +23,9 @@ from bitgoeul.client._models import (
     Agreement,
     ApiToken,
     AuditEntry,
+    CivicCounts,
+    CivicProblem,
+    CivicProblemList,
     CreditBalance,
     Dataset,
     DatasetList,
@@ -505,6 +508,94 @@ class Client:
     def mark_notifications_read(self) -> int:
         """Mark all your notifications read; returns how many were unread."""
         return int(self._json("POST", "/notifications/read")["marked_read"])
+
+    # My Data (residents' donations)
+
+    def mydata_sources(self) -> list[dict[str, Any]]:
+        """The records residents can donate, and whether your identity is verified at each."""
+        return list(self._json("GET", "/mydata/sources"))
+
+    def mydata_preview(self, source: str) -> dict[str, Any]:
+        """Exactly what a donation from ``source`` would hold: ``columns`` and numbered ``rows``."""
+        return self._object("GET", f"/mydata/sources/{quote(source, safe='')}/preview")
+
+    def donate(
+        self,
+        source: str,
+        *,
+        items: Sequence[str] | None = None,
+        drop_rows: Sequence[int] = (),
+        consent: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Donate your records at ``source``: only ``items`` (default all), less ``drop_rows``
+        (preview row numbers), with a first ``consent`` (``{"purposes": [...], "tier":
+        "aggregates"|"jobs"|"rows", "days": n, "retention_days": n, "projects": [...]}``)."""
+        body: dict[str, Any] = {"source": source, "drop_rows": list(drop_rows)}
+        if items is not None:
+            body["items"] = list(items)
+        if consent is not None:
+            body["consent"] = dict(consent)
+        return self._object("POST", "/mydata/donations", json=body)
+
+    def donate_file(
+        self, source: str, path: str | Path, *, consent: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Donate a CSV or JSON file (checked like any upload) to ``source``'s pool."""
+        file = Path(path)
+        data = {"source": source}
+        if consent is not None:
+            data["consent"] = json.dumps(dict(consent), ensure_ascii=False)
+        with file.open("rb") as handle:
+            return self._object(
+                "POST",
+                "/mydata/donations/upload",
+                data=data,
+                files={"file": (file.name, handle, "application/octet-stream")},
+            )
+
+    def my_donations(self) -> list[dict[str, Any]]:
+        """Your donations, each with every consent, its events and receipt ids."""
+        return list(self._json("GET", "/mydata/donations"))
+
+    def give_consent(self, donation: int, **consent: Any) -> dict[str, Any]:
+        """A consent on one of your donations (``purposes=[...]``, ``tier=``, ``days=``...)."""
+        return self._object("POST", "/mydata/consents", json={"donation": donation, **consent})
+
+    def withdraw_consent(self, consent: int) -> dict[str, Any]:
+        """Withdraw a consent: from the next use on, your rows are left out."""
+        return self._object("POST", f"/mydata/consents/{consent}/withdraw")
+
+    def renew_consent(self, consent: int, days: int) -> dict[str, Any]:
+        return self._object("POST", f"/mydata/consents/{consent}/renew", json={"days": days})
+
+    def mydata_uses(self) -> list[dict[str, Any]]:
+        """Every use of your donated data: project, purpose, organization, door, when."""
+        return list(self._json("GET", "/mydata/uses"))
+
+    def consent_receipt(self, receipt: int) -> dict[str, Any]:
+        """One of your consent receipts: the signed JSON-LD document is its ``document``."""
+        return self._object("GET", f"/mydata/receipts/{receipt}")
+
+    def verify_receipt(
+        self, document: Mapping[str, Any], *, public_key: str | None = None
+    ) -> dict[str, Any]:
+        """The hub's check of a receipt (``valid``, ``reason``); offline: ``bitgoeul mydata
+        verify-receipt`` or ``bitgoeul.mydata.receipts.verify``."""
+        body = {"document": dict(document), "public_key": public_key}
+        return self._object("POST", "/mydata/receipts/verify", json=body)
+
+    def mydata_campaigns(self) -> list[dict[str, Any]]:
+        """Donation campaigns with their progress."""
+        return list(self._json("GET", "/mydata/campaigns"))
+
+    def create_campaign(self, **campaign: Any) -> dict[str, Any]:
+        """Start a donation campaign (operators): slug, source, purpose, target_donors, title,
+        title_ko, explanation, explanation_ko, starts_on, ends_on."""
+        return self._object("POST", "/mydata/campaigns", json=campaign)
+
+    def mydata_counts(self) -> dict[str, Any]:
+        """Donors and active consents, per source (operators)."""
+        return self._object("GET", "/mydata/counts")
 
     # differential privacy (secure data)
 
@@ -990,6 +1081,167 @@ class Client:
         """A submission's re-runs, oldest first (operators)."""
         body = self._json("GET", f"/testbed/submissions/{id}/reruns")
         return [TestbedRerun.model_validate(item) for item in _items(body)]
+
+    # civic problems
+
+    def civic_problems(
+        self,
+        *,
+        state: str | None = None,
+        district: str | None = None,
+        overdue: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> CivicProblemList:
+        """Residents' problems, most supported first; ``overdue``: triage past its deadline."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset, "overdue": overdue}
+        if state:
+            params["state"] = state
+        if district:
+            params["district"] = district
+        return CivicProblemList.model_validate(self._json("GET", "/civic/problems", params=params))
+
+    def civic_problem(self, id: int) -> CivicProblem:
+        return CivicProblem.model_validate(self._json("GET", f"/civic/problems/{id}"))
+
+    def post_civic_problem(
+        self,
+        title: str,
+        description: str,
+        *,
+        district: str,
+        photos: Sequence[str | Path] = (),
+    ) -> CivicProblem:
+        """Post a problem with up to four JPEG or PNG photos (their location and camera data
+        are removed by the hub)."""
+        fields = {"title": title, "description": description, "district": district}
+        if not photos:
+            return CivicProblem.model_validate(self._json("POST", "/civic/problems", json=fields))
+        files = [("photos", (Path(p).name, Path(p).read_bytes())) for p in photos]
+        return CivicProblem.model_validate(
+            self._json("POST", "/civic/problems", data=fields, files=files)
+        )
+
+    def support_civic_problem(self, id: int) -> CivicProblem:
+        """Support a problem (once); enough support sends it to the city's triage."""
+        return CivicProblem.model_validate(self._json("POST", f"/civic/problems/{id}/supports"))
+
+    def follow_civic_problem(self, id: int, *, follow: bool = True) -> CivicProblem:
+        method = "PUT" if follow else "DELETE"
+        return CivicProblem.model_validate(self._json(method, f"/civic/problems/{id}/follow"))
+
+    def withdraw_civic_problem(self, id: int, *, reason: str = "") -> CivicProblem:
+        body = {"reason": reason}
+        path = f"/civic/problems/{id}/withdrawal"
+        return CivicProblem.model_validate(self._json("POST", path, json=body))
+
+    def triage_civic_problem(
+        self,
+        id: int,
+        decision: str,
+        *,
+        department: str | None = None,
+        reason: str = "",
+        merge_into: int | None = None,
+    ) -> CivicProblem:
+        """The city's triage (operators): ``accept`` (``department``), ``decline``
+        (``reason``) or ``merge`` (``merge_into``)."""
+        body = {
+            "decision": decision,
+            "department": department,
+            "reason": reason,
+            "merge_into": merge_into,
+        }
+        path = f"/civic/problems/{id}/triage"
+        return CivicProblem.model_validate(self._json("POST", path, json=body))
+
+    def decline_civic_problem(self, id: int, reason: str) -> CivicProblem:
+        path = f"/civic/problems/{id}/decline"
+        return CivicProblem.model_validate(self._json("POST", path, json={"reason": reason}))
+
+    def propose_civic_metric(
+        self,
+        id: int,
+        *,
+        metric: str,
+        indicator: str,
+        dataset: str,
+        period: str,
+        baseline: float,
+        target: float,
+        column: str = "",
+        aggregate: str = "avg",
+        every: str = "",
+    ) -> CivicProblem:
+        """Propose the testbed metric and the pilot's indicator (an open dataset's
+        ``aggregate`` of ``column`` per ``period``, its dates cut to ``every`` day, week,
+        month or year if given, from ``baseline`` towards ``target``)."""
+        body = {
+            "metric": metric,
+            "indicator": indicator,
+            "dataset": dataset,
+            "column": column,
+            "period": period,
+            "aggregate": aggregate,
+            "every": every,
+            "baseline": baseline,
+            "target": target,
+        }
+        path = f"/civic/problems/{id}/metric"
+        return CivicProblem.model_validate(self._json("PUT", path, json=body))
+
+    def agree_civic_metric(self, id: int) -> CivicProblem:
+        path = f"/civic/problems/{id}/metric/agreement"
+        return CivicProblem.model_validate(self._json("POST", path))
+
+    def open_civic_challenge(
+        self,
+        id: int,
+        *,
+        test_dataset: str,
+        label_column: str,
+        final_phase_at: datetime,
+        deadline: datetime,
+        id_column: str = "id",
+        training_datasets: Sequence[str] = (),
+        terms: str = "",
+        slug: str | None = None,
+    ) -> CivicProblem:
+        """Open the challenge as the department's testbed task on its hidden test set."""
+        body = {
+            "slug": slug,
+            "test_dataset": test_dataset,
+            "id_column": id_column,
+            "label_column": label_column,
+            "training_datasets": list(training_datasets),
+            "terms": terms,
+            "final_phase_at": final_phase_at.isoformat(),
+            "deadline": deadline.isoformat(),
+        }
+        path = f"/civic/problems/{id}/challenge"
+        return CivicProblem.model_validate(self._json("POST", path, json=body))
+
+    def start_civic_pilot(self, id: int, description: str) -> CivicProblem:
+        path = f"/civic/problems/{id}/pilot"
+        body = {"description": description}
+        return CivicProblem.model_validate(self._json("POST", path, json=body))
+
+    def measure_civic_indicator(self, id: int) -> CivicProblem:
+        """Measure the agreed indicator now (through the SQL gateway); progress follows."""
+        path = f"/civic/problems/{id}/measurements"
+        return CivicProblem.model_validate(self._json("POST", path))
+
+    def complete_civic_problem(self, id: int, *, note: str = "") -> CivicProblem:
+        path = f"/civic/problems/{id}/completion"
+        return CivicProblem.model_validate(self._json("POST", path, json={"note": note}))
+
+    def civic_counts(self) -> CivicCounts:
+        """Problems by state and challenges (public)."""
+        return CivicCounts.model_validate(self._json("GET", "/civic/counts"))
+
+    def escalate_civic_triage(self) -> list[int]:
+        """Tell operators of triage past its deadline, once each (operators)."""
+        return [int(i) for i in self._json("POST", "/civic/escalations")["escalated"]]
 
     # plumbing
 

@@ -26,6 +26,8 @@ from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import latest_versions
 from bitgoeul.config import Environment, Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
+from bitgoeul.demo.civic import RESIDENTS as CIVIC_RESIDENTS
+from bitgoeul.demo.civic import ensure_demo_civic, has_demo_civic
 from bitgoeul.demo.compute import ensure_demo_compute, has_demo_credits
 from bitgoeul.demo.datasets import CATALOGUE, DemoDatasetSpec, write_demo_files
 from bitgoeul.demo.institutions import (
@@ -164,6 +166,8 @@ def build_demo_city(
             )
             say("running the demo's linkage projects (key custodian: KISA)")
             say(ensure_demo_linkage(session, settings, store))
+            say("posting residents' civic problems and running one as a challenge")
+            say(ensure_demo_civic(session, settings, store))
             return _summary(session, source_dir, people, seed, created=True)
     finally:
         engine.dispose()
@@ -178,6 +182,7 @@ def _is_complete(session: Session) -> bool:
         and has_demo_project(session)
         and has_demo_credits(session)
         and has_demo_testbed(session)
+        and has_demo_civic(session)
     )
 
 
@@ -284,6 +289,7 @@ def _summary(
     for institution in INSTITUTIONS:
         accounts.append(DemoAccount(institution.username, institution.role.value, institution.slug))
     accounts.append(DemoAccount(CITIZEN_USERNAME, Role.citizen.value, None))
+    accounts += [DemoAccount(name, Role.citizen.value, None) for name in CIVIC_RESIDENTS]
     catalogue_slugs = [spec.slug for spec in CATALOGUE]
     datasets = list(session.scalars(select(Dataset).where(Dataset.slug.in_(catalogue_slugs))))
     versions = latest_versions(session, [d.id for d in datasets])

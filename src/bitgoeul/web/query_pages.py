@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
+from bitgoeul.dp import queries as dp_queries
 from bitgoeul.errors import BitgoeulError, NotFound
 from bitgoeul.governance import queries as governance_queries
+from bitgoeul.messages import msg
 from bitgoeul.query import actions, saved
 from bitgoeul.query.actions import QueryResult
 from bitgoeul.query.rewrite import MAX_SQL_CHARS
@@ -147,6 +149,8 @@ def _query_page(
         max_sql=MAX_SQL_CHARS,
         projects=governance_queries.list_projects(session, actor=actor) if signed_in else [],
         browser=_schema_browser(session, q),
+        # Secure datasets a steward approved DP settings for: the query page's DP tab.
+        dp_datasets={slug for slug, _title in dp_queries.dp_datasets(session)},
         examples=_examples(session),
         saved_queries=saved.saved_queries(session, actor=actor) if signed_in else [],
         history=saved.history(session, actor=actor, limit=HISTORY_SHOWN) if signed_in else [],
@@ -174,7 +178,7 @@ def query_page(
             (r for r in saved.history(session, actor=actor, limit=200) if r.id == run_id), None
         )
         if past is None:
-            raise NotFound(f"Query {run_id} is not in your history.")
+            raise NotFound(msg("Query {run_id} is not in your history.", run_id=run_id))
         sql, project = past.sql, past.project_id
     return _query_page(request, session, actor, sql=sql, project=project, q=q.strip())
 
