@@ -4,7 +4,8 @@ The all-pairs search of ``similarity.pairs_above`` on a CPU: for every left enco
 left rows shared out over every core) and every right one, the 64-bit words of the two are
 ANDed and counted with the CPU's popcount, a loop the compiler vectorises (``vpopcntq`` on
 eight words at once where the CPU has AVX-512 VPOPCNTDQ), and the pair is kept when
-``2·|a ∧ b| ≥ t·|a| + t·|b|``. Exact, in integers; no bound or sampling. A left encoding with
+``2·|a ∧ b| ≥ t·|a| + t·|b|`` and its float32 Dice is at least ``t`` (as the other paths
+decide). Exact; no bound or sampling. A left encoding with
 more than ``CAPACITY`` hits is reported for the caller to redo.
 
 Numba compiles the kernel on first use (a few seconds) and caches it beside this file when it
@@ -65,14 +66,17 @@ def _kernel(
             both = 0
             for k in range(words):  # vectorised: vpopcntq over the row's words
                 both += _popcount(a[k] & b[k])
-            # Dice ≥ t  ⇔  2·|a ∧ b| ≥ t·|a| + t·|b|
-            if 2.0 * both >= need_a + threshold * ones_right[j]:
+            # Dice ≥ t  ⇔  2·|a ∧ b| ≥ t·|a| + t·|b|, with slack for rounding; the pair is
+            # then decided on its float32 score, as every other path decides it.
+            if 2.0 * both + 1e-6 >= need_a + threshold * ones_right[j]:
                 total = ones_left[i] + ones_right[j]
                 if total > 0:
-                    if found < capacity:
-                        out_j[i, found] = j
-                        out_score[i, found] = 2.0 * both / total
-                    found += 1
+                    score = np.float32(2.0 * both / total)
+                    if score >= threshold:
+                        if found < capacity:
+                            out_j[i, found] = j
+                            out_score[i, found] = score
+                        found += 1
         counts[i] = found
 
 
