@@ -98,6 +98,7 @@ def create_app(
     from bitgoeul.governance.api import router as governance_router
     from bitgoeul.linkage.api import router as linkage_router
     from bitgoeul.mydata.api import router as mydata_router
+    from bitgoeul.mydata.views import router as mydata_pages_router
     from bitgoeul.query.api import router as query_router
     from bitgoeul.testbed.api import router as testbed_router
     from bitgoeul.web.account_pages import router as account_pages_router
@@ -129,6 +130,7 @@ def create_app(
     app.include_router(mydata_router, prefix="/api/v1")
     app.include_router(civic_router, prefix="/api/v1")
     app.include_router(web_router)
+    app.include_router(mydata_pages_router)
     # /datasets/new before /datasets/{slug}.
     app.include_router(steward_pages_router)
     app.include_router(dataset_pages_router)

@@ -18,6 +18,9 @@ from bitgoeul.governance.decision import ColumnClass
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
 from bitgoeul.linkage.models import LinkageMethod
 from bitgoeul.linkage.models import RunStatus as LinkageRunStatus
+from bitgoeul.mydata.actions import USE_EVENTS
+from bitgoeul.mydata.models import ConsentStatus, EventKind, Tier
+from bitgoeul.mydata.views import NOTICES as MYDATA_NOTICES
 from bitgoeul.query.models import RunStatus
 from bitgoeul.web.audit_pages import RESULTS, SENTENCE_ACTIONS
 from bitgoeul.web.civic_pages import DECISIONS, NOTICES
@@ -63,6 +66,12 @@ DYNAMIC_KEYS = {
     "civic.proposed_by.": [s.value for s in Side],
     "civic.why.": list(READINESS_REASONS),
     "civic.every.": ["as_is", "day", "week", "month", "quarter", "year"],
+    "mydata.notice.": list(MYDATA_NOTICES),
+    "mydata.tier.": [t.value for t in Tier],
+    "mydata.tier_help.": [t.value for t in Tier],
+    "mydata.status.": [s.value for s in ConsentStatus],
+    "mydata.event.": [k.value for k in EventKind],
+    "mydata.door.": list(USE_EVENTS.values()),
 }
 
 
