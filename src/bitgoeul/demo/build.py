@@ -37,6 +37,8 @@ from bitgoeul.demo.institutions import (
     INSTITUTIONS,
 )
 from bitgoeul.demo.linkage import ensure_demo_linkage
+from bitgoeul.demo.mydata import CITIZENS as MYDATA_CITIZENS
+from bitgoeul.demo.mydata import ensure_demo_mydata, has_demo_mydata
 from bitgoeul.demo.population import generate_population
 from bitgoeul.demo.sharing import ensure_demo_sharing, has_demo_project
 from bitgoeul.demo.testbed import ensure_demo_testbed, has_demo_testbed
@@ -168,6 +170,8 @@ def build_demo_city(
             say(ensure_demo_linkage(session, settings, store))
             say("posting residents' civic problems and running one as a challenge")
             say(ensure_demo_civic(session, settings, store))
+            say("citizens donating their own data (My Data)")
+            say(ensure_demo_mydata(session, settings, store))
             return _summary(session, source_dir, people, seed, created=True)
     finally:
         engine.dispose()
@@ -183,6 +187,7 @@ def _is_complete(session: Session) -> bool:
         and has_demo_credits(session)
         and has_demo_testbed(session)
         and has_demo_civic(session)
+        and has_demo_mydata(session)
     )
 
 
@@ -290,6 +295,11 @@ def _summary(
         accounts.append(DemoAccount(institution.username, institution.role.value, institution.slug))
     accounts.append(DemoAccount(CITIZEN_USERNAME, Role.citizen.value, None))
     accounts += [DemoAccount(name, Role.citizen.value, None) for name in CIVIC_RESIDENTS]
+    accounts += [
+        DemoAccount(name, Role.citizen.value, None)
+        for name in MYDATA_CITIZENS
+        if name != CITIZEN_USERNAME
+    ]
     catalogue_slugs = [spec.slug for spec in CATALOGUE]
     datasets = list(session.scalars(select(Dataset).where(Dataset.slug.in_(catalogue_slugs))))
     versions = latest_versions(session, [d.id for d in datasets])
