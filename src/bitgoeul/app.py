@@ -19,7 +19,7 @@ from bitgoeul.compute.runner import JobRunner
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.errors import BitgoeulError, RateLimited
-from bitgoeul.messages import translate_tree
+from bitgoeul.messages import joined, msg, pydantic_problem, translate_tree
 from bitgoeul.storage import make_store
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed.access import testbed_context
@@ -175,6 +175,23 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_html(request):
+            from bitgoeul.web.views import render_error
+
+            # A page's address or form a person can fix: which part, and what it should be.
+            problems = joined(
+                msg(
+                    "{field}: {problem}",
+                    field=".".join(str(p) for p in e.get("loc", ())[1:]) or "form",
+                    problem=pydantic_problem(e),
+                )
+                for e in exc.errors()
+            )
+            return render_error(
+                request,
+                422,
+                msg("This address or form is not valid: {problems}.", problems=problems),
+            )
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
@@ -186,7 +203,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_html(request):
             from bitgoeul.web.views import render_error
 
-            return render_error(request, exc.status_code, str(exc.detail))
+            # Starlette's own words ("Not Found") said as the hub says things.
+            said: str = str(exc.detail)
+            if exc.status_code == 404:
+                said = msg("There is no page at {path}.", path=request.url.path)
+            elif exc.status_code == 405:
+                said = msg("This address does not answer {method} requests.", method=request.method)
+            return render_error(request, exc.status_code, said)
         return JSONResponse(
             {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
         )

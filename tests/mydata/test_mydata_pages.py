@@ -8,13 +8,13 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from tests.catalog.conftest import WHO
+from tests.mydata.conftest import DONORS, MONTHS, POOL, SOURCE, Ask, DonorCity, consent_of, kwh
 
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts.models import User
 from bitgoeul.config import Settings
 from bitgoeul.deps import SESSION_COOKIE
-from tests.catalog.conftest import WHO
-from tests.mydata.conftest import DONORS, MONTHS, POOL, SOURCE, Ask, DonorCity, consent_of, kwh
 
 
 def _sign_in(api: TestClient, db: Session, settings: Settings, user_id: int | None) -> str:

@@ -24,7 +24,7 @@ from bitgoeul.cli.query import query_app
 from bitgoeul.cli.server import demo, serve, worker
 from bitgoeul.cli.testbed import testbed_app
 from bitgoeul.config import Settings
-from bitgoeul.errors import validation_problems
+from bitgoeul.messages import validation_problems
 
 app = typer.Typer(
     name="bitgoeul",

@@ -19,8 +19,9 @@ from pydantic import ValidationError
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
-from bitgoeul.errors import BitgoeulError, validation_problems
+from bitgoeul.errors import BitgoeulError
 from bitgoeul.governance.models import Purpose
+from bitgoeul.messages import joined, validation_problems
 from bitgoeul.mydata import actions, queries
 from bitgoeul.mydata.api import donate_upload as api_donate_upload
 from bitgoeul.mydata.models import Tier
@@ -52,7 +53,7 @@ def _consent_from_form(form: dict[str, Any]) -> ConsentIn:
 
 def _problem(error: Exception) -> tuple[str, int]:
     if isinstance(error, ValidationError):
-        return "; ".join(validation_problems(error)), 422
+        return joined(validation_problems(error)), 422
     assert isinstance(error, BitgoeulError)  # noqa: S101
     return error.message, error.status_code
 
