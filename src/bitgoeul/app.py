@@ -23,6 +23,7 @@ from bitgoeul.messages import translate_tree
 from bitgoeul.storage import make_store
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed.actions import testbed_scorer
+from bitgoeul.tower.metrics import HubMetrics
 
 WEB_DIR = Path(__file__).parent / "web"
 
@@ -80,6 +81,8 @@ def create_app(
     app.state.job_runner = make_job_runner(
         settings, app.state.sessionmaker, app.state.store, app.state.executor
     )
+    app.state.metrics = HubMetrics(app.state.sessionmaker)
+    app.middleware("http")(app.state.metrics.middleware)
 
     _install_error_handlers(app)
 
@@ -94,8 +97,12 @@ def create_app(
     from bitgoeul.dp.api import router as dp_router
     from bitgoeul.governance.api import router as governance_router
     from bitgoeul.linkage.api import router as linkage_router
+    from bitgoeul.programmes.api import academy_router
+    from bitgoeul.programmes.api import router as programmes_router
     from bitgoeul.query.api import router as query_router
     from bitgoeul.testbed.api import router as testbed_router
+    from bitgoeul.tower.api import metrics_router
+    from bitgoeul.tower.api import router as tower_router
     from bitgoeul.web.account_pages import router as account_pages_router
     from bitgoeul.web.audit_pages import router as audit_pages_router
     from bitgoeul.web.dataset_pages import router as dataset_pages_router
@@ -121,6 +128,10 @@ def create_app(
     app.include_router(compute_router, prefix="/api/v1")
     app.include_router(testbed_router, prefix="/api/v1")
     app.include_router(dp_router, prefix="/api/v1")
+    app.include_router(tower_router, prefix="/api/v1")
+    app.include_router(programmes_router, prefix="/api/v1")
+    app.include_router(academy_router, prefix="/api/v1")
+    app.include_router(metrics_router)
     app.include_router(web_router)
     # /datasets/new before /datasets/{slug}.
     app.include_router(steward_pages_router)

@@ -21,6 +21,14 @@ from bitgoeul.governance.models import (
     ProjectMember,
 )
 from bitgoeul.linkage.models import LinkageApproval, LinkageProject, LinkageRun
+from bitgoeul.programmes.models import (
+    Cohort,
+    Course,
+    Enrolment,
+    Lab,
+    LabResult,
+    SupportApplication,
+)
 from bitgoeul.query.models import QueryRun, SavedQuery
 from bitgoeul.testbed.models import (
     TestbedRerun,
@@ -29,12 +37,15 @@ from bitgoeul.testbed.models import (
     TestbedTeam,
     TestbedTeamMember,
 )
+from bitgoeul.tower.models import TowerSnapshot
 
 __all__ = [
     "AccessRequest",
     "Agreement",
     "ApiToken",
     "AuditEvent",
+    "Cohort",
+    "Course",
     "CreditAccount",
     "CreditEntry",
     "Dataset",
@@ -43,9 +54,12 @@ __all__ = [
     "DpPersonRows",
     "DpProfile",
     "DpRelease",
+    "Enrolment",
     "IngestRun",
     "Job",
     "JobWorker",
+    "Lab",
+    "LabResult",
     "LinkageApproval",
     "LinkageProject",
     "LinkageRun",
@@ -59,11 +73,13 @@ __all__ = [
     "QueryRun",
     "ReleaseDecision",
     "SavedQuery",
+    "SupportApplication",
     "TestbedRerun",
     "TestbedSubmission",
     "TestbedTask",
     "TestbedTeam",
     "TestbedTeamMember",
+    "TowerSnapshot",
     "User",
     "WebSession",
 ]

@@ -21,6 +21,7 @@ from bitgoeul.cli.linkage import linkage_app
 from bitgoeul.cli.query import query_app
 from bitgoeul.cli.server import demo, serve, worker
 from bitgoeul.cli.testbed import testbed_app
+from bitgoeul.cli.tower import tower_app
 from bitgoeul.config import Settings
 from bitgoeul.errors import validation_problems
 
@@ -65,5 +66,6 @@ app.add_typer(credits_app, name="credits")
 app.add_typer(testbed_app, name="testbed")
 app.add_typer(audit_app, name="audit")
 app.add_typer(linkage_app, name="linkage")
+app.add_typer(tower_app, name="tower")
 
 __all__ = ["app"]

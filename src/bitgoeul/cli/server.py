@@ -10,6 +10,7 @@ beside its server.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -28,12 +29,14 @@ from rich.table import Table
 from bitgoeul.app import create_app, make_job_runner
 from bitgoeul.cli.context import console, fail, hub_of
 from bitgoeul.compute.executors import make_executor
+from bitgoeul.compute.runner import JobRunner
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.demo import DemoAccount, build_demo_city
 from bitgoeul.demo.build import DEFAULT_PEOPLE, DEFAULT_SEED, demo_settings
 from bitgoeul.demo.institutions import DEMO_PASSWORD
 from bitgoeul.storage import make_store
+from bitgoeul.tower import actions as tower_actions
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -79,6 +82,19 @@ def serve(
     server.run()
 
 
+SNAPSHOT_CHECK_SECONDS = 600
+
+
+def _daily_snapshot(runner: JobRunner) -> None:
+    """Take the tower's snapshot of the day unless it exists; a failure is logged, never
+    stops the worker (the next check tries again)."""
+    try:
+        with runner.sessions() as session:
+            tower_actions.snapshot_if_missing(session)
+    except Exception:
+        logging.getLogger(__name__).exception("the control tower's daily snapshot failed")
+
+
 def worker(
     ctx: typer.Context,
     poll: Annotated[
@@ -107,7 +123,11 @@ def worker(
         "Ctrl+C stops it."
     )
     try:
-        stop.wait()
+        # The control tower's daily snapshot rides along: taken when the day has none.
+        while True:
+            _daily_snapshot(runner)
+            if stop.wait(SNAPSHOT_CHECK_SECONDS):
+                break
     finally:
         console.print("Stopping: running jobs are cancelled and recorded.")
         runner.stop()
