@@ -2,3 +2,4 @@
 
 from tests.catalog.conftest import api, cast  # noqa: F401
 from tests.programmes.programme_city import people  # noqa: F401
+from tests.testbed.bench_city import bench, submit_file  # noqa: F401
