@@ -114,9 +114,11 @@ def create_app(
     from bitgoeul.web.me_pages import router as me_pages_router
     from bitgoeul.web.notification_pages import router as notification_pages_router
     from bitgoeul.web.operator_pages import router as operator_pages_router
+    from bitgoeul.web.programme_pages import router as programme_pages_router
     from bitgoeul.web.query_pages import router as query_pages_router
     from bitgoeul.web.steward_pages import router as steward_pages_router
     from bitgoeul.web.testbed_pages import router as testbed_pages_router
+    from bitgoeul.web.tower_pages import router as tower_pages_router
     from bitgoeul.web.views import router as web_router
 
     app.include_router(accounts_router, prefix="/api/v1")
@@ -145,7 +147,10 @@ def create_app(
     app.include_router(job_pages_router)
     app.include_router(linkage_pages_router)
     app.include_router(testbed_pages_router)
+    # /hub/tower before the operator pages' /hub/... routes.
+    app.include_router(tower_pages_router)
     app.include_router(operator_pages_router)
+    app.include_router(programme_pages_router)
     app.include_router(me_pages_router)
     app.include_router(developer_pages_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
