@@ -18,6 +18,7 @@ from bitgoeul.cli.dp import dp_app
 from bitgoeul.cli.governance import agreement_app, project_app, request_app
 from bitgoeul.cli.jobs import credits_app, job_app
 from bitgoeul.cli.linkage import linkage_app
+from bitgoeul.cli.programmes import academy_app, programme_app
 from bitgoeul.cli.query import query_app
 from bitgoeul.cli.server import demo, serve, worker
 from bitgoeul.cli.testbed import testbed_app
@@ -67,5 +68,7 @@ app.add_typer(testbed_app, name="testbed")
 app.add_typer(audit_app, name="audit")
 app.add_typer(linkage_app, name="linkage")
 app.add_typer(tower_app, name="tower")
+app.add_typer(programme_app, name="programme")
+app.add_typer(academy_app, name="academy")
 
 __all__ = ["app"]
