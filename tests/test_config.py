@@ -55,3 +55,21 @@ def test_masked_settings_hide_secrets_and_database_passwords(tmp_path: Path) -> 
     assert "hunter2" not in text
     assert shown["secret_key"] == "**********"
     assert "db.internal/bitgoeul" in shown["database"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("BITGOEUL_STORAGE_BACKEND", "lcoal"), ("BITGOEUL_JOB_EXECUTOR", "rey")],
+)
+def test_a_misspelt_engine_name_fails_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=variable.removeprefix("BITGOEUL_").lower()) as info:
+        Settings()
+    assert "local" in str(info.value)
+
+
+def test_the_engine_names_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BITGOEUL_JOB_EXECUTOR", "ray")
+    assert Settings().job_executor == "ray"

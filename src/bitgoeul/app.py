@@ -22,6 +22,7 @@ from bitgoeul.errors import BitgoeulError, RateLimited
 from bitgoeul.messages import translate_tree
 from bitgoeul.storage import make_store
 from bitgoeul.storage.base import ObjectStore
+from bitgoeul.testbed.access import testbed_context
 from bitgoeul.testbed.actions import testbed_scorer
 from bitgoeul.tower.metrics import HubMetrics
 
@@ -39,6 +40,7 @@ def make_job_runner(
         store,
         executor,
         finish_hooks=[testbed_scorer(settings, store)],
+        test_set_context=testbed_context,
     )
 
 

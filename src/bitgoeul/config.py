@@ -14,7 +14,7 @@ import secrets
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="Signs sessions and keys pseudonyms; generated on first run."
     )
-    storage_backend: str = "local"
+    storage_backend: Literal["local"] = Field(
+        default="local", description="Where stored objects live: 'local' (a directory)."
+    )
     max_upload_bytes: int = Field(default=10 * 1024**3, description="Largest accepted upload.")
     ingest_error_limit: int = Field(default=100, description="Errors listed in a report.")
     session_max_age_seconds: int = 14 * 24 * 3600
@@ -81,7 +83,7 @@ class Settings(BaseSettings):
         "or CIDR networks, separated by commas (loopback by default).",
     )
     base_url: str = "http://127.0.0.1:8000"
-    job_executor: str = Field(
+    job_executor: Literal["local", "ray"] = Field(
         default="local", description="Where jobs run: 'local' (sandboxed here) or 'ray'."
     )
     ray_address: str | None = Field(

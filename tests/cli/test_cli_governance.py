@@ -6,8 +6,12 @@ import json
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 from tests.cli.outcomes import ok, refused
 from typer.testing import Result
+
+from bitgoeul.catalog.models import Dataset
 
 Invoke = Callable[..., Result]
 STEWARD, RESEARCHER, COLLEAGUE = "kepco-steward", "researcher", "colleague"
@@ -169,3 +173,29 @@ def test_only_the_publishers_steward_may_revoke(invoke: Invoke, request_id: int)
 
 def test_an_unknown_user_is_named(invoke: Invoke) -> None:
     assert "There is no user 'ghost'" in refused(invoke("project", "list", "--as", "ghost"))
+
+
+def test_the_queue_shows_the_projects_purpose_and_justification(
+    invoke: Invoke, request_id: int
+) -> None:
+    queue = ok(invoke("request", "list", "--as", STEWARD))
+    flat = " ".join(queue.split())
+    assert "'Flu season'" in flat
+    assert "health-research" in flat
+    assert "Plan clinic staffing." in flat
+
+
+def test_a_request_on_a_test_set_is_marked_and_needs_the_confirmation(
+    invoke: Invoke, request_id: int, db: Session
+) -> None:
+    # The dataset became a hidden test set after it was requested.
+    db.execute(update(Dataset).where(Dataset.slug == RESTRICTED).values(holdout=True))
+    db.commit()
+    assert "hidden test set" in ok(invoke("request", "list", "--as", STEWARD))
+    error = refused(invoke("request", "approve", str(request_id), "--as", STEWARD))
+    assert "hidden test set" in error
+    assert "--confirm-test-set" in error
+    approved = ok(
+        invoke("request", "approve", str(request_id), "--as", STEWARD, "--confirm-test-set")
+    )
+    assert "Approved request 1" in approved

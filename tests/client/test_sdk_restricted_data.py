@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts import actions
-from bitgoeul.client import AccessDenied, Client, Conflict
+from bitgoeul.client import AccessDenied, Client, Conflict, ValidationFailed
 from bitgoeul.config import Settings
 
 PASSWORD = "correct-horse-battery"  # the password conftest gives its people
@@ -138,3 +138,40 @@ def test_a_hidden_test_set_cannot_be_requested(analyst: Client, steward: Client)
     listed = analyst.datasets(kind="test_set")
     assert [d.slug for d in listed.items] == ["demand-test-set"]
     assert "demand-test-set" not in [d.slug for d in analyst.datasets().items]
+
+
+def test_approving_a_request_on_a_test_set_needs_confirm_test_set(
+    analyst: Client, steward: Client, restricted: str
+) -> None:
+    project = analyst.create_project(
+        title="Forecasts", purpose="academic-research", justification="Benchmarks."
+    )
+    asked = analyst.request_access(project=project.id, dataset=restricted)
+    steward.update_dataset(restricted, holdout=True)  # a test set after it was requested
+    (queued,) = [r for r in steward.access_requests() if r.id == asked.id]
+    assert queued.dataset_is_test_set
+    with pytest.raises(ValidationFailed, match="hidden test set"):
+        steward.approve(asked.id)
+    agreement = steward.approve(asked.id, confirm_test_set=True)
+    assert agreement.dataset == restricted
+
+
+def test_a_steward_changes_metadata_access_and_thresholds(steward: Client, restricted: str) -> None:
+    changed = steward.update_dataset(
+        restricted,
+        title="Meter owners by district",
+        licence="CC-BY-4.0",
+        access_level="secure",
+        min_group_size=20,
+    )
+    assert changed.title == "Meter owners by district"
+    assert changed.licence == "CC-BY-4.0"
+    assert changed.access_level == "secure"
+    assert steward.dataset(restricted).min_group_size == 20
+    with pytest.raises(ValidationFailed, match="min_group_size"):
+        steward.update_dataset(restricted, min_group_size=0)
+
+
+def test_only_the_publishers_stewards_change_a_dataset(analyst: Client, restricted: str) -> None:
+    with pytest.raises(AccessDenied):
+        analyst.update_dataset(restricted, title="Mine now")

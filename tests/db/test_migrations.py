@@ -26,7 +26,7 @@ def test_the_models_match_the_migrations(settings: Settings) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from bitgoeul.db.autogenerate import include_object
+    from bitgoeul.db.migrations.autogenerate import include_object
 
     engine = make_engine(settings)
     with engine.connect() as connection:

@@ -85,13 +85,12 @@ def test_the_demo_is_never_built_into_a_production_hub(settings: Settings) -> No
 def test_the_demo_startup_has_credits_and_its_example_job_runs_and_waits_for_review(
     settings: Settings,
 ) -> None:
+    from bitgoeul.app import make_job_runner
     from bitgoeul.compute import credits
     from bitgoeul.compute.executors import make_executor
     from bitgoeul.compute.models import Job
-    from bitgoeul.compute.runner import JobRunner
     from bitgoeul.compute.sandbox import sandbox_support
     from bitgoeul.storage import make_store
-    from bitgoeul.testbed.actions import testbed_scorer
     from bitgoeul.testbed.models import TestbedSubmission
 
     build_demo_city(settings, people=200, seed=7)
@@ -111,12 +110,11 @@ def test_the_demo_startup_has_credits_and_its_example_job_runs_and_waits_for_rev
     # The startup's model submission to the flow task is the other job.
     assert names[1].startswith("testbed hourly-population-flow submission")
     store = make_store(settings)
-    runner = JobRunner(
+    runner = make_job_runner(
         settings.model_copy(update={"environment": Environment.demo}),
         sessions,
         store,
         make_executor(settings),
-        finish_hooks=[testbed_scorer(settings, store)],
     )
     runner.run_until_idle(timeout=120)
     with sessions() as session:

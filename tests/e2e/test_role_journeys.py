@@ -45,26 +45,6 @@ pytestmark = pytest.mark.e2e
 
 WIDE, PHONE = 1280, 390
 
-# Gaps other parts of issue 12 close, each named with what it is and the page it shows on:
-# a problem matching one is left out of the failure until its fix lands (then the entry goes).
-PENDING: list[tuple[str, str]] = [
-    # The testbed's test inputs download through /api/v1/testbed/... (testbed pages).
-    ("/testbed/", 'links into the API: <a href="/api/v1/testbed/'),
-    # The audit log and the query history keep each decision's reason as the English it was
-    # written in (it is a server message since governance/decision.py uses msg()); the audit
-    # page and the query page's run history do not say stored reasons in Korean yet.
-    ("/audit", "untranslated: 'steward of the publishing organization'"),
-    ("/audit", "untranslated: 'registered data, signed-in user'"),
-    ("/audit", "untranslated: 'restricted data needs an approved project agreement'"),
-    ("/query", "untranslated: 'restricted data needs an approved project agreement'"),
-]
-
-
-def _pending(problem: Problem) -> bool:
-    path = problem.url.split("//", 1)[-1].partition("/")[2]
-    return any(("/" + path).startswith(where) and what in problem.what for where, what in PENDING)
-
-
 LANGUAGES = ("en", "ko")
 SIGN_IN = {"en": "Sign in", "ko": "로그인"}
 
@@ -385,5 +365,5 @@ def test_role_journey(
                 _opens_each_notification(page, journey, lang)
     finally:
         context.close()
-    problems = [str(p) for p in journey.problems if not _pending(p)]
+    problems = [str(p) for p in journey.problems]
     assert not problems, f"{role}: {len(problems)} problems:\n" + "\n".join(problems)

@@ -466,3 +466,27 @@ def test_an_agreement_past_its_expiry_is_no_longer_active(
     db.commit()
     shown = api.get(f"/api/v1/agreements/{agreement['id']}", headers=city.headers("project_member"))
     assert shown.json()["active"] is False
+
+
+def test_approving_a_request_on_a_test_set_needs_the_stewards_confirmation(
+    api: TestClient, city: City, pending_request: int, db: Session
+) -> None:
+    # The dataset became a testbed's hidden test set after it was requested.
+    dataset = city.datasets[AccessLevel.restricted]
+    dataset.holdout = True
+    db.commit()
+    queue = api.get("/api/v1/access-requests", headers=city.headers("steward_of_publisher"))
+    (listed,) = [r for r in queue.json() if r["id"] == pending_request]
+    assert listed["dataset_is_test_set"] is True
+    refused = api.post(
+        f"/api/v1/access-requests/{pending_request}/approve",
+        json={},
+        headers=city.headers("steward_of_publisher"),
+    )
+    assert refused.status_code == 422
+    (problem,) = refused.json()["detail"]
+    assert problem["loc"] == ["body", "confirm_test_set"]
+    assert "hidden test set" in problem["msg"]
+    assert db.scalars(select(Agreement)).all() == []
+    approved = _approve(api, city, pending_request, confirm_test_set=True)
+    assert approved["dataset"] == dataset.slug

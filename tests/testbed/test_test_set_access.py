@@ -30,12 +30,14 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog.models import AccessLevel, Dataset
 from bitgoeul.compute import credits
 from bitgoeul.compute import inputs as compute_inputs
+from bitgoeul.compute.models import ComputeAudit
 from bitgoeul.compute.runner import JobRunner
 from bitgoeul.compute.sandbox import sandbox_support
 from bitgoeul.config import Settings
 from bitgoeul.governance.decision import DataAction, DecisionContext, TestbedTerms, decide
 from bitgoeul.governance.doors import Door
 from bitgoeul.privacy.pseudonyms import pseudonym_key, pseudonymise
+from bitgoeul.testbed import access as testbed_access
 from bitgoeul.testbed import actions
 from bitgoeul.testbed.models import TestbedTask
 
@@ -391,7 +393,7 @@ def test_a_models_job_inputs_carry_the_same_pseudonyms(
     test_set = db.get(Dataset, task.test_dataset_id)
     assert test_set is not None
     member: Actor = secured.cast.actors["member"]
-    door = Door(db, actor=member, event=compute_inputs.JOB_DECISION, detail={"job": None})
+    door = Door(db, actor=member, event=ComputeAudit.dataset_job_decision, detail={"job": None})
     with door:
         granted = compute_inputs.decide_inputs(
             db,
@@ -400,6 +402,7 @@ def test_a_models_job_inputs_carry_the_same_pseudonyms(
             project_id=task.project_id,
             references=[(test_set.slug, task.test_version)],
             testbed_task=SECURED,
+            test_set_context=testbed_access.testbed_context,
         )
         written = compute_inputs.materialize(
             granted, door, settings=settings, store=app.state.store, dest=tmp_path / "in"

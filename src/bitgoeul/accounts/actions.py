@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts import passwords, queries
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import (
+    AccountAudit,
     ApiToken,
     LoginFailure,
     Organization,
@@ -135,7 +136,7 @@ def create_organization(
     _flush_or_conflict(session, f"An organization with slug {slug!r} already exists.")
     record_event(
         session,
-        action="organization.create",
+        action=AccountAudit.organization_create,
         **_audit_actor(actor),
         resource_type="organization",
         resource_id=organization.slug,
@@ -210,7 +211,7 @@ def create_user(
     _flush_or_conflict(session, f"The username {username!r} is taken; choose another.")
     record_event(
         session,
-        action="user.create",
+        action=AccountAudit.user_create,
         **_audit_actor(actor),
         resource_type="user",
         resource_id=user.username,
@@ -248,7 +249,7 @@ def deactivate_user(session: Session, *, actor: Actor | None, username: str) -> 
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     record_event(
         session,
-        action="user.deactivate",
+        action=AccountAudit.user_deactivate,
         **_audit_actor(actor),
         resource_type="user",
         resource_id=user.username,
@@ -268,7 +269,7 @@ def reactivate_user(session: Session, *, actor: Actor | None, username: str) -> 
     user.is_active = True
     record_event(
         session,
-        action="user.reactivate",
+        action=AccountAudit.user_reactivate,
         **_audit_actor(actor),
         resource_type="user",
         resource_id=user.username,
@@ -329,7 +330,7 @@ def change_user(
     session.flush()
     record_event(
         session,
-        action="user.change",
+        action=AccountAudit.user_change,
         **_audit_actor(actor),
         resource_type="user",
         resource_id=user.username,
@@ -386,7 +387,7 @@ def update_organization(
         setattr(organization, field, value)
     record_event(
         session,
-        action="organization.update",
+        action=AccountAudit.organization_update,
         **_audit_actor(actor),
         resource_type="organization",
         resource_id=organization.slug,
@@ -529,7 +530,7 @@ def _audit_login(
         detail["retry_after"] = retry_after
     record_event(
         session,
-        action="login",
+        action=AccountAudit.login,
         outcome=outcome,
         actor_id=user.id if user else None,
         actor_name=name or "anonymous",
@@ -578,7 +579,7 @@ def end_web_session(session: Session, *, cookie: str) -> None:
     session.delete(found)
     record_event(
         session,
-        action="logout",
+        action=AccountAudit.logout,
         actor_id=user.id,
         actor_name=user.username,
         resource_type="user",
@@ -616,7 +617,7 @@ def create_api_token(
     session.flush()
     record_event(
         session,
-        action="token.create",
+        action=AccountAudit.token_create,
         **_audit_actor(actor),
         resource_type="api_token",
         resource_id=token.id,
@@ -650,7 +651,7 @@ def revoke_api_token(session: Session, *, actor: Actor, token_id: int) -> ApiTok
     token.revoked_at = utcnow()
     record_event(
         session,
-        action="token.revoke",
+        action=AccountAudit.token_revoke,
         **_audit_actor(actor),
         resource_type="api_token",
         resource_id=token.id,

@@ -5,10 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.audit.models import AuditAction
+from bitgoeul.db.base import Base, str_enum, utcnow
+
+
+class AccountAudit(AuditAction):
+    """What people and operators did to accounts, organizations, sessions and tokens."""
+
+    organization_create = "organization.create"
+    organization_update = "organization.update"
+    user_create = "user.create"
+    user_deactivate = "user.deactivate"
+    user_reactivate = "user.reactivate"
+    user_change = "user.change"
+    login = "login"
+    logout = "logout"
+    token_create = "token.create"  # noqa: S105 (an action's name)
+    token_revoke = "token.revoke"  # noqa: S105
 
 
 class OrganizationKind(StrEnum):
@@ -25,10 +41,6 @@ class Role(StrEnum):
     citizen = "citizen"
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=32, validate_strings=True)
-
-
 class Organization(Base):
     __tablename__ = "organizations"
 
@@ -36,7 +48,9 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     name_ko: Mapped[str] = mapped_column(String(200), default="")
-    kind: Mapped[OrganizationKind] = mapped_column(_enum(OrganizationKind, "organization_kind"))
+    kind: Mapped[OrganizationKind] = mapped_column(
+        str_enum(OrganizationKind, "organization_kind", length=32)
+    )
     description: Mapped[str] = mapped_column(Text, default="")
     website: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -52,7 +66,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "user_role", length=32))
     organization_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
     )

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from bitgoeul.audit.models import AuditEvent
+from bitgoeul.audit.models import AuditAction, AuditEvent
 from bitgoeul.db.base import utcnow
 
 GENESIS_HASH = "0" * 64
@@ -68,7 +68,7 @@ def chain_hash(prev_hash: str, payload: str) -> str:
 def record_event(
     session: Session,
     *,
-    action: str,
+    action: AuditAction,
     actor_id: int | None = None,
     actor_name: str = "anonymous",
     outcome: str = "ok",

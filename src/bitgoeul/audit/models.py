@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bitgoeul.db.base import Base, utcnow
+
+
+class AuditAction(StrEnum):
+    """What an audit event records, named ``<thing>.<what happened>``.
+
+    Each package that audits names its actions in its own subclass (``ComputeAudit`` in
+    ``compute/models.py``...), and ``record_event`` takes only those, so a name is written in
+    one place.  The values are what the log stores: never change one, or the entries already
+    written stop matching it.
+    """
 
 
 class AuditEvent(Base):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import pyarrow.parquet as pq
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,8 +29,13 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization
 from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog import search_text
-from bitgoeul.catalog.models import Dataset, DatasetVersion, IngestRun, IngestStatus
-from bitgoeul.catalog.queries import applied_obligations, get_dataset, version_of
+from bitgoeul.catalog.models import CatalogAudit, Dataset, DatasetVersion, IngestRun, IngestStatus
+from bitgoeul.catalog.queries import (
+    applied_obligations,
+    get_dataset,
+    latest_version,
+    version_of,
+)
 from bitgoeul.catalog.schemas import DatasetCreate, DatasetUpdate, Preview, UpdateFrequency
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
@@ -38,6 +43,7 @@ from bitgoeul.engine import locked as engine
 from bitgoeul.errors import BitgoeulError, Conflict, NotFound, ValidationFailed
 from bitgoeul.governance.decision import DataAction, DecisionContext
 from bitgoeul.governance.doors import Door, Passage, Request
+from bitgoeul.governance.models import GovernanceAudit
 from bitgoeul.governance.queries import decision_context
 from bitgoeul.ingest.profile import json_value
 from bitgoeul.ingest.report import stored as stored_report
@@ -79,7 +85,7 @@ def require(
 ) -> None:
     """A steward's change to a dataset goes through the decision point like every door: the
     decision is audited (``dataset.<action>``), a refusal committed, then ``AccessDenied``."""
-    door = Door(session, actor=actor, event=f"dataset.{action.value}")
+    door = Door(session, actor=actor, event=GovernanceAudit(f"dataset.{action.value}"))
     with door:
         door.admit([Request(action, dataset, None, context)])
 
@@ -131,7 +137,7 @@ def create_dataset(session: Session, *, actor: Actor, data: DatasetCreate) -> Da
         raise Conflict(_taken(slug)) from exc
     record_event(
         session,
-        action="dataset.created",
+        action=CatalogAudit.dataset_created,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="dataset",
@@ -182,7 +188,7 @@ def update_dataset(session: Session, *, actor: Actor, slug: str, data: DatasetUp
     changed = sorted(name for name in changes if before[name] != getattr(dataset, name))
     record_event(
         session,
-        action="dataset.updated",
+        action=CatalogAudit.dataset_updated,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="dataset",
@@ -234,7 +240,7 @@ def _finish_failed(
     )
     record_event(
         session,
-        action="dataset.version_failed",
+        action=CatalogAudit.dataset_version_failed,
         outcome="failed",
         actor_id=actor.user_id,
         actor_name=actor.username,
@@ -364,14 +370,8 @@ def _insert_version(
     """Number = previous + 1; a concurrent publisher taking it first makes us try the next."""
     for _attempt in range(PUBLISH_ATTEMPTS):
         dataset = get_dataset(session, slug)
-        number = 1 + (
-            session.scalar(
-                select(func.max(DatasetVersion.number)).where(
-                    DatasetVersion.dataset_id == dataset.id
-                )
-            )
-            or 0
-        )
+        latest = latest_version(session, dataset)
+        number = 1 + (latest.number if latest is not None else 0)
         version = DatasetVersion(
             dataset_id=dataset.id,
             number=number,
@@ -409,7 +409,7 @@ def _insert_version(
         dataset.updated_at = utcnow()
         record_event(
             session,
-            action="dataset.version_published",
+            action=CatalogAudit.dataset_version_published,
             actor_id=actor.user_id,
             actor_name=actor.username,
             resource_type="dataset",
@@ -488,7 +488,10 @@ def preview_version(
     on the locked engine like every door's.
     """
     door = Door(
-        session, actor=actor, event="dataset.preview_decision", detail={"project": project_id}
+        session,
+        actor=actor,
+        event=CatalogAudit.dataset_preview_decision,
+        detail={"project": project_id},
     )
     with door:
         passage = _admitted(
@@ -562,7 +565,7 @@ def download_version(
     door = Door(
         session,
         actor=actor,
-        event="dataset.download_decision",
+        event=CatalogAudit.dataset_download_decision,
         detail={"project": project_id, "format": file_format},
     )
     with door:
@@ -641,12 +644,7 @@ class UploadHeld(BitgoeulError):
 def _refuse_identical(session: Session, dataset: Dataset, *, result: Any, filename: str) -> None:
     """The same bytes read to the same schema (types and column classes) as the latest
     version would make a version identical to it: say so instead."""
-    latest = session.scalars(
-        select(DatasetVersion)
-        .where(DatasetVersion.dataset_id == dataset.id)
-        .order_by(DatasetVersion.number.desc())
-        .limit(1)
-    ).one_or_none()
+    latest = latest_version(session, dataset)
     if (
         latest is not None
         and latest.source_sha256 == result.source_sha256
@@ -702,7 +700,7 @@ def _hold(
     run.bytes_done = result.source_bytes
     record_event(
         session,
-        action="dataset.version_held",
+        action=CatalogAudit.dataset_version_held,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="dataset",
@@ -791,7 +789,7 @@ def discard_held(session: Session, *, settings: Settings, actor: Actor, run_id: 
     run.finished_at = utcnow()
     record_event(
         session,
-        action="dataset.version_discarded",
+        action=CatalogAudit.dataset_version_discarded,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="dataset",
@@ -828,7 +826,7 @@ def reclassify_columns(
     fields = list(latest.table_schema.get("fields", []))
     current = {str(f["name"]): str(f.get("classification") or "other") for f in fields}
     wanted = {**current, **classes}
-    door = Door(session, actor=actor, event=f"dataset.{DataAction.publish_version.value}")
+    door = Door(session, actor=actor, event=GovernanceAudit.dataset_publish_version)
     with door:
         passage = door.admit([Request(DataAction.publish_version, dataset, latest, None)])[0]
         unknown = sorted(set(classes) - set(current))

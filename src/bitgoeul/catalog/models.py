@@ -6,12 +6,26 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bitgoeul.accounts.models import Organization
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.audit.models import AuditAction
+from bitgoeul.db.base import Base, str_enum, utcnow
+
+
+class CatalogAudit(AuditAction):
+    """Changes to datasets and their versions, and the catalog's two doors (preview, download)."""
+
+    dataset_created = "dataset.created"
+    dataset_updated = "dataset.updated"
+    dataset_version_failed = "dataset.version_failed"
+    dataset_version_published = "dataset.version_published"
+    dataset_version_held = "dataset.version_held"
+    dataset_version_discarded = "dataset.version_discarded"
+    dataset_preview_decision = "dataset.preview_decision"
+    dataset_download_decision = "dataset.download_decision"
 
 
 class AccessLevel(StrEnum):
@@ -69,18 +83,12 @@ class Dataset(Base):
     description_ko: Mapped[str] = mapped_column(Text, default="")
     publisher_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"))
     sector: Mapped[Sector] = mapped_column(
-        Enum(
-            Sector,
-            name="sector",
-            native_enum=False,
-            length=32,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        str_enum(Sector, "sector", length=32),
     )
     keywords: Mapped[list[str]] = mapped_column(default=list)
     licence: Mapped[str] = mapped_column(String(64))
     access_level: Mapped[AccessLevel] = mapped_column(
-        Enum(AccessLevel, name="access_level", native_enum=False, length=16)
+        str_enum(AccessLevel, "access_level", length=16)
     )
     temporal_start: Mapped[date | None]
     temporal_end: Mapped[date | None]
@@ -154,9 +162,7 @@ class IngestRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
-    status: Mapped[IngestStatus] = mapped_column(
-        Enum(IngestStatus, name="ingest_status", native_enum=False, length=16)
-    )
+    status: Mapped[IngestStatus] = mapped_column(str_enum(IngestStatus, "ingest_status", length=16))
     source_filename: Mapped[str] = mapped_column(String(300))
     bytes_total: Mapped[int] = mapped_column(default=0)
     bytes_done: Mapped[int] = mapped_column(default=0)

@@ -74,15 +74,28 @@ def get_version(session: Session, slug: str, number: int | None = None) -> Datas
     return version_of(session, get_dataset(session, slug), number)
 
 
+def latest_version(session: Session, dataset: Dataset) -> DatasetVersion | None:
+    """The dataset's newest version (the highest number), or None before the first upload.
+    Every "latest version" in the platform is this one; ``latest_versions`` is its batch form."""
+    return session.scalars(
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id == dataset.id)
+        .order_by(DatasetVersion.number.desc())
+        .limit(1)
+    ).first()
+
+
 def version_of(session: Session, dataset: Dataset, number: int | None = None) -> DatasetVersion:
     """A version of a dataset already loaded, by number, or the latest when ``number`` is
     None."""
-    query = select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id)
     if number is None:
-        query = query.order_by(DatasetVersion.number.desc()).limit(1)
+        version = latest_version(session, dataset)
     else:
-        query = query.where(DatasetVersion.number == number)
-    version = session.scalars(query).first()
+        version = session.scalars(
+            select(DatasetVersion).where(
+                DatasetVersion.dataset_id == dataset.id, DatasetVersion.number == number
+            )
+        ).first()
     if version is None:
         if number is None:
             raise NotFound(
@@ -98,6 +111,7 @@ def version_of(session: Session, dataset: Dataset, number: int | None = None) ->
 
 
 def latest_versions(session: Session, dataset_ids: Sequence[int]) -> dict[int, DatasetVersion]:
+    """``latest_version`` for many datasets in one statement, by dataset id."""
     if not dataset_ids:
         return {}
     newest = (

@@ -196,6 +196,8 @@ def _requests_table(requests: list[AccessRequestPublic], *, title: str) -> Table
     table.add_column("answer")
     for request in requests:
         asked = (
+            f"for {request.project_title!r} ({request.project_purpose.value}: "
+            f"{request.project_justification}), "
             f"by {request.requested_by or 'a former user'}, {request.requested_days} days, "
             f"columns: {_columns(request.requested_columns)}"
         )
@@ -208,10 +210,14 @@ def _requests_table(requests: list[AccessRequestPublic], *, title: str) -> Table
             answer += f": {request.reason}"
         if request.agreement is not None:
             answer += f" (agreement {request.agreement})"
+        dataset = escape(request.dataset)
+        if request.dataset_is_test_set:
+            # Approving grants nothing on it; the steward is told before answering.
+            dataset += "\n[bold red]hidden test set[/]"
         table.add_row(
             str(request.id),
             str(request.project),
-            escape(request.dataset),
+            dataset,
             escape(asked),
             escape(answer),
         )
@@ -318,6 +324,13 @@ def request_approve(
         bool,
         typer.Option("--grants-identifiers", help="Show direct identifiers unpseudonymised."),
     ] = False,
+    confirm_test_set: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-test-set",
+            help="Approve although the dataset is a testbed's hidden test set (never shared).",
+        ),
+    ] = False,
 ) -> None:
     """Approve a pending request for your organization's data, with conditions."""
     try:
@@ -326,6 +339,7 @@ def request_approve(
             expires_in_days=expires_in_days,
             row_filter=row_filter,
             grants_identifiers=grants_identifiers,
+            confirm_test_set=confirm_test_set,
         )
     except ValidationError as exc:
         raise invalid_options(exc, {"columns": "--column"}) from None

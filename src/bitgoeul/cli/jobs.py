@@ -26,12 +26,12 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
+from bitgoeul.app import make_job_runner
 from bitgoeul.cli.context import Hub, console, fail, hub_of, invalid_options
 from bitgoeul.client._bundle import bundle_for
 from bitgoeul.compute import credits, jobs, review
 from bitgoeul.compute.executors import Executor, make_executor
 from bitgoeul.compute.models import FINISHED, ReleaseStatus, ReviewVerdict
-from bitgoeul.compute.runner import JobRunner
 from bitgoeul.compute.schemas import (
     CreditBalance,
     CreditEntryPublic,
@@ -43,7 +43,6 @@ from bitgoeul.compute.schemas import (
 )
 from bitgoeul.db import make_engine, make_sessionmaker
 from bitgoeul.storage import make_store
-from bitgoeul.testbed.actions import testbed_scorer
 
 job_app = typer.Typer(help="Jobs: your code, run in a sandbox next to the data.")
 credits_app = typer.Typer(help="Compute credits: the CPU-hours and GPU-hours jobs are paid from.")
@@ -153,13 +152,7 @@ def _run_until_finished(hub: Hub, executor: Executor, job_id: int, acting: str) 
     engine = make_engine(hub.settings)
     try:
         store = make_store(hub.settings)
-        runner = JobRunner(
-            hub.settings,
-            make_sessionmaker(engine),
-            store,
-            executor,
-            finish_hooks=[testbed_scorer(hub.settings, store)],
-        )
+        runner = make_job_runner(hub.settings, make_sessionmaker(engine), store, executor)
         try:
             runner.run_until_idle(timeout=math.inf)
         except KeyboardInterrupt:

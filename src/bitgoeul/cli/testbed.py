@@ -28,10 +28,10 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
+from bitgoeul.app import make_job_runner
 from bitgoeul.cli.context import Hub, console, fail, hub_of, invalid_options
 from bitgoeul.client._bundle import bundle_for, is_archive
 from bitgoeul.compute.executors import Executor, make_executor
-from bitgoeul.compute.runner import JobRunner
 from bitgoeul.compute.schemas import Resources
 from bitgoeul.db import make_engine, make_sessionmaker
 from bitgoeul.errors import TooLarge, validation_problems
@@ -582,13 +582,7 @@ def _run_queue(hub: Hub, executor: Executor) -> None:
     engine = make_engine(hub.settings)
     try:
         store = make_store(hub.settings)
-        runner = JobRunner(
-            hub.settings,
-            make_sessionmaker(engine),
-            store,
-            executor,
-            finish_hooks=[actions.testbed_scorer(hub.settings, store)],
-        )
+        runner = make_job_runner(hub.settings, make_sessionmaker(engine), store, executor)
         try:
             runner.run_until_idle(timeout=math.inf)
         except KeyboardInterrupt:

@@ -181,6 +181,13 @@ class Client:
         """Create a dataset's catalog entry (``slug``, ``title``, ``publisher``, ``sector`` …)."""
         return Dataset.model_validate(self._json("POST", "/datasets", json=metadata))
 
+    def update_dataset(self, slug: str, **fields: Any) -> Dataset:
+        """Change a dataset's catalog entry (its publisher's stewards, operators): metadata
+        (``title``, ``description``, ``keywords``, ``licence`` as an SPDX id …), the
+        ``access_level``, the disclosure thresholds (``min_group_size``, ``dominance_n``,
+        ``dominance_k``) or ``holdout``.  Only the fields given change."""
+        return Dataset.model_validate(self._json("PATCH", f"/datasets/{_seg(slug)}", json=fields))
+
     def upload(
         self,
         slug: str,
@@ -448,14 +455,19 @@ class Client:
         expires_in_days: int | None = None,
         row_filter: str | None = None,
         grants_identifiers: bool = False,
+        confirm_test_set: bool = False,
     ) -> Agreement:
         """Approve a pending request (stewards of the publisher) and return the agreement.
 
         Each condition left out takes the request's value; ``columns`` and ``expires_in_days``
         may narrow the request, not widen it.  ``row_filter`` is a SQL condition over the
-        dataset's columns that every row the project sees must meet.
+        dataset's columns that every row the project sees must meet.  A request on a
+        testbed's hidden test set (``AccessRequest.dataset_is_test_set``) is approved only
+        with ``confirm_test_set=True``: its rows are never shared, even under an agreement.
         """
         payload: dict[str, Any] = {"grants_identifiers": grants_identifiers}
+        if confirm_test_set:
+            payload["confirm_test_set"] = True
         if columns is not None:
             payload["columns"] = list(columns)
         if expires_in_days is not None:

@@ -92,6 +92,7 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
+from bitgoeul.engine.sql import quote_name, quote_text
 from bitgoeul.messages import msg
 
 __all__ = [
@@ -503,14 +504,6 @@ def _zip_holds_pickle(path: Path) -> bool:
         return any(name.endswith(".pkl") for name in archive.namelist())
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _is_count_name(name: str) -> bool:
     lowered = name.strip().lower()
     return (
@@ -555,9 +548,8 @@ class _Context:
         self.inputs: list[_Input] = []
         for index, rules in enumerate(inputs):
             view = f"bg_in_{index}"
-            self._run(
-                f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_literal(str(rules.parquet))})"
-            )
+            parquet = quote_text(str(rules.parquet))
+            self._run(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({parquet})")
             described = self.db.execute(f"DESCRIBE {view}").fetchall()
             columns = {str(row[0]).lower(): (str(row[0]), str(row[1])) for row in described}
             wanted = {c.lower() for c in rules.identifier_columns}
@@ -631,14 +623,14 @@ class _Context:
                         writer.write(chunk)
             delimiter = "\\t" if suffix == ".tsv" else ","
             relation = (
-                f"read_csv({_literal(str(source))}, header = true, all_varchar = true, "
+                f"read_csv({quote_text(str(source))}, header = true, all_varchar = true, "
                 f"delim = E'{delimiter}', quote = '\"', escape = '\"', null_padding = true)"
             )
         elif suffix == ".parquet":
-            relation = f"read_parquet({_literal(str(source))})"
+            relation = f"read_parquet({quote_text(str(source))})"
         else:
             layout = "newline_delimited" if suffix == ".jsonl" else "auto"
-            relation = f"read_json({_literal(str(source))}, format = '{layout}')"
+            relation = f"read_json({quote_text(str(source))}, format = '{layout}')"
         self._run(
             f"CREATE OR REPLACE TEMP TABLE bg_out AS SELECT * FROM {relation} "
             f"LIMIT {SAMPLE_ROWS + 1}"
@@ -718,8 +710,8 @@ class _Context:
         if not columns:
             return
         values = " UNION ALL ".join(
-            f"SELECT rowid AS r, {_literal(c)} AS col, bg_norm({_quote(c)}) AS v "
-            f"FROM bg_out WHERE bg_id_like(trim(TRY_CAST({_quote(c)} AS VARCHAR)))"
+            f"SELECT rowid AS r, {quote_text(c)} AS col, bg_norm({quote_name(c)}) AS v "
+            f"FROM bg_out WHERE bg_id_like(trim(TRY_CAST({quote_name(c)} AS VARCHAR)))"
             for c in columns
         )
         for identifier in source.identifiers:
@@ -728,8 +720,8 @@ class _Context:
                 WITH ov AS ({values}),
                 candidates AS (SELECT DISTINCT v FROM ov),
                 hit AS (
-                    SELECT DISTINCT bg_norm(i.{_quote(identifier)}) AS v FROM {source.view} i
-                    WHERE bg_norm(i.{_quote(identifier)}) IN (SELECT v FROM candidates)
+                    SELECT DISTINCT bg_norm(i.{quote_name(identifier)}) AS v FROM {source.view} i
+                    WHERE bg_norm(i.{quote_name(identifier)}) IN (SELECT v FROM candidates)
                 )
                 SELECT col, count(DISTINCT r) FROM ov JOIN hit USING (v) GROUP BY col ORDER BY col
                 """
@@ -776,7 +768,7 @@ class _Context:
         counts = []
         for column in columns:
             if _is_count_name(column) and self._scalar(
-                f"SELECT count(bg_num({_quote(column)})) FROM bg_out"
+                f"SELECT count(bg_num({quote_name(column)})) FROM bg_out"
             ):
                 counts.append(column)
         return counts
@@ -786,8 +778,8 @@ class _Context:
         findings = []
         for column in counts:
             small = self._scalar(
-                f"SELECT count(*) FROM bg_out WHERE bg_num({_quote(column)}) > 0 "
-                f"AND bg_num({_quote(column)}) < {k}"
+                f"SELECT count(*) FROM bg_out WHERE bg_num({quote_name(column)}) > 0 "
+                f"AND bg_num({quote_name(column)}) < {k}"
             )
             if small:
                 findings.append(
@@ -818,12 +810,12 @@ class _Context:
             row = self._row(
                 f"""
                 WITH v AS (
-                    SELECT DISTINCT bg_norm({_quote(column)}) AS v FROM bg_out
-                    WHERE {_quote(column)} IS NOT NULL
+                    SELECT DISTINCT bg_norm({quote_name(column)}) AS v FROM bg_out
+                    WHERE {quote_name(column)} IS NOT NULL
                 )
                 SELECT (SELECT count(*) FROM v),
-                    (SELECT count(DISTINCT bg_norm(i.{_quote(original)})) FROM {source.view} i
-                     WHERE bg_norm(i.{_quote(original)}) IN (SELECT v FROM v))
+                    (SELECT count(DISTINCT bg_norm(i.{quote_name(original)})) FROM {source.view} i
+                     WHERE bg_norm(i.{quote_name(original)}) IN (SELECT v FROM v))
                 """
             )
             if row is not None and row[0] and row[0] == row[1]:
@@ -833,13 +825,13 @@ class _Context:
     def _group_join(self, source: _Input, shared: dict[str, str], columns: list[str]) -> str:
         """``g`` (the distinct normalised combinations in the output) joined to the input."""
         return " AND ".join(
-            f"bg_norm(i.{_quote(shared[c])}) = g.k{n}" for n, c in enumerate(columns)
+            f"bg_norm(i.{quote_name(shared[c])}) = g.k{n}" for n, c in enumerate(columns)
         )
 
     def _distinct_groups(self, columns: list[str]) -> str:
         return (
             "SELECT DISTINCT "
-            + ", ".join(f"bg_norm({_quote(c)}) AS k{n}" for n, c in enumerate(columns))
+            + ", ".join(f"bg_norm({quote_name(c)}) AS k{n}" for n, c in enumerate(columns))
             + " FROM bg_out"
         )
 
@@ -847,7 +839,7 @@ class _Context:
         self, relative: str, source: _Input, shared: dict[str, str], keys: list[str]
     ) -> list[Finding]:
         k = source.rules.min_group_size
-        size = f"count(DISTINCT i.{_quote(source.person)})" if source.person else "count(*)"
+        size = f"count(DISTINCT i.{quote_name(source.person)})" if source.person else "count(*)"
         group_columns = ", ".join(f"g.k{n}" for n in range(len(keys)))
         small = self._scalar(
             f"""
@@ -891,7 +883,7 @@ class _Context:
         k = source.rules.min_group_size
         columns = list(shared)
         group_columns = ", ".join(f"g.k{n}" for n in range(len(columns)))
-        output_keys = ", ".join(f"bg_norm({_quote(c)}) AS k{n}" for n, c in enumerate(columns))
+        output_keys = ", ".join(f"bg_norm({quote_name(c)}) AS k{n}" for n, c in enumerate(columns))
         matches = " AND ".join(f"o.k{n} = m.k{n}" for n in range(len(columns)))
         copied = self._scalar(
             f"""
@@ -996,11 +988,11 @@ class _Context:
     ) -> str:
         """Each person's (else each row's) contribution to ``original``, per output group."""
         group_columns = ", ".join(f"g.k{n}" for n in range(len(keys)))
-        value = f"CAST(i.{_quote(original)} AS DOUBLE)"
+        value = f"CAST(i.{quote_name(original)} AS DOUBLE)"
         join = f"FROM {source.view} i JOIN g ON {self._group_join(source, shared, keys)}"
         if source.person is None:
             return f"SELECT {group_columns}, {value} AS v {join}"
-        person = _quote(source.person)
+        person = quote_name(source.person)
         return (
             f"SELECT {group_columns}, i.{person} AS p, sum({value}) AS v {join} "
             f"GROUP BY {group_columns}, i.{person}"
@@ -1027,8 +1019,8 @@ class _Context:
         for source in self.inputs:
             for column in source.name_columns:
                 values = self._scalar(
-                    f"SELECT count(DISTINCT bg_norm(i.{_quote(column)})) FROM {source.view} i "
-                    f"WHERE bg_norm(i.{_quote(column)}) IN (SELECT v FROM bg_name)"
+                    f"SELECT count(DISTINCT bg_norm(i.{quote_name(column)})) FROM {source.view} i "
+                    f"WHERE bg_norm(i.{quote_name(column)}) IN (SELECT v FROM bg_name)"
                 )
                 if values:
                     findings.append(
@@ -1080,8 +1072,8 @@ class _Context:
                 f"""
                 WITH candidates AS (SELECT DISTINCT v FROM bg_tokens),
                 hit AS (
-                    SELECT DISTINCT bg_norm(i.{_quote(identifier)}) AS v FROM {source.view} i
-                    WHERE bg_norm(i.{_quote(identifier)}) IN (SELECT v FROM candidates)
+                    SELECT DISTINCT bg_norm(i.{quote_name(identifier)}) AS v FROM {source.view} i
+                    WHERE bg_norm(i.{quote_name(identifier)}) IN (SELECT v FROM candidates)
                 )
                 SELECT count(DISTINCT v), count(DISTINCT line) FROM bg_tokens JOIN hit USING (v)
                 """

@@ -19,7 +19,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization
 from bitgoeul.accounts.queries import get_organization
 from bitgoeul.audit.actions import record_event
-from bitgoeul.compute.models import CreditAccount, CreditEntry, CreditKind
+from bitgoeul.compute.models import ComputeAudit, CreditAccount, CreditEntry, CreditKind
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, NotFound, ValidationFailed
 from bitgoeul.messages import joined, msg
@@ -174,7 +174,7 @@ def grant(
         )
     record_event(
         session,
-        action="credits.grant",
+        action=ComputeAudit.credits_grant,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="organization",

@@ -102,8 +102,4 @@ def make_executor(settings: Settings) -> Executor:
         from bitgoeul.compute.ray_executor import RayExecutor
 
         return RayExecutor(address=settings.ray_address)
-    if settings.job_executor != "local":
-        raise ValueError(
-            f"BITGOEUL_JOB_EXECUTOR={settings.job_executor!r}: choose 'local' or 'ray'."
-        )
     return LocalExecutor()

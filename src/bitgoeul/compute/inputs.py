@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -23,16 +23,11 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion
 from bitgoeul.catalog.queries import get_dataset, version_of
 from bitgoeul.config import Settings
-from bitgoeul.errors import ValidationFailed
-from bitgoeul.governance.decision import DataAction
+from bitgoeul.governance.decision import DataAction, DecisionContext
 from bitgoeul.governance.doors import Door, Passage, Request
 from bitgoeul.governance.queries import decision_context
-from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
-from bitgoeul.testbed.access import testbed_context
-
-JOB_DECISION = "dataset.job_decision"
 
 
 @dataclass(frozen=True)
@@ -69,20 +64,20 @@ class Granted:
         return described
 
 
-def parse_reference(reference: str) -> tuple[str, int | None]:
-    """``slug`` or ``slug@version``."""
-    slug, _, number = reference.strip().partition("@")
-    if not slug:
-        raise ValidationFailed(msg("A job's dataset needs a slug, e.g. 'kepco-household-power'."))
-    if number and not number.isdigit():
-        raise ValidationFailed(
-            msg(
-                "'{reference}': the version after '@' must be a number, e.g. {slug}@2.",
-                reference=reference,
-                slug=slug,
-            )
-        )
-    return slug, int(number) if number else None
+class TestSetContext(Protocol):
+    """The decision context of a testbed task's hidden test set for a model submission's job.
+    The testbed supplies it (``testbed.access.testbed_context``): compute runs the testbed's
+    jobs but does not read its tables."""
+
+    def __call__(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        dataset: Dataset,
+        version: DatasetVersion | None,
+        task_slug: str,
+    ) -> DecisionContext: ...
 
 
 def decide_inputs(
@@ -93,18 +88,25 @@ def decide_inputs(
     project_id: int,
     references: Sequence[tuple[str, int | None]],
     testbed_task: str | None = None,
+    test_set_context: TestSetContext | None = None,
 ) -> list[Granted]:
     """Ask the decision point about every dataset version through ``door`` (each answer
     audited under its publisher); ``AccessDenied`` naming every refused dataset.  For a testbed
     model submission (``testbed_task``), the task's hidden test set is asked for as
-    ``testbed_inputs``: its inputs without the label."""
+    ``testbed_inputs``, in the context ``test_set_context`` gives: its inputs without the
+    label."""
     requests: list[Request] = []
     for slug, number in references:
         dataset = get_dataset(session, slug)
         version = version_of(session, dataset, number)
         if testbed_task is not None and dataset.holdout:
+            if test_set_context is None:
+                raise RuntimeError(
+                    "a testbed job's inputs were decided without the testbed's test-set "
+                    "context: build the job runner with app.make_job_runner"
+                )
             action = DataAction.testbed_inputs
-            context = testbed_context(
+            context = test_set_context(
                 session, actor=actor, dataset=dataset, version=version, task_slug=testbed_task
             )
         else:

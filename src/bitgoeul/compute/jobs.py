@@ -14,7 +14,6 @@ review.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,9 +27,10 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role, User
 from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import AccessLevel
+from bitgoeul.catalog.references import parse_reference
 from bitgoeul.compute import bundle, credits, inputs
 from bitgoeul.compute.executors import Executor
-from bitgoeul.compute.models import FINISHED, Job, JobStatus, ReleaseStatus
+from bitgoeul.compute.models import FINISHED, ComputeAudit, Job, JobStatus, ReleaseStatus
 from bitgoeul.compute.schemas import JobLog, JobPublic, JobSpec
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
@@ -169,7 +169,7 @@ def job_door(session: Session, *, actor: Actor, project_id: int, datasets: list[
     def on_failure(session: Session, error: BaseException, entries: list[dict[str, Any]]) -> None:
         record_event(
             session,
-            action="job.refused",
+            action=ComputeAudit.job_refused,
             outcome="denied" if isinstance(error, BitgoeulError) else "failed",
             actor_id=actor.user_id,
             actor_name=actor.username,
@@ -182,7 +182,7 @@ def job_door(session: Session, *, actor: Actor, project_id: int, datasets: list[
     return Door(
         session,
         actor=actor,
-        event=inputs.JOB_DECISION,
+        event=ComputeAudit.dataset_job_decision,
         detail={"project": project_id, "job": None},
         on_failure=on_failure,
         failure_detail={"job": None},
@@ -199,6 +199,7 @@ def queue_job(
     spec: JobSpec,
     bundle_path: Path,
     testbed_task: str | None = None,
+    test_set_context: inputs.TestSetContext | None = None,
     pay_from: int | None = None,
 ) -> Job:
     """Check, decide (through ``door``), unpack and reserve credits for a job of
@@ -245,7 +246,7 @@ def queue_job(
     session.flush()
     paths = job_paths(settings, job.id)
     try:
-        references = [inputs.parse_reference(r) for r in spec.datasets]
+        references = [parse_reference(r) for r in spec.datasets]
         door.detail["job"] = job.id
         granted = inputs.decide_inputs(
             session,
@@ -254,6 +255,7 @@ def queue_job(
             project_id=spec.project,
             references=references,
             testbed_task=testbed_task,
+            test_set_context=test_set_context,
         )
         if not support.available and inputs.touches(granted, AccessLevel.secure):
             raise AccessDenied(
@@ -291,7 +293,7 @@ def queue_job(
         job.reserved_gpu_hours = cost.gpu_hours
         record_event(
             session,
-            action="job.submitted",
+            action=ComputeAudit.job_submitted,
             actor_id=actor.user_id,
             actor_name=actor.username,
             resource_type="job",
@@ -531,7 +533,7 @@ def cancel_job(session: Session, *, actor: Actor, job_id: int) -> Job:
         job.cancel_requested = True
     record_event(
         session,
-        action="job.cancel",
+        action=ComputeAudit.job_cancel,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="job",
@@ -541,11 +543,3 @@ def cancel_job(session: Session, *, actor: Actor, job_id: int) -> Job:
     )
     session.commit()
     return job
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()

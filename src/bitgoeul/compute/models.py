@@ -16,12 +16,27 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.audit.models import AuditAction
+from bitgoeul.db.base import Base, str_enum, utcnow
 
 HOURS = Numeric(14, 6)
+
+
+class ComputeAudit(AuditAction):
+    """Jobs, their release review and credits; the jobs' door (``dataset.job_decision``)."""
+
+    job_refused = "job.refused"
+    job_submitted = "job.submitted"
+    job_cancel = "job.cancel"
+    job_release_requested = "job.release_requested"
+    job_release_reviewed = "job.release_reviewed"
+    job_started = "job.started"
+    job_finished = "job.finished"
+    credits_grant = "credits.grant"
+    dataset_job_decision = "dataset.job_decision"
 
 
 class JobStatus(StrEnum):
@@ -54,17 +69,6 @@ class CreditKind(StrEnum):
     gpu = "gpu"
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=20,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
-
-
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
@@ -79,7 +83,7 @@ class Job(Base):
         ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
     )
     name: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "job_status"))
+    status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus, "job_status", length=20))
     priority: Mapped[int] = mapped_column(default=0)
     executor: Mapped[str] = mapped_column(String(40))
     environment: Mapped[str] = mapped_column(String(80))
@@ -104,7 +108,7 @@ class Job(Base):
     outputs: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     checks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     release_status: Mapped[ReleaseStatus] = mapped_column(
-        _enum(ReleaseStatus, "job_release_status")
+        str_enum(ReleaseStatus, "job_release_status", length=20)
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -149,7 +153,7 @@ class CreditEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    kind: Mapped[CreditKind] = mapped_column(_enum(CreditKind, "credit_kind"))
+    kind: Mapped[CreditKind] = mapped_column(str_enum(CreditKind, "credit_kind", length=20))
     hours: Mapped[Decimal] = mapped_column(HOURS)  # positive: credit; negative: debit
     balance_after: Mapped[Decimal] = mapped_column(HOURS)
     reason: Mapped[str] = mapped_column(String(40))  # grant, job_reservation, job_refund
@@ -192,6 +196,8 @@ class ReleaseDecision(Base):
     release_id: Mapped[int] = mapped_column(ForeignKey("output_releases.id", ondelete="CASCADE"))
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    verdict: Mapped[ReviewVerdict] = mapped_column(_enum(ReviewVerdict, "review_verdict"))
+    verdict: Mapped[ReviewVerdict] = mapped_column(
+        str_enum(ReviewVerdict, "review_verdict", length=20)
+    )
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,6 +27,7 @@ from bitgoeul.audit.actions import record_event
 from bitgoeul.compute.jobs import RELEASE_WORDS, get_job, may_review, outputs_visible
 from bitgoeul.compute.models import (
     FINISHED,
+    ComputeAudit,
     Job,
     OutputRelease,
     ReleaseDecision,
@@ -171,7 +172,7 @@ def request_release(session: Session, *, actor: Actor, job_id: int, context: str
     )
     record_event(
         session,
-        action="job.release_requested",
+        action=ComputeAudit.job_release_requested,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="job",
@@ -300,7 +301,7 @@ def review_release(
     _notify(session, _project_members(session, job), text=told, job=job)
     record_event(
         session,
-        action="job.release_reviewed",
+        action=ComputeAudit.job_release_reviewed,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="job",

@@ -51,8 +51,8 @@ from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import get_version
 from bitgoeul.compute import checks, credits, inputs
 from bitgoeul.compute.executors import Execution, Executor, Launch
-from bitgoeul.compute.jobs import LOG_NAME, file_sha256, job_paths, may_see
-from bitgoeul.compute.models import Job, JobStatus, JobWorker, ReleaseStatus
+from bitgoeul.compute.jobs import LOG_NAME, job_paths, may_see
+from bitgoeul.compute.models import ComputeAudit, Job, JobStatus, JobWorker, ReleaseStatus
 from bitgoeul.compute.sandbox import Outcome
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
@@ -63,6 +63,7 @@ from bitgoeul.governance.doors import Door
 from bitgoeul.messages import Message, msg
 from bitgoeul.privacy.views import schema_fields
 from bitgoeul.storage.base import ObjectStore
+from bitgoeul.storage.integrity import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ class JobRunner:
 
     ``finish_hooks`` run after a job's end is recorded and committed, each in its own
     transaction (the testbed scores a model submission this way); a hook that fails is logged
-    and the runner goes on.
+    and the runner goes on.  ``test_set_context`` decides a testbed model submission's hidden
+    test set when its job starts (the testbed's, so that compute never imports the testbed).
     """
 
     settings: Settings
@@ -123,6 +125,7 @@ class JobRunner:
     executor: Executor
     poll_seconds: float = 0.5
     finish_hooks: Sequence[FinishHook] = ()
+    test_set_context: inputs.TestSetContext | None = None
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
     )
@@ -359,7 +362,7 @@ class JobRunner:
                 return
             record_event(
                 session,
-                action="job.started",
+                action=ComputeAudit.job_started,
                 resource_type="job",
                 resource_id=str(job.id),
                 organization_id=job.organization_id,
@@ -386,7 +389,7 @@ class JobRunner:
         door = Door(
             session,
             actor=actor,
-            event=inputs.JOB_DECISION,
+            event=ComputeAudit.dataset_job_decision,
             detail={"project": job.project_id, "job": job.id},
         )
         with door:
@@ -397,6 +400,7 @@ class JobRunner:
                 project_id=job.project_id,
                 references=references,
                 testbed_task=next(iter(tasks), None),
+                test_set_context=self.test_set_context,
             )
             shutil.rmtree(paths.input, ignore_errors=True)
             shutil.rmtree(paths.output, ignore_errors=True)
@@ -564,7 +568,7 @@ class JobRunner:
         )
         record_event(
             session,
-            action="job.finished",
+            action=ComputeAudit.job_finished,
             outcome="ok" if status == JobStatus.succeeded else "failed",
             resource_type="job",
             resource_id=str(job.id),

@@ -48,6 +48,7 @@ from bitgoeul.dp import aggregates, queries
 from bitgoeul.dp.models import (
     DATASET_SCOPE,
     MICRO,
+    DpAudit,
     DpBudget,
     DpPersonRows,
     DpProfile,
@@ -68,6 +69,7 @@ from bitgoeul.engine import locked as engine
 from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import Door, Passage, Request
+from bitgoeul.governance.models import GovernanceAudit
 from bitgoeul.governance.queries import decision_context, get_project
 from bitgoeul.messages import msg
 from bitgoeul.privacy import views
@@ -87,9 +89,9 @@ def _scopes(project_id: int | None) -> list[str]:
 
 
 def _steward_door(
-    session: Session, *, actor: Actor, dataset: Dataset, event: str | None = None
+    session: Session, *, actor: Actor, dataset: Dataset, event: DpAudit | None = None
 ) -> None:
-    door = Door(session, actor=actor, event=event or f"dataset.{DataAction.edit_metadata.value}")
+    door = Door(session, actor=actor, event=event or GovernanceAudit.dataset_edit_metadata)
     with door:
         door.admit([Request(DataAction.edit_metadata, dataset, None)])
 
@@ -141,7 +143,7 @@ def set_profile(session: Session, *, actor: Actor, slug: str, profile: ProfileIn
     session.flush()
     record_event(
         session,
-        action="dp.profile_set",
+        action=DpAudit.dp_profile_set,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="dataset",
@@ -195,7 +197,7 @@ def set_budget(
     session.flush()
     record_event(
         session,
-        action="dp.budget_set",
+        action=DpAudit.dp_budget_set,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="dataset",
@@ -211,7 +213,7 @@ def read_budgets(session: Session, *, actor: Actor, slug: str) -> list[BudgetPub
     """Every budget of ``slug`` with what is spent and reserved: the ledger is the stewards'
     (a researcher sees their own balances in each quote).  The reading is audited."""
     dataset = get_dataset(session, slug, publisher=False)
-    _steward_door(session, actor=actor, dataset=dataset, event="dataset.dp_budgets_read")
+    _steward_door(session, actor=actor, dataset=dataset, event=DpAudit.dataset_dp_budgets_read)
     session.commit()
     return [queries.budget_public(slug, b) for b in queries.budgets(session, dataset.id)]
 
@@ -297,7 +299,10 @@ def _missing_budgets(session: Session, dataset: Dataset, scopes: list[str]) -> N
 def quote(session: Session, *, settings: Settings, actor: Actor, request: DpRequest) -> Quote:
     """What ``request`` would cost and how accurate it would be; nothing is spent."""
     door = Door(
-        session, actor=actor, event="dataset.dp_quote_decision", detail={"project": request.project}
+        session,
+        actor=actor,
+        event=DpAudit.dataset_dp_quote_decision,
+        detail={"project": request.project},
     )
     with door:
         passage, plan = _admit(session, door, actor=actor, request=request)
@@ -506,7 +511,7 @@ def _finish(
     for budget in budgets:
         record_event(
             session,
-            action="dp.debit",
+            action=DpAudit.dp_debit,
             actor_id=actor.user_id,
             actor_name=actor.username,
             resource_type="dataset",
@@ -538,7 +543,7 @@ def _refund(
         budget.reserved_micro -= row.cost_micro
     record_event(
         session,
-        action="dp.refund",
+        action=DpAudit.dp_refund,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="dataset",
@@ -565,7 +570,7 @@ def release(
     door = Door(
         session,
         actor=actor,
-        event="dataset.dp_release_decision",
+        event=DpAudit.dataset_dp_release_decision,
         detail={"project": request.project, "request_sha256": request_sha256},
     )
     with door:
@@ -581,7 +586,7 @@ def release(
         if stored is not None and stored.answer is not None:
             record_event(
                 session,
-                action="dp.release_repeated",
+                action=DpAudit.dp_release_repeated,
                 actor_id=actor.user_id,
                 actor_name=actor.username,
                 resource_type="dataset",
@@ -686,7 +691,7 @@ def publish_release(
     version = session.get(DatasetVersion, row.version_id)
     assert source is not None  # noqa: S101 (a release keeps its dataset)
     assert version is not None  # noqa: S101
-    _steward_door(session, actor=actor, dataset=source, event="dataset.dp_publish")
+    _steward_door(session, actor=actor, dataset=source, event=DpAudit.dataset_dp_publish)
     session.commit()
     epsilon = row.cost_micro / MICRO
     described = (
@@ -727,7 +732,7 @@ def publish_release(
         )
     record_event(
         session,
-        action="dp.published",
+        action=DpAudit.dp_published,
         actor_id=actor.user_id,
         actor_name=actor.username,
         resource_type="dataset",

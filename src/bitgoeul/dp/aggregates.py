@@ -19,6 +19,7 @@ from bitgoeul.dp import mechanisms
 from bitgoeul.dp.plan import Measurement, Plan
 from bitgoeul.dp.schemas import MeasureKind
 from bitgoeul.engine import locked as engine
+from bitgoeul.engine.sql import quote_name, quote_text
 
 RANK = "__bg_rank"
 
@@ -37,16 +38,16 @@ def _grid(measurement: Measurement) -> str:
     assert measurement.bounds is not None  # noqa: S101
     assert measurement.column is not None  # noqa: S101
     b = measurement.bounds
-    column = engine.quote_name(measurement.column)
+    column = quote_name(measurement.column)
     scaled = f"CAST(round(CAST({column} AS DOUBLE) * {b.factor}) AS BIGINT)"
     return f"least(greatest({scaled}, {b.lower}), {b.upper})"
 
 
 def person_rows_sql(person_column: str, view: str) -> str:
     """The most rows any one person has in ``view``."""
-    person = engine.quote_name(person_column)
+    person = quote_name(person_column)
     return (
-        f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM {engine.quote_name(view)} "
+        f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM {quote_name(view)} "
         f"WHERE {person} IS NOT NULL GROUP BY {person})"
     )
 
@@ -67,39 +68,34 @@ def bounded_sql(plan: Plan, view: str, *, bound: bool = True) -> str:
     """The rows of ``view`` a release may use: keys in the key set, at most m per person.
     ``bound`` False when no person has more than m rows (counted once per version): the
     window would drop nothing, so the same rows are read without it."""
-    person = engine.quote_name(plan.person_column)
+    person = quote_name(plan.person_column)
     used = {plan.person_column, *plan.keys}
     used |= {m.column for m in plan.measurements if m.column is not None}
-    keys = [
-        f"CAST({engine.quote_name(k)} AS VARCHAR) AS {_key(i)}" for i, k in enumerate(plan.keys)
-    ]
-    columns = [engine.quote_name(c) for c in sorted(used - set(plan.keys))]
+    keys = [f"CAST({quote_name(k)} AS VARCHAR) AS {_key(i)}" for i, k in enumerate(plan.keys)]
+    columns = [quote_name(c) for c in sorted(used - set(plan.keys))]
     where = [f"{person} IS NOT NULL"]
     for i, key in enumerate(plan.keys):
         values = sorted({group[i] for group in plan.groups})
-        allowed = ", ".join(engine.quote_text(v) for v in values)
-        where.append(f"CAST({engine.quote_name(key)} AS VARCHAR) IN ({allowed})")
-    order = ", ".join(engine.quote_name(c) for c in sorted(used))
+        allowed = ", ".join(quote_text(v) for v in values)
+        where.append(f"CAST({quote_name(key)} AS VARCHAR) IN ({allowed})")
+    order = ", ".join(quote_name(c) for c in sorted(used))
     select = ", ".join([*keys, *columns])
     rank = f"row_number() OVER (PARTITION BY {person} ORDER BY hash({order}))" if bound else "1"
-    return (
-        f"SELECT {select}, {rank} AS {RANK} FROM {engine.quote_name(view)} "
-        f"WHERE {' AND '.join(where)}"
-    )
+    return f"SELECT {select}, {rank} AS {RANK} FROM {quote_name(view)} WHERE {' AND '.join(where)}"
 
 
 def vector_sql(plan: Plan, view: str, *, bound: bool = True) -> str:
     outputs: list[str] = []
     for index, m in enumerate(plan.measurements):
         if m.part == "count":
-            counted = "*" if m.column is None else engine.quote_name(m.column)
+            counted = "*" if m.column is None else quote_name(m.column)
             outputs.append(f"count({counted}) AS m{index}")
         elif m.part == "sum":
             outputs.append(f"CAST(coalesce(sum({_grid(m)}), 0) AS HUGEINT) AS m{index}")
         else:
             assert m.column is not None  # noqa: S101
             outputs.append(
-                f"coalesce(list({_grid(m)}) FILTER (WHERE {engine.quote_name(m.column)} "
+                f"coalesce(list({_grid(m)}) FILTER (WHERE {quote_name(m.column)} "
                 f"IS NOT NULL), []) AS m{index}"
             )
     keys = [_key(i) for i in range(len(plan.keys))]

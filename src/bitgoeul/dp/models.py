@@ -20,10 +20,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.audit.models import AuditAction
+from bitgoeul.db.base import Base, str_enum, utcnow
 
 DATASET_SCOPE = "dataset"
 MICRO = 1_000_000  # micro-ε per ε
@@ -31,6 +32,21 @@ MICRO = 1_000_000  # micro-ε per ε
 
 def project_scope(project_id: int) -> str:
     return f"project:{project_id}"
+
+
+class DpAudit(AuditAction):
+    """The DP door: profiles, budgets, debits, refunds and releases."""
+
+    dp_profile_set = "dp.profile_set"
+    dp_budget_set = "dp.budget_set"
+    dp_debit = "dp.debit"
+    dp_refund = "dp.refund"
+    dp_release_repeated = "dp.release_repeated"
+    dp_published = "dp.published"
+    dataset_dp_budgets_read = "dataset.dp_budgets_read"
+    dataset_dp_quote_decision = "dataset.dp_quote_decision"
+    dataset_dp_release_decision = "dataset.dp_release_decision"
+    dataset_dp_publish = "dataset.dp_publish"
 
 
 class ReleaseStatus(StrEnum):
@@ -108,14 +124,7 @@ class DpRelease(Base):
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[ReleaseStatus] = mapped_column(
-        Enum(
-            ReleaseStatus,
-            name="dp_release_status",
-            native_enum=False,
-            length=20,
-            validate_strings=True,
-            values_callable=lambda e: [m.value for m in e],
-        )
+        str_enum(ReleaseStatus, "dp_release_status", length=20)
     )
     cost_micro: Mapped[int] = mapped_column(BigInteger)
     request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -46,6 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from bitgoeul.engine.sql import quote_name, quote_text
 from bitgoeul.errors import BitgoeulError, TooLarge, ValidationFailed
 from bitgoeul.messages import Message, msg
 
@@ -83,14 +84,6 @@ class EngineResult:
     columns: list[str]
     rows: list[tuple[Any, ...]]
     truncated: bool
-
-
-def quote_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def quote_name(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 _catalog_lock = threading.Lock()

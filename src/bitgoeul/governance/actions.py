@@ -23,6 +23,7 @@ from bitgoeul.governance import notifications, queries
 from bitgoeul.governance.models import (
     AccessRequest,
     Agreement,
+    GovernanceAudit,
     Project,
     ProjectChoice,
     ProjectMember,
@@ -45,7 +46,7 @@ def _audit(
     session: Session,
     *,
     actor: Actor,
-    action: str,
+    action: GovernanceAudit,
     resource_type: str,
     resource_id: int | str,
     organization_id: int | None = None,
@@ -69,7 +70,7 @@ def _refuse(
     session: Session,
     *,
     actor: Actor,
-    action: str,
+    action: GovernanceAudit,
     resource_type: str,
     resource_id: int | str,
     reason: str,
@@ -135,7 +136,7 @@ def create_project(session: Session, *, actor: Actor, data: ProjectCreate) -> Pr
         raise _refuse(
             session,
             actor=actor,
-            action="project.create",
+            action=GovernanceAudit.project_create,
             resource_type="project",
             resource_id="",
             reason=msg(
@@ -160,7 +161,7 @@ def create_project(session: Session, *, actor: Actor, data: ProjectCreate) -> Pr
     _audit(
         session,
         actor=actor,
-        action="project.created",
+        action=GovernanceAudit.project_created,
         resource_type="project",
         resource_id=project.id,
         organization_id=actor.organization_id,
@@ -180,7 +181,7 @@ def add_project_member(
         raise _refuse(
             session,
             actor=actor,
-            action="project.add_member",
+            action=GovernanceAudit.project_add_member,
             resource_type="project",
             resource_id=project_id,
             reason=msg("Only a lead of project {project} may add members.", project=project_id),
@@ -221,7 +222,7 @@ def add_project_member(
     _audit(
         session,
         actor=actor,
-        action="project.member_added",
+        action=GovernanceAudit.project_member_added,
         resource_type="project",
         resource_id=project.id,
         organization_id=project.lead_organization_id,
@@ -290,7 +291,7 @@ def request_access(session: Session, *, actor: Actor, data: AccessRequestCreate)
         raise _refuse(
             session,
             actor=actor,
-            action="access_request.create",
+            action=GovernanceAudit.access_request_create,
             resource_type="dataset",
             resource_id=dataset.slug,
             organization_id=dataset.publisher_id,
@@ -360,7 +361,7 @@ def request_access(session: Session, *, actor: Actor, data: AccessRequestCreate)
     _audit(
         session,
         actor=actor,
-        action="access_request.created",
+        action=GovernanceAudit.access_request_created,
         resource_type="access_request",
         resource_id=request.id,
         organization_id=dataset.publisher_id,
@@ -385,7 +386,7 @@ def _steward_decision(
         raise _refuse(
             session,
             actor=actor,
-            action=f"access_request.{verb}",
+            action=GovernanceAudit(f"access_request.{verb}"),
             resource_type="access_request",
             resource_id=request_id,
             organization_id=request.dataset.publisher_id,
@@ -418,7 +419,7 @@ def approve_request(
         raise _refuse(
             session,
             actor=actor,
-            action="access_request.approve",
+            action=GovernanceAudit.access_request_approve,
             resource_type="access_request",
             resource_id=request_id,
             organization_id=request.dataset.publisher_id,
@@ -429,6 +430,19 @@ def approve_request(
             ),
         )
     dataset = request.dataset
+    if dataset.holdout and not conditions.confirm_test_set:
+        # A dataset marked a test set after it was requested: the agreement would grant
+        # nothing (decide refuses every data action on it), so the steward confirms first.
+        said = msg(
+            "'{slug}' is a testbed's hidden test set: its rows are never shared, even under "
+            "an agreement. Reject the request, or confirm that you still approve (the page's "
+            'check box, --confirm-test-set, "confirm_test_set": true).',
+            slug=dataset.slug,
+        )
+        raise ValidationFailed(
+            said,
+            detail=[{"loc": ["body", "confirm_test_set"], "msg": said, "type": "value_error"}],
+        )
     columns = conditions.columns if conditions.columns is not None else request.requested_columns
     if columns is not None:
         _known_columns(session, dataset, columns, field="columns")
@@ -490,7 +504,7 @@ def approve_request(
     _audit(
         session,
         actor=actor,
-        action="access_request.approved",
+        action=GovernanceAudit.access_request_approved,
         resource_type="access_request",
         resource_id=request.id,
         organization_id=dataset.publisher_id,
@@ -531,7 +545,7 @@ def reject_request(
     _audit(
         session,
         actor=actor,
-        action="access_request.rejected",
+        action=GovernanceAudit.access_request_rejected,
         resource_type="access_request",
         resource_id=request.id,
         organization_id=request.dataset.publisher_id,
@@ -552,7 +566,7 @@ def withdraw_request(session: Session, *, actor: Actor, request_id: int) -> Acce
         raise _refuse(
             session,
             actor=actor,
-            action="access_request.withdraw",
+            action=GovernanceAudit.access_request_withdraw,
             resource_type="access_request",
             resource_id=request_id,
             reason=msg("Only the requester or the project's lead may withdraw a request."),
@@ -564,7 +578,7 @@ def withdraw_request(session: Session, *, actor: Actor, request_id: int) -> Acce
     _audit(
         session,
         actor=actor,
-        action="access_request.withdrawn",
+        action=GovernanceAudit.access_request_withdrawn,
         resource_type="access_request",
         resource_id=request.id,
         organization_id=request.dataset.publisher_id,
@@ -586,7 +600,7 @@ def revoke_agreement(
         raise _refuse(
             session,
             actor=actor,
-            action="agreement.revoke",
+            action=GovernanceAudit.agreement_revoke,
             resource_type="agreement",
             resource_id=agreement_id,
             organization_id=publisher_id,
@@ -615,7 +629,7 @@ def revoke_agreement(
     _audit(
         session,
         actor=actor,
-        action="agreement.revoked",
+        action=GovernanceAudit.agreement_revoked,
         resource_type="agreement",
         resource_id=agreement.id,
         organization_id=publisher_id,

@@ -33,11 +33,13 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role, User
 from bitgoeul.audit.actions import record_event
+from bitgoeul.audit.models import AuditAction
 from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.engine import locked as engine
 from bitgoeul.errors import AccessDenied, BitgoeulError, ValidationFailed
 from bitgoeul.governance import notifications
 from bitgoeul.governance.decision import DataAction, Decision, DecisionContext, decide
+from bitgoeul.governance.models import GovernanceAudit
 from bitgoeul.messages import Message, msg
 from bitgoeul.privacy import views
 from bitgoeul.privacy.pseudonyms import pseudonym_key
@@ -84,7 +86,7 @@ class Door:
         session: Session,
         *,
         actor: Actor,
-        event: str,
+        event: AuditAction,
         detail: dict[str, Any] | None = None,
         on_failure: FailureSummary | None = None,
         failure_detail: dict[str, Any] | None = None,
@@ -239,7 +241,7 @@ class Door:
         slug = failed.slug if failed else ""
         record_event(
             self.session,
-            action="dataset.integrity_failed",
+            action=GovernanceAudit.dataset_integrity_failed,
             outcome="failed",
             actor_id=self.actor.user_id,
             actor_name=self.actor.username,

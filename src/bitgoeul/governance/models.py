@@ -11,11 +11,36 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bitgoeul.audit.models import AuditAction
 from bitgoeul.catalog.models import Dataset
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.db.base import Base, str_enum, utcnow
+
+
+class GovernanceAudit(AuditAction):
+    """Projects, access requests and agreements; a steward's change decided at the door
+    (``dataset.<DataAction>``); a stored file that failed its check."""
+
+    project_create = "project.create"
+    project_created = "project.created"
+    project_add_member = "project.add_member"
+    project_member_added = "project.member_added"
+    access_request_create = "access_request.create"
+    access_request_created = "access_request.created"
+    access_request_approve = "access_request.approve"
+    access_request_reject = "access_request.reject"
+    access_request_approved = "access_request.approved"
+    access_request_rejected = "access_request.rejected"
+    access_request_withdraw = "access_request.withdraw"
+    access_request_withdrawn = "access_request.withdrawn"
+    agreement_revoke = "agreement.revoke"
+    agreement_revoked = "agreement.revoked"
+    dataset_create_dataset = "dataset.create_dataset"
+    dataset_edit_metadata = "dataset.edit_metadata"
+    dataset_publish_version = "dataset.publish_version"
+    dataset_integrity_failed = "dataset.integrity_failed"
 
 
 class Purpose(StrEnum):
@@ -41,23 +66,12 @@ class RequestStatus(StrEnum):
     withdrawn = "withdrawn"
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=40,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
-
-
 class Project(Base):
     __tablename__ = "projects"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
-    purpose: Mapped[Purpose] = mapped_column(_enum(Purpose, "project_purpose"))
+    purpose: Mapped[Purpose] = mapped_column(str_enum(Purpose, "project_purpose", length=40))
     justification: Mapped[str] = mapped_column(Text)
     lead_organization_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
@@ -81,7 +95,7 @@ class ProjectMember(Base):
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    role: Mapped[ProjectRole] = mapped_column(_enum(ProjectRole, "project_role"))
+    role: Mapped[ProjectRole] = mapped_column(str_enum(ProjectRole, "project_role", length=40))
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     project: Mapped[Project] = relationship(back_populates="members")
@@ -117,7 +131,9 @@ class AccessRequest(Base):
     requested_columns: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     requested_days: Mapped[int]
     note: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus, "request_status"))
+    status: Mapped[RequestStatus] = mapped_column(
+        str_enum(RequestStatus, "request_status", length=40)
+    )
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]

@@ -80,6 +80,13 @@ class ApprovalConditions(_Input):
     expires_in_days: int | None = Field(default=None, ge=1, le=MAX_REQUEST_DAYS)
     row_filter: str | None = Field(default=None, max_length=2000)
     grants_identifiers: bool = False
+    confirm_test_set: bool = Field(
+        default=False,
+        description=(
+            "Required to approve a request on a testbed's hidden test set: the steward "
+            "confirms they know its rows are never shared."
+        ),
+    )
 
     _columns = field_validator("columns")(_clean_columns)
 

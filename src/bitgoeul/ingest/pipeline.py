@@ -23,7 +23,6 @@ column, the cells that are not of the type most cells have, and the result lists
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -63,6 +62,7 @@ from bitgoeul.ingest.table_schema import (
     widen,
 )
 from bitgoeul.messages import Message, msg
+from bitgoeul.storage.integrity import file_sha256
 
 Progress = Callable[[int, int, int], None]
 
@@ -309,7 +309,7 @@ def _ingest_once(
             progress(reader.bytes_total, reader.bytes_total, rows)
         return IngestResult(
             parquet_path=parquet_path,
-            parquet_sha256=_sha256(parquet_path),
+            parquet_sha256=file_sha256(parquet_path),
             parquet_bytes=parquet_path.stat().st_size,
             source_sha256=source_sha256,
             source_bytes=reader.bytes_total,
@@ -352,14 +352,6 @@ def _writer(path: Path, schema: pa.Schema, dictionary_columns: list[str]) -> Par
     return ParquetSink(
         path, schema, compression=PARQUET_COMPRESSION, dictionary_columns=dictionary_columns
     )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _Run:

@@ -31,6 +31,7 @@ from bitgoeul.ingest.encoding import SAMPLE_BYTES, detect_encoding
 from bitgoeul.ingest.report import ErrorReport, file_error
 from bitgoeul.ingest.table_schema import FALSE_VALUES, TRUE_VALUES
 from bitgoeul.messages import msg
+from bitgoeul.storage.integrity import file_sha256
 
 CSV_BLOCK_BYTES = 8 * 1024 * 1024
 READ_AHEAD_BLOCKS = 8
@@ -117,14 +118,6 @@ class HashingReader(io.RawIOBase):
             self._caught_up.notify_all()  # a reader thread waiting to read ahead gives up
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def sniff_format(path: Path) -> str | None:
     """What a file's bytes say it is, whatever it is called.
 
@@ -168,7 +161,7 @@ class SourceReader:
         return self.bytes_total
 
     def source_sha256(self) -> str:
-        return sha256_of(self.path)
+        return file_sha256(self.path)
 
     def close(self) -> None:
         """Release the file; called whether the ingest succeeded or not."""
@@ -276,7 +269,7 @@ class CsvReader(SourceReader):
 
     def source_sha256(self) -> str:
         if self._stream is None:
-            return sha256_of(self.path)
+            return file_sha256(self.path)
         return self._stream.finish()
 
     def _open(
@@ -438,7 +431,7 @@ class JsonLinesReader(SourceReader):
         return self._stream.bytes_read if self._stream is not None else 0
 
     def source_sha256(self) -> str:
-        return self._stream.finish() if self._stream is not None else sha256_of(self.path)
+        return self._stream.finish() if self._stream is not None else file_sha256(self.path)
 
     def _records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         self._stream = HashingReader(self.path)

@@ -40,6 +40,7 @@ from bitgoeul.governance.models import Notification, Project
 from bitgoeul.linkage import custodian, keys, methods, queries
 from bitgoeul.linkage.models import (
     LinkageApproval,
+    LinkageAudit,
     LinkageMethod,
     LinkageProject,
     LinkageRun,
@@ -63,7 +64,7 @@ def _audit(
     session: Session,
     *,
     actor: Actor,
-    action: str,
+    action: LinkageAudit,
     resource_id: int | str,
     organizations: set[int],
     resource_type: str = "linkage_project",
@@ -204,7 +205,7 @@ def create_linkage_project(
     _audit(
         session,
         actor=actor,
-        action="linkage.project_created",
+        action=LinkageAudit.linkage_project_created,
         resource_id=project.id,
         organizations={*orgs, custodian_org.id},
         detail={"title": project.title, "method": project.method.value, "sources": sources},
@@ -244,7 +245,7 @@ def approve_linkage_project(
         _audit(
             session,
             actor=actor,
-            action="linkage.project_approve",
+            action=LinkageAudit.linkage_project_approve,
             resource_id=project.id,
             organizations={project.custodian_id},
             outcome="denied",
@@ -267,7 +268,7 @@ def approve_linkage_project(
     _audit(
         session,
         actor=actor,
-        action="linkage.project_approved",
+        action=LinkageAudit.linkage_project_approved,
         resource_id=project.id,
         organizations={mine, project.custodian_id},
         detail={"organization": orgs[mine].slug, "note": note},
@@ -409,7 +410,7 @@ def run_linkage(
         _audit(
             session,
             actor=actor,
-            action="linkage.run_failed",
+            action=LinkageAudit.linkage_run_failed,
             resource_type="linkage_run",
             resource_id=run_id,
             organizations=orgs,
@@ -421,7 +422,7 @@ def run_linkage(
     door = Door(
         session,
         actor=actor,
-        event="dataset.linkage_decision",
+        event=LinkageAudit.dataset_linkage_decision,
         detail={"linkage_project": project.id, "linkage_run": run_id},
         on_failure=failed,
     )
@@ -483,7 +484,7 @@ def run_linkage(
             _audit(
                 session,
                 actor=actor,
-                action="linkage.run_finished",
+                action=LinkageAudit.linkage_run_finished,
                 resource_type="linkage_run",
                 resource_id=run_id,
                 organizations=orgs,
@@ -520,7 +521,7 @@ def _delete_intermediates(
     _audit(
         session,
         actor=actor,
-        action="linkage.intermediates_deleted",
+        action=LinkageAudit.linkage_intermediates_deleted,
         resource_type="linkage_run",
         resource_id=run_id,
         organizations=orgs,

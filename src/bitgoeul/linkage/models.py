@@ -14,10 +14,23 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.audit.models import AuditAction
+from bitgoeul.db.base import Base, str_enum, utcnow
+
+
+class LinkageAudit(AuditAction):
+    """Linkage projects, approvals and runs; the linkage door."""
+
+    linkage_project_created = "linkage.project_created"
+    linkage_project_approve = "linkage.project_approve"
+    linkage_project_approved = "linkage.project_approved"
+    linkage_run_failed = "linkage.run_failed"
+    linkage_run_finished = "linkage.run_finished"
+    linkage_intermediates_deleted = "linkage.intermediates_deleted"
+    dataset_linkage_decision = "dataset.linkage_decision"
 
 
 class LinkageMethod(StrEnum):
@@ -31,24 +44,15 @@ class RunStatus(StrEnum):
     failed = "failed"
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=40,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
-
-
 class LinkageProject(Base):
     __tablename__ = "linkage_projects"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
     purpose: Mapped[str] = mapped_column(Text, default="")
-    method: Mapped[LinkageMethod] = mapped_column(_enum(LinkageMethod, "linkage_method"))
+    method: Mapped[LinkageMethod] = mapped_column(
+        str_enum(LinkageMethod, "linkage_method", length=40)
+    )
     custodian_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
     )
@@ -98,7 +102,7 @@ class LinkageRun(Base):
     linkage_project_id: Mapped[int] = mapped_column(
         ForeignKey("linkage_projects.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus, "linkage_run_status"))
+    status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus, "linkage_run_status", length=40))
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
+from bitgoeul.engine.sql import quote_name
 from bitgoeul.errors import AccessDenied
 from bitgoeul.messages import Message, msg
 
@@ -407,10 +408,12 @@ def _with_hidden_columns(select: exp.Select, rule: SecureRule, sums: list[exp.Ex
     SQL and parsed, like the user's query, so that they print back exactly as they parse."""
     rewritten = select.copy()
     width = len(rewritten.expressions)
-    person = f"count(DISTINCT {_quoted(rule.person_column)})" if rule.person_column else "count(*)"
+    person = (
+        f"count(DISTINCT {quote_name(rule.person_column)})" if rule.person_column else "count(*)"
+    )
     extra = [f"{person} AS {COUNT_COLUMN}"]
     for index, value in enumerate(sums):
-        column = _quoted(str(value.name))
+        column = quote_name(str(value.name))
         extra.append(
             f"list_sum(max(abs({column}), {int(rule.dominance_n)})) / "
             f"nullif(sum(abs({column})), 0) AS {DOMINANCE_PREFIX}{index}"
@@ -418,10 +421,6 @@ def _with_hidden_columns(select: exp.Select, rule: SecureRule, sums: list[exp.Ex
     added = sqlglot.parse_one(f"SELECT {', '.join(extra)}", read="duckdb")
     rewritten.set("expressions", [*rewritten.expressions, *added.expressions])
     return SecurePlan(rewritten, width, len(sums), rule)
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def suppress(

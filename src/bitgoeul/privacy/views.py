@@ -14,16 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bitgoeul.engine.sql import quote_name
 from bitgoeul.privacy.obligations import Obligations
 from bitgoeul.privacy.pseudonyms import PSEUDONYM_HEX_CHARS
 
 SOURCE = "{source}"
 
 Fields = Sequence[dict[str, Any]]
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def schema_fields(table_schema: dict[str, Any]) -> list[dict[str, Any]]:
@@ -63,7 +60,7 @@ def view_sql(
     for name in names:
         if name not in visible and name.lower() not in keep:
             continue
-        column = quote_identifier(name)
+        column = quote_name(name)
         if name.lower() in pseudonymised:
             parts.append(
                 f"substr(sha256('{key}' || CAST({column} AS VARCHAR)), 1, {PSEUDONYM_HEX_CHARS}) "

@@ -36,7 +36,7 @@ from bitgoeul.ingest.profile import json_value
 from bitgoeul.messages import msg
 from bitgoeul.privacy import disclosure, views
 from bitgoeul.privacy.pseudonyms import pseudonym_key
-from bitgoeul.query.models import QueryRun, RunKind, RunStatus
+from bitgoeul.query.models import QueryAudit, QueryRun, RunKind, RunStatus
 from bitgoeul.query.rewrite import DatasetRef, parse_query, sendable_sql
 from bitgoeul.storage.base import ObjectStore
 
@@ -172,7 +172,7 @@ def _summary(
     session: Session,
     *,
     actor: Actor,
-    action: str,
+    action: QueryAudit,
     outcome: str,
     sql: str,
     project_id: int | None,
@@ -252,7 +252,7 @@ def _door(
 ) -> Door:
     """The door a query or an export goes through; a failure is summarised as
     ``query.refused`` / ``query.export_refused`` and kept in the user's history."""
-    summary = "query.refused" if kind == RunKind.query else "query.export_refused"
+    summary = QueryAudit.query_refused if kind == RunKind.query else QueryAudit.query_export_refused
 
     def on_failure(session: Session, error: BaseException, entries: list[dict[str, Any]]) -> None:
         status = RunStatus.refused if isinstance(error, AccessDenied) else RunStatus.failed
@@ -280,7 +280,7 @@ def _door(
     return Door(
         session,
         actor=actor,
-        event="dataset.query_decision",
+        event=QueryAudit.dataset_query_decision,
         detail={
             "query_action": "query.run" if kind == RunKind.query else "query.exported",
             "sql_sha256": hashlib.sha256(sql.encode()).hexdigest(),
@@ -340,7 +340,7 @@ def run_query(
         _summary(
             session,
             actor=actor,
-            action="query.run",
+            action=QueryAudit.query_run,
             outcome="ok",
             sql=sql,
             project_id=project_id,
@@ -430,7 +430,7 @@ def export_query(
         _summary(
             session,
             actor=actor,
-            action="query.exported",
+            action=QueryAudit.query_exported,
             outcome="ok",
             sql=sql,
             project_id=project_id,

@@ -12,10 +12,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.audit.models import AuditAction
+from bitgoeul.db.base import Base, str_enum, utcnow
+
+
+class QueryAudit(AuditAction):
+    """The SQL gateway: queries, exports and their door (``dataset.query_decision``)."""
+
+    query_run = "query.run"
+    query_exported = "query.exported"
+    query_refused = "query.refused"
+    query_export_refused = "query.export_refused"
+    dataset_query_decision = "dataset.query_decision"
 
 
 class RunStatus(StrEnum):
@@ -29,17 +40,6 @@ class RunKind(StrEnum):
     export = "export"
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=20,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
-
-
 class QueryRun(Base):
     __tablename__ = "query_runs"
     __table_args__ = (Index("ix_query_runs_user_created", "user_id", "created_at"),)
@@ -47,11 +47,11 @@ class QueryRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"))
-    kind: Mapped[RunKind] = mapped_column(_enum(RunKind, "query_run_kind"))
+    kind: Mapped[RunKind] = mapped_column(str_enum(RunKind, "query_run_kind", length=20))
     sql: Mapped[str] = mapped_column(Text)
     sql_sha256: Mapped[str] = mapped_column(String(64))
     datasets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus, "query_run_status"))
+    status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus, "query_run_status", length=20))
     rows_returned: Mapped[int | None]
     suppressed_groups: Mapped[int | None]
     duration_ms: Mapped[int]

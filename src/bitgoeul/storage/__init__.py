@@ -8,11 +8,8 @@ from bitgoeul.storage.local import LocalStore
 
 
 def make_store(settings: Settings) -> ObjectStore:
-    if settings.storage_backend == "local":
-        return LocalStore(settings.ensure_data_dir() / "objects")
-    raise ValueError(
-        f"BITGOEUL_STORAGE_BACKEND={settings.storage_backend!r} is not available; use 'local'."
-    )
+    # ``Settings`` types the backend as a ``Literal``: any other name fails at start-up.
+    return LocalStore(settings.ensure_data_dir() / "objects")
 
 
 __all__ = ["LocalStore", "ObjectStore", "make_store"]

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from bitgoeul.errors import BitgoeulError
 
-_CHUNK = 4 * 1024 * 1024
 _MAX_REMEMBERED = 4096
 
 _verified: dict[tuple[str, int, int, int, int, int], str] = {}
@@ -39,11 +38,9 @@ class IntegrityFailed(BitgoeulError):
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+    """The hex SHA-256 of a file's bytes, read in blocks: the one file hash in the platform."""
     with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _identity(path: Path) -> tuple[str, int, int, int, int, int]:

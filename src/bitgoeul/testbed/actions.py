@@ -42,10 +42,10 @@ from bitgoeul.accounts.models import User
 from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion
 from bitgoeul.catalog.queries import get_dataset, get_version
-from bitgoeul.compute import inputs as compute_inputs
+from bitgoeul.catalog.references import parse_reference
 from bitgoeul.compute import jobs as compute_jobs
 from bitgoeul.compute.executors import Executor
-from bitgoeul.compute.models import Job, JobStatus
+from bitgoeul.compute.models import ComputeAudit, Job, JobStatus
 from bitgoeul.compute.schemas import JobSpec, Resources
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
@@ -66,6 +66,7 @@ from bitgoeul.governance.queries import require_signed_in
 from bitgoeul.messages import msg, reread
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
+from bitgoeul.storage.integrity import file_sha256
 from bitgoeul.testbed import scoring
 from bitgoeul.testbed.access import (
     get_task,
@@ -79,6 +80,7 @@ from bitgoeul.testbed.models import (
     Phase,
     SubmissionKind,
     SubmissionStatus,
+    TestbedAudit,
     TestbedInvitation,
     TestbedRerun,
     TestbedSubmission,
@@ -119,7 +121,7 @@ def _audit(
     session: Session,
     *,
     actor: Actor,
-    action: str,
+    action: TestbedAudit,
     task: TestbedTask | None,
     resource_type: str = "testbed_task",
     resource_id: str | int = "",
@@ -143,18 +145,9 @@ def _audit(
 
 
 def _pinned(session: Session, reference: str) -> tuple[Dataset, DatasetVersion]:
-    slug, _, number = reference.strip().partition("@")
-    if number and not number.isdigit():
-        raise ValidationFailed(
-            msg(
-                "test_dataset: '{reference}': the version after '@' must be a number, e.g. "
-                "{slug}@2.",
-                reference=reference,
-                slug=slug,
-            )
-        )
+    slug, number = parse_reference(reference)
     dataset = get_dataset(session, slug)
-    return dataset, get_version(session, slug, int(number) if number else None)
+    return dataset, get_version(session, slug, number)
 
 
 def _split_path(settings: Settings, task: TestbedTask, version: int) -> Path:
@@ -334,7 +327,9 @@ def create_task(
     seed = split_seed or secrets.token_hex(16)
     # The organizer's own reading of the labels, to check the test set can be scored: a door
     # like any other (audited under the publisher, the file's integrity verified).
-    door = Door(session, actor=actor, event="dataset.testbed_setup", detail={"task": data.slug})
+    door = Door(
+        session, actor=actor, event=TestbedAudit.dataset_testbed_setup, detail={"task": data.slug}
+    )
     with door:
         passage = door.admit([Request(DataAction.download, dataset, version)])[0]
         truth = pq.read_table(
@@ -405,7 +400,7 @@ def create_task(
     _audit(
         session,
         actor=actor,
-        action="testbed.task_created",
+        action=TestbedAudit.testbed_task_created,
         task=task,
         detail={
             "test_dataset": dataset.slug,
@@ -549,7 +544,7 @@ def update_task(session: Session, *, actor: Actor, task_slug: str, data: TaskUpd
     }
     if "terms" in changes:
         detail["terms_sha256"] = terms_sha256(task)
-    _audit(session, actor=actor, action="testbed.task_updated", task=task, detail=detail)
+    _audit(session, actor=actor, action=TestbedAudit.testbed_task_updated, task=task, detail=detail)
     session.commit()
     return task
 
@@ -643,7 +638,7 @@ def create_team(
     _audit(
         session,
         actor=actor,
-        action="testbed.team_created",
+        action=TestbedAudit.testbed_team_created,
         task=task,
         detail={"team": name, "terms_sha256": accepted},
     )
@@ -752,7 +747,7 @@ def invite_to_team(
     _audit(
         session,
         actor=actor,
-        action="testbed.invitation_sent",
+        action=TestbedAudit.testbed_invitation_sent,
         task=task,
         detail={"team": team.name, "username": username, "invitation": invitation.id},
     )
@@ -827,7 +822,7 @@ def accept_invitation(
     _audit(
         session,
         actor=actor,
-        action="testbed.invitation_accepted",
+        action=TestbedAudit.testbed_invitation_accepted,
         task=task,
         detail={"team": team.name, "invitation": invitation.id, "terms_sha256": accepted},
     )
@@ -843,7 +838,7 @@ def decline_invitation(session: Session, *, actor: Actor, invitation_id: int) ->
     _audit(
         session,
         actor=actor,
-        action="testbed.invitation_declined",
+        action=TestbedAudit.testbed_invitation_declined,
         task=task,
         detail={"team": team.name, "invitation": invitation.id},
     )
@@ -877,7 +872,7 @@ def accept_terms(
     _audit(
         session,
         actor=actor,
-        action="testbed.terms_accepted",
+        action=TestbedAudit.testbed_terms_accepted,
         task=task,
         detail={"terms_sha256": current},
     )
@@ -986,14 +981,6 @@ def _submission_dir(settings: Settings, submission_id: int) -> Path:
     return settings.ensure_data_dir() / "testbed" / "submissions" / str(submission_id)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def scorer_environment() -> dict[str, Any]:
     return {
         "scorer": f"bitgoeul {__version__}",
@@ -1014,7 +1001,7 @@ def _score_door(session: Session, *, actor: Actor, task: TestbedTask, submission
     return Door(
         session,
         actor=actor,
-        event="dataset.testbed_score",
+        event=TestbedAudit.dataset_testbed_score,
         detail={"task": task.slug, "submission": submission_id},
         failure_detail={"submission": None},
     )
@@ -1121,7 +1108,7 @@ def submit_predictions(
         entry, actor=actor, kind=SubmissionKind.predictions, description=description
     )
     submission.filename = _safe_name(filename)
-    submission.content_sha256 = _file_sha256(upload)
+    submission.content_sha256 = file_sha256(upload)
     session.add(submission)
     session.flush()
     folder = _submission_dir(settings, submission.id)
@@ -1163,7 +1150,7 @@ def _audit_submitted(
     _audit(
         session,
         actor=actor,
-        action="testbed.submitted",
+        action=TestbedAudit.testbed_submitted,
         task=entry.task,
         resource_type="testbed_submission",
         resource_id=submission.id,
@@ -1202,7 +1189,7 @@ def _audit_refusal(session: Session, *, actor: Actor, task_slug: str, error: Bit
     _audit(
         session,
         actor=actor,
-        action="testbed.submission_refused",
+        action=TestbedAudit.testbed_submission_refused,
         outcome="denied",
         task=task,
         resource_id=task_slug,
@@ -1285,7 +1272,7 @@ def _queue_model_job(
     door = Door(
         session,
         actor=actor,
-        event=compute_inputs.JOB_DECISION,
+        event=ComputeAudit.dataset_job_decision,
         detail={"project": task.project_id, "job": None, "testbed_task": task.slug},
         failure_detail={"job": None},
     )
@@ -1299,6 +1286,7 @@ def _queue_model_job(
             spec=job_spec,
             bundle_path=bundle_path,
             testbed_task=task.slug,
+            test_set_context=testbed_context,
             pay_from=pay_from,
         )
 
@@ -1430,7 +1418,11 @@ def job_finished(session: Session, job: Job, *, settings: Settings, store: Objec
     _audit(
         session,
         actor=Actor(user_id=None, username="testbed-scorer", role=None, organization_id=None),
-        action="testbed.rerun_scored" if rerun is not None else "testbed.model_scored",
+        action=(
+            TestbedAudit.testbed_rerun_scored
+            if rerun is not None
+            else TestbedAudit.testbed_model_scored
+        ),
         outcome="ok" if scores is not None else "failed",
         task=task,
         resource_type="testbed_submission",
@@ -1523,7 +1515,7 @@ def _start_rerun(
     submitter = _submitter(session, submission)
     if submission.kind == SubmissionKind.predictions:
         kept = _submission_dir(settings, submission.id) / submission.filename
-        if not kept.is_file() or _file_sha256(kept) != submission.content_sha256:
+        if not kept.is_file() or file_sha256(kept) != submission.content_sha256:
             raise Conflict(
                 msg(
                     "Submission {submission}'s file is missing or changed on disk; it cannot "
@@ -1559,7 +1551,7 @@ def _start_rerun(
     _audit(
         session,
         actor=actor,
-        action="testbed.rerun",
+        action=TestbedAudit.testbed_rerun,
         task=task,
         resource_type="testbed_submission",
         resource_id=submission.id,

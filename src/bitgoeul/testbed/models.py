@@ -19,11 +19,32 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bitgoeul.audit.models import AuditAction
 from bitgoeul.catalog.models import Sector
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.db.base import Base, str_enum, utcnow
+
+
+class TestbedAudit(AuditAction):
+    """Testbed tasks, teams, submissions and scores; the testbed's doors into a hidden test set."""
+
+    testbed_task_created = "testbed.task_created"
+    testbed_task_updated = "testbed.task_updated"
+    testbed_team_created = "testbed.team_created"
+    testbed_invitation_sent = "testbed.invitation_sent"
+    testbed_invitation_accepted = "testbed.invitation_accepted"
+    testbed_invitation_declined = "testbed.invitation_declined"
+    testbed_terms_accepted = "testbed.terms_accepted"
+    testbed_submitted = "testbed.submitted"
+    testbed_submission_refused = "testbed.submission_refused"
+    testbed_model_scored = "testbed.model_scored"
+    testbed_rerun_scored = "testbed.rerun_scored"
+    testbed_rerun = "testbed.rerun"
+    dataset_testbed_inputs = "dataset.testbed_inputs"
+    dataset_testbed_score = "dataset.testbed_score"
+    dataset_testbed_setup = "dataset.testbed_setup"
 
 
 class SubmissionKind(StrEnum):
@@ -53,17 +74,6 @@ class SubmissionStatus(StrEnum):
     failed = "failed"
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=20,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
-
-
 class TestbedTask(Base):
     __test__ = False  # not a pytest test class, whatever its name
     __tablename__ = "testbed_tasks"
@@ -72,16 +82,7 @@ class TestbedTask(Base):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(300))
     title_ko: Mapped[str] = mapped_column(String(300), default="")
-    sector: Mapped[Sector] = mapped_column(
-        Enum(
-            Sector,
-            name="testbed_sector",
-            native_enum=False,
-            length=40,
-            validate_strings=True,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    sector: Mapped[Sector] = mapped_column(str_enum(Sector, "testbed_sector", length=40))
     problem: Mapped[str] = mapped_column(Text)
     problem_ko: Mapped[str] = mapped_column(Text, default="")
     organization_id: Mapped[int] = mapped_column(
@@ -164,7 +165,7 @@ class TestbedInvitation(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[InvitationStatus] = mapped_column(
-        _enum(InvitationStatus, "testbed_invitation_status")
+        str_enum(InvitationStatus, "testbed_invitation_status", length=20)
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -182,12 +183,14 @@ class TestbedSubmission(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("testbed_tasks.id", ondelete="CASCADE"))
     team_id: Mapped[int] = mapped_column(ForeignKey("testbed_teams.id", ondelete="CASCADE"))
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    kind: Mapped[SubmissionKind] = mapped_column(_enum(SubmissionKind, "testbed_submission_kind"))
-    phase: Mapped[Phase] = mapped_column(_enum(Phase, "testbed_phase"))
+    kind: Mapped[SubmissionKind] = mapped_column(
+        str_enum(SubmissionKind, "testbed_submission_kind", length=20)
+    )
+    phase: Mapped[Phase] = mapped_column(str_enum(Phase, "testbed_phase", length=20))
     is_baseline: Mapped[bool] = mapped_column(default=False)
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[SubmissionStatus] = mapped_column(
-        _enum(SubmissionStatus, "testbed_submission_status")
+        str_enum(SubmissionStatus, "testbed_submission_status", length=20)
     )
     error: Mapped[str] = mapped_column(Text, default="")
     filename: Mapped[str] = mapped_column(String(300), default="")
@@ -221,7 +224,7 @@ class TestbedRerun(Base):
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     status: Mapped[SubmissionStatus] = mapped_column(
-        _enum(SubmissionStatus, "testbed_rerun_status")
+        str_enum(SubmissionStatus, "testbed_rerun_status", length=20)
     )
     error: Mapped[str] = mapped_column(Text, default="")
     environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -45,6 +45,7 @@ from bitgoeul.testbed.models import (
     InvitationStatus,
     Phase,
     SubmissionStatus,
+    TestbedAudit,
     TestbedInvitation,
     TestbedRerun,
     TestbedSubmission,
@@ -547,7 +548,9 @@ def write_test_inputs(
         session, actor=actor, dataset=dataset, version=version, task_slug=task.slug
     )
     target = dest / f"{task.slug}-test-inputs.{file_format}"
-    door = Door(session, actor=actor, event="dataset.testbed_inputs", detail={"task": task.slug})
+    door = Door(
+        session, actor=actor, event=TestbedAudit.dataset_testbed_inputs, detail={"task": task.slug}
+    )
     with door:
         passage = door.admit([Request(DataAction.testbed_inputs, dataset, version, context)])[0]
         # Direct identifiers come out as the task's pseudonyms (the decision's obligations);

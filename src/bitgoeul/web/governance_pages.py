@@ -336,18 +336,12 @@ def approve_request(
     confirm_test_set: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     try:
-        if queries.get_request(session, request_id).dataset.holdout and confirm_test_set != "yes":
-            raise ValidationFailed(
-                msg(
-                    "This dataset is a testbed's hidden test set: its rows are never shared. "
-                    "Tick the confirmation if you really mean to approve, or reject the request."
-                )
-            )
         conditions = ApprovalConditions(
             columns=_names(columns),
             expires_in_days=expires_in_days.strip() or None,
             row_filter=row_filter.strip() or None,
             grants_identifiers=grants_identifiers == "yes",
+            confirm_test_set=confirm_test_set == "yes",
         )
         agreement = actions.approve_request(
             session, actor=actor, request_id=request_id, conditions=conditions

@@ -6,9 +6,9 @@ from alembic import context
 
 import bitgoeul.models  # noqa: F401  (registers every table on Base.metadata)
 from bitgoeul.config import Settings
-from bitgoeul.db.autogenerate import include_object
 from bitgoeul.db.base import Base
 from bitgoeul.db.engine import make_engine
+from bitgoeul.db.migrations.autogenerate import include_object
 
 config = context.config
 settings = config.attributes.get("settings") or Settings()
