@@ -34,6 +34,7 @@ from bitgoeul.programmes.models import (
     EnrolmentStatus,
     Lab,
     LabResult,
+    ProgrammesAudit,
     SupportApplication,
 )
 from bitgoeul.programmes.schemas import (
@@ -62,7 +63,7 @@ from bitgoeul.testbed.scoring import metric_named
 def _audit(
     session: Session,
     actor: Actor,
-    action: str,
+    action: ProgrammesAudit,
     resource_type: str,
     resource_id: str | int,
     *,
@@ -127,7 +128,7 @@ def apply_for_support(
     _audit(
         session,
         actor,
-        "programme.application_submitted",
+        ProgrammesAudit.application_submitted,
         "programme_application",
         application.id,
         organization_id=organization.id,
@@ -175,7 +176,7 @@ def review_application(
     _audit(
         session,
         actor,
-        f"programme.application_{application.status.value}",
+        ProgrammesAudit(f"programme.application_{application.status.value}"),
         "programme_application",
         application.id,
         organization_id=organization.id,
@@ -242,7 +243,7 @@ def withdraw_application(
     _audit(
         session,
         actor,
-        "programme.application_withdrawn",
+        ProgrammesAudit.application_withdrawn,
         "programme_application",
         application.id,
         organization_id=application.organization_id,
@@ -263,7 +264,7 @@ def create_course(session: Session, *, actor: Actor, data: CourseCreate) -> Cour
     course = Course(**data.model_dump(), created_by_id=actor.user_id)
     session.add(course)
     session.flush()
-    _audit(session, actor, "academy.course_created", "course", course.slug)
+    _audit(session, actor, ProgrammesAudit.course_created, "course", course.slug)
     session.commit()
     return course
 
@@ -286,7 +287,7 @@ def add_cohort(session: Session, *, actor: Actor, course_slug: str, data: Cohort
     _audit(
         session,
         actor,
-        "academy.cohort_opened",
+        ProgrammesAudit.cohort_opened,
         "cohort",
         cohort.id,
         detail={"course": course.slug, "name": cohort.name, "capacity": cohort.capacity},
@@ -317,7 +318,7 @@ def add_lab(session: Session, *, actor: Actor, course_slug: str, data: LabCreate
     _audit(
         session,
         actor,
-        "academy.lab_added",
+        ProgrammesAudit.lab_added,
         "lab",
         lab.id,
         detail={"course": course.slug, "lab": lab.slug, "task": task.slug, "pass": lab.pass_mark},
@@ -369,7 +370,7 @@ def enrol(session: Session, *, actor: Actor, cohort_id: int) -> Enrolment:
     _audit(
         session,
         actor,
-        "academy.enrolled",
+        ProgrammesAudit.enrolled,
         "enrolment",
         enrolment.id,
         detail={"cohort": cohort.id},
@@ -443,7 +444,7 @@ def grade_lab(session: Session, *, actor: Actor, enrolment_id: int, lab_slug: st
     _audit(
         session,
         actor,
-        "academy.lab_graded",
+        ProgrammesAudit.lab_graded,
         "enrolment",
         enrolment.id,
         detail={"lab": lab.slug, "submission": best.id, "score": score, "passed": passed},
@@ -462,7 +463,7 @@ def grade_lab(session: Session, *, actor: Actor, enrolment_id: int, lab_slug: st
         _audit(
             session,
             actor,
-            "academy.course_completed",
+            ProgrammesAudit.course_completed,
             "enrolment",
             enrolment.id,
             detail={"cohort": cohort.id},
@@ -483,6 +484,6 @@ def grade_lab(session: Session, *, actor: Actor, enrolment_id: int, lab_slug: st
 def withdraw_enrolment(session: Session, *, actor: Actor, enrolment_id: int) -> Enrolment:
     enrolment = queries.enrolment_for(session, actor=actor, enrolment_id=enrolment_id)
     enrolment.status = enrolment_next(enrolment.status, EnrolmentEvent.withdraw)
-    _audit(session, actor, "academy.enrolment_withdrawn", "enrolment", enrolment.id)
+    _audit(session, actor, ProgrammesAudit.enrolment_withdrawn, "enrolment", enrolment.id)
     session.commit()
     return enrolment

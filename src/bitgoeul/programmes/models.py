@@ -22,9 +22,26 @@ from enum import StrEnum
 from sqlalchemy import Date, Enum, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bitgoeul.audit.models import AuditAction
 from bitgoeul.db.base import Base, utcnow
 
 HOURS = Numeric(14, 6)
+
+
+class ProgrammesAudit(AuditAction):
+    """Support applications and the academy: every move of their state machines."""
+
+    application_submitted = "programme.application_submitted"
+    application_approved = "programme.application_approved"
+    application_rejected = "programme.application_rejected"
+    application_withdrawn = "programme.application_withdrawn"
+    course_created = "academy.course_created"
+    cohort_opened = "academy.cohort_opened"
+    lab_added = "academy.lab_added"
+    enrolled = "academy.enrolled"
+    lab_graded = "academy.lab_graded"
+    course_completed = "academy.course_completed"
+    enrolment_withdrawn = "academy.enrolment_withdrawn"
 
 
 class ApplicationStatus(StrEnum):

@@ -18,7 +18,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.audit.actions import record_event
 from bitgoeul.db.base import utcnow
 from bitgoeul.tower import indicators
-from bitgoeul.tower.models import TowerSnapshot
+from bitgoeul.tower.models import TowerAudit, TowerSnapshot
 from bitgoeul.tower.queries import require_operator
 
 SCHEDULER = "scheduler"
@@ -59,7 +59,7 @@ def take_snapshot(
     snapshot.taken_at = utcnow()
     record_event(
         session,
-        action="tower.snapshot_taken",
+        action=TowerAudit.snapshot_taken,
         actor_id=actor.user_id if actor else None,
         actor_name=actor.username if actor else SCHEDULER,
         resource_type="tower_snapshot",

@@ -17,7 +17,14 @@ from typing import Any
 from sqlalchemy import JSON, Date
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bitgoeul.audit.models import AuditAction
 from bitgoeul.db.base import Base, utcnow
+
+
+class TowerAudit(AuditAction):
+    """The control tower's one write."""
+
+    snapshot_taken = "tower.snapshot_taken"
 
 
 class TowerSnapshot(Base):
