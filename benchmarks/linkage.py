@@ -29,9 +29,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 
-from bitgoeul.linkage import attacks, clk, keys, normalise, similarity, synthetic
+from bitgoeul.linkage import attacks, clk, keys, normalise, probabilistic, similarity, synthetic
 from bitgoeul.linkage.hangul import jamo
 
 SECRET = b"custodian secret for the benchmark only"
@@ -116,6 +117,22 @@ def main() -> None:
     threshold = clk.DEFAULT_THRESHOLD
     all_i, _, _ = similarity.pairs_above(left_clk, right_clk, threshold)
 
+    # Probabilistic linkage: Splink on a locked connection; every blocked pair kept (floor 0) to
+    # measure the blocking.
+    fields = {"name", "birth_date", "phone", "district", "sex"}
+    prob_left, prob_right = probabilistic.prepare(data.left), probabilistic.prepare(data.right)
+    with probabilistic.locked_connection() as conn:
+        scored = probabilistic.score(conn, prob_left, prob_right, fields, floor=0.0)
+    prob_completeness, prob_reduction = similarity.blocking_quality(
+        scored.left, scored.right, data.truth, n, n
+    )
+    sure = scored.probability >= probabilistic.DEFAULT_THRESHOLD
+    prob_links = similarity.one_to_one(
+        scored.left[sure], scored.right[sure], scored.probability[sure]
+    )
+    prob_q = similarity.quality(prob_links.as_set(), data.truth)
+    estimate = probabilistic.estimated_quality(scored, prob_links)
+
     print("| accuracy | precision | recall | F1 | pairs completeness | reduction ratio |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     print(
@@ -125,6 +142,15 @@ def main() -> None:
     print(
         f"| Bloom filters (CLK, Dice ≥ {threshold}) | {bloom_q.precision:.4f} | "
         f"{bloom_q.recall:.4f} | {bloom_q.f1:.4f} | {completeness:.4f} | {reduction:.5f} |"
+    )
+    print(
+        f"| probabilistic (Splink, P ≥ {probabilistic.DEFAULT_THRESHOLD}) | "
+        f"{prob_q.precision:.4f} | {prob_q.recall:.4f} | {prob_q.f1:.4f} | "
+        f"{prob_completeness:.4f} | {prob_reduction:.5f} |"
+    )
+    print(
+        f"\nprobabilistic: the model's own estimate: precision {estimate['precision']:.4f}, "
+        f"recall {estimate['recall']:.4f}; training {scored.train_s:.1f} s"
     )
     print()
 
@@ -185,6 +211,30 @@ def main() -> None:
         print(f"| CLK encoding, records/s | {ours_rec:,.0f} | (no {REFERENCE_PYTHON}) | – |")
         print(f"| Dice, comparisons/s | {ours_cmp / 1e6:,.1f} M | – | – |")
     print(f"exact keys, both sources: {exact_s:.2f} s")
+    # Probabilistic scoring: the trained model's predict on the locked connection (temporary
+    # tables, no file access) beside Splink's own DuckDB backend on a plain in-memory DuckDB,
+    # same DuckDB package, threads and memory limit; alternately, best of ``--repeat``.
+    ours_s = splink_s = float("inf")
+    pairs = 0
+    limits = probabilistic.LIMITS
+    for _ in range(args.repeat):
+        with probabilistic.locked_connection() as conn:
+            pairs, took = probabilistic.predict_only(conn, prob_left, prob_right, scored.parameters)
+        ours_s = min(ours_s, took)
+        plain = duckdb.connect(
+            config={"threads": limits.threads, "memory_limit": limits.memory_limit}
+        )
+        try:
+            _, took = probabilistic.predict_only(
+                plain, prob_left, prob_right, scored.parameters, plain=True
+            )
+        finally:
+            plain.close()
+        splink_s = min(splink_s, took)
+    print(
+        f"| probabilistic scoring, comparisons/s (vs Splink on DuckDB {duckdb.__version__}) | "
+        f"{pairs / ours_s:,.0f} | {pairs / splink_s:,.0f} | {splink_s / ours_s:.2f}× |"
+    )
     if similarity.gpu_available():
         gpu_s = best_of(
             args.repeat,

@@ -95,6 +95,7 @@ def create_app(
     from bitgoeul.accounts.api import router as accounts_router
     from bitgoeul.audit.api import router as audit_router
     from bitgoeul.catalog.api import router as catalog_router
+    from bitgoeul.civic.api import router as civic_router
     from bitgoeul.compute.api import router as compute_router
     from bitgoeul.dp.api import router as dp_router
     from bitgoeul.governance.api import router as governance_router
@@ -107,6 +108,7 @@ def create_app(
     from bitgoeul.tower.api import router as tower_router
     from bitgoeul.web.account_pages import router as account_pages_router
     from bitgoeul.web.audit_pages import router as audit_pages_router
+    from bitgoeul.web.civic_pages import router as civic_pages_router
     from bitgoeul.web.dataset_pages import router as dataset_pages_router
     from bitgoeul.web.developer_pages import router as developer_pages_router
     from bitgoeul.web.dp_pages import router as dp_pages_router
@@ -136,6 +138,7 @@ def create_app(
     app.include_router(programmes_router, prefix="/api/v1")
     app.include_router(academy_router, prefix="/api/v1")
     app.include_router(metrics_router)
+    app.include_router(civic_router, prefix="/api/v1")
     app.include_router(web_router)
     # /datasets/new before /datasets/{slug}.
     app.include_router(steward_pages_router)
@@ -151,6 +154,7 @@ def create_app(
     app.include_router(testbed_pages_router)
     # /hub/tower before the operator pages' /hub/... routes.
     app.include_router(tower_pages_router)
+    app.include_router(civic_pages_router)
     app.include_router(operator_pages_router)
     app.include_router(programme_pages_router)
     app.include_router(me_pages_router)

@@ -40,9 +40,22 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="Signs sessions and keys pseudonyms; generated on first run."
     )
-    storage_backend: Literal["local"] = Field(
-        default="local", description="Where stored objects live: 'local' (a directory)."
+    storage_backend: Literal["local", "s3"] = Field(
+        default="local",
+        description="Where stored objects live: 'local' (a directory in the data dir) or 's3' "
+        "(a bucket; the s3_* settings).",
     )
+    s3_bucket: str | None = Field(default=None, description="The bucket for storage_backend=s3.")
+    s3_prefix: str = Field(default="", description="A folder inside the bucket for the hub.")
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="An S3-compatible server (MinIO, Ceph), e.g. http://minio:9000; default AWS.",
+    )
+    s3_region: str | None = Field(default=None, description="The bucket's region.")
+    s3_access_key_id: str | None = Field(
+        default=None, description="Default: boto3's own lookup (environment, instance role)."
+    )
+    s3_secret_access_key: SecretStr | None = None
     max_upload_bytes: int = Field(default=10 * 1024**3, description="Largest accepted upload.")
     ingest_error_limit: int = Field(default=100, description="Errors listed in a report.")
     session_max_age_seconds: int = 14 * 24 * 3600
@@ -115,6 +128,24 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest query result (or export) the gateway returns; larger ones are 413.",
     )
+    civic_support_min: int = Field(
+        default=5, ge=1, description="Fewest supports that send a civic problem to triage."
+    )
+    civic_support_share: float = Field(
+        default=0.01,
+        ge=0.0,
+        le=1.0,
+        description="Share of the active users whose support sends a problem to triage.",
+    )
+    civic_active_days: int = Field(
+        default=90, ge=1, description="A user is active when audited in this many days."
+    )
+    civic_triage_days: int = Field(
+        default=14, ge=1, description="Days the city's triage has to answer a problem."
+    )
+    civic_photo_max_bytes: int = Field(
+        default=5 * 1024**2, gt=0, description="Largest photo a resident may attach."
+    )
 
     @field_validator("trusted_proxies", "metrics_networks", mode="before")
     @classmethod
@@ -154,6 +185,12 @@ class Settings(BaseSettings):
             and self.secret_key.get_secret_value().lower() in PLACEHOLDER_SECRETS
         ):
             raise ValueError("BITGOEUL_SECRET_KEY is a placeholder; set a long random value.")
+        return self
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("BITGOEUL_STORAGE_BACKEND=s3 needs BITGOEUL_S3_BUCKET.")
         return self
 
     @property

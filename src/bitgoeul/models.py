@@ -3,6 +3,15 @@
 from bitgoeul.accounts.models import ApiToken, LoginFailure, Organization, User, WebSession
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.catalog.models import Dataset, DatasetVersion, IngestRun
+from bitgoeul.civic.models import (
+    CivicChallenge,
+    CivicFollow,
+    CivicMeasurement,
+    CivicPhoto,
+    CivicProblem,
+    CivicSupport,
+    CivicTransition,
+)
 from bitgoeul.compute.models import (
     CreditAccount,
     CreditEntry,
@@ -21,6 +30,16 @@ from bitgoeul.governance.models import (
     ProjectMember,
 )
 from bitgoeul.linkage.models import LinkageApproval, LinkageProject, LinkageRun
+from bitgoeul.mydata.models import (
+    Campaign,
+    Consent,
+    ConsentEvent,
+    Donation,
+    MyDataIdentity,
+    MyDataSource,
+    ProjectUse,
+    Receipt,
+)
 from bitgoeul.programmes.models import (
     Cohort,
     Course,
@@ -44,12 +63,23 @@ __all__ = [
     "Agreement",
     "ApiToken",
     "AuditEvent",
+    "Campaign",
+    "CivicChallenge",
+    "CivicFollow",
+    "CivicMeasurement",
+    "CivicPhoto",
+    "CivicProblem",
+    "CivicSupport",
+    "CivicTransition",
     "Cohort",
+    "Consent",
+    "ConsentEvent",
     "Course",
     "CreditAccount",
     "CreditEntry",
     "Dataset",
     "DatasetVersion",
+    "Donation",
     "DpBudget",
     "DpPersonRows",
     "DpProfile",
@@ -64,13 +94,17 @@ __all__ = [
     "LinkageProject",
     "LinkageRun",
     "LoginFailure",
+    "MyDataIdentity",
+    "MyDataSource",
     "Notification",
     "Organization",
     "OutputRelease",
     "Project",
     "ProjectChoice",
     "ProjectMember",
+    "ProjectUse",
     "QueryRun",
+    "Receipt",
     "ReleaseDecision",
     "SavedQuery",
     "SupportApplication",

@@ -21,6 +21,7 @@ def _every_action() -> list[AuditAction]:
 def test_every_package_that_audits_names_its_actions() -> None:
     families = {family.__module__.split(".")[1] for family in AuditAction.__subclasses__()}
     assert {"accounts", "catalog", "compute", "dp", "governance", "linkage", "query"} <= families
+    assert "civic" in families
     assert "testbed" in families
 
 

@@ -20,6 +20,7 @@ from bitgoeul.testbed import queries as testbed_queries
 ACCOUNTS = {
     "operator", "kepco", "kdn", "kpx", "lge", "naver", "skt", "kt", "lguplus", "nia", "kisa",
     "cnuh", "chosun", "gwangju", "researcher", "citizen",
+    "jiwoo", "seoyeon", "minjun", "haeun", "doyun", "yuna",
 }  # fmt: skip
 
 
@@ -49,12 +50,12 @@ def test_building_the_demo_twice_creates_every_account_and_dataset_once(
         assert operator.organization is not None
         assert operator.organization.slug == "ai-hub"
         assert session.scalar(select(func.count()).select_from(Organization)) == 15 + 3  # startups
-        # Each task: training + hidden test; each of the two demo linkages: its linked dataset.
-        published = len(CATALOGUE) + 2 * len(DEMO_TASKS) + 2
+        # Each task: training + hidden test; each of the three demo linkages: its linked dataset.
+        published = len(CATALOGUE) + 2 * len(DEMO_TASKS) + 3
         assert session.scalar(select(func.count()).select_from(Dataset)) == published
         runs = session.scalars(select(LinkageRun)).all()
-        assert [r.status.value for r in runs] == ["succeeded", "succeeded"]
-        assert sorted(r.report["method"] for r in runs) == ["bloom", "exact"]
+        assert [r.status.value for r in runs] == ["succeeded"] * 3
+        assert sorted(r.report["method"] for r in runs) == ["bloom", "exact", "probabilistic"]
         assert session.scalar(select(func.count()).select_from(DatasetVersion)) == published
         user = authenticate(session, settings=settings, username="cnuh", password="demo")
         assert user.role.value == "steward"
@@ -143,7 +144,8 @@ def test_the_demo_testbed_has_four_tasks_each_with_a_baseline_that_ran(
     engine = make_engine(settings)
     with make_sessionmaker(engine)() as session:
         tasks = {t.slug: t for t in testbed_queries.list_tasks(session)}
-        assert set(tasks) == {t.slug for t in DEMO_TASKS}
+        # The four tasks, and the civic challenge KEPCO opened (demo/civic.py).
+        assert set(tasks) == {t.slug for t in DEMO_TASKS} | {"civic-evening-outages"}
         for demo in DEMO_TASKS:
             task = tasks[demo.slug]
             assert session.get(Dataset, task.test_dataset_id).holdout  # type: ignore[union-attr]

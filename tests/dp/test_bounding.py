@@ -52,7 +52,7 @@ def test_no_person_contributes_more_than_m_rows(tmp_path: Path) -> None:
             (None, "Buk", 7.0),  # no person: never read
         ],
     )
-    assert aggregates.most_rows_per_person("person", view, limits=engine.Limits()) == 3
+    assert aggregates.person_rows("person", view, limits=engine.Limits()).most == 3
     exact = aggregates.exact_aggregates(_plan(), view, limits=engine.Limits(), bound=True)
     counts, sums = exact.vectors[0], exact.vectors[1]
     assert sum(counts) == 3  # two of A's rows and B's
@@ -66,9 +66,49 @@ def test_when_nobody_exceeds_m_the_fast_path_gives_the_same_aggregates(tmp_path:
         tmp_path,
         [("A", "Buk", 10.0), ("A", "Seo", 20.5), ("B", "Seo", 99.9), ("C", "Buk", 0.04)],
     )
-    assert aggregates.most_rows_per_person("person", view, limits=engine.Limits()) == 2
+    assert aggregates.person_rows("person", view, limits=engine.Limits()).most == 2
     plan = _plan()
     slow = aggregates.exact_aggregates(plan, view, limits=engine.Limits(), bound=True)
     fast = aggregates.exact_aggregates(plan, view, limits=engine.Limits(), bound=False)
     assert slow == fast
     assert fast.vectors == {0: [2, 2], 1: [100, 205 + 999]}
+
+
+def test_the_window_by_hash_of_the_person_keeps_the_same_rows_as_by_the_person(
+    tmp_path: Path,
+) -> None:
+    """When no two persons share hash(person) (counted once per version), the window may
+    partition by that integer: the very same rows are kept."""
+    rows = [
+        (f"P{p}", ("Buk", "Seo")[(p * k) % 2], float((p * 37 + k * 11) % 150))
+        for p in range(40)
+        for k in range(1 + p % 5)
+    ]
+    view = _view(tmp_path, rows)
+    counted = aggregates.person_rows("person", view, limits=engine.Limits())
+    assert counted.most == 5
+    assert counted.hash_unique
+    plan = _plan()
+    by_person = aggregates.exact_aggregates(plan, view, limits=engine.Limits(), bound=True)
+    by_hash = aggregates.exact_aggregates(
+        plan, view, limits=engine.Limits(), bound=True, hash_unique=True
+    )
+    assert by_hash == by_person
+    assert sum(by_person.vectors[0]) == sum(min(1 + p % 5, 2) for p in range(40))
+
+
+def test_a_partitioned_request_reads_its_partition_only(tmp_path: Path) -> None:
+    view = _view(
+        tmp_path,
+        [("A", "Buk", 10.0), ("A", "Seo", 20.0), ("B", "Seo", 30.0), ("C", "Seo", 1.0)],
+    )
+    profile = {**PROFILE, "partition_column": "district"}
+    request = DpRequest(
+        dataset="visits",
+        partition="Seo",
+        measures=[{"kind": "count"}, {"kind": "sum", "column": "cost"}],  # type: ignore[list-item]
+        epsilon=1,
+    )
+    plan = plan_request(request, profile=profile, columns=COLUMNS, visible=set(COLUMNS))
+    exact = aggregates.exact_aggregates(plan, view, limits=engine.Limits(), bound=True)
+    assert exact.vectors == {0: [3], 1: [200 + 300 + 10]}

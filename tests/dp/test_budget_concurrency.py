@@ -1,6 +1,7 @@
 """Under any concurrency the spent total never exceeds the cap: 50 parallel releases of ε 1
-against a project budget of 10 pass exactly 10 times (SQLite here; PostgreSQL when the suite
-runs with BITGOEUL_TEST_DATABASE_URL)."""
+against a budget of 10 (a project's, or a time partition's shared by every project) pass
+exactly 10 times (SQLite here; PostgreSQL when the suite runs with
+BITGOEUL_TEST_DATABASE_URL)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.dp.conftest import Budgets
+from tests.dp.conftest import SURVEY, Budgets
+from tests.query.conftest import City
 
+from bitgoeul.dp import actions
 from bitgoeul.dp.models import DpBudget, DpRelease, ReleaseStatus
-from bitgoeul.dp.schemas import Quote, Release
+from bitgoeul.dp.schemas import ProfileIn, Quote, Release
 from bitgoeul.errors import AccessDenied
 
 MEASURES: list[dict[str, Any]] = [
@@ -38,15 +42,33 @@ def _distinct_requests(n: int) -> list[dict[str, Any]]:
     return requests[:n]
 
 
+@pytest.mark.parametrize("scope", ["project", "partition"])
 def test_fifty_parallel_releases_against_a_budget_for_ten_pass_exactly_ten_times(
+    scope: str,
     app: Any,
     db: Session,
+    city: City,
+    survey_profile: ProfileIn,
     budgets: Budgets,
     dp_quote: Callable[..., Quote],
     dp_release: Callable[..., Release],
 ) -> None:
-    project = budgets(project=10, dataset=1000)
-    quotes = [dp_quote(project=project, **request) for request in _distinct_requests(50)]
+    partition: str | None = None
+    if scope == "project":
+        project = budgets(project=10, dataset=1000)
+    else:
+        project = budgets(project=1000, dataset=1000)
+        steward = city.cast.actors["steward_of_publisher"]
+        partitioned = survey_profile.model_copy(update={"partition_column": "district"})
+        actions.set_profile(db, actor=steward, slug=SURVEY, profile=partitioned)
+        partition = "Buk"
+        actions.set_budget(
+            db, actor=steward, slug=SURVEY, project_id=None, partition=partition, epsilon=10
+        )
+    quotes = [
+        dp_quote(project=project, partition=partition, **request)
+        for request in _distinct_requests(50)
+    ]
     assert len({q.token for q in quotes}) == 50
     assert all(q.epsilon == 1.0 for q in quotes)
 
@@ -64,11 +86,10 @@ def test_fifty_parallel_releases_against_a_budget_for_ten_pass_exactly_ten_times
     assert outcomes.count("released") == 10
     assert outcomes.count("refused") == 40
     db.expire_all()
-    project_budget = db.scalars(
-        select(DpBudget).where(DpBudget.scope == f"project:{project}")
-    ).one()
-    assert project_budget.spent_micro == 10_000_000
-    assert project_budget.reserved_micro == 0
+    capped = f"project:{project}" if partition is None else f"partition:{partition}"
+    budget = db.scalars(select(DpBudget).where(DpBudget.scope == capped)).one()
+    assert budget.spent_micro == 10_000_000
+    assert budget.reserved_micro == 0
     spent = db.scalar(
         select(func.count()).select_from(DpRelease).where(DpRelease.status == ReleaseStatus.spent)
     )

@@ -100,7 +100,7 @@ def _tamper(db: Session, app: Any, slug: str) -> None:
     """Change one byte of the latest version's stored file, as a broken disk or an intruder
     would."""
     version = get_version(db, slug, None)
-    path = Path(app.state.store.local_path(version.object_key))
+    path = Path(app.state.store.local_file(version.object_key))
     os.chmod(path, 0o644)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF

@@ -34,6 +34,9 @@ SQL = {
     "testbed_tasks": "SELECT count(*) FROM testbed_tasks",
     "testbed_submissions": "SELECT count(*) FROM testbed_submissions WHERE NOT is_baseline",
     "linkage_runs": "SELECT count(*) FROM linkage_runs",
+    "civic_problems": "SELECT count(*) FROM civic_problems",
+    "civic_challenges": "SELECT count(*) FROM civic_problems"
+    " WHERE state IN ('challenge', 'pilot', 'completed')",
     "epsilon_spent": "SELECT coalesce(sum(cost_micro), 0) / 1000000.0 FROM dp_releases"
     " WHERE status = 'spent'",
     "startups_supported": "SELECT count(DISTINCT organization_id) FROM programme_applications"
@@ -70,15 +73,12 @@ def test_indicators_of_packages_not_on_the_hub_say_not_available(
     db: Session, people: People
 ) -> None:
     found = indicators.compute(db)
-    for key, module in [
-        ("donors", "bitgoeul.mydata.queries"),
-        ("active_consents", "bitgoeul.mydata.queries"),
-        ("civic_problems", "bitgoeul.civic.queries"),
-        ("civic_challenges", "bitgoeul.civic.queries"),
-    ]:
-        if indicators._optional(module) is None:
-            assert not found.get(key).available
-            assert found.get(key).value is None
+    missing = indicators.indicators_not_installed()
+    for key in ("donors", "active_consents"):
+        assert (key in missing) is (not found.get(key).available)
+    for key in missing:
+        assert found.get(key).value is None
+    assert found.get("civic_problems").available
 
 
 def test_an_empty_hub_counts_zero_and_has_no_decision_time(db: Session) -> None:

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from tests.programmes.programme_city import People, application, approve
 
 from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion, Sector
+from bitgoeul.civic.models import CivicProblem
+from bitgoeul.civic.states import ProblemState
 from bitgoeul.compute import credits
 from bitgoeul.compute.models import Job, JobStatus, ReleaseStatus
 from bitgoeul.db.base import utcnow
@@ -123,6 +125,17 @@ def fill(db: Session, people: People) -> dict[str, float]:
                 cost_micro=micro,
             )
         )
+    for state in (
+        ProblemState.open,
+        ProblemState.triage,
+        ProblemState.challenge,
+        ProblemState.pilot,
+    ):
+        db.add(
+            CivicProblem(
+                title="Dark alley", description="No lights", district="Dong-gu", state=state
+            )
+        )
     db.commit()
     credits.grant(
         db,
@@ -172,6 +185,8 @@ def fill(db: Session, people: People) -> dict[str, float]:
         "testbed_tasks": 0,
         "testbed_submissions": 0,
         "linkage_runs": 2,
+        "civic_problems": 4,
+        "civic_challenges": 2,
         "epsilon_spent": 0.75,
         "startups_supported": 2,
         "startup_jobs": 17,

@@ -11,6 +11,8 @@ import pytest
 from bitgoeul.accounts.models import OrganizationKind, Role
 from bitgoeul.catalog.models import AccessLevel, IngestStatus, Sector
 from bitgoeul.catalog.schemas import UpdateFrequency
+from bitgoeul.civic.schemas import READINESS_REASONS
+from bitgoeul.civic.states import ProblemState, Side
 from bitgoeul.compute.models import JobStatus, ReleaseStatus, ReviewVerdict
 from bitgoeul.governance.decision import ColumnClass
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
@@ -20,6 +22,7 @@ from bitgoeul.programmes.models import ApplicationStatus, EnrolmentStatus
 from bitgoeul.query.models import RunStatus
 from bitgoeul.tower.indicators import DEFINITIONS, GROUPS
 from bitgoeul.web.audit_pages import RESULTS, SENTENCE_ACTIONS
+from bitgoeul.web.civic_pages import DECISIONS, NOTICES
 from bitgoeul.web.i18n import LANGUAGES, message_catalog
 from bitgoeul.web.query_pages import EXAMPLES
 
@@ -61,6 +64,12 @@ DYNAMIC_KEYS = {
     "tower.unit.": ["hours", "days", "epsilon"],
     "programmes.status.": [s.value for s in ApplicationStatus],
     "academy.status.": [s.value for s in EnrolmentStatus],
+    "civic.state.": [s.value for s in ProblemState],
+    "civic.notice.": list(NOTICES),
+    "civic.decision.": list(DECISIONS),
+    "civic.proposed_by.": [s.value for s in Side],
+    "civic.why.": list(READINESS_REASONS),
+    "civic.every.": ["as_is", "day", "week", "month", "quarter", "year"],
 }
 
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from bitgoeul.cli.accounts import org_app, token_app, user_app
 from bitgoeul.cli.admin import audit_app, config, db_app
+from bitgoeul.cli.civic import civic_app
 from bitgoeul.cli.context import DomainErrorGroup, Hub, fail
 from bitgoeul.cli.datasets import dataset_app
 from bitgoeul.cli.dp import dp_app
@@ -70,5 +71,6 @@ app.add_typer(linkage_app, name="linkage")
 app.add_typer(tower_app, name="tower")
 app.add_typer(programme_app, name="programme")
 app.add_typer(academy_app, name="academy")
+app.add_typer(civic_app, name="civic")
 
 __all__ = ["app"]

@@ -95,6 +95,10 @@ def dp_quote(
     version: Annotated[
         int | None, typer.Option("--version", help="The dataset version (default: latest).")
     ] = None,
+    partition: Annotated[
+        str | None,
+        typer.Option("--partition", help="A time-partitioned dataset's partition to read."),
+    ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="How to print the quote.")
     ] = OutputFormat.table,
@@ -105,6 +109,7 @@ def dp_quote(
             dataset=dataset,
             version=version,
             project=project,
+            partition=partition,
             group_by=group_by or [],
             measures=[_measure(m) for m in measure],
             epsilon=epsilon,
@@ -160,6 +165,10 @@ def dp_budget(
         int | None,
         typer.Option("--project", help="The project's cap (without it: the dataset's)."),
     ] = None,
+    partition: Annotated[
+        str | None,
+        typer.Option("--partition", help="A partition's cap (a time-partitioned dataset)."),
+    ] = None,
 ) -> None:
     """Show every budget of a dataset with its spending, or set one cap."""
     hub = hub_of(ctx)
@@ -167,7 +176,12 @@ def dp_budget(
         actor = hub.actor(session, acting)
         if epsilon is not None:
             actions.set_budget(
-                session, actor=actor, slug=dataset, project_id=project, epsilon=epsilon
+                session,
+                actor=actor,
+                slug=dataset,
+                project_id=project,
+                partition=partition,
+                epsilon=epsilon,
             )
         ledger = actions.read_budgets(session, actor=actor, slug=dataset)
     table = Table("budget", "cap ε", "spent", "reserved", "left")

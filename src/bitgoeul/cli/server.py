@@ -25,8 +25,11 @@ import uvicorn
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bitgoeul.app import create_app, make_job_runner
+from bitgoeul.civic.actions import escalate_overdue
 from bitgoeul.cli.context import console, fail, hub_of
 from bitgoeul.compute.executors import make_executor
 from bitgoeul.compute.runner import JobRunner
@@ -35,9 +38,11 @@ from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.demo import DemoAccount, build_demo_city
 from bitgoeul.demo.build import DEFAULT_PEOPLE, DEFAULT_SEED, demo_settings
 from bitgoeul.demo.institutions import DEMO_PASSWORD
+from bitgoeul.errors import BitgoeulError
 from bitgoeul.storage import make_store
 from bitgoeul.tower import actions as tower_actions
 
+CIVIC_ESCALATION_SECONDS = 300.0
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
@@ -82,9 +87,6 @@ def serve(
     server.run()
 
 
-SNAPSHOT_CHECK_SECONDS = 600
-
-
 def _daily_snapshot(runner: JobRunner) -> None:
     """Take the tower's snapshot of the day unless it exists; a failure is logged, never
     stops the worker (the next check tries again)."""
@@ -93,6 +95,19 @@ def _daily_snapshot(runner: JobRunner) -> None:
             tower_actions.snapshot_if_missing(session)
     except Exception:
         logging.getLogger(__name__).exception("the control tower's daily snapshot failed")
+
+
+def escalate_overdue_triage(sessions: sessionmaker[Session]) -> None:
+    """Tell operators of civic triage past its deadline (``civic.actions.escalate_overdue``);
+    a database hiccup is printed and the worker carries on with its jobs."""
+    try:
+        with sessions() as session:
+            escalated = [problem.id for problem in escalate_overdue(session)]
+    except (SQLAlchemyError, BitgoeulError) as exc:
+        console.print(f"Could not escalate overdue civic triage: {escape(str(exc))}")
+        return
+    for problem_id in escalated:
+        console.print(f"Civic problem #{problem_id}: triage past its deadline, operators told.")
 
 
 def worker(
@@ -112,7 +127,8 @@ def worker(
     if not support.available:
         raise fail(f"This machine cannot run jobs: {support.reason}.")
     engine = make_engine(settings)
-    runner = make_job_runner(settings, make_sessionmaker(engine), make_store(settings), executor)
+    sessions = make_sessionmaker(engine)
+    runner = make_job_runner(settings, sessions, make_store(settings), executor)
     runner.poll_seconds = poll
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -123,11 +139,13 @@ def worker(
         "Ctrl+C stops it."
     )
     try:
-        # The control tower's daily snapshot rides along: taken when the day has none.
+        # Between jobs, the worker also tells operators of civic triage past its deadline
+        # and takes the control tower's daily snapshot when the day has none.
         while True:
             _daily_snapshot(runner)
-            if stop.wait(SNAPSHOT_CHECK_SECONDS):
+            if stop.wait(CIVIC_ESCALATION_SECONDS):
                 break
+            escalate_overdue_triage(sessions)
     finally:
         console.print("Stopping: running jobs are cancelled and recorded.")
         runner.stop()

@@ -23,6 +23,9 @@ from bitgoeul.client._models import (
     Agreement,
     ApiToken,
     AuditEntry,
+    CivicCounts,
+    CivicProblem,
+    CivicProblemList,
     Course,
     CreditBalance,
     Dataset,
@@ -524,17 +527,20 @@ class Client:
         project: int | None = None,
         group_by: Sequence[str] = (),
         version: int | None = None,
+        partition: str | None = None,
     ) -> DpQuote:
         """What a DP request would cost (ε) and how accurate it would be; spends nothing.
 
         ``measures``: ``{"kind": "count"}``, ``{"kind": "sum" | "mean", "column": ...}``,
         ``{"kind": "quantile", "column": ..., "q": 0.5}``; ``group_by``: columns with a public
-        key set (``dp_profile``).  Release with ``dp_release(quote.token)``.
+        key set (``dp_profile``); ``partition``: on a time-partitioned dataset, the partition
+        read and charged.  Release with ``dp_release(quote.token)``.
         """
         payload = {
             "dataset": dataset,
             "version": version,
             "project": project,
+            "partition": partition,
             "group_by": list(group_by),
             "measures": [dict(m) for m in measures],
             "epsilon": epsilon,
@@ -560,10 +566,18 @@ class Client:
         return [DpBudget.model_validate(row) for row in rows]
 
     def set_dp_budget(
-        self, dataset: str, *, epsilon: float, project: int | None = None
+        self,
+        dataset: str,
+        *,
+        epsilon: float,
+        project: int | None = None,
+        partition: str | None = None,
     ) -> DpBudget:
-        """Set the dataset's overall ε cap, or with ``project`` that project's cap."""
-        body = {"epsilon": epsilon, "project": project}
+        """Set the dataset's overall ε cap, with ``project`` that project's cap, or with
+        ``partition`` that partition's cap (a time-partitioned dataset)."""
+        body: dict[str, Any] = {"epsilon": epsilon, "project": project}
+        if partition is not None:
+            body["partition"] = partition
         path = f"/datasets/{quote(dataset, safe='')}/dp/budgets"
         return DpBudget.model_validate(self._json("PUT", path, json=body))
 
@@ -1113,6 +1127,167 @@ class Client:
         """A submission's re-runs, oldest first (operators)."""
         body = self._json("GET", f"/testbed/submissions/{id}/reruns")
         return [TestbedRerun.model_validate(item) for item in _items(body)]
+
+    # civic problems
+
+    def civic_problems(
+        self,
+        *,
+        state: str | None = None,
+        district: str | None = None,
+        overdue: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> CivicProblemList:
+        """Residents' problems, most supported first; ``overdue``: triage past its deadline."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset, "overdue": overdue}
+        if state:
+            params["state"] = state
+        if district:
+            params["district"] = district
+        return CivicProblemList.model_validate(self._json("GET", "/civic/problems", params=params))
+
+    def civic_problem(self, id: int) -> CivicProblem:
+        return CivicProblem.model_validate(self._json("GET", f"/civic/problems/{id}"))
+
+    def post_civic_problem(
+        self,
+        title: str,
+        description: str,
+        *,
+        district: str,
+        photos: Sequence[str | Path] = (),
+    ) -> CivicProblem:
+        """Post a problem with up to four JPEG or PNG photos (their location and camera data
+        are removed by the hub)."""
+        fields = {"title": title, "description": description, "district": district}
+        if not photos:
+            return CivicProblem.model_validate(self._json("POST", "/civic/problems", json=fields))
+        files = [("photos", (Path(p).name, Path(p).read_bytes())) for p in photos]
+        return CivicProblem.model_validate(
+            self._json("POST", "/civic/problems", data=fields, files=files)
+        )
+
+    def support_civic_problem(self, id: int) -> CivicProblem:
+        """Support a problem (once); enough support sends it to the city's triage."""
+        return CivicProblem.model_validate(self._json("POST", f"/civic/problems/{id}/supports"))
+
+    def follow_civic_problem(self, id: int, *, follow: bool = True) -> CivicProblem:
+        method = "PUT" if follow else "DELETE"
+        return CivicProblem.model_validate(self._json(method, f"/civic/problems/{id}/follow"))
+
+    def withdraw_civic_problem(self, id: int, *, reason: str = "") -> CivicProblem:
+        body = {"reason": reason}
+        path = f"/civic/problems/{id}/withdrawal"
+        return CivicProblem.model_validate(self._json("POST", path, json=body))
+
+    def triage_civic_problem(
+        self,
+        id: int,
+        decision: str,
+        *,
+        department: str | None = None,
+        reason: str = "",
+        merge_into: int | None = None,
+    ) -> CivicProblem:
+        """The city's triage (operators): ``accept`` (``department``), ``decline``
+        (``reason``) or ``merge`` (``merge_into``)."""
+        body = {
+            "decision": decision,
+            "department": department,
+            "reason": reason,
+            "merge_into": merge_into,
+        }
+        path = f"/civic/problems/{id}/triage"
+        return CivicProblem.model_validate(self._json("POST", path, json=body))
+
+    def decline_civic_problem(self, id: int, reason: str) -> CivicProblem:
+        path = f"/civic/problems/{id}/decline"
+        return CivicProblem.model_validate(self._json("POST", path, json={"reason": reason}))
+
+    def propose_civic_metric(
+        self,
+        id: int,
+        *,
+        metric: str,
+        indicator: str,
+        dataset: str,
+        period: str,
+        baseline: float,
+        target: float,
+        column: str = "",
+        aggregate: str = "avg",
+        every: str = "",
+    ) -> CivicProblem:
+        """Propose the testbed metric and the pilot's indicator (an open dataset's
+        ``aggregate`` of ``column`` per ``period``, its dates cut to ``every`` day, week,
+        month or year if given, from ``baseline`` towards ``target``)."""
+        body = {
+            "metric": metric,
+            "indicator": indicator,
+            "dataset": dataset,
+            "column": column,
+            "period": period,
+            "aggregate": aggregate,
+            "every": every,
+            "baseline": baseline,
+            "target": target,
+        }
+        path = f"/civic/problems/{id}/metric"
+        return CivicProblem.model_validate(self._json("PUT", path, json=body))
+
+    def agree_civic_metric(self, id: int) -> CivicProblem:
+        path = f"/civic/problems/{id}/metric/agreement"
+        return CivicProblem.model_validate(self._json("POST", path))
+
+    def open_civic_challenge(
+        self,
+        id: int,
+        *,
+        test_dataset: str,
+        label_column: str,
+        final_phase_at: datetime,
+        deadline: datetime,
+        id_column: str = "id",
+        training_datasets: Sequence[str] = (),
+        terms: str = "",
+        slug: str | None = None,
+    ) -> CivicProblem:
+        """Open the challenge as the department's testbed task on its hidden test set."""
+        body = {
+            "slug": slug,
+            "test_dataset": test_dataset,
+            "id_column": id_column,
+            "label_column": label_column,
+            "training_datasets": list(training_datasets),
+            "terms": terms,
+            "final_phase_at": final_phase_at.isoformat(),
+            "deadline": deadline.isoformat(),
+        }
+        path = f"/civic/problems/{id}/challenge"
+        return CivicProblem.model_validate(self._json("POST", path, json=body))
+
+    def start_civic_pilot(self, id: int, description: str) -> CivicProblem:
+        path = f"/civic/problems/{id}/pilot"
+        body = {"description": description}
+        return CivicProblem.model_validate(self._json("POST", path, json=body))
+
+    def measure_civic_indicator(self, id: int) -> CivicProblem:
+        """Measure the agreed indicator now (through the SQL gateway); progress follows."""
+        path = f"/civic/problems/{id}/measurements"
+        return CivicProblem.model_validate(self._json("POST", path))
+
+    def complete_civic_problem(self, id: int, *, note: str = "") -> CivicProblem:
+        path = f"/civic/problems/{id}/completion"
+        return CivicProblem.model_validate(self._json("POST", path, json={"note": note}))
+
+    def civic_counts(self) -> CivicCounts:
+        """Problems by state and challenges (public)."""
+        return CivicCounts.model_validate(self._json("GET", "/civic/counts"))
+
+    def escalate_civic_triage(self) -> list[int]:
+        """Tell operators of triage past its deadline, once each (operators)."""
+        return [int(i) for i in self._json("POST", "/civic/escalations")["escalated"]]
 
     # plumbing
 

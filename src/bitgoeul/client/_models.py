@@ -568,6 +568,7 @@ class DpQuote(_HubModel):
     dataset: str
     version: int
     project: int | None = None
+    partition: str | None = None
     groups: list[dict[str, Any]] = []
     measures: list[DpMeasureQuote] = []
     epsilon: float
@@ -581,6 +582,7 @@ class DpRelease(_HubModel):
     dataset: str
     version: int
     project: int | None = None
+    partition: str | None = None
     release_id: int
     repeated: bool = False
     epsilon_charged: float
@@ -592,11 +594,13 @@ class DpRelease(_HubModel):
 
 
 class DpBudget(_HubModel):
-    """One ε budget of a dataset (``scope`` ``dataset`` or ``project:<id>``) with its spending."""
+    """One ε budget of a dataset (``scope`` ``dataset``, ``project:<id>`` or
+    ``partition:<value>``) with its spending."""
 
     dataset: str
     scope: str
     project: int | None = None
+    partition: str | None = None
     cap: float
     spent: float
     reserved: float = 0.0
@@ -746,3 +750,74 @@ class Enrolment(_HubModel):
     status: str
     completed_at: datetime | None = None
     results: list[LabResult] = []
+
+
+class CivicChallenge(_HubModel):
+    """What the department and the operator agreed for a civic problem, its testbed task, its
+    pilot and the indicator's measured series; ``progress`` (0 to 1) is computed by the hub."""
+
+    department: str
+    department_name: str = ""
+    metric: str = ""
+    indicator: str = ""
+    dataset: str = ""
+    column: str = ""
+    period: str = ""
+    every: str = ""
+    aggregate: str = "avg"
+    baseline: float = 0.0
+    target: float = 0.0
+    proposed_by: str | None = None
+    agreed: bool = False
+    agreed_at: datetime | None = None
+    readiness: list[dict[str, Any]] = []
+    task: str | None = None
+    best_score: float | None = None
+    pilot: str = ""
+    pilot_started_at: datetime | None = None
+    measurements: list[dict[str, Any]] = []
+    current: float | None = None
+    progress: float | None = None
+    measured_at: datetime | None = None
+
+
+class CivicProblem(_HubModel):
+    """A resident's problem: its state, support, timeline and (once accepted) challenge.
+    ``allowed`` lists what the signed-in user may do to it now."""
+
+    id: int
+    title: str
+    district: str
+    state: str
+    supports: int
+    author: str | None = None
+    created_at: datetime
+    triage_due_at: datetime | None = None
+    overdue: bool = False
+    department: str | None = None
+    description: str = ""
+    threshold: int = 0
+    reason: str = ""
+    merged_into: int | None = None
+    photos: list[dict[str, Any]] = []
+    transitions: list[dict[str, Any]] = []
+    followers: int = 0
+    supported: bool = False
+    following: bool = False
+    allowed: list[str] = []
+    challenge: CivicChallenge | None = None
+
+
+class CivicProblemList(_HubModel):
+    total: int
+    problems: list[CivicProblem]
+
+
+class CivicCounts(_HubModel):
+    """Problems by state, challenges, pilots, completed and triage overdue."""
+
+    problems: dict[str, int]
+    challenges: int
+    pilots: int
+    completed: int
+    overdue_triage: int

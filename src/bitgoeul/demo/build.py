@@ -26,6 +26,8 @@ from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import latest_versions
 from bitgoeul.config import Environment, Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
+from bitgoeul.demo.civic import RESIDENTS as CIVIC_RESIDENTS
+from bitgoeul.demo.civic import ensure_demo_civic, has_demo_civic
 from bitgoeul.demo.compute import ensure_demo_compute, has_demo_credits
 from bitgoeul.demo.datasets import CATALOGUE, DemoDatasetSpec, write_demo_files
 from bitgoeul.demo.institutions import (
@@ -167,6 +169,8 @@ def build_demo_city(
             say(ensure_demo_linkage(session, settings, store))
             say("seeding the programmes: startups' applications and an academy course")
             say(ensure_demo_programmes(session, settings))
+            say("posting residents' civic problems and running one as a challenge")
+            say(ensure_demo_civic(session, settings, store))
             return _summary(session, source_dir, people, seed, created=True)
     finally:
         engine.dispose()
@@ -182,6 +186,7 @@ def _is_complete(session: Session) -> bool:
         and has_demo_credits(session)
         and has_demo_testbed(session)
         and has_demo_programmes(session)
+        and has_demo_civic(session)
     )
 
 
@@ -288,6 +293,7 @@ def _summary(
     for institution in INSTITUTIONS:
         accounts.append(DemoAccount(institution.username, institution.role.value, institution.slug))
     accounts.append(DemoAccount(CITIZEN_USERNAME, Role.citizen.value, None))
+    accounts += [DemoAccount(name, Role.citizen.value, None) for name in CIVIC_RESIDENTS]
     catalogue_slugs = [spec.slug for spec in CATALOGUE]
     datasets = list(session.scalars(select(Dataset).where(Dataset.slug.in_(catalogue_slugs))))
     versions = latest_versions(session, [d.id for d in datasets])

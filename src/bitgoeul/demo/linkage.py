@@ -1,11 +1,13 @@
-"""The demo's two linkage runs, made through the same actions a researcher, the stewards and
-the key custodian (KISA) use.
+"""The demo's three linkage runs, one per method, made through the same actions a researcher,
+the stewards and the key custodian (KISA) use.
 
 * exact: the city's care register of older residents living alone ⋈ KEPCO's residential
   customers, by combination keys (name + phone, then name + district): which of them get a
   welfare discount on electricity;
 * Bloom filters: the care register ⋈ Chonnam National University Hospital's patients (name,
-  birth date, sex, phone, district), carrying the care level and the first visit.
+  birth date, sex, phone, district), carrying the care level and the first visit;
+* probabilistic (Fellegi–Sunter on Splink, inside the hub): the care register ⋈ Chosun
+  University Hospital's patients, exported with Korean column names, 남/여 and dotted dates.
 
 The answer key (``demo-sources/linkage-truth.csv``) stays on the hub's disk, never in a
 dataset: compare a linked dataset's serials with it to measure a method.
@@ -26,11 +28,17 @@ from bitgoeul.storage.base import ObjectStore
 CARE = "gwangju-elderly-living-alone"
 KEPCO = "kepco-residential-customers"
 CNUH = "cnuh-patients"
+CHOSUN = "chosun-patients"
 TITLES = {
     LinkageMethod.exact: "Welfare discounts among older residents living alone",
     LinkageMethod.bloom: "Hospital care of older residents living alone",
+    LinkageMethod.probabilistic: "Older residents living alone among Chosun's patients",
 }
-_ID_COLUMNS = {CARE: "care_id", KEPCO: "customer_no", CNUH: "patient_no"}
+PUBLISHERS = {
+    LinkageMethod.exact: ["gwangju", "kepco"],
+    LinkageMethod.bloom: ["gwangju", "cnuh"],
+    LinkageMethod.probabilistic: ["gwangju", "chosun"],
+}
 
 
 def _projects() -> dict[LinkageMethod, LinkageProjectCreate]:
@@ -73,6 +81,25 @@ def _projects() -> dict[LinkageMethod, LinkageProjectCreate]:
                 LinkageSource(dataset=CNUH, fields=care, attributes=["first_visit"]),
             ],
         ),
+        LinkageMethod.probabilistic: LinkageProjectCreate(
+            title=TITLES[LinkageMethod.probabilistic],
+            purpose="How many registered older residents living alone does Chosun treat?",
+            method=LinkageMethod.probabilistic,
+            custodian="kisa",
+            sources=[
+                LinkageSource(dataset=CARE, fields=care, attributes=["care_level"]),
+                LinkageSource(
+                    dataset=CHOSUN,
+                    fields={
+                        "name": "환자명",
+                        "birth_date": "생년월일",
+                        "sex": "성별",
+                        "phone": "휴대전화",
+                        "district": "주소",
+                    },
+                ),
+            ],
+        ),
     }
 
 
@@ -88,8 +115,7 @@ def ensure_demo_linkage(session: Session, settings: Settings, store: ObjectStore
         project = actions.create_linkage_project(
             session, actor=demo_actor(session, RESEARCHER), data=data
         )
-        publishers = ["gwangju", "kepco" if method == LinkageMethod.exact else "cnuh"]
-        for steward in publishers:
+        for steward in PUBLISHERS[method]:
             actions.approve_linkage_project(
                 session, actor=demo_actor(session, steward), linkage_project_id=project.id
             )

@@ -47,6 +47,7 @@ from bitgoeul.config import Settings
 from bitgoeul.dp import aggregates, queries
 from bitgoeul.dp.models import (
     DATASET_SCOPE,
+    MAX_PARTITION_LENGTH,
     MICRO,
     DpAudit,
     DpBudget,
@@ -54,6 +55,7 @@ from bitgoeul.dp.models import (
     DpProfile,
     DpRelease,
     ReleaseStatus,
+    partition_scope,
     project_scope,
 )
 from bitgoeul.dp.plan import Plan, plan_request
@@ -84,8 +86,11 @@ def _signer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret(), salt=QUOTE_SALT)
 
 
-def _scopes(project_id: int | None) -> list[str]:
-    return [DATASET_SCOPE] + ([project_scope(project_id)] if project_id is not None else [])
+def _scopes(project_id: int | None, partition: str | None = None) -> list[str]:
+    """The budgets a release is charged on: the dataset's (or, on a time-partitioned
+    dataset, the partition's: every project together) and the project's."""
+    overall = DATASET_SCOPE if partition is None else partition_scope(partition)
+    return [overall] + ([project_scope(project_id)] if project_id is not None else [])
 
 
 def _steward_door(
@@ -131,6 +136,8 @@ def set_profile(session: Session, *, actor: Actor, slug: str, profile: ProfileIn
                     column=column,
                 )
             )
+    if profile.partition_column is not None:
+        _check_partitions(profile)
     row = queries.profile_of(session, dataset.id)
     if row is None:
         row = DpProfile(dataset_id=dataset.id, person_column="", max_rows_per_person=1)
@@ -139,6 +146,7 @@ def set_profile(session: Session, *, actor: Actor, slug: str, profile: ProfileIn
     row.max_rows_per_person = profile.max_rows_per_person
     row.keys = {k: list(v) for k, v in profile.keys.items()}
     row.measures = {k: v.model_dump() for k, v in profile.measures.items()}
+    row.partition_column = profile.partition_column
     row.updated_by_id = actor.user_id
     session.flush()
     record_event(
@@ -155,19 +163,79 @@ def set_profile(session: Session, *, actor: Actor, slug: str, profile: ProfileIn
     return row
 
 
+def _check_partitions(profile: ProfileIn) -> None:
+    column = profile.partition_column
+    if column not in profile.keys:
+        raise ValidationFailed(
+            msg(
+                "The partition column '{column}' needs a public key set listing its "
+                "partitions (for example the months).",
+                column=column,
+            )
+        )
+    for value in profile.keys[str(column)]:
+        if len(str(value)) > MAX_PARTITION_LENGTH:
+            raise ValidationFailed(
+                msg(
+                    "Partition '{value}' is longer than {limit} characters; use shorter "
+                    "values (for example 2026-01).",
+                    value=str(value)[:60],
+                    limit=MAX_PARTITION_LENGTH,
+                )
+            )
+
+
+def _budget_scope(
+    session: Session, dataset: Dataset, project_id: int | None, partition: str | None
+) -> str:
+    if project_id is not None:
+        get_project(session, project_id)
+        return project_scope(project_id)
+    if partition is None:
+        return DATASET_SCOPE
+    profile = queries.profile_of(session, dataset.id)
+    column = profile.partition_column if profile is not None else None
+    if profile is None or column is None:
+        raise ValidationFailed(
+            msg(
+                "Dataset '{slug}' is not partitioned; set its DP settings' partition column "
+                "first, or set the dataset's cap.",
+                slug=dataset.slug,
+            )
+        )
+    allowed = [str(v) for v in profile.keys.get(column, [])]
+    if partition not in allowed:
+        raise ValidationFailed(
+            msg(
+                "'{partition}' is not a partition of this dataset; name one of: {allowed}.",
+                partition=partition,
+                allowed=", ".join(allowed) or "-",
+            )
+        )
+    return partition_scope(partition)
+
+
 def set_budget(
-    session: Session, *, actor: Actor, slug: str, project_id: int | None, epsilon: float
+    session: Session,
+    *,
+    actor: Actor,
+    slug: str,
+    project_id: int | None,
+    epsilon: float,
+    partition: str | None = None,
 ) -> DpBudget:
-    """Set the ε cap of the dataset (``project_id`` None: all projects together) or of one
-    project on it.  A cap below what is already spent and reserved is refused."""
+    """Set the ε cap of the dataset (``project_id`` None: all projects together), of one
+    project on it, or of one partition of a time-partitioned dataset (all projects together,
+    for the releases on that partition).  A cap below what is already spent and reserved is
+    refused."""
+    if project_id is not None and partition is not None:
+        raise ValidationFailed(msg("Name a project or a partition, not both."))
     dataset = get_dataset(session, slug, publisher=False)
     _steward_door(session, actor=actor, dataset=dataset)
     # The decision's audit entry holds the audit lock; release it before locking budgets
     # (releases lock budgets, then audit: one order everywhere, no deadlock on PostgreSQL).
     session.commit()
-    if project_id is not None:
-        get_project(session, project_id)
-    scope = DATASET_SCOPE if project_id is None else project_scope(project_id)
+    scope = _budget_scope(session, dataset, project_id, partition)
     cap = round(epsilon * MICRO)
     _lock_budgets(session, dataset.id, [scope])
     budget = session.scalars(
@@ -203,7 +271,11 @@ def set_budget(
         resource_type="dataset",
         resource_id=dataset.slug,
         organization_id=dataset.publisher_id,
-        detail={**queries.balance(budget).model_dump(), "project": project_id},
+        detail={
+            **queries.balance(budget).model_dump(),
+            "project": project_id,
+            "partition": partition,
+        },
     )
     session.commit()
     return budget
@@ -306,7 +378,7 @@ def quote(session: Session, *, settings: Settings, actor: Actor, request: DpRequ
     )
     with door:
         passage, plan = _admit(session, door, actor=actor, request=request)
-        scopes = _scopes(request.project)
+        scopes = _scopes(request.project, request.partition)
         _missing_budgets(session, passage.dataset, scopes)
         balances = [
             queries.balance(b) for b in queries.budgets(session, passage.dataset.id, scopes)
@@ -324,6 +396,7 @@ def quote(session: Session, *, settings: Settings, actor: Actor, request: DpRequ
         dataset=passage.slug,
         version=passage.version.number,
         project=request.project,
+        partition=request.partition,
         groups=_groups(plan),
         measures=_measure_quotes(plan),
         epsilon=plan.cost_micro / MICRO,
@@ -370,33 +443,37 @@ def _measurement_sha256(plan: Plan, request: dict[str, Any], version: DatasetVer
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _most_rows_per_person(session: Session, passage: Passage, plan: Plan, view: engine.View) -> int:
-    """The most rows one person has in this view of this version: counted once and kept
-    (versions never change), so later releases know whether bounding would drop anything."""
+def _person_rows(
+    session: Session, passage: Passage, plan: Plan, view: engine.View
+) -> aggregates.PersonRows:
+    """The most rows one person has in this view of this version, and whether persons' hashes
+    are distinct: counted once and kept (versions never change), so later releases know
+    whether bounding would drop anything, and how to partition its window."""
     view_sha256 = hashlib.sha256(view.select_sql.encode()).hexdigest()
-    found = session.scalars(
-        select(DpPersonRows.max_rows).where(
+    found = session.execute(
+        select(DpPersonRows.max_rows, DpPersonRows.person_hash_unique).where(
             DpPersonRows.version_id == passage.version.id,
             DpPersonRows.person_column == plan.person_column,
             DpPersonRows.view_sha256 == view_sha256,
         )
     ).first()
     if found is not None:
-        return int(found)
-    most = aggregates.most_rows_per_person(plan.person_column, view, limits=RELEASE_LIMITS)
+        return aggregates.PersonRows(int(found[0]), bool(found[1]))
+    counted = aggregates.person_rows(plan.person_column, view, limits=RELEASE_LIMITS)
     session.add(
         DpPersonRows(
             version_id=passage.version.id,
             person_column=plan.person_column,
             view_sha256=view_sha256,
-            max_rows=most,
+            max_rows=counted.most,
+            person_hash_unique=counted.hash_unique,
         )
     )
     try:
         session.commit()
-    except IntegrityError:  # another release counted it at the same time: the same number
+    except IntegrityError:  # another release counted it at the same time: the same numbers
         session.rollback()
-    return most
+    return counted
 
 
 def _lock_budgets(session: Session, dataset_id: int, scopes: list[str]) -> None:
@@ -434,7 +511,7 @@ def _reserve(
     cost: int,
 ) -> int:
     """Reserve ``cost`` on every scope, all or none, and keep the release row; committed."""
-    scopes = _scopes(request.project)
+    scopes = _scopes(request.project, request.partition)
     dataset = passage.dataset
     budgets = _locked_budgets(session, dataset.id, scopes)
     found = {b.scope: b for b in budgets}
@@ -464,6 +541,7 @@ def _reserve(
         dataset_id=dataset.id,
         version_id=passage.version.id,
         project_id=request.project,
+        partition=request.partition,
         actor_id=actor.user_id,
         status=ReleaseStatus.reserved,
         cost_micro=cost,
@@ -520,6 +598,7 @@ def _finish(
             detail={
                 "release": release_id,
                 "project": row.project_id,
+                "partition": row.partition,
                 "epsilon": cost / MICRO,
                 "measurement_sha256": row.measurement_sha256,
                 "request_sha256": row.request_sha256,
@@ -551,6 +630,7 @@ def _refund(
         organization_id=dataset.publisher_id,
         detail={
             "project": row.project_id,
+            "partition": row.partition,
             "epsilon": row.cost_micro / MICRO,
             "measurement_sha256": row.measurement_sha256,
             "request_sha256": row.request_sha256,
@@ -576,7 +656,7 @@ def release(
     with door:
         passage, plan = _admit(session, door, actor=actor, request=request)
         dataset = passage.dataset
-        scopes = _scopes(request.project)
+        scopes = _scopes(request.project, request.partition)
         quotes = _measure_quotes(plan)
         if plan.cost_micro != quoted_cost:
             raise Conflict(
@@ -600,6 +680,7 @@ def release(
                 dataset=dataset.slug,
                 version=passage.version.number,
                 project=request.project,
+                partition=request.partition,
                 release_id=stored.id,
                 repeated=True,
                 epsilon_charged=0,
@@ -616,7 +697,7 @@ def release(
         view, _hidden = door.view(
             store, passage, secret=settings.secret(), keep={plan.person_column.lower()}
         )
-        most = _most_rows_per_person(session, passage, plan, view)
+        persons = _person_rows(session, passage, plan, view)
         release_id = _reserve(
             session,
             actor=actor,
@@ -628,7 +709,11 @@ def release(
         )
         try:
             exact = aggregates.exact_aggregates(
-                plan, view, limits=RELEASE_LIMITS, bound=most > plan.max_rows
+                plan,
+                view,
+                limits=RELEASE_LIMITS,
+                bound=persons.most > plan.max_rows,
+                hash_unique=persons.hash_unique,
             )
         except BaseException:
             _refund(session, actor=actor, dataset=dataset, release_id=release_id, scopes=scopes)
@@ -657,6 +742,7 @@ def release(
         dataset=dataset.slug,
         version=passage.version.number,
         project=request.project,
+        partition=request.partition,
         release_id=release_id,
         repeated=False,
         epsilon_charged=plan.cost_micro / MICRO,

@@ -3,11 +3,12 @@
 The SQL is the platform's own, printed from a ``Plan`` (column names from the version's Table
 Schema, key values from the steward's key set, all quoted): it reads the door's view (the
 decision's columns and row filter, the person column kept but never returned), drops rows
-whose keys are outside the public key set or whose person is unknown, keeps at most ``m``
-rows per person (chosen by a hash of the row, so the choice depends on that person's rows
-only), clamps each value to the approved bounds on the fixed-point grid, and aggregates per
-group.  Groups of the key set absent from the data count 0: which groups exist is never a
-release.  Then ``noisy_answer`` hands the vectors to OpenDP.
+outside the requested partition, whose keys are outside the public key set or whose person
+is unknown, keeps at most ``m`` rows per person (chosen by a hash of the row, so the choice
+depends on that person's rows only: ``bounded_sql``), clamps each value to the approved
+bounds on the fixed-point grid, and aggregates per group.  Groups of the key set absent from
+the data count 0: which groups exist is never a release.  Then ``noisy_answer`` hands the
+vectors to OpenDP.
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from bitgoeul.dp.schemas import MeasureKind
 from bitgoeul.engine import locked as engine
 from bitgoeul.engine.sql import quote_name, quote_text
 
-RANK = "__bg_rank"
+HASH = "__bg_hash"
+
+
+@dataclass(frozen=True)
+class PersonRows:
+    """What one count over a version's view tells about its persons (kept per version)."""
+
+    most: int  # the most rows one person has
+    hash_unique: bool  # no two persons share hash(person)
 
 
 @dataclass(frozen=True)
@@ -44,15 +53,17 @@ def _grid(measurement: Measurement) -> str:
 
 
 def person_rows_sql(person_column: str, view: str) -> str:
-    """The most rows any one person has in ``view``."""
+    """The most rows any one person has in ``view``, and whether every person's 64-bit
+    ``hash`` differs from every other's."""
     person = quote_name(person_column)
     return (
-        f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM {quote_name(view)} "
-        f"WHERE {person} IS NOT NULL GROUP BY {person})"
+        f"SELECT coalesce(max(n), 0), count(*) = count(DISTINCT h) FROM (SELECT hash({person}) "
+        f"AS h, count(*) AS n FROM {quote_name(view)} WHERE {person} IS NOT NULL "
+        f"GROUP BY {person})"
     )
 
 
-def most_rows_per_person(person_column: str, view: engine.View, *, limits: engine.Limits) -> int:
+def person_rows(person_column: str, view: engine.View, *, limits: engine.Limits) -> PersonRows:
     result = engine.run(
         person_rows_sql(person_column, view.name),
         [view],
@@ -61,30 +72,53 @@ def most_rows_per_person(person_column: str, view: engine.View, *, limits: engin
         scrub={str(view.path): "<dataset>"},
         secure=True,
     )
-    return int(result.rows[0][0])
+    most, unique = result.rows[0]
+    return PersonRows(int(most), bool(unique))
 
 
-def bounded_sql(plan: Plan, view: str, *, bound: bool = True) -> str:
-    """The rows of ``view`` a release may use: keys in the key set, at most m per person.
-    ``bound`` False when no person has more than m rows (counted once per version): the
-    window would drop nothing, so the same rows are read without it."""
+def bounded_sql(plan: Plan, view: str, *, bound: bool = True, hash_unique: bool = False) -> str:
+    """The rows of ``view`` a release may use: in the requested partition, keys in the key
+    set, at most m per person.
+
+    The m rows kept of a person with more are those whose hash (of the columns the request
+    uses) is smallest: the choice depends on that person's rows alone, so adding or removing
+    one person changes the kept rows by that person's m at most (the sensitivity above).
+    Ties on the hash are broken by the used columns themselves, so the order is total up to
+    rows equal in every used column, and which of those is kept changes nothing.  The window
+    partitions by the person or, when ``hash_unique`` (counted once per version: no two
+    persons share ``hash(person)``), by that 64-bit integer, which groups exactly the same
+    rows and sorts on an integer instead of text.  ``bound`` False
+    when no person has more than m rows (counted once per version): the window would drop
+    nothing, so the same rows are read without it."""
     person = quote_name(plan.person_column)
     used = {plan.person_column, *plan.keys}
     used |= {m.column for m in plan.measurements if m.column is not None}
     keys = [f"CAST({quote_name(k)} AS VARCHAR) AS {_key(i)}" for i, k in enumerate(plan.keys)]
     columns = [quote_name(c) for c in sorted(used - set(plan.keys))]
     where = [f"{person} IS NOT NULL"]
+    if plan.partition_column is not None:
+        where.append(
+            f"CAST({quote_name(plan.partition_column)} AS VARCHAR) = "
+            f"{quote_text(str(plan.partition))}"
+        )
     for i, key in enumerate(plan.keys):
         values = sorted({group[i] for group in plan.groups})
         allowed = ", ".join(quote_text(v) for v in values)
         where.append(f"CAST({quote_name(key)} AS VARCHAR) IN ({allowed})")
-    order = ", ".join(quote_name(c) for c in sorted(used))
     select = ", ".join([*keys, *columns])
-    rank = f"row_number() OVER (PARTITION BY {person} ORDER BY hash({order}))" if bound else "1"
-    return f"SELECT {select}, {rank} AS {RANK} FROM {quote_name(view)} WHERE {' AND '.join(where)}"
+    rows = f"{quote_name(view)} WHERE {' AND '.join(where)}"
+    if not bound:
+        return f"SELECT {select} FROM {rows}"
+    order = ", ".join(quote_name(c) for c in sorted(used))
+    by = f"hash({person})" if hash_unique else person
+    return (
+        f"SELECT {select} FROM (SELECT *, hash({order}) AS {HASH} FROM {rows}) "
+        f"QUALIFY row_number() OVER (PARTITION BY {by} ORDER BY {HASH}, {order}) "
+        f"<= {plan.max_rows}"
+    )
 
 
-def vector_sql(plan: Plan, view: str, *, bound: bool = True) -> str:
+def vector_sql(plan: Plan, view: str, *, bound: bool = True, hash_unique: bool = False) -> str:
     outputs: list[str] = []
     for index, m in enumerate(plan.measurements):
         if m.part == "count":
@@ -100,17 +134,20 @@ def vector_sql(plan: Plan, view: str, *, bound: bool = True) -> str:
             )
     keys = [_key(i) for i in range(len(plan.keys))]
     group = f" GROUP BY {', '.join(keys)}" if keys else ""
-    return (
-        f"SELECT {', '.join([*keys, *outputs])} FROM ({bounded_sql(plan, view, bound=bound)}) "
-        f"WHERE {RANK} <= {plan.max_rows}{group}"
-    )
+    rows = bounded_sql(plan, view, bound=bound, hash_unique=hash_unique)
+    return f"SELECT {', '.join([*keys, *outputs])} FROM ({rows}){group}"
 
 
 def exact_aggregates(
-    plan: Plan, view: engine.View, *, limits: engine.Limits, bound: bool = True
+    plan: Plan,
+    view: engine.View,
+    *,
+    limits: engine.Limits,
+    bound: bool = True,
+    hash_unique: bool = False,
 ) -> Exact:
     result = engine.run(
-        vector_sql(plan, view.name, bound=bound),
+        vector_sql(plan, view.name, bound=bound, hash_unique=hash_unique),
         [view],
         limit=len(plan.groups) + 1,
         limits=limits,

@@ -67,9 +67,15 @@ def get_budgets(slug: str, session: SessionDep, actor: CurrentActor) -> list[Bud
 
 @router.put("/datasets/{slug}/dp/budgets", response_model=BudgetPublic)
 def put_budget(slug: str, body: BudgetIn, session: SessionDep, actor: CsrfChecked) -> BudgetPublic:
-    """Set the dataset's overall cap (no project) or one project's cap, in ε."""
+    """Set the dataset's overall cap (no project), one project's cap, or one partition's cap
+    (a time-partitioned dataset), in ε."""
     budget = actions.set_budget(
-        session, actor=actor, slug=slug, project_id=body.project, epsilon=body.epsilon
+        session,
+        actor=actor,
+        slug=slug,
+        project_id=body.project,
+        partition=body.partition,
+        epsilon=body.epsilon,
     )
     return queries.budget_public(slug, budget)
 

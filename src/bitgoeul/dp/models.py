@@ -6,7 +6,9 @@
   in advance so that which groups exist reveals nothing), and per measured column its bounds,
   its decimals and its quantile candidates.
 * ``DpBudget``: a cap in ε for one *scope* of one dataset: ``dataset`` (every project
-  together, so colluding projects cannot add their budgets up) or ``project:<id>``.  Amounts are
+  together, so colluding projects cannot add their budgets up), ``project:<id>``, or, for a
+  time-partitioned dataset, ``partition:<value>`` (every project together, releases on that
+  partition only: it takes the place of ``dataset`` for them).  Amounts are
   kept in micro-ε (integers), so the sum of debits is exact and "spent never exceeds the cap"
   is checked without rounding.
 * ``DpRelease``: one release: the request's hash (request + version), its cost, its status
@@ -30,8 +32,16 @@ DATASET_SCOPE = "dataset"
 MICRO = 1_000_000  # micro-ε per ε
 
 
+PARTITION_PREFIX = "partition:"
+MAX_PARTITION_LENGTH = 40  # a scope is at most 60 characters
+
+
 def project_scope(project_id: int) -> str:
     return f"project:{project_id}"
+
+
+def partition_scope(partition: str) -> str:
+    return f"{PARTITION_PREFIX}{partition}"
 
 
 class DpAudit(AuditAction):
@@ -67,6 +77,9 @@ class DpProfile(Base):
     keys: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # {"cost": {"lower": 0, "upper": 500000, "decimals": 0, "candidates": [0, 1000, ...]}}
     measures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A key column whose values are time partitions ("2026-01", ...): each release reads one
+    # partition and is charged on that partition's budget instead of the dataset's.
+    partition_column: Mapped[str | None] = mapped_column(String(200), default=None)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -109,6 +122,9 @@ class DpPersonRows(Base):
     person_column: Mapped[str] = mapped_column(String(200))
     view_sha256: Mapped[str] = mapped_column(String(64))
     max_rows: Mapped[int] = mapped_column(BigInteger)
+    # True when no two persons share a 64-bit hash(person) in this view: releases may then
+    # partition the bounding window by that integer (same rows, much faster); None: not counted.
+    person_hash_unique: Mapped[bool | None] = mapped_column(default=None)
     counted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -122,6 +138,7 @@ class DpRelease(Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"))
+    partition: Mapped[str | None] = mapped_column(String(MAX_PARTITION_LENGTH), default=None)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[ReleaseStatus] = mapped_column(
         str_enum(ReleaseStatus, "dp_release_status", length=20)

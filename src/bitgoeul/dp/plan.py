@@ -14,6 +14,11 @@ dropped before aggregating, ``dp.aggregates``):
   ``m * max(|lower|, |upper|)`` grid units in L1;
 * quantiles: each group's quantile is its own measurement with ``contributions=m``; a person
   is in at most ``min(m, groups)`` groups, so each gets ``ε / min(m, groups)``.
+
+A time-partitioned dataset (the profile's ``partition_column``) answers a request on one
+partition only: the rows of the other partitions are never read, so the release is charged
+on that partition's budget (parallel composition over disjoint sets of rows) and ``m`` bounds
+a person's rows within the partition.
 """
 
 from __future__ import annotations
@@ -63,6 +68,8 @@ class Plan:
     group_values: list[tuple[Any, ...]]  # the steward's values, as typed in the key set
     measures: list[Measure]
     measurements: list[Measurement]
+    partition_column: str | None = None
+    partition: Any = None  # the steward's value, as typed in the key set
 
     @property
     def epsilon(self) -> float:
@@ -118,6 +125,7 @@ def plan_request(
         _usable(key, columns, visible, person)
     if len(set(request.group_by)) != len(request.group_by):
         raise ValidationFailed(msg("Each group-by column may be named once."))
+    partition_column, partition = _partition(request.partition, profile, columns, visible)
     key_values = [list(approved_keys[k]) for k in request.group_by]
     count = math.prod(len(v) for v in key_values)
     if count > MAX_GROUPS:
@@ -200,6 +208,42 @@ def plan_request(
         group_values=group_values,
         measures=list(request.measures),
         measurements=measurements,
+        partition_column=partition_column,
+        partition=partition,
+    )
+
+
+def _partition(
+    asked: str | None, profile: dict[str, Any], columns: dict[str, str], visible: set[str]
+) -> tuple[str | None, Any]:
+    """The partition column and the steward's value ``asked`` names (None, None when the
+    dataset is not partitioned)."""
+    column = profile.get("partition_column")
+    if column is None:
+        if asked is not None:
+            raise ValidationFailed(
+                msg("This dataset is not partitioned; leave 'partition' out of the request.")
+            )
+        return None, None
+    approved = list((profile.get("keys") or {}).get(column, []))
+    if asked is None:
+        raise ValidationFailed(
+            msg(
+                "This dataset is partitioned by '{column}': name one partition, one of: {allowed}.",
+                column=column,
+                allowed=", ".join(str(v) for v in approved) or "-",
+            )
+        )
+    _usable(column, columns, visible, str(profile["person_column"]))
+    for value in approved:
+        if str(value) == asked:
+            return str(column), value
+    raise ValidationFailed(
+        msg(
+            "'{partition}' is not a partition of this dataset; name one of: {allowed}.",
+            partition=asked,
+            allowed=", ".join(str(v) for v in approved) or "-",
+        )
     )
 
 

@@ -1,8 +1,10 @@
-"""Reads of the DP door: a dataset's approved profile, its budgets and balances, releases."""
+"""Reads of the DP door: a dataset's approved profile, its budgets and balances, releases,
+and the ε spent per dataset that the control tower shows (``epsilon_spent_per_dataset``)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -11,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import get_dataset
-from bitgoeul.dp.models import MICRO, DpBudget, DpProfile, DpRelease, ReleaseStatus
+from bitgoeul.dp.models import (
+    DATASET_SCOPE,
+    MICRO,
+    PARTITION_PREFIX,
+    DpBudget,
+    DpProfile,
+    DpRelease,
+    ReleaseStatus,
+)
 from bitgoeul.dp.schemas import Balance, BudgetPublic, MeasureBounds, ProfilePublic
 from bitgoeul.errors import NotFound
 from bitgoeul.messages import msg
@@ -42,6 +52,10 @@ def projected_exhaustion(
     )
     if budget.scope.startswith("project:"):
         query = query.where(DpRelease.project_id == int(budget.scope.split(":", 1)[1]))
+    elif budget.scope.startswith(PARTITION_PREFIX):
+        query = query.where(DpRelease.partition == budget.scope.removeprefix(PARTITION_PREFIX))
+    else:
+        query = query.where(DpRelease.partition.is_(None))
     first = session.scalar(query)
     if first is None:
         return None
@@ -71,8 +85,19 @@ def public_profile(session: Session, slug: str) -> ProfilePublic:
         max_rows_per_person=profile.max_rows_per_person,
         keys=dict(profile.keys),
         measures={k: MeasureBounds.model_validate(v) for k, v in profile.measures.items()},
+        partition_column=profile.partition_column,
         updated_at=profile.updated_at,
     )
+
+
+def partitions(session: Session, slug: str) -> list[str]:
+    """The partitions of a time-partitioned dataset, as the steward listed them (empty when
+    the dataset is not partitioned)."""
+    dataset = get_dataset(session, slug, publisher=False)
+    profile = profile_of(session, dataset.id)
+    if profile is None or profile.partition_column is None:
+        return []
+    return [str(v) for v in profile.keys.get(profile.partition_column, [])]
 
 
 def profile_dict(profile: DpProfile) -> dict[str, Any]:
@@ -81,6 +106,7 @@ def profile_dict(profile: DpProfile) -> dict[str, Any]:
         "max_rows_per_person": profile.max_rows_per_person,
         "keys": dict(profile.keys),
         "measures": dict(profile.measures),
+        "partition_column": profile.partition_column,
     }
 
 
@@ -106,6 +132,11 @@ def budget_public(slug: str, budget: DpBudget) -> BudgetPublic:
         dataset=slug,
         scope=budget.scope,
         project=budget.project_id,
+        partition=(
+            budget.scope.removeprefix(PARTITION_PREFIX)
+            if budget.scope.startswith(PARTITION_PREFIX)
+            else None
+        ),
         cap=budget.cap_micro / MICRO,
         spent=budget.spent_micro / MICRO,
         reserved=budget.reserved_micro / MICRO,
@@ -131,3 +162,74 @@ def spent_totals(session: Session) -> tuple[int, float]:
         )
     ).one()
     return int(count), int(micro) / MICRO
+
+
+@dataclass(frozen=True)
+class DatasetEpsilon:
+    """The ε a dataset's DP door has given out, all projects together.
+
+    ``cap``, ``spent`` and ``reserved`` add the dataset's overall budget and, for a
+    time-partitioned dataset, every partition's: each release is charged on exactly one of
+    these, so ``spent`` is the ε of every release on the dataset.  ``partitions`` counts the
+    partition budgets (0 for a dataset that is not partitioned)."""
+
+    dataset: str
+    title: str
+    cap: float
+    spent: float
+    reserved: float
+    partitions: int
+    releases: int
+    last_release_at: datetime | None
+
+    @property
+    def left(self) -> float:
+        return self.cap - self.spent - self.reserved
+
+
+def epsilon_spent_per_dataset(session: Session) -> list[DatasetEpsilon]:
+    """Per dataset with a DP budget, by slug: the ε spent from its overall (or partition)
+    budgets and the releases that spent it.  For the control tower; the caller checks that
+    the reader may see it (operators)."""
+    overall = (DpBudget.scope == DATASET_SCOPE) | DpBudget.scope.startswith(PARTITION_PREFIX)
+    budget_rows = session.execute(
+        select(
+            DpBudget.dataset_id,
+            func.sum(DpBudget.cap_micro),
+            func.sum(DpBudget.spent_micro),
+            func.sum(DpBudget.reserved_micro),
+            func.count().filter(DpBudget.scope.startswith(PARTITION_PREFIX)),
+        )
+        .where(overall)
+        .group_by(DpBudget.dataset_id)
+    ).all()
+    release_rows = {
+        dataset_id: (int(count), last)
+        for dataset_id, count, last in session.execute(
+            select(DpRelease.dataset_id, func.count(), func.max(DpRelease.spent_at))
+            .where(DpRelease.status == ReleaseStatus.spent)
+            .group_by(DpRelease.dataset_id)
+        )
+    }
+    names = {
+        dataset_id: (slug, title)
+        for dataset_id, slug, title in session.execute(
+            select(Dataset.id, Dataset.slug, Dataset.title).where(
+                Dataset.id.in_([row[0] for row in budget_rows])
+            )
+        )
+    }
+    found = [
+        DatasetEpsilon(
+            dataset=names[dataset_id][0],
+            title=names[dataset_id][1],
+            cap=int(cap) / MICRO,
+            spent=int(spent) / MICRO,
+            reserved=int(reserved) / MICRO,
+            partitions=int(partitions),
+            releases=release_rows.get(dataset_id, (0, None))[0],
+            last_release_at=release_rows.get(dataset_id, (0, None))[1],
+        )
+        for dataset_id, cap, spent, reserved, partitions in budget_rows
+    ]
+    return sorted(found, key=lambda d: d.dataset)

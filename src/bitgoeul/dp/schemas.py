@@ -69,6 +69,12 @@ class DpRequest(BaseModel):
     project: int | None = Field(
         default=None, description="The project whose agreement and budget pay for it."
     )
+    partition: str | None = Field(
+        default=None,
+        max_length=40,
+        description="For a time-partitioned dataset: the one partition (a value of the "
+        "steward's partition column) the release reads and is charged on.",
+    )
     group_by: list[str] = Field(default_factory=list, max_length=3)
     measures: list[Measure] = Field(min_length=1, max_length=MAX_MEASURES)
     epsilon: float = Field(gt=0, le=MAX_EPSILON, description="The whole request's cost in ε.")
@@ -76,6 +82,8 @@ class DpRequest(BaseModel):
     def canonical(self, *, version: int) -> dict[str, Any]:
         data = self.model_dump(mode="json")
         data["version"] = version
+        if data["partition"] is None:
+            del data["partition"]  # the hashes of requests made before partitions stay valid
         return data
 
     def sha256(self, *, version: int) -> str:
@@ -108,6 +116,7 @@ class Quote(BaseModel):
     dataset: str
     version: int
     project: int | None
+    partition: str | None = None
     groups: list[dict[str, Any]]
     measures: list[MeasureQuote]
     epsilon: float = Field(description="What the release costs, on every budget below.")
@@ -119,6 +128,7 @@ class Release(BaseModel):
     dataset: str
     version: int
     project: int | None
+    partition: str | None = None
     release_id: int
     repeated: bool = Field(description="True: the stored answer of an earlier release, free.")
     epsilon_charged: float
@@ -136,6 +146,12 @@ class ProfileIn(BaseModel):
     max_rows_per_person: int = Field(ge=1, le=10_000)
     keys: dict[str, list[str | int]] = Field(default_factory=dict)
     measures: dict[str, MeasureBounds] = Field(default_factory=dict)
+    partition_column: str | None = Field(
+        default=None,
+        max_length=200,
+        description="A key column whose values are time partitions: each release then reads "
+        "one partition and is charged on that partition's budget.",
+    )
 
 
 class MeasureBounds(BaseModel):
@@ -161,6 +177,7 @@ class ProfilePublic(BaseModel):
     max_rows_per_person: int
     keys: dict[str, list[str | int]]
     measures: dict[str, MeasureBounds]
+    partition_column: str | None = None
     updated_at: datetime
 
 
@@ -168,13 +185,25 @@ class BudgetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     project: int | None = Field(default=None, description="None: the dataset-wide cap.")
+    partition: str | None = Field(
+        default=None,
+        max_length=40,
+        description="A partition's cap (all projects together) on a time-partitioned dataset.",
+    )
     epsilon: float = Field(gt=0, le=1000)
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> BudgetIn:
+        if self.project is not None and self.partition is not None:
+            raise ValueError("name a project or a partition, not both")
+        return self
 
 
 class BudgetPublic(BaseModel):
     dataset: str
     scope: str
     project: int | None
+    partition: str | None = None
     cap: float
     spent: float
     reserved: float

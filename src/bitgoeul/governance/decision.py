@@ -33,6 +33,16 @@ The DP door (``dp_release``) is for secure data only, under the same agreement a
 query (its columns and row filter), and obliges ``differential_privacy``: noisy statistics paid
 from the dataset's ε budgets (``bitgoeul.dp``).  Stewards and operators pass, and pay, too.
 
+Donated data (``mydata``): a pool dataset's rows belong to residents who donated them.  When the
+context carries ``DonationTerms`` (read at every decision with the pool's consent epoch), every
+use needs a project; the dataset's own rules are decided first, then the use's *tier*
+(aggregates: an aggregate query or DP; jobs: rows inside a job; rows: pseudonymised rows) picks
+the donors whose consent covers the project's purpose at that tier, and the obligations keep
+only their rows (``DonorFilter``).  Only the pool's latest version is read; pools are never
+linked nor used as a test set.  A resident's own records are read from an agency's dataset
+(``mydata_transmit``) only by that resident, matched through their verified identity
+(``MyDataTerms``), only the source's items and only their rows.
+
 A testbed's hidden test set (``holdout``) is read through its own two actions only
 (``testbed_inputs``, ``testbed_score``), by the task's participants under what its access level
 needs (``TestbedTerms``: an organization and accepted terms for restricted and secure data),
@@ -41,17 +51,20 @@ with direct identifiers pseudonymised per task.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog.models import AccessLevel, Dataset
+from bitgoeul.engine.sql import quote_name, quote_text
 from bitgoeul.messages import msg
 from bitgoeul.privacy.obligations import (
     DEFAULT_DOMINANCE_K,
     DEFAULT_DOMINANCE_N,
     DEFAULT_MIN_GROUP_SIZE,
+    DonorFilter,
     Obligations,
 )
 
@@ -64,7 +77,10 @@ __all__ = [
     "DataAction",
     "Decision",
     "DecisionContext",
+    "DonationTerms",
+    "DonorCoverage",
     "LinkageTerms",
+    "MyDataTerms",
     "Obligations",
     "TestbedTerms",
     "decide",
@@ -88,6 +104,12 @@ class DataAction(StrEnum):
     testbed_score = "testbed_score"
     # Differentially private statistics of a secure dataset, paid from its ε budgets (``dp``).
     dp_release = "dp_release"
+    # A resident's own records read from an agency's dataset to preview or donate (``mydata``).
+    mydata_transmit = "mydata_transmit"
+
+
+# Tiers of donated-data use, narrowest first; a consent at one tier allows those before it.
+TIERS = ("aggregates", "jobs", "rows")
 
 
 class ColumnClass(StrEnum):
@@ -135,6 +157,42 @@ class LinkageTerms:
 
 
 @dataclass(frozen=True)
+class DonorCoverage:
+    """Whose consent covers a use at one tier: ``keep`` the covered donors (None: every donor
+    but ``drop``), and how many donors are in and out."""
+
+    keep: frozenset[str] | None
+    drop: frozenset[str]
+    included: int
+    excluded: int
+
+
+@dataclass(frozen=True)
+class DonationTerms:
+    """A donated-data pool, as the decision point needs it: the donor column, the consent epoch
+    the coverage was read at, whether the version asked for is the pool's latest, and per tier
+    the donors whose consent covers the context's project (its purpose, or it by name)."""
+
+    pool: str
+    donor_column: str
+    epoch: int
+    is_latest_version: bool
+    coverage: Mapping[str, DonorCoverage]
+
+
+@dataclass(frozen=True)
+class MyDataTerms:
+    """A resident's own records at a source: the agency dataset's identity column, the value
+    the resident's verified identity gives it, and the items the source offers."""
+
+    user_id: int
+    source: str
+    identity_column: str
+    subject: str
+    items: list[str]
+
+
+@dataclass(frozen=True)
 class DecisionContext:
     """The project an actor acts for and its agreement on the dataset (None: none active)."""
 
@@ -144,6 +202,8 @@ class DecisionContext:
     column_classes: dict[str, str] = field(default_factory=dict)
     testbed: TestbedTerms | None = None
     linkage: LinkageTerms | None = None
+    donation: DonationTerms | None = None
+    mydata: MyDataTerms | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +236,10 @@ def decide(
     context: DecisionContext | None = None,
     now: datetime | None = None,
 ) -> Decision:
+    if action == DataAction.mydata_transmit:
+        return _transmit(actor, dataset, context)
+    if context is not None and context.donation is not None:
+        return _donated(actor, action, dataset, context, context.donation, now=now)
     governs = actor.is_operator or actor.is_steward_of(dataset.publisher_id)
     if action in _TESTBED_ACTIONS:
         return _testbed(actor, action, dataset, context, governs=governs)
@@ -233,6 +297,108 @@ def decide(
             agreement=context.agreement.agreement_id,
         ),
         obligations,
+    )
+
+
+_POOL_REFUSED = frozenset({DataAction.link, DataAction.testbed_inputs, DataAction.testbed_score})
+_NOT_A_USE = frozenset({DataAction.view_metadata, *_STEWARD_ONLY})
+
+
+def use_tier(action: DataAction, obligations: Obligations) -> str:
+    """The tier a use of donated rows needs: aggregates (an aggregate-only query, DP), jobs
+    (rows inside a job's sandbox) or rows (anything that shows rows)."""
+    if action == DataAction.dp_release or (
+        action == DataAction.query and obligations.aggregate_only
+    ):
+        return "aggregates"
+    if action == DataAction.use_in_job:
+        return "jobs"
+    return "rows"
+
+
+def _donated(
+    actor: Actor,
+    action: DataAction,
+    dataset: Dataset,
+    context: DecisionContext,
+    terms: DonationTerms,
+    *,
+    now: datetime | None,
+) -> Decision:
+    """A donated-data pool: the dataset's own rules first, then only consenting donors' rows."""
+    base = decide(actor, action, dataset, context=replace(context, donation=None), now=now)
+    if action in _NOT_A_USE or not base.allowed:
+        return base
+    if action in _POOL_REFUSED:
+        return Decision(False, msg("donated data is never linked nor used as a testbed's test set"))
+    if not terms.is_latest_version:
+        return Decision(
+            False,
+            msg(
+                "donated data is read at its latest version only (donors' withdrawals and "
+                "deletions apply to it); leave out the version number"
+            ),
+        )
+    if context.project_id is None:
+        return Decision(
+            False,
+            msg(
+                "donated data is used only within a project whose purpose its donors chose; "
+                "name the project you are working for"
+            ),
+        )
+    tier = use_tier(action, base.obligations)
+    coverage = terms.coverage.get(tier, DonorCoverage(frozenset(), frozenset(), 0, 0))
+    return Decision(
+        True,
+        msg(
+            "{base}; donated data: {included} donors' consent covers project {project} at "
+            "tier '{tier}', {excluded} left out (consent epoch {epoch})",
+            base=base.reason,
+            included=coverage.included,
+            project=context.project_id,
+            tier=tier,
+            excluded=coverage.excluded,
+            epoch=terms.epoch,
+        ),
+        replace(
+            base.obligations,
+            donor_filter=DonorFilter(
+                column=terms.donor_column,
+                keep=coverage.keep,
+                drop=coverage.drop,
+                epoch=terms.epoch,
+                tier=tier,
+                included=coverage.included,
+                excluded=coverage.excluded,
+            ),
+        ),
+    )
+
+
+def _transmit(actor: Actor, dataset: Dataset, context: DecisionContext | None) -> Decision:
+    """A resident reads their own records at a source, to preview or donate them: only the
+    source's items and only the rows of their verified identity, whatever the access level."""
+    terms = context.mydata if context is not None else None
+    if actor.is_anonymous:
+        return Decision(False, msg("sign in to see your own records"))
+    if dataset.holdout:
+        return Decision(False, msg("a testbed's hidden test set is never transmitted"))
+    if terms is None or terms.user_id != actor.user_id:
+        return Decision(
+            False,
+            msg("only the person a verified identity names reads their own records this way"),
+        )
+    return Decision(
+        True,
+        msg(
+            "the resident's own records at source '{source}', matched by verified identity",
+            source=terms.source,
+        ),
+        Obligations(
+            visible_columns=list(terms.items),
+            row_filter=f"{quote_name(terms.identity_column)} = {quote_text(terms.subject)}",
+        ),
     )
 
 

@@ -36,7 +36,7 @@ from bitgoeul.audit.actions import record_event
 from bitgoeul.audit.models import AuditAction
 from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.engine import locked as engine
-from bitgoeul.errors import AccessDenied, BitgoeulError, ValidationFailed
+from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound
 from bitgoeul.governance import notifications
 from bitgoeul.governance.decision import DataAction, Decision, DecisionContext, decide
 from bitgoeul.governance.models import GovernanceAudit
@@ -44,7 +44,7 @@ from bitgoeul.messages import Message, msg
 from bitgoeul.privacy import views
 from bitgoeul.privacy.pseudonyms import pseudonym_key
 from bitgoeul.storage.base import ObjectStore
-from bitgoeul.storage.integrity import IntegrityFailed, verify_file
+from bitgoeul.storage.integrity import IntegrityFailed, missing_file, verify_file
 
 # Writing a version to a file is not a query: it may take long, and it streams.
 WRITE_LIMITS = engine.Limits(timeout_s=3600)
@@ -113,6 +113,13 @@ class Door:
             detail["version"] = request.version.number
         if decision.obligations.agreement_id is not None:
             detail["agreement"] = decision.obligations.agreement_id
+        donors = decision.obligations.donor_filter
+        if donors is not None:
+            # Donated data: the consent epoch the use was decided at and whose rows it read.
+            detail["consent_epoch"] = donors.epoch
+            detail["consent_tier"] = donors.tier
+            detail["donors_included"] = donors.included
+            detail["donors_excluded"] = donors.excluded
         return {
             "action": self.event,
             "outcome": "ok" if decision.allowed else "denied",
@@ -156,17 +163,16 @@ class Door:
 
     def read_path(self, store: ObjectStore, passage: Passage) -> Path:
         """The admitted version's file, after checking it is the published one."""
-        path = store.local_path(passage.version.object_key)
-        if path is None:
-            raise ValidationFailed(
-                msg("This hub's object store has no local files; reading versions needs one.")
-            )
+        what = f"dataset '{passage.slug}' version {passage.version.number}"
+        expected = passage.version.parquet_sha256
         try:
-            verify_file(
-                path,
-                passage.version.parquet_sha256,
-                what=f"dataset '{passage.slug}' version {passage.version.number}",
-            )
+            try:
+                path = store.local_file(passage.version.object_key)
+            except NotFound:
+                raise missing_file(
+                    what, path=Path(passage.version.object_key), expected=expected
+                ) from None
+            verify_file(path, expected, what=what)
         except IntegrityFailed as error:
             # Reported at once (a caller that keeps its transaction keeps the report too);
             # ``__exit__`` reports it again after rolling back.

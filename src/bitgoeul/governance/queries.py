@@ -4,6 +4,7 @@ notifications.  Nothing here writes; ``governance.actions`` does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.errors import AccessDenied, NotAuthenticated, NotFound
 from bitgoeul.governance import odrl
-from bitgoeul.governance.decision import AgreementTerms, DecisionContext
+from bitgoeul.governance.decision import AgreementTerms, DecisionContext, DonationTerms
 from bitgoeul.governance.models import (
     AccessRequest,
     Agreement,
@@ -89,6 +90,30 @@ def active_agreement(
     ).first()
 
 
+# Who knows whether a dataset holds donated data, and whose consent covers a project: ``mydata``
+# registers its reader here (``bitgoeul.mydata``), so governance never imports it.  Read at
+# every decision, like the agreement.
+DonationTermsReader = Callable[
+    [Session, Dataset, DatasetVersion | None, Project | None], DonationTerms | None
+]
+_donation_readers: list[DonationTermsReader] = []
+
+
+def register_donation_terms(reader: DonationTermsReader) -> None:
+    if reader not in _donation_readers:
+        _donation_readers.append(reader)
+
+
+def donation_terms(
+    session: Session, dataset: Dataset, version: DatasetVersion | None, project: Project | None
+) -> DonationTerms | None:
+    for reader in _donation_readers:
+        terms = reader(session, dataset, version, project)
+        if terms is not None:
+            return terms
+    return None
+
+
 def decision_context(
     session: Session,
     *,
@@ -110,7 +135,9 @@ def decision_context(
         else views.column_classes(views.schema_fields(version.table_schema))
     )
     if project_id is None:
-        return DecisionContext(column_classes=classes)
+        return DecisionContext(
+            column_classes=classes, donation=donation_terms(session, dataset, version, None)
+        )
     project = get_project(session, project_id)
     agreement = active_agreement(session, project_id=project.id, dataset_id=dataset.id)
     terms = None
@@ -127,6 +154,7 @@ def decision_context(
         is_project_member=member_role(project, actor) is not None,
         agreement=terms,
         column_classes=classes,
+        donation=donation_terms(session, dataset, version, project),
     )
 
 

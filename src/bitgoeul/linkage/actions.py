@@ -37,7 +37,7 @@ from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import Door, Passage, Request, failure_reason
 from bitgoeul.governance.models import Notification, Project
-from bitgoeul.linkage import custodian, keys, methods, queries
+from bitgoeul.linkage import clk, custodian, keys, methods, probabilistic, queries
 from bitgoeul.linkage.models import (
     LinkageApproval,
     LinkageAudit,
@@ -186,8 +186,18 @@ def create_linkage_project(
             if not {"name", "birth_date"} <= set(chosen_source["fields"]):
                 raise _invalid(
                     f"sources[{index}]",
-                    msg("Bloom-filter linkage needs at least 'name' and 'birth_date' mapped."),
+                    msg(
+                        "Bloom-filter and probabilistic linkage need at least 'name' and "
+                        "'birth_date' mapped."
+                    ),
                 )
+    threshold = data.threshold
+    if threshold is None:
+        threshold = (
+            probabilistic.DEFAULT_THRESHOLD
+            if data.method == LinkageMethod.probabilistic
+            else clk.DEFAULT_THRESHOLD
+        )
     project = LinkageProject(
         title=data.title,
         purpose=data.purpose,
@@ -196,7 +206,7 @@ def create_linkage_project(
         project_id=data.project_id,
         sources=sources,
         key_definitions=definitions,
-        threshold=data.threshold,
+        threshold=threshold,
         created_by_id=actor.user_id,
     )
     session.add(project)
@@ -359,22 +369,49 @@ def _report(
         if project.method == LinkageMethod.exact:
             entry["by_key"] = {name: _suppress(n, k) for name, n in link.by_definition.items()}
         else:
-            bands = {"0.9-1.0": 0, "0.8-0.9": 0, f"{project.threshold:.2f}-0.8": 0}
-            for score in link.scores:
-                band = "0.9-1.0" if score >= 0.9 else "0.8-0.9" if score >= 0.8 else None
-                bands[band or f"{project.threshold:.2f}-0.8"] += 1
-            entry["by_score"] = {band: _suppress(n, k) for band, n in bands.items()}
+            entry["by_score"] = {
+                band: _suppress(n, k) for band, n in _score_bands(project, link.scores).items()
+            }
+        if project.method == LinkageMethod.probabilistic:
+            entry["comparisons"] = link.comparisons
+            entry["estimated"] = link.estimated
         sources.append(entry)
     return {
         "method": project.method.value,
         "persons": _suppress(persons, k),
         "sources": sources,
         "suppressed_below": k,
-        "quality": {
-            "precision": None,
-            "recall": None,
-            "note": "not estimated: no clerical sample has been reviewed for this project",
-        },
+        "quality": _quality(project, links),
+    }
+
+
+def _score_bands(project: LinkageProject, scores: list[float]) -> dict[str, int]:
+    """Links counted by score: Dice bands for Bloom filters, probability bands otherwise."""
+    low = f"{project.threshold:.2f}"
+    edges = [0.99, 0.999] if project.method == LinkageMethod.probabilistic else [0.8, 0.9]
+    edges = [e for e in edges if e > project.threshold]
+    starts, ends = [low, *map(str, edges)], [*map(str, edges), "1.0"]
+    names = [f"{a}-{b}" for a, b in zip(starts, ends, strict=True)]
+    bands = dict.fromkeys(reversed(names), 0)
+    for score in scores:
+        place = sum(score >= e for e in edges)
+        bands[names[place]] += 1
+    return bands
+
+
+def _quality(project: LinkageProject, links: list[methods.SourceLink]) -> dict[str, Any]:
+    if project.method == LinkageMethod.probabilistic and links:
+        # The model's own estimate, for the least certain of the linked sources.
+        return {
+            "precision": min(link.estimated.get("precision", 0.0) for link in links),
+            "recall": min(link.estimated.get("recall", 0.0) for link in links),
+            "note": "estimated by the Fellegi–Sunter model (mean match probability of the "
+            "links; their share of the matches it expects); no clerical sample reviewed",
+        }
+    return {
+        "precision": None,
+        "recall": None,
+        "note": "not estimated: no clerical sample has been reviewed for this project",
     }
 
 
@@ -451,8 +488,11 @@ def run_linkage(
             if project.method == LinkageMethod.exact:
                 cascade = [keys.KeyDefinition(n, tuple(f)) for n, f in project.key_definitions]
                 links = methods.link_exact(secret, scope, records, cascade, workdir)
-            else:
+            elif project.method == LinkageMethod.bloom:
                 links = methods.link_bloom(secret, scope, records, project.threshold, workdir)
+            else:
+                present = set.intersection(*(set(s["fields"]) for s in project.sources))
+                links = methods.link_probabilistic(records, present, project.threshold, workdir)
             anchors = sorted(set.intersection(*(set(link.to_anchor) for link in links)))
             linked = _linked_table(project, datasets, read, links, anchors, secret, scope)
             target = workdir / "linked.parquet"

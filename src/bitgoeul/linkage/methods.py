@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 
-from bitgoeul.linkage import clk, keys, similarity
+from bitgoeul.linkage import clk, keys, probabilistic, similarity
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,10 @@ class SourceLink:
 
     to_anchor: dict[int, int]
     by_definition: dict[str, int] = field(default_factory=dict)  # exact: links per key
-    scores: list[float] = field(default_factory=list)  # bloom: each link's Dice
+    scores: list[float] = field(default_factory=list)  # bloom: Dice; probabilistic: P(match)
+    # probabilistic: the pairs scored and the model's own estimate of precision and recall
+    comparisons: int = 0
+    estimated: dict[str, float] = field(default_factory=dict)
 
 
 def _write(workdir: Path, name: str, payload: object) -> None:
@@ -84,6 +88,39 @@ def link_bloom(
             SourceLink(
                 dict(zip(chosen.left.tolist(), chosen.right.tolist(), strict=True)),
                 scores=chosen.score.tolist(),
+            )
+        )
+    return links
+
+
+def link_probabilistic(
+    sources: Sequence[Sequence[Mapping[str, object]]],
+    present: set[str],
+    threshold: float,
+    workdir: Path,
+) -> list[SourceLink]:
+    """Fellegi–Sunter on Splink, each source against the anchor, on a locked connection of
+    the engine (``probabilistic``); the normalised fields and every scored pair are written to
+    the work directory as the other methods' keys and candidates are."""
+    prepared = [probabilistic.prepare(records) for records in sources]
+    for index, table in enumerate(prepared):
+        pq.write_table(table, workdir / f"normalised-{index}.parquet")
+    links: list[SourceLink] = []
+    for index in range(1, len(sources)):
+        with probabilistic.locked_connection() as conn:
+            scored = probabilistic.score(conn, prepared[0], prepared[index], present)
+        _write(workdir, f"scored-{index}.npy", np.stack([scored.left, scored.right]))
+        _write(workdir, f"model-{index}.json", scored.parameters)
+        keep = scored.probability >= threshold
+        chosen = similarity.one_to_one(
+            scored.left[keep], scored.right[keep], scored.probability[keep]
+        )
+        links.append(
+            SourceLink(
+                dict(zip(chosen.left.tolist(), chosen.right.tolist(), strict=True)),
+                scores=chosen.score.tolist(),
+                comparisons=scored.comparisons,
+                estimated=probabilistic.estimated_quality(scored, chosen),
             )
         )
     return links

@@ -36,6 +36,7 @@ class LinkageAudit(AuditAction):
 class LinkageMethod(StrEnum):
     exact = "exact"  # combination keys: HMAC-SHA256 under the custodian's secret
     bloom = "bloom"  # Bloom-filter encodings (CLK), Dice, one-to-one
+    probabilistic = "probabilistic"  # Fellegi–Sunter on Splink, inside the hub, one-to-one
 
 
 class RunStatus(StrEnum):
@@ -62,7 +63,8 @@ class LinkageProject(Base):
     )
     # [{"dataset": slug, "version": n, "fields": {"name": column, ...}, "attributes": [...]}]
     sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    # Exact: [[definition name, [field, ...]], ...]; Bloom: the Dice threshold.
+    # Exact: [[definition name, [field, ...]], ...]; the threshold is Bloom's Dice or the
+    # probabilistic method's match probability.
     key_definitions: Mapped[list[Any]] = mapped_column(JSON, default=list)
     threshold: Mapped[float] = mapped_column(default=0.7)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

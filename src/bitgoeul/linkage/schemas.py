@@ -56,7 +56,13 @@ class LinkageProjectCreate(_Input):
         default=None, description="exact linkage: the cascade (default: name+birth+phone, "
         "then name+birth+district)"
     )  # fmt: skip
-    threshold: float = Field(default=0.7, gt=0.0, le=1.0, description="Bloom: the Dice threshold")
+    threshold: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="Bloom: the Dice threshold (default 0.7); probabilistic: the match "
+        "probability (default 0.9)",
+    )
 
 
 class LinkageApprove(_Input):

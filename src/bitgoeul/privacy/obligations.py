@@ -14,6 +14,23 @@ DEFAULT_DOMINANCE_K = 0.9
 
 
 @dataclass(frozen=True)
+class DonorFilter:
+    """Donated data (``mydata``): only the rows of donors whose consent covers this use.
+
+    Either ``keep`` lists the covered donors (when they are fewer) or ``drop`` lists the others,
+    so the filter's size is the smaller side.  ``epoch`` is the pool's consent epoch the
+    coverage was read at; the counts go to the audit entry."""
+
+    column: str
+    keep: frozenset[str] | None
+    drop: frozenset[str]
+    epoch: int
+    tier: str
+    included: int
+    excluded: int
+
+
+@dataclass(frozen=True)
 class Obligations:
     """What the door must do to the data before it leaves.  The default obliges nothing."""
 
@@ -31,6 +48,8 @@ class Obligations:
     review_outputs: bool = False
     # The DP door: only noisy statistics leave, each paid from the dataset's ε budgets.
     differential_privacy: bool = False
+    # Donated data: only consenting donors' rows (``privacy.views`` adds it to the row filter).
+    donor_filter: DonorFilter | None = None
 
     @property
     def changes_rows(self) -> bool:
@@ -40,4 +59,5 @@ class Obligations:
             or self.pseudonymise_columns
             or self.row_filter
             or self.aggregate_only
+            or self.donor_filter is not None
         )

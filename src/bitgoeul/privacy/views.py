@@ -2,7 +2,8 @@
 
 ``view_sql`` turns a version's fields and a decision's ``Obligations`` into the SELECT a door
 reads the version through: only the visible columns, direct identifiers pseudonymised with the
-scope's key, the agreement's row filter.  Preview, download, query, export, job inputs and the
+scope's key, the agreement's row filter, and for donated data only the rows of donors whose
+consent covers the use (``DonorFilter``).  Preview, download, query, export, job inputs and the
 testbed's test inputs all read through it, on the locked engine (``bitgoeul.engine``), so a
 researcher sees the same rows whichever door they use.  The SQL is the platform's own: column
 names come from the version's Table Schema, the row filter was checked when the agreement was
@@ -14,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bitgoeul.engine.sql import quote_name
-from bitgoeul.privacy.obligations import Obligations
+from bitgoeul.engine.sql import quote_name, quote_text
+from bitgoeul.privacy.obligations import DonorFilter, Obligations
 from bitgoeul.privacy.pseudonyms import PSEUDONYM_HEX_CHARS
 
 SOURCE = "{source}"
@@ -38,6 +39,20 @@ def column_classes(fields: Fields) -> dict[str, str]:
 def classified_columns(fields: Fields, classification: str) -> list[str]:
     """The (lower-cased) names of the columns of one class."""
     return [str(f["name"]).lower() for f in fields if f.get("classification") == classification]
+
+
+def donor_condition(donors: DonorFilter) -> str:
+    """The rows of the donors a consent covers: ``IN`` the covered ones, or ``NOT IN`` the
+    others, whichever list is shorter (a missing donor key is never covered)."""
+    column = quote_name(donors.column)
+    if donors.keep is not None:
+        if not donors.keep:
+            return "FALSE"
+        return f"{column} IN ({', '.join(quote_text(d) for d in sorted(donors.keep))})"
+    if not donors.drop:
+        return f"{column} IS NOT NULL"
+    listed = ", ".join(quote_text(d) for d in sorted(donors.drop))
+    return f"({column} IS NOT NULL AND {column} NOT IN ({listed}))"
 
 
 def view_sql(
@@ -68,6 +83,9 @@ def view_sql(
             )
         else:
             parts.append(column)
-    where = f" WHERE ({obligations.row_filter})" if obligations.row_filter else ""
+    conditions = [f"({obligations.row_filter})"] if obligations.row_filter else []
+    if obligations.donor_filter is not None:
+        conditions.append(donor_condition(obligations.donor_filter))
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     select = ", ".join(parts) if parts else "NULL AS no_visible_columns"
     return f"SELECT {select} FROM {SOURCE}{where}", set(names) - visible

@@ -43,6 +43,16 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
+def missing_file(what: str, *, path: Path, expected: str) -> IntegrityFailed:
+    """The error for a published file that is no longer in the store."""
+    return IntegrityFailed(
+        f"The stored file of {what} is missing; the hub's operators have been told.",
+        path=path,
+        expected=expected,
+        found="missing",
+    )
+
+
 def _identity(path: Path) -> tuple[str, int, int, int, int, int]:
     stat = os.stat(path)
     return (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
@@ -57,12 +67,7 @@ def verify_file(path: Path, expected_sha256: str, *, what: str) -> None:
     try:
         identity = _identity(path)
     except FileNotFoundError:
-        raise IntegrityFailed(
-            f"The stored file of {what} is missing; the hub's operators have been told.",
-            path=path,
-            expected=expected_sha256,
-            found="missing",
-        ) from None
+        raise missing_file(what, path=path, expected=expected_sha256) from None
     with _lock:
         if _verified.get(identity) == expected_sha256:
             return

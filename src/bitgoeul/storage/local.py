@@ -14,15 +14,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bitgoeul.errors import NotFound
+from bitgoeul.storage.base import normalised_key
 
 
 class LocalStore:
+    name = "local"
+
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
+        path = (self.root / normalised_key(key)).resolve()
         if not path.is_relative_to(self.root) or path == self.root:
             raise ValueError(f"object key {key!r} escapes the store")
         return path
@@ -50,10 +53,16 @@ class LocalStore:
         return self._path(key).is_file()
 
     def size(self, key: str) -> int:
-        return self._path(key).stat().st_size
+        path = self._path(key)
+        if not path.is_file():
+            raise NotFound(f"object {key} is not in the store")
+        return path.stat().st_size
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def local_path(self, key: str) -> Path | None:
-        return self._path(key)
+    def local_file(self, key: str) -> Path:
+        path = self._path(key)
+        if not path.is_file():
+            raise NotFound(f"object {key} is not in the store")
+        return path

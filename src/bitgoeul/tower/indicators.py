@@ -2,8 +2,9 @@
 
 One read per source package, each a handful of ``COUNT``/``SUM`` statements, so computing all of
 them costs the same whatever the hub's size apart from the index scans.  Packages built as
-separate projects are read only through their ``queries`` module (linkage, DP; My Data and the
-civic problems once they are on the hub): the tower imports them, nothing imports the tower.
+separate projects are read only through their ``queries`` module (linkage, DP, civic; My Data
+once its ``queries.donor_counts`` is on the hub): the tower imports them, nothing imports the
+tower.
 An indicator whose package is not on this hub is *not available* (``value`` None), never zero.
 
 Each indicator says how many records its value rests on (``basis``).  On the public page and
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.models import Organization
 from bitgoeul.catalog.models import Dataset, DatasetVersion
+from bitgoeul.civic import queries as civic_queries
 from bitgoeul.compute.models import CreditEntry, CreditKind, Job
 from bitgoeul.db.base import utcnow
 from bitgoeul.dp import queries as dp_queries
@@ -281,43 +283,45 @@ def _optional(module: str) -> ModuleType | None:
         raise
 
 
+# Packages read through a function of their queries module that may not be on every hub yet:
+# module -> (function, the indicators it feeds).
 OPTIONAL_SOURCES = {
-    "bitgoeul.mydata.queries": ("donors", "active_consents"),
-    "bitgoeul.civic.queries": ("civic_problems", "civic_challenges"),
+    "bitgoeul.mydata.queries": ("donor_counts", ("donors", "active_consents")),
 }
+
+
+def _optional_function(module: str) -> Callable[[Session], Any] | None:
+    function, _keys = OPTIONAL_SOURCES[module]
+    found = getattr(_optional(module), function, None)
+    return found if callable(found) else None
 
 
 def indicators_not_installed() -> list[str]:
     """The indicators whose package is not on this hub (they say "not available")."""
     return [
         key
-        for module, keys in OPTIONAL_SOURCES.items()
-        if getattr(_optional(module), "tower_counts", None) is None
+        for module, (_function, keys) in OPTIONAL_SOURCES.items()
+        if _optional_function(module) is None
         for key in keys
     ]
 
 
 def _mydata(session: Session) -> dict[str, Reading]:
-    queries = _optional("bitgoeul.mydata.queries")
-    counts = getattr(queries, "tower_counts", None)
+    counts = _optional_function("bitgoeul.mydata.queries")
     if counts is None:
         return {"donors": NOT_AVAILABLE, "active_consents": NOT_AVAILABLE}
     found = counts(session)
     return {
-        "donors": Reading.count(int(found["donors"])),
-        "active_consents": Reading.count(int(found["active_consents"])),
+        "donors": Reading.count(int(found.donors)),
+        "active_consents": Reading.count(int(found.active_consents)),
     }
 
 
 def _civic(session: Session) -> dict[str, Reading]:
-    queries = _optional("bitgoeul.civic.queries")
-    counts = getattr(queries, "tower_counts", None)
-    if counts is None:
-        return {"civic_problems": NOT_AVAILABLE, "civic_challenges": NOT_AVAILABLE}
-    found = counts(session)
+    counts = civic_queries.challenge_counts(session)
     return {
-        "civic_problems": Reading.count(int(found["problems"])),
-        "civic_challenges": Reading.count(int(found["challenges"])),
+        "civic_problems": Reading.count(sum(counts.problems.values())),
+        "civic_challenges": Reading.count(counts.challenges),
     }
 
 

@@ -28,7 +28,7 @@ from bitgoeul.audit.queries import ChainReport, verify_chain
 from bitgoeul.catalog.models import Dataset, IngestRun, IngestStatus
 from bitgoeul.compute.models import CreditAccount, Job, JobStatus, ReleaseStatus
 from bitgoeul.db.base import utcnow
-from bitgoeul.dp.models import DATASET_SCOPE, MICRO, DpBudget
+from bitgoeul.dp.queries import epsilon_spent_per_dataset
 from bitgoeul.errors import AccessDenied, NotAuthenticated
 from bitgoeul.governance.models import AccessRequest, Project, RequestStatus
 from bitgoeul.messages import msg
@@ -84,7 +84,8 @@ class CreditBalance:
 
 @dataclass(frozen=True)
 class PrivacySpent:
-    """One secure dataset's ε: its overall DP budget (all projects together) and what is spent."""
+    """One secure dataset's ε: its overall DP budgets (all projects together; a
+    time-partitioned dataset's partitions added up) and what is spent."""
 
     dataset: str
     cap: float
@@ -199,13 +200,7 @@ def hub_state(session: Session, *, actor: Actor) -> HubState:
         chain=verify_chain(session),
         checked_at=now,
         privacy_spent=[
-            PrivacySpent(slug, budget.cap_micro / MICRO, budget.spent_micro / MICRO)
-            for budget, slug in session.execute(
-                select(DpBudget, Dataset.slug)
-                .join(Dataset, Dataset.id == DpBudget.dataset_id)
-                .where(DpBudget.scope == DATASET_SCOPE)
-                .order_by(Dataset.slug)
-            )
+            PrivacySpent(d.dataset, d.cap, d.spent) for d in epsilon_spent_per_dataset(session)
         ],
     )
 

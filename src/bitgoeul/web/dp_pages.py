@@ -66,7 +66,7 @@ def _dp_page(
         projects=(
             governance_queries.list_projects(session, actor=actor) if not actor.is_anonymous else []
         ),
-        asked=asked or {"group_by": [], "measures": ["count"], "epsilon": "1.0"},
+        asked=asked or {"group_by": [], "measures": ["count"], "epsilon": "1.0", "partition": ""},
         quote=quote,
         release=release,
         exhaustion=_exhaustion(session, dataset, balances) if balances else {},
@@ -97,14 +97,21 @@ def dp_quote(
     group_by: Annotated[list[str] | None, Form(max_length=200)] = None,
     measure: Annotated[list[str] | None, Form(max_length=300)] = None,
     epsilon: Annotated[str, Form(max_length=20)] = "",
+    partition: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     project_id = _project_id(project)
-    asked = {"group_by": group_by or [], "measures": measure or [], "epsilon": epsilon}
+    asked = {
+        "group_by": group_by or [],
+        "measures": measure or [],
+        "epsilon": epsilon,
+        "partition": partition,
+    }
     try:
         request_ = DpRequest.model_validate(
             {
                 "dataset": dataset,
                 "project": project_id,
+                "partition": partition or None,
                 "group_by": group_by or [],
                 "measures": [parse_measure(m) for m in measure or []],
                 "epsilon": epsilon,
@@ -182,6 +189,7 @@ def dp_budgets_page(
         "dp_budgets.html",
         slug=slug,
         ledger=ledger,
+        partitions=queries.partitions(session, slug),
         exhaustion=_exhaustion(session, slug, balances),
         no_store=True,
     )
@@ -194,9 +202,15 @@ def dp_set_budget(
     session: SessionDep,
     actor: CsrfChecked,
     project: Annotated[str, Form(max_length=12)] = "",
+    partition: Annotated[str, Form(max_length=40)] = "",
     epsilon: Annotated[float, Form(gt=0, le=1000)] = 1.0,
 ) -> Response:
     actions.set_budget(
-        session, actor=actor, slug=slug, project_id=_project_id(project), epsilon=epsilon
+        session,
+        actor=actor,
+        slug=slug,
+        project_id=_project_id(project),
+        partition=partition.strip() or None,
+        epsilon=epsilon,
     )
     return redirect_to(f"/dp/budgets/{slug}")

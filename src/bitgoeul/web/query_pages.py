@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
+from bitgoeul.dp import queries as dp_queries
 from bitgoeul.errors import BitgoeulError, NotFound
 from bitgoeul.governance import queries as governance_queries
 from bitgoeul.query import actions, saved
@@ -147,6 +148,8 @@ def _query_page(
         max_sql=MAX_SQL_CHARS,
         projects=governance_queries.list_projects(session, actor=actor) if signed_in else [],
         browser=_schema_browser(session, q),
+        # Secure datasets a steward approved DP settings for: the query page's DP tab.
+        dp_datasets={slug for slug, _title in dp_queries.dp_datasets(session)},
         examples=_examples(session),
         saved_queries=saved.saved_queries(session, actor=actor) if signed_in else [],
         history=saved.history(session, actor=actor, limit=HISTORY_SHOWN) if signed_in else [],

@@ -1,0 +1,44 @@
+"""The demo city's civic problems: one in each kind of state, made by the real actions, and one
+gone the whole way to a pilot whose progress was measured from KEPCO KDN's outage records."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bitgoeul.accounts.actor import ANONYMOUS
+from bitgoeul.civic import queries
+from bitgoeul.civic.models import CivicProblem
+from bitgoeul.config import Settings
+from bitgoeul.db import make_engine, make_sessionmaker
+from bitgoeul.demo import build_demo_city
+from bitgoeul.demo.civic import CHALLENGE_SLUG
+from bitgoeul.testbed.models import TestbedTask
+
+
+def test_the_demo_has_problems_in_many_states_and_one_running_challenge(
+    settings: Settings,
+) -> None:
+    build_demo_city(settings, people=300, seed=7)
+    engine = make_engine(settings)
+    with make_sessionmaker(engine)() as session:
+        counts = queries.problems_by_state(session)
+        for state in ("open", "triage", "accepted", "declined", "merged", "pilot"):
+            assert counts[state] == 1, (state, counts)
+        pilot = session.scalars(select(CivicProblem).where(CivicProblem.state == "pilot")).one()
+        public = queries.problem_public(session, pilot, actor=ANONYMOUS, settings=settings)
+        assert public.challenge is not None
+        assert public.challenge.task == CHALLENGE_SLUG
+        assert public.challenge.measurements
+        # The progress is what the measured series and the agreed baseline and target give.
+        latest = public.challenge.measurements[-1].value
+        assert latest is not None
+        assert public.challenge.progress == pytest.approx(min(1, max(0, (latest - 80) / -40)))
+        task = session.scalars(select(TestbedTask).where(TestbedTask.slug == CHALLENGE_SLUG)).one()
+        assert task.organization_id == pilot.department_id
+        assert queries.challenge_counts(session).challenges == 1
+    engine.dispose()
+    # Building again adds nothing.
+    build_demo_city(settings, people=300, seed=7)
+    with make_sessionmaker(make_engine(settings))() as session:
+        assert sum(queries.problems_by_state(session).values()) == 6
