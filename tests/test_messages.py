@@ -217,3 +217,42 @@ def test_text_that_no_english_template_makes_stays_as_it_is(text: str) -> None:
 def test_names_and_data_are_left_alone() -> None:
     for text in ("Kim Minji", "household-electricity", "M001", "Clinic load forecasting"):
         assert translate_stored(text, "ko") == text
+
+
+_DOMAIN_ERRORS = {
+    "BitgoeulError",
+    "NotAuthenticated",
+    "AccessDenied",
+    "NotFound",
+    "Conflict",
+    "TooLarge",
+    "ValidationFailed",
+    "RateLimited",
+}
+
+
+def _plain_text(node: ast.expr) -> bool:
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.BinOp):
+        return _plain_text(node.left) or _plain_text(node.right)
+    return False
+
+
+def test_errors_the_hub_raises_are_messages_it_can_say_in_korean() -> None:
+    """A domain error raised with plain English (``NotFound(f"...")``) would reach a Korean
+    page or API answer in English: its text must be a ``msg(...)``.  The command line
+    (``cli/``) and the demo builder, which speak to an operator's terminal, are left out."""
+    plain = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path.relative_to(SRC).parts[0] in ("cli", "demo"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name in _DOMAIN_ERRORS and node.args and _plain_text(node.args[0]):
+                plain.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert not plain, f"write these errors with msg(...) and translate them: {plain}"

@@ -19,7 +19,7 @@ from bitgoeul.compute.runner import JobRunner
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.errors import BitgoeulError, RateLimited
-from bitgoeul.messages import translate_tree
+from bitgoeul.messages import joined, msg, pydantic_problem, translate_tree
 from bitgoeul.storage import make_store
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed.access import testbed_context
@@ -100,6 +100,7 @@ def create_app(
     from bitgoeul.dp.api import router as dp_router
     from bitgoeul.governance.api import router as governance_router
     from bitgoeul.linkage.api import router as linkage_router
+    from bitgoeul.mydata.api import router as mydata_router
     from bitgoeul.programmes.api import academy_router
     from bitgoeul.programmes.api import router as programmes_router
     from bitgoeul.query.api import router as query_router
@@ -138,6 +139,7 @@ def create_app(
     app.include_router(programmes_router, prefix="/api/v1")
     app.include_router(academy_router, prefix="/api/v1")
     app.include_router(metrics_router)
+    app.include_router(mydata_router, prefix="/api/v1")
     app.include_router(civic_router, prefix="/api/v1")
     app.include_router(web_router)
     # /datasets/new before /datasets/{slug}.
@@ -187,6 +189,23 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_html(request):
+            from bitgoeul.web.views import render_error
+
+            # A page's address or form a person can fix: which part, and what it should be.
+            problems = joined(
+                msg(
+                    "{field}: {problem}",
+                    field=".".join(str(p) for p in e.get("loc", ())[1:]) or "form",
+                    problem=pydantic_problem(e),
+                )
+                for e in exc.errors()
+            )
+            return render_error(
+                request,
+                422,
+                msg("This address or form is not valid: {problems}.", problems=problems),
+            )
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
@@ -198,7 +217,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_html(request):
             from bitgoeul.web.views import render_error
 
-            return render_error(request, exc.status_code, str(exc.detail))
+            # Starlette's own words ("Not Found") said as the hub says things.
+            said: str = str(exc.detail)
+            if exc.status_code == 404:
+                said = msg("There is no page at {path}.", path=request.url.path)
+            elif exc.status_code == 405:
+                said = msg("This address does not answer {method} requests.", method=request.method)
+            return render_error(request, exc.status_code, said)
         return JSONResponse(
             {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
         )

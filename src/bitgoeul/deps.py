@@ -21,6 +21,7 @@ from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import ANONYMOUS, Actor
 from bitgoeul.config import Settings
 from bitgoeul.errors import AccessDenied, NotAuthenticated
+from bitgoeul.messages import msg
 from bitgoeul.storage.base import ObjectStore
 
 SESSION_COOKIE = "bitgoeul_session"
@@ -88,9 +89,11 @@ def get_actor(
     return actor
 
 
-def require_signed_in(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+def require_signed_in(request: Request, actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
     if actor.is_anonymous:
-        raise NotAuthenticated("Sign in, or send 'Authorization: Bearer <token>'.")
+        if request.url.path.startswith("/api/"):
+            raise NotAuthenticated(msg("Sign in, or send 'Authorization: Bearer <token>'."))
+        raise NotAuthenticated(msg("Sign in to see this page."))
     return actor
 
 
@@ -126,13 +129,17 @@ async def check_csrf(request: Request, actor: CurrentActor) -> Actor:
         sent = field if isinstance(field, str) else None
     if not sent:
         raise AccessDenied(
-            "This form was sent without its CSRF token (field 'csrf_token' or header "
-            "'X-CSRF-Token'); reload the page and submit it again."
+            msg(
+                "This form was sent without its CSRF token (field 'csrf_token' or header "
+                "'X-CSRF-Token'); reload the page and submit it again."
+            )
         )
     if not secrets.compare_digest(sent.encode("utf-8"), expected.encode("utf-8")):
         raise AccessDenied(
-            "This form's CSRF token does not match your session; reload the page and submit "
-            "it again."
+            msg(
+                "This form's CSRF token does not match your session; reload the page and "
+                "submit it again."
+            )
         )
     return actor
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError as PydanticValidationError
-
 
 class BitgoeulError(Exception):
     status_code = 400
@@ -56,16 +54,3 @@ class RateLimited(BitgoeulError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-def validation_problems(
-    exc: PydanticValidationError, *, prefix: str = "", whole: str = "form"
-) -> list[str]:
-    """Pydantic's complaints, one ``field: message`` each, for a person to act on.
-
-    ``prefix`` names where the fields sit (``"spec."``); ``whole`` names a complaint about the
-    input as a whole (no field).
-    """
-    return [
-        f"{prefix}{'.'.join(str(p) for p in e['loc']) or whole}: {e['msg']}" for e in exc.errors()
-    ]

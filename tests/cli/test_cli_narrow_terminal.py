@@ -125,3 +125,55 @@ def test_a_key_value_table_without_a_header_is_left_to_rich() -> None:
     console.print(table)
     fitting.print(table)
     assert fitting.export_text() == console.export_text()
+
+
+# Every command that prints a table, on a hub with something in each -------------------------
+
+NOTE = "Hourly profiles of every district for the winter peak study, no names or patient ids."
+
+
+@pytest.fixture
+def busy(narrow: Invoke, operator: object) -> Invoke:
+    """The CLI city with a project, an approved request with a long note, credits and a
+    refused query in the audit log."""
+    ok(
+        narrow(
+            "project", "create", "--as", "researcher", "--title", "Winter peaks and clinic load",
+            "--purpose", "health-research",
+            "--justification", "Plan clinic staffing in the coldest weeks of the year.",
+        )
+    )  # fmt: skip
+    ok(
+        narrow(
+            "request", "create", "--as", "researcher", "--project", "1",
+            "--dataset", "clinic-visits", "--days", "30", "--note", NOTE,
+        )
+    )  # fmt: skip
+    ok(narrow("request", "approve", "1", "--as", "kepco-steward", "--row-filter", "age > 31"))
+    ok(narrow("credits", "grant", "gist-lab", "--cpu-hours", "12.5", "--as", "operator",
+              "--note", "Research support for the winter study"))  # fmt: skip
+    narrow("query", "run", 'SELECT * FROM "income-survey"', "--as", "researcher")
+    return narrow
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("config",),
+        ("dataset", "list"),
+        ("project", "list", "--as", "researcher"),
+        ("project", "show", "1", "--as", "researcher"),
+        ("request", "list", "--as", "kepco-steward"),
+        ("agreement", "show", "1", "--as", "researcher"),
+        ("audit", "list", "--as", "operator"),
+        ("credits", "show", "--as", "researcher"),
+        ("job", "list", "--as", "researcher"),
+        ("testbed", "tasks"),
+        ("query", "run", WIDE),
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_every_table_fits_an_80_column_terminal(busy: Invoke, command: tuple[str, ...]) -> None:
+    output = ok(busy(*command))
+    assert output.strip()
+    assert _widest(output) <= 80, output

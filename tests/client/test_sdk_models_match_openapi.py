@@ -33,7 +33,8 @@ MIRRORS: dict[str, tuple[str, ...]] = {
     "DatasetVersion": ("VersionPublic", "VersionSummary"),
     "IngestRun": ("IngestRunPublic",),
     "AppliedObligations": ("AppliedObligations",),
-    "Preview": ("Preview",),
+    # Two schemas are called Preview (catalog, mydata): FastAPI names them by module.
+    "Preview": ("bitgoeul__catalog__schemas__Preview",),
     "QueryResult": ("QueryResponse",),
     "AuditEntry": ("AuditEventPublic",),
     "ProjectMember": ("MemberPublic",),
@@ -65,6 +66,10 @@ MIRRORS: dict[str, tuple[str, ...]] = {
     "DpBudget": ("BudgetPublic",),
     "LinkageProject": ("LinkageProjectPublic",),
     "LinkageRun": ("LinkageRunPublic",),
+    "CivicChallenge": ("ChallengePublic",),
+    "CivicProblem": ("ProblemSummary", "ProblemPublic"),
+    "CivicProblemList": ("ProblemPage",),
+    "CivicCounts": ("Counts",),
 }
 
 

@@ -94,7 +94,7 @@ def test_context_then_the_steward_approves_and_it_is_released(
     assert summary.text.startswith("mean cost over all visits")
     assert api.get("/api/v1/reviews", headers=job_city.headers("steward_of_publisher")).json() == []
     actions = [e.action for e in db.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
-    assert actions[-2:] == ["job.release_requested", "job.release_reviewed"]
+    assert actions[-3:] == ["job.release_requested", "job.release_reviewed", "job.output_read"]
 
 
 def test_returned_with_comments_then_asked_again_in_a_new_round(

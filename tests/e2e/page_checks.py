@@ -20,6 +20,11 @@
   ``placeholder``, ``alt``) outside ``code``/``pre``/``textarea``, elements marked
   ``translate="no"``, and elements in another language (``lang="en"``, as the language
   switcher's "English" is).
+* **What the server said reads in Korean:** on a Korean page, a box that shows the server's
+  words (``.error``, ``.error-message``, ``[role=alert]``) holds no English sentence (four
+  English words in a row, two of them lowercase, and no Hangul beside them).  This catches a
+  message the catalogs cannot list because it was never written with ``msg()``; text in
+  ``code``, in another language or marked ``translate="no"`` is left out, as above.
 """
 
 from __future__ import annotations
@@ -188,6 +193,42 @@ _OVERFLOW_JS = """() => {
   return {scrollWidth: root.scrollWidth, width: width, culprits: culprits};
 }"""
 
+_MESSAGE_BOXES_JS = """() => {
+  const skip = 'script,style,noscript,template,code,pre,kbd,samp,textarea,[translate="no"]';
+  const foreign = (el) => { const l = el.closest('[lang]'); return l && !l.lang.startsWith('ko'); };
+  const out = [];
+  const boxes = '.error, .error-message, [role=alert]';
+  for (const box of document.querySelectorAll(boxes)) {
+    if (box.closest(skip) || foreign(box) || box.parentElement.closest(boxes)) continue;
+    const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!el || el.closest(skip) || foreign(el)) continue;
+      const text = n.nodeValue.replace(/\\s+/g, ' ').trim();
+      if (text) out.push(text);
+    }
+  }
+  return out;
+}"""
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’]*(?:[ ,]+[A-Za-z][A-Za-z'’]*){3,}")
+
+
+def english_sentences_in(texts: Iterable[str]) -> list[str]:
+    """The texts that read as an English sentence with no Korean beside it."""
+    found = []
+    for text in texts:
+        if _HANGUL.search(text):
+            continue
+        for run in _ENGLISH_RUN.findall(text):
+            lowercase = [w for w in re.findall(r"[A-Za-z][A-Za-z'’]*", run) if w.islower()]
+            if len(lowercase) >= 2:
+                found.append(text[:120])
+                break
+    return found
+
+
 _API_LINKS_JS = """() => {
   const out = [];
   const into = (value) => {
@@ -255,5 +296,9 @@ def check_page(page: Page, *, lang: str) -> list[Problem]:
     if lang == "ko":
         problems.extend(
             Problem(url, width, f"untranslated: {hit}") for hit in untranslated_in(page_texts(page))
+        )
+        problems.extend(
+            Problem(url, width, f"the server said in English: {text!r}")
+            for text in english_sentences_in(page.evaluate(_MESSAGE_BOXES_JS))
         )
     return problems

@@ -21,6 +21,7 @@ import pytest
 from fastapi import FastAPI
 from page_checks import Problem, check_page
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 from tests.testbed.bench_city import TASK, publish, task_create, test_rows
 
 from bitgoeul.accounts import actions as account_actions
@@ -32,7 +33,7 @@ from bitgoeul.compute import jobs
 from bitgoeul.compute.schemas import JobSpec
 from bitgoeul.config import Settings
 from bitgoeul.governance import actions as governance
-from bitgoeul.governance.models import Purpose
+from bitgoeul.governance.models import Agreement, Purpose
 from bitgoeul.governance.schemas import AccessRequestCreate, ProjectCreate
 from bitgoeul.testbed import actions as testbed_actions
 
@@ -54,6 +55,7 @@ class Hub:
     url: str
     project_id: int
     job_id: int
+    agreement_id: int
 
 
 TASK_PAGE = f"/testbed/{TASK}"
@@ -132,17 +134,28 @@ def hub(settings: Settings, tmp_path: Path) -> Iterator[Hub]:
         )
     job_id = _queued_job(app, project_id, tmp_path)
     _pending_request(app)
+    with app.state.sessionmaker() as session:
+        agreement = session.scalars(
+            select(Agreement).where(Agreement.project_id == project_id)
+        ).one()
+        agreement_id = agreement.id
     with serving(server) as url:
-        yield Hub(url=url, project_id=project_id, job_id=job_id)
+        yield Hub(url=url, project_id=project_id, job_id=job_id, agreement_id=agreement_id)
 
 
 @dataclass
 class Journey:
-    """One role's walk: who signs in (``None``: nobody), the pages, and what it does."""
+    """One role's walk: who signs in (``None``: nobody), the pages, and what it does.
+
+    ``refused`` are addresses the role may not open, or that do not exist: each must answer
+    with an error page (4xx) that passes the same checks, its reason in the page's language."""
 
     username: str | None
     paths: list[str]
+    refused: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Every link on the pages seen (same site), each with the first page it was seen on.
+    links: dict[str, str] = field(default_factory=dict)
     # Keeps a screenshot when BITGOEUL_E2E_SCREENSHOTS names a folder (conftest's fixture).
     screenshot: Callable[[Page, str], None] = lambda page, name: None
     role: str = ""
@@ -163,6 +176,30 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
             TASK_PAGE,
             "/developers",
             "/login",
+            "/dp",
+        ],
+        refused=[
+            "/me",
+            "/jobs",
+            "/projects",
+            "/requests",
+            "/notifications",
+            "/audit",
+            "/tokens",
+            "/credits",
+            "/datasets/new",
+            "/datasets/household-electricity/upload",
+            "/ingest-runs/1",
+            f"/jobs/{hub.job_id}",
+            "/hub",
+            "/linkage",
+            "/no-such-page",
+            "/datasets/no-such-dataset",
+            "/organizations/no-such-organization",
+            "/testbed/no-such-task",
+            "/lang/fr",
+            "/?page=0",
+            "/jobs/not-a-number",
         ],
     ),
     "steward": lambda hub: Journey(
@@ -184,6 +221,20 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
             "/credits",
             "/tokens",
             "/organizations/kepco",
+            "/datasets/household-electricity/edit",
+            "/linkage",
+            "/me",
+            # Projects are a public register of data use: any signed-in user reads one.
+            f"/projects/{hub.project_id}",
+        ],
+        refused=[
+            "/hub",
+            "/hub/users",
+            "/datasets/patient-visits/upload",
+            "/datasets/patient-visits/edit",
+            "/ingest-runs/999999",
+            "/jobs/999999",
+            "/agreements/999999",
         ],
     ),
     # The hospital's steward answers requests for its data and reviews jobs that read it.
@@ -195,6 +246,9 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
             f"/jobs/{hub.job_id}",
             "/datasets/patient-visits",
             "/datasets/patient-visits/upload",
+            "/datasets/patient-visits/edit",
+            f"/agreements/{hub.agreement_id}",
+            "/dp/budgets/patient-visits",
             "/audit",
             "/notifications",
         ],
@@ -217,6 +271,21 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
             "/credits",
             "/tokens",
             "/me",
+            f"/agreements/{hub.agreement_id}",
+            "/projects?dataset=patient-visits",
+            "/dp",
+            "/linkage",
+            "/testbed/invitations",
+            "/developers",
+        ],
+        refused=[
+            "/requests",
+            "/reviews",
+            "/hub",
+            "/datasets/new",
+            "/datasets/household-electricity/upload",
+            "/datasets/household-electricity/edit",
+            "/query/runs/999999",
         ],
     ),
     "citizen": lambda hub: Journey(
@@ -230,6 +299,24 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
             "/notifications",
             "/audit",
             "/tokens",
+            "/organizations",
+            "/developers",
+            # What a citizen cannot do, each page says so (and names no feature that is not there).
+            "/projects",
+            f"/projects/{hub.project_id}",
+            "/jobs",
+            "/dp",
+            "/linkage",
+        ],
+        refused=[
+            "/requests",
+            "/reviews",
+            "/credits",
+            "/datasets/new",
+            "/datasets/patient-visits/upload",
+            f"/jobs/{hub.job_id}",
+            f"/agreements/{hub.agreement_id}",
+            "/hub",
         ],
     ),
     "operator": lambda hub: Journey(
@@ -248,7 +335,20 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
             "/audit",
             "/notifications",
             "/testbed",
+            f"/jobs/{hub.job_id}",
+            f"/projects/{hub.project_id}",
+            f"/agreements/{hub.agreement_id}",
+            "/datasets/new",
+            "/datasets/patient-visits",
+            "/datasets/patient-visits/upload",
+            "/datasets/patient-visits/edit",
+            "/query",
+            "/dp",
+            "/linkage",
+            "/tokens",
+            "/me",
         ],
+        refused=["/hub/organizations/no-such-organization"],
     ),
 }
 
@@ -261,8 +361,16 @@ def _sign_in(page: Page, username: str) -> None:
     expect(page.locator(".whoami")).to_contain_text(username)
 
 
+_LINKS_JS = """() => [...document.querySelectorAll('a[href]:not([href^="#"])')]
+  .map((a) => new URL(a.getAttribute('href'), document.baseURI))
+  .filter((u) => u.origin === location.origin && !u.pathname.startsWith('/lang/'))
+  .map((u) => u.pathname + u.search)"""
+
+
 def _look(page: Page, journey: Journey, lang: str) -> None:
     """Check the page as it is, wide and then on a phone (leaves the viewport at phone width)."""
+    for link in page.evaluate(_LINKS_JS):
+        journey.links.setdefault(link, page.url)
     for width in (WIDE, PHONE):
         page.set_viewport_size({"width": width, "height": 900})
         journey.problems.extend(check_page(page, lang=lang))
@@ -270,11 +378,20 @@ def _look(page: Page, journey: Journey, lang: str) -> None:
         journey.screenshot(page, f"{journey.role}-{lang}-{width}-{where.strip('-') or 'home'}")
 
 
-def _visit(page: Page, journey: Journey, path: str, lang: str) -> None:
+def _visit(page: Page, journey: Journey, path: str, lang: str, *, refused: bool = False) -> None:
     response = page.goto(path)
     assert response is not None
-    if response.status >= 400:
+    if not refused and response.status >= 400:
         journey.problems.append(Problem(page.url, 0, f"answered {response.status}"))
+    if refused:
+        if not 400 <= response.status < 500:
+            journey.problems.append(Problem(page.url, 0, f"answered {response.status}, not 4xx"))
+        if "text/html" not in (response.headers.get("content-type") or ""):
+            journey.problems.append(Problem(page.url, 0, "the refusal is not a page"))
+            return
+        reason = page.locator(".error-page .error-message")
+        if not reason.count() or not reason.first.inner_text().strip():
+            journey.problems.append(Problem(page.url, 0, "the error page says no reason"))
     _look(page, journey, lang)
 
 
@@ -293,6 +410,32 @@ def _menu_folds_on_a_phone(page: Page, journey: Journey) -> None:
     page.set_viewport_size({"width": WIDE, "height": 900})
     expect(menu).to_be_hidden()
     expect(catalog).to_be_visible()
+
+
+def _links_lead_somewhere(page: Page, journey: Journey) -> None:
+    """No page links to an address that is not there (a feature that does not exist)."""
+    for link, seen_on in sorted(journey.links.items()):
+        response = page.request.get(link, max_redirects=0)
+        if response.status == 404:
+            journey.problems.append(Problem(seen_on, 0, f"links to {link}, which answers 404"))
+
+
+def _citizen_sees_what_they_can_do(page: Page) -> None:
+    """A citizen is offered no project, job, DP or linkage work (none is open to them); the
+    pages that would hold them say why and point to what the hub holds about them."""
+    page.goto("/")
+    for path in ("/projects", "/jobs", "/dp", "/linkage"):
+        expect(page.locator(f"nav .nav a[href='{path}']")).to_have_count(0)
+    expect(page.locator("nav .nav a[href='/me']")).to_have_count(1)
+    page.goto("/projects")
+    expect(page.locator("#citizen-projects a[href='/me']")).to_be_visible()
+    expect(page.locator("form[action='/projects']")).to_have_count(0)
+    page.goto("/jobs")
+    expect(page.locator("#citizen-jobs a[href='/me']")).to_be_visible()
+    expect(page.locator("#job-form")).to_have_count(0)
+    page.goto("/me")
+    expect(page.locator("#me-audit")).to_be_visible()
+    expect(page.locator("#me-not-held")).to_be_visible()
 
 
 def _results_before_facets_on_a_phone(page: Page) -> None:
@@ -330,7 +473,7 @@ def _opens_each_notification(page: Page, journey: Journey, lang: str) -> None:
     page.goto("/notifications")
     links = page.locator("ul.notifications a")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
-    if not hrefs:
+    if not hrefs and journey.role in ("researcher", "reviewer"):
         journey.problems.append(Problem(page.url, 0, "no notification to open"))
     for href in hrefs:
         assert href is not None
@@ -357,12 +500,17 @@ def test_role_journey(
             _menu_folds_on_a_phone(page, journey)
             for path in journey.paths:
                 _visit(page, journey, path, lang)
+            for path in journey.refused:
+                _visit(page, journey, path, lang, refused=True)
             if role == "anonymous":
                 _results_before_facets_on_a_phone(page)
             if role == "researcher":
                 _researcher_queries(page, journey, lang)
-            if role in ("researcher", "reviewer"):
+            if role != "anonymous":
                 _opens_each_notification(page, journey, lang)
+            if role == "citizen":
+                _citizen_sees_what_they_can_do(page)
+        _links_lead_somewhere(page, journey)
     finally:
         context.close()
     problems = [str(p) for p in journey.problems]

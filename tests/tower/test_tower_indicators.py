@@ -34,6 +34,8 @@ SQL = {
     "testbed_tasks": "SELECT count(*) FROM testbed_tasks",
     "testbed_submissions": "SELECT count(*) FROM testbed_submissions WHERE NOT is_baseline",
     "linkage_runs": "SELECT count(*) FROM linkage_runs",
+    "donors": "SELECT count(DISTINCT user_id) FROM mydata_donations WHERE status = 'active'",
+    "active_consents": "SELECT count(*) FROM mydata_consents WHERE status = 'active'",
     "civic_problems": "SELECT count(*) FROM civic_problems",
     "civic_challenges": "SELECT count(*) FROM civic_problems"
     " WHERE state IN ('challenge', 'pilot', 'completed')",

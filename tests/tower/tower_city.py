@@ -185,6 +185,8 @@ def fill(db: Session, people: People) -> dict[str, float]:
         "testbed_tasks": 0,
         "testbed_submissions": 0,
         "linkage_runs": 2,
+        "donors": 0,
+        "active_consents": 0,
         "civic_problems": 4,
         "civic_challenges": 2,
         "epsilon_spent": 0.75,

@@ -49,10 +49,10 @@ from bitgoeul.errors import (
     RateLimited,
     ValidationFailed,
 )
-from bitgoeul.messages import Message, msg
+from bitgoeul.messages import Message, joined, msg
 
 API_LOGIN_TOKEN_DAYS = 30
-BAD_CREDENTIALS = "The username or password is wrong."
+BAD_CREDENTIALS = msg("The username or password is wrong.")
 # Writing last_used_at on every request would make each API call a write; once a minute is
 # precise enough to tell a live token from a forgotten one.
 _TOKEN_USE_RESOLUTION = timedelta(seconds=60)
@@ -65,19 +65,28 @@ class _Problems:
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
 
-    def add(self, field: str, message: str) -> None:
+    def add(self, field: str, message: str | Message) -> None:
         self.items.append({"loc": [field], "msg": message, "type": "value_error"})
 
     def check_text(self, field: str, value: str, *, max_length: int, required: bool) -> None:
         if required and not value.strip():
-            self.add(field, f"{field} must not be empty.")
+            self.add(field, msg("{field} must not be empty.", field=field))
         elif len(value) > max_length:
-            self.add(field, f"{field} is longer than {max_length} characters.")
+            self.add(
+                field,
+                msg(
+                    "{field} is longer than {max_length} characters.",
+                    field=field,
+                    max_length=max_length,
+                ),
+            )
 
-    def raise_if_any(self, what: str) -> None:
+    def raise_if_any(self, what: Message) -> None:
         if self.items:
-            summary = " ".join(item["msg"] for item in self.items)
-            raise ValidationFailed(f"Cannot {what}: {summary}", detail=self.items)
+            summary = joined((item["msg"] for item in self.items), " ")
+            raise ValidationFailed(
+                msg("Cannot {what}: {summary}", what=what, summary=summary), detail=self.items
+            )
 
 
 def _audit_actor(actor: Actor | None) -> dict[str, Any]:
@@ -86,9 +95,9 @@ def _audit_actor(actor: Actor | None) -> dict[str, Any]:
     return {"actor_id": actor.user_id, "actor_name": actor.username}
 
 
-def _require_signed_in(actor: Actor, doing: str) -> int:
+def _require_signed_in(actor: Actor, doing: Message) -> int:
     if actor.user_id is None:
-        raise NotAuthenticated(f"Sign in to {doing}.")
+        raise NotAuthenticated(msg("Sign in to {doing}.", doing=doing))
     return actor.user_id
 
 
@@ -108,21 +117,29 @@ def create_organization(
 ) -> Organization:
     """An operator registers an institution (agency, company, research group or the operator)."""
     if actor is not None:
-        _require_signed_in(actor, "create an organization")
+        _require_signed_in(actor, msg("create an organization"))
         if not actor.is_operator:
-            raise AccessDenied("Only operators may create organizations.")
+            raise AccessDenied(msg("Only operators may create organizations."))
     problems = _Problems()
     if not (2 <= len(slug) <= 64 and re.fullmatch(SLUG_PATTERN, slug)):
-        problems.add("slug", f"slug {slug!r} is not valid: use {SLUG_RULE}.")
+        problems.add(
+            "slug", msg("slug '{slug}' is not valid: use {rule}.", slug=slug, rule=SLUG_RULE)
+        )
     problems.check_text("name", name, max_length=200, required=True)
     problems.check_text("name_ko", name_ko, max_length=200, required=False)
     problems.check_text("website", website, max_length=300, required=False)
     if kind not in set(OrganizationKind):
         choices = ", ".join(OrganizationKind)
-        problems.add("kind", f"kind {kind!r} is not one of: {choices}.")
-    problems.raise_if_any("create the organization")
+        problems.add(
+            "kind", msg("kind '{kind}' is not one of: {choices}.", kind=kind, choices=choices)
+        )
+    problems.raise_if_any(msg("create the organization"))
     if queries.get_organization(session, slug) is not None:
-        raise Conflict(f"An organization with slug {slug!r} already exists; choose another slug.")
+        raise Conflict(
+            msg(
+                "An organization with slug '{slug}' already exists; choose another slug.", slug=slug
+            )
+        )
 
     organization = Organization(
         slug=slug,
@@ -133,7 +150,10 @@ def create_organization(
         website=website.strip(),
     )
     session.add(organization)
-    _flush_or_conflict(session, f"An organization with slug {slug!r} already exists.")
+    _flush_or_conflict(
+        session,
+        msg("An organization with slug '{slug}' already exists; choose another slug.", slug=slug),
+    )
     record_event(
         session,
         action=AccountAudit.organization_create,
@@ -166,38 +186,55 @@ def create_user(
     """
     settings = settings or Settings()
     if actor is not None:
-        _require_signed_in(actor, "create users")
+        _require_signed_in(actor, msg("create users"))
         if actor.role == Role.steward:
             if role != Role.member or organization_id != actor.organization_id:
                 raise AccessDenied(
-                    "Stewards may create only 'member' users of their own organization."
+                    msg("Stewards may create only 'member' users of their own organization.")
                 )
         elif not actor.is_operator:
-            raise AccessDenied("Only operators and stewards may create users.")
+            raise AccessDenied(msg("Only operators and stewards may create users."))
 
     problems = _Problems()
     if not re.fullmatch(USERNAME_PATTERN, username):
-        problems.add("username", f"username {username!r} is not valid: use {USERNAME_RULE}.")
+        problems.add(
+            "username",
+            msg(
+                "username '{username}' is not valid: use {rule}.",
+                username=username,
+                rule=USERNAME_RULE,
+            ),
+        )
     password_problem = passwords.password_problem(password, settings=settings)
     if password_problem:
         problems.add("password", password_problem)
     if role not in set(Role):
-        problems.add("role", f"role {role!r} is not one of: {', '.join(Role)}.")
+        problems.add(
+            "role", msg("role '{role}' is not one of: {roles}.", role=role, roles=", ".join(Role))
+        )
     problems.check_text("display_name", display_name, max_length=200, required=False)
     if len(email) > 254 or not re.fullmatch(EMAIL_PATTERN, email):
-        problems.add("email", "email is not a valid address (name@example.org).")
+        problems.add("email", msg("email is not a valid address (name@example.org)."))
     organization = None
     if organization_id is not None:
         organization = session.get(Organization, organization_id)
         if organization is None:
-            problems.add("organization", f"There is no organization with id {organization_id}.")
+            problems.add(
+                "organization",
+                msg(
+                    "There is no organization with id {organization_id}.",
+                    organization_id=organization_id,
+                ),
+            )
     if role == Role.steward and organization_id is None:
-        problems.add("organization", "A steward must belong to an organization.")
+        problems.add("organization", msg("A steward must belong to an organization."))
     if role == Role.citizen and organization_id is not None:
-        problems.add("organization", "A citizen account does not belong to an organization.")
-    problems.raise_if_any(f"create user {username!r}")
+        problems.add("organization", msg("A citizen account does not belong to an organization."))
+    problems.raise_if_any(msg("create user '{username}'", username=username))
     if queries.get_user(session, username) is not None:
-        raise Conflict(f"The username {username!r} is taken; choose another.")
+        raise Conflict(
+            msg("The username '{username}' is taken; choose another.", username=username)
+        )
 
     user = User(
         username=username,
@@ -208,7 +245,9 @@ def create_user(
         email=email.strip(),
     )
     session.add(user)
-    _flush_or_conflict(session, f"The username {username!r} is taken; choose another.")
+    _flush_or_conflict(
+        session, msg("The username '{username}' is taken; choose another.", username=username)
+    )
     record_event(
         session,
         action=AccountAudit.user_create,
@@ -227,7 +266,7 @@ def _operator_changing(actor: Actor | None, username: str, *, refused: Message) 
     an operator who can undo a mistake)."""
     if actor is None:
         return
-    _require_signed_in(actor, "manage accounts")
+    _require_signed_in(actor, msg("manage accounts"))
     if not actor.is_operator:
         raise AccessDenied(refused)
     if actor.username == username:
@@ -314,7 +353,7 @@ def change_user(
             msg(
                 "Cannot change user '{username}': {problems}",
                 username=username,
-                problems=" ".join(str(item["msg"]) for item in problems.items),
+                problems=joined((item["msg"] for item in problems.items), " "),
             ),
             detail=problems.items,
         )
@@ -355,7 +394,7 @@ def update_organization(
     """An operator corrects an organization's names, kind, description or website (the slug,
     which links and datasets use, stays)."""
     if actor is not None:
-        _require_signed_in(actor, "edit an organization")
+        _require_signed_in(actor, msg("edit an organization"))
         if not actor.is_operator:
             raise AccessDenied(msg("Only operators may edit organizations."))
     organization = queries.get_organization(session, slug)
@@ -368,8 +407,10 @@ def update_organization(
     problems.check_text("website", website, max_length=300, required=False)
     if kind not in set(OrganizationKind):
         choices = ", ".join(OrganizationKind)
-        problems.add("kind", f"kind {kind!r} is not one of: {choices}.")
-    problems.raise_if_any("edit the organization")
+        problems.add(
+            "kind", msg("kind '{kind}' is not one of: {choices}.", kind=kind, choices=choices)
+        )
+    problems.raise_if_any(msg("edit the organization"))
     changed = {
         field: value
         for field, value in {
@@ -398,7 +439,7 @@ def update_organization(
     return organization
 
 
-def _flush_or_conflict(session: Session, message: str) -> None:
+def _flush_or_conflict(session: Session, message: Message) -> None:
     """A concurrent create of the same name loses here rather than with a 500."""
     try:
         session.flush()
@@ -450,8 +491,11 @@ def authenticate(
         )
         session.commit()
         raise RateLimited(
-            "Too many failed sign-ins to this account from your address; "
-            f"try again in {retry_after} seconds.",
+            msg(
+                "Too many failed sign-ins to this account from your address; "
+                "try again in {retry_after} seconds.",
+                retry_after=retry_after,
+            ),
             retry_after=retry_after,
         )
     attempt = LoginFailure(username=name, client=client, at=now)
@@ -472,7 +516,7 @@ def authenticate(
         session.delete(attempt)  # the right password: no guess, though it does not sign in
         _audit_login(session, name, user, outcome="denied", reason="inactive", client=client)
         session.commit()
-        raise NotAuthenticated("This account is deactivated; ask an operator to reopen it.")
+        raise NotAuthenticated(msg("This account is deactivated; ask an operator to reopen it."))
     if passwords.needs_rehash(user.password_hash, settings=settings):
         user.password_hash = passwords.hash_password(password, settings=settings)
     # This attempt and the address's earlier failures are forgiven; a stranger's elsewhere
@@ -596,12 +640,15 @@ def create_api_token(
     session: Session, *, actor: Actor, name: str, expires_in_days: int | None = None
 ) -> tuple[ApiToken, str]:
     """A signed-in user makes a bearer token; the plaintext is returned once, never stored."""
-    user_id = _require_signed_in(actor, "create API tokens")
+    user_id = _require_signed_in(actor, msg("create API tokens"))
     problems = _Problems()
     problems.check_text("name", name, max_length=TOKEN_NAME_MAX_LENGTH, required=True)
     if expires_in_days is not None and not 1 <= expires_in_days <= TOKEN_MAX_DAYS:
-        problems.add("expires_in_days", f"expires_in_days must be between 1 and {TOKEN_MAX_DAYS}.")
-    problems.raise_if_any("create the API token")
+        problems.add(
+            "expires_in_days",
+            msg("expires_in_days must be between 1 and {most}.", most=TOKEN_MAX_DAYS),
+        )
+    problems.raise_if_any(msg("create the API token"))
 
     plaintext = queries.API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
@@ -641,11 +688,11 @@ def create_login_token(session: Session, *, user: User) -> tuple[ApiToken, str]:
 
 def revoke_api_token(session: Session, *, actor: Actor, token_id: int) -> ApiToken:
     """The owner (or an operator) revokes a token; it stops working with the next request."""
-    user_id = _require_signed_in(actor, "revoke API tokens")
+    user_id = _require_signed_in(actor, msg("revoke API tokens"))
     token = session.get(ApiToken, token_id)
     if token is None or (token.user_id != user_id and not actor.is_operator):
         # Someone else's token is "not found" for you: ids do not reveal other accounts.
-        raise NotFound(f"You have no API token with id {token_id}.")
+        raise NotFound(msg("You have no API token with id {token_id}.", token_id=token_id))
     if token.revoked_at is not None:
         return token
     token.revoked_at = utcnow()
@@ -671,7 +718,7 @@ def use_api_token(session: Session, token: str) -> Actor:
     found = queries.find_api_token(session, token)
     if found is None:
         raise NotAuthenticated(
-            "The bearer token is not recognised; create one with POST /api/v1/auth/token."
+            msg("The bearer token is not recognised; create one with POST /api/v1/auth/token.")
         )
     now = utcnow()
     problem = queries.api_token_problem(found, now=now)

@@ -36,6 +36,7 @@ from bitgoeul.deps import (
     client_address,
 )
 from bitgoeul.errors import NotFound, ValidationFailed
+from bitgoeul.messages import msg
 
 router = APIRouter(tags=["accounts"])
 _csrf = [Depends(check_csrf)]
@@ -85,7 +86,7 @@ def issue_token(
 def read_me(actor: SignedInActor, session: SessionDep) -> Me:
     user = queries.get_user(session, actor.username)
     if user is None:  # deleted between the token check and now
-        raise NotFound("Your account no longer exists.")
+        raise NotFound(msg("Your account no longer exists."))
     organization = (
         OrganizationPublic.model_validate(user.organization) if user.organization else None
     )
@@ -157,7 +158,12 @@ def read_organization(
 ) -> Organization:
     organization = queries.get_organization(session, slug)
     if organization is None:
-        raise NotFound(f"There is no organization {slug!r}; GET /api/v1/organizations lists them.")
+        raise NotFound(
+            msg(
+                "There is no organization '{slug}'; GET /api/v1/organizations lists them.",
+                slug=slug,
+            )
+        )
     return organization
 
 
@@ -207,7 +213,7 @@ def create_user(
         organization = queries.get_organization(session, body.organization)
         if organization is None:
             raise ValidationFailed(
-                f"There is no organization {body.organization!r}.",
+                msg("There is no organization '{organization}'.", organization=body.organization),
                 detail=[
                     {
                         "loc": ["body", "organization"],

@@ -14,6 +14,7 @@ from argon2 import Parameters, PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from bitgoeul.config import Environment, Settings
+from bitgoeul.messages import msg
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - the documented password of demo accounts
 PASSWORD_MIN_LENGTH = 8
@@ -74,12 +75,12 @@ def needs_rehash(password_hash: str, *, settings: Settings) -> bool:
 def password_problem(password: str, *, settings: Settings) -> str | None:
     """Why ``password`` may not be used, or None when it may."""
     if len(password) > PASSWORD_MAX_LENGTH:
-        return f"The password is longer than {PASSWORD_MAX_LENGTH} characters."
+        return msg("The password is longer than {most} characters.", most=PASSWORD_MAX_LENGTH)
     if password == DEMO_PASSWORD and settings.environment in (
         Environment.demo,
         Environment.test,
     ):
         return None
     if len(password) < PASSWORD_MIN_LENGTH:
-        return f"The password must have at least {PASSWORD_MIN_LENGTH} characters."
+        return msg("The password must have at least {least} characters.", least=PASSWORD_MIN_LENGTH)
     return None

@@ -21,6 +21,7 @@ from bitgoeul.audit.models import AuditEvent
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, NotAuthenticated
+from bitgoeul.messages import msg
 
 API_TOKEN_PREFIX = "bgt_"  # noqa: S105 - a public marker, not a secret
 _SESSION_SALT = "bitgoeul.web-session"
@@ -65,14 +66,14 @@ def api_token_problem(token: ApiToken, *, now: datetime | None = None) -> str | 
     """Why ``token`` may not be used now (a message for its holder), or None."""
     now = now or utcnow()
     if token.revoked_at is not None:
-        return "This API token was revoked; create a new one."
+        return msg("This API token was revoked; create a new one.")
     if token.expires_at is not None and token.expires_at <= now:
-        return (
-            f"This API token expired at {token.expires_at.isoformat(timespec='seconds')}; "
-            "create a new one."
+        return msg(
+            "This API token expired at {expired}; create a new one.",
+            expired=token.expires_at.isoformat(timespec="seconds"),
         )
     if not token.user.is_active:
-        return "The account this API token belongs to is deactivated; ask an operator."
+        return msg("The account this API token belongs to is deactivated; ask an operator.")
     return None
 
 
@@ -107,11 +108,11 @@ def list_api_tokens(
 ) -> list[ApiToken]:
     """The actor's own tokens, newest first; operators may ask for another user's."""
     if actor.is_anonymous:
-        raise NotAuthenticated("Sign in to list your API tokens.")
+        raise NotAuthenticated(msg("Sign in to list your API tokens."))
     owner_id = actor.user_id
     if username is not None and username != actor.username:
         if not actor.is_operator:
-            raise AccessDenied("Only operators may list another user's API tokens.")
+            raise AccessDenied(msg("Only operators may list another user's API tokens."))
         owner = get_user(session, username)
         if owner is None:
             return []
@@ -174,9 +175,9 @@ def list_users(
     """Operators: accounts by username, matching ``search`` (username, display name or
     e-mail, case-insensitive) and, when named, one organization's."""
     if actor.is_anonymous:
-        raise NotAuthenticated("Sign in to list accounts.")
+        raise NotAuthenticated(msg("Sign in to list accounts."))
     if not actor.is_operator:
-        raise AccessDenied("Only operators may list accounts.")
+        raise AccessDenied(msg("Only operators may list accounts."))
     statement = select(User).options(joinedload(User.organization))
     if search:
         escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -211,12 +212,12 @@ class PersonRecord:
 def person_record(session: Session, *, actor: Actor) -> PersonRecord:
     """The signed-in person's own record: account, sign-ins, tokens and audit entries."""
     if actor.user_id is None:
-        raise NotAuthenticated("Sign in to see what the hub holds about you.")
+        raise NotAuthenticated(msg("Sign in to see what the hub holds about you."))
     user = session.scalar(
         select(User).options(joinedload(User.organization)).where(User.id == actor.user_id)
     )
     if user is None:
-        raise NotAuthenticated("Sign in to see what the hub holds about you.")
+        raise NotAuthenticated(msg("Sign in to see what the hub holds about you."))
     now = utcnow()
     sessions = session.scalar(
         select(func.count())

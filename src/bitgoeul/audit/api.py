@@ -11,6 +11,7 @@ from bitgoeul.audit import queries
 from bitgoeul.audit.schemas import AuditEventPublic, ChainReportPublic
 from bitgoeul.deps import SessionDep, SignedInActor
 from bitgoeul.errors import AccessDenied
+from bitgoeul.messages import msg
 
 router = APIRouter(tags=["audit"])
 
@@ -54,7 +55,7 @@ def list_audit_events(
 @router.get("/audit/verify", response_model=ChainReportPublic)
 def verify_audit_chain(session: SessionDep, actor: SignedInActor) -> ChainReportPublic:
     if not actor.is_operator:
-        raise AccessDenied("Only operators may verify the whole audit chain.")
+        raise AccessDenied(msg("Only operators may verify the whole audit chain."))
     report = queries.verify_chain(session)
     return ChainReportPublic(
         ok=report.ok,

@@ -88,7 +88,7 @@ def list_events(
     ``dataset.query_decision``), who acted (username), and ``since <= at < until``.
     """
     if actor.is_anonymous:
-        raise NotAuthenticated("Sign in to read the audit log.")
+        raise NotAuthenticated(msg("Sign in to read the audit log."))
     statement = select(AuditEvent)
     if not actor.is_operator:
         own = AuditEvent.actor_id == actor.user_id

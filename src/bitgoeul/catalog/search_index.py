@@ -1,7 +1,7 @@
 """The full-text index over ``datasets.search_title`` / ``search_document``, per backend.
 
-Neither index is expressible as SQLAlchemy metadata, so the initial migration calls
-:func:`create` and :func:`drop` (see ``scripts/add_search_index.py``).
+Neither index is expressible as SQLAlchemy metadata, so migrations call :func:`create` and
+:func:`drop` (revision 0001, and any later revision that rebuilds the index).
 
 * SQLite: an FTS5 external-content table ``datasets_search`` with the ``ascii`` tokenizer
   (the text is already tokenised by ``search_text``), kept in sync with ``datasets`` by

@@ -28,8 +28,8 @@ from bitgoeul.civic.schemas import (
 from bitgoeul.civic.states import ProblemState
 from bitgoeul.config import Settings
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
-from bitgoeul.errors import AccessDenied, ValidationFailed, validation_problems
-from bitgoeul.messages import msg
+from bitgoeul.errors import AccessDenied, ValidationFailed
+from bitgoeul.messages import msg, validation_problems
 
 router = APIRouter(prefix="/civic", tags=["civic"])
 

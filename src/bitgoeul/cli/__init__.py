@@ -19,13 +19,14 @@ from bitgoeul.cli.dp import dp_app
 from bitgoeul.cli.governance import agreement_app, project_app, request_app
 from bitgoeul.cli.jobs import credits_app, job_app
 from bitgoeul.cli.linkage import linkage_app
+from bitgoeul.cli.mydata import mydata_app
 from bitgoeul.cli.programmes import academy_app, programme_app
 from bitgoeul.cli.query import query_app
 from bitgoeul.cli.server import demo, serve, worker
 from bitgoeul.cli.testbed import testbed_app
 from bitgoeul.cli.tower import tower_app
 from bitgoeul.config import Settings
-from bitgoeul.errors import validation_problems
+from bitgoeul.messages import validation_problems
 
 app = typer.Typer(
     name="bitgoeul",
@@ -63,6 +64,7 @@ app.add_typer(request_app, name="request")
 app.add_typer(agreement_app, name="agreement")
 app.add_typer(query_app, name="query")
 app.add_typer(dp_app, name="dp")
+app.add_typer(mydata_app, name="mydata")
 app.add_typer(job_app, name="job")
 app.add_typer(credits_app, name="credits")
 app.add_typer(testbed_app, name="testbed")

@@ -1,16 +1,19 @@
-"""``bitgoeul dataset list|create|upload|publish-run|discard-run|classify``: the catalog from
-the command line.
+"""``bitgoeul dataset list|create|update|upload|publish-run|discard-run|classify|preview|
+download``: the catalog from the command line.
 
 ``upload`` runs the same ingest as the web page and the API (``catalog.actions.publish_version``)
 and shows its progress callback as a Rich progress bar; a file that fails validation prints
 the report as a table and exits 1.  A file identical to the latest version prints so and exits
 0.  A file whose columns fell back to text because of a few cells prints those cells and
 exits 3 (``HELD_EXIT_CODE``): ``publish-run`` or ``discard-run`` makes the choice.
+``preview`` and ``download`` pass the same doors as the page and the API
+(``catalog.actions.preview_version``, ``download_version``), under ``--project``'s agreement.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,13 +30,20 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from bitgoeul.accounts.actor import ANONYMOUS
 from bitgoeul.catalog import actions as catalog_actions
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.models import AccessLevel, Sector
-from bitgoeul.catalog.schemas import DatasetCreate, UpdateFrequency
-from bitgoeul.cli.context import console, err_console, fail, hub_of
+from bitgoeul.catalog.schemas import (
+    AppliedObligations,
+    DatasetCreate,
+    DatasetUpdate,
+    UpdateFrequency,
+)
+from bitgoeul.cli.context import console, err_console, fail, hub_of, say
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.governance.decision import ColumnClass
+from bitgoeul.messages import msg
 from bitgoeul.storage import make_store
 
 dataset_app = typer.Typer(help="Datasets in the catalog.")
@@ -391,3 +401,214 @@ def dataset_classify(
             f"Published [bold]{escape(slug)}[/] version {version.number}: the same "
             f"{version.row_count:,} rows with the new column classes."
         )
+
+
+@dataset_app.command("update")
+def dataset_update(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="The dataset's slug.")],
+    acting: AsUser,
+    title: Annotated[str | None, typer.Option("--title", help="The title in English.")] = None,
+    title_ko: Annotated[str | None, typer.Option("--title-ko", help="The title in Korean.")] = None,
+    description: Annotated[str | None, typer.Option("--description", help="What it holds.")] = None,
+    description_ko: Annotated[
+        str | None, typer.Option("--description-ko", help="The description in Korean.")
+    ] = None,
+    keyword: Annotated[
+        list[str] | None,
+        typer.Option("--keyword", help="A keyword; repeat for more (replaces them all)."),
+    ] = None,
+    licence: Annotated[
+        str | None, typer.Option("--licence", help="SPDX licence id, e.g. CC-BY-4.0.")
+    ] = None,
+    access_level: Annotated[
+        AccessLevel | None, typer.Option("--access-level", help="Who may use the rows.")
+    ] = None,
+    min_group_size: Annotated[
+        int | None,
+        typer.Option("--min-group-size", help="Smallest group secure-data results may show."),
+    ] = None,
+    dominance_n: Annotated[
+        int | None, typer.Option("--dominance-n", help="Dominance rule: the top n values.")
+    ] = None,
+    dominance_k: Annotated[
+        float | None,
+        typer.Option("--dominance-k", help="Dominance rule: their largest share (0-1]."),
+    ] = None,
+    holdout: Annotated[
+        bool | None,
+        typer.Option("--holdout/--no-holdout", help="Mark it a testbed's hidden test set."),
+    ] = None,
+) -> None:
+    """Change a dataset's catalog entry: metadata, access level, disclosure thresholds,
+    licence or test-set mark (its publisher's stewards, operators).  Only the options given
+    change; versions are untouched."""
+    given = {
+        "title": title,
+        "title_ko": title_ko,
+        "description": description,
+        "description_ko": description_ko,
+        "keywords": keyword,
+        "licence": licence,
+        "access_level": access_level,
+        "min_group_size": min_group_size,
+        "dominance_n": dominance_n,
+        "dominance_k": dominance_k,
+        "holdout": holdout,
+    }
+    changes = {name: value for name, value in given.items() if value is not None}
+    if not changes:
+        raise fail(msg("Name something to change, e.g. --title or --access-level."))
+    try:
+        data = DatasetUpdate(**changes)
+    except PydanticValidationError as exc:
+        raise fail("; ".join(_field_problem(e) for e in exc.errors())) from None
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        dataset = catalog_actions.update_dataset(
+            session, actor=hub.actor(session, acting), slug=slug, data=data
+        )
+        console.print(
+            f"Updated dataset [bold]{escape(dataset.slug)}[/]: "
+            + escape(", ".join(sorted(changes)))
+            + f" (access: {dataset.access_level.value}, licence: {escape(dataset.licence)}, "
+            f"minimum group {dataset.min_group_size}, dominance {dataset.dominance_n} / "
+            f"{dataset.dominance_k})."
+        )
+
+
+ProjectOption = Annotated[
+    int | None,
+    typer.Option(
+        "--project", min=1, help="The project whose agreement grants restricted or secure data."
+    ),
+]
+ReaderOption = Annotated[
+    str | None, typer.Option("--as", help="The user reading (default: nobody signed in).")
+]
+
+
+def _applied_lines(applied: AppliedObligations) -> list[str]:
+    """What the agreement changed, as sentences (nothing when it changed nothing)."""
+    lines = []
+    if applied.agreement is not None:
+        lines.append(
+            say(
+                msg(
+                    "Under agreement {agreement} of project {project}:",
+                    agreement=applied.agreement,
+                    project=applied.project,
+                )
+            )
+        )
+    if applied.hidden_columns:
+        lines.append(
+            say(msg("columns left out: {columns}", columns=", ".join(applied.hidden_columns)))
+        )
+    if applied.row_filter:
+        lines.append(say(msg("only the rows where {condition}", condition=applied.row_filter)))
+    if applied.pseudonymised_columns:
+        lines.append(
+            say(
+                msg(
+                    "identifiers replaced by this project's pseudonyms: {columns}",
+                    columns=", ".join(applied.pseudonymised_columns),
+                )
+            )
+        )
+    return lines
+
+
+@dataset_app.command("preview")
+def dataset_preview(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="The dataset's slug.")],
+    acting: ReaderOption = None,
+    project: ProjectOption = None,
+    version: Annotated[
+        int | None, typer.Option("--version", min=1, help="A version (default: the latest).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="Rows to show.")] = 20,
+) -> None:
+    """Show the first rows of a dataset, as the decision allows (audited); under --project,
+    the agreement's columns and rows, identifiers pseudonymised, and what it changed."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        actor = hub.optional_actor(session, acting) or ANONYMOUS
+        preview = catalog_actions.preview_version(
+            session,
+            store=make_store(hub.settings),
+            actor=actor,
+            slug=slug,
+            number=version,
+            limit=limit,
+            project_id=project,
+            secret=hub.settings.secret(),
+        )
+    table = Table(title=f"{preview.dataset} v{preview.version}: {len(preview.rows)} rows")
+    for column in preview.columns:
+        table.add_column(escape(column))
+    for row in preview.rows:
+        table.add_row(*("" if value is None else escape(str(value)) for value in row))
+    console.print(table)
+    for line in _applied_lines(preview.applied):
+        console.print(escape(line))
+
+
+@dataset_app.command("download")
+def dataset_download(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="The dataset's slug.")],
+    dest: Annotated[
+        str,
+        typer.Argument(help="A file, or a folder (an existing one, or a path ending in /)."),
+    ],
+    acting: ReaderOption = None,
+    project: ProjectOption = None,
+    version: Annotated[
+        int | None, typer.Option("--version", min=1, help="A version (default: the latest).")
+    ] = None,
+    file_format: Annotated[
+        str, typer.Option("--format", help="parquet or csv.", case_sensitive=False)
+    ] = "parquet",
+) -> None:
+    """Write a version's rows to a file, as the decision allows (audited); under --project,
+    the agreement's columns and rows with identifiers pseudonymised."""
+    chosen = file_format.lower()
+    if chosen not in ("parquet", "csv"):
+        raise fail(msg("--format is parquet or csv, not {value}.", value=repr(file_format)))
+    # "out/" names a folder (made if missing), as it does for cp and rsync.
+    into_folder = dest.endswith(("/", os.sep)) or Path(dest).is_dir()
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        actor = hub.optional_actor(session, acting) or ANONYMOUS
+        found = catalog_actions.download_version(
+            session,
+            store=make_store(hub.settings),
+            actor=actor,
+            slug=slug,
+            number=version,
+            file_format="csv" if chosen == "csv" else "parquet",
+            project_id=project,
+            secret=hub.settings.secret(),
+        )
+        # Decided and allowed: only now is a folder made.
+        target = Path(dest)
+        try:
+            if into_folder:
+                target.mkdir(parents=True, exist_ok=True)
+                target = target / found.filename
+            partial = target.with_name(target.name + ".part")
+            try:
+                with partial.open("wb") as out:
+                    for chunk in found.chunks:
+                        out.write(chunk)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            partial.replace(target)
+        except OSError as exc:
+            raise fail(
+                msg("Cannot write {file}: {reason}.", file=target, reason=exc.strerror)
+            ) from None
+    console.print(escape(say(msg("Wrote {file}.", file=target))))

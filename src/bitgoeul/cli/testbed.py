@@ -34,7 +34,8 @@ from bitgoeul.client._bundle import bundle_for, is_archive
 from bitgoeul.compute.executors import Executor, make_executor
 from bitgoeul.compute.schemas import Resources
 from bitgoeul.db import make_engine, make_sessionmaker
-from bitgoeul.errors import TooLarge, validation_problems
+from bitgoeul.errors import TooLarge
+from bitgoeul.messages import validation_problems
 from bitgoeul.storage import make_store
 from bitgoeul.testbed import actions, queries
 from bitgoeul.testbed.access import get_task

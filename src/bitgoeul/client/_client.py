@@ -516,6 +516,94 @@ class Client:
         """Mark all your notifications read; returns how many were unread."""
         return int(self._json("POST", "/notifications/read")["marked_read"])
 
+    # My Data (residents' donations)
+
+    def mydata_sources(self) -> list[dict[str, Any]]:
+        """The records residents can donate, and whether your identity is verified at each."""
+        return list(self._json("GET", "/mydata/sources"))
+
+    def mydata_preview(self, source: str) -> dict[str, Any]:
+        """Exactly what a donation from ``source`` would hold: ``columns`` and numbered ``rows``."""
+        return self._object("GET", f"/mydata/sources/{quote(source, safe='')}/preview")
+
+    def donate(
+        self,
+        source: str,
+        *,
+        items: Sequence[str] | None = None,
+        drop_rows: Sequence[int] = (),
+        consent: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Donate your records at ``source``: only ``items`` (default all), less ``drop_rows``
+        (preview row numbers), with a first ``consent`` (``{"purposes": [...], "tier":
+        "aggregates"|"jobs"|"rows", "days": n, "retention_days": n, "projects": [...]}``)."""
+        body: dict[str, Any] = {"source": source, "drop_rows": list(drop_rows)}
+        if items is not None:
+            body["items"] = list(items)
+        if consent is not None:
+            body["consent"] = dict(consent)
+        return self._object("POST", "/mydata/donations", json=body)
+
+    def donate_file(
+        self, source: str, path: str | Path, *, consent: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Donate a CSV or JSON file (checked like any upload) to ``source``'s pool."""
+        file = Path(path)
+        data = {"source": source}
+        if consent is not None:
+            data["consent"] = json.dumps(dict(consent), ensure_ascii=False)
+        with file.open("rb") as handle:
+            return self._object(
+                "POST",
+                "/mydata/donations/upload",
+                data=data,
+                files={"file": (file.name, handle, "application/octet-stream")},
+            )
+
+    def my_donations(self) -> list[dict[str, Any]]:
+        """Your donations, each with every consent, its events and receipt ids."""
+        return list(self._json("GET", "/mydata/donations"))
+
+    def give_consent(self, donation: int, **consent: Any) -> dict[str, Any]:
+        """A consent on one of your donations (``purposes=[...]``, ``tier=``, ``days=``...)."""
+        return self._object("POST", "/mydata/consents", json={"donation": donation, **consent})
+
+    def withdraw_consent(self, consent: int) -> dict[str, Any]:
+        """Withdraw a consent: from the next use on, your rows are left out."""
+        return self._object("POST", f"/mydata/consents/{consent}/withdraw")
+
+    def renew_consent(self, consent: int, days: int) -> dict[str, Any]:
+        return self._object("POST", f"/mydata/consents/{consent}/renew", json={"days": days})
+
+    def mydata_uses(self) -> list[dict[str, Any]]:
+        """Every use of your donated data: project, purpose, organization, door, when."""
+        return list(self._json("GET", "/mydata/uses"))
+
+    def consent_receipt(self, receipt: int) -> dict[str, Any]:
+        """One of your consent receipts: the signed JSON-LD document is its ``document``."""
+        return self._object("GET", f"/mydata/receipts/{receipt}")
+
+    def verify_receipt(
+        self, document: Mapping[str, Any], *, public_key: str | None = None
+    ) -> dict[str, Any]:
+        """The hub's check of a receipt (``valid``, ``reason``); offline: ``bitgoeul mydata
+        verify-receipt`` or ``bitgoeul.mydata.receipts.verify``."""
+        body = {"document": dict(document), "public_key": public_key}
+        return self._object("POST", "/mydata/receipts/verify", json=body)
+
+    def mydata_campaigns(self) -> list[dict[str, Any]]:
+        """Donation campaigns with their progress."""
+        return list(self._json("GET", "/mydata/campaigns"))
+
+    def create_campaign(self, **campaign: Any) -> dict[str, Any]:
+        """Start a donation campaign (operators): slug, source, purpose, target_donors, title,
+        title_ko, explanation, explanation_ko, starts_on, ends_on."""
+        return self._object("POST", "/mydata/campaigns", json=campaign)
+
+    def mydata_counts(self) -> dict[str, Any]:
+        """Donors and active consents, per source (operators)."""
+        return self._object("GET", "/mydata/counts")
+
     # differential privacy (secure data)
 
     def dp_quote(

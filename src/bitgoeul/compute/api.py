@@ -26,8 +26,15 @@ from bitgoeul.compute.schemas import (
     ReviewBody,
 )
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, SignedInActor
-from bitgoeul.errors import ValidationFailed, validation_problems
-from bitgoeul.messages import SOURCE_LANGUAGE, msg, preferred_language, said
+from bitgoeul.errors import ValidationFailed
+from bitgoeul.messages import (
+    SOURCE_LANGUAGE,
+    joined,
+    msg,
+    preferred_language,
+    said,
+    validation_problems,
+)
 from bitgoeul.uploads import save_upload
 
 router = APIRouter(tags=["jobs"])
@@ -75,7 +82,7 @@ def _parse_spec(text: str) -> JobSpec:
             )
         ) from None
     except PydanticValidationError as exc:
-        problems = "; ".join(validation_problems(exc, prefix="spec.", whole=""))
+        problems = joined(validation_problems(exc, prefix="spec.", whole=""))
         raise ValidationFailed(
             msg("The job spec is invalid: {problems}. Fix it and submit again.", problems=problems)
         ) from None

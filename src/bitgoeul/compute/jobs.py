@@ -36,6 +36,7 @@ from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, BitgoeulError, Conflict, NotFound, ValidationFailed
 from bitgoeul.governance import queries as governance_queries
+from bitgoeul.governance.decision import Decision, JobOutputs, OutputAction, decide_outputs
 from bitgoeul.governance.doors import Door, failure_reason
 from bitgoeul.governance.models import ProjectMember
 from bitgoeul.messages import joined, msg
@@ -320,11 +321,15 @@ def _involved_publishers(job: Job) -> set[int]:
     return {int(d["publisher_id"]) for d in job.datasets if d.get("publisher_id") is not None}
 
 
+def _outputs(job: Job) -> JobOutputs:
+    """What the decision point needs to know about the job's outputs."""
+    held = job.release_status not in (ReleaseStatus.not_required, ReleaseStatus.released)
+    return JobOutputs(held=held, publisher_ids=frozenset(_involved_publishers(job)))
+
+
 def may_review(actor: Actor, job: Job) -> bool:
-    """Operators and the stewards of a dataset the job used (the release reviewers)."""
-    if actor.is_operator:
-        return True
-    return any(actor.is_steward_of(org) for org in _involved_publishers(job))
+    """Whether the actor reviews the job's release (``decide_outputs`` says who)."""
+    return decide_outputs(actor, OutputAction.review, _outputs(job)).allowed
 
 
 def may_see(session: Session, actor: Actor, job: Job) -> bool:
@@ -408,10 +413,32 @@ def job_public(session: Session, job: Job, *, actor: Actor) -> JobPublic:
 
 
 def outputs_visible(actor: Actor, job: Job) -> bool:
-    """Whether the actor may read the job's log and outputs now."""
-    if job.release_status in (ReleaseStatus.not_required, ReleaseStatus.released):
-        return True
-    return may_review(actor, job)
+    """Whether the actor may read the job's log and outputs now (``decide_outputs``)."""
+    return decide_outputs(actor, OutputAction.read, _outputs(job)).allowed
+
+
+def _record_read(
+    session: Session,
+    *,
+    actor: Actor,
+    job: Job,
+    action: ComputeAudit,
+    decision: Decision,
+    detail: dict[str, Any],
+) -> None:
+    """Every read of a job's log or outputs is audited, a refused one too, and committed."""
+    record_event(
+        session,
+        action=action,
+        outcome="ok" if decision.allowed else "denied",
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        resource_type="job",
+        resource_id=str(job.id),
+        organization_id=job.organization_id,
+        detail={**detail, "reason": decision.reason},
+    )
+    session.commit()
 
 
 def held_message(job: Job) -> str:
@@ -423,18 +450,39 @@ def held_message(job: Job) -> str:
     )
 
 
-def _readable_log(settings: Settings, actor: Actor, job: Job) -> Path:
-    """The job's log file, where the actor may read it now (it may not exist yet)."""
-    if not outputs_visible(actor, job):
+def _readable_log(session: Session, settings: Settings, actor: Actor, job: Job) -> Path:
+    """The job's log file, where the actor may read it now (it may not exist yet); a refusal
+    is audited."""
+    decision = decide_outputs(actor, OutputAction.read, _outputs(job))
+    if not decision.allowed:
+        _record_read(
+            session,
+            actor=actor,
+            job=job,
+            action=ComputeAudit.job_log_read,
+            decision=decision,
+            detail={},
+        )
         raise AccessDenied(held_message(job))
     return job_paths(settings, job.id).log
 
 
 def log_file(session: Session, *, settings: Settings, actor: Actor, job_id: int) -> Path | None:
-    """The whole log to read or download, under the same rule as :func:`read_log`; ``None``
-    while the job has written nothing."""
-    path = _readable_log(settings, actor, get_job(session, actor=actor, job_id=job_id))
-    return path if path.is_file() else None
+    """The whole log to read or download, under the same rule as :func:`read_log` (audited);
+    ``None`` while the job has written nothing."""
+    job = get_job(session, actor=actor, job_id=job_id)
+    path = _readable_log(session, settings, actor, job)
+    if not path.is_file():
+        return None
+    _record_read(
+        session,
+        actor=actor,
+        job=job,
+        action=ComputeAudit.job_log_read,
+        decision=Decision(True, "the whole log"),
+        detail={"bytes": path.stat().st_size, "whole": True},
+    )
+    return path
 
 
 def read_log(
@@ -442,7 +490,7 @@ def read_log(
 ) -> JobLog:
     """A chunk of the job's log from ``offset`` (bytes), for following it live."""
     job = get_job(session, actor=actor, job_id=job_id)
-    path = _readable_log(settings, actor, job)
+    path = _readable_log(session, settings, actor, job)
     text, next_offset = "", offset
     if path.exists():
         with path.open("rb") as handle:
@@ -458,6 +506,15 @@ def read_log(
             cut = len(chunk)
         text = chunk[:cut].decode("utf-8", errors="replace")
         next_offset = max(0, offset) + cut
+    if next_offset > offset:  # a poll that found nothing new read nothing
+        _record_read(
+            session,
+            actor=actor,
+            job=job,
+            action=ComputeAudit.job_log_read,
+            decision=Decision(True, "a part of the log"),
+            detail={"offset": offset, "bytes": next_offset - offset},
+        )
     return JobLog(
         text=text,
         offset=offset,
@@ -469,9 +526,19 @@ def read_log(
 def output_path(
     session: Session, *, settings: Settings, actor: Actor, job_id: int, name: str
 ) -> Path:
-    """The file of a job's outputs to download, where the actor may have it."""
+    """The file of a job's outputs to download, where the actor may have it (audited, a
+    refusal too)."""
     job = get_job(session, actor=actor, job_id=job_id)
-    if not outputs_visible(actor, job):
+    decision = decide_outputs(actor, OutputAction.read, _outputs(job))
+    if not decision.allowed:
+        _record_read(
+            session,
+            actor=actor,
+            job=job,
+            action=ComputeAudit.job_output_read,
+            decision=decision,
+            detail={"output": name},
+        )
         raise AccessDenied(held_message(job))
     listed = {o["path"] for o in job.outputs}
     if name not in listed:
@@ -493,6 +560,14 @@ def output_path(
                 name=name,
             )
         )
+    _record_read(
+        session,
+        actor=actor,
+        job=job,
+        action=ComputeAudit.job_output_read,
+        decision=decision,
+        detail={"output": name, "bytes": resolved.stat().st_size},
+    )
     return resolved
 
 

@@ -36,6 +36,8 @@ class ComputeAudit(AuditAction):
     job_started = "job.started"
     job_finished = "job.finished"
     credits_grant = "credits.grant"
+    job_log_read = "job.log_read"
+    job_output_read = "job.output_read"
     dataset_job_decision = "dataset.job_decision"
 
 

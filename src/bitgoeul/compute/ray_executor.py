@@ -173,7 +173,9 @@ class RayExecutor:
     def start(self, launch: Launch) -> Execution:
         support = self.support()
         if not support.available:
-            raise BitgoeulError(f"the Ray executor cannot run jobs: {support.reason}")
+            raise BitgoeulError(
+                msg("the Ray executor cannot run jobs: {reason}", reason=support.reason)
+            )
         task = self._job_task.options(
             num_cpus=launch.cpus,
             num_gpus=launch.gpus,

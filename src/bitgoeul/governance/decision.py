@@ -653,3 +653,45 @@ def _obligations(
         ]
         return replace(base, aggregate_only=True, forbidden_output_columns=forbidden)
     return replace(base, pseudonymise_columns=[] if agreement.grants_identifiers else identifiers)
+
+
+# --- A job's outputs ---------------------------------------------------------------------------
+
+
+class OutputAction(StrEnum):
+    """What a person asks of a job's outputs (its log is one of them)."""
+
+    read = "read"  # read the log, see the outputs' names and download them
+    review = "review"  # decide the job's release review
+
+
+@dataclass(frozen=True)
+class JobOutputs:
+    """What the decision needs to know about a job's outputs: whether the release review still
+    holds them, and the publishers of the datasets the job read."""
+
+    held: bool
+    publisher_ids: frozenset[int]
+
+
+def decide_outputs(actor: Actor, action: OutputAction, outputs: JobOutputs) -> Decision:
+    """Who may read a job's outputs, and who reviews their release.
+
+    Operators and the stewards of an organization whose data the job read review the release,
+    and so read the outputs it holds.  Outputs that are not held (the job read only open or
+    registered data, or the review let them out) are read by whoever may see the job
+    (``compute.queries.may_see``: its project's members and its reviewers)."""
+    reviewer = actor.is_operator or any(actor.is_steward_of(o) for o in outputs.publisher_ids)
+    if reviewer:
+        return Decision(True, "a reviewer of this job's release")
+    if action == OutputAction.review:
+        return Decision(
+            False,
+            msg(
+                "Only operators and the stewards of the organizations whose data the job read "
+                "review its release."
+            ),
+        )
+    if outputs.held:
+        return Decision(False, msg("the release review holds this job's log and outputs"))
+    return Decision(True, "the outputs are not held")

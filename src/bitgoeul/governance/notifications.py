@@ -93,7 +93,7 @@ def list_notifications(
 ) -> list[NotificationPublic]:
     """The actor's latest 200 notifications, newest first, in ``lang``."""
     if actor.user_id is None:
-        raise NotAuthenticated("Sign in to read your notifications.")
+        raise NotAuthenticated(msg("Sign in to read your notifications."))
     query = select(Notification).where(Notification.user_id == actor.user_id)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
@@ -124,7 +124,7 @@ def open_notification(session: Session, *, actor: Actor, notification_id: int) -
     it links to is returned (their notifications page when it has none).  Another person's
     notification is not found."""
     if actor.user_id is None:
-        raise NotAuthenticated("Sign in to read your notifications.")
+        raise NotAuthenticated(msg("Sign in to read your notifications."))
     notification = session.get(Notification, notification_id)
     if notification is None or notification.user_id != actor.user_id:
         raise NotFound(
@@ -142,7 +142,7 @@ def open_notification(session: Session, *, actor: Actor, notification_id: int) -
 def mark_all_read(session: Session, *, actor: Actor) -> int:
     """Mark all of the actor's notifications read (commits); how many were unread."""
     if actor.user_id is None:
-        raise NotAuthenticated("Sign in to read your notifications.")
+        raise NotAuthenticated(msg("Sign in to read your notifications."))
     result = session.execute(
         update(Notification)
         .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))

@@ -105,7 +105,7 @@ def _notify(session: Session, user_ids: set[int], *, kind: str, text: str, link:
 
 def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(
-        f"{field}: {message}",
+        msg("{field}: {problem}", field=field, problem=message),
         detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}],
     )
 

@@ -1041,6 +1041,7 @@ def _covered_users(
 
 
 def create_campaign(session: Session, *, actor: Actor, data: CampaignCreate) -> Campaign:
+    require_signed_in(actor)
     if not actor.is_operator:
         raise AccessDenied(msg("Only the hub's operators run donation campaigns."))
     if data.ends_on < data.starts_on:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bitgoeul.errors import NotFound
+from bitgoeul.messages import msg
 from bitgoeul.storage.base import normalised_key
 
 
@@ -46,7 +47,7 @@ class LocalStore:
     def open(self, key: str) -> BinaryIO:
         path = self._path(key)
         if not path.is_file():
-            raise NotFound(f"object {key} is not in the store")
+            raise NotFound(msg("object {key} is not in the store", key=key))
         return path.open("rb")
 
     def exists(self, key: str) -> bool:
@@ -55,7 +56,7 @@ class LocalStore:
     def size(self, key: str) -> int:
         path = self._path(key)
         if not path.is_file():
-            raise NotFound(f"object {key} is not in the store")
+            raise NotFound(msg("object {key} is not in the store", key=key))
         return path.stat().st_size
 
     def delete(self, key: str) -> None:
@@ -64,5 +65,5 @@ class LocalStore:
     def local_file(self, key: str) -> Path:
         path = self._path(key)
         if not path.is_file():
-            raise NotFound(f"object {key} is not in the store")
+            raise NotFound(msg("object {key} is not in the store", key=key))
         return path

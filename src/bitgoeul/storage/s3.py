@@ -26,6 +26,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from bitgoeul.errors import NotFound
+from bitgoeul.messages import msg
 from bitgoeul.storage.base import normalised_key
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
@@ -84,7 +85,7 @@ class S3Store:
     def size(self, key: str) -> int:
         head = self._head(key)
         if head is None:
-            raise NotFound(f"object {key} is not in the store")
+            raise NotFound(msg("object {key} is not in the store", key=key))
         return int(head["ContentLength"])
 
     def delete(self, key: str) -> None:
@@ -95,7 +96,7 @@ class S3Store:
     def local_file(self, key: str) -> Path:
         head = self._head(key)
         if head is None:
-            raise NotFound(f"object {key} is not in the store")
+            raise NotFound(msg("object {key} is not in the store", key=key))
         etag = str(head["ETag"]).strip('"').replace("/", "_")
         # One folder per key; the file in it is named by the object's ETag, so a replaced
         # object is fetched again and the copy of the old one removed.

@@ -658,7 +658,7 @@ def invite_to_team(
     task = get_task(session, task_slug)
     team = session.get(TestbedTeam, team_id)
     if team is None or team.task_id != task.id:
-        raise NotFound(f"Task '{task.slug}' has no team {team_id}.")
+        raise NotFound(msg("Task '{slug}' has no team {team_id}.", slug=task.slug, team_id=team_id))
     if team_id_of(session, task, actor) != team.id:
         raise AccessDenied(
             msg("Only the team's members invite others to it; ask one of them to invite you.")

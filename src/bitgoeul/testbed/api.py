@@ -17,8 +17,15 @@ from pydantic import ValidationError as PydanticValidationError
 from bitgoeul.compute.api import save_bundle
 from bitgoeul.compute.executors import Executor
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
-from bitgoeul.errors import ValidationFailed, validation_problems
-from bitgoeul.messages import SOURCE_LANGUAGE, msg, preferred_language, said
+from bitgoeul.errors import ValidationFailed
+from bitgoeul.messages import (
+    SOURCE_LANGUAGE,
+    joined,
+    msg,
+    preferred_language,
+    said,
+    validation_problems,
+)
 from bitgoeul.testbed import actions, queries
 from bitgoeul.testbed.access import get_task
 from bitgoeul.testbed.models import TestbedTask
@@ -94,7 +101,7 @@ def parse_model_spec(text: str | None) -> ModelSpec:
             )
         ) from None
     except PydanticValidationError as exc:
-        problems = "; ".join(validation_problems(exc, prefix="spec.", whole=""))
+        problems = joined(validation_problems(exc, prefix="spec.", whole=""))
         raise ValidationFailed(
             msg(
                 "The model spec is invalid: {problems}. Fix it and submit again.", problems=problems

@@ -445,8 +445,10 @@ def leaderboard(
             metric=metric.name,
             higher_is_better=metric.higher_is_better,
             revealed=False,
-            message=f"The private leaderboard is revealed at the deadline, "
-            f"{task.deadline.isoformat()}.",
+            message=msg(
+                "The private leaderboard is revealed at the deadline, {deadline}.",
+                deadline=task.deadline.isoformat(),
+            ),
             rows=[],
         )
     query = select(TestbedSubmission).where(

@@ -29,6 +29,7 @@ from bitgoeul.errors import (
     RateLimited,
     ValidationFailed,
 )
+from bitgoeul.messages import msg
 from bitgoeul.web.views import (
     page,
     redirect_to,
@@ -63,7 +64,9 @@ def organization_page(
 ) -> Response:
     organization = account_queries.get_organization(session, slug)
     if organization is None:
-        raise NotFound(f"There is no organization '{slug}'; see the list of organizations.")
+        raise NotFound(
+            msg("There is no organization '{slug}'; see the list of organizations.", slug=slug)
+        )
     results = catalog_queries.search_datasets(
         session, publisher=slug, limit=catalog_queries.MAX_PAGE
     )
@@ -111,7 +114,7 @@ def login(
     next_url = safe_next(next)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
-        raise AccessDenied("This sign-in form has expired; reload the page and sign in again.")
+        raise AccessDenied(msg("This sign-in form has expired; reload the page and sign in again."))
     try:
         user = account_actions.authenticate(
             session,

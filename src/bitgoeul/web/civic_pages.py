@@ -34,7 +34,8 @@ from bitgoeul.civic.schemas import (
 from bitgoeul.civic.states import ProblemState
 from bitgoeul.config import Settings
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
-from bitgoeul.errors import BitgoeulError, validation_problems
+from bitgoeul.errors import BitgoeulError
+from bitgoeul.messages import joined, validation_problems
 from bitgoeul.testbed import scoring
 from bitgoeul.web.views import page, redirect_to
 
@@ -233,7 +234,7 @@ def _act(
             settings,
             actor,
             problem_id,
-            error="; ".join(validation_problems(exc)),
+            error=joined(validation_problems(exc)),
             asked=asked,
             status_code=422,
         )

@@ -20,8 +20,9 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.dp import actions, queries
 from bitgoeul.dp.schemas import Balance, DpRequest, ProfilePublic, Quote, Release, parse_measure
-from bitgoeul.errors import BitgoeulError, validation_problems
+from bitgoeul.errors import BitgoeulError
 from bitgoeul.governance import queries as governance_queries
+from bitgoeul.messages import joined, validation_problems
 from bitgoeul.web.views import page, redirect_to
 
 router = APIRouter(include_in_schema=False)
@@ -119,7 +120,7 @@ def dp_quote(
         )
         quote = actions.quote(session, settings=settings, actor=actor, request=request_)
     except ValidationError as exc:
-        problems = "; ".join(validation_problems(exc, whole="request"))
+        problems = joined(validation_problems(exc, whole="request"))
         return _dp_page(
             request,
             session,

@@ -29,7 +29,6 @@ from bitgoeul.errors import (
     BitgoeulError,
     Conflict,
     ValidationFailed,
-    validation_problems,
 )
 from bitgoeul.governance import actions, queries
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
@@ -39,15 +38,16 @@ from bitgoeul.governance.schemas import (
     MemberAdd,
     ProjectCreate,
 )
-from bitgoeul.messages import msg
+from bitgoeul.messages import joined, msg, validation_problems
 from bitgoeul.web.views import page, redirect_to
 
 router = APIRouter(include_in_schema=False)
 
 
 def form_errors(exc: ValidationError) -> str:
-    """Pydantic's complaints as one line a person can act on: ``field: message; ...``."""
-    return "; ".join(validation_problems(exc))
+    """Pydantic's complaints as one line a person can act on: ``field: message; ...`` (a
+    message, so it is said in the page's language)."""
+    return joined(validation_problems(exc))
 
 
 def _names(text: str) -> list[str] | None:

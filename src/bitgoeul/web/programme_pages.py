@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, OrganizationKind
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SignedInActor
-from bitgoeul.errors import BitgoeulError, validation_problems
+from bitgoeul.errors import BitgoeulError
+from bitgoeul.messages import validation_problems
 from bitgoeul.programmes import actions, queries
 from bitgoeul.programmes.models import Course, EnrolmentStatus
 from bitgoeul.programmes.schemas import ApplicationCreate, ApplicationReview

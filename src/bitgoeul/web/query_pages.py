@@ -22,6 +22,7 @@ from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, St
 from bitgoeul.dp import queries as dp_queries
 from bitgoeul.errors import BitgoeulError, NotFound
 from bitgoeul.governance import queries as governance_queries
+from bitgoeul.messages import msg
 from bitgoeul.query import actions, saved
 from bitgoeul.query.actions import QueryResult
 from bitgoeul.query.rewrite import MAX_SQL_CHARS
@@ -177,7 +178,7 @@ def query_page(
             (r for r in saved.history(session, actor=actor, limit=200) if r.id == run_id), None
         )
         if past is None:
-            raise NotFound(f"Query {run_id} is not in your history.")
+            raise NotFound(msg("Query {run_id} is not in your history.", run_id=run_id))
         sql, project = past.sql, past.project_id
     return _query_page(request, session, actor, sql=sql, project=project, q=q.strip())
 

@@ -39,10 +39,9 @@ from bitgoeul.errors import (
     NotAuthenticated,
     NotFound,
     ValidationFailed,
-    validation_problems,
 )
 from bitgoeul.governance.decision import ColumnClass, DataAction, decide
-from bitgoeul.messages import msg
+from bitgoeul.messages import Message, msg, validation_problems
 from bitgoeul.uploads import save_upload
 from bitgoeul.web.views import (
     may_create_datasets,
@@ -73,7 +72,7 @@ def _dataset_form(
 ) -> Response:
     if not may_create_datasets(actor):
         raise AccessDenied(
-            "Only the stewards of a publishing organization and operators may add datasets."
+            msg("Only the stewards of a publishing organization and operators may add datasets.")
         )
     return page(
         request,
@@ -111,7 +110,7 @@ _DATASET_FIELDS = (
 @router.post("/datasets/new", response_class=HTMLResponse)
 async def create_dataset(request: Request, session: SessionDep, actor: CsrfChecked) -> Response:
     if actor.is_anonymous:
-        raise NotAuthenticated("Sign in as a steward to add a dataset.")
+        raise NotAuthenticated(msg("Sign in as a steward to add a dataset."))
     form = await request.form()
     values = {name: str(form.get(name, "")).strip() for name in _DATASET_FIELDS}
     data: dict[str, Any] = {k: v for k, v in values.items() if v}
@@ -172,17 +171,22 @@ def upload_form(request: Request, session: SessionDep, actor: CurrentActor, slug
     return _upload_form(request, session, dataset, values={})
 
 
-def _json_field(text: str, what: str) -> dict[str, Any] | None:
+def _json_field(text: str, what: Message) -> dict[str, Any] | None:
     if not text.strip():
         return None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationFailed(
-            f"The {what} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+            msg(
+                "The {what} is not valid JSON (line {lineno}, column {colno}).",
+                what=what,
+                lineno=exc.lineno,
+                colno=exc.colno,
+            )
         ) from exc
     if not isinstance(value, dict):
-        raise ValidationFailed(f"The {what} must be a JSON object.")
+        raise ValidationFailed(msg("The {what} must be a JSON object.", what=what))
     return value
 
 
@@ -192,7 +196,7 @@ def _column_classes(text: str) -> dict[str, str] | None:
     if not text:
         return None
     if text.startswith("{"):
-        value = _json_field(text, "column classes")
+        value = _json_field(text, msg("column classes"))
         return {str(k): str(v) for k, v in (value or {}).items()}
     classes: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -201,8 +205,11 @@ def _column_classes(text: str) -> dict[str, str] | None:
         column, sep, name = line.partition("=")
         if not sep or not column.strip() or not name.strip():
             raise ValidationFailed(
-                f"Column classes, line {number}: write 'column = class', "
-                "e.g. 'phone = direct_identifier'."
+                msg(
+                    "Column classes, line {number}: write 'column = class', "
+                    "e.g. 'phone = direct_identifier'.",
+                    number=number,
+                )
             )
         classes[column.strip()] = name.strip()
     return classes
@@ -240,7 +247,7 @@ def upload(
     values = {"schema": schema_text, "column_classes": column_classes, "note": note}
     filename = Path(file.filename or "upload").name
     try:
-        declared = _json_field(schema_text, "schema")
+        declared = _json_field(schema_text, msg("schema"))
         classes = _column_classes(column_classes)
     except ValidationFailed as exc:
         return _upload_form(
@@ -296,12 +303,12 @@ def ingest_run_page(
     run = catalog_queries.get_ingest_run(session, run_id)
     dataset = session.get(Dataset, run.dataset_id)
     if dataset is None:
-        raise NotFound(f"There is no ingest run {run_id}.")
+        raise NotFound(msg("There is no ingest run {run_id}.", run_id=run_id))
     if actor.is_anonymous:
-        raise NotAuthenticated("Sign in to see the status of an upload.")
+        raise NotAuthenticated(msg("Sign in to see the status of an upload."))
     if not decide(actor, DataAction.publish_version, dataset).allowed:
         # The API's answer too: error reports may quote the uploaded data.
-        raise NotFound(f"There is no ingest run {run_id}.")
+        raise NotFound(msg("There is no ingest run {run_id}.", run_id=run_id))
     return _ingest_run_page(request, session, run, dataset)
 
 
@@ -334,7 +341,7 @@ def _held_run(session: Session, actor: Actor, run_id: int) -> tuple[IngestRun, D
     run = catalog_queries.get_ingest_run(session, run_id)
     dataset = session.get(Dataset, run.dataset_id)
     if dataset is None or not decide(actor, DataAction.publish_version, dataset).allowed:
-        raise NotFound(f"There is no ingest run {run_id}.")
+        raise NotFound(msg("There is no ingest run {run_id}.", run_id=run_id))
     return run, dataset
 
 
@@ -349,7 +356,7 @@ def publish_held_run(
 ) -> Response:
     """The steward's choice on a held upload: publish, the fallen-back columns as text."""
     if actor.is_anonymous:
-        raise NotAuthenticated("Sign in to see the status of an upload.")
+        raise NotAuthenticated(msg("Sign in to see the status of an upload."))
     run, dataset = _held_run(session, actor, run_id)
     try:
         catalog_actions.publish_held(
@@ -371,7 +378,7 @@ def discard_held_run(
 ) -> Response:
     """The steward's other choice: drop the held upload and go back to upload a fixed file."""
     if actor.is_anonymous:
-        raise NotAuthenticated("Sign in to see the status of an upload.")
+        raise NotAuthenticated(msg("Sign in to see the status of an upload."))
     run, dataset = _held_run(session, actor, run_id)
     try:
         catalog_actions.discard_held(session, settings=settings, actor=actor, run_id=run_id)

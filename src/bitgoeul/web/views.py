@@ -37,7 +37,7 @@ from bitgoeul.errors import (
 )
 from bitgoeul.governance import notifications
 from bitgoeul.governance.decision import DataAction, decide
-from bitgoeul.messages import msg, translate_stored, translate_tree
+from bitgoeul.messages import Message, msg, reread, translate_stored, translate_tree
 from bitgoeul.web.charts import profile_chart
 from bitgoeul.web.i18n import LANG_COOKIE, LANGUAGES, request_language, translator
 
@@ -162,7 +162,8 @@ def render_error(request: Request, status_code: int, message: str) -> Response:
         "error.html",
         status_code=status_code,
         status=status_code,
-        message=message,
+        # A message raised as plain text is still said in Korean when a template made it.
+        message=message if isinstance(message, Message) else reread(message),
         title_key=f"error.title.{status_code}" if status_code in known else "error.title.other",
     )
 
