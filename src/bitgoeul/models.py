@@ -20,7 +20,7 @@ from bitgoeul.compute.models import (
     OutputRelease,
     ReleaseDecision,
 )
-from bitgoeul.dp.models import DpBudget, DpPersonRows, DpProfile, DpRelease
+from bitgoeul.dp.models import DpBoundedCopy, DpBudget, DpPersonRows, DpProfile, DpRelease
 from bitgoeul.governance.models import (
     AccessRequest,
     Agreement,
@@ -80,6 +80,7 @@ __all__ = [
     "Dataset",
     "DatasetVersion",
     "Donation",
+    "DpBoundedCopy",
     "DpBudget",
     "DpPersonRows",
     "DpProfile",
