@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from bitgoeul.messages import msg
 from bitgoeul.programmes.models import ApplicationStatus, EnrolmentStatus
 
 SLUG = r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$"
@@ -29,8 +30,10 @@ class ApplicationCreate(BaseModel):
             self.cpu_hours or self.gpu_hours or self.data_access_help or self.testbed_sponsorship
         ):
             raise ValueError(
-                "ask for something: CPU-hours, GPU-hours, help with data access or testbed "
-                "sponsorship"
+                msg(
+                    "ask for something: CPU-hours, GPU-hours, help with data access or testbed "
+                    "sponsorship"
+                )
             )
         return self
 
@@ -45,7 +48,7 @@ class ApplicationReview(BaseModel):
     @model_validator(mode="after")
     def _rejection_says_why(self) -> ApplicationReview:
         if self.decision == "reject" and not self.note.strip():
-            raise ValueError("say why the application is rejected (note)")
+            raise ValueError(msg("say why the application is rejected (note)"))
         return self
 
 
@@ -86,7 +89,7 @@ class CohortCreate(BaseModel):
     @model_validator(mode="after")
     def _ends_after_start(self) -> CohortCreate:
         if self.ends_on < self.starts_on:
-            raise ValueError("ends_on is before starts_on")
+            raise ValueError(msg("ends_on is before starts_on"))
         return self
 
 
@@ -101,7 +104,7 @@ class LabCreate(BaseModel):
     @classmethod
     def _finite(cls, value: float) -> float:
         if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError("the pass mark must be a finite number")
+            raise ValueError(msg("the pass mark must be a finite number"))
         return value
 
 

@@ -2,7 +2,7 @@
 (courses, cohorts, labs, enrolments, lab results).
 
 Revision ID: 0016_tower_programmes
-Revises: 0015_civic
+Revises: 0020_dp_bounded_copies
 Create Date: 2026-12-05 13:03:42.955523
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bitgoeul.db.base
 
 revision: str = "0016_tower_programmes"
-down_revision: str | None = "0015_civic"
+down_revision: str | None = "0020_dp_bounded_copies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
