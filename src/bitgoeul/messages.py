@@ -281,17 +281,17 @@ def validation_problems(
     """Pydantic's complaints, one ``field: message`` each, for a person to act on.
 
     ``prefix`` names where the fields sit (``"spec."``); ``whole`` names a complaint about the
-    input as a whole (no field).  Each is a :class:`Message`, so a Korean
-    page or API answer says it in Korean (:func:`pydantic_problem`).
+    input as a whole (no field).  Each is a :class:`Message`, so a Korean page or API answer
+    says it in Korean (:func:`pydantic_problem`).
     """
     return [
-        msg(
-            "{field}: {problem}",
-            field=f"{prefix}{'.'.join(str(p) for p in e['loc']) or whole}",
-            problem=pydantic_problem(e),
-        )
+        msg("{field}: {problem}", field=_field_name(e, prefix, whole), problem=pydantic_problem(e))
         for e in exc.errors()
     ]
+
+
+def _field_name(error: ErrorDetails, prefix: str, whole: str) -> str:
+    return prefix + (".".join(str(p) for p in error["loc"]) or whole)
 
 
 def pydantic_problem(error: ErrorDetails) -> str:
@@ -318,8 +318,10 @@ _PROBLEMS: dict[str, Callable[[dict[str, str]], Message]] = {
     "string_too_long": lambda c: msg(
         "Should have at most {max_length} characters", max_length=c["max_length"]
     ),
-    "string_too_short": lambda c: msg(
-        "Should have at least {min_length} characters", min_length=c["min_length"]
+    "string_too_short": lambda c: (
+        msg("Should not be empty")
+        if c["min_length"] == "1"
+        else msg("Should have at least {min_length} characters", min_length=c["min_length"])
     ),
     "too_long": lambda c: msg("Should have at most {max_length} items", max_length=c["max_length"]),
     "too_short": lambda c: msg(

@@ -22,6 +22,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role
 from bitgoeul.catalog.models import AccessLevel, Dataset
 from bitgoeul.civic import actions
+from bitgoeul.civic import queries as civic_queries
 from bitgoeul.civic.models import CivicProblem
 from bitgoeul.civic.schemas import ChallengeOpen, MetricProposal, ProblemCreate, TriageIn
 from bitgoeul.config import Settings
@@ -137,6 +138,7 @@ class CivicCity:
 @pytest.fixture
 def civic(db: Session, settings: Settings, cast: Cast, tmp_path: Path) -> CivicCity:  # noqa: F811
     settings.civic_support_min = 3
+    civic_queries.forget_thresholds()  # PostgreSQL runs reuse one database URL
     residents = {
         f"resident{i}": _user(db, f"resident{i}", Role.citizen, None) for i in range(RESIDENTS)
     }

@@ -16,6 +16,7 @@ from tests.civic.photo_files import GPS, SERIAL, jpeg_with_exif, png
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.civic import actions
 from bitgoeul.civic.models import CivicPhoto
+from bitgoeul.civic.schemas import PilotIn
 from bitgoeul.civic.states import ProblemState
 from bitgoeul.db.base import utcnow
 
@@ -236,6 +237,14 @@ def _prepare(civic: CivicCity, state: ProblemState) -> int:
     civic.open_challenge(problem_id, slug=f"civic-roles-{problem_id}")
     if state == ProblemState.challenge:
         return problem_id
+    actions.start_pilot(
+        civic._db,
+        actor=civic.actor("steward_of_publisher"),
+        problem_id=problem_id,
+        pilot=PilotIn(description="Deployed on three streets."),
+    )
+    if state == ProblemState.pilot:
+        return problem_id
     raise AssertionError(state)
 
 
@@ -256,6 +265,8 @@ ACTIONS: dict[str, tuple[ProblemState, str, str, dict[str, Any] | None]] = {
     "open_challenge": (ProblemState.metric_agreed, "post", "challenge", None),
     "start_pilot": (ProblemState.challenge, "post", "pilot", {"description": "Deployed widely."}),
     "follow": (ProblemState.open, "put", "follow", None),
+    "measure": (ProblemState.pilot, "post", "measurements", None),
+    "complete": (ProblemState.pilot, "post", "completion", {"note": "done"}),
 }
 ALLOWED: dict[str, set[str]] = {
     "support": {"resident0", "member", "steward_of_other_org", "steward_of_publisher", "operator"},
@@ -276,6 +287,8 @@ ALLOWED: dict[str, set[str]] = {
         "steward_of_publisher",
         "operator",
     },
+    "measure": {"operator", "steward_of_publisher"},
+    "complete": {"operator", "steward_of_publisher"},
 }
 
 

@@ -4,6 +4,8 @@ every step on the timeline and in the audit log."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -240,3 +242,64 @@ def test_an_indicator_on_dates_is_measured_per_month(db: Session, civic: CivicCi
     # (25 - 50) / (10 - 50)
     public = queries.challenge_public(db, challenge)
     assert public.progress == pytest.approx(0.625)
+
+
+def test_readiness_lists_residents_donation_pools_of_the_department(
+    db: Session, civic: CivicCity
+) -> None:
+    from bitgoeul.catalog import actions as catalog_actions
+    from bitgoeul.catalog.models import AccessLevel, Sector
+    from bitgoeul.catalog.schemas import DatasetCreate
+    from bitgoeul.mydata import actions as mydata_actions
+
+    pool = catalog_actions.create_dataset(
+        db,
+        actor=civic.actor("steward_of_publisher"),
+        data=DatasetCreate(
+            title="Donated household power bills",
+            sector=Sector.energy,
+            access_level=AccessLevel.restricted,
+        ),
+    )
+    mydata_actions.create_source(
+        db,
+        actor=civic.actor("operator"),
+        slug="kepco-bills",
+        title="My KEPCO power bills",
+        title_ko="내 전기요금",
+        pool_slug=pool.slug,
+        items=["kwh"],
+        item_fields=[{"name": "kwh", "type": "number"}],
+        agency_slug=civic.indicator.slug,
+    )
+    problem_id = civic.post()
+    civic.to_triage(problem_id)
+    civic.accept(problem_id)
+    civic.agree(problem_id)
+    challenge = queries.challenge_of(db, problem_id)
+    assert challenge is not None
+    donations = [i for i in challenge.readiness if i["kind"] == "donation"]
+    assert donations == [
+        {
+            "kind": "donation",
+            "slug": pool.slug,
+            "title": "My KEPCO power bills",
+            "access_level": "",
+            "publisher": "kepco",
+            "why": "donation",
+            "word": "",
+        }
+    ]
+
+
+def test_the_threshold_is_kept_a_few_minutes_then_recounted(
+    db: Session, civic: CivicCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    civic.settings.civic_support_share = 0.5
+    first = queries.support_threshold(db, settings=civic.settings)
+    for resident in civic.residents:  # six more active users
+        actions.follow_problem(db, actor=resident, problem_id=civic.post())
+    assert queries.support_threshold(db, settings=civic.settings) == first
+    later = time.monotonic() + queries.THRESHOLD_TTL_S + 1
+    monkeypatch.setattr(queries.time, "monotonic", lambda: later)
+    assert queries.support_threshold(db, settings=civic.settings) > first

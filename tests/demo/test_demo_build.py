@@ -51,7 +51,7 @@ def test_building_the_demo_twice_creates_every_account_and_dataset_once(
         assert operator is not None
         assert operator.organization is not None
         assert operator.organization.slug == "ai-hub"
-        assert session.scalar(select(func.count()).select_from(Organization)) == 15
+        assert session.scalar(select(func.count()).select_from(Organization)) == 15 + 3  # startups
         # Each task: training + hidden test; each of the three demo linkages: its linked dataset.
         # My Data's three pools are published by the city as well.
         published = len(CATALOGUE) + 2 * len(DEMO_TASKS) + 3

@@ -40,5 +40,7 @@ def test_the_demo_has_problems_in_many_states_and_one_running_challenge(
     engine.dispose()
     # Building again adds nothing.
     build_demo_city(settings, people=300, seed=7)
-    with make_sessionmaker(make_engine(settings))() as session:
+    engine = make_engine(settings)
+    with make_sessionmaker(engine)() as session:
         assert sum(queries.problems_by_state(session).values()) == 6
+    engine.dispose()

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from tests.dp.conftest import SURVEY, Budgets
 from tests.query.conftest import City
@@ -94,3 +94,32 @@ def test_fifty_parallel_releases_against_a_budget_for_ten_pass_exactly_ten_times
         select(func.count()).select_from(DpRelease).where(DpRelease.status == ReleaseStatus.spent)
     )
     assert spent == 10
+
+
+def test_the_balances_are_read_under_the_databases_write_lock(
+    app: Any,
+    db: Session,
+    budgets: Budgets,
+    dp_quote: Callable[..., Quote],
+    dp_release: Callable[..., Release],
+) -> None:
+    """SQLite: ``BEGIN IMMEDIATE`` before the budgets are read; PostgreSQL: ``FOR UPDATE``."""
+    project = budgets(project=10)
+    token = dp_quote(project=project, measures=[{"kind": "count"}], epsilon=1).token
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    engine = app.state.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        dp_release(token)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    reads = [i for i, s in enumerate(statements) if s.startswith("SELECT dp_budgets.")]
+    assert reads
+    if engine.dialect.name == "sqlite":
+        assert all(statements[i - 1] == "BEGIN IMMEDIATE" for i in reads), statements
+    else:
+        assert all(statements[i].endswith("FOR UPDATE") for i in reads), statements

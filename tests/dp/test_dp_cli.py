@@ -80,3 +80,37 @@ def test_a_steward_sets_budgets_and_profiles_from_the_command_line(
     approved = invoke("dp", "profile", SURVEY, "--file", str(profile_file), "--as", steward)
     assert approved.exit_code == 0, approved.output
     assert json.loads(invoke("dp", "profile", SURVEY).output)["max_rows_per_person"] == 2
+
+
+def test_partitions_from_the_command_line(
+    city: City,
+    budgets: Budgets,
+    survey_profile: ProfileIn,
+    invoke: Callable[..., Result],
+    tmp_path: Path,
+) -> None:
+    project = budgets(project=5)
+    steward = city.cast.actors["steward_of_publisher"].username
+    member = city.cast.actors["member"].username
+    profile_file = tmp_path / "profile.json"
+    partitioned = survey_profile.model_copy(update={"partition_column": "district"})
+    profile_file.write_text(partitioned.model_dump_json(), encoding="utf-8")
+    assert (
+        invoke("dp", "profile", SURVEY, "--file", str(profile_file), "--as", steward).exit_code == 0
+    )
+    capped = invoke("dp", "budget", SURVEY, "--as", steward, "--partition", "Nam", "--epsilon", "2")
+    assert capped.exit_code == 0, capped.output
+    assert "partition:Nam" in capped.output
+    quoted = invoke(
+        "dp", "quote", SURVEY, "--as", member, "--project", str(project),
+        "--partition", "Nam", "--measure", "count", "--epsilon", "0.5", "--format", "json",
+    )  # fmt: skip
+    assert quoted.exit_code == 0, quoted.output
+    released = invoke("dp", "release", json.loads(quoted.output)["token"], "--as", member)
+    assert "partition:Nam: ε 1.5 left of 2" in released.output
+    unpartitioned = invoke(
+        "dp", "quote", SURVEY, "--as", member, "--project", str(project),
+        "--measure", "count", "--epsilon", "0.5",
+    )  # fmt: skip
+    assert unpartitioned.exit_code == 1
+    assert "partitioned by 'district'" in unpartitioned.output

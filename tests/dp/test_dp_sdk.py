@@ -53,3 +53,26 @@ def test_a_steward_sets_a_project_budget_through_the_sdk(
         budget = hub.set_dp_budget(SURVEY, epsilon=2.5, project=project)
         assert budget.scope == f"project:{project}"
         assert {b.scope: b.cap for b in hub.dp_budgets(SURVEY)}[f"project:{project}"] == 2.5
+
+
+def test_partitions_through_the_sdk_and_the_api(hub_url: str, city: City, budgets: Budgets) -> None:
+    """A steward partitions the survey by district and caps one partition; a researcher
+    quotes and releases on it; the ledger names the partition."""
+    project = budgets(project=5)
+    with Client(hub_url, token=city.cast.tokens["steward_of_publisher"]) as steward:
+        profile = steward.dp_profile(SURVEY)
+        profile.pop("dataset")
+        profile.pop("updated_at")
+        steward.set_dp_profile(SURVEY, {**profile, "partition_column": "district"})
+        capped = steward.set_dp_budget(SURVEY, epsilon=1.5, partition="Seo")
+        assert (capped.scope, capped.partition, capped.cap) == ("partition:Seo", "Seo", 1.5)
+    with Client(hub_url, token=city.cast.tokens["member"]) as hub:
+        quote = hub.dp_quote(
+            SURVEY, [{"kind": "count"}], epsilon=1, project=project, partition="Seo"
+        )
+        assert quote.partition == "Seo"
+        released = hub.dp_release(quote.token)
+        assert {b.scope: b.left for b in released.balances}["partition:Seo"] == 0.5
+    with Client(hub_url, token=city.cast.tokens["steward_of_publisher"]) as steward:
+        ledger = {b.scope: b for b in steward.dp_budgets(SURVEY)}
+        assert ledger["partition:Seo"].spent == 1.0

@@ -4,6 +4,7 @@ stated scale, and the stated ±accuracy holds 95 % of the time."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 
 import pytest
@@ -59,3 +60,40 @@ def test_a_released_count_differs_from_the_exact_one_by_at_most_the_stated_accur
     assert len(errors) == 28
     assert sum(e <= accuracy for e in errors) >= 22  # 95 % of 28 is 26.6; 22 is far below
     assert any(e != 0 for e in errors)  # and it is noisy
+
+
+GOF_DRAWS = 200_000
+FAILURE = 1e-9  # the chance this test fails although OpenDP draws exactly the stated law
+
+
+def _discrete_laplace_cdf(scale: float, k: int) -> float:
+    """P(X <= k) for P(X = k) proportional to exp(-|k| / scale)."""
+    a = math.exp(-1 / scale)
+    return a ** (-k) / (1 + a) if k < 0 else 1 - a ** (k + 1) / (1 + a)
+
+
+def _distance(draws: list[int], scale: float) -> float:
+    """The largest gap between the draws' empirical CDF and the discrete Laplace CDF."""
+    counts = Counter(draws)
+    below = 0
+    gap = 0.0
+    for k in range(min(draws), max(draws) + 1):
+        below += counts.get(k, 0)
+        gap = max(gap, abs(below / len(draws) - _discrete_laplace_cdf(scale, k)))
+    return gap
+
+
+@pytest.mark.parametrize(("sensitivity", "epsilon"), [(1, 0.5), (10, 1.0)])
+def test_the_whole_law_of_the_released_noise_is_discrete_laplace_at_the_stated_scale(
+    sensitivity: int, epsilon: float
+) -> None:
+    """A goodness-of-fit test that cannot flake in practice: by the Dvoretzky-Kiefer-Wolfowitz
+    inequality (Massart's constant), the empirical CDF of n draws from the stated law strays
+    more than sqrt(ln(2 / FAILURE) / 2n) from it with probability at most FAILURE = 1e-9.
+    The same draws are then shown to reject a scale 20 % off, so the test can fail."""
+    stated = mechanisms.vector_noise(length=GOF_DRAWS, sensitivity=sensitivity, epsilon=epsilon)
+    draws = mechanisms.release_vector([0] * GOF_DRAWS, stated, sensitivity=sensitivity)
+    bound = math.sqrt(math.log(2 / FAILURE) / (2 * GOF_DRAWS))
+    assert _distance(draws, stated.scale) <= bound
+    assert _distance(draws, stated.scale * 1.2) > bound
+    assert _distance(draws, stated.scale / 1.2) > bound

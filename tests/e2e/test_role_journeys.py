@@ -438,6 +438,76 @@ def _citizen_sees_what_they_can_do(page: Page) -> None:
     expect(page.locator("#me-not-held")).to_be_visible()
 
 
+# What the server says back to a form, read in both languages and widths ---------------------
+
+UPLOAD = "/datasets/household-electricity/upload"
+BAD_READINGS = b"meter_id,kwh\nM1,0.5\nM2,lots\n"
+READINGS_SCHEMA = (
+    '{"fields": [{"name": "meter_id", "type": "string"}, {"name": "kwh", "type": "number"}]}'
+)
+
+
+def _send(page: Page, journey: Journey, lang: str, form: str, shown: str) -> None:
+    """Submit ``form`` (already filled in), wait for ``shown`` and look at the answer."""
+    page.locator(f"{form} button[type=submit]").first.click()
+    expect(page.locator(shown).first).to_be_visible()
+    _look(page, journey, lang)
+    page.set_viewport_size({"width": WIDE, "height": 900})
+
+
+def _wrong_password(page: Page, journey: Journey, lang: str) -> None:
+    page.goto("/login")
+    page.locator("#username").fill("researcher")
+    page.locator("#password").fill("not-the-password")
+    _send(page, journey, lang, "form[action^='/login']", "main .error")
+
+
+def _steward_forms(page: Page, journey: Journey, lang: str) -> None:
+    """An upload's validation report, a broken schema and column classes, a dataset form with
+    a bad e-mail and dates the wrong way round, an API token that would never expire."""
+    page.goto(UPLOAD)
+    page.set_input_files(
+        "#file", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": BAD_READINGS}]
+    )
+    page.locator("#schema").fill(READINGS_SCHEMA)
+    _send(page, journey, lang, "#upload-form", "table.report")
+    page.goto(UPLOAD)
+    page.set_input_files(
+        "#file", files=[{"name": "ok.csv", "mimeType": "text/csv", "buffer": b"meter_id\nM1\n"}]
+    )
+    page.locator("#schema").fill('{"fields": [')
+    _send(page, journey, lang, "#upload-form", "#upload-error")
+    page.goto(UPLOAD)
+    page.set_input_files(
+        "#file", files=[{"name": "ok.csv", "mimeType": "text/csv", "buffer": b"meter_id\nM1\n"}]
+    )
+    page.locator("#column_classes").fill("meter_id direct_identifier")
+    _send(page, journey, lang, "#upload-form", "#upload-error")
+    page.goto("/datasets/new")
+    page.locator("#title").fill("Street lights")
+    page.locator("#temporal_start").fill("2026-12-31")
+    page.locator("#temporal_end").fill("2026-01-01")
+    page.locator("#contact_email").fill("nobody")
+    page.evaluate("() => document.querySelector('#contact_email').type = 'text'")
+    _send(page, journey, lang, "form[action='/datasets/new']", "#form-errors")
+
+
+def _researcher_forms(page: Page, journey: Journey, lang: str) -> None:
+    """A job the hub refuses (not an archive) and a SQL syntax error."""
+    page.goto("/jobs")
+    page.locator("#job-bundle").set_input_files(
+        files=[{"name": "job.zip", "mimeType": "application/zip", "buffer": b"not a zip"}]
+    )
+    page.locator("#job-entrypoint").fill("main.py")
+    page.locator("#job-datasets").select_option("household-electricity")
+    _send(page, journey, lang, "#job-form", "#form-error")
+    page.goto("/query")
+    page.locator("#sql").fill('SELECT meter_id FROM "household-electricity" WHERE')
+    page.locator("#run-query").click()
+    expect(page.locator("main .error").first).to_be_visible()
+    _look(page, journey, lang)
+
+
 def _results_before_facets_on_a_phone(page: Page) -> None:
     page.goto("/")
     page.set_viewport_size({"width": PHONE, "height": 900})
@@ -504,6 +574,11 @@ def test_role_journey(
                 _visit(page, journey, path, lang, refused=True)
             if role == "anonymous":
                 _results_before_facets_on_a_phone(page)
+                _wrong_password(page, journey, lang)
+            if role == "steward":
+                _steward_forms(page, journey, lang)
+            if role == "researcher":
+                _researcher_forms(page, journey, lang)
             if role == "researcher":
                 _researcher_queries(page, journey, lang)
             if role != "anonymous":

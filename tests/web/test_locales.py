@@ -21,7 +21,9 @@ from bitgoeul.linkage.models import RunStatus as LinkageRunStatus
 from bitgoeul.mydata.actions import USE_EVENTS
 from bitgoeul.mydata.models import ConsentStatus, EventKind, Tier
 from bitgoeul.mydata.views import NOTICES as MYDATA_NOTICES
+from bitgoeul.programmes.models import ApplicationStatus, EnrolmentStatus
 from bitgoeul.query.models import RunStatus
+from bitgoeul.tower.indicators import DEFINITIONS, GROUPS
 from bitgoeul.web.audit_pages import RESULTS, SENTENCE_ACTIONS
 from bitgoeul.web.civic_pages import DECISIONS, NOTICES
 from bitgoeul.web.i18n import LANGUAGES, message_catalog
@@ -60,6 +62,11 @@ DYNAMIC_KEYS = {
     "linkage.method.": [m.value for m in LinkageMethod],
     "linkage.status.": [s.value for s in LinkageRunStatus],
     "query.example.": list(EXAMPLES),
+    "tower.group.": list(GROUPS),
+    "tower.indicator.": [d.key for d in DEFINITIONS],
+    "tower.unit.": ["hours", "days", "epsilon"],
+    "programmes.status.": [s.value for s in ApplicationStatus],
+    "academy.status.": [s.value for s in EnrolmentStatus],
     "civic.state.": [s.value for s in ProblemState],
     "civic.notice.": list(NOTICES),
     "civic.decision.": list(DECISIONS),

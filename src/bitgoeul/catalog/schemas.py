@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bitgoeul.catalog.models import AccessLevel, IngestStatus, Sector
 from bitgoeul.governance.decision import ColumnClass
+from bitgoeul.messages import msg
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"
 LICENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$"
@@ -51,7 +52,7 @@ def _clean_keywords(value: list[str]) -> list[str]:
 def _check_email(value: str) -> str:
     value = value.strip()
     if value and not _EMAIL.match(value):
-        raise ValueError("contact_email must look like name@example.org, or be empty")
+        raise ValueError(msg("contact_email must look like name@example.org, or be empty"))
     return value
 
 
@@ -73,7 +74,7 @@ class _Metadata(BaseModel):
         start = getattr(self, "temporal_start", None)
         end = getattr(self, "temporal_end", None)
         if start is not None and end is not None and start > end:
-            raise ValueError("temporal_start must not be after temporal_end")
+            raise ValueError(msg("temporal_start must not be after temporal_end"))
         return self
 
 

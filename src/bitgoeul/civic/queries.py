@@ -9,12 +9,14 @@ only, in one statement each.
 from __future__ import annotations
 
 import math
+import threading
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.actor import ANONYMOUS, Actor
 from bitgoeul.accounts.models import Organization, User
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.catalog import queries as catalog_queries
@@ -54,6 +56,7 @@ from bitgoeul.db.base import utcnow
 from bitgoeul.dp import queries as dp_queries
 from bitgoeul.errors import NotFound
 from bitgoeul.messages import msg
+from bitgoeul.mydata import queries as mydata_queries
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import queries as testbed_queries
 from bitgoeul.testbed.models import TestbedTask
@@ -97,13 +100,41 @@ def active_users(session: Session, *, settings: Settings, now: datetime | None =
     )
 
 
+# The active users are counted over the audit log's last ``civic_active_days`` (some 300 ms
+# over half a million entries on SQLite), so each process keeps the threshold a few minutes.
+THRESHOLD_TTL_S = 300.0
+_thresholds: dict[tuple[str, int, float, int], tuple[float, int]] = {}
+_thresholds_lock = threading.Lock()
+
+
+def forget_thresholds() -> None:
+    """Drop the kept thresholds (tests that reuse a database between cases)."""
+    with _thresholds_lock:
+        _thresholds.clear()
+
+
 def support_threshold(session: Session, *, settings: Settings, now: datetime | None = None) -> int:
     """The supports that send a problem to triage: ``civic_support_share`` of the active users,
-    never fewer than ``civic_support_min``."""
-    share = math.ceil(
-        settings.civic_support_share * active_users(session, settings=settings, now=now)
+    never fewer than ``civic_support_min``; recounted at most every ``THRESHOLD_TTL_S``
+    seconds per database and settings (``now`` given: counted afresh, at that moment)."""
+    key = (
+        str(session.get_bind().engine.url),
+        settings.civic_support_min,
+        settings.civic_support_share,
+        settings.civic_active_days,
     )
-    return max(settings.civic_support_min, share)
+    moment = time.monotonic()
+    if now is None:
+        with _thresholds_lock:
+            kept = _thresholds.get(key)
+        if kept is not None and kept[0] > moment:
+            return kept[1]
+    active = active_users(session, settings=settings, now=now)
+    threshold = max(settings.civic_support_min, math.ceil(settings.civic_support_share * active))
+    if now is None:
+        with _thresholds_lock:
+            _thresholds[key] = (moment + THRESHOLD_TTL_S, threshold)
+    return threshold
 
 
 def is_overdue(problem: CivicProblem, now: datetime | None = None) -> bool:
@@ -405,9 +436,11 @@ def readiness(
     session: Session, problem: CivicProblem, challenge: CivicChallenge
 ) -> list[ReadinessItem]:
     """Which catalog datasets could serve the challenge: the indicator's dataset, the
-    department's own datasets, datasets matching the problem's words, and which of these
-    answer through the DP door (noisy statistics from secure data).  Metadata only: the
-    catalog shows it to everyone; nothing is read from the data."""
+    department's own datasets, datasets matching the problem's words, which of these answer
+    through the DP door (noisy statistics from secure data), and the pools of residents'
+    donations (My Data, through ``mydata.queries.list_sources``) from the department or
+    matching the problem's words.  Metadata only: the catalog shows it to everyone; nothing is
+    read from the data."""
     found: dict[str, ReadinessItem] = {}
 
     def add(
@@ -459,6 +492,20 @@ def readiness(
             )
     dp_ready = {slug for slug, _title in dp_queries.dp_datasets(session)}
     items = list(found.values())
+    lowered = [w.lower() for w in words]
+    for source in mydata_queries.list_sources(session, actor=ANONYMOUS):
+        text = f"{source.title} {source.title_ko} {source.description}".lower()
+        ours = department is not None and source.agency == department.slug
+        if source.pool and (ours or any(w in text for w in lowered)):
+            items.append(
+                ReadinessItem(
+                    kind="donation",
+                    slug=source.pool,
+                    title=source.title,
+                    publisher=source.agency or "",
+                    why="donation",
+                )
+            )
     for ready in list(items):
         if ready.slug in dp_ready:
             items.append(

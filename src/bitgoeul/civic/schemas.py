@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bitgoeul.civic.models import Aggregate
 from bitgoeul.civic.states import Event, ProblemState, Side
+from bitgoeul.messages import msg
 
 # Gwangju's five districts, and problems that concern the whole city.
 DISTRICTS: dict[str, str] = {
@@ -39,14 +40,14 @@ class ProblemCreate(_Input):
     def _stripped(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("write something here")
+            raise ValueError(msg("write something here"))
         return value
 
     @field_validator("district")
     @classmethod
     def _district(cls, value: str) -> str:
         if value not in DISTRICTS:
-            raise ValueError("choose one of " + ", ".join(DISTRICTS))
+            raise ValueError(msg("choose one of {districts}", districts=", ".join(DISTRICTS)))
         return value
 
 
@@ -64,11 +65,11 @@ class TriageIn(_Input):
     @model_validator(mode="after")
     def _complete(self) -> TriageIn:
         if self.decision == "accept" and not self.department:
-            raise ValueError("accepting names the department that takes it ('department')")
+            raise ValueError(msg("accepting names the department that takes it ('department')"))
         if self.decision == "decline" and not self.reason.strip():
-            raise ValueError("declining says why ('reason'): residents read it")
+            raise ValueError(msg("declining says why ('reason'): residents read it"))
         if self.decision == "merge" and self.merge_into is None:
-            raise ValueError("merging names the problem it goes into ('merge_into')")
+            raise ValueError(msg("merging names the problem it goes into ('merge_into')"))
         return self
 
 
@@ -102,15 +103,17 @@ class MetricProposal(_Input):
     @classmethod
     def _identifier(cls, value: str) -> str:
         if value and not _IDENTIFIER.match(value):
-            raise ValueError("a column name: letters, digits and underscores")
+            raise ValueError(msg("a column name: letters, digits and underscores"))
         return value
 
     @model_validator(mode="after")
     def _sensible(self) -> MetricProposal:
         if self.aggregate != Aggregate.rows and not self.column:
-            raise ValueError(f"'{self.aggregate.value}' needs a value column ('column')")
+            raise ValueError(
+                msg("'{value}' needs a value column ('column')", value=self.aggregate.value)
+            )
         if self.baseline == self.target:
-            raise ValueError("the target must differ from the baseline")
+            raise ValueError(msg("the target must differ from the baseline"))
         return self
 
 
@@ -154,8 +157,14 @@ class MeasurementPublic(BaseModel):
     value: float | None
 
 
-ReadinessReason = Literal["indicator", "department", "matches", "dp"]
-READINESS_REASONS: tuple[ReadinessReason, ...] = ("indicator", "department", "matches", "dp")
+ReadinessReason = Literal["indicator", "department", "matches", "dp", "donation"]
+READINESS_REASONS: tuple[ReadinessReason, ...] = (
+    "indicator",
+    "department",
+    "matches",
+    "dp",
+    "donation",
+)
 
 
 class ReadinessItem(BaseModel):
@@ -165,7 +174,7 @@ class ReadinessItem(BaseModel):
     access_level: str = ""
     publisher: str = ""
     # Why it is listed: the indicator's dataset, the department's own, a word of the problem
-    # (``word``), or answerable through the DP door.
+    # (``word``), answerable through the DP door, or residents' donations (My Data).
     why: ReadinessReason = "matches"
     word: str = ""
 

@@ -16,6 +16,7 @@ from bitgoeul.compute.models import (
     ReleaseStatus,
     ReviewVerdict,
 )
+from bitgoeul.messages import msg
 
 
 class Resources(BaseModel):
@@ -46,14 +47,14 @@ class JobSpec(BaseModel):
     def _distinct(cls, value: list[str]) -> list[str]:
         slugs = [v.strip().partition("@")[0] for v in value]
         if len(set(slugs)) != len(slugs):
-            raise ValueError("a dataset is named twice")
+            raise ValueError(msg("a dataset is named twice"))
         return [v.strip() for v in value]
 
     @field_validator("arguments")
     @classmethod
     def _short_arguments(cls, value: list[str]) -> list[str]:
         if any(len(a) > 1000 or "\x00" in a for a in value):
-            raise ValueError("arguments must be under 1000 characters, without NUL bytes")
+            raise ValueError(msg("arguments must be under 1000 characters, without NUL bytes"))
         return value
 
 

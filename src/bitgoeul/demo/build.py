@@ -40,6 +40,7 @@ from bitgoeul.demo.linkage import ensure_demo_linkage
 from bitgoeul.demo.mydata import CITIZENS as MYDATA_CITIZENS
 from bitgoeul.demo.mydata import ensure_demo_mydata, has_demo_mydata
 from bitgoeul.demo.population import generate_population
+from bitgoeul.demo.programmes import ensure_demo_programmes, has_demo_programmes
 from bitgoeul.demo.sharing import ensure_demo_sharing, has_demo_project
 from bitgoeul.demo.testbed import ensure_demo_testbed, has_demo_testbed
 from bitgoeul.demo.testbed_data import DEMO_TASKS, holdout_create_request, testbed_specs
@@ -168,6 +169,8 @@ def build_demo_city(
             )
             say("running the demo's linkage projects (key custodian: KISA)")
             say(ensure_demo_linkage(session, settings, store))
+            say("seeding the programmes: startups' applications and an academy course")
+            say(ensure_demo_programmes(session, settings))
             say("posting residents' civic problems and running one as a challenge")
             say(ensure_demo_civic(session, settings, store))
             say("citizens donating their own data (My Data)")
@@ -186,6 +189,7 @@ def _is_complete(session: Session) -> bool:
         and has_demo_project(session)
         and has_demo_credits(session)
         and has_demo_testbed(session)
+        and has_demo_programmes(session)
         and has_demo_civic(session)
         and has_demo_mydata(session)
     )

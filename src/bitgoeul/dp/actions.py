@@ -9,9 +9,8 @@ the door again (``dataset.dp_release_decision``: the agreement may have ended si
    (``dp.release_repeated``): asking again cannot average the noise away;
 2. reserves the cost on every budget scope (the dataset's and the project's) in one
    transaction, all or none: the budget rows are locked (``SELECT … FOR UPDATE`` on
-   PostgreSQL; on SQLite the transaction's first statement is a write to those rows, which
-   takes the database's write lock at once, as ``BEGIN IMMEDIATE`` would), so two releases
-   never both see the same balance;
+   PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite, which takes the database's write lock before
+   the balances are read), so two releases never both see the same balance;
 3. computes the exact bounded aggregates through the door's view (``dp.aggregates``); if that
    fails, the reservation is refunded (``dp.refund``): no noise was drawn, nothing left;
 4. draws the noise (OpenDP) and, in one transaction, moves the cost from reserved to spent,
@@ -50,6 +49,7 @@ from bitgoeul.dp.models import (
     MAX_PARTITION_LENGTH,
     MICRO,
     DpAudit,
+    DpBoundedCopy,
     DpBudget,
     DpPersonRows,
     DpProfile,
@@ -76,6 +76,7 @@ from bitgoeul.governance.queries import decision_context, get_project
 from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
+from bitgoeul.storage.integrity import file_sha256, missing_file, verify_file
 
 QUOTE_SALT = "bitgoeul.dp.quote"
 QUOTE_MAX_AGE_S = 15 * 60
@@ -476,15 +477,134 @@ def _person_rows(
     return counted
 
 
-def _lock_budgets(session: Session, dataset_id: int, scopes: list[str]) -> None:
-    """Take the write lock on SQLite now (this must be the transaction's first statement), so
-    the read that follows cannot be overtaken; PostgreSQL locks the rows with FOR UPDATE."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(
-            update(DpBudget)
-            .where(DpBudget.dataset_id == dataset_id, DpBudget.scope.in_(scopes))
-            .values(reserved_micro=DpBudget.reserved_micro)
+def _bounded_copy(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    passage: Passage,
+    plan: Plan,
+    view: engine.View,
+    hash_unique: bool,
+) -> DpBoundedCopy:
+    """The view's rows at most m per person, written once per version, view and limit (the
+    first release that must drop rows pays for the per-person window; later ones read the
+    copy)."""
+    view_sha256 = hashlib.sha256(view.select_sql.encode()).hexdigest()
+    partition_column = plan.partition_column or ""
+    query = select(DpBoundedCopy).where(
+        DpBoundedCopy.version_id == passage.version.id,
+        DpBoundedCopy.view_sha256 == view_sha256,
+        DpBoundedCopy.person_column == plan.person_column,
+        DpBoundedCopy.partition_column == partition_column,
+        DpBoundedCopy.max_rows == plan.max_rows,
+    )
+    found = session.scalars(query).first()
+    if found is not None and store.exists(found.object_key):
+        return found
+    scratch = settings.ensure_data_dir() / "uploads"
+    scratch.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dp-bounded-", dir=scratch) as folder:
+        target = Path(folder) / "bounded.parquet"
+        rows = aggregates.write_bounded_copy(
+            view,
+            person_column=plan.person_column,
+            partition_column=plan.partition_column,
+            max_rows=plan.max_rows,
+            target=target,
+            limits=RELEASE_LIMITS,
+            hash_unique=hash_unique,
         )
+        sha256 = file_sha256(target)
+        key = f"dp-bounded/{sha256}.parquet"
+        store.put_file(key, target)
+    if found is not None:  # its file was removed: the same rows again
+        found.object_key, found.sha256, found.row_count = key, sha256, rows
+    else:
+        found = DpBoundedCopy(
+            version_id=passage.version.id,
+            view_sha256=view_sha256,
+            person_column=plan.person_column,
+            partition_column=partition_column,
+            max_rows=plan.max_rows,
+            object_key=key,
+            sha256=sha256,
+            row_count=rows,
+        )
+        session.add(found)
+    try:
+        session.commit()
+    except IntegrityError:  # another release wrote it at the same time
+        session.rollback()
+        found = session.scalars(query).one()
+    return found
+
+
+def forget_bounded_copies(session: Session, *, store: ObjectStore, version_ids: list[int]) -> int:
+    """Remove the bounded copies of ``version_ids`` (their files and rows), for a caller that
+    removes those versions' files (a My Data pool erasing withdrawn donations): a copy holds
+    the version's rows and must go with them.  In the caller's transaction; how many."""
+    copies = session.scalars(
+        select(DpBoundedCopy).where(DpBoundedCopy.version_id.in_(version_ids))
+    ).all()
+    for copy in copies:
+        if store.exists(copy.object_key):
+            store.delete(copy.object_key)
+        session.delete(copy)
+    session.flush()
+    return len(copies)
+
+
+def _release_view(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    passage: Passage,
+    plan: Plan,
+    view: engine.View,
+    persons: aggregates.PersonRows,
+) -> tuple[engine.View, bool]:
+    """What a release aggregates, and whether it is a bounded copy: the view itself when no
+    person has more than m rows, else the bounded copy (checked against its SHA-256 like a
+    version's file).  Either way nothing is left to bound."""
+    if persons.most <= plan.max_rows:
+        return view, False
+    copy = _bounded_copy(
+        session,
+        settings=settings,
+        store=store,
+        passage=passage,
+        plan=plan,
+        view=view,
+        hash_unique=persons.hash_unique,
+    )
+    what = f"the DP bounded copy of dataset '{passage.slug}' version {passage.version.number}"
+    try:
+        path = store.local_file(copy.object_key)
+    except NotFound:
+        raise missing_file(what, path=Path(copy.object_key), expected=copy.sha256) from None
+    verify_file(path, copy.sha256, what=what)
+    return engine.View(view.name, path, "SELECT * FROM {source}"), True
+
+
+def _lock_budgets(session: Session, dataset_id: int, scopes: list[str]) -> None:
+    """On SQLite, take the database's write lock before reading the budgets: ``BEGIN
+    IMMEDIATE`` when no transaction is open yet at the driver (reads alone open none), else a
+    write to the budget rows, which takes it as well; either way no other release can read
+    the same balance until this transaction ends.  PostgreSQL locks the rows with
+    ``SELECT … FOR UPDATE`` (``_locked_budgets``)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    connection = session.connection()
+    if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    session.execute(
+        update(DpBudget)
+        .where(DpBudget.dataset_id == dataset_id, DpBudget.scope.in_(scopes))
+        .values(reserved_micro=DpBudget.reserved_micro)
+    )
 
 
 def _locked_budgets(session: Session, dataset_id: int, scopes: list[str]) -> list[DpBudget]:
@@ -698,6 +818,15 @@ def release(
             store, passage, secret=settings.secret(), keep={plan.person_column.lower()}
         )
         persons = _person_rows(session, passage, plan, view)
+        view, copied = _release_view(
+            session,
+            settings=settings,
+            store=store,
+            passage=passage,
+            plan=plan,
+            view=view,
+            persons=persons,
+        )
         release_id = _reserve(
             session,
             actor=actor,
@@ -712,8 +841,8 @@ def release(
                 plan,
                 view,
                 limits=RELEASE_LIMITS,
-                bound=persons.most > plan.max_rows,
-                hash_unique=persons.hash_unique,
+                bound=False,
+                every_row_has_a_person=copied,
             )
         except BaseException:
             _refund(session, actor=actor, dataset=dataset, release_id=release_id, scopes=scopes)

@@ -14,6 +14,7 @@ vectors to OpenDP.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bitgoeul.dp import mechanisms
@@ -76,7 +77,65 @@ def person_rows(person_column: str, view: engine.View, *, limits: engine.Limits)
     return PersonRows(int(most), bool(unique))
 
 
-def bounded_sql(plan: Plan, view: str, *, bound: bool = True, hash_unique: bool = False) -> str:
+def bounded_copy_sql(
+    select_sql: str,
+    *,
+    person_column: str,
+    partition_column: str | None,
+    max_rows: int,
+    hash_unique: bool = False,
+) -> str:
+    """``select_sql`` (a door's view) with at most ``max_rows`` rows per person (per person
+    and partition when ``partition_column`` is set: a partition's rows then never depend on
+    another partition's): those whose hash of the whole row is smallest, ties broken by the
+    row itself.  The choice depends on the person's own rows only, whichever request later
+    reads the copy, so adding or removing one person changes the copy by that person's rows,
+    at most ``max_rows`` of them (per partition).  ``hash_unique``: as in ``bounded_sql``."""
+    person = quote_name(person_column)
+    by = f"hash({person})" if hash_unique else person
+    if partition_column is not None:
+        by += f", {quote_name(partition_column)}"
+    return (
+        f"SELECT * EXCLUDE ({HASH}, __bg_whole) FROM (SELECT __bg_row.*, hash(__bg_row) AS "
+        f"{HASH}, __bg_row AS __bg_whole FROM ({select_sql}) AS __bg_row WHERE "
+        f"{person} IS NOT NULL) QUALIFY row_number() OVER (PARTITION BY {by} ORDER BY "
+        f"{HASH}, __bg_whole) <= {int(max_rows)}"
+    )
+
+
+def write_bounded_copy(
+    view: engine.View,
+    *,
+    person_column: str,
+    partition_column: str | None,
+    max_rows: int,
+    target: Path,
+    limits: engine.Limits,
+    hash_unique: bool = False,
+) -> int:
+    """Write ``view``'s rows bounded per person to ``target`` (Parquet); the rows written."""
+    bounded = engine.View(
+        view.name,
+        view.path,
+        bounded_copy_sql(
+            view.select_sql,
+            person_column=person_column,
+            partition_column=partition_column,
+            max_rows=max_rows,
+            hash_unique=hash_unique,
+        ),
+    )
+    return engine.write_view(bounded, target=target, file_format="parquet", limits=limits)
+
+
+def bounded_sql(
+    plan: Plan,
+    view: str,
+    *,
+    bound: bool = True,
+    hash_unique: bool = False,
+    every_row_has_a_person: bool = False,
+) -> str:
     """The rows of ``view`` a release may use: in the requested partition, keys in the key
     set, at most m per person.
 
@@ -89,13 +148,14 @@ def bounded_sql(plan: Plan, view: str, *, bound: bool = True, hash_unique: bool 
     persons share ``hash(person)``), by that 64-bit integer, which groups exactly the same
     rows and sorts on an integer instead of text.  ``bound`` False
     when no person has more than m rows (counted once per version): the window would drop
-    nothing, so the same rows are read without it."""
+    nothing, so the same rows are read without it.  ``every_row_has_a_person``: ``view`` is a
+    bounded copy, which holds no row without a person, so the person column is not read."""
     person = quote_name(plan.person_column)
     used = {plan.person_column, *plan.keys}
     used |= {m.column for m in plan.measurements if m.column is not None}
     keys = [f"CAST({quote_name(k)} AS VARCHAR) AS {_key(i)}" for i, k in enumerate(plan.keys)]
     columns = [quote_name(c) for c in sorted(used - set(plan.keys))]
-    where = [f"{person} IS NOT NULL"]
+    where = [] if every_row_has_a_person and not bound else [f"{person} IS NOT NULL"]
     if plan.partition_column is not None:
         where.append(
             f"CAST({quote_name(plan.partition_column)} AS VARCHAR) = "
@@ -106,7 +166,7 @@ def bounded_sql(plan: Plan, view: str, *, bound: bool = True, hash_unique: bool 
         allowed = ", ".join(quote_text(v) for v in values)
         where.append(f"CAST({quote_name(key)} AS VARCHAR) IN ({allowed})")
     select = ", ".join([*keys, *columns])
-    rows = f"{quote_name(view)} WHERE {' AND '.join(where)}"
+    rows = quote_name(view) + (f" WHERE {' AND '.join(where)}" if where else "")
     if not bound:
         return f"SELECT {select} FROM {rows}"
     order = ", ".join(quote_name(c) for c in sorted(used))
@@ -118,7 +178,14 @@ def bounded_sql(plan: Plan, view: str, *, bound: bool = True, hash_unique: bool 
     )
 
 
-def vector_sql(plan: Plan, view: str, *, bound: bool = True, hash_unique: bool = False) -> str:
+def vector_sql(
+    plan: Plan,
+    view: str,
+    *,
+    bound: bool = True,
+    hash_unique: bool = False,
+    every_row_has_a_person: bool = False,
+) -> str:
     outputs: list[str] = []
     for index, m in enumerate(plan.measurements):
         if m.part == "count":
@@ -134,7 +201,13 @@ def vector_sql(plan: Plan, view: str, *, bound: bool = True, hash_unique: bool =
             )
     keys = [_key(i) for i in range(len(plan.keys))]
     group = f" GROUP BY {', '.join(keys)}" if keys else ""
-    rows = bounded_sql(plan, view, bound=bound, hash_unique=hash_unique)
+    rows = bounded_sql(
+        plan,
+        view,
+        bound=bound,
+        hash_unique=hash_unique,
+        every_row_has_a_person=every_row_has_a_person,
+    )
     return f"SELECT {', '.join([*keys, *outputs])} FROM ({rows}){group}"
 
 
@@ -145,9 +218,16 @@ def exact_aggregates(
     limits: engine.Limits,
     bound: bool = True,
     hash_unique: bool = False,
+    every_row_has_a_person: bool = False,
 ) -> Exact:
     result = engine.run(
-        vector_sql(plan, view.name, bound=bound, hash_unique=hash_unique),
+        vector_sql(
+            plan,
+            view.name,
+            bound=bound,
+            hash_unique=hash_unique,
+            every_row_has_a_person=every_row_has_a_person,
+        ),
         [view],
         limit=len(plan.groups) + 1,
         limits=limits,

@@ -148,3 +148,36 @@ class DpRelease(Base):
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     spent_at: Mapped[datetime | None]
+
+
+class DpBoundedCopy(Base):
+    """A version's rows as one door's view reads them, at most ``max_rows`` per person (per
+    person and partition when ``partition_column`` is set): written once, the first time a
+    release on the version must drop rows, so later releases aggregate without the
+    per-person window.  Which rows are kept depends on each person's own rows only (the
+    smallest hashes of the whole row), so every release over the copy keeps the sensitivity
+    of ``dp.plan``.  The file is secure data like its source: kept in the object store under
+    ``object_key`` and checked against ``sha256`` before every read."""
+
+    __tablename__ = "dp_bounded_copies"
+    __table_args__ = (
+        UniqueConstraint(
+            "version_id",
+            "view_sha256",
+            "person_column",
+            "partition_column",
+            "max_rows",
+            name="uq_dp_bounded_copies_view",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
+    view_sha256: Mapped[str] = mapped_column(String(64))
+    person_column: Mapped[str] = mapped_column(String(200))
+    partition_column: Mapped[str] = mapped_column(String(200))  # "" when not partitioned
+    max_rows: Mapped[int]
+    object_key: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

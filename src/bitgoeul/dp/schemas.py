@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bitgoeul.messages import msg
+
 MAX_MEASURES = 8
 MAX_EPSILON = 5.0  # OpenDP warns above 5
 
@@ -34,11 +36,11 @@ class Measure(BaseModel):
     @model_validator(mode="after")
     def _shape(self) -> Measure:
         if self.kind == "count" and self.column is not None:
-            raise ValueError("a count measures no column: leave 'column' out")
+            raise ValueError(msg("a count measures no column: leave 'column' out"))
         if self.kind != "count" and not self.column:
-            raise ValueError(f"a {self.kind} needs a 'column'")
+            raise ValueError(msg("a {kind} needs a 'column'", kind=self.kind))
         if (self.kind == "quantile") != (self.q is not None):
-            raise ValueError("'q' is given for a quantile, and only for one")
+            raise ValueError(msg("'q' is given for a quantile, and only for one"))
         return self
 
 
@@ -165,9 +167,9 @@ class MeasureBounds(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> MeasureBounds:
         if not self.lower < self.upper:
-            raise ValueError("'lower' must be below 'upper'")
+            raise ValueError(msg("'lower' must be below 'upper'"))
         if self.candidates != sorted(set(self.candidates)):
-            raise ValueError("'candidates' must be increasing, without repeats")
+            raise ValueError(msg("'candidates' must be increasing, without repeats"))
         return self
 
 
@@ -195,7 +197,7 @@ class BudgetIn(BaseModel):
     @model_validator(mode="after")
     def _one_scope(self) -> BudgetIn:
         if self.project is not None and self.partition is not None:
-            raise ValueError("name a project or a partition, not both")
+            raise ValueError(msg("name a project or a partition, not both"))
         return self
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
+from bitgoeul.messages import msg
 
 MAX_REQUEST_DAYS = 730
 
@@ -20,9 +21,9 @@ def _clean_columns(value: list[str] | None) -> list[str] | None:
         return None
     names = [name.strip() for name in value]
     if any(not name for name in names):
-        raise ValueError("column names must not be empty")
+        raise ValueError(msg("column names must not be empty"))
     if len(set(names)) != len(names):
-        raise ValueError("a column is named twice")
+        raise ValueError(msg("a column is named twice"))
     return names
 
 
@@ -36,7 +37,7 @@ class ProjectCreate(_Input):
     @model_validator(mode="after")
     def _dates_in_order(self) -> ProjectCreate:
         if self.starts_on and self.ends_on and self.starts_on > self.ends_on:
-            raise ValueError("starts_on must not be after ends_on")
+            raise ValueError(msg("starts_on must not be after ends_on"))
         return self
 
 
@@ -98,7 +99,7 @@ class Reason(_Input):
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("give a reason the other side can act on")
+            raise ValueError(msg("give a reason the other side can act on"))
         return value.strip()
 
 

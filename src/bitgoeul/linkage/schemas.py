@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bitgoeul.linkage.models import LinkageMethod, RunStatus
+from bitgoeul.messages import msg
 
 # The identifying fields a source may map its columns to (see ``keys.FIELDS``).
 IDENTIFYING_FIELDS = ("name", "name_latin", "birth_date", "sex", "phone", "district")
@@ -33,10 +34,14 @@ class LinkageSource(_Input):
         unknown = sorted(set(value) - set(IDENTIFYING_FIELDS))
         if unknown:
             raise ValueError(
-                f"unknown identifying fields {unknown}; choose from {list(IDENTIFYING_FIELDS)}"
+                msg(
+                    "unknown identifying fields {unknown}; choose from {choices}",
+                    unknown=unknown,
+                    choices=list(IDENTIFYING_FIELDS),
+                )
             )
         if not value:
-            raise ValueError("map at least one identifying field to a column")
+            raise ValueError(msg("map at least one identifying field to a column"))
         return value
 
 

@@ -33,6 +33,7 @@ from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog import actions as catalog_actions
 from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.config import Settings
+from bitgoeul.dp import actions as dp_actions
 from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from bitgoeul.governance import notifications
 from bitgoeul.governance.decision import DataAction, DecisionContext, MyDataTerms
@@ -563,6 +564,9 @@ def republish_pool(
     for key in set(before) - {version.object_key}:
         if store.exists(key):
             store.delete(key)
+    # DP bounded copies of the older versions hold the same rows: they go too.
+    older = [v.id for v in pool.versions if v.object_key != version.object_key]
+    dp_actions.forget_bounded_copies(session, store=store, version_ids=older)
     return version
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bitgoeul.catalog.models import AccessLevel, Sector
 from bitgoeul.compute.schemas import Resources
+from bitgoeul.messages import msg
 from bitgoeul.testbed.models import InvitationStatus, Phase, SubmissionKind, SubmissionStatus
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
@@ -23,7 +24,7 @@ class _Input(BaseModel):
 
 def _with_time_zone(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        raise ValueError("give a time zone, e.g. 2026-12-01T00:00:00+09:00")
+        raise ValueError(msg("give a time zone, e.g. 2026-12-01T00:00:00+09:00"))
     return value
 
 
@@ -64,9 +65,13 @@ class TaskCreate(_Input):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not _SLUG.match(value):
-            raise ValueError("use lowercase letters, digits and hyphens, e.g. 'next-day-demand'")
+            raise ValueError(
+                msg("use lowercase letters, digits and hyphens, e.g. 'next-day-demand'")
+            )
         if value in _RESERVED_SLUGS:
-            raise ValueError(f"'{value}' names a page of the testbed; choose another slug")
+            raise ValueError(
+                msg("'{value}' names a page of the testbed; choose another slug", value=value)
+            )
         return value
 
     _aware = field_validator("opens_at", "final_phase_at", "deadline")(_with_time_zone)
@@ -74,9 +79,9 @@ class TaskCreate(_Input):
     @model_validator(mode="after")
     def _in_order(self) -> TaskCreate:
         if not self.opens_at < self.final_phase_at < self.deadline:
-            raise ValueError("opens_at, final_phase_at and deadline must come in that order")
+            raise ValueError(msg("opens_at, final_phase_at and deadline must come in that order"))
         if not (self.accepts_predictions or self.accepts_models):
-            raise ValueError("accept predictions files, model bundles, or both")
+            raise ValueError(msg("accept predictions files, model bundles, or both"))
         return self
 
 
@@ -113,7 +118,7 @@ class TeamCreate(_Input):
     def _stripped(cls, value: str) -> str:
         value = " ".join(value.split())
         if not value:
-            raise ValueError("a team needs a name")
+            raise ValueError(msg("a team needs a name"))
         return value
 
 
