@@ -24,6 +24,7 @@ from bitgoeul.storage import make_store
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed.access import testbed_context
 from bitgoeul.testbed.actions import testbed_scorer
+from bitgoeul.tower.metrics import HubMetrics
 
 WEB_DIR = Path(__file__).parent / "web"
 
@@ -82,6 +83,8 @@ def create_app(
     app.state.job_runner = make_job_runner(
         settings, app.state.sessionmaker, app.state.store, app.state.executor
     )
+    app.state.metrics = HubMetrics(app.state.sessionmaker)
+    app.middleware("http")(app.state.metrics.middleware)
 
     _install_error_handlers(app)
 
@@ -98,8 +101,13 @@ def create_app(
     from bitgoeul.governance.api import router as governance_router
     from bitgoeul.linkage.api import router as linkage_router
     from bitgoeul.mydata.api import router as mydata_router
+    from bitgoeul.mydata.views import router as mydata_pages_router
+    from bitgoeul.programmes.api import academy_router
+    from bitgoeul.programmes.api import router as programmes_router
     from bitgoeul.query.api import router as query_router
     from bitgoeul.testbed.api import router as testbed_router
+    from bitgoeul.tower.api import metrics_router
+    from bitgoeul.tower.api import router as tower_router
     from bitgoeul.web.account_pages import router as account_pages_router
     from bitgoeul.web.audit_pages import router as audit_pages_router
     from bitgoeul.web.civic_pages import router as civic_pages_router
@@ -112,9 +120,11 @@ def create_app(
     from bitgoeul.web.me_pages import router as me_pages_router
     from bitgoeul.web.notification_pages import router as notification_pages_router
     from bitgoeul.web.operator_pages import router as operator_pages_router
+    from bitgoeul.web.programme_pages import router as programme_pages_router
     from bitgoeul.web.query_pages import router as query_pages_router
     from bitgoeul.web.steward_pages import router as steward_pages_router
     from bitgoeul.web.testbed_pages import router as testbed_pages_router
+    from bitgoeul.web.tower_pages import router as tower_pages_router
     from bitgoeul.web.views import router as web_router
 
     app.include_router(accounts_router, prefix="/api/v1")
@@ -126,9 +136,14 @@ def create_app(
     app.include_router(compute_router, prefix="/api/v1")
     app.include_router(testbed_router, prefix="/api/v1")
     app.include_router(dp_router, prefix="/api/v1")
+    app.include_router(tower_router, prefix="/api/v1")
+    app.include_router(programmes_router, prefix="/api/v1")
+    app.include_router(academy_router, prefix="/api/v1")
+    app.include_router(metrics_router)
     app.include_router(mydata_router, prefix="/api/v1")
     app.include_router(civic_router, prefix="/api/v1")
     app.include_router(web_router)
+    app.include_router(mydata_pages_router)
     # /datasets/new before /datasets/{slug}.
     app.include_router(steward_pages_router)
     app.include_router(dataset_pages_router)
@@ -141,8 +156,11 @@ def create_app(
     app.include_router(job_pages_router)
     app.include_router(linkage_pages_router)
     app.include_router(testbed_pages_router)
+    # /hub/tower before the operator pages' /hub/... routes.
+    app.include_router(tower_pages_router)
     app.include_router(civic_pages_router)
     app.include_router(operator_pages_router)
+    app.include_router(programme_pages_router)
     app.include_router(me_pages_router)
     app.include_router(developer_pages_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

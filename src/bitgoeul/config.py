@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changethis", "secret", "changeme", ""}
@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         description="Reverse proxies whose X-Forwarded-For is believed: IP addresses or CIDR "
         "networks, separated by commas.",
     )
+    metrics_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"],
+        description="Addresses that may read /metrics without an operator's token: IP addresses "
+        "or CIDR networks, separated by commas (loopback by default).",
+    )
     base_url: str = "http://127.0.0.1:8000"
     job_executor: Literal["local", "ray"] = Field(
         default="local", description="Where jobs run: 'local' (sandboxed here) or 'ray'."
@@ -142,10 +147,11 @@ class Settings(BaseSettings):
         default=5 * 1024**2, gt=0, description="Largest photo a resident may attach."
     )
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "metrics_networks", mode="before")
     @classmethod
-    def _read_trusted_proxies(cls, value: Any) -> Any:
+    def _read_trusted_proxies(cls, value: Any, info: ValidationInfo) -> Any:
         """Accept ``10.0.0.5, 10.1.0.0/16`` (or a JSON list) and write each one canonically."""
+        variable = f"BITGOEUL_{(info.field_name or '').upper()}"
         if isinstance(value, str):
             text = value.strip()
             value = json.loads(text) if text.startswith("[") else text.replace(",", " ").split()
@@ -157,11 +163,15 @@ class Settings(BaseSettings):
                 networks.append(str(ipaddress.ip_network(str(item).strip())))
             except ValueError as exc:
                 raise ValueError(
-                    f"BITGOEUL_TRUSTED_PROXIES: {item!r} is not an IP address or network ({exc}); "
+                    f"{variable}: {item!r} is not an IP address or network ({exc}); "
                     "write addresses like 10.0.0.5 or networks like 10.0.0.0/24, separated by "
                     "commas."
                 ) from None
         return networks
+
+    @property
+    def metrics_network_list(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(network) for network in self.metrics_networks]
 
     @property
     def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

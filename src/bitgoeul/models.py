@@ -40,6 +40,14 @@ from bitgoeul.mydata.models import (
     ProjectUse,
     Receipt,
 )
+from bitgoeul.programmes.models import (
+    Cohort,
+    Course,
+    Enrolment,
+    Lab,
+    LabResult,
+    SupportApplication,
+)
 from bitgoeul.query.models import QueryRun, SavedQuery
 from bitgoeul.testbed.models import (
     TestbedRerun,
@@ -48,6 +56,7 @@ from bitgoeul.testbed.models import (
     TestbedTeam,
     TestbedTeamMember,
 )
+from bitgoeul.tower.models import TowerSnapshot
 
 __all__ = [
     "AccessRequest",
@@ -62,8 +71,10 @@ __all__ = [
     "CivicProblem",
     "CivicSupport",
     "CivicTransition",
+    "Cohort",
     "Consent",
     "ConsentEvent",
+    "Course",
     "CreditAccount",
     "CreditEntry",
     "Dataset",
@@ -74,9 +85,12 @@ __all__ = [
     "DpPersonRows",
     "DpProfile",
     "DpRelease",
+    "Enrolment",
     "IngestRun",
     "Job",
     "JobWorker",
+    "Lab",
+    "LabResult",
     "LinkageApproval",
     "LinkageProject",
     "LinkageRun",
@@ -94,11 +108,13 @@ __all__ = [
     "Receipt",
     "ReleaseDecision",
     "SavedQuery",
+    "SupportApplication",
     "TestbedRerun",
     "TestbedSubmission",
     "TestbedTask",
     "TestbedTeam",
     "TestbedTeamMember",
+    "TowerSnapshot",
     "User",
     "WebSession",
 ]

@@ -15,12 +15,14 @@ from bitgoeul.demo.testbed_data import DEMO_TASKS, ELECTRICITY
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.governance.models import AccessRequest, Agreement, Project
 from bitgoeul.linkage.models import LinkageRun
+from bitgoeul.mydata.models import MyDataSource
 from bitgoeul.testbed import queries as testbed_queries
 
 ACCOUNTS = {
     "operator", "kepco", "kdn", "kpx", "lge", "naver", "skt", "kt", "lguplus", "nia", "kisa",
     "cnuh", "chosun", "gwangju", "researcher", "citizen",
     "jiwoo", "seoyeon", "minjun", "haeun", "doyun", "yuna",
+    *(f"citizen{i}" for i in range(2, 13)),
 }  # fmt: skip
 
 
@@ -49,14 +51,24 @@ def test_building_the_demo_twice_creates_every_account_and_dataset_once(
         assert operator is not None
         assert operator.organization is not None
         assert operator.organization.slug == "ai-hub"
-        assert session.scalar(select(func.count()).select_from(Organization)) == 15
+        assert session.scalar(select(func.count()).select_from(Organization)) == 15 + 3  # startups
         # Each task: training + hidden test; each of the three demo linkages: its linked dataset.
+        # My Data's three pools are published by the city as well.
         published = len(CATALOGUE) + 2 * len(DEMO_TASKS) + 3
-        assert session.scalar(select(func.count()).select_from(Dataset)) == published
+        pools = set(session.scalars(select(MyDataSource.pool_dataset_id)))
+        assert len(pools) == 3
+        assert session.scalar(select(func.count()).select_from(Dataset)) == published + 3
         runs = session.scalars(select(LinkageRun)).all()
         assert [r.status.value for r in runs] == ["succeeded"] * 3
         assert sorted(r.report["method"] for r in runs) == ["bloom", "exact", "probabilistic"]
-        assert session.scalar(select(func.count()).select_from(DatasetVersion)) == published
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(DatasetVersion)
+                .where(DatasetVersion.dataset_id.not_in(pools))
+            )
+            == published
+        )
         user = authenticate(session, settings=settings, username="cnuh", password="demo")
         assert user.role.value == "steward"
 
@@ -70,10 +82,11 @@ def test_building_the_demo_twice_creates_every_account_and_dataset_once(
         assert requests == {
             ("kepco-household-electricity-hourly", "approved"),
             ("cnuh-visits-diagnoses", "pending"),
+            ("donated-household-electricity", "approved"),  # My Data's pool
         }
-        agreement = session.scalars(select(Agreement)).one()
-        assert agreement.revoked_at is None
-        assert not agreement.grants_identifiers
+        agreements = session.scalars(select(Agreement)).all()
+        assert len(agreements) == 2
+        assert all(a.revoked_at is None and not a.grants_identifiers for a in agreements)
     engine.dispose()
 
 

@@ -48,7 +48,12 @@ def _org(db: Session, slug: str, kind: OrganizationKind) -> Organization:
 
 
 def _user(db: Session, username: str, role: Role, org: Organization | None) -> User:
-    user = User(username=username, password_hash="x", role=role, organization_id=org.id)
+    user = User(
+        username=username,
+        password_hash="x",
+        role=role,
+        organization_id=org.id if org is not None else None,
+    )
     db.add(user)
     db.flush()
     return user
@@ -96,12 +101,15 @@ def build_city(db: Session, settings: Settings, app: Any, tmp_path: Path) -> Lin
     hospital_org = _org(db, "cnuh", OrganizationKind.agency)
     kisa = _org(db, "kisa", OrganizationKind.agency)
     lab = _org(db, "gist-lab", OrganizationKind.research)
+    hub = _org(db, "ai-hub", OrganizationKind.operator)
     users = {
         "kepco_steward": _user(db, "kepco-steward", Role.steward, kepco_org),
         "hospital_steward": _user(db, "cnuh-steward", Role.steward, hospital_org),
         "custodian": _user(db, "kisa-steward", Role.steward, kisa),
         "researcher": _user(db, "researcher", Role.member, lab),
         "outsider": _user(db, "outsider", Role.member, lab),
+        "operator": _user(db, "operator", Role.operator, hub),
+        "citizen": _user(db, "citizen", Role.citizen, None),
     }
     tokens = issue_tokens(db, users)
     db.commit()

@@ -25,25 +25,45 @@ def reference_dice(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(0, 10_000))
-def test_dice_on_packed_words_equals_counting_bits_one_by_one(seed: int) -> None:
+@given(st.integers(0, 10_000), st.sampled_from(["popcount", "numpy"]))
+def test_dice_on_packed_words_equals_counting_bits_one_by_one(seed: int, engine: str) -> None:
     left, right = random_encodings(seed, 6), random_encodings(seed + 1, 5)
+    left[2] = 0
+    right[1] = 0  # two empty encodings: Dice 0, not a division by zero
     i, j = np.repeat(np.arange(6), 5), np.tile(np.arange(5), 6)
-    scores = similarity.dice_pairs(left, right, i, j)
+    scores = similarity.dice_pairs(left, right, i, j, chunk=7, engine=engine)  # type: ignore[arg-type]
     expected = [reference_dice(left[a], right[b]) for a, b in zip(i, j, strict=True)]
     assert np.allclose(scores, expected, atol=1e-6)
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.integers(0, 10_000), st.sampled_from([0.3, 0.4, 0.5]))
-def test_all_pairs_above_a_threshold_are_found_and_no_other(seed: int, threshold: float) -> None:
-    left, right = random_encodings(seed, 40, 16), random_encodings(seed + 7, 30, 16)
-    i, j, scores = similarity.pairs_above(left, right, threshold, chunk=16)
+@given(
+    st.integers(0, 10_000),
+    st.sampled_from([0.3, 0.4, 0.5, 0.6]),
+    st.sampled_from([1, 4, 11, 16]),
+    st.sampled_from(["popcount", "blas"]),
+)
+def test_all_pairs_above_a_threshold_are_found_and_no_other(
+    seed: int, threshold: float, words: int, engine: str
+) -> None:
+    left, right = random_encodings(seed, 40, words), random_encodings(seed + 7, 1100, words)
+    left[3] = 0  # an empty encoding: Dice 0 with everything
+    right[5:9] = left[:4]  # some pairs at Dice 1
+    i, j, scores = similarity.pairs_above(left, right, threshold, chunk=16, engine=engine)  # type: ignore[arg-type]
     everything = similarity.dice_matrix(left, right)
-    assert {(int(a), int(b)) for a, b in zip(i, j, strict=True)} == set(
+    assert list(zip(i.tolist(), j.tolist(), strict=True)) == list(
         zip(*map(np.ndarray.tolist, np.nonzero(everything >= threshold)), strict=True)
-    )
+    )  # every pair, ordered by left then right
     assert np.allclose(scores, everything[i, j], atol=1e-6)
+
+
+def test_a_record_like_very_many_others_is_not_cut_short() -> None:
+    left = random_encodings(1, 3, 16)
+    right = np.repeat(left[:1], 200, axis=0)  # 200 copies of left[0]: more than one pass holds
+    i, j, scores = similarity.pairs_above(left, right, 0.9)
+    assert (i == 0).sum() == 200
+    assert np.all(scores[i == 0] == 1.0)
+    assert j[i == 0].tolist() == list(range(200))
 
 
 def test_blocking_pairs_records_sharing_any_block_key_once() -> None:
@@ -83,3 +103,22 @@ def test_bloom_filter_linkage_finds_the_generated_truth() -> None:
     quality = similarity.quality(found, data.truth)
     assert quality.precision >= 0.99
     assert quality.f1 >= 0.98
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.lists(st.one_of(st.none(), st.sampled_from("abcde")), max_size=3), max_size=12),
+    st.lists(st.lists(st.one_of(st.none(), st.sampled_from("abcdef")), max_size=3), max_size=12),
+    st.sampled_from([1, 3, 1 << 20]),
+)
+def test_blocking_finds_exactly_the_pairs_sharing_a_key(
+    left: list[list[str | None]], right: list[list[str | None]], chunk: int
+) -> None:
+    i, j = similarity.candidate_pairs(left, right, chunk=chunk)
+    expected = sorted(
+        (a, b)
+        for a, keys_a in enumerate(left)
+        for b, keys_b in enumerate(right)
+        if {k for k in keys_a if k} & {k for k in keys_b if k}
+    )
+    assert list(zip(i.tolist(), j.tolist(), strict=True)) == expected

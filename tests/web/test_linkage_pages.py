@@ -74,3 +74,63 @@ def test_a_page_write_without_its_csrf_token_is_refused(
     sign_in(client, db, settings, city, "kepco_steward")
     response = client.post(f"/linkage/projects/{project_id}/approve", follow_redirects=False)
     assert response.status_code == 403
+
+
+def test_who_sees_and_uses_the_linkage_pages(
+    client: TestClient, db: Session, settings: Settings, app: Any, tmp_path: Path
+) -> None:
+    """Roles x actions on the pages: reading the list, a project and a run; approving; running.
+    A page hidden from someone is 404; a button shown to no one else is refused with 403."""
+    city = build_city(db, settings, app, tmp_path)
+    body = project_body("bloom")
+    project_id = client.post(
+        "/api/v1/linkage/projects", json=body, headers=city.headers("researcher")
+    ).json()["id"]
+    spare_id = client.post(
+        "/api/v1/linkage/projects", json=body, headers=city.headers("researcher")
+    ).json()["id"]
+    for steward in ("kepco_steward", "hospital_steward"):
+        client.post(f"/api/v1/linkage/projects/{project_id}/approve", headers=city.headers(steward))
+    run_id = client.post(
+        f"/api/v1/linkage/projects/{project_id}/runs", headers=city.headers("custodian")
+    ).json()["id"]
+    involved = {"researcher", "kepco_steward", "hospital_steward", "custodian", "operator"}
+    seen: dict[tuple[str, str], int] = {}
+    for who in ("citizen", "outsider", *sorted(involved)):
+        token = sign_in(client, db, settings, city, who)
+        listed = client.get("/linkage")
+        seen[(who, "list")] = listed.status_code
+        seen[(who, "lists the project")] = int(f"/linkage/projects/{project_id}" in listed.text)
+        seen[(who, "project")] = client.get(f"/linkage/projects/{project_id}").status_code
+        seen[(who, "run")] = client.get(f"/linkage/runs/{run_id}").status_code
+        seen[(who, "approve")] = client.post(
+            f"/linkage/projects/{spare_id}/approve",
+            data={"csrf_token": token},
+            follow_redirects=False,
+        ).status_code
+        if seen[(who, "approve")] == 303:  # approved once per organization: a fresh one
+            spare_id = client.post(
+                "/api/v1/linkage/projects", json=body, headers=city.headers("researcher")
+            ).json()["id"]
+        seen[(who, "run it")] = client.post(
+            f"/linkage/projects/{project_id}/runs",
+            data={"csrf_token": token},
+            follow_redirects=False,
+        ).status_code
+    expected: dict[tuple[str, str], int] = {}
+    for who in ("citizen", "outsider", *sorted(involved)):
+        inside = who in involved
+        expected[(who, "list")] = 200
+        expected[(who, "lists the project")] = int(inside)
+        expected[(who, "project")] = 200 if inside else 404
+        expected[(who, "run")] = 200 if inside else 404
+        expected[(who, "approve")] = (
+            303 if who in ("kepco_steward", "hospital_steward") else 403 if inside else 404
+        )
+        expected[(who, "run it")] = (
+            303 if who in ("custodian", "operator") else 403 if inside else 404
+        )
+    assert seen == expected
+    client.cookies.clear()
+    for path in ("/linkage", f"/linkage/projects/{project_id}", f"/linkage/runs/{run_id}"):
+        assert client.get(path, follow_redirects=False).status_code == 401, path

@@ -18,7 +18,12 @@ from bitgoeul.governance.decision import ColumnClass
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
 from bitgoeul.linkage.models import LinkageMethod
 from bitgoeul.linkage.models import RunStatus as LinkageRunStatus
+from bitgoeul.mydata.actions import USE_EVENTS
+from bitgoeul.mydata.models import ConsentStatus, EventKind, Tier
+from bitgoeul.mydata.views import NOTICES as MYDATA_NOTICES
+from bitgoeul.programmes.models import ApplicationStatus, EnrolmentStatus
 from bitgoeul.query.models import RunStatus
+from bitgoeul.tower.indicators import DEFINITIONS, GROUPS
 from bitgoeul.web.audit_pages import RESULTS, SENTENCE_ACTIONS
 from bitgoeul.web.civic_pages import DECISIONS, NOTICES
 from bitgoeul.web.i18n import LANGUAGES, message_catalog
@@ -57,12 +62,23 @@ DYNAMIC_KEYS = {
     "linkage.method.": [m.value for m in LinkageMethod],
     "linkage.status.": [s.value for s in LinkageRunStatus],
     "query.example.": list(EXAMPLES),
+    "tower.group.": list(GROUPS),
+    "tower.indicator.": [d.key for d in DEFINITIONS],
+    "tower.unit.": ["hours", "days", "epsilon"],
+    "programmes.status.": [s.value for s in ApplicationStatus],
+    "academy.status.": [s.value for s in EnrolmentStatus],
     "civic.state.": [s.value for s in ProblemState],
     "civic.notice.": list(NOTICES),
     "civic.decision.": list(DECISIONS),
     "civic.proposed_by.": [s.value for s in Side],
     "civic.why.": list(READINESS_REASONS),
     "civic.every.": ["as_is", "day", "week", "month", "quarter", "year"],
+    "mydata.notice.": list(MYDATA_NOTICES),
+    "mydata.tier.": [t.value for t in Tier],
+    "mydata.tier_help.": [t.value for t in Tier],
+    "mydata.status.": [s.value for s in ConsentStatus],
+    "mydata.event.": [k.value for k in EventKind],
+    "mydata.door.": list(USE_EVENTS.values()),
 }
 
 

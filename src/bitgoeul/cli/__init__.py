@@ -20,9 +20,11 @@ from bitgoeul.cli.governance import agreement_app, project_app, request_app
 from bitgoeul.cli.jobs import credits_app, job_app
 from bitgoeul.cli.linkage import linkage_app
 from bitgoeul.cli.mydata import mydata_app
+from bitgoeul.cli.programmes import academy_app, programme_app
 from bitgoeul.cli.query import query_app
 from bitgoeul.cli.server import demo, serve, worker
 from bitgoeul.cli.testbed import testbed_app
+from bitgoeul.cli.tower import tower_app
 from bitgoeul.config import Settings
 from bitgoeul.messages import validation_problems
 
@@ -68,6 +70,9 @@ app.add_typer(credits_app, name="credits")
 app.add_typer(testbed_app, name="testbed")
 app.add_typer(audit_app, name="audit")
 app.add_typer(linkage_app, name="linkage")
+app.add_typer(tower_app, name="tower")
+app.add_typer(programme_app, name="programme")
+app.add_typer(academy_app, name="academy")
 app.add_typer(civic_app, name="civic")
 
 __all__ = ["app"]

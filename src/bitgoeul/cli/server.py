@@ -10,6 +10,7 @@ beside its server.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -31,6 +32,7 @@ from bitgoeul.app import create_app, make_job_runner
 from bitgoeul.civic.actions import escalate_overdue
 from bitgoeul.cli.context import console, fail, hub_of
 from bitgoeul.compute.executors import make_executor
+from bitgoeul.compute.runner import JobRunner
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.demo import DemoAccount, build_demo_city
@@ -38,6 +40,7 @@ from bitgoeul.demo.build import DEFAULT_PEOPLE, DEFAULT_SEED, demo_settings
 from bitgoeul.demo.institutions import DEMO_PASSWORD
 from bitgoeul.errors import BitgoeulError
 from bitgoeul.storage import make_store
+from bitgoeul.tower import actions as tower_actions
 
 CIVIC_ESCALATION_SECONDS = 300.0
 DEFAULT_HOST = "127.0.0.1"
@@ -84,6 +87,16 @@ def serve(
     server.run()
 
 
+def _daily_snapshot(runner: JobRunner) -> None:
+    """Take the tower's snapshot of the day unless it exists; a failure is logged, never
+    stops the worker (the next check tries again)."""
+    try:
+        with runner.sessions() as session:
+            tower_actions.snapshot_if_missing(session)
+    except Exception:
+        logging.getLogger(__name__).exception("the control tower's daily snapshot failed")
+
+
 def escalate_overdue_triage(sessions: sessionmaker[Session]) -> None:
     """Tell operators of civic triage past its deadline (``civic.actions.escalate_overdue``);
     a database hiccup is printed and the worker carries on with its jobs."""
@@ -126,8 +139,12 @@ def worker(
         "Ctrl+C stops it."
     )
     try:
-        # Between jobs, the worker also tells operators of civic triage past its deadline.
-        while not stop.wait(CIVIC_ESCALATION_SECONDS):
+        # Between jobs, the worker also tells operators of civic triage past its deadline
+        # and takes the control tower's daily snapshot when the day has none.
+        while True:
+            _daily_snapshot(runner)
+            if stop.wait(CIVIC_ESCALATION_SECONDS):
+                break
             escalate_overdue_triage(sessions)
     finally:
         console.print("Stopping: running jobs are cancelled and recorded.")

@@ -26,6 +26,7 @@ from bitgoeul.client._models import (
     CivicCounts,
     CivicProblem,
     CivicProblemList,
+    Course,
     CreditBalance,
     Dataset,
     DatasetList,
@@ -33,9 +34,11 @@ from bitgoeul.client._models import (
     DpBudget,
     DpQuote,
     DpRelease,
+    Enrolment,
     IngestRun,
     Job,
     JobLog,
+    LabResult,
     Leaderboard,
     LinkageProject,
     LinkageRun,
@@ -48,11 +51,15 @@ from bitgoeul.client._models import (
     QueryRun,
     Release,
     SavedQuery,
+    SupportApplication,
     TestbedInvitation,
     TestbedRerun,
     TestbedSubmission,
     TestbedTask,
     TestbedTeam,
+    TowerDay,
+    TowerIndicators,
+    TowerSnapshot,
     User,
 )
 
@@ -711,6 +718,133 @@ class Client:
     def linkage_run(self, id: int) -> LinkageRun:
         """A run's status, linked dataset and match-rate report."""
         return LinkageRun.model_validate(self._json("GET", f"/linkage/runs/{id}"))
+
+    # the control tower
+
+    def tower_indicators(self) -> TowerIndicators:
+        """Every indicator now, with its target (exact for operators; otherwise values about
+        fewer than k people are suppressed)."""
+        return TowerIndicators.model_validate(self._json("GET", "/tower/indicators"))
+
+    def tower_history(self, days: int = 365) -> list[TowerDay]:
+        """The daily snapshots of the last ``days`` days, oldest first."""
+        body = self._json("GET", "/tower/history", params={"days": days})
+        return [TowerDay.model_validate(day) for day in body]
+
+    def take_tower_snapshot(self) -> TowerSnapshot:
+        """Keep today's values (operators); taken again the same day, it refreshes the day."""
+        return TowerSnapshot.model_validate(self._json("POST", "/tower/snapshots"))
+
+    # programmes
+
+    def apply_for_support(
+        self,
+        summary: str,
+        *,
+        employees: int = 0,
+        cpu_hours: Decimal | int | str = 0,
+        gpu_hours: Decimal | int | str = 0,
+        data_access_help: bool = False,
+        testbed_sponsorship: bool = False,
+    ) -> SupportApplication:
+        """Apply for support for your startup (an organization of kind ``company``)."""
+        body = {
+            "summary": summary,
+            "employees": employees,
+            "cpu_hours": str(cpu_hours),
+            "gpu_hours": str(gpu_hours),
+            "data_access_help": data_access_help,
+            "testbed_sponsorship": testbed_sponsorship,
+        }
+        return SupportApplication.model_validate(
+            self._json("POST", "/programmes/applications", json=body)
+        )
+
+    def support_applications(self, status: str | None = None) -> list[SupportApplication]:
+        """Your organization's applications (operators: all of them)."""
+        params = {"status": status} if status else None
+        body = self._json("GET", "/programmes/applications", params=params)
+        return [SupportApplication.model_validate(a) for a in body]
+
+    def support_application(self, id: int) -> SupportApplication:
+        return SupportApplication.model_validate(
+            self._json("GET", f"/programmes/applications/{id}")
+        )
+
+    def review_application(
+        self,
+        id: int,
+        decision: str,
+        *,
+        note: str = "",
+        cpu_hours: Decimal | int | str | None = None,
+        gpu_hours: Decimal | int | str | None = None,
+    ) -> SupportApplication:
+        """Approve (credits granted into the ledger) or reject (with a ``note``); operators."""
+        body: dict[str, Any] = {"decision": decision, "note": note}
+        if cpu_hours is not None:
+            body["cpu_hours"] = str(cpu_hours)
+        if gpu_hours is not None:
+            body["gpu_hours"] = str(gpu_hours)
+        return SupportApplication.model_validate(
+            self._json("POST", f"/programmes/applications/{id}/review", json=body)
+        )
+
+    def withdraw_application(self, id: int) -> SupportApplication:
+        return SupportApplication.model_validate(
+            self._json("POST", f"/programmes/applications/{id}/withdraw")
+        )
+
+    # the academy
+
+    def courses(self) -> list[Course]:
+        return [Course.model_validate(c) for c in self._json("GET", "/academy/courses")]
+
+    def course(self, slug: str) -> Course:
+        return Course.model_validate(self._json("GET", f"/academy/courses/{slug}"))
+
+    def create_course(self, slug: str, title: str, **fields: str) -> Course:
+        """Create a course (operators); ``fields``: ``title_ko``, ``description``, ..."""
+        body = {"slug": slug, "title": title, **fields}
+        return Course.model_validate(self._json("POST", "/academy/courses", json=body))
+
+    def add_cohort(
+        self, course: str, name: str, starts_on: date, ends_on: date, capacity: int
+    ) -> Course:
+        """Open a cohort of ``course`` (operators); the course with its cohorts."""
+        body = {
+            "name": name,
+            "starts_on": starts_on.isoformat(),
+            "ends_on": ends_on.isoformat(),
+            "capacity": capacity,
+        }
+        return Course.model_validate(
+            self._json("POST", f"/academy/courses/{course}/cohorts", json=body)
+        )
+
+    def add_lab(self, course: str, slug: str, title: str, task: str, pass_mark: float) -> Course:
+        """Add a lab on testbed task ``task`` to ``course`` (operators)."""
+        body = {"slug": slug, "title": title, "task": task, "pass_mark": pass_mark}
+        return Course.model_validate(
+            self._json("POST", f"/academy/courses/{course}/labs", json=body)
+        )
+
+    def enrol(self, cohort: int) -> Enrolment:
+        return Enrolment.model_validate(self._json("POST", f"/academy/cohorts/{cohort}/enrolments"))
+
+    def enrolments(self) -> list[Enrolment]:
+        return [Enrolment.model_validate(e) for e in self._json("GET", "/academy/enrolments")]
+
+    def grade_lab(self, enrolment: int, lab: str) -> LabResult:
+        """Grade ``lab`` from your best score on its testbed task."""
+        return LabResult.model_validate(
+            self._json("POST", f"/academy/enrolments/{enrolment}/labs/{lab}/grade")
+        )
+
+    def withdraw_enrolment(self, enrolment: int) -> Enrolment:
+        return Enrolment.model_validate(
+            self._json("POST", f"/academy/enrolments/{enrolment}/withdraw")
+        )
 
     def _post_bundle(
         self, path: str, directory_or_archive: str | Path, spec: dict[str, Any]

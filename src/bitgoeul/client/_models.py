@@ -638,6 +638,120 @@ class LinkageRun(_HubModel):
     error: str = ""
 
 
+class TowerIndicator(_HubModel):
+    """One control-tower indicator: ``value`` None when not available, nothing measured yet,
+    or suppressed (``suppressed``: about fewer than k people, shown only to operators)."""
+
+    key: str
+    group: str
+    unit: str
+    value: float | None = None
+    available: bool = True
+    suppressed: bool = False
+    basis: int | None = None
+    target: int | None = None
+    progress: float | None = None
+
+
+class TowerIndicators(_HubModel):
+    """Every indicator now; ``exact`` for operators; datasets and versions per institution."""
+
+    at: datetime
+    exact: bool
+    k: int
+    indicators: list[TowerIndicator]
+    institutions: list[dict[str, Any]] = []
+
+    def get(self, key: str) -> TowerIndicator:
+        """The indicator named ``key`` (KeyError when there is none)."""
+        for indicator in self.indicators:
+            if indicator.key == key:
+                return indicator
+        raise KeyError(key)
+
+
+class TowerDay(_HubModel):
+    """One day's snapshot: each indicator's value (None: none kept, or suppressed)."""
+
+    day: date
+    values: dict[str, float | None]
+
+
+class TowerSnapshot(_HubModel):
+    day: date
+    taken_at: datetime
+    created: bool
+    values: dict[str, float | None] = {}
+
+
+class SupportApplication(_HubModel):
+    """A startup's support application and the operator's answer."""
+
+    id: int
+    organization: str
+    status: str
+    summary: str = ""
+    employees: int = 0
+    cpu_hours: Decimal = Decimal(0)
+    gpu_hours: Decimal = Decimal(0)
+    data_access_help: bool = False
+    testbed_sponsorship: bool = False
+    granted_cpu_hours: Decimal = Decimal(0)
+    granted_gpu_hours: Decimal = Decimal(0)
+    review_note: str = ""
+    created_at: datetime | None = None
+    decided_at: datetime | None = None
+
+
+class Cohort(_HubModel):
+    id: int
+    name: str
+    starts_on: date
+    ends_on: date
+    capacity: int
+    enrolled: int = 0
+
+
+class Lab(_HubModel):
+    """A hands-on lab: a testbed task and the score that passes it."""
+
+    slug: str
+    title: str
+    task: str
+    metric: str = ""
+    higher_is_better: bool = True
+    pass_mark: float
+
+
+class Course(_HubModel):
+    slug: str
+    title: str
+    title_ko: str = ""
+    description: str = ""
+    cohorts: list[Cohort] = []
+    labs: list[Lab] = []
+    completed: int = 0
+
+
+class LabResult(_HubModel):
+    lab: str
+    score: float | None = None
+    passed: bool = False
+    graded_at: datetime | None = None
+
+
+class Enrolment(_HubModel):
+    """An enrolment in a cohort: ``status`` enrolled, completed or withdrawn."""
+
+    id: int
+    course: str
+    cohort: str
+    cohort_id: int
+    status: str
+    completed_at: datetime | None = None
+    results: list[LabResult] = []
+
+
 class CivicChallenge(_HubModel):
     """What the department and the operator agreed for a civic problem, its testbed task, its
     pilot and the indicator's measured series; ``progress`` (0 to 1) is computed by the hub."""

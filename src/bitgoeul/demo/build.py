@@ -37,7 +37,10 @@ from bitgoeul.demo.institutions import (
     INSTITUTIONS,
 )
 from bitgoeul.demo.linkage import ensure_demo_linkage
+from bitgoeul.demo.mydata import CITIZENS as MYDATA_CITIZENS
+from bitgoeul.demo.mydata import ensure_demo_mydata, has_demo_mydata
 from bitgoeul.demo.population import generate_population
+from bitgoeul.demo.programmes import ensure_demo_programmes, has_demo_programmes
 from bitgoeul.demo.sharing import ensure_demo_sharing, has_demo_project
 from bitgoeul.demo.testbed import ensure_demo_testbed, has_demo_testbed
 from bitgoeul.demo.testbed_data import DEMO_TASKS, holdout_create_request, testbed_specs
@@ -166,8 +169,12 @@ def build_demo_city(
             )
             say("running the demo's linkage projects (key custodian: KISA)")
             say(ensure_demo_linkage(session, settings, store))
+            say("seeding the programmes: startups' applications and an academy course")
+            say(ensure_demo_programmes(session, settings))
             say("posting residents' civic problems and running one as a challenge")
             say(ensure_demo_civic(session, settings, store))
+            say("citizens donating their own data (My Data)")
+            say(ensure_demo_mydata(session, settings, store))
             return _summary(session, source_dir, people, seed, created=True)
     finally:
         engine.dispose()
@@ -182,7 +189,9 @@ def _is_complete(session: Session) -> bool:
         and has_demo_project(session)
         and has_demo_credits(session)
         and has_demo_testbed(session)
+        and has_demo_programmes(session)
         and has_demo_civic(session)
+        and has_demo_mydata(session)
     )
 
 
@@ -290,6 +299,11 @@ def _summary(
         accounts.append(DemoAccount(institution.username, institution.role.value, institution.slug))
     accounts.append(DemoAccount(CITIZEN_USERNAME, Role.citizen.value, None))
     accounts += [DemoAccount(name, Role.citizen.value, None) for name in CIVIC_RESIDENTS]
+    accounts += [
+        DemoAccount(name, Role.citizen.value, None)
+        for name in MYDATA_CITIZENS
+        if name != CITIZEN_USERNAME
+    ]
     catalogue_slugs = [spec.slug for spec in CATALOGUE]
     datasets = list(session.scalars(select(Dataset).where(Dataset.slug.in_(catalogue_slugs))))
     versions = latest_versions(session, [d.id for d in datasets])

@@ -153,6 +153,17 @@ def stored_release(session: Session, request_sha256: str) -> DpRelease | None:
     ).first()
 
 
+def spent_totals(session: Session) -> tuple[int, float]:
+    """Every spent release on the hub: how many, and the ε they spent together (the control
+    tower's indicator)."""
+    count, micro = session.execute(
+        select(func.count(), func.coalesce(func.sum(DpRelease.cost_micro), 0)).where(
+            DpRelease.status == ReleaseStatus.spent
+        )
+    ).one()
+    return int(count), int(micro) / MICRO
+
+
 @dataclass(frozen=True)
 class DatasetEpsilon:
     """The ε a dataset's DP door has given out, all projects together.

@@ -221,7 +221,8 @@ class ClkEncoder:
     _token_ids: dict[tuple[int, str], int] = field(default_factory=dict, init=False)
     _tokens: dict[tuple[int, str], list[str]] = field(default_factory=dict, init=False)
     _value_ids: dict[tuple[int, str, str], list[int]] = field(default_factory=dict, init=False)
-    _positions: list[npt.NDArray[np.int64]] = field(default_factory=list, init=False)
+    # Tokens given an id and not yet hashed: (slot, token), hashed in one batch by ``_table``.
+    _pending: list[tuple[int, str]] = field(default_factory=list, init=False)
     _digit_tables: dict[int, npt.NDArray[np.int64]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -244,11 +245,9 @@ class ClkEncoder:
     def _token_id(self, slot: int, encoding: FieldEncoding, token: str) -> int:
         token_id = self._token_ids.get((slot, token))
         if token_id is None:
-            token_id = len(self._positions)
+            token_id = len(self._token_ids)
             self._token_ids[(slot, token)] = token_id
-            self._positions.append(
-                token_positions(self._keys[slot], token, encoding.hashes, self.schema.length)
-            )
+            self._pending.append((slot, token))
         return token_id
 
     def _digit_table(self, slot: int, encoding: FieldEncoding) -> npt.NDArray[np.int64]:
@@ -313,7 +312,19 @@ class ClkEncoder:
         self._value_ids[(slot, value, salt)] = ids
         return ids
 
-    def encode(self, records: Sequence[Mapping[str, object]]) -> Packed:
+    def encode(self, records: Sequence[Mapping[str, object]], *, batch: int = 50_000) -> Packed:
+        """One packed encoding per record: an (n, bits / 64) array of uint64, made ``batch``
+        records at a time so that the working arrays (a few hundred bit positions per record)
+        stay bounded whatever the number of records; tokens stay remembered across batches."""
+        if len(records) <= batch:
+            return self._encode_batch(records)
+        parts = [
+            self._encode_batch(records[start : start + batch])
+            for start in range(0, len(records), batch)
+        ]
+        return np.concatenate(parts)
+
+    def _encode_batch(self, records: Sequence[Mapping[str, object]]) -> Packed:
         """One packed encoding per record: an (n, bits / 64) array of uint64.
 
         Work is done per distinct value, not per record: each field's values are mapped to
@@ -393,14 +404,26 @@ class ClkEncoder:
 
     def _table(self) -> npt.NDArray[np.int64]:
         """Token positions as one matrix, rows padded with -1 to the widest token; extended
-        only by the tokens new since the last batch."""
-        done = len(self._table_rows)
-        if done < len(self._positions):
-            width = max(f.hashes for f in self.schema.fields)
-            grown = np.full((len(self._positions) - done, width), -1, dtype=np.int64)
-            for index, p in enumerate(self._positions[done:]):
-                grown[index, : len(p)] = p
-            self._table_rows = np.concatenate([self._table_rows, grown])
+        only by the tokens new since the last batch, hashed together: one HMAC-SHA256 per
+        token (``hmac.digest``, the one-shot C path; a second block only for a field with
+        more than 16 bits per token), the 16-bit words read with one NumPy view, exactly as
+        ``token_positions`` reads them."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return self._table_rows
+        width = max(f.hashes for f in self.schema.fields)
+        blocks = (width + 15) // 16
+        keys = self._keys
+        digests = b"".join(
+            hmac.digest(keys[slot], token.encode() + bytes([block]), "sha256")
+            for slot, token in pending
+            for block in range(blocks)
+        )
+        words = np.frombuffer(digests, dtype="<u2").reshape(len(pending), blocks * 16)
+        grown = (words[:, :width].astype(np.int64)) % self.schema.length
+        hashes = np.array([self.schema.fields[slot].hashes for slot, _ in pending])
+        grown[np.arange(width)[None, :] >= hashes[:, None]] = -1
+        self._table_rows = np.concatenate([self._table_rows, grown])
         return self._table_rows
 
     def _harden(self, bits: npt.NDArray[np.bool_]) -> Packed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bitgoeul.accounts.actor import Actor
@@ -12,7 +12,7 @@ from bitgoeul.catalog.queries import get_dataset, version_of
 from bitgoeul.errors import NotAuthenticated, NotFound
 from bitgoeul.governance.decision import DecisionContext, LinkageTerms
 from bitgoeul.governance.models import ProjectMember
-from bitgoeul.linkage.models import LinkageProject, LinkageRun
+from bitgoeul.linkage.models import LinkageProject, LinkageRun, RunStatus
 from bitgoeul.linkage.schemas import ApprovalPublic, LinkageProjectPublic, LinkageRunPublic
 from bitgoeul.messages import msg
 from bitgoeul.privacy import views
@@ -186,3 +186,15 @@ def runs_of(session: Session, project: LinkageProject) -> list[LinkageRun]:
             .order_by(LinkageRun.id.desc())
         )
     )
+
+
+def run_counts(session: Session) -> tuple[int, int]:
+    """Linkage runs on the hub: all of them, and those that succeeded (the control tower's
+    indicator)."""
+    total, succeeded = session.execute(
+        select(
+            func.count(),
+            func.count().filter(LinkageRun.status == RunStatus.succeeded),
+        ).select_from(LinkageRun)
+    ).one()
+    return int(total), int(succeeded)

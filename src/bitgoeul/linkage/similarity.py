@@ -15,7 +15,7 @@ connected component with SciPy's ``linear_sum_assignment``).
 
 from __future__ import annotations
 
-from collections import defaultdict
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,15 +34,35 @@ def popcounts(packed: Packed) -> IntArray:
     return counts
 
 
-def dice_pairs(left: Packed, right: Packed, i: IntArray, j: IntArray) -> FloatArray:
-    """Dice of the pairs (left[i[k]], right[j[k]])."""
+def dice_pairs(
+    left: Packed,
+    right: Packed,
+    i: IntArray,
+    j: IntArray,
+    *,
+    chunk: int = 1 << 20,
+    engine: Literal["popcount", "numpy"] = "popcount",
+) -> FloatArray:
+    """Dice of the pairs (left[i[k]], right[j[k]]): by the compiled popcount kernel (pairs
+    over every core, encodings read in place), or with NumPy ``chunk`` pairs at a time so that
+    the gathered encodings stay small (1M pairs of 1,024-bit encodings: 256 MB)."""
+    if engine == "popcount":
+        from bitgoeul.linkage import popcount
+
+        return popcount.dice_of_pairs(
+            left, right, np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+        )
+    out = np.zeros(len(i), dtype=np.float32)
     if len(i) == 0:
-        return np.zeros(0, dtype=np.float32)
-    both = np.bitwise_count(left[i] & right[j]).sum(axis=1, dtype=np.int64)
-    total = popcounts(left)[i] + popcounts(right)[j]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(total > 0, 2.0 * both / total, 0.0)
-    return score.astype(np.float32)
+        return out
+    ones_left, ones_right = popcounts(left), popcounts(right)
+    for start in range(0, len(i), chunk):
+        a, b = i[start : start + chunk], j[start : start + chunk]
+        both = np.bitwise_count(left[a] & right[b]).sum(axis=1, dtype=np.int64)
+        total = ones_left[a] + ones_right[b]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[start : start + chunk] = np.where(total > 0, 2.0 * both / total, 0.0)
+    return out
 
 
 def _gpu_matmul() -> Any | None:
@@ -93,6 +113,37 @@ def _folded(bits: npt.NDArray[np.bool_]) -> FloatArray:
 
 
 def pairs_above(
+    left: Packed,
+    right: Packed,
+    threshold: float,
+    *,
+    chunk: int = 1024,
+    engine: Literal["popcount", "blas"] = "popcount",
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Every (i, j, dice) with dice ≥ threshold over all pairs, ordered by i then j.
+
+    ``popcount`` (the default): the compiled kernel of ``popcount.py`` (vectorised popcount of
+    the first words of every pair, a bound, the rest for the survivors, every core). ``blas``:
+    float32 matrix products (below), also used for the rare left encoding with more than the
+    kernel's capacity of hits.
+    """
+    if engine == "blas" or len(left) == 0 or len(right) == 0:
+        return _pairs_above_blas(left, right, threshold, chunk=chunk)
+    from bitgoeul.linkage import popcount
+
+    i, j, score, overflow = popcount.pairs_above(left, right, threshold)
+    if overflow:
+        rows = np.asarray(overflow, dtype=np.int64)
+        oi, oj, oscore = _pairs_above_blas(left[rows], right, threshold, chunk=chunk)
+        i = np.concatenate([i, rows[oi]])
+        j = np.concatenate([j, oj])
+        score = np.concatenate([score, oscore])
+        order = np.lexsort((j, i))
+        i, j, score = i[order], j[order], score[order]
+    return i, j, score
+
+
+def _pairs_above_blas(
     left: Packed, right: Packed, threshold: float, *, chunk: int = 1024
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Every (i, j, dice) with dice ≥ threshold, comparing all pairs chunk by chunk.
@@ -140,27 +191,55 @@ def pairs_above(
 
 
 def candidate_pairs(
-    left_blocks: Sequence[Iterable[str | None]], right_blocks: Sequence[Iterable[str | None]]
+    left_blocks: Sequence[Iterable[str | None]],
+    right_blocks: Sequence[Iterable[str | None]],
+    *,
+    chunk: int = 1 << 25,
 ) -> tuple[IntArray, IntArray]:
-    """Pairs of records sharing at least one block key (each pair once, sorted)."""
-    index: dict[str, list[int]] = defaultdict(list)
-    for position, keys in enumerate(left_blocks):
-        for key in keys:
-            if key is not None:
-                index[key].append(position)
-    lefts: list[IntArray] = []
-    rights: list[IntArray] = []
-    for position, keys in enumerate(right_blocks):
-        for key in keys:
-            members = index.get(key) if key is not None else None
-            if members:
-                lefts.append(np.asarray(members, dtype=np.int64))
-                rights.append(np.full(len(members), position, dtype=np.int64))
-    if not lefts:
+    """Pairs of records sharing at least one block key (each pair once, sorted).
+
+    Keys become integers; the left side's records are grouped by key; each right record's
+    keys are expanded into the left records sharing them, about ``chunk`` pairs at a time,
+    as codes ``left · n_right + right``, then deduplicated. Memory: a few bytes per key plus
+    16 bytes per candidate pair (the codes, sorted once).
+    """
+    ids: dict[str, int] = {}
+
+    def flatten(blocks: Sequence[Iterable[str | None]]) -> tuple[IntArray, IntArray]:
+        records: list[int] = []
+        found: list[int] = []
+        for position, keys in enumerate(blocks):
+            for key in keys:
+                if key is not None:
+                    records.append(position)
+                    found.append(ids.setdefault(key, len(ids)))
+        return np.asarray(records, dtype=np.int64), np.asarray(found, dtype=np.int64)
+
+    left_records, left_keys = flatten(left_blocks)
+    right_records, right_keys = flatten(right_blocks)
+    if len(left_keys) == 0 or len(right_keys) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.argsort(left_keys, kind="stable")
+    grouped = left_records[order]
+    sizes = np.bincount(left_keys, minlength=len(ids))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    per_entry = sizes[right_keys]
     n_right = max(len(right_blocks), 1)
-    codes = np.unique(np.concatenate(lefts) * n_right + np.concatenate(rights))
-    return codes // n_right, codes % n_right
+    codes: list[IntArray] = []
+    cumulative = np.cumsum(per_entry)
+    cuts = np.searchsorted(cumulative, np.arange(chunk, int(cumulative[-1]), chunk), side="right")
+    edges = np.unique(np.concatenate([[0], cuts, [len(per_entry)]])).tolist()
+    for first, last in itertools.pairwise(edges):
+        counts = per_entry[first:last]
+        total = int(counts.sum())
+        if total:
+            offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+            lefts = grouped[np.repeat(starts[right_keys[first:last]], counts) + offsets]
+            codes.append(lefts * n_right + np.repeat(right_records[first:last], counts))
+    if not codes:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    unique = np.unique(np.concatenate(codes))
+    return unique // n_right, unique % n_right
 
 
 @dataclass(frozen=True)

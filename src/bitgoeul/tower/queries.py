@@ -1,18 +1,21 @@
 """Reads for the operators' home page (``/hub``): the hub's state, each part pointing at the
 page where it is handled.
 
-Only reads, only for operators.  It will grow into the control tower (indicators, daily
-snapshots, ``/metrics``); today it answers "what needs me now": pending access requests, output
-reviews, running and queued jobs, failed uploads, credit balances, the ε spent from each
-secure dataset's DP budget and whether the audit chain holds.  Checking the chain reads the
-whole log (``audit.queries.verify_chain``), so the page's cost grows with the log; a hub with
-millions of entries will want the result kept.
+Only reads.  :func:`hub_state` is for operators and answers "what needs me now": pending
+access requests, output reviews, running and queued jobs, failed uploads, credit balances,
+the ε spent from each secure dataset's DP budget and whether the audit chain holds.  Checking
+the chain reads the whole log (``audit.queries.verify_chain``), so the page's cost grows with
+the log; a hub with millions of entries will want the result kept.
+
+:func:`history` reads the daily snapshots the tower keeps (``tower.actions.take_snapshot``)
+for the charts and the API; :func:`public_history` blanks, day by day, the values about people
+that rested on too few records, as ``tower.indicators.suppressed`` does for today's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +32,8 @@ from bitgoeul.dp.queries import epsilon_spent_per_dataset
 from bitgoeul.errors import AccessDenied, NotAuthenticated
 from bitgoeul.governance.models import AccessRequest, Project, RequestStatus
 from bitgoeul.messages import msg
+from bitgoeul.tower import indicators
+from bitgoeul.tower.models import TowerSnapshot
 
 SHOWN = 10
 FAILED_INGESTS_DAYS = 30
@@ -198,3 +203,44 @@ def hub_state(session: Session, *, actor: Actor) -> HubState:
             PrivacySpent(d.dataset, d.cap, d.spent) for d in epsilon_spent_per_dataset(session)
         ],
     )
+
+
+@dataclass(frozen=True)
+class DayValues:
+    """One day's snapshot: each indicator's value (None: not available or nothing measured, or
+    suppressed in the public history)."""
+
+    day: date
+    values: dict[str, float | None]
+    bases: dict[str, int]
+
+
+def history(session: Session, *, days: int = 365, until: date | None = None) -> list[DayValues]:
+    """The snapshots of the last ``days`` days up to ``until`` (today), oldest first."""
+    last = until or utcnow().date()
+    first = last - timedelta(days=days - 1)
+    rows = session.execute(
+        select(TowerSnapshot.day, TowerSnapshot.values, TowerSnapshot.bases)
+        .where(TowerSnapshot.day >= first, TowerSnapshot.day <= last)
+        .order_by(TowerSnapshot.day)
+    )
+    return [DayValues(day, dict(values or {}), dict(bases or {})) for day, values, bases in rows]
+
+
+def public_history(rows: list[DayValues]) -> list[DayValues]:
+    """``rows`` as anyone may see them: small values about people blanked, bases dropped."""
+    about_people = {d.key for d in indicators.DEFINITIONS if d.about_people}
+    is_small = indicators.is_small
+    return [
+        DayValues(
+            row.day,
+            {
+                key: None
+                if key in about_people and is_small(value, int(row.bases.get(key, 0)))
+                else value
+                for key, value in row.values.items()
+            },
+            {},
+        )
+        for row in rows
+    ]

@@ -1,0 +1,185 @@
+"""Startup support applications and the academy's courses, cohorts, labs and enrolments.
+
+Two state machines, both written out in :mod:`bitgoeul.programmes.states` and changed only by
+``programmes.actions`` (each transition audited):
+
+* a ``SupportApplication`` is ``submitted`` by a startup's member, then ``approved`` (its
+  credits flow into the organization's credit ledger through ``compute.credits.grant``) or
+  ``rejected`` by an operator, or ``withdrawn`` by its applicant;
+* an ``Enrolment`` is ``enrolled`` until every lab of the course is passed (``completed``, the
+  record the trainee indicator counts) or it is ``withdrawn``.
+
+A ``Lab`` is a hands-on exercise on a testbed task of the demo data: the trainee's best public
+score on the task is compared with the lab's pass mark (``LabResult``); nobody types a grade.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import Date, Enum, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bitgoeul.audit.models import AuditAction
+from bitgoeul.db.base import Base, utcnow
+
+HOURS = Numeric(14, 6)
+
+
+class ProgrammesAudit(AuditAction):
+    """Support applications and the academy: every move of their state machines."""
+
+    application_submitted = "programme.application_submitted"
+    application_approved = "programme.application_approved"
+    application_rejected = "programme.application_rejected"
+    application_withdrawn = "programme.application_withdrawn"
+    course_created = "academy.course_created"
+    cohort_opened = "academy.cohort_opened"
+    lab_added = "academy.lab_added"
+    enrolled = "academy.enrolled"
+    lab_graded = "academy.lab_graded"
+    course_completed = "academy.course_completed"
+    enrolment_withdrawn = "academy.enrolment_withdrawn"
+
+
+class ApplicationStatus(StrEnum):
+    submitted = "submitted"
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+class EnrolmentStatus(StrEnum):
+    enrolled = "enrolled"
+    completed = "completed"
+    withdrawn = "withdrawn"
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=20,
+        validate_strings=True,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class SupportApplication(Base):
+    """A startup's request for support, and the operator's answer."""
+
+    __tablename__ = "programme_applications"
+    __table_args__ = (Index("ix_programme_applications_org_status", "organization_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    summary: Mapped[str] = mapped_column(Text)
+    # People the startup employs when it applies (self-reported; the jobs indicator sums the
+    # latest figure of each supported startup).
+    employees: Mapped[int] = mapped_column(default=0)
+    cpu_hours: Mapped[Decimal] = mapped_column(HOURS, default=Decimal(0))
+    gpu_hours: Mapped[Decimal] = mapped_column(HOURS, default=Decimal(0))
+    data_access_help: Mapped[bool] = mapped_column(default=False)
+    testbed_sponsorship: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[ApplicationStatus] = mapped_column(
+        _enum(ApplicationStatus, "programme_application_status")
+    )
+    granted_cpu_hours: Mapped[Decimal] = mapped_column(HOURS, default=Decimal(0))
+    granted_gpu_hours: Mapped[Decimal] = mapped_column(HOURS, default=Decimal(0))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Course(Base):
+    __tablename__ = "academy_courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    title_ko: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    description_ko: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Cohort(Base):
+    """One run of a course, with its dates and the most trainees it takes."""
+
+    __tablename__ = "academy_cohorts"
+    __table_args__ = (UniqueConstraint("course_id", "name", name="uq_academy_cohorts_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(
+        ForeignKey("academy_courses.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    capacity: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lab(Base):
+    """A hands-on lab: a testbed task, passed at ``pass_mark`` (in the task's metric's
+    direction)."""
+
+    __tablename__ = "academy_labs"
+    __table_args__ = (UniqueConstraint("course_id", "slug", name="uq_academy_labs_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(
+        ForeignKey("academy_courses.id", ondelete="CASCADE"), index=True
+    )
+    slug: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(300))
+    title_ko: Mapped[str] = mapped_column(String(300), default="")
+    task_id: Mapped[int] = mapped_column(ForeignKey("testbed_tasks.id", ondelete="RESTRICT"))
+    pass_mark: Mapped[float]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Enrolment(Base):
+    __tablename__ = "academy_enrolments"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "user_id", name="uq_academy_enrolments_user"),
+        Index("ix_academy_enrolments_user_status", "user_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(
+        ForeignKey("academy_cohorts.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[EnrolmentStatus] = mapped_column(
+        _enum(EnrolmentStatus, "academy_enrolment_status")
+    )
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LabResult(Base):
+    """The grade of one lab for one enrolment: the best score found when it was last graded."""
+
+    __tablename__ = "academy_lab_results"
+    __table_args__ = (UniqueConstraint("enrolment_id", "lab_id", name="uq_academy_lab_results"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("academy_enrolments.id", ondelete="CASCADE"), index=True
+    )
+    lab_id: Mapped[int] = mapped_column(ForeignKey("academy_labs.id", ondelete="CASCADE"))
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("testbed_submissions.id", ondelete="SET NULL")
+    )
+    score: Mapped[float | None] = mapped_column(default=None)
+    passed: Mapped[bool] = mapped_column(default=False)
+    graded_at: Mapped[datetime] = mapped_column(default=utcnow)
