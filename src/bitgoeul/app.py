@@ -101,7 +101,6 @@ def create_app(
     from bitgoeul.governance.api import router as governance_router
     from bitgoeul.linkage.api import router as linkage_router
     from bitgoeul.mydata.api import router as mydata_router
-    from bitgoeul.mydata.views import router as mydata_pages_router
     from bitgoeul.programmes.api import academy_router
     from bitgoeul.programmes.api import router as programmes_router
     from bitgoeul.query.api import router as query_router
@@ -118,6 +117,7 @@ def create_app(
     from bitgoeul.web.job_pages import router as job_pages_router
     from bitgoeul.web.linkage_pages import router as linkage_pages_router
     from bitgoeul.web.me_pages import router as me_pages_router
+    from bitgoeul.web.mydata_pages import router as mydata_pages_router
     from bitgoeul.web.notification_pages import router as notification_pages_router
     from bitgoeul.web.operator_pages import router as operator_pages_router
     from bitgoeul.web.programme_pages import router as programme_pages_router

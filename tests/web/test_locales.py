@@ -20,13 +20,13 @@ from bitgoeul.linkage.models import LinkageMethod
 from bitgoeul.linkage.models import RunStatus as LinkageRunStatus
 from bitgoeul.mydata.actions import USE_EVENTS
 from bitgoeul.mydata.models import ConsentStatus, EventKind, Tier
-from bitgoeul.mydata.views import NOTICES as MYDATA_NOTICES
 from bitgoeul.programmes.models import ApplicationStatus, EnrolmentStatus
 from bitgoeul.query.models import RunStatus
 from bitgoeul.tower.indicators import DEFINITIONS, GROUPS
 from bitgoeul.web.audit_pages import RESULTS, SENTENCE_ACTIONS
 from bitgoeul.web.civic_pages import DECISIONS, NOTICES
 from bitgoeul.web.i18n import LANGUAGES, message_catalog
+from bitgoeul.web.mydata_pages import NOTICES as MYDATA_NOTICES
 from bitgoeul.web.query_pages import EXAMPLES
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "bitgoeul" / "web"
