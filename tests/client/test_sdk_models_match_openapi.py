@@ -70,6 +70,16 @@ MIRRORS: dict[str, tuple[str, ...]] = {
     "CivicProblem": ("ProblemSummary", "ProblemPublic"),
     "CivicProblemList": ("ProblemPage",),
     "CivicCounts": ("Counts",),
+    "TowerIndicator": ("IndicatorPublic",),
+    "TowerIndicators": ("IndicatorsPublic",),
+    "TowerDay": ("DayPublic",),
+    "TowerSnapshot": ("SnapshotPublic",),
+    "SupportApplication": ("ApplicationPublic",),
+    "Cohort": ("CohortPublic",),
+    "Lab": ("LabPublic",),
+    "Course": ("CoursePublic",),
+    "LabResult": ("LabResultPublic",),
+    "Enrolment": ("EnrolmentPublic",),
 }
 
 

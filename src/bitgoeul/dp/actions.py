@@ -76,7 +76,7 @@ from bitgoeul.governance.queries import decision_context, get_project
 from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
-from bitgoeul.storage.integrity import file_sha256, missing_file, verify_file
+from bitgoeul.storage.integrity import file_sha256
 
 QUOTE_SALT = "bitgoeul.dp.quote"
 QUOTE_MAX_AGE_S = 15 * 60
@@ -557,6 +557,7 @@ def forget_bounded_copies(session: Session, *, store: ObjectStore, version_ids: 
 
 def _release_view(
     session: Session,
+    door: Door,
     *,
     settings: Settings,
     store: ObjectStore,
@@ -580,11 +581,9 @@ def _release_view(
         hash_unique=persons.hash_unique,
     )
     what = f"the DP bounded copy of dataset '{passage.slug}' version {passage.version.number}"
-    try:
-        path = store.local_file(copy.object_key)
-    except NotFound:
-        raise missing_file(what, path=Path(copy.object_key), expected=copy.sha256) from None
-    verify_file(path, copy.sha256, what=what)
+    path = door.read_derived(
+        store, passage, object_key=copy.object_key, sha256=copy.sha256, what=what
+    )
     return engine.View(view.name, path, "SELECT * FROM {source}"), True
 
 
@@ -820,6 +819,7 @@ def release(
         persons = _person_rows(session, passage, plan, view)
         view, copied = _release_view(
             session,
+            door,
             settings=settings,
             store=store,
             passage=passage,

@@ -106,6 +106,8 @@ def _empty_catalog() -> Path:
         return target
 
 
+Connection = duckdb.DuckDBPyConnection  # what ``connection`` yields, for callers' annotations
+
 _databases: OrderedDict[tuple[tuple[str, ...], str, int], duckdb.DuckDBPyConnection] = OrderedDict()
 _databases_lock = threading.Lock()
 

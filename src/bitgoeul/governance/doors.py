@@ -164,14 +164,26 @@ class Door:
     def read_path(self, store: ObjectStore, passage: Passage) -> Path:
         """The admitted version's file, after checking it is the published one."""
         what = f"dataset '{passage.slug}' version {passage.version.number}"
-        expected = passage.version.parquet_sha256
+        return self._checked_file(
+            store, passage, passage.version.object_key, passage.version.parquet_sha256, what
+        )
+
+    def read_derived(
+        self, store: ObjectStore, passage: Passage, *, object_key: str, sha256: str, what: str
+    ) -> Path:
+        """A file the hub derived from the admitted version and keeps in the store (a DP
+        bounded copy), after checking it against the SHA-256 recorded when it was written: it
+        holds the version's rows, so a changed one is refused and reported like the version."""
+        return self._checked_file(store, passage, object_key, sha256, what)
+
+    def _checked_file(
+        self, store: ObjectStore, passage: Passage, object_key: str, expected: str, what: str
+    ) -> Path:
         try:
             try:
-                path = store.local_file(passage.version.object_key)
+                path = store.local_file(object_key)
             except NotFound:
-                raise missing_file(
-                    what, path=Path(passage.version.object_key), expected=expected
-                ) from None
+                raise missing_file(what, path=Path(object_key), expected=expected) from None
             verify_file(path, expected, what=what)
         except IntegrityFailed as error:
             # Reported at once (a caller that keeps its transaction keeps the report too);

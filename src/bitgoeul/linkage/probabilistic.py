@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -195,7 +194,7 @@ def _api_class() -> type[Any]:
 
 
 @contextmanager
-def locked_connection(limits: engine.Limits = LIMITS) -> Iterator[duckdb.DuckDBPyConnection]:
+def locked_connection(limits: engine.Limits = LIMITS) -> Iterator[engine.Connection]:
     """A connection of the locked engine that can read no file at all."""
     with engine.connection([], limits) as conn:
         yield conn
@@ -225,7 +224,7 @@ _STRICT_RULES = (
 _STRICT_RECALL = 0.7
 
 
-def _prior(conn: duckdb.DuckDBPyConnection, present: set[str], n_left: int, n_right: int) -> float:
+def _prior(conn: engine.Connection, present: set[str], n_left: int, n_right: int) -> float:
     """The probability that two random records match, from the strict rules' pairs."""
     rules = [columns for columns, needs in _STRICT_RULES if needs <= present]
     if not rules or not n_left or not n_right:
@@ -242,7 +241,7 @@ def _prior(conn: duckdb.DuckDBPyConnection, present: set[str], n_left: int, n_ri
 
 
 def score(
-    conn: duckdb.DuckDBPyConnection,
+    conn: engine.Connection,
     left: pa.Table,
     right: pa.Table,
     present: set[str],
@@ -304,7 +303,7 @@ def score(
 
 
 def predict_only(
-    conn: duckdb.DuckDBPyConnection,
+    conn: engine.Connection,
     left: pa.Table,
     right: pa.Table,
     model: dict[str, Any],
