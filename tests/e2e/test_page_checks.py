@@ -59,7 +59,8 @@ def test_korean_text_never_counts(texts: list[str]) -> None:
 
 # Layout checks, on pages written here --------------------------------------------------------
 
-WIDE_TABLE = "<table><tr>" + "".join(f"<td>column_{i}_value</td>" for i in range(12)) + "</tr></table>"
+CELLS = "".join(f"<td>column_{i}_value</td>" for i in range(12))
+WIDE_TABLE = f"<table><tr>{CELLS}</tr></table>"
 SENTENCE = "데이터셋을 내려받으려면 프로젝트의 이용 계약이 필요합니다 " * 3
 
 

@@ -100,8 +100,8 @@ def _identical_upload(page: Page, problems: list[Problem], lang: str) -> None:
     notice = page.locator("#upload-notice")
     expect(notice).to_be_visible()
     number = latest.removeprefix("v")
-    said = f"identical to version {number} of" if lang == "en" else f"버전 {number}와(과) 똑같은 파일"
-    expect(notice).to_contain_text(said)
+    said = {"en": f"identical to version {number} of", "ko": f"버전 {number}와(과) 똑같은 파일"}
+    expect(notice).to_contain_text(said[lang])
     _look(page, problems, lang)
     page.goto("/datasets/household-electricity")
     expect(versions).to_have_count(before)  # no new version

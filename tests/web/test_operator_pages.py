@@ -225,7 +225,7 @@ def _sign_in_going_to(client: TestClient, who: str, next_url: str) -> str:
 
 def test_an_operator_who_signs_in_lands_on_the_hub_page(client: TestClient, hub: City) -> None:
     assert _sign_in_going_to(client, "operator", "/") == "/hub"
-    assert "id=\"hub-counts\"" in client.get("/hub").text
+    assert 'id="hub-counts"' in client.get("/hub").text
 
 
 def test_an_operator_sent_to_sign_in_from_a_page_goes_back_to_it(
