@@ -41,6 +41,7 @@ from bitgoeul.client._models import (
     LabResult,
     Leaderboard,
     LinkageProject,
+    LinkageReview,
     LinkageRun,
     NewApiToken,
     Notification,
@@ -723,6 +724,19 @@ class Client:
     def linkage_run(self, id: int) -> LinkageRun:
         """A run's status, linked dataset and match-rate report."""
         return LinkageRun.model_validate(self._json("GET", f"/linkage/runs/{id}"))
+
+    def linkage_review(self, run: int) -> LinkageReview:
+        """A run's clerical review sample, both records of each pair shown (a steward of the
+        key custodian, or an operator; audited under every publisher)."""
+        return LinkageReview.model_validate(self._json("GET", f"/linkage/runs/{run}/review"))
+
+    def label_linkage_pairs(self, run: int, labels: Mapping[int, bool]) -> LinkageRun:
+        """Say for review pairs (id → True: the same person) whether they match; the run's
+        report then estimates precision and recall from the labels."""
+        body = {"labels": [{"pair": pair, "match": match} for pair, match in labels.items()]}
+        return LinkageRun.model_validate(
+            self._json("POST", f"/linkage/runs/{run}/review", json=body)
+        )
 
     # the control tower
 

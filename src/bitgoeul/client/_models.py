@@ -652,6 +652,28 @@ class LinkageRun(_HubModel):
     error: str = ""
 
 
+class LinkageReviewPair(_HubModel):
+    """A pair of a run's clerical review sample: both records' identifying fields (the
+    anchor's and the linked source's), its stratum and score, and its label once given."""
+
+    id: int
+    dataset: str
+    stratum: str
+    score: float | None = None
+    match: bool | None = None
+    anchor: dict[str, str | None] = {}
+    record: dict[str, str | None] = {}
+
+
+class LinkageReview(_HubModel):
+    """A run's clerical review sample and the report's current quality estimate."""
+
+    run_id: int
+    anchor: str
+    pairs: list[LinkageReviewPair] = []
+    quality: dict[str, Any] = {}
+
+
 class TowerIndicator(_HubModel):
     """One control-tower indicator: ``value`` None when not available, nothing measured yet,
     or suppressed (``suppressed``: about fewer than k people, shown only to operators)."""
