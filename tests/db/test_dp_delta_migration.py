@@ -1,4 +1,4 @@
-"""Revision 0021 (DP δ: keys released with a threshold) upgrades a database holding a DP
+"""Revision 0022 (DP δ: keys released with a threshold) upgrades a database holding a DP
 profile, budgets, a release and a per-person count, and downgrades again, without losing a
 row: existing profiles get no threshold keys, budgets a δ cap of 0, releases a δ cost of 0."""
 
@@ -17,8 +17,8 @@ from bitgoeul.db import make_engine, upgrade
 from bitgoeul.db.upgrade import alembic_config
 
 PG_URL = os.environ.get("BITGOEUL_TEST_DATABASE_URL", "")
-BEFORE = "0016_tower_programmes"
-AFTER = "0021_dp_delta"
+BEFORE = "0021_linkage_review"
+AFTER = "0022_dp_delta"
 TABLES = ("dp_profiles", "dp_budgets", "dp_releases", "dp_person_rows")
 
 
@@ -36,7 +36,7 @@ def fresh_settings(tmp_path: Path) -> Iterator[Settings]:
     if not PG_URL:
         yield Settings(data_dir=tmp_path)
         return
-    name = f"bitgoeul_migrate_0021_{os.getpid()}"
+    name = f"bitgoeul_migrate_0022_{os.getpid()}"
     _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     _pg_admin(f'CREATE DATABASE "{name}"')
     yield Settings(data_dir=tmp_path, database_url=PG_URL.rsplit("/", 1)[0] + "/" + name)

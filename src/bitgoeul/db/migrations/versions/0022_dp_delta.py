@@ -5,8 +5,8 @@ each release cost.
 Existing profiles get no threshold keys, existing budgets a δ cap of 0 (releases that spend δ
 are refused until a steward sets one), existing releases cost δ 0: exactly what they did.
 
-Revision ID: 0021_dp_delta
-Revises: 0016_tower_programmes
+Revision ID: 0022_dp_delta
+Revises: 0021_linkage_review
 Create Date: 2026-12-05 16:30:00.000000
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021_dp_delta"
-down_revision: str | None = "0016_tower_programmes"
+revision: str = "0022_dp_delta"
+down_revision: str | None = "0021_linkage_review"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
