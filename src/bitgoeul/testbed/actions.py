@@ -43,7 +43,8 @@ from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion
 from bitgoeul.catalog.queries import get_dataset, get_version
 from bitgoeul.catalog.references import parse_reference
-from bitgoeul.compute import jobs as compute_jobs
+from bitgoeul.compute import actions as compute_actions
+from bitgoeul.compute import folders as compute_folders
 from bitgoeul.compute.executors import Executor
 from bitgoeul.compute.models import ComputeAudit, Job, JobStatus
 from bitgoeul.compute.schemas import JobSpec, Resources
@@ -1277,7 +1278,7 @@ def _queue_model_job(
         failure_detail={"job": None},
     )
     with door:
-        return compute_jobs.queue_job(
+        return compute_actions.queue_job(
             session,
             door,
             settings=settings,
@@ -1307,7 +1308,7 @@ def _model_environment(settings: Settings, job: Job) -> dict[str, Any]:
 
 
 def _job_predictions(settings: Settings, job: Job) -> Path:
-    output = compute_jobs.job_paths(settings, job.id).output
+    output = compute_folders.job_paths(settings, job.id).output
     for name in PREDICTION_FILES:
         candidate = output / name
         if candidate.is_file() and not candidate.is_symlink():
@@ -1323,7 +1324,7 @@ def _job_predictions(settings: Settings, job: Job) -> Path:
 def _log_excerpt(settings: Settings, task: TestbedTask, job: Job) -> str:
     if not task.show_logs:
         return ""
-    log = compute_jobs.job_paths(settings, job.id).log
+    log = compute_folders.job_paths(settings, job.id).log
     if not log.is_file():
         return ""
     size = log.stat().st_size
@@ -1593,7 +1594,7 @@ def _rerun_model(
                 submission=submission.id,
             )
         )
-    code = compute_jobs.job_paths(settings, original.id).code
+    code = compute_folders.job_paths(settings, original.id).code
     work = settings.ensure_data_dir() / "work"
     work.mkdir(exist_ok=True)
     archive_base = work / f"rerun-{submission.id}-{secrets.token_hex(4)}"
