@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from collections import defaultdict
 from pathlib import Path
 
@@ -87,7 +88,29 @@ def test_the_cycle_finder_sees_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
 
 
+def _demo_contract() -> dict[str, object]:
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        contracts = tomllib.load(handle)["tool"]["importlinter"]["contracts"]
+    found: dict[str, object] = next(c for c in contracts if c["type"] == "forbidden")
+    return found
+
+
+def test_the_demo_contract_names_every_package_but_the_cli_and_the_demo() -> None:
+    """A new package is under the demo seam from its first commit."""
+    contract = _demo_contract()
+    assert contract["forbidden_modules"] == ["bitgoeul.demo"]
+    packages = {
+        f"bitgoeul.{path.stem}"
+        for path in (ROOT / "src" / "bitgoeul").iterdir()
+        if (path.suffix == ".py" or (path / "__init__.py").is_file())
+        and path.stem not in ("__init__", "__main__", "cli", "demo")
+    }
+    assert set(contract["source_modules"]) == packages  # type: ignore[arg-type]
+
+
 def test_nothing_in_the_platform_imports_the_demo() -> None:
+    """The contract, read by import-linter, also as grimp sees the graph: only the demo itself
+    and the CLI's ``bitgoeul demo`` import it."""
     graph = grimp.build_graph("bitgoeul", cache_dir=None)
     importers = {
         module
