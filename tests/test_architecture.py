@@ -88,10 +88,10 @@ def test_the_cycle_finder_sees_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
 
 
-def _demo_contract() -> dict[str, object]:
+def _demo_contract() -> dict[str, list[str]]:
     with (ROOT / "pyproject.toml").open("rb") as handle:
         contracts = tomllib.load(handle)["tool"]["importlinter"]["contracts"]
-    found: dict[str, object] = next(c for c in contracts if c["type"] == "forbidden")
+    found: dict[str, list[str]] = next(c for c in contracts if c["type"] == "forbidden")
     return found
 
 
@@ -105,7 +105,7 @@ def test_the_demo_contract_names_every_package_but_the_cli_and_the_demo() -> Non
         if (path.suffix == ".py" or (path / "__init__.py").is_file())
         and path.stem not in ("__init__", "__main__", "cli", "demo")
     }
-    assert set(contract["source_modules"]) == packages  # type: ignore[arg-type]
+    assert set(contract["source_modules"]) == packages
 
 
 def test_nothing_in_the_platform_imports_the_demo() -> None:
@@ -123,3 +123,34 @@ def test_nothing_in_the_platform_imports_the_demo() -> None:
         if not module.startswith(("bitgoeul.demo", "bitgoeul.cli"))
     }
     assert importers == set()
+
+
+def _contract_layers() -> list[str]:
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        contracts = tomllib.load(handle)["tool"]["importlinter"]["contracts"]
+    layers: list[str] = next(c for c in contracts if c["type"] == "layers")["layers"]
+    return layers
+
+
+def test_the_architecture_page_draws_the_contracts_layers() -> None:
+    """docs/architecture.md's layer block is the contract's list, line for line."""
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    marker = "<!-- layers: the import-linter contract, one layer a line -->\n```\n"
+    assert marker in page
+    drawn = page.split(marker, 1)[1].split("```", 1)[0].strip().splitlines()
+    assert drawn == [layer.replace("(", "").replace(")", "") for layer in _contract_layers()]
+
+
+def test_every_package_is_in_a_layer() -> None:
+    named = {
+        name.strip("() ")
+        for layer in _contract_layers()
+        for name in layer.replace(":", "|").split("|")
+    }
+    packages = {
+        path.stem
+        for path in (ROOT / "src" / "bitgoeul").iterdir()
+        if (path.suffix == ".py" or (path / "__init__.py").is_file())
+        and path.stem not in ("__init__", "__main__")
+    }
+    assert packages - named == set()

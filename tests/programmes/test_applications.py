@@ -132,7 +132,7 @@ def test_an_approval_grants_the_credits_through_the_ledger_and_is_audited(
     assert [e.resource_id for e in _actions(db, "programme.application_approved")] == [
         str(submitted.id)
     ]
-    assert len(_actions(db, "compute_actions.grant_credits")) == 1
+    assert len(_actions(db, "credits.grant")) == 1
 
 
 def test_a_rejection_must_say_why_and_grants_nothing(
@@ -151,7 +151,7 @@ def test_a_rejection_must_say_why_and_grants_nothing(
     assert answered.status_code == 200
     assert answered.json()["status"] == "rejected"
     assert compute_queries.balance(db, people.startup.id).cpu_hours == 0
-    assert _actions(db, "compute_actions.grant_credits") == []
+    assert _actions(db, "credits.grant") == []
 
 
 def test_a_decided_application_cannot_be_decided_again(

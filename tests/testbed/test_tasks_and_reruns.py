@@ -221,3 +221,26 @@ def test_the_test_set_and_metric_cannot_be_changed(api: TestClient, bench: Bench
         headers=bench.headers("steward_of_publisher"),
     )
     assert refused.status_code == 422
+
+
+def test_the_public_private_split_is_kept_in_the_object_store_and_remade_when_unreadable(
+    api: TestClient, settings: Settings, bench: Bench, submit_file: SubmitFile
+) -> None:
+    store = api.app.state.store  # type: ignore[attr-defined]
+    splits = [k for k in _keys(store) if k.startswith("testbed/splits/")]
+    assert len(splits) == 1, splits
+    assert not (settings.resolved_data_dir / "testbed" / "splits").exists()
+    join(api, bench, "member", "Forecasters")
+    first = submit_file(predictions_csv(shift=1.25)).json()
+    broken = settings.resolved_data_dir / "broken.npy"
+    broken.write_bytes(b"not an array")
+    store.put_file(splits[0], broken)
+    again = submit_file(predictions_csv(shift=1.25)).json()
+    assert again["public_score"] == first["public_score"]
+    with store.open(splits[0]) as handle:
+        assert handle.read(6) == b"\x93NUMPY"
+
+
+def _keys(store: Any) -> list[str]:
+    root = store.root
+    return [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]

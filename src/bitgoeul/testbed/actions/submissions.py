@@ -203,7 +203,7 @@ def _score_file(
         door.read_path(store, passage), columns=[task.id_column, task.label_column]
     )
     # The split is made on the stored ids, so it never depends on the pseudonyms' key.
-    public_rows = _public_mask(settings, task, test_version, truth)
+    public_rows = _public_mask(store, task, test_version, truth)
     public, private = scoring.score_parts(
         metric,
         predictions,

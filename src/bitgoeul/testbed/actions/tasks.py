@@ -8,7 +8,9 @@ one transaction (``_audit`` is the one way the testbed's actions write an audit 
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -91,36 +93,40 @@ def _pinned(session: Session, reference: str) -> tuple[Dataset, DatasetVersion]:
     return dataset, get_version(session, slug, number)
 
 
-def _split_path(settings: Settings, task: TestbedTask, version: int) -> Path:
+def _split_key(task: TestbedTask, version: int) -> str:
     seed_key = hashlib.sha256(task.split_seed.encode()).hexdigest()[:16]
-    name = f"{task.id}-v{version}-{seed_key}.npy"
-    return settings.ensure_data_dir() / "testbed" / "splits" / name
+    return f"testbed/splits/{task.id}-v{version}-{seed_key}.npy"
 
 
-def _keep_split(path: Path, mask: np.typing.NDArray[np.bool_]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npy")
-    np.save(partial, mask, allow_pickle=False)
-    partial.replace(path)
+def _keep_split(store: ObjectStore, key: str, mask: np.typing.NDArray[np.bool_]) -> None:
+    with tempfile.TemporaryDirectory(prefix="bitgoeul-split-") as scratch:
+        path = Path(scratch) / "split.npy"
+        np.save(path, mask, allow_pickle=False)
+        store.put_file(key, path)
 
 
 def _public_mask(
-    settings: Settings, task: TestbedTask, version: int, truth: pa.Table
+    store: ObjectStore, task: TestbedTask, version: int, truth: pa.Table
 ) -> np.typing.NDArray[np.bool_]:
-    """Which test rows are public, kept on the hub's disk from the task's set-up on: hashing a
-    million ids takes ~1.7 s, which a participant should not wait for at every submission.  It
-    reveals the split, so it lives with the hub's private files; a copy that does not fit the
-    test set is made again."""
-    path = _split_path(settings, task, version)
-    if path.is_file():
-        kept: np.typing.NDArray[np.bool_] = np.load(path, allow_pickle=False)
+    """Which test rows are public, kept in the object store from the task's set-up on: hashing
+    a million ids takes ~1.7 s, which a participant should not wait for at every submission.
+    It reveals the split, so it lives with the hub's private objects (never behind a door); a
+    copy that does not fit the test set, or cannot be read, is made again."""
+    key = _split_key(task, version)
+    if store.exists(key):
+        with store.open(key) as handle:
+            raw = handle.read()
+        try:
+            kept: np.typing.NDArray[np.bool_] = np.load(io.BytesIO(raw), allow_pickle=False)
+        except (ValueError, OSError, EOFError):  # not an array: made again below
+            kept = np.zeros(0, dtype=np.bool_)
         if kept.dtype == np.bool_ and kept.shape == (truth.num_rows,):
             return kept
     ids = truth[task.id_column].cast(pa.string()).to_pylist()
     mask = scoring.split_public_private(
         ids, seed=task.split_seed, public_fraction=task.public_fraction
     )
-    _keep_split(path, mask)
+    _keep_split(store, key, mask)
     return mask
 
 
@@ -337,7 +343,7 @@ def create_task(
     session.flush()
     # The organizer wrote the terms: they hold as accepted by them.
     session.add(_member(task, team, actor.user_id, accepted=terms_sha256(task)))
-    _keep_split(_split_path(settings, task, version.number), public)
+    _keep_split(store, _split_key(task, version.number), public)
     _audit(
         session,
         actor=actor,
