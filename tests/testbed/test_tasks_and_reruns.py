@@ -131,19 +131,30 @@ def test_only_operators_rerun(
     assert refused.status_code == 403
 
 
-def test_a_file_changed_on_disk_is_not_rescored(
+def test_a_file_changed_in_the_store_is_not_rescored(
     api: TestClient, db: Session, settings: Settings, bench: Bench, submit_file: SubmitFile
 ) -> None:
     join(api, bench, "member", "Forecasters")
     submission = submit_file(predictions_csv()).json()
-    kept = settings.resolved_data_dir / "testbed" / "submissions" / str(submission["id"])
-    (kept / "predictions.csv").write_bytes(predictions_csv(shift=9.0))
+    store = api.app.state.store  # type: ignore[attr-defined]
+    key = f"testbed/submissions/{submission['id']}/predictions.csv"
+    assert store.exists(key)
+    changed = settings.resolved_data_dir / "changed.csv"
+    changed.write_bytes(predictions_csv(shift=9.0))
+    store.put_file(key, changed)
     refused = api.post(
         f"/api/v1/testbed/submissions/{submission['id']}/reruns",
         headers=bench.headers("operator"),
     )
     assert refused.status_code == 409
-    assert "changed on disk" in refused.json()["detail"]
+    assert "changed in storage" in refused.json()["detail"]
+    store.delete(key)
+    gone = api.post(
+        f"/api/v1/testbed/submissions/{submission['id']}/reruns",
+        headers=bench.headers("operator"),
+    )
+    assert gone.status_code == 409
+    assert "missing" in gone.json()["detail"]
 
 
 def test_an_unsafe_file_name_is_kept_under_a_plain_one(

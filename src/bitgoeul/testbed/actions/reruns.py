@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import tempfile
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -34,7 +35,7 @@ from bitgoeul.testbed.actions.submissions import (
     _score_door,
     _score_file,
     _Scores,
-    _submission_dir,
+    _submission_key,
     scorer_environment,
 )
 from bitgoeul.testbed.actions.tasks import _audit
@@ -128,29 +129,22 @@ def _start_rerun(
     session.flush()
     submitter = _submitter(session, submission)
     if submission.kind == SubmissionKind.predictions:
-        kept = _submission_dir(settings, submission.id) / submission.filename
-        if not kept.is_file() or file_sha256(kept) != submission.content_sha256:
-            raise Conflict(
-                msg(
-                    "Submission {submission}'s file is missing or changed on disk; it cannot "
-                    "be scored again.",
-                    submission=submission.id,
+        with tempfile.TemporaryDirectory(prefix="bitgoeul-rerun-") as scratch:
+            kept = _kept_file(store, submission, Path(scratch))
+            try:
+                scores: _Scores | None = _score_file(
+                    session,
+                    _score_door(session, actor=submitter, task=task, submission_id=submission.id),
+                    settings=settings,
+                    store=store,
+                    actor=submitter,
+                    task=task,
+                    path=kept,
+                    test_version=submission.test_version,
                 )
-            )
-        try:
-            scores: _Scores | None = _score_file(
-                session,
-                _score_door(session, actor=submitter, task=task, submission_id=submission.id),
-                settings=settings,
-                store=store,
-                actor=submitter,
-                task=task,
-                path=kept,
-                test_version=submission.test_version,
-            )
-            error = ""
-        except BitgoeulError as failure:
-            scores, error = None, failure.message
+                error = ""
+            except BitgoeulError as failure:
+                scores, error = None, failure.message
         _finish_rerun(rerun, submission, scores, error)
     else:
         rerun.job_id = _rerun_model(
@@ -172,6 +166,25 @@ def _start_rerun(
         detail={"rerun": rerun.id, "job": rerun.job_id, "matches": rerun.matches},
     )
     return rerun
+
+
+def _kept_file(store: ObjectStore, submission: TestbedSubmission, scratch: Path) -> Path:
+    """The predictions file as it was uploaded, copied out of the object store under its own
+    name; ``Conflict`` when it is gone or its SHA-256 is no longer the submission's."""
+    kept = scratch / submission.filename
+    key = _submission_key(submission)
+    if store.exists(key):
+        with store.open(key) as source, kept.open("wb") as copy:
+            shutil.copyfileobj(source, copy)
+    if not kept.is_file() or file_sha256(kept) != submission.content_sha256:
+        raise Conflict(
+            msg(
+                "Submission {submission}'s file is missing or changed in storage; it cannot "
+                "be scored again.",
+                submission=submission.id,
+            )
+        )
+    return kept
 
 
 def _submitter(session: Session, submission: TestbedSubmission) -> Actor:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -144,8 +145,9 @@ def _open_entry(session: Session, *, actor: Actor, task_slug: str, kind: Submiss
     return _Entry(task, team, phase)
 
 
-def _submission_dir(settings: Settings, submission_id: int) -> Path:
-    return settings.ensure_data_dir() / "testbed" / "submissions" / str(submission_id)
+def _submission_key(submission: TestbedSubmission) -> str:
+    """Where a predictions file is kept in the object store, as uploaded, for re-runs."""
+    return f"testbed/submissions/{submission.id}/{submission.filename}"
 
 
 def scorer_environment() -> dict[str, Any]:
@@ -278,14 +280,15 @@ def submit_predictions(
     submission.content_sha256 = file_sha256(upload)
     session.add(submission)
     session.flush()
-    folder = _submission_dir(settings, submission.id)
+    key = _submission_key(submission)
     door = _score_door(session, actor=actor, task=entry.task, submission_id=submission.id)
     try:
-        with door:
-            # Kept as uploaded, so the operator can score it again; errors name the user's file.
-            folder.mkdir(parents=True, exist_ok=False)
-            kept = folder / submission.filename
+        with door, tempfile.TemporaryDirectory(prefix="bitgoeul-submission-") as scratch:
+            # Scored under the user's file name, so errors name it; kept in the object store
+            # as uploaded, so the operator can score it again.
+            kept = Path(scratch) / submission.filename
             shutil.copyfile(upload, kept)
+            store.put_file(key, kept)
             scores = _score_file(
                 session,
                 door,
@@ -300,12 +303,12 @@ def submit_predictions(
             _audit_submitted(session, actor=actor, entry=entry, submission=submission)
             session.commit()
     except BitgoeulError as error:
-        shutil.rmtree(folder, ignore_errors=True)
+        store.delete(key)
         session.rollback()
         _audit_refusal(session, actor=actor, task_slug=task_slug, error=error)
         raise
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        store.delete(key)
         session.rollback()
         raise
     return submission
