@@ -34,6 +34,7 @@ from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role
 from bitgoeul.catalog import queries as catalog_queries
+from bitgoeul.catalog.references import reference_slug
 from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute import queries as compute_queries
 from bitgoeul.compute.api import save_bundle
@@ -128,7 +129,7 @@ def jobs_list(
 def _dataset_references(selected: list[str], typed: str) -> list[str]:
     """Typed references (``slug`` or ``slug@2``) first, then the selected slugs not typed."""
     references = [r.strip() for r in typed.replace("\n", ",").split(",") if r.strip()]
-    named = {r.partition("@")[0] for r in references}
+    named = {reference_slug(r) for r in references}
     return references + [s for s in selected if s and s not in named]
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog import queries as catalog_queries
+from bitgoeul.catalog.references import parse_reference
 from bitgoeul.compute.api import save_bundle
 from bitgoeul.compute.executors import Executor
 from bitgoeul.config import Settings
@@ -180,7 +181,8 @@ def _training_datasets(session: Session, references: list[str]) -> list[dict[str
     """Each training dataset's reference (``slug`` or ``slug@2``), slug and catalog title."""
     found: list[dict[str, Any]] = []
     for reference in references:
-        slug, _, version = reference.partition("@")
+        slug, number = parse_reference(reference)  # checked when the task was set up
+        version = "" if number is None else str(number)
         try:
             dataset = catalog_queries.get_dataset(session, slug)
         except NotFound:
