@@ -4,19 +4,25 @@ every step on the timeline and in the audit log."""
 
 from __future__ import annotations
 
+import math
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.catalog.conftest import _user
 from tests.civic.civic_city import CivicCity
 
+from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import Role
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.audit.queries import verify_chain
 from bitgoeul.civic import actions, queries
 from bitgoeul.civic.models import CivicTransition
 from bitgoeul.civic.schemas import PilotIn, TriageIn
 from bitgoeul.civic.states import ProblemState
+from bitgoeul.db.base import utcnow
 from bitgoeul.errors import Conflict
 from bitgoeul.governance.models import Notification
 from bitgoeul.testbed.models import TestbedTask
@@ -150,6 +156,45 @@ def test_the_threshold_grows_with_the_active_users(db: Session, civic: CivicCity
     assert queries.support_threshold(db, settings=civic.settings) == max(3, -(-active // 2))
     civic.settings.civic_support_share = 0.0
     assert queries.support_threshold(db, settings=civic.settings) == 3
+
+
+def test_a_busier_hub_needs_more_supports_and_counts_only_recent_enabled_accounts(
+    db: Session, civic: CivicCity
+) -> None:
+    """With 40 more people active, a share of 20 % is above the floor of 3: the problem waits
+    in ``open`` past three supports and reaches triage at the scaled threshold, which it
+    keeps.  Disabled accounts and activity older than the window do not count."""
+    civic.settings.civic_support_share = 0.2
+    problem_id = civic.post()
+    crowd = [_user(db, f"neighbour{i}", Role.citizen, None) for i in range(40)]
+    db.commit()
+    actors = [Actor.for_user(user, via="token") for user in crowd]
+    for actor in actors:  # each follows the problem: one audited action each
+        actions.follow_problem(db, actor=actor, problem_id=problem_id)
+    active = queries.active_users(db, settings=civic.settings)
+    assert active >= 40
+    queries.forget_thresholds()
+    threshold = queries.support_threshold(db, settings=civic.settings)
+    assert threshold == math.ceil(0.2 * active) > civic.settings.civic_support_min
+
+    for supporter in actors[: threshold - 1]:
+        actions.support_problem(db, settings=civic.settings, actor=supporter, problem_id=problem_id)
+    assert civic.problem(problem_id).state == ProblemState.open
+    assert civic.problem(problem_id).supports == threshold - 1
+    actions.support_problem(
+        db, settings=civic.settings, actor=actors[threshold - 1], problem_id=problem_id
+    )
+    reached = civic.problem(problem_id)
+    assert reached.state == ProblemState.triage
+    assert reached.threshold == threshold
+
+    for user in crowd[:20]:
+        user.is_active = False
+    db.commit()
+    assert queries.active_users(db, settings=civic.settings) == active - 20
+    later = utcnow() + timedelta(days=civic.settings.civic_active_days + 1)
+    assert queries.active_users(db, settings=civic.settings, now=later) == 0
+    assert queries.support_threshold(db, settings=civic.settings, now=later) == 3
 
 
 def test_merging_moves_supports_and_may_send_the_kept_problem_to_triage(

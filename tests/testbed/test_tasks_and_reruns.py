@@ -44,6 +44,15 @@ def test_the_publishers_steward_sets_up_a_task_without_the_label_among_the_input
     assert {t["slug"] for t in listed} == {TASK, "second-task"}
 
 
+def test_the_metric_is_described_in_the_language_asked_for(api: TestClient, bench: Bench) -> None:
+    english = api.get(f"/api/v1/testbed/tasks/{TASK}").json()
+    assert english["metric_description"] == "Mean absolute error."
+    korean = api.get(f"/api/v1/testbed/tasks/{TASK}", headers={"Accept-Language": "ko"}).json()
+    assert korean["metric_description"] == "평균 절대 오차(MAE)."
+    listed = api.get("/api/v1/testbed/tasks", headers={"Accept-Language": "ko"}).json()
+    assert {t["metric_description"] for t in listed} == {"평균 절대 오차(MAE)."}
+
+
 @pytest.mark.parametrize("who", ["anonymous", "citizen", "member", "steward_of_other_org"])
 def test_only_the_organizer_sets_up_a_task_on_its_test_set(
     api: TestClient, bench: Bench, who: str

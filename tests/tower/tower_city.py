@@ -24,9 +24,25 @@ from bitgoeul.dp.models import DpRelease
 from bitgoeul.dp.models import ReleaseStatus as DpStatus
 from bitgoeul.governance.models import AccessRequest, Project, Purpose, RequestStatus
 from bitgoeul.linkage.models import LinkageMethod, LinkageProject, LinkageRun, RunStatus
+from bitgoeul.mydata.models import (
+    Consent,
+    ConsentStatus,
+    Donation,
+    DonationStatus,
+    MyDataSource,
+    Tier,
+)
 from bitgoeul.programmes.models import Cohort, Course, Enrolment, EnrolmentStatus
 from bitgoeul.query.models import QueryRun, RunKind
 from bitgoeul.query.models import RunStatus as QueryStatus
+from bitgoeul.testbed.models import (
+    Phase,
+    SubmissionKind,
+    SubmissionStatus,
+    TestbedSubmission,
+    TestbedTask,
+    TestbedTeam,
+)
 
 
 def _dataset(db: Session, slug: str, publisher_id: int, versions: int) -> Dataset:
@@ -125,11 +141,15 @@ def fill(db: Session, people: People) -> dict[str, float]:
                 cost_micro=micro,
             )
         )
+    _mydata(db, people, pool_id=db.query(Dataset).filter_by(slug="outages").one().id)
+    _testbed(db, kepco.id, project.id, meters.id, member.user_id)
     for state in (
         ProblemState.open,
         ProblemState.triage,
         ProblemState.challenge,
         ProblemState.pilot,
+        ProblemState.completed,
+        ProblemState.declined,
     ):
         db.add(
             CivicProblem(
@@ -182,18 +202,105 @@ def fill(db: Session, people: People) -> dict[str, float]:
         "gpu_hours_used": 0.5,
         "cpu_hours_granted": 20 + 100 + 100,
         "gpu_hours_granted": 2 + 10,
-        "testbed_tasks": 0,
-        "testbed_submissions": 0,
+        "testbed_tasks": 2,
+        "testbed_submissions": 3,
         "linkage_runs": 2,
-        "donors": 0,
-        "active_consents": 0,
-        "civic_problems": 4,
-        "civic_challenges": 2,
+        "donors": 2,
+        "active_consents": 3,
+        "civic_problems": 6,
+        "civic_challenges": 3,
         "epsilon_spent": 0.75,
         "startups_supported": 2,
         "startup_jobs": 17,
         "trainees": 2,
     }
+
+
+def _mydata(db: Session, people: People, pool_id: int) -> None:
+    """Two residents donating (one of them twice) and one whose donation was deleted; three
+    active consents, one withdrawn and one expired."""
+    source = MyDataSource(slug="meters-pool", title="My meter readings", pool_dataset_id=pool_id)
+    db.add(source)
+    db.flush()
+    now = utcnow()
+    donors = [
+        (people.actors["citizen"], DonationStatus.active, [ConsentStatus.active] * 2),
+        (people.actors["citizen"], DonationStatus.active, [ConsentStatus.withdrawn]),
+        (people.actors["member"], DonationStatus.active, [ConsentStatus.active]),
+        (people.actors["founder"], DonationStatus.deleted, [ConsentStatus.expired]),
+    ]
+    for n, (who, status, consents) in enumerate(donors):
+        assert who.user_id is not None
+        donation = Donation(
+            user_id=who.user_id,
+            source_id=source.id,
+            donor_key=f"k{n}",
+            origin="upload",
+            status=status,
+        )
+        db.add(donation)
+        db.flush()
+        for consent in consents:
+            db.add(
+                Consent(
+                    donation_id=donation.id,
+                    user_id=who.user_id,
+                    purposes=["academic_research"],
+                    tier=Tier.aggregates,
+                    starts_at=now - timedelta(days=30),
+                    ends_at=now + timedelta(days=300),
+                    status=consent,
+                )
+            )
+
+
+def _testbed(
+    db: Session, organization_id: int, project_id: int, dataset_id: int, user_id: int | None
+) -> None:
+    """Two tasks; three submissions by participants and one baseline (not counted)."""
+    now = utcnow()
+    tasks = []
+    for slug in ("demand", "outage-risk"):
+        task = TestbedTask(
+            slug=slug,
+            title=slug,
+            sector=Sector.energy,
+            problem="Forecast",
+            organization_id=organization_id,
+            project_id=project_id,
+            metric="mae",
+            test_dataset_id=dataset_id,
+            test_version=1,
+            test_rows=10,
+            id_column="id",
+            label_column="kwh",
+            split_seed="0" * 64,
+            opens_at=now,
+            final_phase_at=now + timedelta(days=10),
+            deadline=now + timedelta(days=20),
+        )
+        db.add(task)
+        tasks.append(task)
+    db.flush()
+    team = TestbedTeam(task_id=tasks[0].id, name="team")
+    db.add(team)
+    db.flush()
+    for baseline in (False, False, False, True):
+        db.add(
+            TestbedSubmission(
+                task_id=tasks[0].id,
+                team_id=team.id,
+                submitted_by_id=user_id,
+                kind=SubmissionKind.predictions,
+                phase=Phase.development,
+                is_baseline=baseline,
+                status=SubmissionStatus.scored,
+                content_sha256="0" * 64,
+                test_dataset_id=dataset_id,
+                test_version=1,
+                metric="mae",
+            )
+        )
 
 
 def _job(

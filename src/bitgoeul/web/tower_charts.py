@@ -52,11 +52,15 @@ def line_chart(
 
     segments: list[str] = []
     run: list[str] = []
+    previous: date | None = None
     for day, value in series:
+        # A day without a value, or days missing between two snapshots, end the stretch.
+        gap = value is None or (previous is not None and (day - previous).days > 1)
+        if gap and run:
+            segments.append(" ".join(run))
+            run = []
+        previous = day
         if value is None:
-            if run:
-                segments.append(" ".join(run))
-                run = []
             continue
         x = round(PAD + inner_w * (day - first).days / span_days, 1)
         run.append(f"{x},{y_of(value)}")
