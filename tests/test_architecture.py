@@ -3,6 +3,7 @@ package cycles are the two known ones, so a new one fails here instead of growin
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import tomllib
@@ -10,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import grimp
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -154,3 +156,63 @@ def test_every_package_is_in_a_layer() -> None:
         and path.stem not in ("__init__", "__main__")
     }
     assert packages - named == set()
+
+
+# Packages that own tables: each reads in ``queries`` and writes in ``actions`` (a module, or a
+# package of one module per concept like ``testbed/actions/``).
+DOMAIN_PACKAGES = [
+    "accounts",
+    "audit",
+    "catalog",
+    "civic",
+    "compute",
+    "dp",
+    "governance",
+    "linkage",
+    "mydata",
+    "programmes",
+    "query",
+    "testbed",
+    "tower",
+]
+
+# Writes outside an actions module, each for a reason: the runner is the worker's own loop (it
+# claims a job under the scheduling lock, writes heartbeats and commits the door's decisions
+# before a job starts; how a job ended is recorded by compute.actions), and ``notify`` appends
+# inside its caller's transaction, as ``audit.actions.record_event`` does.
+WRITES_OUTSIDE_ACTIONS = {"compute/runner.py", "governance/notifications.py"}
+_WRITES = {"add", "add_all", "delete", "commit", "flush"}
+
+
+@pytest.mark.parametrize("package", DOMAIN_PACKAGES)
+def test_a_domain_package_has_the_same_shape(package: str) -> None:
+    folder = ROOT / "src" / "bitgoeul" / package
+    for part in ("models", "schemas", "queries", "actions", "api"):
+        assert (folder / f"{part}.py").is_file() or (folder / part / "__init__.py").is_file(), (
+            f"{package}/{part}"
+        )
+
+
+def test_only_actions_write() -> None:
+    """``session.add``/``delete``/``flush``/``commit`` appear only in actions modules."""
+    src = ROOT / "src" / "bitgoeul"
+    found: dict[str, list[int]] = {}
+    for path in sorted(src.rglob("*.py")):
+        module = path.relative_to(src).as_posix()
+        if (
+            module.startswith(("demo/", "db/"))
+            or "actions" in path.parts
+            or path.name == "actions.py"
+            or module in WRITES_OUTSIDE_ACTIONS
+        ):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _WRITES
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "session"
+            ):
+                found.setdefault(module, []).append(node.lineno)
+    assert found == {}, "writes belong in the package's actions"
