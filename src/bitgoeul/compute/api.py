@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse
 from pydantic import ValidationError as PydanticValidationError
 
-from bitgoeul.compute import credits, jobs, review
+from bitgoeul.compute import actions, queries
 from bitgoeul.compute.executors import Executor
 from bitgoeul.compute.schemas import (
     CreditBalance,
@@ -119,7 +119,7 @@ def submit_job(
     folder = Path(tempfile.mkdtemp(prefix="bundle-", dir=work))
     try:
         path = save_bundle(bundle, folder, limit=settings.job_max_bundle_bytes)
-        job = jobs.submit_job(
+        job = actions.submit_job(
             session,
             settings=settings,
             executor=_executor(request),
@@ -130,7 +130,7 @@ def submit_job(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     request.app.state.job_runner.wake()
-    return _in_language(request, jobs.job_public(session, job, actor=actor))
+    return _in_language(request, queries.job_public(session, job, actor=actor))
 
 
 @router.get("/jobs", response_model=list[JobPublic])
@@ -141,14 +141,14 @@ def list_jobs(
     project: int | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[JobPublic]:
-    found = jobs.list_jobs(session, actor=actor, project_id=project, limit=limit)
-    return [_in_language(request, jobs.job_public(session, job, actor=actor)) for job in found]
+    found = queries.list_jobs(session, actor=actor, project_id=project, limit=limit)
+    return [_in_language(request, queries.job_public(session, job, actor=actor)) for job in found]
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic)
 def get_job(request: Request, job_id: int, session: SessionDep, actor: CurrentActor) -> JobPublic:
-    job = jobs.get_job(session, actor=actor, job_id=job_id)
-    return _in_language(request, jobs.job_public(session, job, actor=actor))
+    job = queries.get_job(session, actor=actor, job_id=job_id)
+    return _in_language(request, queries.job_public(session, job, actor=actor))
 
 
 @router.get("/jobs/{job_id}/logs", response_model=JobLog)
@@ -160,21 +160,21 @@ def job_logs(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JobLog:
     """The log from ``offset`` (bytes); poll with ``next_offset`` until ``finished``."""
-    return jobs.read_log(session, settings=settings, actor=actor, job_id=job_id, offset=offset)
+    return actions.read_log(session, settings=settings, actor=actor, job_id=job_id, offset=offset)
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobPublic)
 def cancel_job(request: Request, job_id: int, session: SessionDep, actor: CsrfChecked) -> JobPublic:
-    job = jobs.cancel_job(session, actor=actor, job_id=job_id)
+    job = actions.cancel_job(session, actor=actor, job_id=job_id)
     request.app.state.job_runner.wake()
-    return _in_language(request, jobs.job_public(session, job, actor=actor))
+    return _in_language(request, queries.job_public(session, job, actor=actor))
 
 
 @router.get("/jobs/{job_id}/outputs/{name:path}", response_class=FileResponse)
 def job_output(
     job_id: int, name: str, session: SessionDep, settings: SettingsDep, actor: CurrentActor
 ) -> FileResponse:
-    path = jobs.output_path(session, settings=settings, actor=actor, job_id=job_id, name=name)
+    path = actions.output_path(session, settings=settings, actor=actor, job_id=job_id, name=name)
     return FileResponse(path, filename=Path(name).name)
 
 
@@ -183,16 +183,16 @@ def request_release(
     job_id: int, body: ReleaseRequest, session: SessionDep, actor: CsrfChecked
 ) -> ReleasePublic:
     """Ask for a held job's outputs to be released, with context for every file."""
-    review.request_release(session, actor=actor, job_id=job_id, context=body.context)
-    return review.release_public(
-        session, jobs.get_job(session, actor=actor, job_id=job_id), actor=actor
+    actions.request_release(session, actor=actor, job_id=job_id, context=body.context)
+    return queries.release_public(
+        session, queries.get_job(session, actor=actor, job_id=job_id), actor=actor
     )
 
 
 @router.get("/jobs/{job_id}/release", response_model=ReleasePublic)
 def release_state(job_id: int, session: SessionDep, actor: CurrentActor) -> ReleasePublic:
-    return review.release_public(
-        session, jobs.get_job(session, actor=actor, job_id=job_id), actor=actor
+    return queries.release_public(
+        session, queries.get_job(session, actor=actor, job_id=job_id), actor=actor
     )
 
 
@@ -201,18 +201,18 @@ def review_release(
     job_id: int, body: ReviewBody, session: SessionDep, actor: CsrfChecked
 ) -> ReleasePublic:
     """A steward of the data the job used approves, rejects or returns the release."""
-    job = review.review_release(
+    job = actions.review_release(
         session, actor=actor, job_id=job_id, verdict=body.verdict, comment=body.comment
     )
-    return review.release_public(session, job, actor=actor)
+    return queries.release_public(session, job, actor=actor)
 
 
 @router.get("/reviews", response_model=list[JobPublic])
 def review_queue(request: Request, session: SessionDep, actor: CurrentActor) -> list[JobPublic]:
     """Releases waiting for your organization's decision (operators: every one in review)."""
     return [
-        _in_language(request, jobs.job_public(session, job, actor=actor))
-        for job in review.review_queue(session, actor=actor)
+        _in_language(request, queries.job_public(session, job, actor=actor))
+        for job in queries.review_queue(session, actor=actor)
     ]
 
 
@@ -227,20 +227,20 @@ def credit_balance(
     session: SessionDep, actor: SignedInActor, organization: str | None = None
 ) -> CreditBalance:
     """Your organization's balance and history; operators may name any organization."""
-    org = credits.organization_for(session, actor=actor, slug=organization)
-    account = credits.balance(session, org.id)
+    org = queries.organization_for(session, actor=actor, slug=organization)
+    account = queries.balance(session, org.id)
     return CreditBalance(
         organization=org.slug,
         cpu_hours=account.cpu_hours,
         gpu_hours=account.gpu_hours,
-        history=[CreditEntryPublic.of(e) for e in credits.history(session, org.id)],
+        history=[CreditEntryPublic.of(e) for e in queries.history(session, org.id)],
     )
 
 
 @router.post("/credits/grants", response_model=CreditBalance)
 def grant_credits(body: CreditGrant, session: SessionDep, actor: CsrfChecked) -> CreditBalance:
     """An operator grants (or withdraws, with negative hours) an organization's credits."""
-    account = credits.grant(
+    account = actions.grant_credits(
         session,
         actor=actor,
         organization_slug=body.organization,
@@ -253,6 +253,6 @@ def grant_credits(body: CreditGrant, session: SessionDep, actor: CsrfChecked) ->
         cpu_hours=account.cpu_hours,
         gpu_hours=account.gpu_hours,
         history=[
-            CreditEntryPublic.of(e) for e in credits.history(session, account.organization_id)
+            CreditEntryPublic.of(e) for e in queries.history(session, account.organization_id)
         ],
     )

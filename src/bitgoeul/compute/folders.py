@@ -1,0 +1,38 @@
+"""A job's folder under the hub's data directory: its code, inputs, outputs and log.
+
+The runner (``compute.runner``) fills it; ``compute.actions`` reads the log and outputs from it
+for those the decision lets read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bitgoeul.config import Settings
+
+LOG_NAME = "log.txt"
+
+
+@dataclass(frozen=True)
+class JobPaths:
+    root: Path
+
+    @property
+    def code(self) -> Path:
+        return self.root / "code"
+
+    @property
+    def input(self) -> Path:
+        return self.root / "input"
+
+    @property
+    def output(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def log(self) -> Path:
+        return self.root / LOG_NAME
+
+
+def job_paths(settings: Settings, job_id: int) -> JobPaths:
+    return JobPaths(settings.ensure_data_dir() / "jobs" / str(job_id))
