@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 from tests.linkage.linkage_city import build_city, project_body
 
-from bitgoeul.client import AccessDenied, Client, LinkageProject, LinkageRun
+from bitgoeul.client import AccessDenied, Client, LinkageProject, LinkageReview, LinkageRun
 from bitgoeul.config import Settings
 
 
@@ -43,7 +43,17 @@ def test_a_linkage_from_proposal_to_report_through_the_sdk(
         run = custodian.run_linkage(project.id)
     assert isinstance(run, LinkageRun)
     assert run.status == "succeeded"
+    with as_("custodian") as custodian:
+        review = custodian.linkage_review(run.id)
+        assert isinstance(review, LinkageReview)
+        assert review.pairs
+        assert all(p.stratum.startswith("key:") for p in review.pairs)
+        labelled = custodian.label_linkage_pairs(run.id, {p.id: True for p in review.pairs})
+        assert labelled.report["quality"]["source"] == "clerical"
+        assert labelled.report["quality"]["precision"] == 1.0
     with as_("researcher") as researcher:
+        with pytest.raises(AccessDenied):
+            researcher.linkage_review(run.id)
         again = researcher.linkage_run(run.id)
         assert again.linked_dataset == run.linked_dataset
         assert again.report["method"] == "exact"

@@ -66,6 +66,8 @@ MIRRORS: dict[str, tuple[str, ...]] = {
     "DpBudget": ("BudgetPublic",),
     "LinkageProject": ("LinkageProjectPublic",),
     "LinkageRun": ("LinkageRunPublic",),
+    "LinkageReview": ("LinkageReviewPublic",),
+    "LinkageReviewPair": ("LinkageReviewPairPublic",),
     "CivicChallenge": ("ChallengePublic",),
     "CivicProblem": ("ProblemSummary", "ProblemPublic"),
     "CivicProblemList": ("ProblemPage",),

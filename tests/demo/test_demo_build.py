@@ -101,7 +101,7 @@ def test_the_demo_startup_has_credits_and_its_example_job_runs_and_waits_for_rev
     settings: Settings,
 ) -> None:
     from bitgoeul.app import make_job_runner
-    from bitgoeul.compute import credits
+    from bitgoeul.compute import queries as compute_queries
     from bitgoeul.compute.executors import make_executor
     from bitgoeul.compute.models import Job
     from bitgoeul.compute.sandbox import sandbox_support
@@ -145,7 +145,7 @@ def test_the_demo_startup_has_credits_and_its_example_job_runs_and_waits_for_rev
         assert job.release_status.value == "held"
         assert {o["path"] for o in job.outputs} == {"model.json", "summary.csv", "log.txt"}
         assert job.checks["blocked"] is False, job.checks
-        balance = credits.balance(session, lab.id)
+        balance = compute_queries.balance(session, lab.id)
         assert balance.cpu_hours < 100
         assert balance.gpu_hours == 10
     engine.dispose()

@@ -64,6 +64,54 @@ def test_a_linkage_from_the_pages(
     assert "성공" in report.text
 
 
+def test_the_custodian_labels_the_clerical_sample_on_its_page(
+    client: TestClient, db: Session, settings: Settings, app: Any, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from bitgoeul.linkage.models import LinkageReviewPair
+
+    city = build_city(db, settings, app, tmp_path)
+    project_id = client.post(
+        "/api/v1/linkage/projects", json=project_body("bloom"), headers=city.headers("researcher")
+    ).json()["id"]
+    for steward in ("kepco_steward", "hospital_steward"):
+        client.post(f"/api/v1/linkage/projects/{project_id}/approve", headers=city.headers(steward))
+    run_id = client.post(
+        f"/api/v1/linkage/projects/{project_id}/runs", headers=city.headers("custodian")
+    ).json()["id"]
+
+    sign_in(client, db, settings, city, "researcher")
+    assert "Review the clerical sample" not in client.get(f"/linkage/runs/{run_id}").text
+    assert client.get(f"/linkage/runs/{run_id}/review").status_code == 403
+
+    token = sign_in(client, db, settings, city, "custodian")
+    run_page = client.get(f"/linkage/runs/{run_id}")
+    assert "Review the clerical sample" in run_page.text
+    assert "not estimated until the clerical sample is reviewed" in run_page.text
+    pairs = db.scalars(select(LinkageReviewPair).where(LinkageReviewPair.run_id == run_id)).all()
+    page = client.get(f"/linkage/runs/{run_id}/review")
+    assert page.status_code == 200
+    assert f'name="pair-{pairs[0].id}"' in page.text
+    assert "kepco-customers (anchor)" in page.text
+    korean = client.get(f"/linkage/runs/{run_id}/review", headers={"Accept-Language": "ko"})
+    assert "같은 사람" in korean.text
+    assert "(기준)" in korean.text
+    form = {"csrf_token": token} | {
+        f"pair-{p.id}": "same" if (p.left_row, p.right_row) in city.truth else "different"
+        for p in pairs
+    }
+    saved = client.post(f"/linkage/runs/{run_id}/review", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    assert "Estimated from" in client.get(f"/linkage/runs/{run_id}").text
+    wrong = client.post(
+        f"/linkage/runs/{run_id}/review",
+        data={"csrf_token": token, f"pair-{pairs[0].id}": "maybe"},
+        follow_redirects=False,
+    )
+    assert wrong.status_code in (400, 422)
+
+
 def test_a_page_write_without_its_csrf_token_is_refused(
     client: TestClient, db: Session, settings: Settings, app: Any, tmp_path: Path
 ) -> None:

@@ -19,7 +19,7 @@ from rich.markup import escape
 from bitgoeul.cli.context import console, hub_of, invalid_options
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.linkage import actions, queries
-from bitgoeul.linkage.schemas import LinkageProjectCreate, LinkageRunPublic
+from bitgoeul.linkage.schemas import LinkageProjectCreate, LinkageReviewLabel, LinkageRunPublic
 from bitgoeul.storage import make_store
 
 linkage_app = typer.Typer(help="Linkage: records of several agencies linked inside the hub.")
@@ -147,3 +147,63 @@ def linkage_report(
         _print_run(
             queries.run_public(session, queries.run_for(session, actor=actor, run_id=run_id))
         )
+
+
+@linkage_app.command("review")
+def linkage_review(
+    ctx: typer.Context,
+    run_id: Annotated[int, typer.Argument(help="The run's number.")],
+    acting: AsUser,
+) -> None:
+    """Show a run's clerical review sample: each pair's two records side by side."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        shown = actions.clerical_review(
+            session,
+            settings=hub.settings,
+            store=make_store(hub.settings),
+            actor=hub.actor(session, acting),
+            run_id=run_id,
+        )
+    for pair in shown.pairs:
+        label = {None: "not reviewed", True: "same person", False: "different people"}
+        score = "" if pair.score is None else f", score {pair.score:.3f}"
+        console.print(
+            f"[bold]pair {pair.id}[/] ({pair.dataset}, {pair.stratum}{score}): {label[pair.match]}"
+        )
+        for field in dict.fromkeys([*pair.anchor, *pair.record]):
+            console.print(
+                f"  {field}: {escape(str(pair.anchor.get(field)))} | "
+                f"{escape(str(pair.record.get(field)))}"
+            )
+    console.print(json.dumps(shown.quality, ensure_ascii=False, indent=2))
+
+
+@linkage_app.command("label")
+def linkage_label(
+    ctx: typer.Context,
+    run_id: Annotated[int, typer.Argument(help="The run's number.")],
+    acting: AsUser,
+    same: Annotated[
+        list[int] | None,
+        typer.Option("--same", help="A review pair whose records are the same person."),
+    ] = None,
+    different: Annotated[
+        list[int] | None,
+        typer.Option("--different", help="A review pair whose records are different people."),
+    ] = None,
+) -> None:
+    """Label review pairs; the run's report is estimated again from the labels."""
+    labels = [LinkageReviewLabel(pair=p, match=True) for p in same or []] + [
+        LinkageReviewLabel(pair=p, match=False) for p in different or []
+    ]
+    if not labels:
+        raise ValidationFailed("Name at least one pair with --same or --different.")
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        run = actions.label_review_pairs(
+            session, actor=hub.actor(session, acting), run_id=run_id, labels=labels
+        )
+        quality = queries.run_public(session, run).report.get("quality", {})
+    console.print(f"Labelled {len(labels)} pairs of run {run_id}.")
+    console.print(json.dumps(quality, ensure_ascii=False, indent=2))

@@ -41,6 +41,7 @@ from bitgoeul.client._models import (
     LabResult,
     Leaderboard,
     LinkageProject,
+    LinkageReview,
     LinkageRun,
     NewApiToken,
     Notification,
@@ -621,8 +622,9 @@ class Client:
 
         ``measures``: ``{"kind": "count"}``, ``{"kind": "sum" | "mean", "column": ...}``,
         ``{"kind": "quantile", "column": ..., "q": 0.5}``; ``group_by``: columns with a public
-        key set (``dp_profile``); ``partition``: on a time-partitioned dataset, the partition
-        read and charged.  Release with ``dp_release(quote.token)``.
+        key set or threshold keys (``dp_profile``: groups released only above a noisy
+        threshold, the quote's ``delta`` spent beside ε); ``partition``: on a time-partitioned
+        dataset, the partition read and charged.  Release with ``dp_release(quote.token)``.
         """
         payload = {
             "dataset": dataset,
@@ -660,12 +662,16 @@ class Client:
         epsilon: float,
         project: int | None = None,
         partition: str | None = None,
+        delta: float | None = None,
     ) -> DpBudget:
         """Set the dataset's overall ε cap, with ``project`` that project's cap, or with
-        ``partition`` that partition's cap (a time-partitioned dataset)."""
+        ``partition`` that partition's cap (a time-partitioned dataset); ``delta`` also sets
+        its δ cap (releases grouped by threshold keys spend δ)."""
         body: dict[str, Any] = {"epsilon": epsilon, "project": project}
         if partition is not None:
             body["partition"] = partition
+        if delta is not None:
+            body["delta"] = delta
         path = f"/datasets/{quote(dataset, safe='')}/dp/budgets"
         return DpBudget.model_validate(self._json("PUT", path, json=body))
 
@@ -718,6 +724,19 @@ class Client:
     def linkage_run(self, id: int) -> LinkageRun:
         """A run's status, linked dataset and match-rate report."""
         return LinkageRun.model_validate(self._json("GET", f"/linkage/runs/{id}"))
+
+    def linkage_review(self, run: int) -> LinkageReview:
+        """A run's clerical review sample, both records of each pair shown (a steward of the
+        key custodian, or an operator; audited under every publisher)."""
+        return LinkageReview.model_validate(self._json("GET", f"/linkage/runs/{run}/review"))
+
+    def label_linkage_pairs(self, run: int, labels: Mapping[int, bool]) -> LinkageRun:
+        """Say for review pairs (id → True: the same person) whether they match; the run's
+        report then estimates precision and recall from the labels."""
+        body = {"labels": [{"pair": pair, "match": match} for pair, match in labels.items()]}
+        return LinkageRun.model_validate(
+            self._json("POST", f"/linkage/runs/{run}/review", json=body)
+        )
 
     # the control tower
 

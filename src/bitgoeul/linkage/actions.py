@@ -37,16 +37,22 @@ from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import Door, Passage, Request, failure_reason
 from bitgoeul.governance.models import Notification, Project
-from bitgoeul.linkage import clk, custodian, keys, methods, probabilistic, queries
+from bitgoeul.linkage import clk, custodian, keys, methods, probabilistic, queries, review
 from bitgoeul.linkage.models import (
     LinkageApproval,
     LinkageAudit,
     LinkageMethod,
     LinkageProject,
+    LinkageReviewPair,
     LinkageRun,
     RunStatus,
 )
-from bitgoeul.linkage.schemas import LinkageProjectCreate
+from bitgoeul.linkage.schemas import (
+    LinkageProjectCreate,
+    LinkageReviewLabel,
+    LinkageReviewPairPublic,
+    LinkageReviewPublic,
+)
 from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
@@ -400,19 +406,99 @@ def _score_bands(project: LinkageProject, scores: list[float]) -> dict[str, int]
 
 
 def _quality(project: LinkageProject, links: list[methods.SourceLink]) -> dict[str, Any]:
+    """The probabilistic model's own estimate (None for the other methods); the headline
+    estimate is made from it and the clerical sample in ``_with_clerical``."""
     if project.method == LinkageMethod.probabilistic and links:
-        # The model's own estimate, for the least certain of the linked sources.
+        # For the least certain of the linked sources.
         return {
-            "precision": min(link.estimated.get("precision", 0.0) for link in links),
-            "recall": min(link.estimated.get("recall", 0.0) for link in links),
-            "note": "estimated by the Fellegi–Sunter model (mean match probability of the "
-            "links; their share of the matches it expects); no clerical sample reviewed",
+            "model": {
+                "precision": min(link.estimated.get("precision", 0.0) for link in links),
+                "recall": min(link.estimated.get("recall", 0.0) for link in links),
+            }
         }
-    return {
-        "precision": None,
-        "recall": None,
-        "note": "not estimated: no clerical sample has been reviewed for this project",
-    }
+    return {"model": None}
+
+
+def _clerical_estimates(
+    strata: list[dict[str, Any]], pairs: list[LinkageReviewPair]
+) -> dict[int, dict[str, Any]]:
+    """Per linked source, precision and recall estimated from the reviewed pairs."""
+    found: dict[int, dict[str, Any]] = {}
+    for source in sorted({s["source"] for s in strata}):
+        labelled = []
+        for stratum in (s for s in strata if s["source"] == source):
+            mine = [p for p in pairs if p.source == source and p.stratum == stratum["name"]]
+            done = [p for p in mine if p.match is not None]
+            labelled.append(
+                review.Labelled(
+                    kind=stratum["kind"],
+                    population=stratum["population"],
+                    reviewed=len(done),
+                    matches=sum(1 for p in done if p.match),
+                )
+            )
+        estimate = review.estimate(labelled)
+        estimate["sample"] = sum(1 for p in pairs if p.source == source)
+        found[source] = estimate
+    return found
+
+
+def _with_clerical(
+    project: LinkageProject, run: LinkageRun, pairs: list[LinkageReviewPair]
+) -> dict[str, Any]:
+    """The run's report with the clerical sample's estimates per source, and the headline
+    estimate: the clerical sample's (the least precise source) once every stratum of every
+    source has a label; until then the probabilistic model's own, else none."""
+    report = dict(run.report)
+    estimates = _clerical_estimates(run.review_strata, pairs)
+    sources = [dict(s) for s in report.get("sources", [])]
+    for index, estimate in estimates.items():
+        if index < len(sources):
+            sources[index]["clerical"] = estimate
+    report["sources"] = sources
+    model = (report.get("quality") or {}).get("model")
+    reviewed = sum(e["reviewed"] for e in estimates.values())
+    sample = sum(e["sample"] for e in estimates.values())
+    quality: dict[str, Any] = {"model": model, "reviewed": reviewed, "sample": sample}
+    done = [e for e in estimates.values() if e["complete"]]
+    if estimates and len(done) == len(estimates):
+        worst = min(done, key=lambda e: 1.0 if e["precision"] is None else e["precision"])
+        note = msg(
+            "estimated from a clerical sample of {n} reviewed pairs drawn near the threshold "
+            "(95 % intervals); recall counts the matches among compared pairs only",
+            n=reviewed,
+        )
+        if worst["recall"] is None:
+            note = msg(
+                "{note}; exact keys have no near misses to sample, so recall is not estimated",
+                note=note,
+            )
+        quality |= {
+            "precision": worst["precision"],
+            "precision_interval": worst.get("precision_interval"),
+            "recall": worst["recall"],
+            "recall_interval": worst.get("recall_interval"),
+            "source": "clerical",
+            "note": str(note),
+        }
+    elif model is not None:
+        quality |= {
+            "precision": model["precision"],
+            "recall": model["recall"],
+            "source": "model",
+            "note": "estimated by the Fellegi–Sunter model (mean match probability of the "
+            "links; their share of the matches it expects) until the clerical sample is "
+            "reviewed",
+        }
+    else:
+        quality |= {
+            "precision": None,
+            "recall": None,
+            "source": None,
+            "note": "not estimated until the clerical sample is reviewed",
+        }
+    report["quality"] = quality
+    return report
 
 
 def run_linkage(
@@ -492,7 +578,9 @@ def run_linkage(
                 links = methods.link_bloom(secret, scope, records, project.threshold, workdir)
             else:
                 present = set.intersection(*(set(s["fields"]) for s in project.sources))
-                links = methods.link_probabilistic(records, present, project.threshold, workdir)
+                links = methods.link_probabilistic(
+                    records, present, project.threshold, workdir, scope=scope
+                )
             anchors = sorted(set.intersection(*(set(link.to_anchor) for link in links)))
             linked = _linked_table(project, datasets, read, links, anchors, secret, scope)
             target = workdir / "linked.parquet"
@@ -519,7 +607,11 @@ def run_linkage(
             assert done is not None  # noqa: S101 (committed above)
             done.status = RunStatus.succeeded
             done.dataset_id = dataset.id
+            done.review_strata = _keep_sample(session, run_id, links)
             done.report = report
+            session.flush()
+            sample = queries.review_pairs(session, run_id)
+            report = done.report = _with_clerical(project, done, sample)
             done.finished_at = datetime.now(UTC)
             _audit(
                 session,
@@ -549,6 +641,33 @@ def run_linkage(
     finished = session.get(LinkageRun, run_id)
     assert finished is not None  # noqa: S101
     return finished
+
+
+def _keep_sample(session: Session, run_id: int, links: list[methods.SourceLink]) -> list[Any]:
+    """Keep the clerical review sample (rows and scores only) and return its strata."""
+    strata: list[dict[str, Any]] = []
+    for source, link in enumerate(links, start=1):
+        for stratum in link.sample.strata:
+            strata.append(
+                {
+                    "source": source,
+                    "name": stratum.name,
+                    "kind": stratum.kind,
+                    "population": stratum.population,
+                }
+            )
+        for pair in link.sample.pairs:
+            session.add(
+                LinkageReviewPair(
+                    run_id=run_id,
+                    source=source,
+                    stratum=pair.stratum,
+                    left_row=pair.left,
+                    right_row=pair.right,
+                    score=pair.score,
+                )
+            )
+    return strata
 
 
 def _delete_intermediates(
@@ -658,3 +777,122 @@ def _publish(
         note=f"linkage run {run_id}",
     )
     return dataset
+
+
+def _review_door(
+    session: Session, *, actor: Actor, project: LinkageProject, run: LinkageRun
+) -> tuple[Door, list[Request]]:
+    """Reviewing a run's sample is reading its sources' identifying fields: the same decision
+    as the run (``link``: the key custodian's steward or an operator, in an approved project),
+    audited under every publisher."""
+    if run.status != RunStatus.succeeded:
+        raise Conflict(
+            msg("Linkage run {id} did not succeed: it has no sample to review.", id=run.id)
+        )
+    pairs = queries.source_versions(session, project)
+    door = Door(
+        session,
+        actor=actor,
+        event=LinkageAudit.dataset_linkage_decision,
+        detail={"linkage_project": project.id, "linkage_run": run.id, "clerical_review": True},
+    )
+    requests = [
+        Request(
+            DataAction.link,
+            dataset,
+            version,
+            queries.linkage_context(project, dataset, version, index),
+        )
+        for index, (dataset, version) in enumerate(pairs)
+    ]
+    return door, requests
+
+
+def _shown(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def clerical_review(
+    session: Session, *, settings: Settings, store: ObjectStore, actor: Actor, run_id: int
+) -> LinkageReviewPublic:
+    """The run's clerical review sample with both records' identifying fields, as their sources
+    hold them, read through the door, for the reviewer to label."""
+    queries.require_signed_in(actor)
+    run = queries.run_for(session, actor=actor, run_id=run_id)
+    project = queries.get_linkage_project(session, run.linkage_project_id)
+    door, requests = _review_door(session, actor=actor, project=project, run=run)
+    with door:
+        passages = door.admit(requests)
+        sample = queries.review_pairs(session, run.id)
+        needed = {0} | {p.source for p in sample}
+        records = {
+            index: _read_source(
+                door, store, passages[index], project.sources[index], secret=settings.secret()
+            )[0]
+            for index in sorted(needed)
+        }
+        shown = [
+            LinkageReviewPairPublic(
+                id=pair.id,
+                dataset=project.sources[pair.source]["dataset"],
+                stratum=pair.stratum,
+                score=pair.score,
+                match=pair.match,
+                anchor={k: _shown(v) for k, v in records[0][pair.left_row].items()},
+                record={k: _shown(v) for k, v in records[pair.source][pair.right_row].items()},
+            )
+            for pair in sample
+        ]
+        session.commit()
+    return LinkageReviewPublic(
+        run_id=run.id,
+        anchor=project.sources[0]["dataset"],
+        pairs=shown,
+        quality=run.report.get("quality", {}),
+    )
+
+
+def label_review_pairs(
+    session: Session, *, actor: Actor, run_id: int, labels: list[LinkageReviewLabel]
+) -> LinkageRun:
+    """The reviewer says, pair by pair, whether the two records are the same person; the
+    run's report is estimated again from every label given so far (a label may be changed)."""
+    queries.require_signed_in(actor)
+    run = queries.run_for(session, actor=actor, run_id=run_id)
+    project = queries.get_linkage_project(session, run.linkage_project_id)
+    door, requests = _review_door(session, actor=actor, project=project, run=run)
+    with door:
+        door.admit(requests)
+        sample = {pair.id: pair for pair in queries.review_pairs(session, run.id)}
+        unknown = sorted({label.pair for label in labels} - set(sample))
+        if unknown:
+            raise _invalid(
+                "labels",
+                msg(
+                    "Run {run} has no review pair {pairs}; labels were not saved.",
+                    run=run.id,
+                    pairs=", ".join(map(str, unknown)),
+                ),
+            )
+        now = datetime.now(UTC)
+        for label in labels:
+            pair = sample[label.pair]
+            pair.match = label.match
+            pair.reviewed_by_id = actor.user_id
+            pair.reviewed_at = now
+        run.report = _with_clerical(project, run, list(sample.values()))
+        _audit(
+            session,
+            actor=actor,
+            action=LinkageAudit.linkage_review_labelled,
+            resource_type="linkage_run",
+            resource_id=run.id,
+            organizations={*queries.publishers(session, project), project.custodian_id},
+            detail={
+                "labelled": len(labels),
+                "said_match": sum(1 for label in labels if label.match),
+                "quality": run.report["quality"],
+            },
+        )
+        session.commit()
+    return run

@@ -1,4 +1,4 @@
-"""REST routes for linkage: projects, approvals, runs.
+"""REST routes for linkage: projects, approvals, runs, and the runs' clerical review.
 
 Routes parse and answer; every change is an action in ``linkage.actions``. Writes ride a
 bearer token, or a session cookie with its CSRF token.
@@ -14,6 +14,8 @@ from bitgoeul.linkage.schemas import (
     LinkageApprove,
     LinkageProjectCreate,
     LinkageProjectPublic,
+    LinkageReviewLabels,
+    LinkageReviewPublic,
     LinkageRunPublic,
 )
 
@@ -78,3 +80,23 @@ def run_linkage(
 def get_linkage_run(run_id: int, session: SessionDep, actor: CurrentActor) -> LinkageRunPublic:
     queries.require_signed_in(actor)
     return queries.run_public(session, queries.run_for(session, actor=actor, run_id=run_id))
+
+
+@router.get("/runs/{run_id}/review", response_model=LinkageReviewPublic)
+def get_clerical_review(
+    run_id: int, session: SessionDep, settings: SettingsDep, store: StoreDep, actor: CurrentActor
+) -> LinkageReviewPublic:
+    """The run's review sample with both records' identifying fields (the key custodian's
+    steward or an operator; read through the decision point and audited)."""
+    return actions.clerical_review(
+        session, settings=settings, store=store, actor=actor, run_id=run_id
+    )
+
+
+@router.post("/runs/{run_id}/review", response_model=LinkageRunPublic)
+def label_review_pairs(
+    run_id: int, data: LinkageReviewLabels, session: SessionDep, actor: CsrfChecked
+) -> LinkageRunPublic:
+    """Label review pairs as the same person or not; the report's estimate follows."""
+    run = actions.label_review_pairs(session, actor=actor, run_id=run_id, labels=data.labels)
+    return queries.run_public(session, run)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from bitgoeul.linkage import clk, keys, probabilistic, similarity
+from bitgoeul.linkage import clk, keys, probabilistic, review, similarity
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,14 @@ class SourceLink:
     # probabilistic: the pairs scored and the model's own estimate of precision and recall
     comparisons: int = 0
     estimated: dict[str, float] = field(default_factory=dict)
+    # the clerical review sample drawn from this source's pairs (``review``)
+    sample: review.Sample = field(default_factory=lambda: review.Sample([], []))
+
+
+def _seed(scope: str, index: int) -> int:
+    """The review sample's seed: fixed per project and source, so a rerun draws alike."""
+    digest = hashlib.sha256(f"review\x1f{scope}\x1f{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
 
 
 def _write(workdir: Path, name: str, payload: object) -> None:
@@ -55,12 +63,17 @@ def link_exact(
     for index, source_keys in enumerate(derived):
         _write(workdir, f"keys-{index}.json", source_keys)
     links: list[SourceLink] = []
-    for other in derived[1:]:
+    for index, other in enumerate(derived[1:], start=1):
         found = keys.link_exact(cascade, derived[0], other)
         counts: dict[str, int] = {d.name: 0 for d in cascade}
         for link in found:
             counts[link.definition] += 1
-        links.append(SourceLink({x.left: x.right for x in found}, by_definition=counts))
+        sample = review.draw_exact(
+            [(x.left, x.right, x.definition) for x in found], seed=_seed(scope, index)
+        )
+        links.append(
+            SourceLink({x.left: x.right for x in found}, by_definition=counts, sample=sample)
+        )
     return links
 
 
@@ -84,10 +97,16 @@ def link_bloom(
         scores = similarity.dice_pairs(encodings[0], encodings[index], i, j)
         keep = scores >= threshold
         chosen = similarity.one_to_one(i[keep], j[keep], scores[keep])
+        sample = review.draw_scored(
+            i, j, scores, chosen.left, chosen.right,
+            sure_from=threshold + review.BLOOM_BAND, near_from=threshold - review.BLOOM_BAND,
+            seed=_seed(scope, index),
+        )  # fmt: skip
         links.append(
             SourceLink(
                 dict(zip(chosen.left.tolist(), chosen.right.tolist(), strict=True)),
                 scores=chosen.score.tolist(),
+                sample=sample,
             )
         )
     return links
@@ -98,6 +117,8 @@ def link_probabilistic(
     present: set[str],
     threshold: float,
     workdir: Path,
+    *,
+    scope: str = "",
 ) -> list[SourceLink]:
     """Fellegi–Sunter on Splink, each source against the anchor, on a locked connection of
     the engine (``probabilistic``); the normalised fields and every scored pair are written to
@@ -115,12 +136,19 @@ def link_probabilistic(
         chosen = similarity.one_to_one(
             scored.left[keep], scored.right[keep], scored.probability[keep]
         )
+        sample = review.draw_scored(
+            scored.left, scored.right, scored.probability, chosen.left, chosen.right,
+            sure_from=max(threshold, review.PROBABILITY_SURE),
+            near_from=min(threshold, review.PROBABILITY_NEAR),
+            seed=_seed(scope, index),
+        )  # fmt: skip
         links.append(
             SourceLink(
                 dict(zip(chosen.left.tolist(), chosen.right.tolist(), strict=True)),
                 scores=chosen.score.tolist(),
                 comparisons=scored.comparisons,
                 estimated=probabilistic.estimated_quality(scored, chosen),
+                sample=sample,
             )
         )
     return links

@@ -30,6 +30,7 @@ class LinkageAudit(AuditAction):
     linkage_run_failed = "linkage.run_failed"
     linkage_run_finished = "linkage.run_finished"
     linkage_intermediates_deleted = "linkage.intermediates_deleted"
+    linkage_review_labelled = "linkage.review_labelled"
     dataset_linkage_decision = "dataset.linkage_decision"
 
 
@@ -113,3 +114,26 @@ class LinkageRun(Base):
     # The match-rate report: per source and method, small counts suppressed.
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str] = mapped_column(Text, default="")
+    # The clerical review sample's strata: [{"source": 1, "name", "kind", "population"}].
+    # Kept apart from the report: the populations are counts the report would suppress.
+    review_strata: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class LinkageReviewPair(Base):
+    """One pair of the clerical review sample: rows only (the reviewer reads the records
+    through the door), its score, and the reviewer's label once given."""
+
+    __tablename__ = "linkage_review_pairs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("linkage_runs.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[int]  # the linked source's index in the project (the anchor is 0)
+    stratum: Mapped[str] = mapped_column(String(100))
+    left_row: Mapped[int]  # the anchor's row, from 0
+    right_row: Mapped[int]  # the source's row, from 0
+    score: Mapped[float | None]
+    match: Mapped[bool | None]
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]

@@ -12,7 +12,7 @@ from bitgoeul.catalog.queries import get_dataset, version_of
 from bitgoeul.errors import NotAuthenticated, NotFound
 from bitgoeul.governance.decision import DecisionContext, LinkageTerms
 from bitgoeul.governance.models import ProjectMember
-from bitgoeul.linkage.models import LinkageProject, LinkageRun, RunStatus
+from bitgoeul.linkage.models import LinkageProject, LinkageReviewPair, LinkageRun, RunStatus
 from bitgoeul.linkage.schemas import ApprovalPublic, LinkageProjectPublic, LinkageRunPublic
 from bitgoeul.messages import msg
 from bitgoeul.privacy import views
@@ -198,3 +198,14 @@ def run_counts(session: Session) -> tuple[int, int]:
         ).select_from(LinkageRun)
     ).one()
     return int(total), int(succeeded)
+
+
+def review_pairs(session: Session, run_id: int) -> list[LinkageReviewPair]:
+    """The run's clerical review sample, by source, stratum and score."""
+    return list(
+        session.scalars(
+            select(LinkageReviewPair)
+            .where(LinkageReviewPair.run_id == run_id)
+            .order_by(LinkageReviewPair.source, LinkageReviewPair.stratum, LinkageReviewPair.id)
+        )
+    )

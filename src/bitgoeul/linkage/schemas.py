@@ -106,3 +106,29 @@ class LinkageRunPublic(BaseModel):
     linked_dataset: str | None
     report: dict[str, Any]
     error: str
+
+
+class LinkageReviewLabel(_Input):
+    pair: int = Field(description="the review pair's id")
+    match: bool = Field(description="true: the two records are the same person")
+
+
+class LinkageReviewLabels(_Input):
+    labels: list[LinkageReviewLabel] = Field(min_length=1, max_length=1000)
+
+
+class LinkageReviewPairPublic(BaseModel):
+    id: int
+    dataset: str  # the linked source (the other record is the anchor's)
+    stratum: str
+    score: float | None
+    match: bool | None
+    anchor: dict[str, str | None]  # the anchor record's identifying fields, as the source holds
+    record: dict[str, str | None]  # the linked source's record's identifying fields
+
+
+class LinkageReviewPublic(BaseModel):
+    run_id: int
+    anchor: str  # the anchor dataset
+    pairs: list[LinkageReviewPairPublic]
+    quality: dict[str, Any]

@@ -1,5 +1,6 @@
 """Linkage pages: the projects a person is involved in, a project with its approvals and
-runs (approve and run buttons for those who may), and a run's match-rate report.
+runs (approve and run buttons for those who may), a run's match-rate report, and the run's
+clerical review (the sample's pairs side by side, labelled by the key custodian's steward).
 
 Every change is a ``linkage.actions`` call, as the API makes it; the decision point and the
 audit log are theirs."""
@@ -10,7 +11,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor, StoreDep
+from bitgoeul.errors import ValidationFailed
 from bitgoeul.linkage import actions, queries
+from bitgoeul.linkage.schemas import LinkageReviewLabel
+from bitgoeul.messages import msg
 from bitgoeul.web.views import page, redirect_to
 
 router = APIRouter(include_in_schema=False)
@@ -71,5 +75,48 @@ def run_linkage_project(
 def linkage_run(
     request: Request, session: SessionDep, actor: SignedInActor, run_id: int
 ) -> Response:
-    run = queries.run_public(session, queries.run_for(session, actor=actor, run_id=run_id))
-    return page(request, "linkage_run.html", run=run)
+    found = queries.run_for(session, actor=actor, run_id=run_id)
+    project = queries.get_linkage_project(session, found.linkage_project_id)
+    return page(
+        request,
+        "linkage_run.html",
+        run=queries.run_public(session, found),
+        # Only offers the link: opening the review is decided (``link``) and audited.
+        may_review=found.status.value == "succeeded"
+        and (actor.is_operator or actor.is_steward_of(project.custodian_id)),
+    )
+
+
+@router.get("/linkage/runs/{run_id}/review", response_class=HTMLResponse)
+def clerical_review(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: SignedInActor,
+    run_id: int,
+) -> Response:
+    review = actions.clerical_review(
+        session, settings=settings, store=store, actor=actor, run_id=run_id
+    )
+    return page(request, "linkage_review.html", review=review, no_store=True)
+
+
+@router.post("/linkage/runs/{run_id}/review")
+async def label_review_pairs(
+    request: Request, session: SessionDep, actor: CsrfChecked, run_id: int
+) -> Response:
+    form = await request.form()
+    labels: list[LinkageReviewLabel] = []
+    for name, value in form.multi_items():
+        if not name.startswith("pair-") or value == "":
+            continue
+        if value not in ("same", "different") or not name[5:].isdigit():
+            raise ValidationFailed(
+                msg("{field}: choose 'same' or 'different'.", field=name),
+                detail=[{"loc": ["body", name], "msg": "same or different", "type": "value_error"}],
+            )
+        labels.append(LinkageReviewLabel(pair=int(name[5:]), match=value == "same"))
+    if labels:
+        actions.label_review_pairs(session, actor=actor, run_id=run_id, labels=labels)
+    return redirect_to(f"/linkage/runs/{run_id}/review")
