@@ -244,6 +244,56 @@ def test_an_identical_upload_says_so_and_exits_0(
     assert [v.number for v in db.scalars(select(DatasetVersion))] == [1]
 
 
+def _korean(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LC_ALL", "ko_KR.UTF-8")
+
+
+def test_a_held_upload_and_the_choice_are_said_in_korean(
+    invoke: Invoke,
+    dataset: str,
+    steward: str,
+    tmp_path: Path,
+    db: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _korean(monkeypatch)
+    held = invoke("dataset", "upload", dataset, str(_file(tmp_path, HELD_BAD)), "--as", steward)
+    assert held.exit_code == HELD_EXIT_CODE, held.output
+    run = _held_run(db)
+    assert "몇몇 칸 때문에 텍스트로 읽힌 열" in held.output
+    assert f"수집 작업 {run}이(가) 선택을 기다립니다" in held.output
+    assert f"bitgoeul dataset publish-run {run} --as {steward}" in held.output
+    assert "Nothing is published" not in held.output
+    published = invoke("dataset", "publish-run", str(run), "--as", steward)
+    assert published.exit_code == 0, published.output
+    assert f"{dataset} 버전 1을(를) 게시했습니다: 4행, 보류했던 열은 텍스트로." in published.output
+    again = invoke("dataset", "upload", dataset, str(_file(tmp_path, HELD_BAD)), "--as", steward)
+    assert again.exit_code == 0, again.output
+    assert "버전 1와(과) 똑같은 파일" in again.output
+
+
+def test_a_validation_report_is_said_in_korean(
+    invoke: Invoke,
+    dataset: str,
+    steward: str,
+    schema_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _korean(monkeypatch)
+    source = tmp_path / "usage.csv"
+    source.write_text("meter_id,day,kwh\nM-001,2026-01-01,-4\nM-002,not-a-day,8\n")
+    result = invoke(
+        "dataset", "upload", dataset, str(source), "--schema", str(schema_file), "--as", steward
+    )
+    assert result.exit_code == 1
+    assert "usage.csv에 문제 2건" in result.output
+    assert "problems in" not in result.output
+    assert "not-a-day" in result.output  # the value is shown as it was
+    assert "올바른 date 값이 아닙니다" in result.output  # each problem, in Korean too
+    assert "규칙별: minimum 1, type 1" in result.output
+
+
 def test_another_stewards_choice_is_refused(
     invoke: Invoke, dataset: str, steward: str, tmp_path: Path, db: Session, settings: Settings
 ) -> None:

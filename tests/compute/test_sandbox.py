@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from bitgoeul.compute.cgroups import CgroupLimits, cgroup_backend
 from bitgoeul.compute.sandbox import (
     Limits,
     Outcome,
@@ -357,3 +358,18 @@ def test_an_environment_installed_under_tmp_stays_visible(tmp_path: Path) -> Non
         assert f"prefix {environment / 'env'}" in log
     finally:
         shutil.rmtree(environment, ignore_errors=True)
+
+
+def test_a_cleanup_at_another_workers_start_keeps_a_job_group_just_made() -> None:
+    """A worker starting up removes the job groups left empty by runs that died; a group
+    another worker has just made, before its job is put in it, is not one of them (it was:
+    that job then failed to start)."""
+    backend = cgroup_backend()
+    name = f"job-fresh-{uuid.uuid4().hex[:8]}"
+    group = backend.create(name, CgroupLimits(memory_bytes=64 << 20, cpus=1, max_processes=8))
+    try:
+        backend.remove_empty()
+        assert list(Path("/sys/fs/cgroup").glob(f"**/{name}"))
+    finally:
+        group.remove()
+    assert not list(Path("/sys/fs/cgroup").glob(f"**/{name}"))

@@ -5,6 +5,14 @@
   stick out.
 * **No link into the API:** no ``<a href>`` (nor ``<form action>``) on this origin whose path
   starts with ``/api/``: pages link to pages.
+* **Tables scroll inside their box:** a table wider than the space it has scrolls sideways in
+  a box of its own (its own, or a wrapper's ``overflow-x: auto``); none is cut off by a box
+  that hides what sticks out (:func:`tables_cut_off`).
+* **Names in tables stay whole:** a ``<code>`` in a table (a column's name, an id, SQL) never
+  wraps between two letters or digits (``patie`` / ``nt_id``); at a space, hyphen or slash it
+  may, and a hash (``.digest``) may anywhere (:func:`names_broken_in_tables`).
+* **Hangul never breaks inside a word** (``word-break: keep-all``): on a Korean page no run of
+  Hangul syllables is split across two lines (:func:`hangul_broken_inside_words`).
 * **The page's language:** ``<html lang>`` is the language asked for.
 * **Korean throughout:** a Korean page shows no English that the hub itself says.  The list of
   what the hub says is built from the sources of truth, not written by hand: the English
@@ -248,6 +256,109 @@ _API_LINKS_JS = """() => {
 }"""
 
 
+_TABLES_JS = """() => {
+  const found = {scrolling: 0, cut: []};
+  for (const table of document.querySelectorAll('main table')) {
+    if (!table.getClientRects().length) continue;
+    const wide = table.scrollWidth;
+    // Up from the table (itself included): the first box that scrolls or hides sideways.
+    for (let box = table; box && box !== document.body; box = box.parentElement) {
+      const overflow = getComputedStyle(box).overflowX;
+      if (overflow === 'visible') continue;
+      if (wide > box.clientWidth + 1) {
+        if (overflow === 'auto' || overflow === 'scroll') found.scrolling += 1;
+        else {
+          const id = table.id ? '#' + table.id : (table.className ? '.' + table.className : '');
+          found.cut.push('table' + id + ' (' + wide + ' px in ' + box.clientWidth + ' px, '
+            + 'overflow-x: ' + overflow + ')');
+        }
+      }
+      break;
+    }
+  }
+  return found;
+}"""
+
+_HANGUL_BREAKS_JS = """() => {
+  const skip = 'script,style,noscript,template,code,pre,kbd,samp,textarea';
+  const run = /[\\uac00-\\ud7a3]{2,}/g;
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n && out.length < 10; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest(skip) || !el.getClientRects().length) continue;
+    run.lastIndex = 0;
+    for (let m = run.exec(n.nodeValue); m; m = run.exec(n.nodeValue)) {
+      const range = document.createRange();
+      range.setStart(n, m.index);
+      range.setEnd(n, m.index + m[0].length);
+      const rects = [...range.getClientRects()].filter((r) => r.width > 0 && r.height > 0);
+      // Two lines: a rectangle that starts below where the first one ends.
+      if (rects.some((r) => r.top >= rects[0].bottom - 1)) {
+        out.push(m[0] + ' in <' + el.tagName.toLowerCase() + '>: '
+          + n.nodeValue.replace(/\\s+/g, ' ').trim().slice(0, 80));
+        break;
+      }
+    }
+  }
+  return out;
+}"""
+
+
+_NAMES_BROKEN_JS = """() => {
+  // A line that ends between two word characters (letters, digits, _) cut a name in two;
+  // a break at a space, a hyphen or a slash is where names and code may wrap.  A hash
+  // (.digest) is meant to wrap anywhere.
+  const out = [];
+  for (const code of document.querySelectorAll('main table code:not(.digest)')) {
+    const node = code.firstChild;
+    if (!node || node.nodeType !== Node.TEXT_NODE || !code.getClientRects().length) continue;
+    const text = node.nodeValue;
+    let line = null;
+    for (let i = 0; i < text.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const box = range.getBoundingClientRect();
+      if (!box.height) continue;
+      if (line !== null && box.top >= line.bottom - 1) {
+        if (/\\w/.test(text[i - 1]) && /\\w/.test(text[i])) {
+          out.push(text.trim().slice(0, 60));
+          break;
+        }
+      }
+      if (line === null || box.top >= line.bottom - 1) line = box;
+    }
+    if (out.length >= 10) break;
+  }
+  return out;
+}"""
+
+
+def names_broken_in_tables(page: Page) -> list[str]:
+    """Code in tables (names, ids, SQL) that the page cuts between two word characters."""
+    broken: list[str] = page.evaluate(_NAMES_BROKEN_JS)
+    return broken
+
+
+def tables_cut_off(page: Page) -> list[str]:
+    """Tables wider than their box that a box hides instead of scrolling."""
+    found: dict[str, list[str]] = page.evaluate(_TABLES_JS)
+    return found["cut"]
+
+
+def tables_scrolling_in_their_box(page: Page) -> int:
+    """How many tables on the page are wider than their box and scroll inside it."""
+    found: dict[str, int] = page.evaluate(_TABLES_JS)
+    return found["scrolling"]
+
+
+def hangul_broken_inside_words(page: Page) -> list[str]:
+    """Runs of Hangul syllables that the page, as laid out now, splits across two lines."""
+    broken: list[str] = page.evaluate(_HANGUL_BREAKS_JS)
+    return broken
+
+
 def horizontal_overflow(page: Page) -> str | None:
     """Why the page scrolls sideways at its current width, or ``None`` when it does not."""
     found = page.evaluate(_OVERFLOW_JS)
@@ -293,7 +404,19 @@ def check_page(page: Page, *, lang: str) -> list[Problem]:
     if overflow:
         problems.append(Problem(url, width, overflow))
     problems.extend(Problem(url, width, f"links into the API: {a}") for a in api_links(page))
+    problems.extend(
+        Problem(url, width, f"a table cut off instead of scrolling: {t}")
+        for t in tables_cut_off(page)
+    )
+    problems.extend(
+        Problem(url, width, f"a name in a table cut across lines: {n!r}")
+        for n in names_broken_in_tables(page)
+    )
     if lang == "ko":
+        problems.extend(
+            Problem(url, width, f"Hangul broken inside a word: {w}")
+            for w in hangul_broken_inside_words(page)
+        )
         problems.extend(
             Problem(url, width, f"untranslated: {hit}") for hit in untranslated_in(page_texts(page))
         )

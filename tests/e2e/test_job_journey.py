@@ -63,7 +63,9 @@ def test_submit_a_job_watch_its_log_and_download_the_output(
     browser: Browser, hub_url: str, screenshot: Screenshot, tmp_path: Path
 ) -> None:
     operator = _signed_in(browser, hub_url, "operator")
-    operator.get_by_role("link", name="Credits").click()
+    # An operator signs in to the hub page, where credits are granted from.
+    expect(operator.locator("#hub-counts")).to_be_visible()
+    operator.get_by_role("link", name="Grant credits").click()
     operator.locator("#grant-organization").select_option("gist-ai-lab")
     operator.locator("#grant-cpu").fill("5")
     operator.locator("#grant-note").fill("pilot study")

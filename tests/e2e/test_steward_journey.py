@@ -92,15 +92,20 @@ def _identical_upload(page: Page, problems: list[Problem], lang: str) -> None:
     clean = f"meter_id,district,hour,kwh\nM-{lang},Dong-gu,1,0.5\n".encode()
     _upload(page, clean)
     expect(page.locator("#ingest-version")).to_be_visible()
-    published = page.locator("#ingest-version").inner_text()
+    versions = page.locator("section[aria-labelledby='h-versions'] tbody tr")
+    page.goto("/datasets/household-electricity")
+    before = versions.count()
+    latest = page.locator("tr.current td").first.inner_text()
     _upload(page, clean)
     notice = page.locator("#upload-notice")
     expect(notice).to_be_visible()
-    expect(notice).to_contain_text("identical to version" if lang == "en" else "똑같은 파일")
+    number = latest.removeprefix("v")
+    said = {"en": f"identical to version {number} of", "ko": f"버전 {number}와(과) 똑같은 파일"}
+    expect(notice).to_contain_text(said[lang])
     _look(page, problems, lang)
     page.goto("/datasets/household-electricity")
-    assert published  # the version the notice names is still the latest
-    expect(page.locator("main")).not_to_contain_text("upload-notice")
+    expect(versions).to_have_count(before)  # no new version
+    expect(page.locator("tr.current td").first).to_have_text(latest)
 
 
 def _failed_uploads(page: Page, lang: str) -> None:

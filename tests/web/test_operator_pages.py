@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from web_city import PASSWORD, City, open_job_project, sign_in
+from web_city import PASSWORD, City, csrf_token_in, open_job_project, sign_in
 
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
@@ -19,7 +19,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.catalog import actions as catalog_actions
-from bitgoeul.compute import jobs
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute.schemas import JobSpec, Resources
 from bitgoeul.config import Settings
 from bitgoeul.errors import ValidationFailed
@@ -206,6 +206,40 @@ def test_a_deactivated_user_is_signed_out_and_a_reactivated_one_signs_in_again(
     assert len(_events(app, "user.reactivate")) == 1
 
 
+def _sign_in_going_to(client: TestClient, who: str, next_url: str) -> str:
+    """Where signing in as ``who`` from the login form, with ``next`` set to ``next_url``, goes."""
+    form = client.get("/login")
+    response = client.post(
+        "/login",
+        data={
+            "username": who,
+            "password": PASSWORD,
+            "next": next_url,
+            "csrf_token": csrf_token_in(form.text),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text[:300]
+    return str(response.headers["location"])
+
+
+def test_an_operator_who_signs_in_lands_on_the_hub_page(client: TestClient, hub: City) -> None:
+    assert _sign_in_going_to(client, "operator", "/") == "/hub"
+    assert 'id="hub-counts"' in client.get("/hub").text
+
+
+def test_an_operator_sent_to_sign_in_from_a_page_goes_back_to_it(
+    client: TestClient, hub: City
+) -> None:
+    assert _sign_in_going_to(client, "operator", "/audit") == "/audit"
+
+
+def test_everyone_else_lands_where_they_signed_in_from(client: TestClient, hub: City) -> None:
+    for who in ("researcher", "kepco", "citizen"):
+        client.cookies.clear()
+        assert _sign_in_going_to(client, who, "/") == "/"
+
+
 def test_the_hub_page_shows_what_waits_and_links_to_where_it_is_handled(
     client: TestClient, app: FastAPI, hub: City
 ) -> None:
@@ -324,7 +358,7 @@ def test_a_queued_job_is_on_the_hub_with_a_link_to_its_page(
         bundle = app.state.settings.ensure_data_dir() / "job.zip"
         with zipfile.ZipFile(bundle, "w") as archive:
             archive.writestr("main.py", "print('hello')\n")
-        job = jobs.submit_job(
+        job = compute_actions.submit_job(
             session,
             settings=app.state.settings,
             executor=app.state.executor,

@@ -37,7 +37,14 @@ def test_dataset_page_shows_metadata_schema_and_versions(client: TestClient, cit
     assert response.status_code == 200
     assert "meters.csv" in response.text
     assert "<code>kwh</code>" in response.text
-    assert "quasi_identifier" in response.text
+    assert 'data-class="quasi_identifier">quasi-identifier</span>' in response.text
+
+
+def test_column_classes_are_named_in_the_readers_language(client: TestClient, city: City) -> None:
+    korean = client.get("/datasets/household-electricity", params={"lang": "ko"}).text
+    schema = korean.split('<table class="schema">', 1)[1].split("</table>", 1)[0]
+    assert 'data-class="quasi_identifier">준식별자</span>' in schema
+    assert ">quasi_identifier<" not in schema
 
 
 def test_anonymous_visitor_is_told_to_sign_in_to_preview(client: TestClient, city: City) -> None:

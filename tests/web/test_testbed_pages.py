@@ -214,6 +214,14 @@ def test_the_task_page_speaks_korean(client: TestClient, bench: Bench) -> None:
     assert "제출 방법" in page
 
 
+def test_the_metric_is_described_in_the_readers_language(client: TestClient, bench: Bench) -> None:
+    english = client.get(f"/testbed/{TASK}", headers=HTML).text
+    assert "Mean absolute error." in english
+    korean = client.get(f"/testbed/{TASK}?lang=ko", headers=HTML).text
+    assert "평균 절대 오차(MAE)." in korean
+    assert "Mean absolute error" not in korean
+
+
 def test_a_researcher_joins_uploads_and_sees_the_score_on_the_board(
     client: TestClient, db: Session, settings: Settings, bench: Bench
 ) -> None:

@@ -4,8 +4,6 @@ that draws a year of daily snapshots in well under 300 ms."""
 
 from __future__ import annotations
 
-import statistics
-import time
 from datetime import timedelta
 
 import pytest
@@ -73,17 +71,20 @@ def test_the_public_page_hides_small_counts_about_people_and_says_what_is_missin
     for key in indicators_not_installed():
         assert f'id="indicator-{key}" data-available="no"' in english
     assert ("Not available on this hub yet" in english) is bool(indicators_not_installed())
+    assert "Counted at " in english
     korean = client.get("/tower?lang=ko", headers=HTML).text
     assert "관제탑" in korean
+    assert "(UTC)에 센 값입니다." in korean
     assert "제공 기관" in korean
     sign_in(client, "operator")
     exact = client.get("/hub/tower", headers=HTML).text
     assert "Rests on 2 records" in exact  # two publishing institutions
 
 
-def test_a_year_of_daily_snapshots_renders_in_under_300_ms(
+def test_a_year_of_daily_snapshots_draws_every_chart(
     client: TestClient, app: FastAPI, city: City
 ) -> None:
+    """Render time is measured in benchmarks/tower.py, not here."""
     today = utcnow().date()
     keys = [d.key for d in DEFINITIONS]
     with app.state.sessionmaker() as session:
@@ -97,16 +98,7 @@ def test_a_year_of_daily_snapshots_renders_in_under_300_ms(
             )
         session.commit()
     sign_in(client, "operator")
-    timings = {}
     for path in ("/tower", "/hub/tower"):
-        client.get(path, headers=HTML)  # templates compiled, caches warm
-        runs = []
-        for _ in range(5):
-            started = time.perf_counter()
-            response = client.get(path, headers=HTML)
-            runs.append(time.perf_counter() - started)
-            assert response.status_code == 200
-            assert response.text.count("<polyline") >= 20
-        timings[path] = statistics.median(runs)
-    print(f"median render time with 365 snapshots: {timings}")
-    assert max(timings.values()) < 0.3, timings
+        response = client.get(path, headers=HTML)
+        assert response.status_code == 200
+        assert response.text.count("<polyline") >= 20

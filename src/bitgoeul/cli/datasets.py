@@ -40,10 +40,10 @@ from bitgoeul.catalog.schemas import (
     DatasetUpdate,
     UpdateFrequency,
 )
-from bitgoeul.cli.context import console, err_console, fail, hub_of, say
+from bitgoeul.cli.context import cli_language, console, err_console, fail, hub_of, say
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.governance.decision import ColumnClass
-from bitgoeul.messages import msg
+from bitgoeul.messages import msg, said
 from bitgoeul.storage import make_store
 
 dataset_app = typer.Typer(help="Datasets in the catalog.")
@@ -254,36 +254,50 @@ def dataset_upload(
                     accept_text=accept_text,
                 )
         except catalog_actions.AlreadyPublished as exc:
-            console.print(escape(exc.message))
+            console.print(escape(say(exc.message)))
             return
         except catalog_actions.UploadHeld as held:
             err_console.print(text_fallback_table(held.columns))
-            console.print(
-                f"Nothing is published yet: ingest run {held.run_id} waits for your choice.\n"
-                f"  Publish these columns as text: bitgoeul dataset publish-run {held.run_id} "
-                f"--as {acting}\n"
-                f"  Or discard it and fix the file: bitgoeul dataset discard-run {held.run_id} "
-                f"--as {acting}"
-            )
+            publish = f"bitgoeul dataset publish-run {held.run_id} --as {acting}"
+            discard = f"bitgoeul dataset discard-run {held.run_id} --as {acting}"
+            lines = [
+                msg(
+                    "Nothing is published yet: ingest run {run} waits for your choice.",
+                    run=held.run_id,
+                ),
+                msg("Publish these columns as text: {command}", command=publish),
+                msg("Or discard it and fix the file: {command}", command=discard),
+            ]
+            console.print(escape("\n  ".join(say(line) for line in lines)))
             raise typer.Exit(HELD_EXIT_CODE) from None
         except ValidationFailed as exc:
             if isinstance(exc.detail, dict) and "errors" in exc.detail:
                 err_console.print(validation_report_table(exc.detail))
             raise fail(exc.message) from None
-    console.print(
-        f"Published [bold]{escape(slug)}[/] version {version.number}: "
-        f"{version.row_count:,} rows from {escape(file.name)}."
+    published = msg(
+        "Published {slug} version {number}: {rows} rows from {file}.",
+        slug=slug,
+        number=version.number,
+        rows=f"{version.row_count:,}",
+        file=file.name,
     )
+    console.print(escape(say(published)))
 
 
 def validation_report_table(report: dict[str, Any]) -> Table:
     """The ingest error report: one row per error, where it is and what to fix."""
+    lang = cli_language()
     shown = len(report.get("errors", []))
     total = report.get("error_count", shown)
-    title = f"{total} {'problem' if total == 1 else 'problems'} in {report.get('file', 'the file')}"
+    file = report.get("file", "")
+    if total == 1:
+        title = say(msg("1 problem in {file}", file=file))
+    else:
+        title = say(msg("{count} problems in {file}", count=total, file=file))
     if report.get("truncated"):
-        title += f" (first {shown} shown)"
+        title += " " + say(msg("(first {shown} shown)", shown=shown))
     table = Table(title=escape(title), show_lines=False)
+    # Headers are the report's field names, as in every table the CLI prints.
     for column in ("row", "column", "rule", "value", "message"):
         table.add_column(column, overflow="fold")
     for error in report.get("errors", []):
@@ -293,17 +307,18 @@ def validation_report_table(report: dict[str, Any]) -> Table:
             escape(str(error.get("field") or error.get("column") or "")),
             escape(str(error.get("rule", ""))),
             "" if value is None else escape(str(value)[:40]),
-            escape(str(error.get("message", ""))),
+            escape(said(error.get("message", ""), lang)),
         )
     counts = report.get("counts_by_rule") or {}
     if counts:
-        table.caption = "by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        by_rule = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        table.caption = say(msg("by rule: {counts}", counts=by_rule))
     return table
 
 
 def text_fallback_table(columns: list[dict[str, Any]]) -> Table:
     """The cells that made columns text: file, row, column, value, the type most cells had."""
-    table = Table(title="Columns read as text because of a few cells")
+    table = Table(title=say(msg("Columns read as text because of a few cells")))
     for name in ("file", "row", "column", "value", "most cells"):
         table.add_column(name, overflow="fold")
     for column in columns:
@@ -316,7 +331,14 @@ def text_fallback_table(columns: list[dict[str, Any]]) -> Table:
                 escape(str(column.get("type", ""))),
             )
     table.caption = "; ".join(
-        f"{column.get('field')}: {column.get('count')} of {column.get('present')} cells"
+        say(
+            msg(
+                "{column}: {count} of {present} cells",
+                column=column.get("field"),
+                count=column.get("count"),
+                present=column.get("present"),
+            )
+        )
         for column in columns
     )
     return table
@@ -332,16 +354,17 @@ def dataset_publish_run(ctx: typer.Context, run: RunId, acting: AsUser) -> None:
     with hub.session() as session:
         version = catalog_actions.publish_held(
             session,
-            settings=hub.settings,
             store=make_store(hub.settings),
             actor=hub.actor(session, acting),
             run_id=run,
         )
-        slug = version.dataset.slug
-        console.print(
-            f"Published [bold]{escape(slug)}[/] version {version.number}: "
-            f"{version.row_count:,} rows, the held columns as text."
+        published = msg(
+            "Published {slug} version {number}: {rows} rows, the held columns as text.",
+            slug=version.dataset.slug,
+            number=version.number,
+            rows=f"{version.row_count:,}",
         )
+        console.print(escape(say(published)))
 
 
 @dataset_app.command("discard-run")
@@ -350,9 +373,12 @@ def dataset_discard_run(ctx: typer.Context, run: RunId, acting: AsUser) -> None:
     hub = hub_of(ctx)
     with hub.session() as session:
         catalog_actions.discard_held(
-            session, settings=hub.settings, actor=hub.actor(session, acting), run_id=run
+            session,
+            store=make_store(hub.settings),
+            actor=hub.actor(session, acting),
+            run_id=run,
         )
-    console.print(f"Discarded ingest run {run}; nothing was published.")
+    console.print(say(msg("Discarded ingest run {run}; nothing was published.", run=run)))
 
 
 @dataset_app.command("classify")
@@ -374,13 +400,22 @@ def dataset_classify(
     for item in column_class:
         column, sep, name = item.partition("=")
         if not sep or not column.strip() or not name.strip():
-            raise fail(f"--class {item!r}: write COLUMN=CLASS, e.g. phone=direct_identifier.")
+            raise fail(
+                msg(
+                    "--class {item}: write COLUMN=CLASS, e.g. phone=direct_identifier.",
+                    item=repr(item),
+                )
+            )
         classes[column.strip()] = name.strip()
     allowed = {c.value for c in ColumnClass}
     wrong = sorted(name for name in classes.values() if name not in allowed)
     if wrong:
         raise fail(
-            f"--class: {', '.join(wrong)} is not a class; use one of {', '.join(sorted(allowed))}."
+            msg(
+                "--class: {wrong} is not a class; use one of {allowed}.",
+                wrong=", ".join(wrong),
+                allowed=", ".join(sorted(allowed)),
+            )
         )
     hub = hub_of(ctx)
     with hub.session() as session:
@@ -393,14 +428,18 @@ def dataset_classify(
             classes=classes,
         )
         if version is None:
-            console.print(
-                f"The columns of {escape(slug)} already have these classes; nothing changed."
+            unchanged = msg(
+                "The columns of {slug} already have these classes; nothing changed.", slug=slug
             )
+            console.print(escape(say(unchanged)))
             return
-        console.print(
-            f"Published [bold]{escape(slug)}[/] version {version.number}: the same "
-            f"{version.row_count:,} rows with the new column classes."
+        published = msg(
+            "Published {slug} version {number}: the same {rows} rows with the new column classes.",
+            slug=slug,
+            number=version.number,
+            rows=f"{version.row_count:,}",
         )
+        console.print(escape(say(published)))
 
 
 @dataset_app.command("update")

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from bitgoeul.cli.context import console, fail, hub_of, invalid_options
 from bitgoeul.dp import actions, queries
-from bitgoeul.dp.schemas import DpRequest, ProfileIn, Quote, Release, parse_measure
+from bitgoeul.dp.schemas import Balance, DpRequest, ProfileIn, Quote, Release, parse_measure
 from bitgoeul.messages import msg
 from bitgoeul.storage import make_store
 
@@ -51,10 +51,24 @@ def _print_quote(quote: Quote) -> None:
         accuracy = "-" if m.accuracy_95 is None else f"{m.accuracy_95:.4g}"
         table.add_row(label, m.mechanism, f"{m.noise_scale:.4g}", accuracy, f"{m.epsilon:.4g}")
     console.print(table)
+    threshold = next((m.threshold for m in quote.measures if m.threshold is not None), None)
+    if threshold is not None:
+        console.print(
+            f"Groups of {escape(', '.join(quote.threshold_keys))} are released only when their "
+            f"noisy count reaches {threshold} rows."
+        )
     for b in quote.balances:
-        console.print(f"{escape(b.scope)}: ε {b.left:g} left of {b.cap:g}")
-    console.print(f"Cost: ε {quote.epsilon:g}. Release with: bitgoeul dp release TOKEN")
+        console.print(f"{escape(b.scope)}: {_left(b)}")
+    cost = f"ε {quote.epsilon:g}" + (f", δ {quote.delta:g}" if quote.delta else "")
+    console.print(f"Cost: {cost}. Release with: bitgoeul dp release TOKEN")
     console.print(quote.token, soft_wrap=True)
+
+
+def _left(balance: Balance) -> str:
+    left = f"ε {balance.left:g} left of {balance.cap:g}"
+    if balance.delta_cap:
+        left += f", δ {balance.delta_left:g} left of {balance.delta_cap:g}"
+    return left
 
 
 def _print_release(release: Release) -> None:
@@ -65,11 +79,13 @@ def _print_release(release: Release) -> None:
     charged = (
         "the stored answer of the same request, free"
         if release.repeated
-        else f"ε {release.epsilon_charged:g} charged"
+        else f"ε {release.epsilon_charged:g}"
+        + (f", δ {release.delta_charged:g}" if release.delta_charged else "")
+        + " charged"
     )
     console.print(f"Release {release.release_id}: {charged}.")
     for b in release.balances:
-        console.print(f"{escape(b.scope)}: ε {b.left:g} left of {b.cap:g}")
+        console.print(f"{escape(b.scope)}: {_left(b)}")
 
 
 @dp_app.command("quote")
@@ -90,7 +106,11 @@ def dp_quote(
     ] = None,
     group_by: Annotated[
         list[str] | None,
-        typer.Option("--group-by", help="A column with a public key set; repeat for more."),
+        typer.Option(
+            "--group-by",
+            help="A column with a public key set, or a threshold key (groups released only "
+            "above a noisy threshold, costing δ); repeat for more.",
+        ),
     ] = None,
     version: Annotated[
         int | None, typer.Option("--version", help="The dataset version (default: latest).")
@@ -169,8 +189,18 @@ def dp_budget(
         str | None,
         typer.Option("--partition", help="A partition's cap (a time-partitioned dataset)."),
     ] = None,
+    delta: Annotated[
+        float | None,
+        typer.Option(
+            "--delta",
+            help="With --epsilon: also set the δ cap (releases grouped by threshold keys "
+            "spend δ; without it the δ cap is unchanged).",
+        ),
+    ] = None,
 ) -> None:
     """Show every budget of a dataset with its spending, or set one cap."""
+    if delta is not None and epsilon is None:
+        raise fail(msg("--delta sets a cap together with --epsilon; give both."))
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.actor(session, acting)
@@ -182,11 +212,21 @@ def dp_budget(
                 project_id=project,
                 partition=partition,
                 epsilon=epsilon,
+                delta=delta,
             )
         ledger = actions.read_budgets(session, actor=actor, slug=dataset)
-    table = Table("budget", "cap ε", "spent", "reserved", "left")
+    table = Table("budget", "cap ε", "spent", "reserved", "left", "cap δ", "δ spent", "δ left")
     for b in ledger:
-        table.add_row(b.scope, f"{b.cap:g}", f"{b.spent:g}", f"{b.reserved:g}", f"{b.left:g}")
+        table.add_row(
+            b.scope,
+            f"{b.cap:g}",
+            f"{b.spent:g}",
+            f"{b.reserved:g}",
+            f"{b.left:g}",
+            f"{b.delta_cap:g}",
+            f"{b.delta_spent:g}",
+            f"{b.delta_left:g}",
+        )
     console.print(table)
 
 

@@ -622,8 +622,9 @@ class Client:
 
         ``measures``: ``{"kind": "count"}``, ``{"kind": "sum" | "mean", "column": ...}``,
         ``{"kind": "quantile", "column": ..., "q": 0.5}``; ``group_by``: columns with a public
-        key set (``dp_profile``); ``partition``: on a time-partitioned dataset, the partition
-        read and charged.  Release with ``dp_release(quote.token)``.
+        key set or threshold keys (``dp_profile``: groups released only above a noisy
+        threshold, the quote's ``delta`` spent beside ε); ``partition``: on a time-partitioned
+        dataset, the partition read and charged.  Release with ``dp_release(quote.token)``.
         """
         payload = {
             "dataset": dataset,
@@ -661,12 +662,16 @@ class Client:
         epsilon: float,
         project: int | None = None,
         partition: str | None = None,
+        delta: float | None = None,
     ) -> DpBudget:
         """Set the dataset's overall ε cap, with ``project`` that project's cap, or with
-        ``partition`` that partition's cap (a time-partitioned dataset)."""
+        ``partition`` that partition's cap (a time-partitioned dataset); ``delta`` also sets
+        its δ cap (releases grouped by threshold keys spend δ)."""
         body: dict[str, Any] = {"epsilon": epsilon, "project": project}
         if partition is not None:
             body["partition"] = partition
+        if delta is not None:
+            body["delta"] = delta
         path = f"/datasets/{quote(dataset, safe='')}/dp/budgets"
         return DpBudget.model_validate(self._json("PUT", path, json=body))
 

@@ -550,16 +550,23 @@ class DpMeasureQuote(_HubModel):
     noise_scale: float = 0.0
     accuracy_95: float | None = None
     epsilon: float = 0.0
+    delta: float = 0.0
+    threshold: int | None = None  # keys released with a threshold: counts below are dropped
 
 
 class DpBalance(_HubModel):
-    """A budget's state: the ε cap, spent, reserved by releases in flight, and left."""
+    """A budget's state: the ε cap, spent, reserved by releases in flight, and left (and the
+    same for δ, which releases grouped by threshold keys spend)."""
 
     scope: str
     cap: float
     spent: float
     reserved: float = 0.0
     left: float
+    delta_cap: float = 0.0
+    delta_spent: float = 0.0
+    delta_reserved: float = 0.0
+    delta_left: float = 0.0
 
 
 class DpQuote(_HubModel):
@@ -570,8 +577,10 @@ class DpQuote(_HubModel):
     project: int | None = None
     partition: str | None = None
     groups: list[dict[str, Any]] = []
+    threshold_keys: list[str] = []
     measures: list[DpMeasureQuote] = []
     epsilon: float
+    delta: float = 0.0
     balances: list[DpBalance] = []
     token: str
 
@@ -586,6 +595,7 @@ class DpRelease(_HubModel):
     release_id: int
     repeated: bool = False
     epsilon_charged: float
+    delta_charged: float = 0.0
     columns: list[str] = []
     rows: list[list[Any]] = []
     measures: list[DpMeasureQuote] = []
@@ -605,6 +615,10 @@ class DpBudget(_HubModel):
     spent: float
     reserved: float = 0.0
     left: float
+    delta_cap: float = 0.0
+    delta_spent: float = 0.0
+    delta_reserved: float = 0.0
+    delta_left: float = 0.0
     updated_at: datetime | None = None
 
 

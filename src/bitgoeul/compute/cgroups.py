@@ -46,6 +46,9 @@ __all__ = [
 _PERIOD_US = 100_000
 _LOW_IO_WEIGHT = 50  # of 1-10000 (v2) / 10-1000 (v1); the default is 100
 _GROUP = "bitgoeul-jobs"
+# An empty job group younger than this is kept by ``remove_empty``: made by a worker that has
+# not started its job in it yet (a cleanup at another worker's start-up removed it mid-start).
+FRESH_S = 60.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,9 +86,10 @@ class Cgroups(Protocol):
 
     def create(self, name: str, limits: CgroupLimits) -> JobCgroup: ...
 
-    def remove_empty(self) -> int:
-        """Delete the job groups no process is in any more (left by a run whose owner died);
-        how many."""
+    def remove_empty(self, min_age_s: float = FRESH_S) -> int:
+        """Delete the job groups no process is in any more (left by a run whose owner died),
+        except those made in the last ``min_age_s`` seconds: another worker may have just made
+        one and not yet put its job in it; how many."""
 
 
 @dataclass(frozen=True)
@@ -163,14 +167,17 @@ def _rmdir(path: Path) -> None:
             time.sleep(0.02)
 
 
-def _remove_empty(parents: list[Path]) -> int:
+def _remove_empty(parents: list[Path], min_age_s: float) -> int:
     removed = 0
+    newest = time.time() - min_age_s
     for parent in parents:
         with contextlib.suppress(OSError), os.scandir(parent) as entries:
             for entry in entries:
                 if not entry.name.startswith("job-") or not entry.is_dir(follow_symlinks=False):
                     continue
                 folder = Path(entry.path)
+                if entry.stat(follow_symlinks=False).st_ctime > newest:
+                    continue  # just made: its job may not be in it yet
                 if not (folder / "cgroup.procs").read_text().split():
                     with contextlib.suppress(OSError):
                         folder.rmdir()
@@ -233,8 +240,8 @@ class _V2:
     def __init__(self, parent: Path) -> None:
         self.parent = parent
 
-    def remove_empty(self) -> int:
-        return _remove_empty([self.parent])
+    def remove_empty(self, min_age_s: float = FRESH_S) -> int:
+        return _remove_empty([self.parent], min_age_s)
 
     def create(self, name: str, limits: CgroupLimits) -> JobCgroup:
         path = self.parent / name
@@ -336,8 +343,8 @@ class _V1:
     def __init__(self, parents: dict[str, Path]) -> None:
         self.parents = parents  # controller -> the hub's job group in that hierarchy
 
-    def remove_empty(self) -> int:
-        return _remove_empty(list(dict.fromkeys(self.parents.values())))
+    def remove_empty(self, min_age_s: float = FRESH_S) -> int:
+        return _remove_empty(list(dict.fromkeys(self.parents.values())), min_age_s)
 
     def create(self, name: str, limits: CgroupLimits) -> JobCgroup:
         paths = {c: parent / name for c, parent in self.parents.items()}

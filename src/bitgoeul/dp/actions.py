@@ -7,10 +7,11 @@ the door again (``dataset.dp_release_decision``: the agreement may have ended si
 
 1. returns the stored answer, free, if the same request was released on the same version
    (``dp.release_repeated``): asking again cannot average the noise away;
-2. reserves the cost on every budget scope (the dataset's and the project's) in one
-   transaction, all or none: the budget rows are locked (``SELECT … FOR UPDATE`` on
-   PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite, which takes the database's write lock before
-   the balances are read), so two releases never both see the same balance;
+2. reserves the cost (ε, and δ for keys released with a threshold) on every budget scope
+   (the dataset's and the project's) in one transaction, all or none: the budget rows are
+   locked (``SELECT … FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite, which takes
+   the database's write lock before the balances are read), so two releases never both see
+   the same balance;
 3. computes the exact bounded aggregates through the door's view (``dp.aggregates``); if that
    fails, the reservation is refunded (``dp.refund``): no noise was drawn, nothing left;
 4. draws the noise (OpenDP) and, in one transaction, moves the cost from reserved to spent,
@@ -46,6 +47,7 @@ from bitgoeul.config import Settings
 from bitgoeul.dp import aggregates, queries
 from bitgoeul.dp.models import (
     DATASET_SCOPE,
+    DELTA_UNIT,
     MAX_PARTITION_LENGTH,
     MICRO,
     DpAudit,
@@ -121,7 +123,7 @@ def set_profile(session: Session, *, actor: Actor, slug: str, profile: ProfileIn
                 version=version.number,
             )
         )
-    for column in [*profile.keys, *profile.measures]:
+    for column in [*profile.keys, *profile.measures, *profile.threshold_keys]:
         if column not in classes:
             raise ValidationFailed(
                 msg(
@@ -139,6 +141,14 @@ def set_profile(session: Session, *, actor: Actor, slug: str, profile: ProfileIn
             )
     if profile.partition_column is not None:
         _check_partitions(profile)
+        if profile.partition_column in profile.threshold_keys:
+            raise ValidationFailed(
+                msg(
+                    "The partition column '{column}' needs a public key set listing its "
+                    "partitions (for example the months).",
+                    column=profile.partition_column,
+                )
+            )
     row = queries.profile_of(session, dataset.id)
     if row is None:
         row = DpProfile(dataset_id=dataset.id, person_column="", max_rows_per_person=1)
@@ -148,6 +158,8 @@ def set_profile(session: Session, *, actor: Actor, slug: str, profile: ProfileIn
     row.keys = {k: list(v) for k, v in profile.keys.items()}
     row.measures = {k: v.model_dump() for k, v in profile.measures.items()}
     row.partition_column = profile.partition_column
+    row.threshold_keys = list(profile.threshold_keys)
+    row.delta = profile.delta
     row.updated_by_id = actor.user_id
     session.flush()
     record_event(
@@ -224,11 +236,13 @@ def set_budget(
     project_id: int | None,
     epsilon: float,
     partition: str | None = None,
+    delta: float | None = None,
 ) -> DpBudget:
     """Set the ε cap of the dataset (``project_id`` None: all projects together), of one
     project on it, or of one partition of a time-partitioned dataset (all projects together,
-    for the releases on that partition).  A cap below what is already spent and reserved is
-    refused."""
+    for the releases on that partition), and its δ cap (``delta`` None: unchanged, 0 for a
+    new budget; releases grouped by keys released with a threshold spend δ).  A cap below
+    what is already spent and reserved is refused."""
     if project_id is not None and partition is not None:
         raise ValidationFailed(msg("Name a project or a partition, not both."))
     dataset = get_dataset(session, slug, publisher=False)
@@ -238,6 +252,7 @@ def set_budget(
     session.commit()
     scope = _budget_scope(session, dataset, project_id, partition)
     cap = round(epsilon * MICRO)
+    delta_cap = None if delta is None else round(delta * DELTA_UNIT)
     _lock_budgets(session, dataset.id, [scope])
     budget = session.scalars(
         select(DpBudget)
@@ -253,6 +268,9 @@ def set_budget(
             cap_micro=cap,
             spent_micro=0,
             reserved_micro=0,
+            delta_cap=0,
+            delta_spent=0,
+            delta_reserved=0,
         )
         session.add(budget)
     elif cap < budget.spent_micro + budget.reserved_micro:
@@ -262,6 +280,16 @@ def set_budget(
                 used=(budget.spent_micro + budget.reserved_micro) / MICRO,
             )
         )
+    if delta_cap is not None:
+        if delta_cap < budget.delta_spent + budget.delta_reserved:
+            raise ValidationFailed(
+                msg(
+                    "δ {used} of this budget is already spent or reserved; the δ cap cannot go "
+                    "below it.",
+                    used=(budget.delta_spent + budget.delta_reserved) / DELTA_UNIT,
+                )
+            )
+        budget.delta_cap = delta_cap
     budget.cap_micro = cap
     session.flush()
     record_event(
@@ -346,6 +374,8 @@ def _measure_quotes(plan: Plan) -> list[MeasureQuote]:
                     else None
                 ),
                 epsilon=sum(p.noise.epsilon * p.groups_charged for p in parts),
+                delta=sum(p.noise.delta for p in parts),
+                threshold=main.noise.threshold,
             )
         )
     return quotes
@@ -353,6 +383,10 @@ def _measure_quotes(plan: Plan) -> list[MeasureQuote]:
 
 def _groups(plan: Plan) -> list[dict[str, Any]]:
     return [dict(zip(plan.keys, values, strict=True)) for values in plan.group_values]
+
+
+def _threshold_keys(plan: Plan) -> list[str]:
+    return [k for k, approved in zip(plan.keys, plan.allowed, strict=True) if approved is None]
 
 
 def _missing_budgets(session: Session, dataset: Dataset, scopes: list[str]) -> None:
@@ -390,6 +424,7 @@ def quote(session: Session, *, settings: Settings, actor: Actor, request: DpRequ
                 "request": fixed.model_dump(mode="json"),
                 "actor": actor.user_id,
                 "cost": plan.cost_micro,
+                "delta": plan.delta_cost,
             }
         )
         session.commit()
@@ -399,14 +434,16 @@ def quote(session: Session, *, settings: Settings, actor: Actor, request: DpRequ
         project=request.project,
         partition=request.partition,
         groups=_groups(plan),
+        threshold_keys=_threshold_keys(plan),
         measures=_measure_quotes(plan),
         epsilon=plan.cost_micro / MICRO,
+        delta=plan.delta_cost / DELTA_UNIT,
         balances=balances,
         token=token,
     )
 
 
-def _claim(settings: Settings, actor: Actor, token: str) -> tuple[DpRequest, int]:
+def _claim(settings: Settings, actor: Actor, token: str) -> tuple[DpRequest, int, int]:
     try:
         claim = _signer(settings).loads(token, max_age=QUOTE_MAX_AGE_S)
     except SignatureExpired as error:
@@ -415,7 +452,8 @@ def _claim(settings: Settings, actor: Actor, token: str) -> tuple[DpRequest, int
         raise ValidationFailed(msg("This is not a quote this hub signed.")) from error
     if claim.get("actor") != actor.user_id:
         raise AccessDenied(msg("This quote was made for another account."))
-    return DpRequest.model_validate(claim["request"]), int(claim["cost"])
+    request = DpRequest.model_validate(claim["request"])
+    return request, int(claim["cost"]), int(claim.get("delta", 0))
 
 
 def _measurement_sha256(plan: Plan, request: dict[str, Any], version: DatasetVersion) -> str:
@@ -436,6 +474,12 @@ def _measurement_sha256(plan: Plan, request: dict[str, Any], version: DatasetVer
                 "groups_charged": m.groups_charged,
                 "bounds": None if m.bounds is None else [m.bounds.lower, m.bounds.upper],
                 "factor": None if m.bounds is None else m.bounds.factor,
+                # only threshold measurements: earlier releases' hashes stay as they were
+                **(
+                    {"threshold": m.noise.threshold, "delta": m.noise.delta}
+                    if m.noise.threshold is not None
+                    else {}
+                ),
             }
             for m in plan.measurements
         ],
@@ -628,8 +672,10 @@ def _reserve(
     request_sha256: str,
     measurement_sha256: str,
     cost: int,
+    delta_cost: int = 0,
 ) -> int:
-    """Reserve ``cost`` on every scope, all or none, and keep the release row; committed."""
+    """Reserve ``cost`` (ε) and ``delta_cost`` (δ) on every scope, all or none, and keep the
+    release row; committed."""
     scopes = _scopes(request.project, request.partition)
     dataset = passage.dataset
     budgets = _locked_budgets(session, dataset.id, scopes)
@@ -652,8 +698,23 @@ def _reserve(
                     cost=cost / MICRO,
                 )
             )
+        if budget.delta_left < delta_cost:
+            session.rollback()
+            delta_left, delta_asked = budget.delta_left / DELTA_UNIT, delta_cost / DELTA_UNIT
+            raise AccessDenied(
+                msg(
+                    "The δ budget '{scope}' of dataset '{slug}' has {left} left; this "
+                    "release, grouped by a key released with a threshold, costs δ {cost}. "
+                    "Ask the steward to raise its δ cap.",
+                    scope=scope,
+                    slug=dataset.slug,
+                    left=format(delta_left, "g"),
+                    cost=format(delta_asked, "g"),
+                )
+            )
     for budget in budgets:
         budget.reserved_micro += cost
+        budget.delta_reserved += delta_cost
     row = DpRelease(
         request_sha256=request_sha256,
         measurement_sha256=measurement_sha256,
@@ -664,6 +725,7 @@ def _reserve(
         actor_id=actor.user_id,
         status=ReleaseStatus.reserved,
         cost_micro=cost,
+        delta_cost=delta_cost,
         request=request.model_dump(mode="json"),
     )
     session.add(row)
@@ -696,6 +758,8 @@ def _finish(
     for budget in budgets:
         budget.reserved_micro -= cost
         budget.spent_micro += cost
+        budget.delta_reserved -= row.delta_cost
+        budget.delta_spent += row.delta_cost
     row.status = ReleaseStatus.spent
     row.spent_at = datetime.now(UTC)
     row.answer = answer
@@ -719,6 +783,7 @@ def _finish(
                 "project": row.project_id,
                 "partition": row.partition,
                 "epsilon": cost / MICRO,
+                "delta": row.delta_cost / DELTA_UNIT,
                 "measurement_sha256": row.measurement_sha256,
                 "request_sha256": row.request_sha256,
                 "answered": answer is not None,
@@ -739,6 +804,7 @@ def _refund(
     assert row is not None  # noqa: S101
     for budget in budgets:
         budget.reserved_micro -= row.cost_micro
+        budget.delta_reserved -= row.delta_cost
     record_event(
         session,
         action=DpAudit.dp_refund,
@@ -751,6 +817,7 @@ def _refund(
             "project": row.project_id,
             "partition": row.partition,
             "epsilon": row.cost_micro / MICRO,
+            "delta": row.delta_cost / DELTA_UNIT,
             "measurement_sha256": row.measurement_sha256,
             "request_sha256": row.request_sha256,
         },
@@ -763,7 +830,7 @@ def release(
     session: Session, *, settings: Settings, store: ObjectStore, actor: Actor, token: str
 ) -> Release:
     """Spend a quote: the noisy statistics, or the stored ones of the same request."""
-    request, quoted_cost = _claim(settings, actor, token)
+    request, quoted_cost, quoted_delta = _claim(settings, actor, token)
     assert request.version is not None  # noqa: S101 (a quote fixes the version)
     request_sha256 = request.sha256(version=request.version)
     door = Door(
@@ -777,7 +844,7 @@ def release(
         dataset = passage.dataset
         scopes = _scopes(request.project, request.partition)
         quotes = _measure_quotes(plan)
-        if plan.cost_micro != quoted_cost:
+        if plan.cost_micro != quoted_cost or plan.delta_cost != quoted_delta:
             raise Conflict(
                 msg("The dataset's DP settings changed since this quote; ask for a new one.")
             )
@@ -835,6 +902,7 @@ def release(
             request_sha256=request_sha256,
             measurement_sha256=measurement_sha256,
             cost=plan.cost_micro,
+            delta_cost=plan.delta_cost,
         )
         try:
             exact = aggregates.exact_aggregates(
@@ -844,6 +912,24 @@ def release(
                 bound=False,
                 every_row_has_a_person=copied,
             )
+        except aggregates.TooManyGroups as error:
+            # How many groups the data holds is the data's: the refusal is charged.
+            _finish(
+                session,
+                actor=actor,
+                dataset=dataset,
+                release_id=release_id,
+                scopes=scopes,
+                answer=None,
+            )
+            raise ValidationFailed(
+                msg(
+                    "The data holds more than {limit} groups of these keys, too many to "
+                    "release with a threshold; the quoted cost is charged. Group by fewer or "
+                    "coarser columns.",
+                    limit=aggregates.MAX_DATA_GROUPS,
+                )
+            ) from error
         except BaseException:
             _refund(session, actor=actor, dataset=dataset, release_id=release_id, scopes=scopes)
             raise
@@ -875,6 +961,7 @@ def release(
         release_id=release_id,
         repeated=False,
         epsilon_charged=plan.cost_micro / MICRO,
+        delta_charged=plan.delta_cost / DELTA_UNIT,
         columns=columns,
         rows=rows,
         measures=quotes,

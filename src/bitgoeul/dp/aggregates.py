@@ -9,10 +9,18 @@ depends on that person's rows only: ``bounded_sql``), clamps each value to the a
 bounds on the fixed-point grid, and aggregates per group.  Groups of the key set absent from
 the data count 0: which groups exist is never a release.  Then ``noisy_answer`` hands the
 vectors to OpenDP.
+
+Grouped by a key released with a threshold, the groups are those in the data (rows whose key
+is NULL are dropped, like rows outside a key set): ``noisy_answer`` first releases the counts
+through OpenDP's threshold measurement, which keeps only the groups whose noisy count reaches
+the threshold, then the other measurements over those groups alone.  At most
+``MAX_DATA_GROUPS`` groups are read; a request over more is refused after it is charged
+(``TooManyGroups``), since the refusal tells something about the data.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +32,11 @@ from bitgoeul.engine import locked as engine
 from bitgoeul.engine.sql import quote_name, quote_text
 
 HASH = "__bg_hash"
+MAX_DATA_GROUPS = 100_000
+
+
+class TooManyGroups(Exception):
+    """The data holds more groups than a release with a threshold reads."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,7 @@ class PersonRows:
 class Exact:
     vectors: dict[int, list[int]]  # measurement index → per group
     values: dict[int, list[list[int]]]  # quantile measurement index → per group's values
+    groups: list[tuple[str, ...]]  # the plan's groups, or with a threshold the data's
 
 
 def _key(i: int) -> str:
@@ -161,9 +175,11 @@ def bounded_sql(
             f"CAST({quote_name(plan.partition_column)} AS VARCHAR) = "
             f"{quote_text(str(plan.partition))}"
         )
-    for i, key in enumerate(plan.keys):
-        values = sorted({group[i] for group in plan.groups})
-        allowed = ", ".join(quote_text(v) for v in values)
+    for key, approved in zip(plan.keys, plan.allowed, strict=True):
+        if approved is None:
+            where.append(f"{quote_name(key)} IS NOT NULL")
+            continue
+        allowed = ", ".join(quote_text(v) for v in sorted(set(approved)))
         where.append(f"CAST({quote_name(key)} AS VARCHAR) IN ({allowed})")
     select = ", ".join([*keys, *columns])
     rows = quote_name(view) + (f" WHERE {' AND '.join(where)}" if where else "")
@@ -229,22 +245,27 @@ def exact_aggregates(
             every_row_has_a_person=every_row_has_a_person,
         ),
         [view],
-        limit=len(plan.groups) + 1,
+        limit=MAX_DATA_GROUPS + 1 if plan.thresholded else len(plan.groups) + 1,
         limits=limits,
         scrub={str(view.path): "<dataset>"},
         secure=True,
     )
     width = len(plan.keys)
     found = {tuple(row[:width]): row[width:] for row in result.rows}
+    groups = plan.groups
+    if plan.thresholded:
+        if len(found) > MAX_DATA_GROUPS:
+            raise TooManyGroups
+        groups = sorted(found)
     vectors: dict[int, list[int]] = {}
     values: dict[int, list[list[int]]] = {}
     for index, m in enumerate(plan.measurements):
-        cells = [found.get(group) for group in plan.groups]
+        cells = [found.get(group) for group in groups]
         if m.part == "quantile":
             values[index] = [list(c[index]) if c is not None else [] for c in cells]
         else:
             vectors[index] = [int(c[index]) if c is not None else 0 for c in cells]
-    return Exact(vectors, values)
+    return Exact(vectors, values, groups)
 
 
 def measure_label(kind: MeasureKind, column: str | None, q: float | None) -> str:
@@ -255,10 +276,38 @@ def measure_label(kind: MeasureKind, column: str | None, q: float | None) -> str
     return f"{kind}({column})"
 
 
+def _thresholded(plan: Plan, exact: Exact) -> tuple[Exact, dict[int, list[int]]]:
+    """Release the threshold measurement's counts (OpenDP), and ``exact`` cut down to the
+    groups it released, in order; its noisy counts by measurement index."""
+    index, m = next((i, m) for i, m in enumerate(plan.measurements) if m.noise.threshold)
+    names = [json.dumps(group) for group in exact.groups]
+    counts = dict(zip(names, exact.vectors[index], strict=True))
+    released = mechanisms.release_threshold(counts, m.noise, max_rows=plan.max_rows)
+    kept = [g for g, name in enumerate(names) if name in released]
+    cut = Exact(
+        vectors={i: [v[g] for g in kept] for i, v in exact.vectors.items() if i != index},
+        values={i: [v[g] for g in kept] for i, v in exact.values.items()},
+        groups=[exact.groups[g] for g in kept],
+    )
+    return cut, {index: [released[names[g]] for g in kept]}
+
+
+def _typed(plan: Plan, group: tuple[str, ...]) -> list[Any]:
+    """A released group's values: the steward's typed ones for public keys, else the text."""
+    if not plan.typed:
+        return list(group)
+    return [plan.typed[i].get(value, value) for i, value in enumerate(group)]
+
+
 def noisy_answer(plan: Plan, exact: Exact) -> tuple[list[str], list[list[Any]]]:
     """Draw every measurement's noise (OpenDP) and assemble the table a requester sees."""
     noisy: dict[int, list[float]] = {}
+    if plan.thresholded:
+        exact, released_counts = _thresholded(plan, exact)
+        noisy.update({i: [float(v) for v in vs] for i, vs in released_counts.items()})
     for index, m in enumerate(plan.measurements):
+        if index in noisy:
+            continue
         if m.part == "quantile":
             assert m.bounds is not None  # noqa: S101
             assert m.q is not None  # noqa: S101
@@ -291,8 +340,10 @@ def noisy_answer(plan: Plan, exact: Exact) -> tuple[list[str], list[list[Any]]]:
             per_measure.append([int(v) for v in noisy[parts["count"]]])
         else:
             per_measure.append(noisy[parts[measure.kind]])
-    rows = [
-        [*plan.group_values[g], *(values[g] for values in per_measure)]
-        for g in range(len(plan.groups))
-    ]
+    labels = (
+        [_typed(plan, group) for group in exact.groups]
+        if plan.thresholded
+        else [list(values) for values in plan.group_values]
+    )
+    rows = [[*labels[g], *(values[g] for values in per_measure)] for g in range(len(exact.groups))]
     return columns, rows

@@ -68,7 +68,7 @@ def get_budgets(slug: str, session: SessionDep, actor: CurrentActor) -> list[Bud
 @router.put("/datasets/{slug}/dp/budgets", response_model=BudgetPublic)
 def put_budget(slug: str, body: BudgetIn, session: SessionDep, actor: CsrfChecked) -> BudgetPublic:
     """Set the dataset's overall cap (no project), one project's cap, or one partition's cap
-    (a time-partitioned dataset), in ε."""
+    (a time-partitioned dataset), in ε, and with ``delta`` its δ cap."""
     budget = actions.set_budget(
         session,
         actor=actor,
@@ -76,6 +76,7 @@ def put_budget(slug: str, body: BudgetIn, session: SessionDep, actor: CsrfChecke
         project_id=body.project,
         partition=body.partition,
         epsilon=body.epsilon,
+        delta=body.delta,
     )
     return queries.budget_public(slug, budget)
 

@@ -1,6 +1,6 @@
 """The noise, all of it drawn by OpenDP (its Context API); nothing here samples by itself.
 
-Two kinds of measurement, each a ``dp.Context`` holding one query:
+Three kinds of measurement:
 
 * a vector of integer aggregates (counts, or sums on a fixed-point grid) over the public key
   set, computed exactly by DuckDB after contribution bounding, released with the *discrete*
@@ -9,11 +9,22 @@ Two kinds of measurement, each a ``dp.Context`` holding one query:
   its relatives on sums), and OpenDP samples discrete Laplace exactly;
 * one group's quantile: OpenDP's ``private_quantile`` (scores over the steward's candidates,
   then the exponential mechanism) over the group's bounded, fixed-point values, with
-  ``dp.unit_of(contributions=m)``.
+  ``dp.unit_of(contributions=m)``;
+* counts over groups that are *not* in a public key set (keys released with a threshold):
+  OpenDP's ``make_laplace_threshold`` over the map group → count, under the L0/L1/L∞ distance
+  ``(m, m, m)`` (one person is in at most m groups and moves each count by at most m).  It
+  adds discrete Laplace noise to every count and drops those below the threshold, so a group
+  held by few persons is released only with a probability within δ: the measurement costs
+  (ε, δ).  Its scale is calibrated like the others; its threshold is the smallest whose δ,
+  by OpenDP's privacy map, is within the steward's δ.
 
 Each measurement's scale is the smallest whose cost OpenDP's own privacy map puts within its
-share of ε (``_calibrated``); the release then runs in a Context whose privacy filter holds
-exactly that share, so OpenDP itself refuses a release that would cost more than was quoted.
+share of ε (``_calibrated``); the first two then run in a Context (``dp.Context``) whose
+privacy filter holds exactly that share, so OpenDP itself refuses a release that would cost
+more than was quoted.  The threshold measurement runs bare: OpenDP 0.16's privacy filter
+cannot hold its (L0, L1, L∞) distance (cloning the tuple panics in the library and aborts the
+process), so ``release_threshold`` asks the measurement's own privacy map first and refuses
+when it exceeds the quoted (ε, δ), which is the check the filter makes.
 
 Why ``enable_features("contrib")``: in OpenDP 0.16 the Context API's compositors (adaptive
 composition, the privacy filter) and ``private_quantile`` are not yet vetted by the library's
@@ -24,7 +35,9 @@ own review, so they sit behind "contrib".  Nothing else is enabled: not "floatin
 What this does not protect against: the bounds, key sets and candidates are the steward's
 claim that they are public; if they were taken from the data they leak.  The sensitivity is
 right only if the person column really names one person (the dataset's direct identifier)
-and the bounding in ``dp.aggregates`` holds.  Timing of a release is not made constant.
+and the bounding in ``dp.aggregates`` holds.  Timing of a release is not made constant.  With
+keys released with a threshold, a group held by few persons still appears with probability up
+to δ per release, and which groups exist is then part of the answer.
 """
 
 from __future__ import annotations
@@ -43,6 +56,8 @@ dp.enable_features("contrib")
 ALPHA = 0.05  # accuracy is stated at 95 %
 DISCRETE_LAPLACE = "discrete Laplace (OpenDP)"
 EXPONENTIAL_QUANTILE = "exponential mechanism over candidates (OpenDP private_quantile)"
+LAPLACE_THRESHOLD = "discrete Laplace with a threshold on the groups (OpenDP)"
+_MAX_THRESHOLD = 2**40
 _INT = "i64"
 # OpenDP's Python bindings set each C function's argument types on first use, on a shared
 # object: two threads calling at once can break a call ("'tuple' object is not callable", seen
@@ -56,6 +71,8 @@ class Noise:
     scale: float  # in the measurement's integer units
     accuracy_95: float | None  # in the same units
     epsilon: float  # what OpenDP's privacy map says the measurement costs
+    delta: float = 0.0  # only a threshold measurement has one
+    threshold: int | None = None  # counts below it are not released (a threshold measurement)
 
 
 def _context(values: list[int], privacy_unit: Any, epsilon: float, size: int | None) -> Any:
@@ -69,7 +86,7 @@ def _context(values: list[int], privacy_unit: Any, epsilon: float, size: int | N
     )
 
 
-def _calibrated(query_at: Callable[[float], Any], d_in: int, epsilon: float) -> tuple[float, float]:
+def _calibrated(query_at: Callable[[float], Any], d_in: Any, epsilon: float) -> tuple[float, float]:
     """The smallest scale (to within a part in 10^12) whose measurement OpenDP's own privacy
     map charges at most ``epsilon``, and that charge.  A Laplace or exponential mechanism's
     loss falls as 1/scale, so one map at scale 1 gives the answer; the map is then asked again
@@ -133,3 +150,83 @@ def release_quantile(
     with _OPENDP:
         context = _context(values, dp.unit_of(contributions=contributions), noise.epsilon, None)
         return int(_quantile_query(context, candidates, q, noise.scale).release())
+
+
+def _threshold_measurement(scale: float, threshold: int) -> Any:
+    return dp.m.make_laplace_threshold(
+        dp.map_domain(dp.atom_domain(T=str), dp.atom_domain(T=_INT)),
+        dp.l01inf_distance(dp.absolute_distance(T=_INT)),
+        scale=scale,
+        threshold=threshold,
+    )
+
+
+def _threshold_distance(max_rows: int) -> tuple[int, int, int]:
+    """One person: in at most m groups (L0), moving the counts by m in all (L1) and by m in
+    any one (L∞)."""
+    return (max_rows, max_rows, max_rows)
+
+
+@lru_cache(maxsize=1024)
+def threshold_noise(*, max_rows: int, epsilon: float, delta: float) -> Noise:
+    """The counts of groups released with a threshold: the scale whose ε is within
+    ``epsilon``, then the smallest threshold whose δ is within ``delta`` (both by OpenDP's
+    privacy map; a bisection over integers: δ falls as the threshold rises)."""
+    d_in = _threshold_distance(max_rows)
+    with _OPENDP:
+        scale, _spent = _calibrated(
+            lambda s: _Mapped(_threshold_measurement(s, _MAX_THRESHOLD), 0), d_in, epsilon
+        )
+        low, high = 1, _MAX_THRESHOLD
+        if float(_threshold_measurement(scale, high).map(d_in)[1]) > delta:
+            raise ValueError(f"δ {delta} is below what any threshold reaches")
+        while low < high:
+            middle = (low + high) // 2
+            if float(_threshold_measurement(scale, middle).map(d_in)[1]) <= delta:
+                high = middle
+            else:
+                low = middle + 1
+        spent_epsilon, spent_delta = _threshold_measurement(scale, low).map(d_in)
+        accuracy = float(dp.discrete_laplacian_scale_to_accuracy(scale, ALPHA))
+    return Noise(
+        LAPLACE_THRESHOLD,
+        scale,
+        accuracy,
+        float(spent_epsilon),
+        float(spent_delta),
+        low,
+    )
+
+
+class _Mapped:
+    """Lets ``_calibrated`` (written for Context queries: ``.resolve().map(d_in)``) read one
+    part of a measurement's (ε, δ) map."""
+
+    def __init__(self, measurement: Any, part: int) -> None:
+        self._measurement = measurement
+        self._part = part
+
+    def resolve(self) -> _Mapped:
+        return self
+
+    def map(self, d_in: Any) -> float:
+        return float(self._measurement.map(d_in)[self._part])
+
+
+def release_threshold(counts: dict[str, int], noise: Noise, *, max_rows: int) -> dict[str, int]:
+    """The groups of ``counts`` whose count, with discrete Laplace noise drawn by OpenDP at
+    the quoted scale, reaches the quoted threshold, with those noisy counts.  Refused before
+    any noise is drawn if OpenDP's privacy map charges more than the quoted (ε, δ)."""
+    assert noise.threshold is not None  # noqa: S101 (a threshold measurement)
+    with _OPENDP:
+        measurement = _threshold_measurement(noise.scale, noise.threshold)
+        epsilon, delta = measurement.map(_threshold_distance(max_rows))
+        if float(epsilon) > noise.epsilon or float(delta) > noise.delta:
+            raise ArithmeticError(
+                f"the threshold measurement would cost (ε {epsilon}, δ {delta}), more than "
+                f"the quoted (ε {noise.epsilon}, δ {noise.delta})"
+            )
+        if not counts:
+            return {}
+        released = measurement(counts)
+    return {str(k): int(v) for k, v in released.items()}

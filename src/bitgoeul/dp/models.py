@@ -10,7 +10,9 @@
   time-partitioned dataset, ``partition:<value>`` (every project together, releases on that
   partition only: it takes the place of ``dataset`` for them).  Amounts are
   kept in micro-ε (integers), so the sum of debits is exact and "spent never exceeds the cap"
-  is checked without rounding.
+  is checked without rounding.  Each budget has a δ cap beside it, kept the same way in
+  units of 10^-15 (``DELTA_UNIT``): only releases grouped by keys released with a threshold
+  spend δ, and a budget whose δ cap is 0 (the default) refuses them.
 * ``DpRelease``: one release: the request's hash (request + version), its cost, its status
   (``reserved`` while noise is drawn, ``spent`` with the stored noisy answer, or deleted when
   refunded), so a repeated request returns the same answer at no cost.
@@ -30,6 +32,7 @@ from bitgoeul.db.base import Base, str_enum, utcnow
 
 DATASET_SCOPE = "dataset"
 MICRO = 1_000_000  # micro-ε per ε
+DELTA_UNIT = 10**15  # δ is kept in units of 10^-15
 
 
 PARTITION_PREFIX = "partition:"
@@ -80,6 +83,10 @@ class DpProfile(Base):
     # A key column whose values are time partitions ("2026-01", ...): each release reads one
     # partition and is charged on that partition's budget instead of the dataset's.
     partition_column: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Key columns without a public key set: their groups are released only above a noisy
+    # threshold, each such release spending ``delta`` (set by the steward) beside its ε.
+    threshold_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    delta: Mapped[float | None] = mapped_column(default=None)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -97,11 +104,18 @@ class DpBudget(Base):
     cap_micro: Mapped[int] = mapped_column(BigInteger)
     spent_micro: Mapped[int] = mapped_column(BigInteger, default=0)
     reserved_micro: Mapped[int] = mapped_column(BigInteger, default=0)
+    delta_cap: Mapped[int] = mapped_column(BigInteger, default=0)  # in DELTA_UNITs
+    delta_spent: Mapped[int] = mapped_column(BigInteger, default=0)
+    delta_reserved: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property
     def left_micro(self) -> int:
         return self.cap_micro - self.spent_micro - self.reserved_micro
+
+    @property
+    def delta_left(self) -> int:
+        return self.delta_cap - self.delta_spent - self.delta_reserved
 
 
 class DpPersonRows(Base):
@@ -144,6 +158,7 @@ class DpRelease(Base):
         str_enum(ReleaseStatus, "dp_release_status", length=20)
     )
     cost_micro: Mapped[int] = mapped_column(BigInteger)
+    delta_cost: Mapped[int] = mapped_column(BigInteger, default=0)  # in DELTA_UNITs
     request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     answer: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

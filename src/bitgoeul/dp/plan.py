@@ -15,6 +15,13 @@ dropped before aggregating, ``dp.aggregates``):
 * quantiles: each group's quantile is its own measurement with ``contributions=m``; a person
   is in at most ``min(m, groups)`` groups, so each gets ``ε / min(m, groups)``.
 
+Keys released with a threshold (the profile's ``threshold_keys``, no public key set): the
+groups come from the data, so the request's first count is OpenDP's threshold measurement
+(``mechanisms.threshold_noise``: its share of ε and the steward's δ), and every other
+measurement is made over the groups it released only (sequential composition: which groups
+those are is its output).  Its δ is the request's δ.  A request grouped by a threshold key
+must include a count.
+
 A time-partitioned dataset (the profile's ``partition_column``) answers a request on one
 partition only: the rows of the other partitions are never read, so the release is charged
 on that partition's budget (parallel composition over disjoint sets of rows) and ``m`` bounds
@@ -70,6 +77,16 @@ class Plan:
     measurements: list[Measurement]
     partition_column: str | None = None
     partition: Any = None  # the steward's value, as typed in the key set
+    # Per key: the public key set's values as text (what the SQL keeps), None for a key
+    # released with a threshold (any value but NULL).
+    allowed: tuple[tuple[str, ...] | None, ...] = ()
+    # Per key: text → the steward's value as typed, to give released groups their types.
+    typed: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def thresholded(self) -> bool:
+        """The groups are the data's, released with a threshold (``groups`` is empty)."""
+        return any(values is None for values in self.allowed)
 
     @property
     def epsilon(self) -> float:
@@ -77,10 +94,19 @@ class Plan:
         return sum(m.noise.epsilon * m.groups_charged for m in self.measurements)
 
     @property
+    def delta(self) -> float:
+        return sum(m.noise.delta for m in self.measurements)
+
+    @property
     def cost_micro(self) -> int:
         # Rounded up to a micro-ε, after dropping float noise below a nano-ε (ε/3 three
         # times is charged as ε, not as ε and one micro-ε).
         return math.ceil(round(self.epsilon * 1_000_000, 3))
+
+    @property
+    def delta_cost(self) -> int:
+        """δ in units of 10^-15 (``dp.models.DELTA_UNIT``), rounded up."""
+        return math.ceil(self.delta * 10**15)
 
 
 def _bounds(column: str, approved: dict[str, Any]) -> Bounds:
@@ -105,6 +131,7 @@ def plan_request(
     m = int(profile["max_rows_per_person"])
     approved_keys: dict[str, list[Any]] = profile.get("keys") or {}
     approved_measures: dict[str, dict[str, Any]] = profile.get("measures") or {}
+    threshold_keys: list[str] = list(profile.get("threshold_keys") or [])
     if person not in columns:
         raise ValidationFailed(
             msg(
@@ -114,19 +141,45 @@ def plan_request(
             )
         )
     for key in request.group_by:
-        if key not in approved_keys:
+        if key not in approved_keys and key not in threshold_keys:
             raise ValidationFailed(
                 msg(
                     "Column '{column}' has no approved public key set; group by one of: {allowed}.",
                     column=key,
-                    allowed=", ".join(sorted(approved_keys)) or "-",
+                    allowed=", ".join(sorted([*approved_keys, *threshold_keys])) or "-",
                 )
             )
         _usable(key, columns, visible, person)
     if len(set(request.group_by)) != len(request.group_by):
         raise ValidationFailed(msg("Each group-by column may be named once."))
     partition_column, partition = _partition(request.partition, profile, columns, visible)
-    key_values = [list(approved_keys[k]) for k in request.group_by]
+    thresholded = any(k not in approved_keys for k in request.group_by)
+    delta = profile.get("delta")
+    if thresholded:
+        if delta is None:
+            raise ValidationFailed(
+                msg(
+                    "Grouping by a key without a public key set needs the steward's δ; ask "
+                    "the steward to set it in the dataset's DP settings."
+                )
+            )
+        if not any(m.kind == "count" for m in request.measures):
+            raise ValidationFailed(
+                msg(
+                    "Groups of '{columns}' are released only when their noisy count passes a "
+                    "threshold: add a count to the measures.",
+                    columns=", ".join(k for k in request.group_by if k not in approved_keys),
+                )
+            )
+    allowed = tuple(
+        tuple(str(v) for v in approved_keys[k]) if k in approved_keys else None
+        for k in request.group_by
+    )
+    typed = tuple(
+        {str(v): v for v in approved_keys[k]} if k in approved_keys else {}
+        for k in request.group_by
+    )
+    key_values = [list(approved_keys[k]) for k in request.group_by if k in approved_keys]
     count = math.prod(len(v) for v in key_values)
     if count > MAX_GROUPS:
         raise ValidationFailed(
@@ -137,8 +190,16 @@ def plan_request(
                 limit=MAX_GROUPS,
             )
         )
-    group_values = list(itertools.product(*key_values))
+    group_values = [] if thresholded else list(itertools.product(*key_values))
     groups = [tuple(str(v) for v in values) for values in group_values]
+    # With a threshold the groups are not known before the release; the vectors' scales do
+    # not depend on their length, and a person touches at most m groups.
+    length = max(len(groups), 1)
+    reach = m if thresholded else min(m, len(groups))
+    threshold_at: int | None = None
+    if thresholded:
+        kinds = [measure.kind for measure in request.measures]
+        threshold_at = kinds.index("count")
 
     parts: list[tuple[int, str, Measure]] = []
     for index, measure in enumerate(request.measures):
@@ -165,17 +226,19 @@ def plan_request(
             if measure.column is not None
             else None
         )
-        if part == "count":
-            noise = mechanisms.vector_noise(length=len(groups), sensitivity=m, epsilon=share)
+        if part == "count" and index == threshold_at:
+            assert delta is not None  # noqa: S101 (checked above)
+            noise = mechanisms.threshold_noise(max_rows=m, epsilon=share, delta=float(delta))
+            measurements.append(Measurement(index, part, None, None, m, share, noise))
+        elif part == "count":
+            noise = mechanisms.vector_noise(length=length, sensitivity=m, epsilon=share)
             measurements.append(
                 Measurement(index, part, measure.column, bounds, m, share, noise, measure.q)
             )
         elif part == "sum":
             assert bounds is not None  # noqa: S101 (a sum has a column)
             sensitivity = m * max(abs(bounds.lower), abs(bounds.upper), 1)
-            noise = mechanisms.vector_noise(
-                length=len(groups), sensitivity=sensitivity, epsilon=share
-            )
+            noise = mechanisms.vector_noise(length=length, sensitivity=sensitivity, epsilon=share)
             measurements.append(
                 Measurement(index, part, measure.column, bounds, sensitivity, share, noise)
             )
@@ -190,7 +253,7 @@ def plan_request(
                         column=measure.column,
                     )
                 )
-            touched = min(m, len(groups))
+            touched = reach
             per_group = share / touched
             noise = mechanisms.quantile_noise(
                 candidates=bounds.candidates, q=measure.q, contributions=m, epsilon=per_group
@@ -210,6 +273,8 @@ def plan_request(
         measurements=measurements,
         partition_column=partition_column,
         partition=partition,
+        allowed=allowed,
+        typed=typed,
     )
 
 

@@ -15,6 +15,7 @@ from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import get_dataset
 from bitgoeul.dp.models import (
     DATASET_SCOPE,
+    DELTA_UNIT,
     MICRO,
     PARTITION_PREFIX,
     DpBudget,
@@ -86,6 +87,8 @@ def public_profile(session: Session, slug: str) -> ProfilePublic:
         keys=dict(profile.keys),
         measures={k: MeasureBounds.model_validate(v) for k, v in profile.measures.items()},
         partition_column=profile.partition_column,
+        threshold_keys=list(profile.threshold_keys or []),
+        delta=profile.delta,
         updated_at=profile.updated_at,
     )
 
@@ -107,6 +110,8 @@ def profile_dict(profile: DpProfile) -> dict[str, Any]:
         "keys": dict(profile.keys),
         "measures": dict(profile.measures),
         "partition_column": profile.partition_column,
+        "threshold_keys": list(profile.threshold_keys or []),
+        "delta": profile.delta,
     }
 
 
@@ -124,7 +129,17 @@ def balance(budget: DpBudget) -> Balance:
         spent=budget.spent_micro / MICRO,
         reserved=budget.reserved_micro / MICRO,
         left=budget.left_micro / MICRO,
+        **_delta_balance(budget),
     )
+
+
+def _delta_balance(budget: DpBudget) -> dict[str, float]:
+    return {
+        "delta_cap": budget.delta_cap / DELTA_UNIT,
+        "delta_spent": budget.delta_spent / DELTA_UNIT,
+        "delta_reserved": budget.delta_reserved / DELTA_UNIT,
+        "delta_left": budget.delta_left / DELTA_UNIT,
+    }
 
 
 def budget_public(slug: str, budget: DpBudget) -> BudgetPublic:
@@ -141,6 +156,7 @@ def budget_public(slug: str, budget: DpBudget) -> BudgetPublic:
         spent=budget.spent_micro / MICRO,
         reserved=budget.reserved_micro / MICRO,
         left=budget.left_micro / MICRO,
+        **_delta_balance(budget),
         updated_at=budget.updated_at,
     )
 

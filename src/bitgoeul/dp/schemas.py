@@ -1,7 +1,8 @@
 """What crosses the DP door's API: a declarative request, a quote, a release, the budgets.
 
 A request names no SQL: a dataset version, group-by keys from the steward's public key set
-and measures over columns whose bounds the steward approved (``dp.models.DpProfile``).
+(or keys the steward lets be released with a threshold) and measures over columns whose bounds
+the steward approved (``dp.models.DpProfile``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from bitgoeul.messages import msg
 
 MAX_MEASURES = 8
 MAX_EPSILON = 5.0  # OpenDP warns above 5
+MIN_DELTA = 1e-12  # OpenDP's δ maps bottom out near 1e-16; nothing smaller is meaningful
+MAX_DELTA = 1e-4  # δ must stay far below 1 / the number of persons
 
 
 MeasureKind = Literal["count", "sum", "mean", "quantile"]
@@ -104,6 +107,14 @@ class MeasureQuote(BaseModel):
         "exact value of the bounded data (None for a mean or a quantile)."
     )
     epsilon: float
+    delta: float = Field(
+        default=0.0, description="The measurement's δ (only groups released with a threshold)."
+    )
+    threshold: int | None = Field(
+        default=None,
+        description="Groups whose noisy count (rows, at most m per person) is below this "
+        "are not released (only keys released with a threshold).",
+    )
 
 
 class Balance(BaseModel):
@@ -112,6 +123,10 @@ class Balance(BaseModel):
     spent: float
     reserved: float
     left: float
+    delta_cap: float = 0.0
+    delta_spent: float = 0.0
+    delta_reserved: float = 0.0
+    delta_left: float = 0.0
 
 
 class Quote(BaseModel):
@@ -119,9 +134,19 @@ class Quote(BaseModel):
     version: int
     project: int | None
     partition: str | None = None
-    groups: list[dict[str, Any]]
+    groups: list[dict[str, Any]] = Field(
+        description="The groups released (every value of the public key sets); empty when "
+        "a key is released with a threshold: then only the groups whose noisy count reaches "
+        "the threshold are."
+    )
+    threshold_keys: list[str] = Field(
+        default_factory=list, description="Group-by columns whose values the data decides."
+    )
     measures: list[MeasureQuote]
     epsilon: float = Field(description="What the release costs, on every budget below.")
+    delta: float = Field(
+        default=0.0, description="What the release costs in δ (keys released with a threshold)."
+    )
     balances: list[Balance]
     token: str = Field(description="Pass to POST /api/v1/dp/release within 15 minutes.")
 
@@ -134,6 +159,7 @@ class Release(BaseModel):
     release_id: int
     repeated: bool = Field(description="True: the stored answer of an earlier release, free.")
     epsilon_charged: float
+    delta_charged: float = 0.0
     columns: list[str]
     rows: list[list[Any]]
     measures: list[MeasureQuote]
@@ -154,6 +180,35 @@ class ProfileIn(BaseModel):
         description="A key column whose values are time partitions: each release then reads "
         "one partition and is charged on that partition's budget.",
     )
+    threshold_keys: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Columns requests may group by without a public key set: a group is "
+        "released only when its noisy count reaches a threshold set by 'delta'.",
+    )
+    delta: float | None = Field(
+        default=None,
+        ge=MIN_DELTA,
+        le=MAX_DELTA,
+        description="The δ one release grouped by a threshold key spends (the chance that a "
+        "group held by one person appears); needed with 'threshold_keys'.",
+    )
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> ProfileIn:
+        if self.threshold_keys and self.delta is None:
+            raise ValueError(msg("'threshold_keys' need a 'delta' (for example 1e-7)"))
+        both = sorted(set(self.threshold_keys) & set(self.keys))
+        if both:
+            raise ValueError(
+                msg(
+                    "'{column}' has a public key set and a threshold; give it one of them",
+                    column=both[0],
+                )
+            )
+        if len(set(self.threshold_keys)) != len(self.threshold_keys):
+            raise ValueError(msg("each threshold key may be named once"))
+        return self
 
 
 class MeasureBounds(BaseModel):
@@ -180,6 +235,8 @@ class ProfilePublic(BaseModel):
     keys: dict[str, list[str | int]]
     measures: dict[str, MeasureBounds]
     partition_column: str | None = None
+    threshold_keys: list[str] = Field(default_factory=list)
+    delta: float | None = None
     updated_at: datetime
 
 
@@ -193,6 +250,13 @@ class BudgetIn(BaseModel):
         description="A partition's cap (all projects together) on a time-partitioned dataset.",
     )
     epsilon: float = Field(gt=0, le=1000)
+    delta: float | None = Field(
+        default=None,
+        ge=0,
+        le=0.01,
+        description="The δ cap (releases grouped by threshold keys spend δ); None: unchanged "
+        "(0 for a new budget).",
+    )
 
     @model_validator(mode="after")
     def _one_scope(self) -> BudgetIn:
@@ -210,6 +274,10 @@ class BudgetPublic(BaseModel):
     spent: float
     reserved: float
     left: float
+    delta_cap: float = 0.0
+    delta_spent: float = 0.0
+    delta_reserved: float = 0.0
+    delta_left: float = 0.0
     updated_at: datetime
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.models import Role
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.deps import (
     SESSION_COOKIE,
@@ -133,6 +134,9 @@ def login(
         )
         refused.headers["Retry-After"] = str(exc.retry_after)
         return refused
+    if next_url == "/" and user.role is Role.operator:
+        # The operators' home is the hub's state (what waits for them), not the catalog.
+        next_url = "/hub"
     cookie, _csrf = account_actions.start_web_session(session, settings=settings, user=user)
     response = redirect_to(next_url)
     response.set_cookie(

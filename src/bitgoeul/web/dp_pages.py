@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.dp import actions, queries
-from bitgoeul.dp.schemas import Balance, DpRequest, ProfilePublic, Quote, Release, parse_measure
+from bitgoeul.dp.schemas import (
+    Balance,
+    DpRequest,
+    ProfilePublic,
+    Quote,
+    Release,
+    parse_measure,
+)
 from bitgoeul.errors import BitgoeulError
 from bitgoeul.governance import queries as governance_queries
 from bitgoeul.messages import joined, validation_problems
@@ -181,10 +188,7 @@ def dp_budgets_page(
     request: Request, slug: str, session: SessionDep, actor: CurrentActor
 ) -> Response:
     ledger = actions.read_budgets(session, actor=actor, slug=slug)
-    balances = [
-        Balance(scope=b.scope, cap=b.cap, spent=b.spent, reserved=b.reserved, left=b.left)
-        for b in ledger
-    ]
+    balances = [Balance.model_validate(b.model_dump()) for b in ledger]
     return page(
         request,
         "dp_budgets.html",
@@ -205,6 +209,7 @@ def dp_set_budget(
     project: Annotated[str, Form(max_length=12)] = "",
     partition: Annotated[str, Form(max_length=40)] = "",
     epsilon: Annotated[float, Form(gt=0, le=1000)] = 1.0,
+    delta: Annotated[float | None, Form(ge=0, le=0.01)] = None,
 ) -> Response:
     actions.set_budget(
         session,
@@ -213,5 +218,6 @@ def dp_set_budget(
         project_id=_project_id(project),
         partition=partition.strip() or None,
         epsilon=epsilon,
+        delta=delta,
     )
     return redirect_to(f"/dp/budgets/{slug}")

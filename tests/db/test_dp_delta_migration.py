@@ -1,0 +1,140 @@
+"""Revision 0022 (DP δ: keys released with a threshold) upgrades a database holding a DP
+profile, budgets, a release and a per-person count, and downgrades again, without losing a
+row: existing profiles get no threshold keys, budgets a δ cap of 0, releases a δ cost of 0."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData, Table, create_engine, select, text
+
+from bitgoeul.config import Settings
+from bitgoeul.db import make_engine, upgrade
+from bitgoeul.db.upgrade import alembic_config
+
+PG_URL = os.environ.get("BITGOEUL_TEST_DATABASE_URL", "")
+BEFORE = "0021_linkage_review"
+AFTER = "0022_dp_delta"
+TABLES = ("dp_profiles", "dp_budgets", "dp_releases", "dp_person_rows")
+
+
+def _pg_admin(sql: str) -> None:
+    admin = create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(sql))
+    admin.dispose()
+
+
+@pytest.fixture
+def fresh_settings(tmp_path: Path) -> Iterator[Settings]:
+    if not PG_URL:
+        yield Settings(data_dir=tmp_path)
+        return
+    name = f"bitgoeul_migrate_0022_{os.getpid()}"
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    yield Settings(data_dir=tmp_path, database_url=PG_URL.rsplit("/", 1)[0] + "/" + name)
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _fill(settings: Settings) -> None:
+    engine = make_engine(settings)
+    now = datetime.now(UTC)
+    meta = MetaData()
+    names = ("organizations", "datasets", "dataset_versions", *TABLES)
+    tables = {name: Table(name, meta, autoload_with=engine) for name in names}
+    rows = {
+        "organizations": {
+            "id": 1, "slug": "hospital", "name": "Hospital", "name_ko": "병원",
+            "kind": "agency", "description": "", "website": "", "created_at": now,
+        },
+        "datasets": {
+            "id": 1, "slug": "visits", "title": "Visits", "title_ko": "", "description": "",
+            "description_ko": "", "publisher_id": 1, "sector": "healthcare", "keywords": [],
+            "licence": "KOGL-1", "access_level": "secure", "spatial": "",
+            "update_frequency": "monthly", "contact_name": "", "contact_email": "",
+            "min_group_size": 10, "created_at": now, "updated_at": now, "search_title": "",
+            "search_document": "", "dominance_n": 2, "dominance_k": 0.85, "holdout": False,
+        },
+        "dataset_versions": {
+            "id": 1, "dataset_id": 1, "number": 1, "source_filename": "v.csv",
+            "source_format": "csv", "source_encoding": "utf-8", "source_sha256": "0" * 64,
+            "source_bytes": 1, "object_key": "v.parquet", "parquet_sha256": "0" * 64,
+            "parquet_bytes": 1, "row_count": 1, "table_schema": {"fields": []}, "profile": {},
+            "note": "", "created_at": now,
+        },
+        "dp_profiles": {
+            "id": 1, "dataset_id": 1, "person_column": "patient", "max_rows_per_person": 4,
+            "keys": {"district": ["Buk"]}, "measures": {}, "updated_at": now,
+        },
+        "dp_budgets": {
+            "id": 1, "dataset_id": 1, "scope": "dataset", "cap_micro": 5_000_000,
+            "spent_micro": 1_000_000, "reserved_micro": 0, "updated_at": now,
+        },
+        "dp_releases": {
+            "id": 1, "request_sha256": "a" * 64, "measurement_sha256": "b" * 64,
+            "dataset_id": 1, "version_id": 1, "status": "spent", "cost_micro": 1_000_000,
+            "request": {}, "answer": {"columns": [], "rows": []}, "created_at": now,
+        },
+        "dp_person_rows": {
+            "id": 1, "version_id": 1, "person_column": "patient", "view_sha256": "c" * 64,
+            "max_rows": 3, "counted_at": now,
+        },
+    }  # fmt: skip
+    with engine.begin() as conn:
+        for name, values in rows.items():
+            columns = tables[name].columns
+            conn.execute(
+                tables[name].insert().values({k: v for k, v in values.items() if k in columns})
+            )
+    engine.dispose()
+
+
+def _counts(settings: Settings) -> dict[str, int]:
+    engine = make_engine(settings)
+    with engine.connect() as conn:
+        counts = {
+            name: int(conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one())
+            for name in TABLES
+        }
+    engine.dispose()
+    return counts
+
+
+def test_upgrading_and_downgrading_keeps_every_profile_budget_and_release_at_delta_zero(
+    fresh_settings: Settings,
+) -> None:
+    from alembic import command
+
+    upgrade(fresh_settings, BEFORE)
+    _fill(fresh_settings)
+    before = _counts(fresh_settings)
+    assert before == dict.fromkeys(TABLES, 1)
+
+    upgrade(fresh_settings, AFTER)
+    assert _counts(fresh_settings) == before
+    engine = make_engine(fresh_settings)
+    with engine.connect() as conn:
+        meta = MetaData()
+        profiles = Table("dp_profiles", meta, autoload_with=conn)
+        budgets = Table("dp_budgets", meta, autoload_with=conn)
+        releases = Table("dp_releases", meta, autoload_with=conn)
+        assert conn.execute(select(profiles.c.threshold_keys, profiles.c.delta)).one() == ([], None)
+        assert conn.execute(
+            select(budgets.c.cap_micro, budgets.c.spent_micro, budgets.c.delta_cap,
+                   budgets.c.delta_spent, budgets.c.delta_reserved)
+        ).one() == (5_000_000, 1_000_000, 0, 0, 0)  # fmt: skip
+        assert conn.execute(select(releases.c.cost_micro, releases.c.delta_cost)).one() == (
+            1_000_000,
+            0,
+        )
+    engine.dispose()
+
+    command.downgrade(alembic_config(fresh_settings), BEFORE)
+    assert _counts(fresh_settings) == before
