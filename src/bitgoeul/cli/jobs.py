@@ -19,7 +19,7 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 from pydantic import ValidationError
@@ -353,11 +353,17 @@ def job_logs(
     """Print a job's log (what it printed); with --follow, as it runs."""
     hub = hub_of(ctx)
     offset = 0
+    store = make_store(hub.settings)
     with hub.session() as session:
         actor = hub.actor(session, acting)
         while True:
             log = compute_actions.read_log(
-                session, settings=hub.settings, actor=actor, job_id=job_id, offset=offset
+                session,
+                settings=hub.settings,
+                store=store,
+                actor=actor,
+                job_id=job_id,
+                offset=offset,
             )
             session.rollback()  # end the read, so the next one sees the runner's writes
             if log.text:
@@ -406,38 +412,36 @@ def job_outputs(
         actor = hub.actor(session, acting)
         job = compute_queries.get_job(session, actor=actor, job_id=job_id)
         shown = compute_queries.job_public(session, job, actor=actor)
-        copies: list[tuple[str, Path]] = []
         if download is not None and shown.outputs_held:
             raise fail(compute_queries.held_message(job))
-        if download is not None:
-            copies = [
-                (
-                    output.path,
-                    compute_actions.output_path(
-                        session,
-                        settings=hub.settings,
-                        actor=actor,
-                        job_id=job_id,
-                        name=output.path,
-                    ),
-                )
-                for output in shown.outputs
-            ]
-    console.print(_outputs_table(shown))
-    if download is None:
-        return
-    written = [_copy_out(source, download, name) for name, source in copies]
+        console.print(_outputs_table(shown))
+        if download is None:
+            return
+        store = make_store(hub.settings)
+        written = []
+        for output in shown.outputs:
+            opened = compute_actions.open_output(
+                session,
+                settings=hub.settings,
+                store=store,
+                actor=actor,
+                job_id=job_id,
+                name=output.path,
+            )
+            with opened[0] as source:
+                written.append(_copy_out(source, download, output.path))
     console.print(f"Copied {len(written)} file(s) into {escape(str(download))}.")
 
 
-def _copy_out(source: Path, folder: Path, name: str) -> Path:
+def _copy_out(source: BinaryIO, folder: Path, name: str) -> Path:
     target = folder / name
     if not target.resolve().is_relative_to(folder.resolve()):
         raise fail(f"The output {name!r} would land outside {folder}; nothing more was copied.")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     try:
-        shutil.copyfile(source, partial)
+        with partial.open("wb") as copy:
+            shutil.copyfileobj(source, copy)
         partial.replace(target)
     except OSError as exc:
         partial.unlink(missing_ok=True)

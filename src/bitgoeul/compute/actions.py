@@ -27,7 +27,7 @@ from __future__ import annotations
 import shutil
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -41,7 +41,7 @@ from bitgoeul.catalog.references import parse_reference
 from bitgoeul.compute import bundle, credits, inputs
 from bitgoeul.compute.credits import MAX_GRANT_HOURS, Cost, InsufficientCredits, hours
 from bitgoeul.compute.executors import Executor
-from bitgoeul.compute.folders import LOG_NAME, job_paths
+from bitgoeul.compute.folders import LOG_NAME, job_paths, log_key, output_key
 from bitgoeul.compute.models import (
     FINISHED,
     ComputeAudit,
@@ -77,6 +77,7 @@ from bitgoeul.governance import queries as governance_queries
 from bitgoeul.governance.decision import Decision, OutputAction, decide_outputs
 from bitgoeul.governance.doors import Door, failure_reason
 from bitgoeul.messages import Message, joined, msg
+from bitgoeul.storage.base import ObjectStore
 
 MAX_LOG_CHUNK = 256 * 1024
 
@@ -341,9 +342,8 @@ def _record_read(
     session.commit()
 
 
-def _readable_log(session: Session, settings: Settings, actor: Actor, job: Job) -> Path:
-    """The job's log file, where the actor may read it now (it may not exist yet); a refusal
-    is audited."""
+def _may_read_log(session: Session, actor: Actor, job: Job) -> None:
+    """Refuse (audited) an actor who may not read the job's log now."""
     decision = decide_outputs(actor, OutputAction.read, job_outputs(job))
     if not decision.allowed:
         _record_read(
@@ -355,15 +355,34 @@ def _readable_log(session: Session, settings: Settings, actor: Actor, job: Job) 
             detail={},
         )
         raise AccessDenied(held_message(job))
-    return job_paths(settings, job.id).log
 
 
-def log_file(session: Session, *, settings: Settings, actor: Actor, job_id: int) -> Path | None:
-    """The whole log to read or download, under the same rule as :func:`read_log` (audited);
-    ``None`` while the job has written nothing."""
+def _open_kept(
+    store: ObjectStore, settings: Settings, job: Job, name: str
+) -> tuple[BinaryIO, int] | None:
+    """A job's log (``name`` is ``log.txt``) or output, open for reading, and its size: from
+    the object store once the runner has kept it there, else from the job's folder (a running
+    job's log, or a job of an earlier hub); ``None`` when there is none."""
+    key = log_key(job.id) if name == LOG_NAME else output_key(job.id, name)
+    if store.exists(key):
+        return store.open(key), store.size(key)
+    paths = job_paths(settings, job.id)
+    path = (paths.log if name == LOG_NAME else paths.output / name).resolve()
+    if not path.is_relative_to(paths.root.resolve()) or not path.is_file():
+        return None
+    return path.open("rb"), path.stat().st_size
+
+
+def open_log(
+    session: Session, *, settings: Settings, store: ObjectStore, actor: Actor, job_id: int
+) -> tuple[BinaryIO, int] | None:
+    """The whole log to read or download, open, and its size, under the same rule as
+    :func:`read_log` (audited); ``None`` while the job has written nothing.  The caller
+    closes it."""
     job = get_job(session, actor=actor, job_id=job_id)
-    path = _readable_log(session, settings, actor, job)
-    if not path.is_file():
+    _may_read_log(session, actor, job)
+    opened = _open_kept(store, settings, job, LOG_NAME)
+    if opened is None:
         return None
     _record_read(
         session,
@@ -371,20 +390,27 @@ def log_file(session: Session, *, settings: Settings, actor: Actor, job_id: int)
         job=job,
         action=ComputeAudit.job_log_read,
         decision=Decision(True, "the whole log"),
-        detail={"bytes": path.stat().st_size, "whole": True},
+        detail={"bytes": opened[1], "whole": True},
     )
-    return path
+    return opened
 
 
 def read_log(
-    session: Session, *, settings: Settings, actor: Actor, job_id: int, offset: int = 0
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    actor: Actor,
+    job_id: int,
+    offset: int = 0,
 ) -> JobLog:
     """A chunk of the job's log from ``offset`` (bytes), for following it live."""
     job = get_job(session, actor=actor, job_id=job_id)
-    path = _readable_log(session, settings, actor, job)
+    _may_read_log(session, actor, job)
     text, next_offset = "", offset
-    if path.exists():
-        with path.open("rb") as handle:
+    opened = _open_kept(store, settings, job, LOG_NAME)
+    if opened is not None:
+        with opened[0] as handle:
             handle.seek(max(0, offset))
             chunk = handle.read(MAX_LOG_CHUNK)
         # Never split a UTF-8 character: stop before an incomplete trailing sequence.
@@ -414,11 +440,17 @@ def read_log(
     )
 
 
-def output_path(
-    session: Session, *, settings: Settings, actor: Actor, job_id: int, name: str
-) -> Path:
-    """The file of a job's outputs to download, where the actor may have it (audited, a
-    refusal too)."""
+def open_output(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    actor: Actor,
+    job_id: int,
+    name: str,
+) -> tuple[BinaryIO, int]:
+    """One file of a job's outputs to download, open, and its size, where the actor may have
+    it (audited, a refusal too).  The caller closes it."""
     job = get_job(session, actor=actor, job_id=job_id)
     decision = decide_outputs(actor, OutputAction.read, job_outputs(job))
     if not decision.allowed:
@@ -432,18 +464,8 @@ def output_path(
         )
         raise AccessDenied(held_message(job))
     listed = {o["path"] for o in job.outputs}
-    if name not in listed:
-        raise NotFound(
-            msg(
-                "Job {job} has no output '{name}'; its page lists the files it wrote.",
-                job=job.id,
-                name=name,
-            )
-        )
-    paths = job_paths(settings, job.id)
-    path = paths.log if name == LOG_NAME else paths.output / name
-    resolved = path.resolve()
-    if not resolved.is_relative_to(paths.root.resolve()) or not resolved.is_file():
+    opened = _open_kept(store, settings, job, name) if name in listed else None
+    if opened is None:
         raise NotFound(
             msg(
                 "Job {job} has no output '{name}'; its page lists the files it wrote.",
@@ -457,9 +479,9 @@ def output_path(
         job=job,
         action=ComputeAudit.job_output_read,
         decision=decision,
-        detail={"output": name, "bytes": resolved.stat().st_size},
+        detail={"output": name, "bytes": opened[1]},
     )
-    return resolved
+    return opened
 
 
 def cancel_job(session: Session, *, actor: Actor, job_id: int) -> Job:

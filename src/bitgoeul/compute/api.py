@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import mimetypes
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError as PydanticValidationError
 
 from bitgoeul.compute import actions, queries
@@ -25,7 +28,14 @@ from bitgoeul.compute.schemas import (
     ReleaseRequest,
     ReviewBody,
 )
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, SignedInActor
+from bitgoeul.deps import (
+    CsrfChecked,
+    CurrentActor,
+    SessionDep,
+    SettingsDep,
+    SignedInActor,
+    StoreDep,
+)
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.messages import (
     SOURCE_LANGUAGE,
@@ -38,6 +48,7 @@ from bitgoeul.messages import (
 from bitgoeul.uploads import save_upload
 
 router = APIRouter(tags=["jobs"])
+_SEND_BLOCK = 1024 * 1024
 
 
 def _executor(request: Request) -> Executor:
@@ -156,11 +167,14 @@ def job_logs(
     job_id: int,
     session: SessionDep,
     settings: SettingsDep,
+    store: StoreDep,
     actor: CurrentActor,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JobLog:
     """The log from ``offset`` (bytes); poll with ``next_offset`` until ``finished``."""
-    return actions.read_log(session, settings=settings, actor=actor, job_id=job_id, offset=offset)
+    return actions.read_log(
+        session, settings=settings, store=store, actor=actor, job_id=job_id, offset=offset
+    )
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobPublic)
@@ -170,12 +184,50 @@ def cancel_job(request: Request, job_id: int, session: SessionDep, actor: CsrfCh
     return _in_language(request, queries.job_public(session, job, actor=actor))
 
 
-@router.get("/jobs/{job_id}/outputs/{name:path}", response_class=FileResponse)
+def kept_file_response(
+    opened: tuple[BinaryIO, int],
+    *,
+    filename: str,
+    media_type: str | None = None,
+    inline: bool = False,
+) -> StreamingResponse:
+    """A job's log or output streamed from where it is kept (the object store, or the job's
+    folder), closed when sent; the file name said as RFC 6266 asks (``filename*`` when it is
+    not ASCII)."""
+    handle, size = opened
+    kind = "inline" if inline else "attachment"
+    quoted = quote(filename)
+    disposition = (
+        f"{kind}; filename*=utf-8''{quoted}"
+        if quoted != filename
+        else f'{kind}; filename="{filename}"'
+    )
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            while block := handle.read(_SEND_BLOCK):
+                yield block
+
+    return StreamingResponse(
+        chunks(),
+        media_type=media_type or mimetypes.guess_type(filename)[0] or "application/octet-stream",
+        headers={"Content-Disposition": disposition, "Content-Length": str(size)},
+    )
+
+
+@router.get("/jobs/{job_id}/outputs/{name:path}", response_class=StreamingResponse)
 def job_output(
-    job_id: int, name: str, session: SessionDep, settings: SettingsDep, actor: CurrentActor
-) -> FileResponse:
-    path = actions.output_path(session, settings=settings, actor=actor, job_id=job_id, name=name)
-    return FileResponse(path, filename=Path(name).name)
+    job_id: int,
+    name: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CurrentActor,
+) -> StreamingResponse:
+    opened = actions.open_output(
+        session, settings=settings, store=store, actor=actor, job_id=job_id, name=name
+    )
+    return kept_file_response(opened, filename=Path(name).name)
 
 
 @router.post("/jobs/{job_id}/release", response_model=ReleasePublic)

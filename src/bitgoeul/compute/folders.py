@@ -1,7 +1,8 @@
 """A job's folder under the hub's data directory: its code, inputs, outputs and log.
 
-The runner (``compute.runner``) fills it; ``compute.actions`` reads the log and outputs from it
-for those the decision lets read them."""
+The runner (``compute.runner``) fills it while the job runs; when the job has ended it keeps the
+outputs and the log in the object store (``output_key``, ``log_key``), where ``compute.actions``
+reads them for those the decision lets read them."""
 
 from __future__ import annotations
 
@@ -36,3 +37,13 @@ class JobPaths:
 
 def job_paths(settings: Settings, job_id: int) -> JobPaths:
     return JobPaths(settings.ensure_data_dir() / "jobs" / str(job_id))
+
+
+def log_key(job_id: int) -> str:
+    """Where a finished job's log is kept in the object store."""
+    return f"jobs/{job_id}/{LOG_NAME}"
+
+
+def output_key(job_id: int, name: str) -> str:
+    """Where a finished job's output ``name`` (its path in the output folder) is kept."""
+    return f"jobs/{job_id}/outputs/{name}"

@@ -50,7 +50,7 @@ from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import get_version
 from bitgoeul.compute import actions, checks, inputs
 from bitgoeul.compute.executors import Execution, Executor, Launch
-from bitgoeul.compute.folders import LOG_NAME, job_paths
+from bitgoeul.compute.folders import LOG_NAME, job_paths, log_key, output_key
 from bitgoeul.compute.models import ComputeAudit, Job, JobStatus, JobWorker, ReleaseStatus
 from bitgoeul.compute.sandbox import Outcome
 from bitgoeul.config import Settings
@@ -452,6 +452,22 @@ class JobRunner:
             )
         return files
 
+    def _keep_outputs(self, job: Job, outputs: list[dict[str, Any]]) -> bool:
+        """Each output and the log into the object store, before the job is recorded as ended;
+        False when the store refused one (the folder is then kept and read from)."""
+        paths = job_paths(self.settings, job.id)
+        try:
+            for output in outputs:
+                name = str(output["path"])
+                if name == LOG_NAME:
+                    self.store.put_file(log_key(job.id), paths.log)
+                else:
+                    self.store.put_file(output_key(job.id, name), paths.output / name)
+        except Exception:
+            log.exception("the outputs of job %s could not be kept in the object store", job.id)
+            return False
+        return True
+
     def _check(self, session: Session, job: Job) -> dict[str, Any]:
         paths = job_paths(self.settings, job.id)
         rules = []
@@ -509,6 +525,7 @@ class JobRunner:
                     ),
                     "files": [],
                 }
+        kept = self._keep_outputs(job, outputs)
         actions.record_job_end(
             session, job=job, outcome=outcome, outputs=outputs, checks=checks_found
         )
@@ -520,3 +537,8 @@ class JobRunner:
             except Exception:
                 log.exception("a finish hook failed for job %s", job.id)
                 session.rollback()
+        if kept:
+            # The store holds the outputs and the log now; the job's folder keeps its code.
+            paths = job_paths(self.settings, job.id)
+            shutil.rmtree(paths.output, ignore_errors=True)
+            paths.log.unlink(missing_ok=True)

@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import (
-    FileResponse,
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -37,12 +36,12 @@ from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.references import reference_slug
 from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute import queries as compute_queries
-from bitgoeul.compute.api import save_bundle
+from bitgoeul.compute.api import kept_file_response, save_bundle
 from bitgoeul.compute.executors import Executor
 from bitgoeul.compute.models import FINISHED, Job, ReleaseStatus, ReviewVerdict
 from bitgoeul.compute.schemas import JobSpec
 from bitgoeul.config import Settings
-from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor
+from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor, StoreDep
 from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound, ValidationFailed
 from bitgoeul.governance import queries as governance_queries
 from bitgoeul.messages import msg
@@ -240,7 +239,13 @@ def _job_page(
     visible = compute_queries.outputs_visible(actor, job)
     finished = job.status in FINISHED
     log = (
-        compute_actions.read_log(session, settings=settings, actor=actor, job_id=job.id)
+        compute_actions.read_log(
+            session,
+            settings=settings,
+            store=request.app.state.store,
+            actor=actor,
+            job_id=job.id,
+        )
         if visible
         else None
     )
@@ -297,6 +302,7 @@ def job_log(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    store: StoreDep,
     actor: SignedInActor,
     job_id: int,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -305,30 +311,37 @@ def job_log(
     from ``offset`` here.  Who may read it is ``compute.actions``' rule, as for the API."""
     if "application/json" in request.headers.get("accept", ""):
         chunk = compute_actions.read_log(
-            session, settings=settings, actor=actor, job_id=job_id, offset=offset
+            session, settings=settings, store=store, actor=actor, job_id=job_id, offset=offset
         )
         return JSONResponse(chunk.model_dump())
-    path = compute_actions.log_file(session, settings=settings, actor=actor, job_id=job_id)
-    if path is None:
+    opened = compute_actions.open_log(
+        session, settings=settings, store=store, actor=actor, job_id=job_id
+    )
+    if opened is None:
         return PlainTextResponse("")
-    return FileResponse(
-        path,
+    return kept_file_response(
+        opened,
         media_type="text/plain; charset=utf-8",
         filename=f"job-{job_id}-log.txt",
-        content_disposition_type="inline",
+        inline=True,
     )
 
 
 @router.get("/jobs/{job_id}/outputs/{name:path}")
 def job_output(
-    session: SessionDep, settings: SettingsDep, actor: SignedInActor, job_id: int, name: str
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: SignedInActor,
+    job_id: int,
+    name: str,
 ) -> Response:
     """One output file, downloaded from the job's page: the API's rule and code path
-    (``compute.actions.output_path``), so a held output is refused here too."""
-    path = compute_actions.output_path(
-        session, settings=settings, actor=actor, job_id=job_id, name=name
+    (``compute.actions.open_output``), so a held output is refused here too."""
+    opened = compute_actions.open_output(
+        session, settings=settings, store=store, actor=actor, job_id=job_id, name=name
     )
-    return FileResponse(path, filename=Path(name).name)
+    return kept_file_response(opened, filename=Path(name).name)
 
 
 @router.post("/jobs/{job_id}/cancel")
