@@ -42,7 +42,8 @@ from bitgoeul.accounts.actions import create_api_token, create_organization, cre
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import OrganizationKind, Role
 from bitgoeul.app import create_app
-from bitgoeul.compute import credits, sandbox
+from bitgoeul.compute import actions as compute_actions
+from bitgoeul.compute import sandbox
 from bitgoeul.compute.executors import Executor, LocalExecutor
 from bitgoeul.config import Settings
 from bitgoeul.governance.actions import create_project
@@ -97,7 +98,7 @@ def seed(app: Any) -> tuple[str, int]:
         )
         _token, plaintext = create_api_token(session, actor=researcher, name="bench")
         admin = Actor(user_id=None, username="bench", role=Role.operator, organization_id=None)
-        credits.grant(
+        compute_actions.grant_credits(
             session,
             actor=admin,
             organization_slug="bench-lab",

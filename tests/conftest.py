@@ -22,6 +22,7 @@ from bitgoeul.app import create_app
 from bitgoeul.config import Environment, Settings
 from bitgoeul.db import upgrade
 from bitgoeul.db.base import Base
+from bitgoeul.tower import indicators as tower_indicators
 
 PG_URL = os.environ.get("BITGOEUL_TEST_DATABASE_URL", "")
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -70,6 +71,8 @@ def _truncate_all(url: str) -> None:
 def settings(tmp_path: Path, database_template: str) -> Settings:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
+    # The public tower keeps its counts a minute per database URL; PostgreSQL runs reuse one.
+    tower_indicators.forget_public()
     if PG_URL:
         _truncate_all(database_template)
         return Settings(

@@ -3,12 +3,15 @@ package cycles are the two known ones, so a new one fails here instead of growin
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+import tomllib
 from collections import defaultdict
 from pathlib import Path
 
 import grimp
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,7 +90,29 @@ def test_the_cycle_finder_sees_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
 
 
+def _demo_contract() -> dict[str, list[str]]:
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        contracts = tomllib.load(handle)["tool"]["importlinter"]["contracts"]
+    found: dict[str, list[str]] = next(c for c in contracts if c["type"] == "forbidden")
+    return found
+
+
+def test_the_demo_contract_names_every_package_but_the_cli_and_the_demo() -> None:
+    """A new package is under the demo seam from its first commit."""
+    contract = _demo_contract()
+    assert contract["forbidden_modules"] == ["bitgoeul.demo"]
+    packages = {
+        f"bitgoeul.{path.stem}"
+        for path in (ROOT / "src" / "bitgoeul").iterdir()
+        if (path.suffix == ".py" or (path / "__init__.py").is_file())
+        and path.stem not in ("__init__", "__main__", "cli", "demo")
+    }
+    assert set(contract["source_modules"]) == packages
+
+
 def test_nothing_in_the_platform_imports_the_demo() -> None:
+    """The contract, read by import-linter, also as grimp sees the graph: only the demo itself
+    and the CLI's ``bitgoeul demo`` import it."""
     graph = grimp.build_graph("bitgoeul", cache_dir=None)
     importers = {
         module
@@ -100,3 +125,94 @@ def test_nothing_in_the_platform_imports_the_demo() -> None:
         if not module.startswith(("bitgoeul.demo", "bitgoeul.cli"))
     }
     assert importers == set()
+
+
+def _contract_layers() -> list[str]:
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        contracts = tomllib.load(handle)["tool"]["importlinter"]["contracts"]
+    layers: list[str] = next(c for c in contracts if c["type"] == "layers")["layers"]
+    return layers
+
+
+def test_the_architecture_page_draws_the_contracts_layers() -> None:
+    """docs/architecture.md's layer block is the contract's list, line for line."""
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    marker = "<!-- layers: the import-linter contract, one layer a line -->\n```\n"
+    assert marker in page
+    drawn = page.split(marker, 1)[1].split("```", 1)[0].strip().splitlines()
+    assert drawn == [layer.replace("(", "").replace(")", "") for layer in _contract_layers()]
+
+
+def test_every_package_is_in_a_layer() -> None:
+    named = {
+        name.strip("() ")
+        for layer in _contract_layers()
+        for name in layer.replace(":", "|").split("|")
+    }
+    packages = {
+        path.stem
+        for path in (ROOT / "src" / "bitgoeul").iterdir()
+        if (path.suffix == ".py" or (path / "__init__.py").is_file())
+        and path.stem not in ("__init__", "__main__")
+    }
+    assert packages - named == set()
+
+
+# Packages that own tables: each reads in ``queries`` and writes in ``actions`` (a module, or a
+# package of one module per concept like ``testbed/actions/``).
+DOMAIN_PACKAGES = [
+    "accounts",
+    "audit",
+    "catalog",
+    "civic",
+    "compute",
+    "dp",
+    "governance",
+    "linkage",
+    "mydata",
+    "programmes",
+    "query",
+    "testbed",
+    "tower",
+]
+
+# Writes outside an actions module, each for a reason: the runner is the worker's own loop (it
+# claims a job under the scheduling lock, writes heartbeats and commits the door's decisions
+# before a job starts; how a job ended is recorded by compute.actions), and ``notify`` appends
+# inside its caller's transaction, as ``audit.actions.record_event`` does.
+WRITES_OUTSIDE_ACTIONS = {"compute/runner.py", "governance/notifications.py"}
+_WRITES = {"add", "add_all", "delete", "commit", "flush"}
+
+
+@pytest.mark.parametrize("package", DOMAIN_PACKAGES)
+def test_a_domain_package_has_the_same_shape(package: str) -> None:
+    folder = ROOT / "src" / "bitgoeul" / package
+    for part in ("models", "schemas", "queries", "actions", "api"):
+        assert (folder / f"{part}.py").is_file() or (folder / part / "__init__.py").is_file(), (
+            f"{package}/{part}"
+        )
+
+
+def test_only_actions_write() -> None:
+    """``session.add``/``delete``/``flush``/``commit`` appear only in actions modules."""
+    src = ROOT / "src" / "bitgoeul"
+    found: dict[str, list[int]] = {}
+    for path in sorted(src.rglob("*.py")):
+        module = path.relative_to(src).as_posix()
+        if (
+            module.startswith(("demo/", "db/"))
+            or "actions" in path.parts
+            or path.name == "actions.py"
+            or module in WRITES_OUTSIDE_ACTIONS
+        ):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _WRITES
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "session"
+            ):
+                found.setdefault(module, []).append(node.lineno)
+    assert found == {}, "writes belong in the package's actions"

@@ -21,6 +21,7 @@ from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.errors import BitgoeulError, RateLimited
 from bitgoeul.messages import joined, msg, pydantic_problem, translate_tree
 from bitgoeul.storage import make_store
+from bitgoeul.storage.adopt import adopt_data_dir_files
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed.access import testbed_context
 from bitgoeul.testbed.actions import testbed_scorer
@@ -79,6 +80,8 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.store = make_store(settings)
+    # Held uploads and testbed files of earlier versions, from the data directory into the store.
+    adopt_data_dir_files(settings, app.state.store)
     app.state.executor = make_executor(settings)
     app.state.job_runner = make_job_runner(
         settings, app.state.sessionmaker, app.state.store, app.state.executor

@@ -34,9 +34,9 @@ def _objects(app: FastAPI) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
-def _held_files(settings: Settings) -> list[Path]:
-    folder = settings.resolved_data_dir / "held"
-    return sorted(folder.iterdir()) if folder.exists() else []
+def _held_files(app: FastAPI) -> list[str]:
+    """The staged uploads waiting for a choice, kept in the object store."""
+    return sorted(key for key in _objects(app) if key.startswith("held/"))
 
 
 def test_a_first_upload_with_bad_cells_is_held_naming_them(
@@ -61,12 +61,12 @@ def test_a_first_upload_with_bad_cells_is_held_naming_them(
     assert by_field["kwh"]["file"] == "meters.csv"
     assert db.scalars(select(DatasetVersion)).all() == []
     assert not [key for key in _objects(app) if key.startswith("parquet/")]
-    assert len(_held_files(settings)) == 1
+    assert len(_held_files(app)) == 1
     assert api.get("/api/v1/datasets/power").json()["latest"] is None
 
 
 def test_publishing_a_held_upload_makes_the_version_with_text_columns(
-    api: TestClient, cast: Cast, db: Session, make_dataset: MakeDataset, settings: Settings
+    app: FastAPI, api: TestClient, cast: Cast, db: Session, make_dataset: MakeDataset
 ) -> None:
     make_dataset(slug="power")
     run = _upload(api, cast, BAD).json()
@@ -82,7 +82,7 @@ def test_publishing_a_held_upload_makes_the_version_with_text_columns(
     ).json()
     assert (again["status"], again["version"]) == ("succeeded", 1)
     assert again["text_fallbacks"]  # the record of what was accepted stays
-    assert _held_files(settings) == []
+    assert _held_files(app) == []
     event = db.scalars(
         select(AuditEvent).where(AuditEvent.action == "dataset.version_published")
     ).one()
@@ -106,13 +106,31 @@ def test_discarding_a_held_upload_keeps_the_earlier_version_untouched(
     )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "discarded"
-    assert _held_files(settings) == []
+    assert _held_files(app) == []
     assert _objects(app) == objects_before
     latest = api.get("/api/v1/datasets/power").json()["latest"]
     assert (latest["number"], latest["parquet_sha256"]) == (1, first["parquet_sha256"])
     assert db.scalars(
         select(AuditEvent).where(AuditEvent.action == "dataset.version_discarded")
     ).one()
+
+
+def test_a_held_upload_changed_in_the_store_is_not_published(
+    app: FastAPI, api: TestClient, cast: Cast, make_dataset: MakeDataset, settings: Settings
+) -> None:
+    make_dataset(slug="power")
+    run = _upload(api, cast, BAD).json()
+    [held] = _held_files(app)
+    other = settings.resolved_data_dir / "other.parquet"
+    other.write_bytes(b"PAR1 not the staged rows PAR1")
+    app.state.store.put_file(held, other)
+    refused = api.post(
+        f"/api/v1/ingest-runs/{run['id']}/publish", headers=cast.headers("steward_of_publisher")
+    )
+    assert refused.status_code == 409, refused.text
+    assert "upload the file again" in refused.json()["detail"]
+    assert api.get("/api/v1/datasets/power").json()["latest"] is None
+    assert not [key for key in _objects(app) if key.startswith("parquet/")]
 
 
 def test_a_choice_is_made_once(api: TestClient, cast: Cast, make_dataset: MakeDataset) -> None:
@@ -127,7 +145,7 @@ def test_a_choice_is_made_once(api: TestClient, cast: Cast, make_dataset: MakeDa
 
 
 def test_only_the_publishers_stewards_may_choose(
-    api: TestClient, cast: Cast, db: Session, make_dataset: MakeDataset, settings: Settings
+    app: FastAPI, api: TestClient, cast: Cast, db: Session, make_dataset: MakeDataset
 ) -> None:
     make_dataset(slug="power")
     run = _upload(api, cast, BAD).json()
@@ -138,7 +156,7 @@ def test_only_the_publishers_stewards_may_choose(
             )
             assert answer.status_code == 403, (who, choice, answer.text)
     assert db.get(IngestRun, run["id"]).status == IngestStatus.awaiting_choice  # type: ignore[union-attr]
-    assert len(_held_files(settings)) == 1
+    assert len(_held_files(app)) == 1
 
 
 def test_accept_text_publishes_at_once(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitgoeul.catalog.references import parse_reference
+from bitgoeul.catalog.references import parse_reference, reference_slug
 from bitgoeul.errors import ValidationFailed
 
 slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{0,30}", fullmatch=True)
@@ -33,3 +35,24 @@ def test_a_version_that_is_not_a_number_is_refused_naming_the_reference(referenc
 def test_a_reference_without_a_slug_is_refused(reference: str) -> None:
     with pytest.raises(ValidationFailed, match="needs a slug"):
         parse_reference(reference)
+
+
+@pytest.mark.parametrize(
+    ("reference", "slug"),
+    [("power", "power"), (" power@2 ", "power"), ("power@latest", "power"), ("@3", "")],
+)
+def test_the_slug_of_a_reference_is_read_without_checking_its_version(
+    reference: str, slug: str
+) -> None:
+    assert reference_slug(reference) == slug
+
+
+def test_slug_at_n_is_split_only_in_catalog_references() -> None:
+    """One reading of ``slug@N``: a second one would drift from it."""
+    src = Path(__file__).parents[2] / "src" / "bitgoeul"
+    found = [
+        str(path.relative_to(src))
+        for path in sorted(src.rglob("*.py"))
+        if 'partition("@")' in path.read_text(encoding="utf-8")
+    ]
+    assert found == ["catalog/references.py"]

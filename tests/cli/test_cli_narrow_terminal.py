@@ -115,6 +115,33 @@ def test_a_table_fits_when_no_word_would_break() -> None:
     assert not fits(console, table, 44)
 
 
+def test_an_empty_table_too_wide_shows_its_column_names_whole() -> None:
+    console = FittingConsole(width=40, record=True)
+    names = ["task", "organizer", "metric", "deadline (UTC)", "submissions", "private score"]
+    table = Table(*names, title="Testbed tasks")
+    console.print(table)
+    shown = console.export_text()
+    assert _widest(shown) <= 40
+    assert "…" not in shown
+    assert "Testbed tasks" in shown
+    words = " ".join(shown.split())  # a name of two words may wrap between them
+    for name in names:
+        assert name in words, shown
+
+
+def test_an_empty_table_that_fits_keeps_its_header() -> None:
+    console = FittingConsole(width=80, record=True)
+    console.print(Table("slug", "title"))
+    assert "┃ slug ┃ title ┃" in console.export_text()
+
+
+def test_an_empty_list_of_tasks_names_its_columns_whole(narrow: Invoke) -> None:
+    output = ok(narrow("testbed", "tasks"))
+    assert _widest(output) <= 80, output
+    assert "…" not in output, output
+    assert "submissions" in output, output
+
+
 def test_a_key_value_table_without_a_header_is_left_to_rich() -> None:
     console = Console(width=40, record=True)
     fitting = FittingConsole(width=40, record=True)

@@ -11,7 +11,7 @@ from tests.cli.outcomes import ok, refused
 from typer.testing import Result
 
 from bitgoeul.accounts.models import OrganizationKind, Role
-from bitgoeul.compute import credits
+from bitgoeul.compute import queries as compute_queries
 
 Invoke = Callable[..., Result]
 SUMMARY = "Crop disease detection from drone images of farms"
@@ -47,7 +47,7 @@ def test_a_startup_applies_and_an_operator_approves(invoke: Invoke, db: Session)
         )
     )  # fmt: skip
     assert "30 GPU-hours granted to vision-lab" in out
-    assert credits.balance(db, startup).gpu_hours == 30
+    assert compute_queries.balance(db, startup).gpu_hours == 30
     assert "submitted" in refused(invoke("programme", "withdraw", "1", "--as", "founder"))
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from tests.catalog.conftest import Cast, api, cast, make_dataset  # noqa: F401
 from tests.query.conftest import City, city  # noqa: F401
 
-from bitgoeul.compute import credits
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute.runner import JobRunner
 from bitgoeul.config import Settings
 from bitgoeul.governance import actions as governance
@@ -79,7 +79,7 @@ def job_city(db: Session, city: City) -> JobCity:  # noqa: F811 - the fixture im
     agreements = {
         slug: _approve(db, city, project.id, slug) for slug in (city.visits.slug, city.survey.slug)
     }
-    credits.grant(
+    compute_actions.grant_credits(
         db,
         actor=city.cast.actors["operator"],
         organization_slug="gist-lab",

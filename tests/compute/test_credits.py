@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tests.compute.job_city import JobCity
 
 from bitgoeul.accounts.models import Organization
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute import credits
 from bitgoeul.compute.models import CreditAccount, CreditEntry, Job, JobStatus, ReleaseStatus
 from bitgoeul.compute.runner import JobRunner
@@ -103,7 +104,7 @@ def test_concurrent_reservations_never_overdraw(
         start.wait(timeout=30)
         with app.state.sessionmaker() as session:
             try:
-                credits.reserve(
+                compute_actions.reserve_credits(
                     session,
                     organization_id=lab.id,
                     cost=credits.worst_case(cpus=1, gpus=0, time_limit_s=3600),

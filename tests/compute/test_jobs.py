@@ -87,6 +87,53 @@ def test_a_job_on_open_data_runs_and_its_outputs_are_downloadable(
     assert _balance(api, job_city) == before - used
 
 
+def test_a_finished_jobs_outputs_and_log_are_read_from_the_object_store(
+    api: TestClient, app: FastAPI, job_city: JobCity, submit: Submit, runner: JobRunner
+) -> None:
+    created = submit({"main.py": COUNT_ROWS}, datasets=["household-electricity"])
+    job_id = created.json()["id"]
+    runner.run_until_idle(timeout=60)
+    store = app.state.store
+    assert store.exists(f"jobs/{job_id}/outputs/counts.txt")
+    assert store.exists(f"jobs/{job_id}/log.txt")
+    folder = data_dir(app) / "jobs" / str(job_id)
+    assert not (folder / "output").exists()
+    assert not (folder / "log.txt").exists()
+    assert (folder / "code" / "main.py").is_file()  # kept for a re-run
+    counts = api.get(
+        f"/api/v1/jobs/{job_id}/outputs/counts.txt", headers=job_city.headers("member")
+    )
+    assert counts.text == "{'household-electricity': 60}"
+    assert counts.headers["content-disposition"] == 'attachment; filename="counts.txt"'
+    log = api.get(f"/api/v1/jobs/{job_id}/logs", headers=job_city.headers("member")).json()
+    assert "counted" in log["text"]
+    tail = api.get(
+        f"/api/v1/jobs/{job_id}/logs",
+        params={"offset": 2},
+        headers=job_city.headers("member"),
+    ).json()
+    assert tail["text"] == log["text"][2:]
+
+
+def test_an_output_an_earlier_hub_kept_in_the_jobs_folder_is_still_downloadable(
+    api: TestClient, app: FastAPI, job_city: JobCity, submit: Submit, runner: JobRunner
+) -> None:
+    created = submit({"main.py": COUNT_ROWS}, datasets=["household-electricity"])
+    job_id = created.json()["id"]
+    runner.run_until_idle(timeout=60)
+    store = app.state.store
+    output = data_dir(app) / "jobs" / str(job_id) / "output"
+    output.mkdir()
+    with store.open(f"jobs/{job_id}/outputs/counts.txt") as kept:
+        (output / "counts.txt").write_bytes(kept.read())
+    store.delete(f"jobs/{job_id}/outputs/counts.txt")
+    counts = api.get(
+        f"/api/v1/jobs/{job_id}/outputs/counts.txt", headers=job_city.headers("member")
+    )
+    assert counts.status_code == 200
+    assert counts.text == "{'household-electricity': 60}"
+
+
 def test_restricted_data_arrives_pseudonymised_and_the_outputs_are_held(
     api: TestClient, app: FastAPI, job_city: JobCity, submit: Submit, runner: JobRunner
 ) -> None:

@@ -11,6 +11,7 @@ from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.config import Environment, Settings
 from bitgoeul.db import make_engine, make_sessionmaker
 from bitgoeul.demo import CATALOGUE, build_demo_city
+from bitgoeul.demo.civic import CIVIC_TASKS
 from bitgoeul.demo.testbed_data import DEMO_TASKS, ELECTRICITY
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.governance.models import AccessRequest, Agreement, Project
@@ -100,7 +101,7 @@ def test_the_demo_startup_has_credits_and_its_example_job_runs_and_waits_for_rev
     settings: Settings,
 ) -> None:
     from bitgoeul.app import make_job_runner
-    from bitgoeul.compute import credits
+    from bitgoeul.compute import queries as compute_queries
     from bitgoeul.compute.executors import make_executor
     from bitgoeul.compute.models import Job
     from bitgoeul.compute.sandbox import sandbox_support
@@ -144,7 +145,7 @@ def test_the_demo_startup_has_credits_and_its_example_job_runs_and_waits_for_rev
         assert job.release_status.value == "held"
         assert {o["path"] for o in job.outputs} == {"model.json", "summary.csv", "log.txt"}
         assert job.checks["blocked"] is False, job.checks
-        balance = credits.balance(session, lab.id)
+        balance = compute_queries.balance(session, lab.id)
         assert balance.cpu_hours < 100
         assert balance.gpu_hours == 10
     engine.dispose()
@@ -157,8 +158,8 @@ def test_the_demo_testbed_has_four_tasks_each_with_a_baseline_that_ran(
     engine = make_engine(settings)
     with make_sessionmaker(engine)() as session:
         tasks = {t.slug: t for t in testbed_queries.list_tasks(session)}
-        # The four tasks, and the civic challenge KEPCO opened (demo/civic.py).
-        assert set(tasks) == {t.slug for t in DEMO_TASKS} | {"civic-evening-outages"}
+        # The four tasks, and the civic challenges KEPCO opened (demo/civic.py).
+        assert set(tasks) == {t.slug for t in DEMO_TASKS} | set(CIVIC_TASKS)
         for demo in DEMO_TASKS:
             task = tasks[demo.slug]
             assert session.get(Dataset, task.test_dataset_id).holdout  # type: ignore[union-attr]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bitgoeul.compute import credits
+from bitgoeul.compute import queries as compute_queries
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker
 from bitgoeul.demo import build_demo_city
@@ -29,7 +29,7 @@ def test_the_demo_has_applications_in_each_state_and_a_course_with_a_lab(
         approved = session.scalars(
             select(SupportApplication).where(SupportApplication.status == "approved")
         ).one()
-        assert credits.balance(session, approved.organization_id).gpu_hours == 50
+        assert compute_queries.balance(session, approved.organization_id).gpu_hours == 50
         course = queries.course_public(session, queries.get_course(session, COURSE))
         assert [c.enrolled for c in course.cohorts] == [2]
         assert [lab.task for lab in course.labs] == ["next-day-household-electricity"]

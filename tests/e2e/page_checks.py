@@ -8,6 +8,9 @@
 * **Tables scroll inside their box:** a table wider than the space it has scrolls sideways in
   a box of its own (its own, or a wrapper's ``overflow-x: auto``); none is cut off by a box
   that hides what sticks out (:func:`tables_cut_off`).
+* **Names in tables stay whole:** a ``<code>`` in a table (a column's name, an id, SQL) never
+  wraps between two letters or digits (``patie`` / ``nt_id``); at a space, hyphen or slash it
+  may, and a hash (``.digest``) may anywhere (:func:`names_broken_in_tables`).
 * **Hangul never breaks inside a word** (``word-break: keep-all``): on a Korean page no run of
   Hangul syllables is split across two lines (:func:`hangul_broken_inside_words`).
 * **The page's language:** ``<html lang>`` is the language asked for.
@@ -302,6 +305,42 @@ _HANGUL_BREAKS_JS = """() => {
 }"""
 
 
+_NAMES_BROKEN_JS = """() => {
+  // A line that ends between two word characters (letters, digits, _) cut a name in two;
+  // a break at a space, a hyphen or a slash is where names and code may wrap.  A hash
+  // (.digest) is meant to wrap anywhere.
+  const out = [];
+  for (const code of document.querySelectorAll('main table code:not(.digest)')) {
+    const node = code.firstChild;
+    if (!node || node.nodeType !== Node.TEXT_NODE || !code.getClientRects().length) continue;
+    const text = node.nodeValue;
+    let line = null;
+    for (let i = 0; i < text.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const box = range.getBoundingClientRect();
+      if (!box.height) continue;
+      if (line !== null && box.top >= line.bottom - 1) {
+        if (/\\w/.test(text[i - 1]) && /\\w/.test(text[i])) {
+          out.push(text.trim().slice(0, 60));
+          break;
+        }
+      }
+      if (line === null || box.top >= line.bottom - 1) line = box;
+    }
+    if (out.length >= 10) break;
+  }
+  return out;
+}"""
+
+
+def names_broken_in_tables(page: Page) -> list[str]:
+    """Code in tables (names, ids, SQL) that the page cuts between two word characters."""
+    broken: list[str] = page.evaluate(_NAMES_BROKEN_JS)
+    return broken
+
+
 def tables_cut_off(page: Page) -> list[str]:
     """Tables wider than their box that a box hides instead of scrolling."""
     found: dict[str, list[str]] = page.evaluate(_TABLES_JS)
@@ -368,6 +407,10 @@ def check_page(page: Page, *, lang: str) -> list[Problem]:
     problems.extend(
         Problem(url, width, f"a table cut off instead of scrolling: {t}")
         for t in tables_cut_off(page)
+    )
+    problems.extend(
+        Problem(url, width, f"a name in a table cut across lines: {n!r}")
+        for n in names_broken_in_tables(page)
     )
     if lang == "ko":
         problems.extend(

@@ -3,9 +3,11 @@
 A resident posts a problem with a phone photo (EXIF with a GPS position, removed before it is
 stored, and the photo still shows); two neighbours support it, which sends it to the city's
 triage; the operator accepts it for KEPCO; KEPCO's steward proposes the metric and the
-indicator, the operator agrees; KEPCO opens the challenge as its testbed task, starts the pilot
-and measures the indicator.  A visitor who is not signed in then reads the result on a phone in
-Korean: the progress computed from the data, the timeline and the testbed task.  Every page on
+indicator, the operator agrees; KEPCO opens the challenge as its testbed task; a researcher
+enters it and is scored on the hidden test set; KEPCO starts the pilot and measures the
+indicator.  A visitor who is not signed in then reads the result on a phone in Korean: the
+progress computed from the data, the timeline, the challenge's best score and the testbed
+task's public leaderboard.  Every page on
 the way passes :func:`page_checks.check_page` at 1280 and 390 px, in English, and the visitor's
 pages in Korean.
 """
@@ -21,7 +23,7 @@ from page_checks import Problem, check_page
 from playwright.sync_api import Browser, Page, expect
 from tests.civic.civic_city import OUTAGE_ROWS
 from tests.civic.photo_files import GPS, jpeg_with_exif
-from tests.testbed.bench_city import publish, test_rows
+from tests.testbed.bench_city import predictions_csv, publish, test_rows
 
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts.models import Role
@@ -188,6 +190,25 @@ def test_a_residents_problem_becomes_a_challenge_whose_result_anyone_reads(
     kepco.locator("#civic-open-submit").click()
     expect(kepco.locator("#civic-state-tag")).to_have_text("Challenge open")
     expect(kepco.locator("#civic-task-link")).to_be_visible()
+    task_path = kepco.locator("#civic-task-link").get_attribute("href") or ""
+
+    # A researcher enters the challenge: the testbed scores the entry on the hidden test set.
+    researcher = _signed_in(browser, hub_url, "researcher")
+    researcher.goto(task_path)
+    researcher.get_by_label("Team name").fill("Nam-gu Grid Watch")
+    researcher.get_by_role("button", name="Join with a new team").click()
+    expect(researcher.locator("#notice")).to_contain_text("Your team is in")
+    researcher.locator("#tb-file").set_input_files(
+        files=[
+            {
+                "name": "predictions.csv",
+                "mimeType": "text/csv",
+                "buffer": predictions_csv(shift=1.5),
+            }
+        ]
+    )
+    researcher.get_by_role("button", name="Submit", exact=True).click()
+    expect(researcher.locator("#just-score")).to_have_text("1.5000")
     kepco.locator("#civic-pilot summary").click()
     kepco.locator("#civic-pilot-description").fill("Feeder reconfiguration on Baekun-ro.")
     kepco.locator("#civic-pilot-submit").click()
@@ -210,10 +231,14 @@ def test_a_residents_problem_becomes_a_challenge_whose_result_anyone_reads(
     expect(visitor.locator("#civic-progress")).to_contain_text("목표까지 50 %")
     expect(visitor.locator("#civic-measurements")).to_contain_text("2026-03")
     expect(visitor.locator("#civic-timeline")).to_contain_text("과제 진행 중")
+    # The challenge's result: the best entry's score, from the public leaderboard.
+    expect(visitor.locator("#civic-challenge")).to_contain_text("최고 점수 1.5")
     _checked(visitor, "ko", (PHONE, WIDE))
     screenshot(visitor, "civic-result-ko")
     visitor.locator("#civic-task-link").click()
     expect(
         visitor.get_by_role("heading", name="Power cuts every week on our street")
     ).to_be_visible()
+    expect(visitor.locator("#public-board")).to_contain_text("Nam-gu Grid Watch")
+    expect(visitor.locator("#public-board")).to_contain_text("1.5000")
     context.close()

@@ -45,7 +45,7 @@ def test_researcher_sees_schema_profile_and_preview(page: Page, screenshot: Scre
     sign_in(page, "researcher")
     page.goto("/datasets/household-electricity")
     expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
-    expect(page.locator("table.schema")).to_contain_text("quasi_identifier")
+    expect(page.locator("table.schema")).to_contain_text("quasi-identifier")
     expect(page.locator("svg.chart").first).to_be_visible()
     expect(page.locator("table.preview")).to_contain_text("M001")
     expect(page.get_by_role("link", name="Download CSV")).to_be_visible()

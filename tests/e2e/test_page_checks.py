@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from page_checks import (
     hangul_broken_inside_words,
+    names_broken_in_tables,
     server_strings,
     tables_cut_off,
     tables_scrolling_in_their_box,
@@ -109,3 +110,40 @@ def test_hangul_broken_inside_a_word_is_found(phone: Page) -> None:
 def test_keep_all_keeps_hangul_words_whole(phone: Page) -> None:
     _show(phone, f"<p>{SENTENCE}</p>", lang="ko", style="body { word-break: keep-all }")
     assert hangul_broken_inside_words(phone) == []
+
+
+NAMES_TABLE = (
+    '<table style="width: 100%"><tr>'
+    + "".join(f"<td><code>patient_identifier_{i}</code></td>" for i in range(6))
+    + "</tr></table>"
+)
+
+
+@pytest.mark.e2e
+def test_a_name_cut_across_lines_in_a_table_is_found(phone: Page) -> None:
+    _show(phone, NAMES_TABLE, style="code { overflow-wrap: anywhere }")
+    assert names_broken_in_tables(phone)
+
+
+@pytest.mark.e2e
+def test_names_kept_whole_in_a_scrolling_table_pass(phone: Page) -> None:
+    _show(
+        phone,
+        f'<div style="overflow-x: auto">{NAMES_TABLE}</div>',
+        style="code { overflow-wrap: normal }",
+    )
+    assert names_broken_in_tables(phone) == []
+    assert tables_scrolling_in_their_box(phone) == 1
+
+
+@pytest.mark.e2e
+def test_a_name_may_wrap_at_a_hyphen_and_a_hash_anywhere(phone: Page) -> None:
+    slug = "-".join(["gwangju"] * 12)
+    digest = "ab" * 32
+    _show(
+        phone,
+        f'<table style="width: 100%"><tr><td><code>{slug}</code></td>'
+        f'<td><code class="digest">{digest}</code></td></tr></table>',
+        style=".digest { word-break: break-all }",
+    )
+    assert names_broken_in_tables(phone) == []

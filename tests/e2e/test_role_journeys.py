@@ -32,7 +32,7 @@ from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role
 from bitgoeul.cli.server import make_server
-from bitgoeul.compute import jobs
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute.schemas import JobSpec
 from bitgoeul.config import Settings
 from bitgoeul.governance import actions as governance
@@ -73,7 +73,7 @@ def _queued_job(app: FastAPI, project_id: int, work: Path) -> int:
         bundle = work / "job.zip"
         with zipfile.ZipFile(bundle, "w") as archive:
             archive.writestr("main.py", JOB_CODE)
-        job = jobs.submit_job(
+        job = compute_actions.submit_job(
             session,
             settings=app.state.settings,
             executor=app.state.executor,

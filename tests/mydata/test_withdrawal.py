@@ -24,7 +24,7 @@ from tests.mydata.conftest import (
 )
 
 from bitgoeul.compute import inputs
-from bitgoeul.compute.jobs import job_door
+from bitgoeul.compute.actions import job_door
 from bitgoeul.config import Settings
 from bitgoeul.governance.models import Purpose
 from bitgoeul.models import AuditEvent

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tests.programmes.programme_city import ROLES, People, application, approve
 
 from bitgoeul.audit.models import AuditEvent
-from bitgoeul.compute import credits
+from bitgoeul.compute import queries as compute_queries
 from bitgoeul.compute.models import CreditEntry
 from bitgoeul.errors import Conflict
 from bitgoeul.programmes.models import ApplicationStatus, SupportApplication
@@ -123,7 +123,7 @@ def test_an_approval_grants_the_credits_through_the_ledger_and_is_audited(
     shown = response.json()
     assert Decimal(shown["granted_cpu_hours"]) == 100
     assert Decimal(shown["granted_gpu_hours"]) == 4
-    balance = credits.balance(db, people.startup.id)
+    balance = compute_queries.balance(db, people.startup.id)
     assert (balance.cpu_hours, balance.gpu_hours) == (Decimal(100), Decimal(4))
     entries = list(
         db.scalars(select(CreditEntry).where(CreditEntry.organization_id == people.startup.id))
@@ -150,7 +150,7 @@ def test_a_rejection_must_say_why_and_grants_nothing(
     )
     assert answered.status_code == 200
     assert answered.json()["status"] == "rejected"
-    assert credits.balance(db, people.startup.id).cpu_hours == 0
+    assert compute_queries.balance(db, people.startup.id).cpu_hours == 0
     assert _actions(db, "credits.grant") == []
 
 
@@ -171,7 +171,7 @@ def test_a_decided_application_cannot_be_decided_again(
         headers=people.headers("founder"),
     )
     assert withdraw.status_code == 409
-    assert credits.balance(db, people.startup.id).cpu_hours == 100  # granted once
+    assert compute_queries.balance(db, people.startup.id).cpu_hours == 100  # granted once
 
 
 def test_a_grant_over_the_limit_is_refused_and_leaves_the_application_submitted(

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bitgoeul.config import Settings
 from bitgoeul.errors import NotFound
+from bitgoeul.storage.adopt import adopt_data_dir_files
 from bitgoeul.storage.base import ObjectStore
 
 
@@ -100,3 +102,41 @@ class ObjectStoreConformance:
         with pytest.raises(NotFound):
             store.local_file("k/v")
         store.delete("k/v")  # deleting twice is not an error
+
+    def test_files_an_earlier_hub_kept_in_the_data_directory_move_into_the_store(
+        self, store: ObjectStore, tmp_path: Path
+    ) -> None:
+        settings = Settings(data_dir=tmp_path / "data")
+        data = settings.resolved_data_dir
+        (data / "held").mkdir(parents=True)
+        (data / "held" / "run-7.parquet").write_bytes(b"staged rows")
+        kept = data / "testbed" / "submissions" / "12"
+        kept.mkdir(parents=True)
+        (kept / "predictions.csv").write_bytes(b"id,prediction\n1,2.5\n")
+        (data / "testbed" / "splits").mkdir()
+        (data / "testbed" / "splits" / "3-v1-abc.npy").write_bytes(b"cache")
+        already = tmp_path / "already.bin"
+        already.write_bytes(b"the store's own copy")
+        store.put_file("testbed/submissions/12/predictions.csv", already)
+
+        moved = adopt_data_dir_files(settings, store)
+
+        assert moved == ["held/run-7.parquet", "testbed/submissions/12/predictions.csv"]
+        with store.open("held/run-7.parquet") as handle:
+            assert handle.read() == b"staged rows"
+        with store.open("testbed/submissions/12/predictions.csv") as handle:
+            assert handle.read() == b"the store's own copy"  # an object already there stays
+        assert not (data / "held").exists()
+        assert not (data / "testbed" / "submissions").exists()
+        assert not (data / "testbed" / "splits").exists()
+        assert adopt_data_dir_files(settings, store) == []  # the next start finds nothing
+
+    def test_an_opened_object_reads_from_any_offset(
+        self, store: ObjectStore, tmp_path: Path
+    ) -> None:
+        source = tmp_path / "log.txt"
+        source.write_bytes(b"first line\nsecond line\n")
+        store.put_file("jobs/1/log.txt", source)
+        with store.open("jobs/1/log.txt") as handle:
+            handle.seek(11)
+            assert handle.read() == b"second line\n"

@@ -16,7 +16,7 @@ from tests.testbed.bench_city import TASK, Bench, accept, invite, join
 
 from bitgoeul.governance.models import Notification
 from bitgoeul.models import AuditEvent
-from bitgoeul.testbed import actions
+from bitgoeul.testbed.actions import teams
 
 EVERYONE = ["anonymous", "citizen", "member", "rival", "steward_of_publisher", "operator"]
 
@@ -132,7 +132,7 @@ def test_a_pending_invitation_does_not_stop_the_invitee_opening_a_team(
 def test_inviting_everyone_locks_no_one_out(
     api: TestClient, bench: Bench, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(actions, "MAX_PENDING_INVITATIONS", 2)
+    monkeypatch.setattr(teams, "MAX_PENDING_INVITATIONS", 2)
     team = join(api, bench, "member", "Forecasters").json()
     for username in ("teammate", "rival-researcher"):
         assert invite(api, bench, "member", team["id"], username).status_code == 201

@@ -17,7 +17,7 @@ from tests.testbed.bench_city import (
     join,
 )
 
-from bitgoeul.compute import credits
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute.models import Job
 from bitgoeul.compute.runner import JobRunner
 from bitgoeul.compute.sandbox import sandbox_support
@@ -44,7 +44,7 @@ pc.write_csv(pa.table({"id": table["id"], "prediction": prediction}), out / "pre
 @pytest.fixture
 def funded(db: Session, bench: Bench) -> Bench:
     for organization in ("gist-lab", "kepco"):
-        credits.grant(
+        compute_actions.grant_credits(
             db,
             actor=bench.cast.actors["operator"],
             organization_slug=organization,

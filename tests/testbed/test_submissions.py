@@ -54,8 +54,19 @@ def test_an_oversized_file_is_refused_while_it_streams_and_nothing_is_kept(
     assert refused.status_code == 413
     assert "larger than this hub accepts (100 bytes)" in refused.json()["detail"]
     assert db.scalar(select(func.count(TestbedSubmission.id))) == 0
-    kept = app.state.settings.resolved_data_dir / "testbed" / "submissions"
-    assert not kept.exists() or not any(kept.iterdir())
+    kept = app.state.store.root / "testbed" / "submissions"
+    assert not kept.exists() or not any(kept.rglob("*.*"))
+
+
+def test_a_file_that_cannot_be_scored_is_not_kept(
+    api: TestClient, app: FastAPI, db: Session, bench: Bench, submit_file: SubmitFile
+) -> None:
+    join(api, bench, "member", "Forecasters")
+    refused = submit_file(b"id,prediction\nno-such-id,1.0\n")
+    assert refused.status_code == 422, refused.text
+    assert db.scalar(select(func.count(TestbedSubmission.id))) == 0
+    kept = app.state.store.root / "testbed" / "submissions"
+    assert not kept.exists() or not any(p.is_file() for p in kept.rglob("*"))
 
 
 @pytest.mark.parametrize(

@@ -140,19 +140,30 @@ def test_only_operators_rerun(
     assert refused.status_code == 403
 
 
-def test_a_file_changed_on_disk_is_not_rescored(
+def test_a_file_changed_in_the_store_is_not_rescored(
     api: TestClient, db: Session, settings: Settings, bench: Bench, submit_file: SubmitFile
 ) -> None:
     join(api, bench, "member", "Forecasters")
     submission = submit_file(predictions_csv()).json()
-    kept = settings.resolved_data_dir / "testbed" / "submissions" / str(submission["id"])
-    (kept / "predictions.csv").write_bytes(predictions_csv(shift=9.0))
+    store = api.app.state.store  # type: ignore[attr-defined]
+    key = f"testbed/submissions/{submission['id']}/predictions.csv"
+    assert store.exists(key)
+    changed = settings.resolved_data_dir / "changed.csv"
+    changed.write_bytes(predictions_csv(shift=9.0))
+    store.put_file(key, changed)
     refused = api.post(
         f"/api/v1/testbed/submissions/{submission['id']}/reruns",
         headers=bench.headers("operator"),
     )
     assert refused.status_code == 409
-    assert "changed on disk" in refused.json()["detail"]
+    assert "changed in storage" in refused.json()["detail"]
+    store.delete(key)
+    gone = api.post(
+        f"/api/v1/testbed/submissions/{submission['id']}/reruns",
+        headers=bench.headers("operator"),
+    )
+    assert gone.status_code == 409
+    assert "missing" in gone.json()["detail"]
 
 
 def test_an_unsafe_file_name_is_kept_under_a_plain_one(
@@ -230,3 +241,26 @@ def test_the_test_set_and_metric_cannot_be_changed(api: TestClient, bench: Bench
         headers=bench.headers("steward_of_publisher"),
     )
     assert refused.status_code == 422
+
+
+def test_the_public_private_split_is_kept_in_the_object_store_and_remade_when_unreadable(
+    api: TestClient, settings: Settings, bench: Bench, submit_file: SubmitFile
+) -> None:
+    store = api.app.state.store  # type: ignore[attr-defined]
+    splits = [k for k in _keys(store) if k.startswith("testbed/splits/")]
+    assert len(splits) == 1, splits
+    assert not (settings.resolved_data_dir / "testbed" / "splits").exists()
+    join(api, bench, "member", "Forecasters")
+    first = submit_file(predictions_csv(shift=1.25)).json()
+    broken = settings.resolved_data_dir / "broken.npy"
+    broken.write_bytes(b"not an array")
+    store.put_file(splits[0], broken)
+    again = submit_file(predictions_csv(shift=1.25)).json()
+    assert again["public_score"] == first["public_score"]
+    with store.open(splits[0]) as handle:
+        assert handle.read(6) == b"\x93NUMPY"
+
+
+def _keys(store: Any) -> list[str]:
+    root = store.root
+    return [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]

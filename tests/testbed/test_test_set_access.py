@@ -28,7 +28,7 @@ from tests.testbed.bench_city import LABELS, Bench, publish, task_create, test_r
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog.models import AccessLevel, Dataset
-from bitgoeul.compute import credits
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute import inputs as compute_inputs
 from bitgoeul.compute.models import ComputeAudit
 from bitgoeul.compute.runner import JobRunner
@@ -419,7 +419,7 @@ def test_a_models_job_inputs_carry_the_same_pseudonyms(
 def test_a_model_predicting_on_pseudonymised_inputs_is_scored(
     api: TestClient, db: Session, secured: Bench, runner: JobRunner
 ) -> None:
-    credits.grant(
+    compute_actions.grant_credits(
         db,
         actor=secured.cast.actors["operator"],
         organization_slug="gist-lab",

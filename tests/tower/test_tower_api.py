@@ -3,6 +3,7 @@ takes snapshots (one row per day, audited), and who scrapes the hub's health."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from tests.tower.tower_city import fill
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
-from bitgoeul.tower import actions
+from bitgoeul.tower import actions, indicators
 from bitgoeul.tower.metrics import may_scrape
 from bitgoeul.tower.models import TowerSnapshot
 
@@ -37,6 +38,32 @@ def test_everyone_reads_the_indicators_and_only_operators_exactly(
     assert by_key["datasets"]["value"] == 3
     assert by_key["startups_supported"]["target"] == 1000
     assert {r["slug"] for r in body["institutions"]} == {"kepco", "kpx"}
+
+
+def test_the_public_counts_are_kept_a_minute_and_operators_count_now(
+    api: TestClient, db: Session, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def datasets(who: str) -> float:
+        response = api.get("/api/v1/tower/indicators", headers=people.headers(who))
+        return {i["key"]: i["value"] for i in response.json()["indicators"]}["datasets"]
+
+    assert datasets("anonymous") == 0
+    fill(db, people)
+    assert datasets("operator") == 3  # counted now
+    assert datasets("anonymous") == 0  # what the public read a moment ago
+    later = time.monotonic() + indicators.PUBLIC_MAX_AGE_S + 1
+    monkeypatch.setattr(indicators.time, "monotonic", lambda: later)
+    assert datasets("anonymous") == 3
+
+
+def test_a_snapshot_refreshes_the_public_counts(
+    api: TestClient, db: Session, people: People
+) -> None:
+    api.get("/api/v1/tower/indicators")
+    fill(db, people)
+    api.post("/api/v1/tower/snapshots", headers=people.headers("operator"))
+    body = api.get("/api/v1/tower/indicators").json()
+    assert {i["key"]: i["value"] for i in body["indicators"]}["datasets"] == 3
 
 
 @pytest.mark.parametrize("who", ROLES)

@@ -17,7 +17,7 @@ from tests.programmes.programme_city import People, application, approve
 from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion, Sector
 from bitgoeul.civic.models import CivicProblem
 from bitgoeul.civic.states import ProblemState
-from bitgoeul.compute import credits
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute.models import Job, JobStatus, ReleaseStatus
 from bitgoeul.db.base import utcnow
 from bitgoeul.dp.models import DpRelease
@@ -157,7 +157,7 @@ def fill(db: Session, people: People) -> dict[str, float]:
             )
         )
     db.commit()
-    credits.grant(
+    compute_actions.grant_credits(
         db,
         actor=people.actors["operator"],
         organization_slug="gist-lab",

@@ -20,7 +20,7 @@ from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role
-from bitgoeul.compute import jobs
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute.runner import JobRunner
 from bitgoeul.compute.sandbox import sandbox_support
 from bitgoeul.compute.schemas import JobSpec, Resources
@@ -134,7 +134,7 @@ def _held_job(app: FastAPI, project: int) -> int:
         )
         bundle = app.state.settings.ensure_data_dir() / "held.zip"
         bundle.write_bytes(_bundle({"main.py": MEAN_AGE}))
-        job = jobs.submit_job(
+        job = compute_actions.submit_job(
             session,
             settings=app.state.settings,
             executor=app.state.executor,

@@ -19,7 +19,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.catalog import actions as catalog_actions
-from bitgoeul.compute import jobs
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute.schemas import JobSpec, Resources
 from bitgoeul.config import Settings
 from bitgoeul.errors import ValidationFailed
@@ -358,7 +358,7 @@ def test_a_queued_job_is_on_the_hub_with_a_link_to_its_page(
         bundle = app.state.settings.ensure_data_dir() / "job.zip"
         with zipfile.ZipFile(bundle, "w") as archive:
             archive.writestr("main.py", "print('hello')\n")
-        job = jobs.submit_job(
+        job = compute_actions.submit_job(
             session,
             settings=app.state.settings,
             executor=app.state.executor,

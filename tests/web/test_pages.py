@@ -37,7 +37,14 @@ def test_dataset_page_shows_metadata_schema_and_versions(client: TestClient, cit
     assert response.status_code == 200
     assert "meters.csv" in response.text
     assert "<code>kwh</code>" in response.text
-    assert "quasi_identifier" in response.text
+    assert 'data-class="quasi_identifier">quasi-identifier</span>' in response.text
+
+
+def test_column_classes_are_named_in_the_readers_language(client: TestClient, city: City) -> None:
+    korean = client.get("/datasets/household-electricity", params={"lang": "ko"}).text
+    schema = korean.split('<table class="schema">', 1)[1].split("</table>", 1)[0]
+    assert 'data-class="quasi_identifier">준식별자</span>' in schema
+    assert ">quasi_identifier<" not in schema
 
 
 def test_anonymous_visitor_is_told_to_sign_in_to_preview(client: TestClient, city: City) -> None:
@@ -73,6 +80,16 @@ def test_missing_dataset_is_a_404_page(client: TestClient) -> None:
     assert response.status_code == 404
     assert "There is no dataset" in response.text
     assert "<html" in response.text
+
+
+def test_the_korean_catalog_lists_each_dataset_with_its_korean_description(
+    client: TestClient, city: City
+) -> None:
+    results = client.get("/", params={"lang": "ko"}).text.split('<ol class="results">', 1)[1]
+    assert "광주 가구의 스마트 계량기 검침값입니다." in results
+    assert "Smart-meter readings of Gwangju households." not in results
+    english = client.get("/", params={"lang": "en"}).text.split('<ol class="results">', 1)[1]
+    assert "Smart-meter readings of Gwangju households." in english
 
 
 def test_korean_page_shows_korean_titles_and_interface(client: TestClient, city: City) -> None:

@@ -11,7 +11,7 @@ from web_city import PASSWORD, City, csrf_token_in, sign_in
 
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts.models import OrganizationKind, Role
-from bitgoeul.compute import credits
+from bitgoeul.compute import queries as compute_queries
 from bitgoeul.config import Settings
 
 HTML = {"accept": "text/html"}
@@ -85,7 +85,7 @@ def test_a_startup_applies_and_an_operator_approves_through_the_pages(
     )
     assert 'id="application-status">Approved' in reviewed.text
     with app.state.sessionmaker() as session:
-        assert credits.balance(session, startup).gpu_hours == 10
+        assert compute_queries.balance(session, startup).gpu_hours == 10
     korean = client.get(f"/programmes/applications/{application}?lang=ko", headers=HTML)
     assert "승인됨" in korean.text
 

@@ -71,8 +71,10 @@ def test_the_public_page_hides_small_counts_about_people_and_says_what_is_missin
     for key in indicators_not_installed():
         assert f'id="indicator-{key}" data-available="no"' in english
     assert ("Not available on this hub yet" in english) is bool(indicators_not_installed())
+    assert "Counted at " in english
     korean = client.get("/tower?lang=ko", headers=HTML).text
     assert "관제탑" in korean
+    assert "(UTC)에 센 값입니다." in korean
     assert "제공 기관" in korean
     sign_in(client, "operator")
     exact = client.get("/hub/tower", headers=HTML).text

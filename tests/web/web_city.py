@@ -23,7 +23,7 @@ from bitgoeul.accounts.models import OrganizationKind, Role
 from bitgoeul.catalog import actions as catalog_actions
 from bitgoeul.catalog.models import AccessLevel, Sector
 from bitgoeul.catalog.schemas import DatasetCreate
-from bitgoeul.compute import credits
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.config import Settings
 from bitgoeul.governance import actions as governance
 from bitgoeul.governance.models import Purpose
@@ -172,7 +172,7 @@ def open_job_project(sessionmaker: Any, *, cpu_hours: int = 10) -> int:
             session, actor=actors["cnuh"], request_id=asked.id, conditions=ApprovalConditions()
         )
         if cpu_hours:
-            credits.grant(
+            compute_actions.grant_credits(
                 session,
                 actor=actors["operator"],
                 organization_slug="gist-ai-lab",

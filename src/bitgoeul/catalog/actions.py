@@ -49,6 +49,7 @@ from bitgoeul.ingest.profile import json_value
 from bitgoeul.ingest.report import stored as stored_report
 from bitgoeul.messages import msg
 from bitgoeul.storage.base import ObjectStore
+from bitgoeul.storage.integrity import file_sha256
 
 Progress = Callable[[int, int, int], None]
 
@@ -312,7 +313,7 @@ def publish_version(
         if result.text_fallbacks and not accept_text:
             _hold(
                 session,
-                settings,
+                store,
                 actor=actor,
                 dataset=dataset,
                 run_id=run_id,
@@ -653,15 +654,13 @@ def _refuse_identical(session: Session, dataset: Dataset, *, result: Any, filena
         raise AlreadyPublished(filename=filename, slug=dataset.slug, number=latest.number)
 
 
-def _held_dir(settings: Settings) -> Path:
-    folder = settings.ensure_data_dir() / "held"
-    folder.mkdir(exist_ok=True)
-    return folder
+def _held_key(staged_name: str) -> str:
+    return f"held/{staged_name}"
 
 
 def _hold(
     session: Session,
-    settings: Settings,
+    store: ObjectStore,
     *,
     actor: Actor,
     dataset: Dataset,
@@ -669,9 +668,10 @@ def _hold(
     result: Any,
     note: str,
 ) -> None:
-    """Keep the staged Parquet under ``<data>/held/`` and mark the run awaiting a choice."""
+    """Keep the staged Parquet in the object store (``held/``) and mark the run awaiting a
+    choice."""
     staged_name = f"run-{run_id}.parquet"
-    shutil.move(result.parquet_path, _held_dir(settings) / staged_name)
+    store.put_file(_held_key(staged_name), result.parquet_path)
     staged = {
         "parquet": staged_name,
         "note": note,
@@ -735,21 +735,45 @@ def _awaiting(session: Session, *, actor: Actor, run_id: int) -> tuple[IngestRun
 
 
 def publish_held(
-    session: Session, *, settings: Settings, store: ObjectStore, actor: Actor, run_id: int
+    session: Session, *, store: ObjectStore, actor: Actor, run_id: int
 ) -> DatasetVersion:
-    """The steward's choice for a held upload: publish it, the fallen-back columns as text."""
-    from bitgoeul.ingest.pipeline import IngestResult
-
+    """The steward's choice for a held upload: publish it, the fallen-back columns as text.
+    The staged file is copied out of the store and checked against its SHA-256 first."""
     run, dataset = _awaiting(session, actor=actor, run_id=run_id)
     staged = dict(run.staged or {})
-    path = _held_dir(settings) / str(staged["parquet"])
-    if not path.is_file():
-        raise Conflict(
-            msg(
-                "The staged file of ingest run {run} is gone; upload the file again.",
-                run=run_id,
+    held_key = _held_key(str(staged["parquet"]))
+    with tempfile.TemporaryDirectory(prefix="bitgoeul-held-") as scratch:
+        path = Path(scratch) / str(staged["parquet"])
+        if store.exists(held_key):
+            with store.open(held_key) as source, path.open("wb") as copy:
+                shutil.copyfileobj(source, copy)
+        if not path.is_file() or file_sha256(path) != staged["result"]["parquet_sha256"]:
+            raise Conflict(
+                msg(
+                    "The staged file of ingest run {run} is gone; upload the file again.",
+                    run=run_id,
+                )
             )
+        version = _publish_staged(
+            session, store=store, actor=actor, run=run, dataset=dataset, path=path
         )
+    store.delete(held_key)
+    return version
+
+
+def _publish_staged(
+    session: Session,
+    *,
+    store: ObjectStore,
+    actor: Actor,
+    run: IngestRun,
+    dataset: Dataset,
+    path: Path,
+) -> DatasetVersion:
+    from bitgoeul.ingest.pipeline import IngestResult
+
+    run_id = run.id
+    staged = dict(run.staged or {})
     columns = list((run.text_fallbacks or {}).get("columns", []))
     result = IngestResult(parquet_path=path, text_fallbacks=columns, **staged["result"])
     _refuse_identical(session, dataset, result=result, filename=run.source_filename)
@@ -776,11 +800,10 @@ def publish_held(
             store.delete(stored_key)
         session.rollback()
         raise
-    path.unlink(missing_ok=True)
     return version
 
 
-def discard_held(session: Session, *, settings: Settings, actor: Actor, run_id: int) -> IngestRun:
+def discard_held(session: Session, *, store: ObjectStore, actor: Actor, run_id: int) -> IngestRun:
     """The steward's other choice: drop the staged file; no version is made."""
     run, dataset = _awaiting(session, actor=actor, run_id=run_id)
     staged_name = str((run.staged or {}).get("parquet", ""))
@@ -799,7 +822,7 @@ def discard_held(session: Session, *, settings: Settings, actor: Actor, run_id: 
     )
     session.commit()
     if staged_name:
-        (_held_dir(settings) / staged_name).unlink(missing_ok=True)
+        store.delete(_held_key(staged_name))
     return run
 
 

@@ -340,13 +340,11 @@ def _publish(session: Session, *, actor: Actor, slug: str, **upload: Any) -> Ver
     dependencies=_SIGNED_IN,
 )
 def publish_ingest_run(
-    run_id: int, session: SessionDep, settings: SettingsDep, store: StoreDep, actor: CsrfChecked
+    run_id: int, session: SessionDep, store: StoreDep, actor: CsrfChecked
 ) -> VersionPublic:
     """Publish an upload held for a choice, its fallen-back columns as text (stewards of the
     publisher and operators).  409 when the run is not awaiting a choice."""
-    version = actions.publish_held(
-        session, settings=settings, store=store, actor=actor, run_id=run_id
-    )
+    version = actions.publish_held(session, store=store, actor=actor, run_id=run_id)
     return queries.version_public(actor, version.dataset, version)
 
 
@@ -354,10 +352,10 @@ def publish_ingest_run(
     "/ingest-runs/{run_id}/discard", response_model=IngestRunPublic, dependencies=_SIGNED_IN
 )
 def discard_ingest_run(
-    run_id: int, session: SessionDep, settings: SettingsDep, actor: CsrfChecked
+    run_id: int, session: SessionDep, store: StoreDep, actor: CsrfChecked
 ) -> IngestRunPublic:
     """Drop an upload held for a choice; no version is made and earlier ones stay."""
-    run = actions.discard_held(session, settings=settings, actor=actor, run_id=run_id)
+    run = actions.discard_held(session, store=store, actor=actor, run_id=run_id)
     return queries.ingest_run_public(session, run)
 
 

@@ -14,6 +14,12 @@ from bitgoeul.messages import msg
 _NUMBER = re.compile(r"[0-9]+")
 
 
+def reference_slug(reference: str) -> str:
+    """The slug a reference names (``slug`` or ``slug@N``), without checking the version: for
+    telling references to one dataset apart before they are parsed."""
+    return reference.strip().partition("@")[0].strip()
+
+
 def parse_reference(reference: str) -> tuple[str, int | None]:
     """``(slug, number)``; ``number`` is None for a bare slug (the latest version)."""
     slug, at, number = reference.strip().partition("@")

@@ -30,6 +30,7 @@ from bitgoeul.accounts.models import Organization, OrganizationKind, Role, User
 from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import AccessLevel
 from bitgoeul.catalog.queries import get_dataset, version_of
+from bitgoeul.catalog.references import reference_slug
 from bitgoeul.civic import queries
 from bitgoeul.civic.models import (
     Aggregate,
@@ -777,7 +778,7 @@ def open_challenge(
     challenge = _challenge(session, problem) if problem.department_id else None
     _require(actor, Event.open_challenge, problem, challenge)
     assert challenge is not None  # noqa: S101 - accepted problems have one
-    test_slug = spec.test_dataset.partition("@")[0].strip()
+    test_slug = reference_slug(spec.test_dataset)
     test_set = get_dataset(session, test_slug)
     if test_set.publisher_id != problem.department_id:
         raise ValidationFailed(

@@ -354,7 +354,6 @@ def dataset_publish_run(ctx: typer.Context, run: RunId, acting: AsUser) -> None:
     with hub.session() as session:
         version = catalog_actions.publish_held(
             session,
-            settings=hub.settings,
             store=make_store(hub.settings),
             actor=hub.actor(session, acting),
             run_id=run,
@@ -374,7 +373,10 @@ def dataset_discard_run(ctx: typer.Context, run: RunId, acting: AsUser) -> None:
     hub = hub_of(ctx)
     with hub.session() as session:
         catalog_actions.discard_held(
-            session, settings=hub.settings, actor=hub.actor(session, acting), run_id=run
+            session,
+            store=make_store(hub.settings),
+            actor=hub.actor(session, acting),
+            run_id=run,
         )
     console.print(say(msg("Discarded ingest run {run}; nothing was published.", run=run)))
 

@@ -1,9 +1,9 @@
 """``bitgoeul job|credits``: jobs next to the data, their release review, compute credits.
 
 The same steps a researcher, a steward and an operator take through ``compute/api.py``: submit
-a bundle of code (``compute.jobs.submit_job``), follow its log, cancel it, ask for held outputs
-to be released and review that release (``compute.review``), grant and read credits
-(``compute.credits``).  The checks, audit entries, notifications and credit movements are
+a bundle of code (``compute.actions.submit_job``), follow its log, cancel it, ask for held
+outputs to be released and review that release, grant credits (``compute.actions``) and read
+them (``compute.queries``).  The checks, audit entries, notifications and credit movements are
 theirs; these commands only parse, call and print.
 
 Jobs are run by the scheduler that ``bitgoeul serve`` starts.  ``job submit --wait`` runs the
@@ -19,7 +19,7 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 from pydantic import ValidationError
@@ -29,7 +29,8 @@ from rich.table import Table
 from bitgoeul.app import make_job_runner
 from bitgoeul.cli.context import Hub, console, fail, hub_of, invalid_options
 from bitgoeul.client._bundle import bundle_for
-from bitgoeul.compute import credits, jobs, review
+from bitgoeul.compute import actions as compute_actions
+from bitgoeul.compute import queries as compute_queries
 from bitgoeul.compute.executors import Executor, make_executor
 from bitgoeul.compute.models import FINISHED, ReleaseStatus, ReviewVerdict
 from bitgoeul.compute.schemas import (
@@ -115,7 +116,7 @@ def job_submit(
             raise fail(str(exc)) from None
         with hub.session() as session:
             actor = hub.actor(session, acting)
-            job = jobs.submit_job(
+            job = compute_actions.submit_job(
                 session,
                 settings=hub.settings,
                 executor=executor,
@@ -123,7 +124,7 @@ def job_submit(
                 spec=spec,
                 bundle_path=bundle,
             )
-            shown = jobs.job_public(session, job, actor=actor)
+            shown = compute_queries.job_public(session, job, actor=actor)
     console.print(
         f"Submitted job [bold]{shown.id}[/] ({shown.status.value}) for project {shown.project}"
         f"{_datasets_phrase(shown)}; it reserved {_hours(shown.reserved_cpu_hours)} CPU-hours"
@@ -167,8 +168,8 @@ def _run_until_finished(hub: Hub, executor: Executor, job_id: int, acting: str) 
     while True:
         with hub.session() as session:
             actor = hub.actor(session, acting)
-            shown = jobs.job_public(
-                session, jobs.get_job(session, actor=actor, job_id=job_id), actor=actor
+            shown = compute_queries.job_public(
+                session, compute_queries.get_job(session, actor=actor, job_id=job_id), actor=actor
             )
         if shown.status in FINISHED:
             return shown
@@ -205,8 +206,8 @@ def job_list(
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.actor(session, acting)
-        found = jobs.list_jobs(session, actor=actor, project_id=project)
-        shown = [jobs.job_public(session, job, actor=actor) for job in found]
+        found = compute_queries.list_jobs(session, actor=actor, project_id=project)
+        shown = [compute_queries.job_public(session, job, actor=actor) for job in found]
     table = Table(title=f"{len(shown)} {'job' if len(shown) == 1 else 'jobs'}")
     table.add_column("id", justify="right")
     for column in ("name", "project", "status", "datasets", "submitted by", "created (UTC)"):
@@ -232,9 +233,9 @@ def job_show(ctx: typer.Context, job_id: JobId, acting: AsUser) -> None:
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.actor(session, acting)
-        job = jobs.get_job(session, actor=actor, job_id=job_id)
-        shown = jobs.job_public(session, job, actor=actor)
-        release = review.release_public(session, job, actor=actor)
+        job = compute_queries.get_job(session, actor=actor, job_id=job_id)
+        shown = compute_queries.job_public(session, job, actor=actor)
+        release = compute_queries.release_public(session, job, actor=actor)
     table = Table(title=f"Job {shown.id}" + (f": {escape(shown.name)}" if shown.name else ""))
     table.show_header = False
     table.add_column("field", style="bold")
@@ -352,11 +353,17 @@ def job_logs(
     """Print a job's log (what it printed); with --follow, as it runs."""
     hub = hub_of(ctx)
     offset = 0
+    store = make_store(hub.settings)
     with hub.session() as session:
         actor = hub.actor(session, acting)
         while True:
-            log = jobs.read_log(
-                session, settings=hub.settings, actor=actor, job_id=job_id, offset=offset
+            log = compute_actions.read_log(
+                session,
+                settings=hub.settings,
+                store=store,
+                actor=actor,
+                job_id=job_id,
+                offset=offset,
             )
             session.rollback()  # end the read, so the next one sees the runner's writes
             if log.text:
@@ -375,8 +382,8 @@ def job_cancel(ctx: typer.Context, job_id: JobId, acting: AsUser) -> None:
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.actor(session, acting)
-        job = jobs.cancel_job(session, actor=actor, job_id=job_id)
-        shown = jobs.job_public(session, job, actor=actor)
+        job = compute_actions.cancel_job(session, actor=actor, job_id=job_id)
+        shown = compute_queries.job_public(session, job, actor=actor)
     if shown.status in FINISHED:
         console.print(
             f"Cancelled job {shown.id} before it started; its "
@@ -403,40 +410,38 @@ def job_outputs(
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.actor(session, acting)
-        job = jobs.get_job(session, actor=actor, job_id=job_id)
-        shown = jobs.job_public(session, job, actor=actor)
-        copies: list[tuple[str, Path]] = []
+        job = compute_queries.get_job(session, actor=actor, job_id=job_id)
+        shown = compute_queries.job_public(session, job, actor=actor)
         if download is not None and shown.outputs_held:
-            raise fail(jobs.held_message(job))
-        if download is not None:
-            copies = [
-                (
-                    output.path,
-                    jobs.output_path(
-                        session,
-                        settings=hub.settings,
-                        actor=actor,
-                        job_id=job_id,
-                        name=output.path,
-                    ),
-                )
-                for output in shown.outputs
-            ]
-    console.print(_outputs_table(shown))
-    if download is None:
-        return
-    written = [_copy_out(source, download, name) for name, source in copies]
+            raise fail(compute_queries.held_message(job))
+        console.print(_outputs_table(shown))
+        if download is None:
+            return
+        store = make_store(hub.settings)
+        written = []
+        for output in shown.outputs:
+            opened = compute_actions.open_output(
+                session,
+                settings=hub.settings,
+                store=store,
+                actor=actor,
+                job_id=job_id,
+                name=output.path,
+            )
+            with opened[0] as source:
+                written.append(_copy_out(source, download, output.path))
     console.print(f"Copied {len(written)} file(s) into {escape(str(download))}.")
 
 
-def _copy_out(source: Path, folder: Path, name: str) -> Path:
+def _copy_out(source: BinaryIO, folder: Path, name: str) -> Path:
     target = folder / name
     if not target.resolve().is_relative_to(folder.resolve()):
         raise fail(f"The output {name!r} would land outside {folder}; nothing more was copied.")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     try:
-        shutil.copyfile(source, partial)
+        with partial.open("wb") as copy:
+            shutil.copyfileobj(source, copy)
         partial.replace(target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
@@ -478,9 +483,9 @@ def job_release(
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.actor(session, acting)
-        review.request_release(session, actor=actor, job_id=job_id, context=context)
-        job = jobs.get_job(session, actor=actor, job_id=job_id)
-        release = review.release_public(session, job, actor=actor)
+        compute_actions.request_release(session, actor=actor, job_id=job_id, context=context)
+        job = compute_queries.get_job(session, actor=actor, job_id=job_id)
+        release = compute_queries.release_public(session, job, actor=actor)
     console.print(
         f"Asked for the release of job {job_id}'s outputs (round {release.round}); waiting for "
         f"{escape(', '.join(release.waiting_for))}, whose stewards have been notified."
@@ -521,14 +526,14 @@ def job_review(
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.actor(session, acting)
-        job = review.review_release(
+        job = compute_actions.review_release(
             session,
             actor=actor,
             job_id=job_id,
             verdict=chosen[0],
             comment=comment,
         )
-        release = review.release_public(session, job, actor=actor)
+        release = compute_queries.release_public(session, job, actor=actor)
     status = release.release_status.value.replace("_", " ")
     line = f"Recorded your organization's decision ({chosen[0].value}): job {job_id}'s outputs are "
     line += f"now {status}"
@@ -543,11 +548,11 @@ def job_reviews(ctx: typer.Context, acting: AsUser) -> None:
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.actor(session, acting)
-        waiting = review.review_queue(session, actor=actor)
+        waiting = compute_queries.review_queue(session, actor=actor)
         rows = [
             (
-                jobs.job_public(session, job, actor=actor),
-                review.release_public(session, job, actor=actor),
+                compute_queries.job_public(session, job, actor=actor),
+                compute_queries.release_public(session, job, actor=actor),
             )
             for job in waiting
         ]
@@ -593,13 +598,13 @@ def credits_show(
     hub = hub_of(ctx)
     with hub.session() as session:
         actor = hub.actor(session, acting)
-        org = credits.organization_for(session, actor=actor, slug=organization)
-        account = credits.balance(session, org.id)
+        org = compute_queries.organization_for(session, actor=actor, slug=organization)
+        account = compute_queries.balance(session, org.id)
         shown = CreditBalance(
             organization=org.slug,
             cpu_hours=account.cpu_hours,
             gpu_hours=account.gpu_hours,
-            history=[CreditEntryPublic.of(e) for e in credits.history(session, org.id)],
+            history=[CreditEntryPublic.of(e) for e in compute_queries.history(session, org.id)],
         )
     _print_balance(shown)
 
@@ -631,7 +636,7 @@ def credits_grant(
         raise invalid_options(exc, {"organization": "ORGANIZATION"}) from None
     hub = hub_of(ctx)
     with hub.session() as session:
-        account = credits.grant(
+        account = compute_actions.grant_credits(
             session,
             actor=hub.actor(session, acting),
             organization_slug=grant.organization,

@@ -5,7 +5,9 @@ slugs, ids and numbers into two- or three-letter pieces over many lines.  :func:
 decides per table: when every column can have the width it needs to be read (a value without
 spaces, such as a slug, an id, a time or a number, is never broken; text with spaces may wrap
 at its spaces), the table is printed as it is; otherwise each row is printed as a record, one
-``column  value`` line per column, the way ``psql``'s expanded display does.
+``column  value`` line per column, the way ``psql``'s expanded display does.  An empty table
+too wide for the terminal is printed as its column names on a line (Rich would cut them to
+``submissio…``); the command's own line says there are none.
 
 The CLI's consoles apply it to every table they print (``cli.context``), so commands build
 ordinary ``rich.table.Table`` objects and never think about the width.
@@ -78,16 +80,30 @@ def as_records(console: Console, table: Table) -> RenderableType:
     return Group(*parts)
 
 
+def as_column_names(console: Console, table: Table) -> RenderableType:
+    """An empty ``table``: its title, then its column names, wrapped between names only."""
+    names = [_text(console, column.header) or Text(str(column.header)) for column in table.columns]
+    parts: list[RenderableType] = []
+    if table.title:
+        parts.append(Text.from_markup(str(table.title), style="bold"))
+    parts.append(Text(" · ").join(name.copy() for name in names))
+    if table.caption:
+        parts.append(Text.from_markup(str(table.caption), style="dim"))
+    return Group(*parts)
+
+
 def fitted(console: Console, renderable: object) -> object:
     """``renderable`` as the console should print it: a table that does not fit with its
-    header shown becomes records; anything else is unchanged."""
+    header shown becomes records (column names, when it has no rows); anything else is
+    unchanged."""
     if (
         isinstance(renderable, Table)
         and renderable.show_header
-        and renderable.row_count
         and not fits(console, renderable, console.width)
     ):
-        return as_records(console, renderable)
+        if renderable.row_count:
+            return as_records(console, renderable)
+        return as_column_names(console, renderable)
     return renderable
 
 

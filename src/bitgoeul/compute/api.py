@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import mimetypes
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError as PydanticValidationError
 
-from bitgoeul.compute import credits, jobs, review
+from bitgoeul.compute import actions, queries
 from bitgoeul.compute.executors import Executor
 from bitgoeul.compute.schemas import (
     CreditBalance,
@@ -25,7 +28,14 @@ from bitgoeul.compute.schemas import (
     ReleaseRequest,
     ReviewBody,
 )
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, SignedInActor
+from bitgoeul.deps import (
+    CsrfChecked,
+    CurrentActor,
+    SessionDep,
+    SettingsDep,
+    SignedInActor,
+    StoreDep,
+)
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.messages import (
     SOURCE_LANGUAGE,
@@ -38,6 +48,7 @@ from bitgoeul.messages import (
 from bitgoeul.uploads import save_upload
 
 router = APIRouter(tags=["jobs"])
+_SEND_BLOCK = 1024 * 1024
 
 
 def _executor(request: Request) -> Executor:
@@ -119,7 +130,7 @@ def submit_job(
     folder = Path(tempfile.mkdtemp(prefix="bundle-", dir=work))
     try:
         path = save_bundle(bundle, folder, limit=settings.job_max_bundle_bytes)
-        job = jobs.submit_job(
+        job = actions.submit_job(
             session,
             settings=settings,
             executor=_executor(request),
@@ -130,7 +141,7 @@ def submit_job(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     request.app.state.job_runner.wake()
-    return _in_language(request, jobs.job_public(session, job, actor=actor))
+    return _in_language(request, queries.job_public(session, job, actor=actor))
 
 
 @router.get("/jobs", response_model=list[JobPublic])
@@ -141,14 +152,14 @@ def list_jobs(
     project: int | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[JobPublic]:
-    found = jobs.list_jobs(session, actor=actor, project_id=project, limit=limit)
-    return [_in_language(request, jobs.job_public(session, job, actor=actor)) for job in found]
+    found = queries.list_jobs(session, actor=actor, project_id=project, limit=limit)
+    return [_in_language(request, queries.job_public(session, job, actor=actor)) for job in found]
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic)
 def get_job(request: Request, job_id: int, session: SessionDep, actor: CurrentActor) -> JobPublic:
-    job = jobs.get_job(session, actor=actor, job_id=job_id)
-    return _in_language(request, jobs.job_public(session, job, actor=actor))
+    job = queries.get_job(session, actor=actor, job_id=job_id)
+    return _in_language(request, queries.job_public(session, job, actor=actor))
 
 
 @router.get("/jobs/{job_id}/logs", response_model=JobLog)
@@ -156,26 +167,67 @@ def job_logs(
     job_id: int,
     session: SessionDep,
     settings: SettingsDep,
+    store: StoreDep,
     actor: CurrentActor,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JobLog:
     """The log from ``offset`` (bytes); poll with ``next_offset`` until ``finished``."""
-    return jobs.read_log(session, settings=settings, actor=actor, job_id=job_id, offset=offset)
+    return actions.read_log(
+        session, settings=settings, store=store, actor=actor, job_id=job_id, offset=offset
+    )
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobPublic)
 def cancel_job(request: Request, job_id: int, session: SessionDep, actor: CsrfChecked) -> JobPublic:
-    job = jobs.cancel_job(session, actor=actor, job_id=job_id)
+    job = actions.cancel_job(session, actor=actor, job_id=job_id)
     request.app.state.job_runner.wake()
-    return _in_language(request, jobs.job_public(session, job, actor=actor))
+    return _in_language(request, queries.job_public(session, job, actor=actor))
 
 
-@router.get("/jobs/{job_id}/outputs/{name:path}", response_class=FileResponse)
+def kept_file_response(
+    opened: tuple[BinaryIO, int],
+    *,
+    filename: str,
+    media_type: str | None = None,
+    inline: bool = False,
+) -> StreamingResponse:
+    """A job's log or output streamed from where it is kept (the object store, or the job's
+    folder), closed when sent; the file name said as RFC 6266 asks (``filename*`` when it is
+    not ASCII)."""
+    handle, size = opened
+    kind = "inline" if inline else "attachment"
+    quoted = quote(filename)
+    disposition = (
+        f"{kind}; filename*=utf-8''{quoted}"
+        if quoted != filename
+        else f'{kind}; filename="{filename}"'
+    )
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            while block := handle.read(_SEND_BLOCK):
+                yield block
+
+    return StreamingResponse(
+        chunks(),
+        media_type=media_type or mimetypes.guess_type(filename)[0] or "application/octet-stream",
+        headers={"Content-Disposition": disposition, "Content-Length": str(size)},
+    )
+
+
+@router.get("/jobs/{job_id}/outputs/{name:path}", response_class=StreamingResponse)
 def job_output(
-    job_id: int, name: str, session: SessionDep, settings: SettingsDep, actor: CurrentActor
-) -> FileResponse:
-    path = jobs.output_path(session, settings=settings, actor=actor, job_id=job_id, name=name)
-    return FileResponse(path, filename=Path(name).name)
+    job_id: int,
+    name: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CurrentActor,
+) -> StreamingResponse:
+    opened = actions.open_output(
+        session, settings=settings, store=store, actor=actor, job_id=job_id, name=name
+    )
+    return kept_file_response(opened, filename=Path(name).name)
 
 
 @router.post("/jobs/{job_id}/release", response_model=ReleasePublic)
@@ -183,16 +235,16 @@ def request_release(
     job_id: int, body: ReleaseRequest, session: SessionDep, actor: CsrfChecked
 ) -> ReleasePublic:
     """Ask for a held job's outputs to be released, with context for every file."""
-    review.request_release(session, actor=actor, job_id=job_id, context=body.context)
-    return review.release_public(
-        session, jobs.get_job(session, actor=actor, job_id=job_id), actor=actor
+    actions.request_release(session, actor=actor, job_id=job_id, context=body.context)
+    return queries.release_public(
+        session, queries.get_job(session, actor=actor, job_id=job_id), actor=actor
     )
 
 
 @router.get("/jobs/{job_id}/release", response_model=ReleasePublic)
 def release_state(job_id: int, session: SessionDep, actor: CurrentActor) -> ReleasePublic:
-    return review.release_public(
-        session, jobs.get_job(session, actor=actor, job_id=job_id), actor=actor
+    return queries.release_public(
+        session, queries.get_job(session, actor=actor, job_id=job_id), actor=actor
     )
 
 
@@ -201,18 +253,18 @@ def review_release(
     job_id: int, body: ReviewBody, session: SessionDep, actor: CsrfChecked
 ) -> ReleasePublic:
     """A steward of the data the job used approves, rejects or returns the release."""
-    job = review.review_release(
+    job = actions.review_release(
         session, actor=actor, job_id=job_id, verdict=body.verdict, comment=body.comment
     )
-    return review.release_public(session, job, actor=actor)
+    return queries.release_public(session, job, actor=actor)
 
 
 @router.get("/reviews", response_model=list[JobPublic])
 def review_queue(request: Request, session: SessionDep, actor: CurrentActor) -> list[JobPublic]:
     """Releases waiting for your organization's decision (operators: every one in review)."""
     return [
-        _in_language(request, jobs.job_public(session, job, actor=actor))
-        for job in review.review_queue(session, actor=actor)
+        _in_language(request, queries.job_public(session, job, actor=actor))
+        for job in queries.review_queue(session, actor=actor)
     ]
 
 
@@ -227,20 +279,20 @@ def credit_balance(
     session: SessionDep, actor: SignedInActor, organization: str | None = None
 ) -> CreditBalance:
     """Your organization's balance and history; operators may name any organization."""
-    org = credits.organization_for(session, actor=actor, slug=organization)
-    account = credits.balance(session, org.id)
+    org = queries.organization_for(session, actor=actor, slug=organization)
+    account = queries.balance(session, org.id)
     return CreditBalance(
         organization=org.slug,
         cpu_hours=account.cpu_hours,
         gpu_hours=account.gpu_hours,
-        history=[CreditEntryPublic.of(e) for e in credits.history(session, org.id)],
+        history=[CreditEntryPublic.of(e) for e in queries.history(session, org.id)],
     )
 
 
 @router.post("/credits/grants", response_model=CreditBalance)
 def grant_credits(body: CreditGrant, session: SessionDep, actor: CsrfChecked) -> CreditBalance:
     """An operator grants (or withdraws, with negative hours) an organization's credits."""
-    account = credits.grant(
+    account = actions.grant_credits(
         session,
         actor=actor,
         organization_slug=body.organization,
@@ -253,6 +305,6 @@ def grant_credits(body: CreditGrant, session: SessionDep, actor: CsrfChecked) ->
         cpu_hours=account.cpu_hours,
         gpu_hours=account.gpu_hours,
         history=[
-            CreditEntryPublic.of(e) for e in credits.history(session, account.organization_id)
+            CreditEntryPublic.of(e) for e in queries.history(session, account.organization_id)
         ],
     )

@@ -46,21 +46,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import User
-from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import Dataset
 from bitgoeul.catalog.queries import get_version
-from bitgoeul.compute import checks, credits, inputs
+from bitgoeul.compute import actions, checks, inputs
 from bitgoeul.compute.executors import Execution, Executor, Launch
-from bitgoeul.compute.jobs import LOG_NAME, job_paths, may_see
+from bitgoeul.compute.folders import LOG_NAME, job_paths, log_key, output_key
 from bitgoeul.compute.models import ComputeAudit, Job, JobStatus, JobWorker, ReleaseStatus
 from bitgoeul.compute.sandbox import Outcome
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import BitgoeulError
-from bitgoeul.governance import notifications
 from bitgoeul.governance.decision import DEFAULT_MIN_GROUP_SIZE
 from bitgoeul.governance.doors import Door
-from bitgoeul.messages import Message, msg
+from bitgoeul.messages import msg
 from bitgoeul.privacy.views import schema_fields
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.storage.integrity import file_sha256
@@ -70,30 +68,6 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
 LOST_AFTER_SECONDS = 60.0
 _SCHEDULE_LOCK_KEY = 0x6269_746A  # "bitj"
-
-_REASON_STATUS = {
-    "exited": JobStatus.succeeded,
-    "failed": JobStatus.failed,
-    "timed_out": JobStatus.timed_out,
-    "cancelled": JobStatus.cancelled,
-    "memory_exceeded": JobStatus.failed,
-    "killed": JobStatus.failed,
-}
-
-
-def _finished_message(job: Job, status: JobStatus) -> Message:
-    """What the submitter is told when their job ends."""
-    finished = {
-        JobStatus.succeeded: msg("Job {job} succeeded.", job=job.id),
-        JobStatus.cancelled: msg("Job {job} was cancelled.", job=job.id),
-        JobStatus.timed_out: msg("Job {job} timed out.", job=job.id),
-    }.get(status, msg("Job {job} failed.", job=job.id))
-    if job.release_status == ReleaseStatus.held:
-        return msg(
-            "{finished} Its outputs are held until you request their release.",
-            finished=finished,
-        )
-    return finished
 
 
 @dataclass
@@ -360,15 +334,7 @@ class JobRunner:
                     ),
                 )
                 return
-            record_event(
-                session,
-                action=ComputeAudit.job_started,
-                resource_type="job",
-                resource_id=str(job.id),
-                organization_id=job.organization_id,
-                detail={"executor": self.executor.name},
-            )
-            session.commit()
+            actions.record_job_started(session, job=job, executor=self.executor.name)
             self._running[job.id] = _Running(
                 execution, job.cpus, job.gpus, job.memory_mb, time.monotonic()
             )
@@ -486,6 +452,22 @@ class JobRunner:
             )
         return files
 
+    def _keep_outputs(self, job: Job, outputs: list[dict[str, Any]]) -> bool:
+        """Each output and the log into the object store, before the job is recorded as ended;
+        False when the store refused one (the folder is then kept and read from)."""
+        paths = job_paths(self.settings, job.id)
+        try:
+            for output in outputs:
+                name = str(output["path"])
+                if name == LOG_NAME:
+                    self.store.put_file(log_key(job.id), paths.log)
+                else:
+                    self.store.put_file(output_key(job.id, name), paths.output / name)
+        except Exception:
+            log.exception("the outputs of job %s could not be kept in the object store", job.id)
+            return False
+        return True
+
     def _check(self, session: Session, job: Job) -> dict[str, Any]:
         paths = job_paths(self.settings, job.id)
         rules = []
@@ -525,32 +507,16 @@ class JobRunner:
         return {"blocked": report.blocked, "files": [asdict(f) for f in report.files]}
 
     def _record_end(self, session: Session, job: Job, outcome: Outcome) -> None:
-        status = _REASON_STATUS.get(outcome.reason, JobStatus.failed)
-        if outcome.reason == "exited" and outcome.exit_code not in (0, None):
-            status = JobStatus.failed
-        job.status = status
-        job.exit_code = outcome.exit_code
-        job.reason = outcome.message
-        job.finished_at = utcnow()
-        job.cpu_seconds = round(outcome.cpu_seconds, 3)
-        used = credits.actual(
-            cpu_seconds=outcome.cpu_seconds, gpus=job.gpus, wall_seconds=outcome.wall_seconds
-        )
-        reserved = credits.Cost(job.reserved_cpu_hours, job.reserved_gpu_hours)
-        used = credits.Cost(
-            min(used.cpu_hours, reserved.cpu_hours), min(used.gpu_hours, reserved.gpu_hours)
-        )
-        job.used_cpu_hours = used.cpu_hours
-        job.used_gpu_hours = used.gpu_hours
-        job.outputs = self._manifest(job)
-        if job.release_status == ReleaseStatus.held and not job.outputs:
-            job.checks = {"blocked": False, "files": []}  # it never ran: nothing to check
+        outputs = self._manifest(job)
+        checks_found: dict[str, Any] | None = None
+        if job.release_status == ReleaseStatus.held and not outputs:
+            checks_found = {"blocked": False, "files": []}  # it never ran: nothing to check
         elif job.release_status == ReleaseStatus.held:
             try:
-                job.checks = self._check(session, job)
+                checks_found = self._check(session, job)
             except Exception as error:  # the checks failing must not release anything
                 log.exception("output checks of job %s failed", job.id)
-                job.checks = {
+                checks_found = {
                     "blocked": True,
                     "error": msg(
                         "the automatic checks could not run ({problem}); ask the hub "
@@ -559,51 +525,10 @@ class JobRunner:
                     ),
                     "files": [],
                 }
-        credits.settle(
-            session,
-            organization_id=job.organization_id,
-            reserved=reserved,
-            used=used,
-            job_id=job.id,
+        kept = self._keep_outputs(job, outputs)
+        actions.record_job_end(
+            session, job=job, outcome=outcome, outputs=outputs, checks=checks_found
         )
-        record_event(
-            session,
-            action=ComputeAudit.job_finished,
-            outcome="ok" if status == JobStatus.succeeded else "failed",
-            resource_type="job",
-            resource_id=str(job.id),
-            organization_id=job.organization_id,
-            detail={
-                "status": status.value,
-                **(
-                    {}
-                    if job.release_status == ReleaseStatus.held
-                    else {"exit_code": outcome.exit_code, "reason": outcome.message[:500]}
-                ),
-                "wall_seconds": round(outcome.wall_seconds, 3),
-                "cpu_seconds": round(outcome.cpu_seconds, 3),
-                "used_cpu_hours": str(used.cpu_hours),
-                "used_gpu_hours": str(used.gpu_hours),
-                # Held outputs' names stay off the log the requester's organization reads.
-                "outputs": (
-                    {"files": len(job.outputs)}
-                    if job.release_status == ReleaseStatus.held
-                    else job.outputs
-                ),
-            },
-        )
-        submitter = session.get(User, job.submitted_by_id) if job.submitted_by_id else None
-        # A testbed model submission's job is the task's, not the participant's: they hear
-        # of its score from the scorer, with a link to the submission they can open.
-        if submitter is not None and may_see(session, Actor.for_user(submitter, via="cli"), job):
-            notifications.notify(
-                session,
-                {submitter.id},
-                kind="job.finished",
-                text=_finished_message(job, status),
-                link=f"/jobs/{job.id}",
-            )
-        session.commit()
         # The inputs are copies made for this run; only the outputs and log are kept.
         shutil.rmtree(job_paths(self.settings, job.id).input, ignore_errors=True)
         for hook in self.finish_hooks:
@@ -612,3 +537,8 @@ class JobRunner:
             except Exception:
                 log.exception("a finish hook failed for job %s", job.id)
                 session.rollback()
+        if kept:
+            # The store holds the outputs and the log now; the job's folder keeps its code.
+            paths = job_paths(self.settings, job.id)
+            shutil.rmtree(paths.output, ignore_errors=True)
+            paths.log.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bitgoeul.catalog.references import reference_slug
 from bitgoeul.compute.models import (
     CreditEntry,
     CreditKind,
@@ -45,7 +46,7 @@ class JobSpec(BaseModel):
     @field_validator("datasets")
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
-        slugs = [v.strip().partition("@")[0] for v in value]
+        slugs = [reference_slug(v) for v in value]
         if len(set(slugs)) != len(slugs):
             raise ValueError(msg("a dataset is named twice"))
         return [v.strip() for v in value]

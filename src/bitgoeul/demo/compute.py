@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts import queries as account_queries
-from bitgoeul.compute import credits, jobs
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute.executors import make_executor
 from bitgoeul.compute.models import CreditEntry, Job
 from bitgoeul.compute.schemas import JobSpec, Resources
@@ -59,7 +59,7 @@ def has_demo_credits(session: Session) -> bool:
 def ensure_demo_compute(session: Session, settings: Settings) -> str:
     """Grant the startup's credits and submit the example job, once; what was done."""
     if not has_demo_credits(session):
-        credits.grant(
+        compute_actions.grant_credits(
             session,
             actor=demo_actor(session, "operator"),
             organization_slug=STARTUP,
@@ -83,7 +83,7 @@ def ensure_demo_compute(session: Session, settings: Settings) -> str:
     with tempfile.TemporaryDirectory() as work:
         bundle = pack(JOBS_DIR / WELLBEING_JOB, Path(work) / "wellbeing_check.zip")
         try:
-            job = jobs.submit_job(
+            job = compute_actions.submit_job(
                 session,
                 settings=settings,
                 executor=make_executor(settings),

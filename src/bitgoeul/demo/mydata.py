@@ -26,6 +26,7 @@ from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role
 from bitgoeul.catalog import actions as catalog_actions
+from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion, Sector
 from bitgoeul.catalog.schemas import DatasetCreate
 from bitgoeul.config import Settings
@@ -138,13 +139,8 @@ def _citizens(session: Session, settings: Settings) -> list[int]:
 
 
 def _latest(session: Session, slug: str) -> DatasetVersion | None:
-    return session.scalars(
-        select(DatasetVersion)
-        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
-        .where(Dataset.slug == slug)
-        .order_by(DatasetVersion.number.desc())
-        .limit(1)
-    ).first()
+    dataset = session.scalars(select(Dataset).where(Dataset.slug == slug)).one_or_none()
+    return None if dataset is None else catalog_queries.latest_version(session, dataset)
 
 
 def _subjects(

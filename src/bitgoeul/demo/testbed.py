@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role
 from bitgoeul.catalog import actions as catalog_actions
-from bitgoeul.compute import credits
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute.executors import make_executor
 from bitgoeul.compute.schemas import Resources
 from bitgoeul.config import Settings
@@ -269,7 +269,7 @@ def _fund_reruns(session: Session, organizer: Actor) -> None:
     organization = session.get(Organization, organizer.organization_id)
     if organization is None:
         return
-    credits.grant(
+    compute_actions.grant_credits(
         session,
         actor=demo_actor(session, "operator"),
         organization_slug=organization.slug,

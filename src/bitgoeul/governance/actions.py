@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
@@ -18,12 +18,14 @@ from bitgoeul.accounts.models import Role, User
 from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog.models import AccessLevel, Dataset
 from bitgoeul.catalog.queries import get_dataset
-from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
+from bitgoeul.db.base import utcnow
+from bitgoeul.errors import AccessDenied, Conflict, NotAuthenticated, NotFound, ValidationFailed
 from bitgoeul.governance import notifications, queries
 from bitgoeul.governance.models import (
     AccessRequest,
     Agreement,
     GovernanceAudit,
+    Notification,
     Project,
     ProjectChoice,
     ProjectMember,
@@ -637,3 +639,39 @@ def revoke_agreement(
     )
     session.commit()
     return agreement
+
+
+# Notifications, as their reader reads them -------------------------------------------------
+
+
+def open_notification(session: Session, *, actor: Actor, notification_id: int) -> str:
+    """The reader opens one of their notifications: it is marked read (commits) and the page
+    it links to is returned (their notifications page when it has none).  Another person's
+    notification is not found."""
+    if actor.user_id is None:
+        raise NotAuthenticated(msg("Sign in to read your notifications."))
+    notification = session.get(Notification, notification_id)
+    if notification is None or notification.user_id != actor.user_id:
+        raise NotFound(
+            msg(
+                "There is no notification {id} of yours; see your notifications.",
+                id=notification_id,
+            )
+        )
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        session.commit()
+    return notification.link or "/notifications"
+
+
+def mark_all_read(session: Session, *, actor: Actor) -> int:
+    """Mark all of the actor's notifications read (commits); how many were unread."""
+    if actor.user_id is None:
+        raise NotAuthenticated(msg("Sign in to read your notifications."))
+    result = session.execute(
+        update(Notification)
+        .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -175,4 +175,4 @@ def notifications(
 
 @router.post("/notifications/read")
 def read_notifications(session: SessionDep, actor: CsrfChecked) -> dict[str, int]:
-    return {"marked_read": notifications_.mark_all_read(session, actor=actor)}
+    return {"marked_read": actions.mark_all_read(session, actor=actor)}

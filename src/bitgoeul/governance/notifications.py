@@ -4,8 +4,8 @@ Every package that notifies (governance, the door's integrity alarm, compute, th
 calls :func:`notify` inside its own transaction, with a :func:`bitgoeul.messages.msg` and a
 link to a *page* (never to ``/api/...``).  The row keeps the English text (for the API's older
 clients and the log) and the template with its values, so :func:`notification_text` says it
-again in the reader's language whenever it is shown.  Opening a notification marks it read
-(:func:`open_notification`) and returns the page to go to.
+again in the reader's language whenever it is shown.  Opening one and marking all read are
+the reader's writes, in ``governance.actions`` (``open_notification``, ``mark_all_read``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.db.base import utcnow
-from bitgoeul.errors import NotAuthenticated, NotFound
+from bitgoeul.errors import NotAuthenticated
 from bitgoeul.governance.models import Notification
 from bitgoeul.governance.schemas import NotificationPublic
 from bitgoeul.messages import Message, msg, translate
@@ -117,36 +116,3 @@ def unread_count(session: Session, *, user_id: int) -> int:
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
     return int(count or 0)
-
-
-def open_notification(session: Session, *, actor: Actor, notification_id: int) -> str:
-    """The reader opens one of their notifications: it is marked read (commits) and the page
-    it links to is returned (their notifications page when it has none).  Another person's
-    notification is not found."""
-    if actor.user_id is None:
-        raise NotAuthenticated(msg("Sign in to read your notifications."))
-    notification = session.get(Notification, notification_id)
-    if notification is None or notification.user_id != actor.user_id:
-        raise NotFound(
-            msg(
-                "There is no notification {id} of yours; see your notifications.",
-                id=notification_id,
-            )
-        )
-    if notification.read_at is None:
-        notification.read_at = utcnow()
-        session.commit()
-    return notification.link or "/notifications"
-
-
-def mark_all_read(session: Session, *, actor: Actor) -> int:
-    """Mark all of the actor's notifications read (commits); how many were unread."""
-    if actor.user_id is None:
-        raise NotAuthenticated(msg("Sign in to read your notifications."))
-    result = session.execute(
-        update(Notification)
-        .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
-    )
-    session.commit()
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -31,6 +31,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role
 from bitgoeul.audit.actions import record_event
 from bitgoeul.catalog import actions as catalog_actions
+from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.config import Settings
 from bitgoeul.dp import actions as dp_actions
@@ -204,12 +205,7 @@ def _dataset(session: Session, slug: str) -> Dataset:
 
 
 def _latest(session: Session, dataset: Dataset) -> DatasetVersion:
-    version = session.scalars(
-        select(DatasetVersion)
-        .where(DatasetVersion.dataset_id == dataset.id)
-        .order_by(DatasetVersion.number.desc())
-        .limit(1)
-    ).first()
+    version = catalog_queries.latest_version(session, dataset)
     if version is None:
         raise NotFound(msg("Dataset '{slug}' has no version yet.", slug=dataset.slug))
     return version

@@ -3,8 +3,8 @@ grade a lab, withdraw an enrolment.
 
 Each action checks who may do it, moves its row through the state machine of
 :mod:`bitgoeul.programmes.states`, appends an audit entry and notifies, in one transaction.  An
-approved application's credits are granted through ``compute.credits.grant`` (the credits
-ledger's own action, which audits ``credits.grant`` and commits the whole transaction): the
+approved application's credits are granted through ``compute.actions.grant_credits`` (the
+credits ledger's own action, which audits ``credits.grant`` and commits the whole transaction): the
 programmes never write the ledger's tables.  A lab is graded from the trainee's best public
 score on the lab's testbed task; no grade is typed by hand.
 """
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, OrganizationKind, Role, User
 from bitgoeul.audit.actions import record_event
-from bitgoeul.compute import credits
+from bitgoeul.compute import actions as compute_actions
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, Conflict, NotAuthenticated, ValidationFailed
 from bitgoeul.governance.notifications import notify
@@ -215,7 +215,7 @@ def review_application(
         try:
             # The ledger's own action: it locks the account, writes the entries, audits
             # ``credits.grant`` and commits this whole transaction.
-            credits.grant(
+            compute_actions.grant_credits(
                 session,
                 actor=actor,
                 organization_slug=organization.slug,

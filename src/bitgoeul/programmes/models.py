@@ -4,7 +4,7 @@ Two state machines, both written out in :mod:`bitgoeul.programmes.states` and ch
 ``programmes.actions`` (each transition audited):
 
 * a ``SupportApplication`` is ``submitted`` by a startup's member, then ``approved`` (its
-  credits flow into the organization's credit ledger through ``compute.credits.grant``) or
+  credits flow into the organization's credit ledger through ``compute.actions.grant_credits``) or
   ``rejected`` by an operator, or ``withdrawn`` by its applicant;
 * an ``Enrolment`` is ``enrolled`` until every lab of the course is passed (``completed``, the
   record the trainee indicator counts) or it is ``withdrawn``.

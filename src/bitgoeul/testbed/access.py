@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ from bitgoeul.errors import NotFound
 from bitgoeul.governance.decision import DecisionContext, TestbedTerms
 from bitgoeul.governance.queries import decision_context
 from bitgoeul.messages import msg
-from bitgoeul.testbed.models import TestbedTask, TestbedTeamMember
+from bitgoeul.testbed.models import Phase, TestbedTask, TestbedTeamMember
 
 
 def get_task(session: Session, slug: str) -> TestbedTask:
@@ -100,3 +101,18 @@ def testbed_context(
     if task.test_dataset_id != dataset.id:
         return context  # no terms: the decision refuses
     return replace(context, testbed=testbed_terms(session, actor=actor, task=task))
+
+
+def phase_at(task: TestbedTask, now: datetime) -> Phase:
+    if now < task.opens_at:
+        return Phase.upcoming
+    if now < task.final_phase_at:
+        return Phase.development
+    if now < task.deadline:
+        return Phase.final
+    return Phase.closed
+
+
+def governs_task(actor: Actor, task: TestbedTask) -> bool:
+    """Operators and the stewards of the organizing organization (who hold the labels)."""
+    return actor.is_operator or actor.is_steward_of(task.organization_id)

@@ -27,12 +27,13 @@ from bitgoeul.governance.queries import require_signed_in
 from bitgoeul.messages import msg
 from bitgoeul.testbed import scoring
 from bitgoeul.testbed.access import (
+    governs_task,
     has_accepted_terms,
     membership,
+    phase_at,
     team_id_of,
     terms_sha256,
 )
-from bitgoeul.testbed.actions import governs_task, phase_at, submissions_today
 from bitgoeul.testbed.models import (
     InvitationStatus,
     Phase,
@@ -502,3 +503,18 @@ def leaderboard(
         message=message,
         rows=rows,
     )
+
+
+def _day_start(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def submissions_today(session: Session, *, team_id: int, now: datetime) -> int:
+    """The team's submissions since 00:00 UTC (files refused on upload are never stored)."""
+    count: int | None = session.scalar(
+        select(func.count(TestbedSubmission.id)).where(
+            TestbedSubmission.team_id == team_id,
+            TestbedSubmission.created_at >= _day_start(now),
+        )
+    )
+    return count or 0

@@ -67,6 +67,7 @@ def take_snapshot(
         detail={"created": created},
     )
     session.commit()
+    indicators.forget_public()  # the public page shows what was just kept
     return SnapshotTaken(snapshot, created)
 
 

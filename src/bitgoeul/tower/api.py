@@ -1,8 +1,9 @@
 """REST routes of the control tower: the indicators now, their daily history, taking today's
 snapshot; and ``GET /metrics`` for Prometheus (outside ``/api/v1``, where scrapers look).
 
-Anyone may read the indicators and their history: operators get exact values, everyone else
-the suppressed view (values about fewer than k people blanked).  Only operators (or the hub's
+Anyone may read the indicators and their history: operators get exact values counted now,
+everyone else the suppressed view (values about fewer than k people blanked), counted at most a
+minute ago (``tower.indicators.public``).  Only operators (or the hub's
 scheduler) take snapshots.  ``/metrics`` is for operators and for scrapers in
 ``BITGOEUL_METRICS_NETWORKS`` (see ``tower.metrics``).
 """
@@ -37,8 +38,7 @@ metrics_router = APIRouter(tags=["meta"])
 def indicators_for(session: Session, actor: Actor) -> IndicatorsPublic:
     """Exact for operators, suppressed for everyone else."""
     exact = actor.is_operator
-    found = indicators.compute(session)
-    shown = found if exact else indicators.suppressed(found)
+    shown = indicators.compute(session) if exact else indicators.public(session)
     return IndicatorsPublic(
         at=shown.at,
         exact=exact,

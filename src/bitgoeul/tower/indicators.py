@@ -13,12 +13,20 @@ employees, decision times) whose basis is 1..k-1 is suppressed, with the same k 
 rules use by default (:data:`bitgoeul.privacy.obligations.DEFAULT_MIN_GROUP_SIZE`): a small
 count, or an average over a few people, could point at someone.  Zero is shown: it discloses no
 one.  Counts of things (datasets, jobs, tasks) are shown as they are.
+
+Counting is a scan of tables that only grow (query runs, jobs, requests): some 130 ms on SQLite
+with 200,000 query runs (docs/benchmarks.md, "Control tower").  Operators and snapshots get
+:func:`compute`, exact and fresh; everyone else gets :func:`public`, the suppressed values
+counted at most ``PUBLIC_MAX_AGE_S`` seconds ago in this process, so that a crowd on the public
+page, which needs no account, costs one count a minute rather than one per visit.
 """
 
 from __future__ import annotations
 
 import importlib
 import statistics
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -363,6 +371,32 @@ def compute(session: Session) -> Indicators:
             for d in DEFINITIONS
         ],
     )
+
+
+PUBLIC_MAX_AGE_S = 60.0
+_public: dict[str, tuple[float, Indicators]] = {}
+_public_lock = threading.Lock()
+
+
+def public(session: Session) -> Indicators:
+    """What anyone may see (:func:`suppressed`), counted at most ``PUBLIC_MAX_AGE_S`` seconds
+    ago by this process for this database (``Indicators.at`` says when)."""
+    key = str(session.get_bind().engine.url)
+    moment = time.monotonic()
+    with _public_lock:
+        kept = _public.get(key)
+    if kept is not None and kept[0] > moment:
+        return kept[1]
+    shown = suppressed(compute(session))
+    with _public_lock:
+        _public[key] = (moment + PUBLIC_MAX_AGE_S, shown)
+    return shown
+
+
+def forget_public() -> None:
+    """Drop the kept public values (a snapshot was just taken; tests that reuse a database)."""
+    with _public_lock:
+        _public.clear()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 outputs, checks, the release review), the steward's release queue and compute credits.
 
 Like the other pages these are a peer of ``compute.api``: they read and write only through
-``compute.jobs``, ``compute.review`` and ``compute.credits``, so who may see a job, when its
+``compute.actions`` and ``compute.queries``, so who may see a job, when its
 log and outputs are held and who may approve their release are the rules the API enforces.
 A refused form is shown again with the reason and the values typed; ``static/job-log.js``
 follows a running job's log, and without JavaScript the page refreshes itself instead.
@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import (
-    FileResponse,
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -34,13 +33,15 @@ from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role
 from bitgoeul.catalog import queries as catalog_queries
-from bitgoeul.compute import credits, jobs, review
-from bitgoeul.compute.api import save_bundle
+from bitgoeul.catalog.references import reference_slug
+from bitgoeul.compute import actions as compute_actions
+from bitgoeul.compute import queries as compute_queries
+from bitgoeul.compute.api import kept_file_response, save_bundle
 from bitgoeul.compute.executors import Executor
 from bitgoeul.compute.models import FINISHED, Job, ReleaseStatus, ReviewVerdict
 from bitgoeul.compute.schemas import JobSpec
 from bitgoeul.config import Settings
-from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor
+from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor, StoreDep
 from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound, ValidationFailed
 from bitgoeul.governance import queries as governance_queries
 from bitgoeul.messages import msg
@@ -101,13 +102,13 @@ def _jobs_page(
     error: str = "",
     status_code: int = 200,
 ) -> Response:
-    found = jobs.list_jobs(session, actor=actor, limit=JOBS_SHOWN)
+    found = compute_queries.list_jobs(session, actor=actor, limit=JOBS_SHOWN)
     datasets = catalog_queries.search_datasets(session, limit=catalog_queries.MAX_PAGE).items
     return page(
         request,
         "jobs.html",
         status_code=status_code,
-        jobs=[jobs.job_public(session, job, actor=actor) for job in found],
+        jobs=[compute_queries.job_public(session, job, actor=actor) for job in found],
         project_titles=_project_titles(session, actor),
         projects=_member_projects(session, actor),
         datasets=datasets,
@@ -127,7 +128,7 @@ def jobs_list(
 def _dataset_references(selected: list[str], typed: str) -> list[str]:
     """Typed references (``slug`` or ``slug@2``) first, then the selected slugs not typed."""
     references = [r.strip() for r in typed.replace("\n", ",").split(",") if r.strip()]
-    named = {r.partition("@")[0] for r in references}
+    named = {reference_slug(r) for r in references}
     return references + [s for s in selected if s and s not in named]
 
 
@@ -199,7 +200,7 @@ def submit_job(
             raise ValidationFailed(msg("bundle: choose the job's code, a .zip or .tar.gz archive."))
         path = save_bundle(bundle, folder, limit=settings.job_max_bundle_bytes)
         executor: Executor = request.app.state.executor
-        job = jobs.submit_job(
+        job = compute_actions.submit_job(
             session, settings=settings, executor=executor, actor=actor, spec=spec, bundle_path=path
         )
     except BitgoeulError as exc:
@@ -232,23 +233,33 @@ def _job_page(
     comment: str = "",
     status_code: int = 200,
 ) -> Response:
-    job = jobs.get_job(session, actor=actor, job_id=job_id)
+    job = compute_queries.get_job(session, actor=actor, job_id=job_id)
     project = governance_queries.get_project(session, job.project_id)
     is_member = governance_queries.member_role(project, actor) is not None
-    visible = jobs.outputs_visible(actor, job)
+    visible = compute_queries.outputs_visible(actor, job)
     finished = job.status in FINISHED
-    log = jobs.read_log(session, settings=settings, actor=actor, job_id=job.id) if visible else None
-    release = review.release_public(session, job, actor=actor)
+    log = (
+        compute_actions.read_log(
+            session,
+            settings=settings,
+            store=request.app.state.store,
+            actor=actor,
+            job_id=job.id,
+        )
+        if visible
+        else None
+    )
+    release = compute_queries.release_public(session, job, actor=actor)
     decided = {d.organization for d in release.decisions}
     organization = (
         session.get(Organization, actor.organization_id) if actor.organization_id else None
     )
-    reviewer = jobs.may_review(actor, job) and not is_member
+    reviewer = compute_queries.may_review(actor, job) and not is_member
     return page(
         request,
         "job.html",
         status_code=status_code,
-        job=jobs.job_public(session, job, actor=actor),
+        job=compute_queries.job_public(session, job, actor=actor),
         project_title=project.title,
         is_member=is_member,
         visible=visible,
@@ -266,7 +277,7 @@ def _job_page(
             and job.release_status == ReleaseStatus.in_review
             and (actor.is_operator or organization is None or organization.slug not in decided)
         ),
-        may_approve=any(actor.is_steward_of(p) for p in review.involved_publishers(job)),
+        may_approve=any(actor.is_steward_of(p) for p in compute_queries.involved_publishers(job)),
         context_value=context_value,
         comment=comment,
         error=error,
@@ -291,39 +302,51 @@ def job_log(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    store: StoreDep,
     actor: SignedInActor,
     job_id: int,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     """The job's log as text, to read or save; ``static/job-log.js`` asks for JSON chunks
-    from ``offset`` here.  Who may read it is ``compute.jobs``' rule, as for the API."""
+    from ``offset`` here.  Who may read it is ``compute.actions``' rule, as for the API."""
     if "application/json" in request.headers.get("accept", ""):
-        chunk = jobs.read_log(session, settings=settings, actor=actor, job_id=job_id, offset=offset)
+        chunk = compute_actions.read_log(
+            session, settings=settings, store=store, actor=actor, job_id=job_id, offset=offset
+        )
         return JSONResponse(chunk.model_dump())
-    path = jobs.log_file(session, settings=settings, actor=actor, job_id=job_id)
-    if path is None:
+    opened = compute_actions.open_log(
+        session, settings=settings, store=store, actor=actor, job_id=job_id
+    )
+    if opened is None:
         return PlainTextResponse("")
-    return FileResponse(
-        path,
+    return kept_file_response(
+        opened,
         media_type="text/plain; charset=utf-8",
         filename=f"job-{job_id}-log.txt",
-        content_disposition_type="inline",
+        inline=True,
     )
 
 
 @router.get("/jobs/{job_id}/outputs/{name:path}")
 def job_output(
-    session: SessionDep, settings: SettingsDep, actor: SignedInActor, job_id: int, name: str
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: SignedInActor,
+    job_id: int,
+    name: str,
 ) -> Response:
     """One output file, downloaded from the job's page: the API's rule and code path
-    (``compute.jobs.output_path``), so a held output is refused here too."""
-    path = jobs.output_path(session, settings=settings, actor=actor, job_id=job_id, name=name)
-    return FileResponse(path, filename=Path(name).name)
+    (``compute.actions.open_output``), so a held output is refused here too."""
+    opened = compute_actions.open_output(
+        session, settings=settings, store=store, actor=actor, job_id=job_id, name=name
+    )
+    return kept_file_response(opened, filename=Path(name).name)
 
 
 @router.post("/jobs/{job_id}/cancel")
 def cancel_job(session: SessionDep, actor: CsrfChecked, job_id: int) -> Response:
-    jobs.cancel_job(session, actor=actor, job_id=job_id)
+    compute_actions.cancel_job(session, actor=actor, job_id=job_id)
     return redirect_to(f"/jobs/{job_id}")
 
 
@@ -337,7 +360,7 @@ def request_release(
     context: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        review.request_release(session, actor=actor, job_id=job_id, context=context)
+        compute_actions.request_release(session, actor=actor, job_id=job_id, context=context)
     except BitgoeulError as exc:
         return _job_page(
             request,
@@ -365,7 +388,7 @@ def review_release(
     try:
         if verdict not in {v.value for v in ReviewVerdict}:
             raise ValidationFailed(msg("verdict: approve, reject or return the release."))
-        review.review_release(
+        compute_actions.review_release(
             session, actor=actor, job_id=job_id, verdict=ReviewVerdict(verdict), comment=comment
         )
     except BitgoeulError as exc:
@@ -394,15 +417,15 @@ def review_queue(request: Request, session: SessionDep, actor: SignedInActor) ->
                 "operators; your own jobs are on the jobs page."
             )
         )
-    waiting: list[Job] = review.review_queue(session, actor=actor)
+    waiting: list[Job] = compute_queries.review_queue(session, actor=actor)
     return page(
         request,
         "reviews.html",
         jobs=[
             {
-                "job": jobs.job_public(session, job, actor=actor),
+                "job": compute_queries.job_public(session, job, actor=actor),
                 "project": governance_queries.get_project(session, job.project_id).title,
-                "release": review.release_public(session, job, actor=actor),
+                "release": compute_queries.release_public(session, job, actor=actor),
             }
             for job in waiting
         ],
@@ -417,7 +440,7 @@ def _credit_organization(session: Session, actor: Actor, slug: str) -> Organizat
     own), else one's own, else (operators without one) the first."""
     if actor.is_operator and not slug and actor.organization_id is None:
         return next(iter(account_queries.list_organizations(session)), None)
-    return credits.organization_for(session, actor=actor, slug=slug or None)
+    return compute_queries.organization_for(session, actor=actor, slug=slug or None)
 
 
 def _credits_page(
@@ -431,14 +454,14 @@ def _credits_page(
     status_code: int = 200,
 ) -> Response:
     organization = _credit_organization(session, actor, organization_slug)
-    account = credits.balance(session, organization.id) if organization else None
+    account = compute_queries.balance(session, organization.id) if organization else None
     return page(
         request,
         "credits.html",
         status_code=status_code,
         organization=organization,
         account=account,
-        ledger=credits.history(session, organization.id, limit=LEDGER_SHOWN)
+        ledger=compute_queries.history(session, organization.id, limit=LEDGER_SHOWN)
         if organization
         else [],
         organizations=account_queries.list_organizations(session) if actor.is_operator else [],
@@ -488,7 +511,7 @@ def grant_credits(
         "note": note,
     }
     try:
-        credits.grant(
+        compute_actions.grant_credits(
             session,
             actor=actor,
             organization_slug=organization.strip(),

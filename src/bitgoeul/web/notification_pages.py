@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from bitgoeul.deps import CsrfChecked, SessionDep, SignedInActor
-from bitgoeul.governance import notifications as notification_actions
+from bitgoeul.governance import actions as governance_actions
+from bitgoeul.governance import notifications as notification_queries
 from bitgoeul.web.i18n import request_language
 from bitgoeul.web.views import page, redirect_to, safe_next
 
@@ -24,7 +25,7 @@ def notifications(request: Request, session: SessionDep, actor: SignedInActor) -
     return page(
         request,
         "notifications.html",
-        notifications=notification_actions.list_notifications(
+        notifications=notification_queries.list_notifications(
             session, actor=actor, lang=request_language(request)
         ),
     )
@@ -33,7 +34,7 @@ def notifications(request: Request, session: SessionDep, actor: SignedInActor) -
 @router.get("/notifications/{notification_id}")
 def open_notification(session: SessionDep, actor: SignedInActor, notification_id: int) -> Response:
     """Opening a notification marks it read and goes to its page."""
-    link = notification_actions.open_notification(
+    link = governance_actions.open_notification(
         session, actor=actor, notification_id=notification_id
     )
     return redirect_to(safe_next(link))
@@ -41,5 +42,5 @@ def open_notification(session: SessionDep, actor: SignedInActor, notification_id
 
 @router.post("/notifications/read")
 def read_notifications(session: SessionDep, actor: CsrfChecked) -> Response:
-    notification_actions.mark_all_read(session, actor=actor)
+    governance_actions.mark_all_read(session, actor=actor)
     return redirect_to("/notifications")

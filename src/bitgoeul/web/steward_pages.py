@@ -359,9 +359,7 @@ def publish_held_run(
         raise NotAuthenticated(msg("Sign in to see the status of an upload."))
     run, dataset = _held_run(session, actor, run_id)
     try:
-        catalog_actions.publish_held(
-            session, settings=settings, store=store, actor=actor, run_id=run_id
-        )
+        catalog_actions.publish_held(session, store=store, actor=actor, run_id=run_id)
     except Conflict as exc:
         session.refresh(run)
         return _ingest_run_page(request, session, run, dataset, error=exc.message, status_code=409)
@@ -372,7 +370,7 @@ def publish_held_run(
 def discard_held_run(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
+    store: StoreDep,
     actor: CsrfChecked,
     run_id: int,
 ) -> Response:
@@ -381,7 +379,7 @@ def discard_held_run(
         raise NotAuthenticated(msg("Sign in to see the status of an upload."))
     run, dataset = _held_run(session, actor, run_id)
     try:
-        catalog_actions.discard_held(session, settings=settings, actor=actor, run_id=run_id)
+        catalog_actions.discard_held(session, store=store, actor=actor, run_id=run_id)
     except Conflict as exc:
         session.refresh(run)
         return _ingest_run_page(request, session, run, dataset, error=exc.message, status_code=409)

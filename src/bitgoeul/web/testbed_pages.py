@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.catalog import queries as catalog_queries
+from bitgoeul.catalog.references import parse_reference
 from bitgoeul.compute.api import save_bundle
 from bitgoeul.compute.executors import Executor
 from bitgoeul.config import Settings
@@ -33,7 +34,7 @@ from bitgoeul.errors import BitgoeulError, NotAuthenticated, NotFound, Validatio
 from bitgoeul.messages import msg
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed import actions, queries
-from bitgoeul.testbed.access import get_task
+from bitgoeul.testbed.access import get_task, governs_task
 from bitgoeul.testbed.api import save_predictions
 from bitgoeul.testbed.models import Phase, TestbedSubmission, TestbedTask
 from bitgoeul.testbed.schemas import InvitationCreate, InvitationPublic, ModelSpec, TeamCreate
@@ -180,7 +181,8 @@ def _training_datasets(session: Session, references: list[str]) -> list[dict[str
     """Each training dataset's reference (``slug`` or ``slug@2``), slug and catalog title."""
     found: list[dict[str, Any]] = []
     for reference in references:
-        slug, _, version = reference.partition("@")
+        slug, number = parse_reference(reference)  # checked when the task was set up
+        version = "" if number is None else str(number)
         try:
             dataset = catalog_queries.get_dataset(session, slug)
         except NotFound:
@@ -208,7 +210,7 @@ def _task_page(
     team = None if actor.is_anonymous else queries.my_team(session, actor=actor, task=task)
     left = None
     if team is not None and not team.is_organizer:
-        used = actions.submissions_today(session, team_id=team.id, now=now)
+        used = queries.submissions_today(session, team_id=team.id, now=now)
         left = max(0, task.daily_limit - used)
     taking = public.phase in (Phase.development, Phase.final)
     just_submitted = None
@@ -219,7 +221,7 @@ def _task_page(
             found = None
         if found is not None and found.task_id == task.id:
             just_submitted = queries.submission_public(session, found, now=now)
-    governs = actions.governs_task(actor, task)
+    governs = governs_task(actor, task)
     invited = (
         [
             i

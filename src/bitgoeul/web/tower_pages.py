@@ -1,5 +1,6 @@
 """The control tower's pages: ``/tower`` for everyone (values about fewer than k people
-suppressed) and ``/hub/tower`` for operators (exact values, their basis, the snapshot button).
+suppressed, counted at most a minute ago) and ``/hub/tower`` for operators (exact values counted
+now, their basis, the snapshot button).
 
 Both read ``tower.indicators`` and the daily history (``tower.queries.history``); the only
 change, keeping today's snapshot, is ``tower.actions.take_snapshot``, as the API makes it.
@@ -44,9 +45,10 @@ def figure(value: float | None, unit: str) -> str:
     return f"{value:,.1f}"
 
 
-def _cards(session: Session, *, exact: bool) -> tuple[list[tuple[str, list[Card]]], int]:
-    found = indicators.compute(session)
-    shown = found if exact else indicators.suppressed(found)
+def _cards(
+    session: Session, *, exact: bool
+) -> tuple[list[tuple[str, list[Card]]], indicators.Indicators]:
+    shown = indicators.compute(session) if exact else indicators.public(session)
     rows = queries.history(session, days=HISTORY_DAYS)
     if not exact:
         rows = queries.public_history(rows)
@@ -66,16 +68,17 @@ def _cards(session: Session, *, exact: bool) -> tuple[list[tuple[str, list[Card]
                 )
             )
         groups.append((group, cards))
-    return groups, shown.k
+    return groups, shown
 
 
 def _tower_page(request: Request, session: Session, actor: Actor, *, exact: bool) -> Response:
-    groups, k = _cards(session, exact=exact)
+    groups, shown = _cards(session, exact=exact)
     return page(
         request,
         "tower.html",
         groups=groups,
-        k=k,
+        k=shown.k,
+        counted_at=shown.at,
         exact=exact,
         institutions=indicators.by_institution(session),
         snapshot_saved=request.query_params.get("snapshot") == "1",
