@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 from tests.dp.conftest import SURVEY, Budgets
 from tests.query.conftest import City
 from typer.testing import CliRunner, Result
@@ -14,6 +16,7 @@ from typer.testing import CliRunner, Result
 from bitgoeul.cli import app
 from bitgoeul.cli.context import console, err_console
 from bitgoeul.config import Settings
+from bitgoeul.dp import actions
 from bitgoeul.dp.schemas import ProfileIn
 
 
@@ -114,3 +117,45 @@ def test_partitions_from_the_command_line(
     )  # fmt: skip
     assert unpartitioned.exit_code == 1
     assert "partitioned by 'district'" in unpartitioned.output
+
+
+def test_a_steward_sets_a_delta_cap_and_a_quote_prints_the_threshold(
+    db: Session,
+    city: City,
+    budgets: Budgets,
+    invoke: Callable[..., Result],
+    survey_profile: ProfileIn,
+) -> None:
+    project = budgets(project=2)
+    steward = city.cast.actors["steward_of_publisher"]
+    actions.set_profile(
+        db,
+        actor=steward,
+        slug=SURVEY,
+        profile=survey_profile.model_copy(
+            update={
+                "keys": {k: v for k, v in survey_profile.keys.items() if k != "age"},
+                "threshold_keys": ["age"],
+                "delta": 1e-9,
+            }
+        ),
+    )
+    alone = invoke("dp", "budget", SURVEY, "--as", steward.username, "--delta", "1e-6")
+    assert alone.exit_code == 1
+    assert "--epsilon" in alone.output
+    capped = invoke(
+        "dp", "budget", SURVEY, "--as", steward.username, "--project", str(project),
+        "--epsilon", "2", "--delta", "1e-6",
+    )  # fmt: skip
+    assert capped.exit_code == 0, capped.output
+    assert re.search(rf"project:{project} .*│ 1e-06 +│ 0 +│ 1e-06 +│", capped.output), capped.output
+    quoted = invoke(
+        "dp", "quote", SURVEY, "--as", city.cast.actors["member"].username,
+        "--project", str(project), "--group-by", "age", "--measure", "count", "--epsilon", "1",
+    )  # fmt: skip
+    assert quoted.exit_code == 0, quoted.output
+    assert re.search(
+        r"Groups of age are released only when their noisy count reaches \d+", quoted.output
+    )
+    assert re.search(r"Cost: ε 1, δ [0-9.e-]+\.", quoted.output)
+    assert f"project:{project}: ε 2 left of 2, δ 1e-06 left of 1e-06" in quoted.output

@@ -76,3 +76,36 @@ def test_partitions_through_the_sdk_and_the_api(hub_url: str, city: City, budget
     with Client(hub_url, token=city.cast.tokens["steward_of_publisher"]) as steward:
         ledger = {b.scope: b for b in steward.dp_budgets(SURVEY)}
         assert ledger["partition:Seo"].spent == 1.0
+
+
+def test_threshold_keys_and_delta_through_the_sdk(
+    hub_url: str, city: City, budgets: Budgets
+) -> None:
+    """A steward makes age a threshold key (every age in the survey is one person's) with its
+    δ and gives the budgets a δ cap; a researcher's release by age spends δ and shows no age."""
+    project = budgets(project=5)
+    with Client(hub_url, token=city.cast.tokens["steward_of_publisher"]) as steward:
+        profile = steward.dp_profile(SURVEY)
+        for field in ("dataset", "updated_at"):
+            profile.pop(field)
+        keys = {k: v for k, v in profile.pop("keys").items() if k != "age"}
+        approved = steward.set_dp_profile(
+            SURVEY, {**profile, "keys": keys, "threshold_keys": ["age"], "delta": 1e-9}
+        )
+        assert (approved["threshold_keys"], approved["delta"]) == (["age"], 1e-9)
+        steward.set_dp_budget(SURVEY, epsilon=1000, delta=1e-6)
+        capped = steward.set_dp_budget(SURVEY, epsilon=5, project=project, delta=1e-6)
+        assert capped.delta_cap == 1e-6
+    with Client(hub_url, token=city.cast.tokens["member"]) as hub:
+        quote = hub.dp_quote(
+            SURVEY, [{"kind": "count"}], epsilon=1, project=project, group_by=["age"]
+        )
+        assert quote.threshold_keys == ["age"]
+        assert quote.groups == []
+        assert quote.measures[0].threshold is not None
+        assert 0 < quote.delta <= 1e-9
+        released = hub.dp_release(quote.token)
+        assert released.rows == []
+        assert released.delta_charged == quote.delta
+        left = {b.scope: b.delta_left for b in released.balances}
+        assert left[f"project:{project}"] == pytest.approx(1e-6 - quote.delta)
