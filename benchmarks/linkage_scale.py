@@ -1,8 +1,9 @@
 """Bloom-filter linkage at scale: N × N records, time per stage and the process's peak memory.
 
 The service's Bloom path (``methods.link_bloom``) on two FEBRL-3-like sources of ``--records``
-each (60 % of people in both): encode both, derive the keyed block keys, pair the records that
-share one, score the candidate pairs with the popcount Dice (in chunks), link one-to-one.
+each (60 % of people in both): encode both, derive the keyed block keys, form the pairs that
+share one and score them with the popcount Dice as they are formed (``--chunk`` pairs at a
+time, keeping those with Dice at least threshold − 0.1), link one-to-one.
 Peak memory is the process's maximum resident set size (``getrusage``), which includes the
 generated records themselves.
 
@@ -15,7 +16,7 @@ import argparse
 import resource
 import time
 
-from bitgoeul.linkage import clk, keys, similarity, synthetic
+from bitgoeul.linkage import clk, keys, review, similarity, synthetic
 
 SECRET = b"custodian secret for the benchmark only"
 
@@ -28,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--chunk", type=int, default=1 << 22, help="pairs scored at a time")
     args = parser.parse_args()
     n = args.records
     started = time.perf_counter()
@@ -50,18 +52,23 @@ def main() -> None:
     left_blocks = keys.block_keys(SECRET, "scale", keys.DEFAULT_BLOCKS, data.left)
     right_blocks = keys.block_keys(SECRET, "scale", keys.DEFAULT_BLOCKS, data.right)
     stage("keyed block keys, both")
-    i, j = similarity.candidate_pairs(left_blocks, right_blocks)
-    del left_blocks, right_blocks
-    stage(f"candidate pairs ({len(i):,})")
-    scores = similarity.dice_pairs(left, right, i, j)
-    stage(
-        f"Dice of the candidates ({len(i) / max(time.perf_counter() - last, 1e-9) / 1e6:,.0f} M/s)"
+    completeness = similarity.blocked_share(left_blocks, right_blocks, data.truth)
+    stage("pairs completeness (the truth's pairs that share a block key)")
+    floor = clk.DEFAULT_THRESHOLD - review.BLOOM_BAND
+    scored = similarity.scored_candidates(
+        left_blocks, right_blocks, left, right, floor=floor, chunk=args.chunk
     )
-    keep = scores >= clk.DEFAULT_THRESHOLD
-    links = similarity.one_to_one(i[keep], j[keep], scores[keep])
+    del left_blocks, right_blocks
+    rate = scored.candidates / max(time.perf_counter() - last, 1e-9) / 1e6
+    stage(
+        f"blocking + Dice as formed ({scored.candidates:,} candidates, {rate:,.1f} M/s; "
+        f"{len(scored.left):,} kept ≥ {floor:.1f}; largest chunk {scored.largest_chunk:,})"
+    )
+    keep = scored.score >= clk.DEFAULT_THRESHOLD
+    links = similarity.one_to_one(scored.left[keep], scored.right[keep], scored.score[keep])
     stage("one-to-one")
     quality = similarity.quality(links.as_set(), data.truth)
-    completeness, reduction = similarity.blocking_quality(i, j, data.truth, n, n)
+    reduction = 1.0 - scored.candidates / (n * n)
     print(
         f"\ntotal {time.perf_counter() - started:,.0f} s, peak {peak_gib():.2f} GiB; "
         f"{len(links):,} links, precision {quality.precision:.4f}, recall {quality.recall:.4f}, "

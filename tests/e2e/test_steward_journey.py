@@ -133,6 +133,17 @@ def _failed_uploads(page: Page, lang: str) -> None:
         page.unroute(f"**{UPLOAD}", handler)
 
 
+def _select_keeps_its_width_on_a_phone(page: Page, selector: str) -> None:
+    """A choice in a table is as wide on a phone as on a wide screen: the table scrolls in its
+    box rather than cut the chosen class's name."""
+    width = "(el) => el.getBoundingClientRect().width"
+    wide = page.locator(selector).evaluate(width)
+    page.set_viewport_size({"width": PHONE, "height": 900})
+    narrow = page.locator(selector).evaluate(width)
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    assert narrow >= wide - 1, f"{selector} is {narrow} px wide on a phone, {wide} px wide"
+
+
 def _edit(page: Page, problems: list[Problem], lang: str) -> None:
     licence, meter_class = (
         ("LicenseRef-KOGL-Type1", "direct_identifier")
@@ -146,6 +157,7 @@ def _edit(page: Page, problems: list[Problem], lang: str) -> None:
     page.locator("#licence").select_option(licence)
     meter = page.locator("select[name='class:meter_id']")
     meter.select_option(meter_class)
+    _select_keeps_its_width_on_a_phone(page, "select[name='class:meter_id']")
     page.locator("#min_group_size").fill("15")
     page.locator("#edit-form button[type=submit]").click()
     expect(page.locator("#edit-saved")).to_be_visible()

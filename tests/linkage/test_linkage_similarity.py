@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -122,3 +124,34 @@ def test_blocking_finds_exactly_the_pairs_sharing_a_key(
         if {k for k in keys_a if k} & {k for k in keys_b if k}
     )
     assert list(zip(i.tolist(), j.tolist(), strict=True)) == expected
+
+
+def test_scoring_candidates_as_they_are_formed_finds_what_the_whole_set_finds() -> None:
+    data = synthetic.generate(800, 700, 450, seed=21)
+    encoder = clk.ClkEncoder(clk.DEFAULT_SCHEMA, b"s" * 32, "p")
+    left, right = encoder.encode(data.left), encoder.encode(data.right)
+    left_blocks = keys.block_keys(b"s" * 32, "p", keys.DEFAULT_BLOCKS, data.left)
+    right_blocks = keys.block_keys(b"s" * 32, "p", keys.DEFAULT_BLOCKS, data.right)
+    i, j = similarity.candidate_pairs(left_blocks, right_blocks)
+    scores = similarity.dice_pairs(left, right, i, j)
+    above = scores >= 0.6
+    expected = dict(
+        zip(zip(i[above].tolist(), j[above].tolist(), strict=True), scores[above], strict=True)
+    )
+    biggest_block = max(
+        Counter(row[b] for row in left_blocks if row[b] is not None).most_common(1)[0][1]
+        for b in range(len(keys.DEFAULT_BLOCKS))
+    )
+    for chunk in (1, 97, 1 << 22):
+        got = similarity.scored_candidates(
+            left_blocks, right_blocks, left, right, floor=0.6, chunk=chunk
+        )
+        assert got.candidates == len(i)  # each pair once, however many keys it shares
+        found = dict(
+            zip(zip(got.left.tolist(), got.right.tolist(), strict=True), got.score, strict=True)
+        )
+        assert found == expected
+        # A chunk ends at the first right record that takes it past ``chunk`` pairs.
+        assert got.largest_chunk < chunk + biggest_block
+    completeness, _ = similarity.blocking_quality(i, j, data.truth, 800, 700)
+    assert similarity.blocked_share(left_blocks, right_blocks, data.truth) == completeness

@@ -130,3 +130,13 @@ class ObjectStoreConformance:
         assert not (data / "testbed" / "submissions").exists()
         assert not (data / "testbed" / "splits").exists()
         assert adopt_data_dir_files(settings, store) == []  # the next start finds nothing
+
+    def test_an_opened_object_reads_from_any_offset(
+        self, store: ObjectStore, tmp_path: Path
+    ) -> None:
+        source = tmp_path / "log.txt"
+        source.write_bytes(b"first line\nsecond line\n")
+        store.put_file("jobs/1/log.txt", source)
+        with store.open("jobs/1/log.txt") as handle:
+            handle.seek(11)
+            assert handle.read() == b"second line\n"

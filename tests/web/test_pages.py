@@ -82,6 +82,16 @@ def test_missing_dataset_is_a_404_page(client: TestClient) -> None:
     assert "<html" in response.text
 
 
+def test_the_korean_catalog_lists_each_dataset_with_its_korean_description(
+    client: TestClient, city: City
+) -> None:
+    results = client.get("/", params={"lang": "ko"}).text.split('<ol class="results">', 1)[1]
+    assert "광주 가구의 스마트 계량기 검침값입니다." in results
+    assert "Smart-meter readings of Gwangju households." not in results
+    english = client.get("/", params={"lang": "en"}).text.split('<ol class="results">', 1)[1]
+    assert "Smart-meter readings of Gwangju households." in english
+
+
 def test_korean_page_shows_korean_titles_and_interface(client: TestClient, city: City) -> None:
     response = client.get("/datasets/household-electricity", params={"lang": "ko"})
     assert '<html lang="ko">' in response.text

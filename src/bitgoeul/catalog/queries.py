@@ -372,15 +372,19 @@ def search_datasets(
     return SearchResults(items=items, total=total, facets=facets, limit=limit, offset=offset)
 
 
-def _summary(dataset: Dataset, latest: DatasetVersion | None) -> DatasetSummary:
-    description = dataset.description or dataset.description_ko
+def _shortened(description: str) -> str:
     if len(description) > SUMMARY_DESCRIPTION_CHARS:
-        description = description[: SUMMARY_DESCRIPTION_CHARS - 1].rstrip() + "…"
+        return description[: SUMMARY_DESCRIPTION_CHARS - 1].rstrip() + "…"
+    return description
+
+
+def _summary(dataset: Dataset, latest: DatasetVersion | None) -> DatasetSummary:
     return DatasetSummary(
         slug=dataset.slug,
         title=dataset.title,
         title_ko=dataset.title_ko,
-        description=description,
+        description=_shortened(dataset.description or dataset.description_ko),
+        description_ko=_shortened(dataset.description_ko),
         publisher=dataset.publisher.slug,
         publisher_name=dataset.publisher.name,
         publisher_name_ko=dataset.publisher.name_ko,

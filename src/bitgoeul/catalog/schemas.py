@@ -163,6 +163,7 @@ class DatasetSummary(BaseModel):
     title: str
     title_ko: str
     description: str
+    description_ko: str = ""
     publisher: str
     publisher_name: str
     publisher_name_ko: str

@@ -60,6 +60,7 @@ class Dataset(_HubModel):
     title: str
     title_ko: str = ""
     description: str = ""
+    description_ko: str = ""
     publisher: str = ""
     publisher_name: str = ""
     sector: str = ""

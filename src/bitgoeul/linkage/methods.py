@@ -92,9 +92,14 @@ def link_bloom(
         _write(workdir, f"blocks-{index}.json", block)
     links: list[SourceLink] = []
     for index in range(1, len(sources)):
-        i, j = similarity.candidate_pairs(blocks[0], blocks[index])
+        # Scored as blocking forms them, keeping what the links and the review's near misses
+        # need (Dice at least threshold - BLOOM_BAND): memory stays bounded at any size.
+        scored = similarity.scored_candidates(
+            blocks[0], blocks[index], encodings[0], encodings[index],
+            floor=threshold - review.BLOOM_BAND,
+        )  # fmt: skip
+        i, j, scores = scored.left, scored.right, scored.score
         _write(workdir, f"candidates-{index}.npy", np.stack([i, j]))
-        scores = similarity.dice_pairs(encodings[0], encodings[index], i, j)
         keep = scores >= threshold
         chosen = similarity.one_to_one(i[keep], j[keep], scores[keep])
         sample = review.draw_scored(

@@ -22,7 +22,8 @@ class ObjectStore(Protocol):
         """Store ``source`` under ``key`` atomically (readers never see a partial object)."""
 
     def open(self, key: str) -> BinaryIO:
-        """The object's bytes; ``NotFound`` when there is no such object."""
+        """The object's bytes, seekable (a job's log is read from an offset); ``NotFound`` when
+        there is no such object."""
 
     def exists(self, key: str) -> bool: ...
 
