@@ -21,8 +21,12 @@ an ε budget, then measures, in process:
 * the same count and sum per district and age band on a plain DuckDB connection with the same
   threads and memory limit, without contribution bounding (what an analyst would type).
 
+With ``--threshold-keys`` the age band is a key released with a threshold (no public key set,
+δ 1e-7 per release): the count is OpenDP's threshold measurement over the bands in the data.
+
     python benchmarks/dp.py                  # 10,000,000 rows
     python benchmarks/dp.py --rows 1000000 --repeat 3
+    python benchmarks/dp.py --threshold-keys
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ def generate(rows: int) -> Path:
     return path
 
 
-def register(app_state: object, path: Path, max_rows: int) -> Actor:
+def register(app_state: object, path: Path, max_rows: int, threshold_keys: bool = False) -> Actor:
     """The secure dataset, its DP profile and budget; the steward who releases."""
     sessionmaker = app_state.sessionmaker  # type: ignore[attr-defined]
     store = app_state.store  # type: ignore[attr-defined]
@@ -122,11 +126,19 @@ def register(app_state: object, path: Path, max_rows: int) -> Actor:
             profile=ProfileIn(
                 person_column="patient_id",
                 max_rows_per_person=max_rows,
-                keys={"district": list(DISTRICTS), "age_band": list(AGE_BANDS)},
+                keys=(
+                    {"district": list(DISTRICTS)}
+                    if threshold_keys
+                    else {"district": list(DISTRICTS), "age_band": list(AGE_BANDS)}
+                ),
                 measures={"cost": MeasureBounds(lower=0, upper=500_000)},
+                threshold_keys=["age_band"] if threshold_keys else [],
+                delta=1e-7 if threshold_keys else None,
             ),
         )
-        actions.set_budget(session, actor=operator, slug=SLUG, project_id=None, epsilon=1e6)
+        actions.set_budget(
+            session, actor=operator, slug=SLUG, project_id=None, epsilon=1e6, delta=0.01
+        )
         return operator
 
 
@@ -145,6 +157,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--quotes", type=int, default=50)
     parser.add_argument("--max-rows", type=int, default=20)
+    parser.add_argument(
+        "--threshold-keys",
+        action="store_true",
+        help="release the age bands with a threshold instead of from a public key set",
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -152,7 +169,7 @@ def main() -> None:
     print(f"data: {args.rows:,} rows in {path} ({time.perf_counter() - started:.1f} s)")
     settings = Settings(data_dir=BENCH_DIR / f"data-{time.time_ns()}")
     app = create_app(settings)
-    actor = register(app.state, path.resolve(), args.max_rows)
+    actor = register(app.state, path.resolve(), args.max_rows, args.threshold_keys)
     sessionmaker = app.state.sessionmaker
     store = app.state.store
 

@@ -337,6 +337,47 @@ def test_readiness_lists_residents_donation_pools_of_the_department(
     ]
 
 
+def test_readiness_lists_the_departments_secure_data_that_answers_through_dp(
+    db: Session, civic: CivicCity
+) -> None:
+    """A secure dataset of the department with approved DP settings is listed twice: as a
+    dataset (metadata anyone sees) and as a source of DP releases; one without DP settings
+    only as a dataset."""
+    from bitgoeul.catalog import actions as catalog_actions
+    from bitgoeul.catalog.models import AccessLevel, Sector
+    from bitgoeul.catalog.schemas import DatasetCreate
+    from bitgoeul.dp.models import DpProfile
+
+    steward = civic.actor("steward_of_publisher")
+    made = {}
+    for title in ("Household meter readings", "Feeder load records"):
+        made[title] = catalog_actions.create_dataset(
+            db,
+            actor=steward,
+            data=DatasetCreate(title=title, sector=Sector.energy, access_level=AccessLevel.secure),
+        )
+    db.add(
+        DpProfile(
+            dataset_id=made["Household meter readings"].id,
+            person_column="meter_id",
+            max_rows_per_person=24,
+        )
+    )
+    db.commit()
+    problem_id = civic.post()
+    civic.to_triage(problem_id)
+    civic.accept(problem_id)
+    civic.agree(problem_id)
+    challenge = queries.challenge_of(db, problem_id)
+    assert challenge is not None
+    kinds: dict[str, set[str]] = {}
+    for item in challenge.readiness:
+        kinds.setdefault(item["slug"], set()).add(item["kind"])
+    assert kinds[made["Household meter readings"].slug] == {"dataset", "dp_release"}
+    assert kinds[made["Feeder load records"].slug] == {"dataset"}
+    assert kinds[civic.indicator.slug] == {"dataset"}
+
+
 def test_the_threshold_is_kept_a_few_minutes_then_recounted(
     db: Session, civic: CivicCity, monkeypatch: pytest.MonkeyPatch
 ) -> None:

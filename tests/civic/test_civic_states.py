@@ -240,7 +240,10 @@ class CivicMachine(RuleBasedStateMachine):
             )
 
         self._try(problem_id, event, act)
-        # A merge may send the kept problem to triage with the supports it received.
+        if into == problem_id:
+            return  # the problem triaged is the one drawn: _try checked its state
+        # A merge may send the kept problem to triage with the supports it received; any
+        # other problem drawn stays as it was.
         kept_after = self.city.problem(into).state
         assert kept_after in (kept_before, TRANSITIONS.get((kept_before, Event.reach_threshold)))
         self.expected[into] = kept_after

@@ -112,3 +112,30 @@ def test_a_partitioned_request_reads_its_partition_only(tmp_path: Path) -> None:
     plan = plan_request(request, profile=profile, columns=COLUMNS, visible=set(COLUMNS))
     exact = aggregates.exact_aggregates(plan, view, limits=engine.Limits(), bound=True)
     assert exact.vectors == {0: [3], 1: [200 + 300 + 10]}
+
+
+def test_rows_outside_the_key_set_count_nowhere_with_or_without_the_window(
+    tmp_path: Path,
+) -> None:
+    """Without the window the key set is tested on the groups, not the rows: a district
+    outside it (Nam), or none, adds to no released group, exactly as with the window."""
+    view = _view(
+        tmp_path,
+        [
+            ("A", "Buk", 10.0),
+            ("B", "Nam", 40.0),
+            ("C", "Seo", 30.0),
+            ("D", "Nam", 70.0),
+            ("E", "Buk", 5.0),
+            (None, "Buk", 99.0),  # no person: never used
+        ],
+    )
+    plan = _plan()
+    limits = engine.Limits()
+    with_window = aggregates.exact_aggregates(plan, view, limits=limits)
+    without = aggregates.exact_aggregates(plan, view, limits=limits, bound=False)
+    assert without.vectors == with_window.vectors
+    assert without.groups == [("Buk",), ("Seo",)]
+    assert without.vectors[0] == [2, 1]  # counts: Buk A and E, Seo C
+    assert without.vectors[1] == [150, 300]  # sums on the 0.1 grid
+    assert "HAVING" in aggregates.vector_sql(plan, "v", bound=False)

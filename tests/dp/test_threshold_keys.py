@@ -157,18 +157,23 @@ def test_a_quote_states_the_threshold_and_its_delta_and_lists_no_groups(
     assert all(spent == (0, 0, 0) for spent in _budgets(db).values())
 
 
-def test_the_threshold_is_the_smallest_whose_delta_is_within_the_stewards() -> None:
-    noise = mechanisms.threshold_noise(max_rows=2, epsilon=0.5, delta=1e-7)
+@pytest.mark.parametrize(
+    ("max_rows", "epsilon", "delta"),
+    [(2, 0.5, 1e-7), (1, 1.0, 1e-9), (1, 5.0, 1e-4), (20, 0.05, 1e-12), (4, 3.0, 1e-5)],
+)
+def test_the_threshold_is_the_smallest_whose_delta_is_within_the_stewards(
+    max_rows: int, epsilon: float, delta: float
+) -> None:
+    noise = mechanisms.threshold_noise(max_rows=max_rows, epsilon=epsilon, delta=delta)
     assert noise.threshold is not None
-    assert noise.delta <= 1e-7
-    assert noise.scale == pytest.approx(4.0)  # L1 2 over ε 0.5
-    below = mechanisms.threshold_noise.__wrapped__  # the search itself, uncached
-    looser = below(max_rows=2, epsilon=0.5, delta=noise.delta * 1.5)
-    assert looser.threshold is not None
-    assert looser.threshold <= noise.threshold
+    assert noise.delta <= delta
+    assert noise.epsilon <= epsilon
+    assert noise.scale == pytest.approx(max_rows / epsilon)  # L1 m over ε
+    d_in = (max_rows, max_rows, max_rows)
     # One below the chosen threshold, OpenDP's map charges more δ than the steward allows.
-    measurement = mechanisms._threshold_measurement(noise.scale, noise.threshold - 1)
-    assert measurement.map((2, 2, 2))[1] > 1e-7
+    if noise.threshold > 1:
+        below = mechanisms._threshold_measurement(noise.scale, noise.threshold - 1)
+        assert below.map(d_in)[1] > delta
 
 
 def test_a_diagnosis_held_by_one_patient_never_appears_and_the_common_ones_do(

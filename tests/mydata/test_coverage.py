@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bitgoeul.governance.decision import TIERS
@@ -78,8 +78,9 @@ def test_a_wider_tier_never_covers_more_donors_than_a_narrower_one(
     assert counts == sorted(counts, reverse=True)
 
 
+@settings(deadline=None)  # a DuckDB connection per example; the machine may be busy
 @given(
-    st.frozensets(st.text(alphabet="abc'\"; -", min_size=1, max_size=6), max_size=5),
+    st.frozensets(st.text(alphabet="abc'\"; -,", min_size=0, max_size=6), max_size=5),
     st.booleans(),
 )
 def test_the_donor_filter_quotes_every_key(keys: frozenset[str], keep: bool) -> None:

@@ -18,6 +18,7 @@ from bitgoeul.governance.decision import ColumnClass
 from bitgoeul.governance.models import ProjectRole, Purpose, RequestStatus
 from bitgoeul.linkage.models import LinkageMethod
 from bitgoeul.linkage.models import RunStatus as LinkageRunStatus
+from bitgoeul.linkage.review import STRATA
 from bitgoeul.mydata.actions import USE_EVENTS
 from bitgoeul.mydata.models import ConsentStatus, EventKind, Tier
 from bitgoeul.programmes.models import ApplicationStatus, EnrolmentStatus
@@ -68,6 +69,7 @@ DYNAMIC_KEYS = {
     "programmes.status.": [s.value for s in ApplicationStatus],
     "academy.status.": [s.value for s in EnrolmentStatus],
     "civic.state.": [s.value for s in ProblemState],
+    "linkage.stratum.": list(STRATA),
     "civic.notice.": list(NOTICES),
     "civic.decision.": list(DECISIONS),
     "civic.proposed_by.": [s.value for s in Side],

@@ -100,8 +100,9 @@ def active_users(session: Session, *, settings: Settings, now: datetime | None =
     )
 
 
-# The active users are counted over the audit log's last ``civic_active_days`` (some 300 ms
-# over half a million entries on SQLite), so each process keeps the threshold a few minutes.
+# The active users are counted over the audit log's last ``civic_active_days`` (100 to 250 ms
+# over half a million entries, benchmarks/tower.py), so each process keeps the threshold a few
+# minutes.
 THRESHOLD_TTL_S = 300.0
 _thresholds: dict[tuple[str, int, float, int], tuple[float, int]] = {}
 _thresholds_lock = threading.Lock()

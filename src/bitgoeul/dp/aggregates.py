@@ -151,7 +151,8 @@ def bounded_sql(
     every_row_has_a_person: bool = False,
 ) -> str:
     """The rows of ``view`` a release may use: in the requested partition, keys in the key
-    set, at most m per person.
+    set, at most m per person (without the window, ``bound`` False, the key sets are applied
+    to the groups instead: ``vector_sql``).
 
     The m rows kept of a person with more are those whose hash (of the columns the request
     uses) is smallest: the choice depends on that person's rows alone, so adding or removing
@@ -175,12 +176,8 @@ def bounded_sql(
             f"CAST({quote_name(plan.partition_column)} AS VARCHAR) = "
             f"{quote_text(str(plan.partition))}"
         )
-    for key, approved in zip(plan.keys, plan.allowed, strict=True):
-        if approved is None:
-            where.append(f"{quote_name(key)} IS NOT NULL")
-            continue
-        allowed = ", ".join(quote_text(v) for v in sorted(set(approved)))
-        where.append(f"CAST({quote_name(key)} AS VARCHAR) IN ({allowed})")
+    if bound:
+        where += _in_key_sets(plan, [f"CAST({quote_name(k)} AS VARCHAR)" for k in plan.keys])
     select = ", ".join([*keys, *columns])
     rows = quote_name(view) + (f" WHERE {' AND '.join(where)}" if where else "")
     if not bound:
@@ -192,6 +189,19 @@ def bounded_sql(
         f"QUALIFY row_number() OVER (PARTITION BY {by} ORDER BY {HASH}, {order}) "
         f"<= {plan.max_rows}"
     )
+
+
+def _in_key_sets(plan: Plan, keys: list[str]) -> list[str]:
+    """Conditions keeping the key values of the key sets (and, for a threshold key, any value
+    but NULL), on the key expressions ``keys`` (text)."""
+    conditions: list[str] = []
+    for key, approved in zip(keys, plan.allowed, strict=True):
+        if approved is None:
+            conditions.append(f"{key} IS NOT NULL")
+        else:
+            allowed = ", ".join(quote_text(v) for v in sorted(set(approved)))
+            conditions.append(f"{key} IN ({allowed})")
+    return conditions
 
 
 def vector_sql(
@@ -217,6 +227,10 @@ def vector_sql(
             )
     keys = [_key(i) for i in range(len(plan.keys))]
     group = f" GROUP BY {', '.join(keys)}" if keys else ""
+    if keys and not bound:
+        # Without the per-person window, the rows outside the key sets only make groups of
+        # their own, dropped here: the same groups, without testing every row's keys.
+        group += f" HAVING {' AND '.join(_in_key_sets(plan, keys))}"
     rows = bounded_sql(
         plan,
         view,

@@ -171,22 +171,41 @@ def _threshold_distance(max_rows: int) -> tuple[int, int, int]:
 def threshold_noise(*, max_rows: int, epsilon: float, delta: float) -> Noise:
     """The counts of groups released with a threshold: the scale whose ε is within
     ``epsilon``, then the smallest threshold whose δ is within ``delta`` (both by OpenDP's
-    privacy map; a bisection over integers: δ falls as the threshold rises)."""
+    privacy map; a search over integers: δ falls as the threshold rises)."""
     d_in = _threshold_distance(max_rows)
     with _OPENDP:
         scale, _spent = _calibrated(
             lambda s: _Mapped(_threshold_measurement(s, _MAX_THRESHOLD), 0), d_in, epsilon
         )
-        low, high = 1, _MAX_THRESHOLD
-        if float(_threshold_measurement(scale, high).map(d_in)[1]) > delta:
-            raise ValueError(f"δ {delta} is below what any threshold reaches")
-        while low < high:
+
+        def passes(threshold: int) -> bool:
+            return float(_threshold_measurement(scale, threshold).map(d_in)[1]) <= delta
+
+        # δ falls about as exp(-(threshold - m) / scale): start near there, widen a bracket
+        # [low fails, high passes] around the answer, then bisect it (a few maps, not forty).
+        first = max(math.ceil(scale), 1)
+        high, step = (
+            min(max_rows + math.ceil(scale * math.log(max_rows / delta)), _MAX_THRESHOLD),
+            first,
+        )
+        while not passes(high):
+            if high >= _MAX_THRESHOLD:
+                raise ValueError(f"δ {delta} is below what any threshold reaches")
+            high, step = min(high + step, _MAX_THRESHOLD), step * 2
+        low, step = max(high - first, 1), first
+        while passes(low):
+            if low == 1:
+                high = 1
+                break
+            high, low, step = low, max(low - step, 1), step * 2
+        while high - low > 1:
             middle = (low + high) // 2
-            if float(_threshold_measurement(scale, middle).map(d_in)[1]) <= delta:
+            if passes(middle):
                 high = middle
             else:
-                low = middle + 1
-        spent_epsilon, spent_delta = _threshold_measurement(scale, low).map(d_in)
+                low = middle
+        threshold = high
+        spent_epsilon, spent_delta = _threshold_measurement(scale, threshold).map(d_in)
         accuracy = float(dp.discrete_laplacian_scale_to_accuracy(scale, ALPHA))
     return Noise(
         LAPLACE_THRESHOLD,
@@ -194,7 +213,7 @@ def threshold_noise(*, max_rows: int, epsilon: float, delta: float) -> Noise:
         accuracy,
         float(spent_epsilon),
         float(spent_delta),
-        low,
+        threshold,
     )
 
 

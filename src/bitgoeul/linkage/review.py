@@ -41,6 +41,8 @@ BLOOM_BAND = 0.1  # Dice either side of the threshold
 PROBABILITY_SURE = 0.99  # a probabilistic link at or above it is "sure"
 PROBABILITY_NEAR = 0.1  # an unlinked pair at or above it is a near miss
 DRAWS = 4000  # joint posterior draws for the intervals
+# The strata of a Bloom or probabilistic sample (an exact run's are "key:<definition>").
+STRATA = ("linked_near", "linked_sure", "unlinked_near")
 
 
 @dataclass(frozen=True)

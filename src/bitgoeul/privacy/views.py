@@ -41,6 +41,17 @@ def classified_columns(fields: Fields, classification: str) -> list[str]:
     return [str(f["name"]).lower() for f in fields if f.get("classification") == classification]
 
 
+def _key_table(keys: frozenset[str]) -> str:
+    """A one-column subquery of ``keys``.  Written as one string literal split at commas (the
+    platform's donor keys are letters and digits), because DuckDB tests ``x IN (a, b, ...)``
+    and ``NOT IN`` one literal at a time: with 10,000 keys over a million rows that took
+    minutes, where the subquery is one hash join.  Keys holding a comma are listed one by one."""
+    ordered = sorted(keys)
+    if any("," in key for key in ordered):
+        return f"SELECT unnest([{', '.join(quote_text(k) for k in ordered)}])"
+    return f"SELECT unnest(string_split({quote_text(','.join(ordered))}, ','))"
+
+
 def donor_condition(donors: DonorFilter) -> str:
     """The rows of the donors a consent covers: ``IN`` the covered ones, or ``NOT IN`` the
     others, whichever list is shorter (a missing donor key is never covered)."""
@@ -48,11 +59,10 @@ def donor_condition(donors: DonorFilter) -> str:
     if donors.keep is not None:
         if not donors.keep:
             return "FALSE"
-        return f"{column} IN ({', '.join(quote_text(d) for d in sorted(donors.keep))})"
+        return f"{column} IN ({_key_table(donors.keep)})"
     if not donors.drop:
         return f"{column} IS NOT NULL"
-    listed = ", ".join(quote_text(d) for d in sorted(donors.drop))
-    return f"({column} IS NOT NULL AND {column} NOT IN ({listed}))"
+    return f"({column} IS NOT NULL AND {column} NOT IN ({_key_table(donors.drop)}))"
 
 
 def view_sql(
