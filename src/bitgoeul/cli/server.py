@@ -39,6 +39,7 @@ from bitgoeul.demo import DemoAccount, build_demo_city
 from bitgoeul.demo.build import DEFAULT_PEOPLE, DEFAULT_SEED, demo_settings
 from bitgoeul.demo.institutions import DEMO_PASSWORD
 from bitgoeul.errors import BitgoeulError
+from bitgoeul.mydata import actions as mydata_actions
 from bitgoeul.storage import make_store
 from bitgoeul.tower import actions as tower_actions
 
@@ -110,6 +111,23 @@ def escalate_overdue_triage(sessions: sessionmaker[Session]) -> None:
         console.print(f"Civic problem #{problem_id}: triage past its deadline, operators told.")
 
 
+def sweep_my_data(settings: Settings, sessions: sessionmaker[Session]) -> None:
+    """Expire consents past their period, delete donations past their retention and tell
+    donors of new projects (``mydata.actions.sweep``); a failure is logged, never stops the
+    worker (the next round tries again)."""
+    try:
+        with sessions() as session:
+            report = mydata_actions.sweep(session, settings=settings, store=make_store(settings))
+    except Exception:
+        logging.getLogger(__name__).exception("the My Data sweep failed")
+        return
+    if report.expired or report.deleted:
+        console.print(
+            f"My Data: {report.expired} consents expired, donations deleted after their "
+            f"retention from {report.deleted} sources."
+        )
+
+
 def worker(
     ctx: typer.Context,
     poll: Annotated[
@@ -139,13 +157,15 @@ def worker(
         "Ctrl+C stops it."
     )
     try:
-        # Between jobs, the worker also tells operators of civic triage past its deadline
-        # and takes the control tower's daily snapshot when the day has none.
+        # Between jobs, the worker also tells operators of civic triage past its deadline,
+        # sweeps My Data (expiry, deletion after retention, new uses) and takes the control
+        # tower's daily snapshot when the day has none.
         while True:
             _daily_snapshot(runner)
             if stop.wait(CIVIC_ESCALATION_SECONDS):
                 break
             escalate_overdue_triage(sessions)
+            sweep_my_data(settings, sessions)
     finally:
         console.print("Stopping: running jobs are cancelled and recorded.")
         runner.stop()
