@@ -149,9 +149,10 @@ def test_operator_journey(
 
     citizen = _page(browser, operator_hub, "citizen", lang, width)
     citizen.goto("/me")
-    expect(citizen.locator("#me-not-held")).to_contain_text(
-        "기부할 수 없으므로" if ko else "cannot donate your own data"
+    expect(citizen.locator("#me-my-data")).to_contain_text(
+        "아직 기부한 데이터가 없습니다" if ko else "You have not donated anything"
     )
+    expect(citizen.locator("#me-my-data a[href='/my-data']")).to_be_visible()
     # Made by the hub (user.create), closed and reopened by the operator.
     expect(citizen.locator("#me-audit")).to_contain_text(
         "내 계정에 한 일의 기록: 3" if ko else "did to your account: 3"

@@ -297,6 +297,7 @@ JOURNEYS: dict[str, Callable[[Hub], Journey]] = {
         "citizen",
         [
             "/me",
+            "/my-data",
             "/",
             "/datasets/household-electricity",
             "/query",
@@ -443,6 +444,9 @@ def _citizen_sees_what_they_can_do(page: Page) -> None:
     page.goto("/me")
     expect(page.locator("#me-audit")).to_be_visible()
     expect(page.locator("#me-not-held")).to_be_visible()
+    # What they may do with their own data: donate it (My Data), from their record too.
+    expect(page.locator("nav .nav a[href='/my-data']")).to_have_count(1)
+    expect(page.locator("#me-my-data a[href='/my-data']")).to_be_visible()
 
 
 # What the server says back to a form, read in both languages and widths ---------------------

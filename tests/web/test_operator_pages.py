@@ -292,7 +292,11 @@ def test_a_citizen_sees_what_the_hub_holds_and_what_it_does_not(
     html = client.get("/me").text
     assert "What the hub holds about you" in html
     assert "citizen" in html
-    assert "cannot donate your own data to this hub yet" in html
+    # My Data exists: the page leads there, and says nothing about donating being impossible.
+    assert "You have not donated anything." in html
+    assert 'href="/my-data"' in html
+    assert "cannot donate" not in html
+    assert "ask the institution that published it" in html  # what the hub cannot tell
     korean = client.get("/me?lang=ko").text
     assert "허브가 나에 대해 가진 정보" in korean
 
