@@ -114,3 +114,21 @@ def test_every_consent_event_gets_a_receipt_anchored_in_the_audit_chain(
             anchor.detail["receipt_sha256"] == receipt.sha256 == receipts.digest(receipt.document)
         )
     assert verify_chain(db).ok
+
+
+def test_a_consent_event_is_never_changed_nor_deleted(db: Session, town: DonorCity) -> None:
+    event = db.scalars(
+        select(ConsentEvent).where(ConsentEvent.consent_id == consent_of(db, town, 0))
+    ).first()
+    assert event is not None
+    shown = event.text_en
+    event.text_en = "I consent to anything."
+    with pytest.raises(ValueError, match="append-only"):
+        db.commit()
+    db.rollback()
+    db.delete(event)
+    with pytest.raises(ValueError, match="append-only"):
+        db.commit()
+    db.rollback()
+    db.refresh(event)
+    assert event.text_en == shown

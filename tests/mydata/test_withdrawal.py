@@ -146,3 +146,31 @@ def test_a_withdrawal_racing_a_running_query_applies_from_the_next_query(
     with app.state.sessionmaker() as session:
         row = rows_of(ask(TOTAL, session=session))[0]
     assert (row["n"], row["total"]) == less
+
+
+def test_a_donor_sees_every_use_with_project_purpose_organization_door_and_time(
+    db: Session, settings: Settings, app: FastAPI, town: DonorCity, ask: Ask
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bitgoeul.accounts.models import Organization
+    from bitgoeul.mydata import queries
+
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    ask(TOTAL)
+    with tempfile.TemporaryDirectory() as folder:
+        _job_input(db, settings, app, town, Path(folder))
+    lead = db.get(Organization, town.cast.actors["member"].organization_id)
+    assert lead is not None
+    # Newest first.  Citizen 0 (tier jobs) was read by both; citizen 1 (aggregates only) by
+    # the query alone.
+    for citizen, doors in ((0, ["job", "query"]), (1, ["query"])):
+        uses = queries.uses(db, actor=town.citizens[citizen])
+        assert [u.door for u in uses] == doors
+        for use in uses:
+            assert use.project == town.project_id
+            assert use.project_title == "Study"
+            assert use.purpose == Purpose.academic_research.value
+            assert use.organization == lead.name
+            assert use.at.replace(tzinfo=use.at.tzinfo or UTC) >= started
+            assert use.consent_epoch is not None

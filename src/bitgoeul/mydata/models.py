@@ -27,8 +27,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bitgoeul.audit.models import AuditAction
 from bitgoeul.db.base import Base, utcnow
@@ -189,6 +189,18 @@ class ConsentEvent(Base):
     text_en: Mapped[str] = mapped_column(Text, default="")
     text_ko: Mapped[str] = mapped_column(Text, default="")
     epoch: Mapped[int] = mapped_column(default=0)  # the pool's consent epoch after this event
+
+
+@event.listens_for(Session, "before_flush")
+def _consent_events_are_append_only(session: Session, *_: object) -> None:
+    """A consent event, once written, is never changed nor deleted through the ORM: the
+    history a receipt was signed over stays as it was (a cascade from a deleted account is
+    the database's, not this)."""
+    for row in (*session.dirty, *session.deleted):
+        if isinstance(row, ConsentEvent) and (
+            row in session.deleted or session.is_modified(row, include_collections=False)
+        ):
+            raise ValueError(f"consent event {row.id} is append-only: record a new event instead")
 
 
 class Receipt(Base):
