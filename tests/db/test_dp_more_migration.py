@@ -4,42 +4,16 @@ existing profiles stay unpartitioned, releases have no partition, counts are "no
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-from sqlalchemy import MetaData, Table, create_engine, select, text
+from sqlalchemy import MetaData, Table, select, text
 
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, upgrade
 from bitgoeul.db.upgrade import alembic_config
 
-PG_URL = os.environ.get("BITGOEUL_TEST_DATABASE_URL", "")
 BEFORE = "0013_dp_budgets"
 TABLES = ("dp_profiles", "dp_budgets", "dp_releases", "dp_person_rows")
-
-
-def _pg_admin(sql: str) -> None:
-    admin = create_engine(
-        PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(sql))
-    admin.dispose()
-
-
-@pytest.fixture
-def fresh_settings(tmp_path: Path) -> Iterator[Settings]:
-    if not PG_URL:
-        yield Settings(data_dir=tmp_path)
-        return
-    name = f"bitgoeul_migrate_0019_{os.getpid()}"
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    yield Settings(data_dir=tmp_path, database_url=PG_URL.rsplit("/", 1)[0] + "/" + name)
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _fill(settings: Settings) -> None:

@@ -4,14 +4,10 @@ shown in the reader's language."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
@@ -22,30 +18,7 @@ from bitgoeul.db.upgrade import alembic_config
 from bitgoeul.governance import notifications
 from bitgoeul.messages import msg
 
-PG_URL = os.environ.get("BITGOEUL_TEST_DATABASE_URL", "")
 REVISION = "0011_notification_templates"
-
-
-def _pg_admin(sql: str) -> None:
-    admin = create_engine(
-        PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(sql))
-    admin.dispose()
-
-
-@pytest.fixture
-def fresh_settings(tmp_path: Path) -> Iterator[Settings]:
-    """An empty database of the backend under test."""
-    if not PG_URL:
-        yield Settings(data_dir=tmp_path)
-        return
-    name = f"bitgoeul_migrate_notes_{os.getpid()}"
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    yield Settings(data_dir=tmp_path, database_url=PG_URL.rsplit("/", 1)[0] + "/" + name)
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _previous(settings: Settings) -> str:

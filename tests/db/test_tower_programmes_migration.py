@@ -4,21 +4,16 @@ academy enrolment can be written, and a downgrade drops only the new tables."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, upgrade
 from bitgoeul.db.upgrade import alembic_config
 
-PG_URL = os.environ.get("BITGOEUL_TEST_DATABASE_URL", "")
 REVISION = "0016_tower_programmes"
 NEW_TABLES = {
     "tower_snapshots",
@@ -29,28 +24,6 @@ NEW_TABLES = {
     "academy_enrolments",
     "academy_lab_results",
 }
-
-
-def _pg_admin(sql: str) -> None:
-    admin = create_engine(
-        PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(sql))
-    admin.dispose()
-
-
-@pytest.fixture
-def fresh_settings(tmp_path: Path) -> Iterator[Settings]:
-    """An empty database of the backend under test."""
-    if not PG_URL:
-        yield Settings(data_dir=tmp_path)
-        return
-    name = f"bitgoeul_migrate_tower_{os.getpid()}"
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    yield Settings(data_dir=tmp_path, database_url=PG_URL.rsplit("/", 1)[0] + "/" + name)
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _previous(settings: Settings) -> str:
