@@ -12,16 +12,20 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.query.conftest import City, _publish
 
-from bitgoeul.catalog.models import AccessLevel
+from bitgoeul.audit.models import AuditEvent
+from bitgoeul.catalog.models import AccessLevel, Dataset
 from bitgoeul.config import Settings
-from bitgoeul.dp import actions, aggregates
+from bitgoeul.dp import actions, aggregates, queries
 from bitgoeul.dp.models import DpBoundedCopy
 from bitgoeul.dp.schemas import DpRequest, MeasureBounds, ProfileIn
 from bitgoeul.engine import locked as engine
+from bitgoeul.governance.models import Notification
+from bitgoeul.storage.integrity import IntegrityFailed
 
 Row = tuple[str | None, str, float]
 
@@ -85,15 +89,11 @@ def test_per_partition_a_persons_rows_in_one_partition_ignore_their_other_partit
     assert [r for r in changed if r[1] == "2026-01"] == january_kept
 
 
-def test_a_release_that_must_drop_rows_writes_the_copy_once(
-    db: Session,
-    settings: Settings,
-    app: Any,
-    city: City,
-    tmp_path: Path,
-) -> None:
-    """Secure metered electricity with two rows (months) per household; with m = 1 the first
-    release writes a copy of one row per household, the next one reads it."""
+def _metered(
+    db: Session, settings: Settings, app: Any, city: City, tmp_path: Path
+) -> tuple[str, Callable[[dict[str, Any]], Any]]:
+    """Secure metered electricity with two rows (months) per household, m = 1, a budget of
+    ε 10; the dataset's slug and a steward's release of one measure at ε 1 by district."""
     steward = city.cast.actors["steward_of_publisher"]
     slug = _publish(
         db,
@@ -139,6 +139,19 @@ def test_a_release_that_must_drop_rows_writes_the_copy_once(
             ),
         ).token,
     )
+    return slug, release
+
+
+def test_a_release_that_must_drop_rows_writes_the_copy_once(
+    db: Session,
+    settings: Settings,
+    app: Any,
+    city: City,
+    tmp_path: Path,
+) -> None:
+    """Secure metered electricity with two rows (months) per household; with m = 1 the first
+    release writes a copy of one row per household, the next one reads it."""
+    _slug, release = _metered(db, settings, app, city, tmp_path)
     release({"kind": "count"})
     release({"kind": "sum", "column": "kwh"})
     [copy] = db.scalars(select(DpBoundedCopy)).all()
@@ -163,3 +176,35 @@ def test_a_release_that_must_drop_rows_writes_the_copy_once(
     path = app.state.store.local_file(again.object_key)
     with duckdb.connect() as conn:
         assert sorted(conn.execute(f"SELECT * FROM '{path}'").fetchall()) == kept
+
+
+def test_a_changed_bounded_copy_is_refused_reported_and_costs_nothing(
+    db: Session,
+    settings: Settings,
+    app: Any,
+    city: City,
+    tmp_path: Path,
+) -> None:
+    """The copy holds the version's rows; one changed in the store (here: every row again, so
+    no bound holds) is never aggregated: the release is refused before anything is spent, the
+    refusal is audited under the publisher as an integrity failure, and operators are told."""
+    slug, release = _metered(db, settings, app, city, tmp_path)
+    release({"kind": "count"})
+    [copy] = db.scalars(select(DpBoundedCopy)).all()
+    path = app.state.store.local_file(copy.object_key)
+    unbounded = pq.read_table(path)
+    pq.write_table(pa.concat_tables([unbounded, unbounded]), path)
+    dataset_id = db.scalars(select(Dataset.id).where(Dataset.slug == slug)).one()
+    spent = [b.spent_micro for b in queries.budgets(db, dataset_id)]
+    with pytest.raises(IntegrityFailed, match="bounded copy"):
+        release({"kind": "sum", "column": "kwh"})
+    db.rollback()
+    assert [b.spent_micro for b in queries.budgets(db, dataset_id)] == spent
+    failures = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "dataset.integrity_failed")
+    ).all()
+    assert failures
+    assert all(f.resource_id == slug for f in failures)
+    assert failures[-1].detail["found_sha256"] != failures[-1].detail["expected_sha256"]
+    told = db.scalars(select(Notification).where(Notification.kind == "dataset.integrity_failed"))
+    assert told.all()
