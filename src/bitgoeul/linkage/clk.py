@@ -30,14 +30,15 @@ import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from bitgoeul.linkage import normalise
+from bitgoeul.linkage import clk_kernels as kernels
+from bitgoeul.linkage import hangul, normalise
 from bitgoeul.linkage.hangul import jamo
 
 Hardening = Literal["none", "balanced", "xor_fold"]
@@ -209,9 +210,18 @@ def token_positions(key: bytes, token: str, count: int, length: int) -> npt.NDAr
 
 @dataclass
 class ClkEncoder:
-    """Encodes records under one schema and secret; remembers each token's positions and each
-    value's tokens for the encoder's lifetime (one agency's batch), so a surname's HMACs are
-    computed once, not once per person."""
+    """Encodes records under one schema and secret; remembers each token's positions for the
+    encoder's lifetime (one agency's batch), so a surname's HMACs are computed once, not once
+    per person.
+
+    Work per record is compiled (``clk_kernels``): each identifying column is handed over as
+    one array of code points, tokenized into integer token codes, the codes mapped to token
+    ids through a lookup table per field (a new code is turned back into its token string and
+    hashed under the field's key once), and the bits set in the packed filters. A value that
+    NFKC could change (anything but ASCII and Hangul syllables), and the whole-value
+    tokenizers (districts, free text: few distinct values), go through ``TOKENIZERS`` in
+    Python; both paths give a token the same id, so encodings do not depend on the path.
+    """
 
     schema: ClkSchema
     secret: bytes
@@ -223,7 +233,11 @@ class ClkEncoder:
     _value_ids: dict[tuple[int, str, str], list[int]] = field(default_factory=dict, init=False)
     # Tokens given an id and not yet hashed: (slot, token), hashed in one batch by ``_table``.
     _pending: list[tuple[int, str]] = field(default_factory=list, init=False)
-    _digit_tables: dict[int, npt.NDArray[np.int64]] = field(default_factory=dict, init=False)
+    # Per slot: token code (salt index × the tokenizer's code space + bare code) → token id.
+    _lookups: dict[int, npt.NDArray[np.int64]] = field(default_factory=dict, init=False)
+    # Salt strings by index; index 0 is "no salt" (a record without a readable birth date).
+    _salt_names: list[str] = field(default_factory=lambda: [""], init=False)
+    _salt_of: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         # A new batch starts with nothing remembered (and memory from the last one freed).
@@ -241,6 +255,11 @@ class ClkEncoder:
             seed = hmac.new(self.secret, f"permute\x1f{self.project}".encode(), "sha256")
             permuter = np.random.default_rng(int.from_bytes(seed.digest(), "big"))
             self._permutation = permuter.permutation(self.schema.length * 2)
+        # Salt index of each birth year (1..9999) and unordered month-day (32 a + b); 0 = none.
+        self._salt_of = {
+            "birth_year": np.zeros(10_000, np.int64),
+            "birth_month_day": np.zeros(32 * 32, np.int64),
+        }
 
     def _token_id(self, slot: int, encoding: FieldEncoding, token: str) -> int:
         token_id = self._token_ids.get((slot, token))
@@ -249,54 +268,6 @@ class ClkEncoder:
             self._token_ids[(slot, token)] = token_id
             self._pending.append((slot, token))
         return token_id
-
-    def _digit_table(self, slot: int, encoding: FieldEncoding) -> npt.NDArray[np.int64]:
-        """The ids of the positional digit tokens ``"{position}{digit}"``: (8, 10)."""
-        table = self._digit_tables.get(slot)
-        if table is None:
-            table = np.array(
-                [[self._token_id(slot, encoding, f"{i}{d}") for d in range(10)] for i in range(8)],
-                dtype=np.int64,
-            )
-            self._digit_tables[slot] = table
-        return table
-
-    def _digit_slot(
-        self, slot: int, encoding: FieldEncoding, entries: dict[tuple[object, str], int]
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-        """Dates and phones without a salt, vectorised: each distinct value's eight digits
-        become token ids by table lookup (the same tokens ``TOKENIZERS`` makes one by one);
-        a date adds its unordered month and day. Returns each entry's ids (rows padded with
-        -1) — the same ids as the generic path, so encodings do not depend on the path."""
-        is_date = encoding.tokenizer == "date"
-        width = 9 if is_date else 8
-        ids = np.full((len(entries), width), -1, dtype=np.int64)
-        digits: list[str] = []
-        valid: list[int] = []
-        month_days: list[int] = []
-        for index, (raw, _salt) in enumerate(entries):
-            if raw is None or raw == "":
-                continue
-            if is_date:
-                day = raw if isinstance(raw, date) else _birth_date(str(raw))
-                if day is None:
-                    continue
-                digits.append(_date_digits(day))
-                first, second = sorted((day.month, day.day))
-                month_days.append(self._token_id(slot, encoding, f"md{first}-{second}"))
-            else:
-                number = normalise.phone(str(raw))
-                if number is None:
-                    continue
-                digits.append(number[-8:])
-            valid.append(index)
-        if valid:
-            matrix = np.frombuffer("".join(digits).encode(), dtype=np.uint8).reshape(-1, 8) - 48
-            rows = np.asarray(valid, dtype=np.int64)
-            ids[rows, :8] = self._digit_table(slot, encoding)[np.arange(8), matrix]
-            if is_date:
-                ids[rows, 8] = month_days
-        return ids, ids >= 0
 
     def _ids(self, slot: int, encoding: FieldEncoding, value: str, salt: str) -> list[int]:
         cached = self._value_ids.get((slot, value, salt))
@@ -325,82 +296,150 @@ class ClkEncoder:
         return np.concatenate(parts)
 
     def _encode_batch(self, records: Sequence[Mapping[str, object]]) -> Packed:
-        """One packed encoding per record: an (n, bits / 64) array of uint64.
-
-        Work is done per distinct value, not per record: each field's values are mapped to
-        distinct (value, salt) entries once, each entry to its token ids once, and the records'
-        tokens are then gathered with NumPy.
-        """
         n = len(records)
-        salting = any(f.salt for f in self.schema.fields)
-        salts: list[dict[str, str]] = []
-        if salting:
-            by_date: dict[object, dict[str, str]] = {}
-            for record in records:
-                raw = record.get("birth_date")
-                found = by_date.get(raw)
-                if found is None:
-                    found = by_date[raw] = _salts(raw)
-                salts.append(found)
+        columns: dict[str, _Column] = {}
+        parsed: dict[str, npt.NDArray[np.int64]] = {}
+
+        def column(name: str) -> _Column:
+            found = columns.get(name)
+            if found is None:
+                found = columns[name] = _Column.of([r.get(name) for r in records])
+            return found
+
+        def dates(name: str) -> npt.NDArray[np.int64]:
+            found = parsed.get(name)
+            if found is None:
+                found = parsed[name] = column(name).dates()
+            return found
+
         row_parts: list[npt.NDArray[np.int64]] = []
-        token_parts: list[npt.NDArray[np.int64]] = []
-        columns: dict[str, list[object]] = {}
+        id_parts: list[npt.NDArray[np.int64]] = []
         for slot, encoding in enumerate(self.schema.fields):
-            column = columns.get(encoding.field)
-            if column is None:
-                column = columns[encoding.field] = [r.get(encoding.field) for r in records]
-            keys: list[object] = (
-                [
-                    (raw, found.get(encoding.salt, ""))
-                    for raw, found in zip(column, salts, strict=True)
-                ]
-                if encoding.salt
-                else column
-            )
-            index: dict[object, int] = {}
-            entry_of = np.fromiter(
-                (index.setdefault(key, len(index)) for key in keys), np.int64, count=n
-            )
-            entries: dict[tuple[object, str], int] = {
-                (key if encoding.salt else (key, "")): i  # type: ignore[misc]
-                for key, i in index.items()
-            }
-            if encoding.tokenizer in ("date", "phone") and not encoding.salt:
-                entry_ids, present = self._digit_slot(slot, encoding, entries)
-                per_record = entry_ids[entry_of]
-                keep_tokens = present[entry_of]
-                token_parts.append(per_record[keep_tokens])
-                row_parts.append(np.nonzero(keep_tokens)[0].astype(np.int64))
+            salt = self._salts(encoding.salt, dates("birth_date")) if encoding.salt else None
+            values = column(encoding.field)
+            tokenizer = encoding.tokenizer
+            fallback: npt.NDArray[np.bool_] | None = None
+            if tokenizer in _HANGUL_MODES:
+                rows, codes, fallback = kernels.hangul_tokens(
+                    values.buf, values.starts, _HANGUL_MODES[tokenizer],
+                    kernels.INITIAL_CODES, kernels.MEDIAL_CODES, kernels.FINAL_CODES,
+                    kernels.Y_MEDIALS, hangul._RIEUL, hangul._NIEUN, hangul._IEUNG,
+                )  # fmt: skip
+                space, name = kernels.HANGUL_SPACE, kernels.hangul_token
+            elif tokenizer == "latin_name":
+                rows, codes, fallback = kernels.latin_tokens(
+                    values.buf, values.starts,
+                    kernels.SURNAME_KEYS, kernels.SURNAME_VALUES, kernels.SURNAME_LENGTHS,
+                )  # fmt: skip
+                space, name = kernels.LATIN_SPACE, kernels.latin_token
+            elif tokenizer == "phone":
+                rows, codes, fallback = kernels.phone_tokens(values.buf, values.starts)
+                space, name = kernels.DIGIT_SPACE, kernels.digit_token
+            elif tokenizer == "date":
+                rows, codes = kernels.date_tokens(dates(encoding.field))
+                space, name = kernels.DIGIT_SPACE, kernels.digit_token
+            else:  # whole values: few distinct ones, tokenized in Python once each
+                rows, ids = self._python_ids(slot, encoding, values.texts, salt, None)
+                row_parts.append(rows)
+                id_parts.append(ids)
                 continue
-            ids_per_entry: list[list[int]] = []
-            for raw, salt in entries:
-                if raw is None or raw == "":
-                    ids_per_entry.append([])
-                    continue
-                value = raw.isoformat() if isinstance(raw, date) else str(raw)
-                ids_per_entry.append(self._ids(slot, encoding, value, salt))
-            lengths = np.fromiter((len(x) for x in ids_per_entry), np.int64, len(ids_per_entry))
-            flat_ids = np.fromiter(
-                (i for x in ids_per_entry for i in x), np.int64, int(lengths.sum())
-            )
-            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-            per_row = lengths[entry_of]
-            total = int(per_row.sum())
-            if total == 0:
-                continue
-            row_starts = np.repeat(starts[entry_of], per_row)
-            within = np.arange(total) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-            token_parts.append(flat_ids[row_starts + within])
-            row_parts.append(np.repeat(np.arange(n, dtype=np.int64), per_row))
-        bits = np.zeros((n, self.schema.length), dtype=np.bool_)
-        if token_parts:
+            row_parts.append(rows)
+            id_parts.append(self._code_ids(slot, encoding, rows, codes, salt, space, name))
+            if fallback is not None and fallback.any():
+                rows, ids = self._python_ids(
+                    slot, encoding, values.texts, salt, np.flatnonzero(fallback)
+                )
+                row_parts.append(rows)
+                id_parts.append(ids)
+        packed = np.zeros((n, self.schema.length // 64), dtype=np.uint64)
+        if row_parts:
             table = self._table()
-            chosen = table[np.concatenate(token_parts)]
-            row_index = np.repeat(np.concatenate(row_parts), chosen.shape[1])
-            flat = chosen.reshape(-1)
-            keep = flat >= 0
-            bits[row_index[keep], flat[keep]] = True
-        return self._harden(bits)
+            kernels.set_bits(packed, np.concatenate(row_parts), np.concatenate(id_parts), table)
+        if self.schema.hardening == "none" and self.schema.blip == 0:
+            return packed
+        return self._harden(unpack(packed))
+
+    def _salts(self, kind: str, dates: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Each record's salt index for ``kind`` (0 where its birth date is unreadable)."""
+        valid = dates[:, 0] > 0
+        if kind == "birth_year":
+            keys = dates[:, 0]
+        else:
+            keys = 32 * np.minimum(dates[:, 1], dates[:, 2]) + np.maximum(dates[:, 1], dates[:, 2])
+        keys = np.where(valid, keys, 0)
+        table = self._salt_of[kind]
+        for key in np.unique(keys[valid & (table[keys] == 0)]).tolist():
+            name = f"y{key}" if kind == "birth_year" else f"md{key >> 5}-{key & 31}"
+            table[key] = len(self._salt_names)
+            self._salt_names.append(name)
+        return np.where(valid, table[keys], 0)
+
+    def _code_ids(
+        self,
+        slot: int,
+        encoding: FieldEncoding,
+        rows: npt.NDArray[np.int64],
+        codes: npt.NDArray[np.int64],
+        salt: npt.NDArray[np.int64] | None,
+        space: int,
+        name: Callable[[int], str],
+    ) -> npt.NDArray[np.int64]:
+        """Token ids of token codes; a code not seen before is written out as its token and
+        given an id (hashed with the batch's other new tokens)."""
+        full = codes if salt is None else salt[rows] * space + codes
+        need = space * (len(self._salt_names) if salt is not None else 1)
+        lookup = self._lookups.get(slot)
+        if lookup is None or lookup.size < need:
+            grown = np.full(need, -1, dtype=np.int64)
+            if lookup is not None:
+                grown[: lookup.size] = lookup
+            lookup = self._lookups[slot] = grown
+        ids = lookup[full]
+        missing = ids < 0
+        if missing.any():
+            for code in np.unique(full[missing]).tolist():
+                salt_index, bare = divmod(code, space)
+                token = name(bare)
+                salt_name = self._salt_names[salt_index]
+                if salt_name:
+                    token = f"{salt_name}\x1f{token}"
+                lookup[code] = self._token_id(slot, encoding, token)
+            ids = lookup[full]
+        return ids
+
+    def _python_ids(
+        self,
+        slot: int,
+        encoding: FieldEncoding,
+        texts: list[str],
+        salt: npt.NDArray[np.int64] | None,
+        which: npt.NDArray[np.int64] | None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(record, token id) of the records ``which`` (every record for None), tokenized by
+        ``TOKENIZERS`` once per distinct (value, salt)."""
+        chosen = np.arange(len(texts), dtype=np.int64) if which is None else which
+        values = texts if which is None else [texts[i] for i in which.tolist()]
+        keys: Sequence[object] = (
+            values if salt is None else list(zip(values, salt[chosen].tolist(), strict=True))
+        )
+        index: dict[object, int] = {}
+        entry_of = np.fromiter(
+            (index.setdefault(key, len(index)) for key in keys), np.int64, count=len(keys)
+        )
+        ids_per_entry: list[list[int]] = []
+        for key in index:
+            value, salt_index = (cast(str, key), 0) if salt is None else cast(tuple[str, int], key)
+            ids_per_entry.append(
+                self._ids(slot, encoding, value, self._salt_names[salt_index]) if value else []
+            )
+        lengths = np.fromiter((len(x) for x in ids_per_entry), np.int64, len(ids_per_entry))
+        flat_ids = np.fromiter((i for x in ids_per_entry for i in x), np.int64, int(lengths.sum()))
+        starts = np.cumsum(lengths) - lengths
+        per_row = lengths[entry_of]
+        total = int(per_row.sum())
+        within = np.arange(total) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        ids = flat_ids[np.repeat(starts[entry_of], per_row) + within]
+        return np.repeat(chosen, per_row), ids
 
     def _table(self) -> npt.NDArray[np.int64]:
         """Token positions as one matrix, rows padded with -1 to the widest token; extended
@@ -440,12 +479,50 @@ class ClkEncoder:
         return pack(bits)
 
 
-def _salts(raw: object) -> dict[str, str]:
-    day = raw if isinstance(raw, date) else _birth_date(None if raw is None else str(raw))
-    if day is None:
-        return {}
-    first, second = sorted((day.month, day.day))
-    return {"birth_year": f"y{day.year}", "birth_month_day": f"md{first}-{second}"}
+_HANGUL_MODES = {"hangul_name": 0, "hangul_surname": 1, "hangul_given_name": 2}
+
+
+def as_text(raw: object) -> str:
+    """The text a field's value is tokenized from: ``""`` for None, a date (or a datetime) as
+    its calendar day ``YYYY-MM-DD``, anything else as ``str``."""
+    if raw is None:
+        return ""
+    if isinstance(raw, date):
+        return f"{raw.year:04d}-{raw.month:02d}-{raw.day:02d}"
+    return str(raw)
+
+
+@dataclass
+class _Column:
+    """One field of a batch: each value's text, and all of them as one array of code points
+    (``buf``) with each value's slice ``starts[i]:starts[i + 1]``."""
+
+    texts: list[str]
+    buf: npt.NDArray[np.uint32]
+    starts: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, raw: list[object]) -> _Column:
+        try:
+            joined = "".join(raw)  # type: ignore[arg-type]
+            texts: list[str] = raw  # type: ignore[assignment]
+        except TypeError:
+            texts = [as_text(value) for value in raw]
+            joined = "".join(texts)
+        starts = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)), out=starts[1:])
+        buf = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return cls(texts, buf, starts)
+
+    def dates(self) -> npt.NDArray[np.int64]:
+        """``normalise.birth_date`` of each value as (year, month, day), year 0 for none."""
+        this_year = date.today().year  # noqa: DTZ011 (a calendar day, no instant)
+        out, fallback = kernels.parse_dates(self.buf, self.starts, this_year % 100)
+        for i in np.flatnonzero(fallback).tolist():
+            day = _birth_date(self.texts[i])
+            if day is not None:
+                out[i] = (day.year, day.month, day.day)
+        return out  # type: ignore[no-any-return]
 
 
 def pack(bits: npt.NDArray[np.bool_]) -> Packed:
