@@ -8,7 +8,6 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -181,7 +180,7 @@ def test_a_value_on_the_grid_is_rounded_then_clamped_to_the_bounds(
     bounds = Bounds(lower, lower + width, factor, ())
     noise = aggregates.mechanisms.Noise("-", 1.0, None, 1.0)
     measurement = Measurement(0, "sum", "v", bounds, 1, 1.0, noise)
-    expression = aggregates._grid(measurement)  # noqa: SLF001
+    expression = aggregates._grid(measurement)
     found = _GRID.execute(
         f'SELECT {expression} FROM (SELECT CAST($1 AS DOUBLE) AS "v")', [value]
     ).fetchone()
@@ -195,7 +194,7 @@ def test_a_value_on_the_grid_is_rounded_then_clamped_to_the_bounds(
 def test_a_missing_or_not_a_number_value_stays_missing_or_goes_to_a_bound() -> None:
     bounds = Bounds(0, 1000, 10, ())
     noise = aggregates.mechanisms.Noise("-", 1.0, None, 1.0)
-    expression = aggregates._grid(Measurement(0, "sum", "v", bounds, 1, 1.0, noise))  # noqa: SLF001
+    expression = aggregates._grid(Measurement(0, "sum", "v", bounds, 1, 1.0, noise))
     rows = _GRID.execute(
         f"SELECT {expression} FROM (SELECT unnest([NULL, 'nan'::DOUBLE, 'inf'::DOUBLE, "
         "'-inf'::DOUBLE]) AS \"v\")"
