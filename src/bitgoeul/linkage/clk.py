@@ -325,26 +325,26 @@ class ClkEncoder:
                     kernels.INITIAL_CODES, kernels.MEDIAL_CODES, kernels.FINAL_CODES,
                     kernels.Y_MEDIALS, hangul._RIEUL, hangul._NIEUN, hangul._IEUNG,
                 )  # fmt: skip
-                space, name = kernels.HANGUL_SPACE, kernels.hangul_token
+                space, names = kernels.HANGUL_SPACE, kernels.HANGUL_TOKENS
             elif tokenizer == "latin_name":
                 rows, codes, fallback = kernels.latin_tokens(
                     values.buf, values.starts,
                     kernels.SURNAME_KEYS, kernels.SURNAME_VALUES, kernels.SURNAME_LENGTHS,
                 )  # fmt: skip
-                space, name = kernels.LATIN_SPACE, kernels.latin_token
+                space, names = kernels.LATIN_SPACE, kernels.LATIN_TOKENS
             elif tokenizer == "phone":
                 rows, codes, fallback = kernels.phone_tokens(values.buf, values.starts)
-                space, name = kernels.DIGIT_SPACE, kernels.digit_token
+                space, names = kernels.DIGIT_SPACE, kernels.DIGIT_TOKENS
             elif tokenizer == "date":
                 rows, codes = kernels.date_tokens(dates(encoding.field))
-                space, name = kernels.DIGIT_SPACE, kernels.digit_token
+                space, names = kernels.DIGIT_SPACE, kernels.DIGIT_TOKENS
             else:  # whole values: few distinct ones, tokenized in Python once each
                 rows, ids = self._python_ids(slot, encoding, values.texts, salt, None)
                 row_parts.append(rows)
                 id_parts.append(ids)
                 continue
             row_parts.append(rows)
-            id_parts.append(self._code_ids(slot, encoding, rows, codes, salt, space, name))
+            id_parts.append(self._code_ids(slot, encoding, rows, codes, salt, space, names))
             if fallback is not None and fallback.any():
                 rows, ids = self._python_ids(
                     slot, encoding, values.texts, salt, np.flatnonzero(fallback)
@@ -382,10 +382,11 @@ class ClkEncoder:
         codes: npt.NDArray[np.int64],
         salt: npt.NDArray[np.int64] | None,
         space: int,
-        name: Callable[[int], str],
+        names: Sequence[str],
     ) -> npt.NDArray[np.int64]:
-        """Token ids of token codes; a code not seen before is written out as its token and
-        given an id (hashed with the batch's other new tokens)."""
+        """Token ids of token codes; a code not seen before is written out as its token
+        (``names[bare code]``, after its salt) and given an id, hashed with the batch's other
+        new tokens."""
         full = codes if salt is None else salt[rows] * space + codes
         need = space * (len(self._salt_names) if salt is not None else 1)
         lookup = self._lookups.get(slot)
@@ -397,13 +398,21 @@ class ClkEncoder:
         ids = lookup[full]
         missing = ids < 0
         if missing.any():
-            for code in np.unique(full[missing]).tolist():
-                salt_index, bare = divmod(code, space)
-                token = name(bare)
-                salt_name = self._salt_names[salt_index]
-                if salt_name:
-                    token = f"{salt_name}\x1f{token}"
-                lookup[code] = self._token_id(slot, encoding, token)
+            # The distinct new codes, by marking them in a mask of the code space.
+            mask = np.zeros(lookup.size, dtype=np.bool_)
+            mask[full[missing]] = True
+            new = np.flatnonzero(mask)
+            salt_of, bare_of = np.divmod(new, space)
+            salt_names, token_ids, pending = self._salt_names, self._token_ids, self._pending
+            assigned: list[int] = []
+            for salt_index, bare in zip(salt_of.tolist(), bare_of.tolist(), strict=True):
+                token = f"{salt_names[salt_index]}\x1f{names[bare]}" if salt_index else names[bare]
+                token_id = token_ids.get((slot, token))
+                if token_id is None:
+                    token_id = token_ids[(slot, token)] = len(token_ids)
+                    pending.append((slot, token))
+                assigned.append(token_id)
+            lookup[new] = assigned
             ids = lookup[full]
         return ids
 
@@ -422,10 +431,10 @@ class ClkEncoder:
         keys: Sequence[object] = (
             values if salt is None else list(zip(values, salt[chosen].tolist(), strict=True))
         )
-        index: dict[object, int] = {}
-        entry_of = np.fromiter(
-            (index.setdefault(key, len(index)) for key in keys), np.int64, count=len(keys)
-        )
+        index: dict[object, int] = dict.fromkeys(keys, 0)
+        for position, key in enumerate(index):
+            index[key] = position
+        entry_of = np.fromiter(map(index.__getitem__, keys), np.int64, count=len(keys))
         ids_per_entry: list[list[int]] = []
         for key in index:
             value, salt_index = (cast(str, key), 0) if salt is None else cast(tuple[str, int], key)
@@ -453,10 +462,14 @@ class ClkEncoder:
         width = max(f.hashes for f in self.schema.fields)
         blocks = (width + 15) // 16
         keys = self._keys
+        suffixes = [bytes([block]) for block in range(blocks)]
+        digest = hmac.digest
         digests = b"".join(
-            hmac.digest(keys[slot], token.encode() + bytes([block]), "sha256")
-            for slot, token in pending
-            for block in range(blocks)
+            [
+                digest(keys[slot], token.encode() + suffix, "sha256")
+                for slot, token in pending
+                for suffix in suffixes
+            ]
         )
         words = np.frombuffer(digests, dtype="<u2").reshape(len(pending), blocks * 16)
         grown = (words[:, :width].astype(np.int64)) % self.schema.length

@@ -82,6 +82,12 @@ def digit_token(code: int) -> str:
     return f"md{rest >> 5}-{rest & 31}"
 
 
+# Every bare token of each code space, by code ("" for a code no token has).
+HANGUL_TOKENS = [hangul_token(code) for code in range(HANGUL_SPACE)]
+LATIN_TOKENS = [latin_token(code) for code in range(LATIN_SPACE)]
+DIGIT_TOKENS = [digit_token(code) for code in range(DIGIT_SPACE)]
+
+
 @njit(cache=True, nogil=True)
 def _plain(buf: Any, start: int, end: int) -> bool:  # pragma: no cover (compiled)
     """Only ASCII and precomposed Hangul syllables: text NFKC leaves as it is."""
