@@ -150,7 +150,9 @@ def write_bounded_copy(
             hash_unique=hash_unique,
         ),
     )
-    return engine.write_view(bounded, target=target, file_format="parquet", limits=limits)
+    return engine.write_view(
+        bounded, target=target, file_format="parquet", limits=limits, plain_floats=True
+    )
 
 
 def bounded_sql(
