@@ -28,6 +28,7 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, cast
@@ -338,45 +339,39 @@ class ClkEncoder:
                 found = parsed[name] = column(name).dates()
             return found
 
-        row_parts: list[npt.NDArray[np.int64]] = []
-        id_parts: list[npt.NDArray[np.int64]] = []
-        for slot, encoding in enumerate(self.schema.fields):
-            salt = self._salts(encoding.salt, dates("birth_date")) if encoding.salt else None
-            values = column(encoding.field)
-            tokenizer = encoding.tokenizer
-            fallback: npt.NDArray[np.bool_] | None = None
-            if tokenizer in _HANGUL_MODES:
-                rows, codes, fallback = kernels.hangul_tokens(
-                    values.buf, values.starts, _HANGUL_MODES[tokenizer],
-                    kernels.INITIAL_CODES, kernels.MEDIAL_CODES, kernels.FINAL_CODES,
-                    kernels.Y_MEDIALS, hangul._RIEUL, hangul._NIEUN, hangul._IEUNG,
-                )  # fmt: skip
-                space, names = kernels.HANGUL_SPACE, kernels.HANGUL_TOKENS
-            elif tokenizer == "latin_name":
-                rows, codes, fallback = kernels.latin_tokens(
-                    values.buf, values.starts,
-                    kernels.SURNAME_KEYS, kernels.SURNAME_VALUES, kernels.SURNAME_LENGTHS,
-                )  # fmt: skip
-                space, names = kernels.LATIN_SPACE, kernels.LATIN_TOKENS
-            elif tokenizer == "phone":
-                rows, codes, fallback = kernels.phone_tokens(values.buf, values.starts)
-                space, names = kernels.DIGIT_SPACE, kernels.DIGIT_TOKENS
-            elif tokenizer == "date":
-                rows, codes = kernels.date_tokens(dates(encoding.field))
-                space, names = kernels.DIGIT_SPACE, kernels.DIGIT_TOKENS
-            else:  # whole values: few distinct ones, tokenized in Python once each
-                rows, ids = self._python_ids(slot, encoding, values.texts, salt, None)
-                row_parts.append(rows)
-                id_parts.append(ids)
-                continue
-            row_parts.append(rows)
-            id_parts.append(self._code_ids(slot, encoding, rows, codes, salt, space, names))
-            if fallback is not None and fallback.any():
-                rows, ids = self._python_ids(
-                    slot, encoding, values.texts, salt, np.flatnonzero(fallback)
+        # The kernels run on a worker thread (they release the GIL) while this one reads the
+        # next column out of the records and maps the previous slot's codes to token ids. One
+        # thread per batch (about 0.1 ms), so nothing is shared with a forked worker process.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clk-kernels") as kernel_thread:
+            jobs: list[Future[_Tokens] | None] = []
+            for encoding in self.schema.fields:
+                values = column(encoding.field)
+                day = dates(encoding.field) if encoding.tokenizer == "date" else None
+                jobs.append(
+                    kernel_thread.submit(_tokenize, encoding.tokenizer, values, day)
+                    if encoding.tokenizer in _SPACES
+                    else None
                 )
+            row_parts: list[npt.NDArray[np.int64]] = []
+            id_parts: list[npt.NDArray[np.int64]] = []
+            for slot, (encoding, job) in enumerate(zip(self.schema.fields, jobs, strict=True)):
+                salt = self._salts(encoding.salt, dates("birth_date")) if encoding.salt else None
+                values = column(encoding.field)
+                if job is None:  # whole values: few distinct ones, tokenized in Python once each
+                    rows, ids = self._python_ids(slot, encoding, values.texts, salt, None)
+                    row_parts.append(rows)
+                    id_parts.append(ids)
+                    continue
+                rows, codes, fallback = job.result()
+                space, names = _SPACES[encoding.tokenizer]
                 row_parts.append(rows)
-                id_parts.append(ids)
+                id_parts.append(self._code_ids(slot, encoding, rows, codes, salt, space, names))
+                if fallback.any():
+                    rows, ids = self._python_ids(
+                        slot, encoding, values.texts, salt, np.flatnonzero(fallback)
+                    )
+                    row_parts.append(rows)
+                    id_parts.append(ids)
         packed = np.zeros((n, self.schema.length // 64), dtype=np.uint64)
         if row_parts:
             table = self._table()
@@ -528,6 +523,36 @@ class ClkEncoder:
 
 
 _HANGUL_MODES = {"hangul_name": 0, "hangul_surname": 1, "hangul_given_name": 2}
+# The compiled tokenizers' code spaces and the bare token of each code.
+_SPACES: dict[str, tuple[int, list[str]]] = {
+    **dict.fromkeys(_HANGUL_MODES, (kernels.HANGUL_SPACE, kernels.HANGUL_TOKENS)),
+    "latin_name": (kernels.LATIN_SPACE, kernels.LATIN_TOKENS),
+    "phone": (kernels.DIGIT_SPACE, kernels.DIGIT_TOKENS),
+    "date": (kernels.DIGIT_SPACE, kernels.DIGIT_TOKENS),
+}
+# (record of each token, token code, records left to the Python tokenizers)
+_Tokens = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]
+
+
+def _tokenize(tokenizer: str, values: _Column, dates: npt.NDArray[np.int64] | None) -> _Tokens:
+    """One column's token codes from its compiled tokenizer (run on the kernel thread)."""
+    if tokenizer in _HANGUL_MODES:
+        return kernels.hangul_tokens(
+            values.buf, values.starts, _HANGUL_MODES[tokenizer],
+            kernels.INITIAL_CODES, kernels.MEDIAL_CODES, kernels.FINAL_CODES,
+            kernels.Y_MEDIALS, hangul._RIEUL, hangul._NIEUN, hangul._IEUNG,
+        )  # fmt: skip
+    if tokenizer == "latin_name":
+        return kernels.latin_tokens(
+            values.buf, values.starts,
+            kernels.SURNAME_KEYS, kernels.SURNAME_VALUES, kernels.SURNAME_LENGTHS,
+        )  # fmt: skip
+    if tokenizer == "phone":
+        return kernels.phone_tokens(values.buf, values.starts)
+    if dates is None:  # pragma: no cover (dates are parsed for every date field)
+        raise ValueError("a date field without its parsed dates")
+    rows, codes = kernels.date_tokens(dates)
+    return rows, codes, np.zeros(len(values.texts), dtype=np.bool_)
 
 
 def as_text(raw: object) -> str:
