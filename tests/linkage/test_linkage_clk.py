@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import itertools
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -266,3 +267,8 @@ def test_the_compiled_encoder_matches_the_definition_on_the_generated_city() -> 
         schema = clk.ClkSchema(fields=fields)
         ours = clk.ClkEncoder(schema, SECRET, "p1").encode(both, batch=300)
         assert np.array_equal(ours, reference_encode(schema, both, seed=0))
+
+
+@given(key=st.binary(max_size=100), message=st.binary(max_size=200))
+def test_hmac_from_the_keys_precomputed_states_is_hmac_sha256(key: bytes, message: bytes) -> None:
+    assert clk.hmac_sha256(*clk.hmac_states(key), message) == hmac.digest(key, message, "sha256")
