@@ -51,7 +51,8 @@ def test_a_new_project_tells_each_covered_donor_once_and_never_an_excluded_one(
         select(Notification).where(Notification.kind == "mydata.new_project")
     ).first()
     assert notice is not None
-    assert "Study" in notice.text and notice.link == "/my-data"
+    assert "Study" in notice.text
+    assert notice.link == "/my-data"
 
     # The same project using the pool again tells nobody anything new.
     ask(TOTAL)
