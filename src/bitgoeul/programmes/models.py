@@ -19,11 +19,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bitgoeul.audit.models import AuditAction
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.db.base import Base, str_enum, utcnow
 
 HOURS = Numeric(14, 6)
 
@@ -57,17 +57,6 @@ class EnrolmentStatus(StrEnum):
     withdrawn = "withdrawn"
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=20,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
-
-
 class SupportApplication(Base):
     """A startup's request for support, and the operator's answer."""
 
@@ -88,7 +77,7 @@ class SupportApplication(Base):
     data_access_help: Mapped[bool] = mapped_column(default=False)
     testbed_sponsorship: Mapped[bool] = mapped_column(default=False)
     status: Mapped[ApplicationStatus] = mapped_column(
-        _enum(ApplicationStatus, "programme_application_status")
+        str_enum(ApplicationStatus, "programme_application_status", length=20)
     )
     granted_cpu_hours: Mapped[Decimal] = mapped_column(HOURS, default=Decimal(0))
     granted_gpu_hours: Mapped[Decimal] = mapped_column(HOURS, default=Decimal(0))
@@ -160,7 +149,7 @@ class Enrolment(Base):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[EnrolmentStatus] = mapped_column(
-        _enum(EnrolmentStatus, "academy_enrolment_status")
+        str_enum(EnrolmentStatus, "academy_enrolment_status", length=20)
     )
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
