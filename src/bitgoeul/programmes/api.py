@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep
 from bitgoeul.programmes import actions, queries
 from bitgoeul.programmes.models import ApplicationStatus
 from bitgoeul.programmes.schemas import (

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SignedInActor
 from bitgoeul.accounts.models import Organization, OrganizationKind
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SignedInActor
 from bitgoeul.errors import BitgoeulError
 from bitgoeul.messages import validation_problems
 from bitgoeul.programmes import actions, queries
