@@ -96,8 +96,8 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    from bitgoeul.accounts.api import audit_router
     from bitgoeul.accounts.api import router as accounts_router
-    from bitgoeul.audit.api import router as audit_router
     from bitgoeul.catalog.api import router as catalog_router
     from bitgoeul.civic.api import router as civic_router
     from bitgoeul.compute.api import router as compute_router

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts import actions
+from bitgoeul.accounts.deps import SESSION_COOKIE
 from bitgoeul.accounts.models import Organization, User
 from bitgoeul.config import Settings
-from bitgoeul.deps import SESSION_COOKIE
 
 PASSWORD = "correct-horse-battery"
 

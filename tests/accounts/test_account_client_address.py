@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bitgoeul.accounts.deps import address_behind_proxies
 from bitgoeul.accounts.models import LoginFailure, User
 from bitgoeul.app import create_app
 from bitgoeul.config import Settings
-from bitgoeul.deps import address_behind_proxies
 
 PROXY = "10.0.0.2"
 CLIENT = "198.51.100.7"

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts import actions, queries
+from bitgoeul.accounts.deps import SESSION_COOKIE, CsrfChecked, CsrfToken, set_session_cookie
 from bitgoeul.accounts.models import User, WebSession
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
-from bitgoeul.deps import SESSION_COOKIE, CsrfChecked, CsrfToken, set_session_cookie
 
 FORM_URL = "/test/form"
 

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts.actor import ANONYMOUS, Actor
+from bitgoeul.accounts.deps import SESSION_COOKIE
 from bitgoeul.accounts.models import ApiToken, Organization, OrganizationKind, Role, User
 from bitgoeul.catalog import actions
 from bitgoeul.catalog.models import AccessLevel, Dataset, Sector
 from bitgoeul.catalog.schemas import DatasetCreate
 from bitgoeul.config import Settings
-from bitgoeul.deps import SESSION_COOKIE
 
 WHO = ["anonymous", "citizen", "member", "steward_of_other_org", "steward_of_publisher", "operator"]
 

@@ -145,8 +145,10 @@ def test_spinning_on_more_cores_than_granted_is_held_to_the_quota_and_billed_as_
     assert job["status"] == "succeeded", job["reason"]
     elapsed = float(_log(api, job_city, job_id).split("spun for ")[1].split()[0])
     # Three processes spin for 3 s on a quota of one core: together they get about one core,
-    # not the two this machine has (unbounded, they would use about twice as much).
-    assert 0.5 < job["cpu_seconds"] <= elapsed * 1.2 + 0.3
+    # not the two this machine has (unbounded, they would use about twice as much).  The lower
+    # bound only shows that the time is measured: on a loaded machine the spinners get less
+    # than their quota (0.41 CPU-s was seen with the whole suite running on two cores).
+    assert 0.1 < job["cpu_seconds"] <= elapsed * 1.2 + 0.3
     billed = Decimal(job["used_cpu_hours"])
     assert abs(billed - Decimal(str(job["cpu_seconds"])) / 3600) < Decimal("0.001")
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bitgoeul.dp import aggregates
-from bitgoeul.dp.plan import plan_request
+from bitgoeul.dp.plan import Bounds, Measurement, plan_request
 from bitgoeul.dp.schemas import DpRequest
 from bitgoeul.engine import locked as engine
 
@@ -138,4 +141,62 @@ def test_rows_outside_the_key_set_count_nowhere_with_or_without_the_window(
     assert without.groups == [("Buk",), ("Seo",)]
     assert without.vectors[0] == [2, 1]  # counts: Buk A and E, Seo C
     assert without.vectors[1] == [150, 300]  # sums on the 0.1 grid
-    assert "HAVING" in aggregates.vector_sql(plan, "v", bound=False)
+
+
+def test_the_key_sets_are_tested_on_the_groups_not_on_every_row(tmp_path: Path) -> None:
+    """DuckDB pushes a HAVING on the grouping keys down to the scan, where it costs a test of
+    every row; the key sets are applied above an OFFSET, where no filter crosses."""
+    view = _view(tmp_path, [("A", "Buk", 10.0), ("B", "Nam", 40.0)])
+    sql = aggregates.vector_sql(_plan(), view.name, bound=False)
+    explained = engine.run(
+        f"EXPLAIN {sql}", [view], limit=10, limits=engine.Limits(), scrub={}, secure=False
+    )
+    text = "\n".join(str(cell) for row in explained.rows for cell in row)
+    scan = text[text.index("READ_PARQUET") :]
+    assert "'Buk'" not in scan  # the key set is not a filter of the scan
+    assert "'Buk'" in text[: text.index("READ_PARQUET")]  # it is tested above the aggregate
+
+
+_GRID = duckdb.connect()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False, min_value=-1e9, max_value=1e9),
+        st.integers(-(10**6), 10**6).map(lambda n: n / 2),  # halves: the rounding ties
+        st.integers(-(10**6), 10**6).map(lambda n: n / 200),
+    ),
+    decimals=st.integers(0, 3),
+    lower=st.integers(-1000, 1000),
+    width=st.integers(0, 5000),
+)
+def test_a_value_on_the_grid_is_rounded_then_clamped_to_the_bounds(
+    value: float, decimals: int, lower: int, width: int
+) -> None:
+    """The release's one-cast grid expression gives what the bounds mean: the value times
+    10^decimals rounded half away from zero, then clamped to [lower, upper]."""
+    factor = 10**decimals
+    bounds = Bounds(lower, lower + width, factor, ())
+    noise = aggregates.mechanisms.Noise("-", 1.0, None, 1.0)
+    measurement = Measurement(0, "sum", "v", bounds, 1, 1.0, noise)
+    expression = aggregates._grid(measurement)
+    found = _GRID.execute(
+        f'SELECT {expression} FROM (SELECT CAST($1 AS DOUBLE) AS "v")', [value]
+    ).fetchone()
+    reference = _GRID.execute(
+        "SELECT least(greatest(CAST(round(CAST($1 AS DOUBLE) * $2) AS BIGINT), $3), $4)",
+        [value, factor, lower, lower + width],
+    ).fetchone()
+    assert found == reference
+
+
+def test_a_missing_or_not_a_number_value_stays_missing_or_goes_to_a_bound() -> None:
+    bounds = Bounds(0, 1000, 10, ())
+    noise = aggregates.mechanisms.Noise("-", 1.0, None, 1.0)
+    expression = aggregates._grid(Measurement(0, "sum", "v", bounds, 1, 1.0, noise))
+    rows = _GRID.execute(
+        f"SELECT {expression} FROM (SELECT unnest([NULL, 'nan'::DOUBLE, 'inf'::DOUBLE, "
+        "'-inf'::DOUBLE]) AS \"v\")"
+    ).fetchall()
+    assert rows == [(None,), (1000,), (1000,), (0,)]

@@ -4,6 +4,7 @@ setting.  (The gateway never sends such SQL; this is the second line of defence.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import duckdb
@@ -133,3 +134,37 @@ def test_a_view_is_written_to_a_file_by_pyarrow_not_by_duckdb(tmp_path: Path) ->
         assert rows == 3
         assert target.stat().st_size > 0
     assert pq.read_table(tmp_path / "out.parquet").column("n").to_pylist() == [2, 3, 4]
+
+
+def test_a_file_the_hub_rereads_keeps_its_floats_plain_and_every_value(tmp_path: Path) -> None:
+    """``plain_floats`` (the DP bounded copy): floating-point columns, nested ones too, are
+    written PLAIN and uncompressed; the others keep their dictionary and Snappy; every value
+    reads back the same."""
+    source = tmp_path / "mixed.parquet"
+    table = pa.table(
+        {
+            "cost": [1.25, 2.5, float("nan"), None],
+            "district": ["Buk", "Seo", "Buk", None],
+            "visit": [{"fee": 1.0, "ward": "A"}, None, {"fee": 3.0, "ward": "B"}, None],
+        }
+    )
+    pq.write_table(table, source)
+    view = locked.View("__bg_view", source, "SELECT * FROM {source}")
+    target = tmp_path / "copy.parquet"
+    rows = locked.write_view(
+        view, target=target, file_format="parquet", limits=LIMITS, plain_floats=True
+    )
+    assert rows == 4
+    group = pq.ParquetFile(target).metadata.row_group(0)
+    chunks = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    for plain in ("cost", "visit.fee"):
+        assert chunks[plain].compression == "UNCOMPRESSED"
+        assert "RLE_DICTIONARY" not in chunks[plain].encodings
+    for text in ("district", "visit.ward"):
+        assert chunks[text].compression == "SNAPPY"
+        assert "RLE_DICTIONARY" in chunks[text].encodings
+    written = pq.read_table(target).to_pylist()
+    assert math.isnan(written[2].pop("cost"))
+    expected = table.to_pylist()
+    del expected[2]["cost"]
+    assert written == expected

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 from tests.mydata.conftest import DONORS, DonorCity
 
 from bitgoeul.accounts import actions as account_actions
+from bitgoeul.accounts.deps import SESSION_COOKIE
 from bitgoeul.accounts.models import User
 from bitgoeul.config import Settings
-from bitgoeul.deps import SESSION_COOKIE
 
 
 def _me(api: TestClient, db: Session, settings: Settings, user_id: int | None, lang: str) -> str:

@@ -12,9 +12,9 @@ from tests.catalog.conftest import WHO
 from tests.mydata.conftest import DONORS, MONTHS, POOL, SOURCE, Ask, DonorCity, consent_of, kwh
 
 from bitgoeul.accounts import actions as account_actions
+from bitgoeul.accounts.deps import SESSION_COOKIE
 from bitgoeul.accounts.models import User
 from bitgoeul.config import Settings
-from bitgoeul.deps import SESSION_COOKIE
 
 
 def _sign_in(api: TestClient, db: Session, settings: Settings, user_id: int | None) -> str:

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from tests.linkage.linkage_city import LinkCity, build_city, project_body
 
 from bitgoeul.accounts import actions as account_actions
+from bitgoeul.accounts.deps import SESSION_COOKIE
 from bitgoeul.accounts.models import User
 from bitgoeul.config import Settings
-from bitgoeul.deps import SESSION_COOKIE
 
 
 def sign_in(client: TestClient, db: Session, settings: Settings, city: LinkCity, who: str) -> str:

@@ -17,10 +17,10 @@ from tests.testbed.bench_city import LABELS, TASK, Bench, predictions_csv
 
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
+from bitgoeul.accounts.deps import SESSION_COOKIE
 from bitgoeul.accounts.models import User
 from bitgoeul.audit.models import AuditEvent
 from bitgoeul.config import Settings
-from bitgoeul.deps import SESSION_COOKIE
 from bitgoeul.testbed.models import TestbedInvitation, TestbedSubmission, TestbedTeam
 
 # The bench city's fixtures, used here by name.

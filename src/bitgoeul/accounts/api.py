@@ -6,12 +6,20 @@ browser session cannot be ridden cross-site; bearer-token clients are unaffected
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
 from bitgoeul.accounts import actions, queries
+from bitgoeul.accounts.deps import (
+    SessionDep,
+    SettingsDep,
+    SignedInActor,
+    check_csrf,
+    client_address,
+)
 from bitgoeul.accounts.models import Organization, Role, User
 from bitgoeul.accounts.schemas import (
     USERNAME_PATTERN,
@@ -28,17 +36,15 @@ from bitgoeul.accounts.schemas import (
     UserCreate,
     UserPublic,
 )
-from bitgoeul.deps import (
-    SessionDep,
-    SettingsDep,
-    SignedInActor,
-    check_csrf,
-    client_address,
-)
-from bitgoeul.errors import NotFound, ValidationFailed
+from bitgoeul.audit.queries import verify_chain
+from bitgoeul.audit.schemas import AuditEventPublic, ChainReportPublic
+from bitgoeul.errors import AccessDenied, NotFound, ValidationFailed
 from bitgoeul.messages import msg
 
 router = APIRouter(tags=["accounts"])
+# The audit log as the signed-in reader may read it (``queries.list_audit_events`` scopes it by
+# role); the log itself, its writer and its verifier, is ``bitgoeul.audit``, below accounts.
+audit_router = APIRouter(tags=["audit"])
 _csrf = [Depends(check_csrf)]
 
 
@@ -289,3 +295,52 @@ def change_user(
         organization_slug=body.organization,
     )
     return _user_public(user)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A moment without a zone is taken as UTC, the log's own."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@audit_router.get("/audit", response_model=list[AuditEventPublic])
+def list_audit_events(
+    session: SessionDep,
+    actor: SignedInActor,
+    dataset: str | None = None,
+    action: str | None = None,
+    actor_name: Annotated[
+        str | None, Query(alias="actor", max_length=64, description="Who acted (username).")
+    ] = None,
+    since: Annotated[datetime | None, Query(description="Entries at or after (ISO 8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Entries before (ISO 8601).")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AuditEventPublic]:
+    """The entries you may read, newest first, filtered like the audit page."""
+    events = queries.list_audit_events(
+        session,
+        actor=actor,
+        dataset=dataset,
+        action=action,
+        actor_name=actor_name,
+        since=_utc(since),
+        until=_utc(until),
+        limit=limit,
+        offset=offset,
+    )
+    return [AuditEventPublic.model_validate(event) for event in events]
+
+
+@audit_router.get("/audit/verify", response_model=ChainReportPublic)
+def verify_audit_chain(session: SessionDep, actor: SignedInActor) -> ChainReportPublic:
+    if not actor.is_operator:
+        raise AccessDenied(msg("Only operators may verify the whole audit chain."))
+    report = verify_chain(session)
+    return ChainReportPublic(
+        ok=report.ok,
+        checked=report.checked,
+        first_broken_seq=report.first_broken_seq,
+        reason=report.reason,
+    )

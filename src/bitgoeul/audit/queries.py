@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bitgoeul.accounts.actor import Actor
-from bitgoeul.accounts.models import Role
 from bitgoeul.audit.actions import GENESIS_HASH, canonical_payload, chain_hash
 from bitgoeul.audit.models import AuditEvent
-from bitgoeul.errors import NotAuthenticated
 from bitgoeul.messages import msg
 
 
@@ -66,51 +62,3 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
             expected_seq += 1
             checked += 1
             last_seq = event.seq
-
-
-def list_events(
-    session: Session,
-    *,
-    actor: Actor,
-    dataset: str | None = None,
-    action: str | None = None,
-    actor_name: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[AuditEvent]:
-    """The events ``actor`` may read, newest first.
-
-    Operators read everything; stewards read the events about their organization's data (the
-    event's ``organization_id``) and their own; everyone else reads their own events.
-    Filters: the dataset (slug), the action or its family (``dataset`` matches
-    ``dataset.query_decision``), who acted (username), and ``since <= at < until``.
-    """
-    if actor.is_anonymous:
-        raise NotAuthenticated(msg("Sign in to read the audit log."))
-    statement = select(AuditEvent)
-    if not actor.is_operator:
-        own = AuditEvent.actor_id == actor.user_id
-        if actor.role == Role.steward and actor.organization_id is not None:
-            statement = statement.where(
-                or_(AuditEvent.organization_id == actor.organization_id, own)
-            )
-        else:
-            statement = statement.where(own)
-    if dataset:
-        statement = statement.where(
-            AuditEvent.resource_type == "dataset", AuditEvent.resource_id == dataset
-        )
-    if action:
-        statement = statement.where(
-            or_(AuditEvent.action == action, AuditEvent.action.startswith(f"{action}."))
-        )
-    if actor_name:
-        statement = statement.where(AuditEvent.actor_name == actor_name)
-    if since is not None:
-        statement = statement.where(AuditEvent.at >= since)
-    if until is not None:
-        statement = statement.where(AuditEvent.at < until)
-    statement = statement.order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)
-    return list(session.scalars(statement))

@@ -20,6 +20,16 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.deps import (
+    CSRF_HEADER,
+    CsrfChecked,
+    CurrentActor,
+    SessionDep,
+    SettingsDep,
+    SignedInActor,
+    StoreDep,
+    require_signed_in,
+)
 from bitgoeul.catalog import actions, queries
 from bitgoeul.catalog.models import AccessLevel, Dataset, Sector
 from bitgoeul.catalog.schemas import (
@@ -33,16 +43,6 @@ from bitgoeul.catalog.schemas import (
     Preview,
     SearchResults,
     VersionPublic,
-)
-from bitgoeul.deps import (
-    CSRF_HEADER,
-    CsrfChecked,
-    CurrentActor,
-    SessionDep,
-    SettingsDep,
-    SignedInActor,
-    StoreDep,
-    require_signed_in,
 )
 from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound, TooLarge, ValidationFailed
 from bitgoeul.governance.decision import DataAction, decide

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.civic import actions, queries
 from bitgoeul.civic.schemas import (
     ChallengeOpen,
@@ -27,7 +28,6 @@ from bitgoeul.civic.schemas import (
 )
 from bitgoeul.civic.states import ProblemState
 from bitgoeul.config import Settings
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.errors import AccessDenied, ValidationFailed
 from bitgoeul.messages import msg, validation_problems
 

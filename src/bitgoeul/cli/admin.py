@@ -1,7 +1,7 @@
 """Running the hub: ``bitgoeul db upgrade``, ``bitgoeul config``, ``bitgoeul audit verify|list``.
 
-``audit list`` reads through ``audit.queries.list_events``, as ``GET /api/v1/audit`` does, so
-each user sees exactly the entries the API shows them.
+``audit list`` reads through ``accounts.queries.list_audit_events``, as ``GET /api/v1/audit``
+does, so each user sees exactly the entries the API shows them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from bitgoeul.audit.queries import list_events, verify_chain
+from bitgoeul.accounts.queries import list_audit_events
+from bitgoeul.audit.queries import verify_chain
 from bitgoeul.audit.schemas import AuditEventPublic
 from bitgoeul.cli.context import console, fail, hub_of
 from bitgoeul.db import upgrade
@@ -90,7 +91,7 @@ def audit_list(
     with hub.session() as session:
         events = [
             AuditEventPublic.model_validate(event)
-            for event in list_events(
+            for event in list_audit_events(
                 session,
                 actor=hub.actor(session, acting),
                 dataset=dataset,

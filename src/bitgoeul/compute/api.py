@@ -15,6 +15,14 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError as PydanticValidationError
 
+from bitgoeul.accounts.deps import (
+    CsrfChecked,
+    CurrentActor,
+    SessionDep,
+    SettingsDep,
+    SignedInActor,
+    StoreDep,
+)
 from bitgoeul.compute import actions, queries
 from bitgoeul.compute.executors import Executor
 from bitgoeul.compute.schemas import (
@@ -27,14 +35,6 @@ from bitgoeul.compute.schemas import (
     ReleasePublic,
     ReleaseRequest,
     ReviewBody,
-)
-from bitgoeul.deps import (
-    CsrfChecked,
-    CurrentActor,
-    SessionDep,
-    SettingsDep,
-    SignedInActor,
-    StoreDep,
 )
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.messages import (

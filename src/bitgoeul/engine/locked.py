@@ -309,15 +309,50 @@ def read_view(
         yield reader
 
 
-def write_view(view: View, *, target: Path, file_format: str, limits: Limits) -> int:
+def _plain_floats(schema: pa.Schema) -> dict[str, Any]:
+    """ParquetWriter options writing floating-point columns PLAIN and uncompressed (the
+    others as usual: dictionary, Snappy).  Measured values rarely repeat and barely compress,
+    so the dictionary is abandoned after its first pages and Snappy saves a few percent,
+    while DuckDB scans such a file's floats about a fifth faster (what it writes itself)."""
+    leaves = [leaf for field in schema for leaf in _leaves(field.name, field.type)]
+    return {
+        "use_dictionary": [path for path, floating in leaves if not floating],
+        "compression": {path: "none" if floating else "snappy" for path, floating in leaves},
+    }
+
+
+def _leaves(path: str, data_type: pa.DataType) -> list[tuple[str, bool]]:
+    """The Parquet column paths under one Arrow field, and whether each holds floats."""
+    if pa.types.is_struct(data_type):
+        return [
+            leaf
+            for i in range(data_type.num_fields)
+            for leaf in _leaves(f"{path}.{data_type.field(i).name}", data_type.field(i).type)
+        ]
+    if pa.types.is_map(data_type):
+        return [
+            *_leaves(f"{path}.key_value.key", data_type.key_type),
+            *_leaves(f"{path}.key_value.value", data_type.item_type),
+        ]
+    if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
+        return _leaves(f"{path}.list.element", data_type.value_type)
+    return [(path, pa.types.is_floating(data_type))]
+
+
+def write_view(
+    view: View, *, target: Path, file_format: str, limits: Limits, plain_floats: bool = False
+) -> int:
     """Write the rows of one view to ``target`` as Parquet or CSV (with a header), as they
-    stream from the engine (written by PyArrow: DuckDB writes nothing); the rows written."""
+    stream from the engine (written by PyArrow: DuckDB writes nothing); the rows written.
+    ``plain_floats``: for a Parquet file the hub itself reads again and again
+    (``_plain_floats``), at the cost of a larger file."""
     if file_format not in ("parquet", "csv"):
         raise ValidationFailed(msg("format: choose csv or parquet."))
     rows = 0
     with read_view(view, limits=limits) as reader:
         if file_format == "parquet":
-            with pq.ParquetWriter(target, reader.schema) as parquet:
+            options = _plain_floats(reader.schema) if plain_floats else {}
+            with pq.ParquetWriter(target, reader.schema, **options) as parquet:
                 for batch in reader:
                     parquet.write_batch(batch)
                     rows += batch.num_rows

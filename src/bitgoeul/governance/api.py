@@ -12,8 +12,8 @@ from fastapi import APIRouter, Body, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from bitgoeul.catalog.queries import get_dataset
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep
+from bitgoeul.datasets.queries import get_dataset
 from bitgoeul.governance import actions, odrl, queries
 from bitgoeul.governance import notifications as notifications_
 from bitgoeul.governance.models import AccessRequest, Project, RequestStatus

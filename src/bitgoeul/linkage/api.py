@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.linkage import actions, queries
 from bitgoeul.linkage.schemas import (
     LinkageApprove,

@@ -28,16 +28,18 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from bitgoeul.linkage import normalise
+from bitgoeul.linkage import clk_kernels as kernels
+from bitgoeul.linkage import hangul, normalise
 from bitgoeul.linkage.hangul import jamo
 
 Hardening = Literal["none", "balanced", "xor_fold"]
@@ -195,6 +197,31 @@ def field_key(secret: bytes, project: str, field_name: str) -> bytes:
     ).derive(secret)
 
 
+HmacStates = tuple["hashlib._Hash", "hashlib._Hash"]
+
+
+def hmac_states(key: bytes) -> HmacStates:
+    """SHA-256 after absorbing the key XOR ipad and the key XOR opad (RFC 2104): the part of
+    HMAC-SHA256 that depends on the key only, computed once per field key."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    padded = key.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+    return inner, outer
+
+
+def hmac_sha256(inner: hashlib._Hash, outer: hashlib._Hash, message: bytes) -> bytes:
+    """HMAC-SHA256 of ``message`` from the key's states: H(K⊕opad ‖ H(K⊕ipad ‖ message)),
+    equal to ``hmac.digest(key, message, "sha256")`` at a third of its cost (the two key
+    blocks are not hashed again for every token)."""
+    first = inner.copy()
+    first.update(message)
+    second = outer.copy()
+    second.update(first.digest())
+    return second.digest()
+
+
 def token_positions(key: bytes, token: str, count: int, length: int) -> npt.NDArray[np.int64]:
     """``count`` bit positions of one token: little-endian 16-bit words of HMAC-SHA256(key,
     token ‖ block) reduced modulo ``length`` (a power of two, so unbiased)."""
@@ -209,9 +236,18 @@ def token_positions(key: bytes, token: str, count: int, length: int) -> npt.NDAr
 
 @dataclass
 class ClkEncoder:
-    """Encodes records under one schema and secret; remembers each token's positions and each
-    value's tokens for the encoder's lifetime (one agency's batch), so a surname's HMACs are
-    computed once, not once per person."""
+    """Encodes records under one schema and secret; remembers each token's positions for the
+    encoder's lifetime (one agency's batch), so a surname's HMACs are computed once, not once
+    per person.
+
+    Work per record is compiled (``clk_kernels``): each identifying column is handed over as
+    one array of code points, tokenized into integer token codes, the codes mapped to token
+    ids through a lookup table per field (a new code is turned back into its token string and
+    hashed under the field's key once), and the bits set in the packed filters. A value that
+    NFKC could change (anything but ASCII and Hangul syllables), and the whole-value
+    tokenizers (districts, free text: few distinct values), go through ``TOKENIZERS`` in
+    Python; both paths give a token the same id, so encodings do not depend on the path.
+    """
 
     schema: ClkSchema
     secret: bytes
@@ -223,7 +259,11 @@ class ClkEncoder:
     _value_ids: dict[tuple[int, str, str], list[int]] = field(default_factory=dict, init=False)
     # Tokens given an id and not yet hashed: (slot, token), hashed in one batch by ``_table``.
     _pending: list[tuple[int, str]] = field(default_factory=list, init=False)
-    _digit_tables: dict[int, npt.NDArray[np.int64]] = field(default_factory=dict, init=False)
+    # Per slot: token code (salt index × the tokenizer's code space + bare code) → token id.
+    _lookups: dict[int, npt.NDArray[np.int64]] = field(default_factory=dict, init=False)
+    # Salt strings by index; index 0 is "no salt" (a record without a readable birth date).
+    _salt_names: list[str] = field(default_factory=lambda: [""], init=False)
+    _salt_of: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         # A new batch starts with nothing remembered (and memory from the last one freed).
@@ -234,6 +274,7 @@ class ClkEncoder:
             field_key(self.secret, self.project, f"{f.field}/{f.tokenizer}/{f.salt}")
             for f in self.schema.fields
         ]
+        self._hmac_states: list[HmacStates] = [hmac_states(key) for key in self._keys]
         width = max(f.hashes for f in self.schema.fields)
         self._table_rows: npt.NDArray[np.int64] = np.zeros((0, width), dtype=np.int64)
         self._permutation: npt.NDArray[np.int64] | None = None
@@ -241,6 +282,11 @@ class ClkEncoder:
             seed = hmac.new(self.secret, f"permute\x1f{self.project}".encode(), "sha256")
             permuter = np.random.default_rng(int.from_bytes(seed.digest(), "big"))
             self._permutation = permuter.permutation(self.schema.length * 2)
+        # Salt index of each birth year (1..9999) and unordered month-day (32 a + b); 0 = none.
+        self._salt_of = {
+            "birth_year": np.zeros(10_000, np.int64),
+            "birth_month_day": np.zeros(32 * 32, np.int64),
+        }
 
     def _token_id(self, slot: int, encoding: FieldEncoding, token: str) -> int:
         token_id = self._token_ids.get((slot, token))
@@ -249,54 +295,6 @@ class ClkEncoder:
             self._token_ids[(slot, token)] = token_id
             self._pending.append((slot, token))
         return token_id
-
-    def _digit_table(self, slot: int, encoding: FieldEncoding) -> npt.NDArray[np.int64]:
-        """The ids of the positional digit tokens ``"{position}{digit}"``: (8, 10)."""
-        table = self._digit_tables.get(slot)
-        if table is None:
-            table = np.array(
-                [[self._token_id(slot, encoding, f"{i}{d}") for d in range(10)] for i in range(8)],
-                dtype=np.int64,
-            )
-            self._digit_tables[slot] = table
-        return table
-
-    def _digit_slot(
-        self, slot: int, encoding: FieldEncoding, entries: dict[tuple[object, str], int]
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-        """Dates and phones without a salt, vectorised: each distinct value's eight digits
-        become token ids by table lookup (the same tokens ``TOKENIZERS`` makes one by one);
-        a date adds its unordered month and day. Returns each entry's ids (rows padded with
-        -1) — the same ids as the generic path, so encodings do not depend on the path."""
-        is_date = encoding.tokenizer == "date"
-        width = 9 if is_date else 8
-        ids = np.full((len(entries), width), -1, dtype=np.int64)
-        digits: list[str] = []
-        valid: list[int] = []
-        month_days: list[int] = []
-        for index, (raw, _salt) in enumerate(entries):
-            if raw is None or raw == "":
-                continue
-            if is_date:
-                day = raw if isinstance(raw, date) else _birth_date(str(raw))
-                if day is None:
-                    continue
-                digits.append(_date_digits(day))
-                first, second = sorted((day.month, day.day))
-                month_days.append(self._token_id(slot, encoding, f"md{first}-{second}"))
-            else:
-                number = normalise.phone(str(raw))
-                if number is None:
-                    continue
-                digits.append(number[-8:])
-            valid.append(index)
-        if valid:
-            matrix = np.frombuffer("".join(digits).encode(), dtype=np.uint8).reshape(-1, 8) - 48
-            rows = np.asarray(valid, dtype=np.int64)
-            ids[rows, :8] = self._digit_table(slot, encoding)[np.arange(8), matrix]
-            if is_date:
-                ids[rows, 8] = month_days
-        return ids, ids >= 0
 
     def _ids(self, slot: int, encoding: FieldEncoding, value: str, salt: str) -> list[int]:
         cached = self._value_ids.get((slot, value, salt))
@@ -325,99 +323,183 @@ class ClkEncoder:
         return np.concatenate(parts)
 
     def _encode_batch(self, records: Sequence[Mapping[str, object]]) -> Packed:
-        """One packed encoding per record: an (n, bits / 64) array of uint64.
-
-        Work is done per distinct value, not per record: each field's values are mapped to
-        distinct (value, salt) entries once, each entry to its token ids once, and the records'
-        tokens are then gathered with NumPy.
-        """
         n = len(records)
-        salting = any(f.salt for f in self.schema.fields)
-        salts: list[dict[str, str]] = []
-        if salting:
-            by_date: dict[object, dict[str, str]] = {}
-            for record in records:
-                raw = record.get("birth_date")
-                found = by_date.get(raw)
-                if found is None:
-                    found = by_date[raw] = _salts(raw)
-                salts.append(found)
-        row_parts: list[npt.NDArray[np.int64]] = []
-        token_parts: list[npt.NDArray[np.int64]] = []
-        columns: dict[str, list[object]] = {}
-        for slot, encoding in enumerate(self.schema.fields):
-            column = columns.get(encoding.field)
-            if column is None:
-                column = columns[encoding.field] = [r.get(encoding.field) for r in records]
-            keys: list[object] = (
-                [
-                    (raw, found.get(encoding.salt, ""))
-                    for raw, found in zip(column, salts, strict=True)
-                ]
-                if encoding.salt
-                else column
-            )
-            index: dict[object, int] = {}
-            entry_of = np.fromiter(
-                (index.setdefault(key, len(index)) for key in keys), np.int64, count=n
-            )
-            entries: dict[tuple[object, str], int] = {
-                (key if encoding.salt else (key, "")): i  # type: ignore[misc]
-                for key, i in index.items()
-            }
-            if encoding.tokenizer in ("date", "phone") and not encoding.salt:
-                entry_ids, present = self._digit_slot(slot, encoding, entries)
-                per_record = entry_ids[entry_of]
-                keep_tokens = present[entry_of]
-                token_parts.append(per_record[keep_tokens])
-                row_parts.append(np.nonzero(keep_tokens)[0].astype(np.int64))
-                continue
-            ids_per_entry: list[list[int]] = []
-            for raw, salt in entries:
-                if raw is None or raw == "":
-                    ids_per_entry.append([])
+        columns: dict[str, _Column] = {}
+        parsed: dict[str, npt.NDArray[np.int64]] = {}
+
+        def column(name: str) -> _Column:
+            found = columns.get(name)
+            if found is None:
+                found = columns[name] = _Column.of([r.get(name) for r in records])
+            return found
+
+        def dates(name: str) -> npt.NDArray[np.int64]:
+            found = parsed.get(name)
+            if found is None:
+                found = parsed[name] = column(name).dates()
+            return found
+
+        # The kernels run on a worker thread (they release the GIL) while this one reads the
+        # next column out of the records and maps the previous slot's codes to token ids. One
+        # thread per batch (about 0.1 ms), so nothing is shared with a forked worker process.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clk-kernels") as kernel_thread:
+            jobs: list[Future[_Tokens] | None] = []
+            for encoding in self.schema.fields:
+                values = column(encoding.field)
+                day = dates(encoding.field) if encoding.tokenizer == "date" else None
+                jobs.append(
+                    kernel_thread.submit(_tokenize, encoding.tokenizer, values, day)
+                    if encoding.tokenizer in _SPACES
+                    else None
+                )
+            row_parts: list[npt.NDArray[np.int64]] = []
+            id_parts: list[npt.NDArray[np.int64]] = []
+            for slot, (encoding, job) in enumerate(zip(self.schema.fields, jobs, strict=True)):
+                salt = self._salts(encoding.salt, dates("birth_date")) if encoding.salt else None
+                values = column(encoding.field)
+                if job is None:  # whole values: few distinct ones, tokenized in Python once each
+                    rows, ids = self._python_ids(slot, encoding, values.texts, salt, None)
+                    row_parts.append(rows)
+                    id_parts.append(ids)
                     continue
-                value = raw.isoformat() if isinstance(raw, date) else str(raw)
-                ids_per_entry.append(self._ids(slot, encoding, value, salt))
-            lengths = np.fromiter((len(x) for x in ids_per_entry), np.int64, len(ids_per_entry))
-            flat_ids = np.fromiter(
-                (i for x in ids_per_entry for i in x), np.int64, int(lengths.sum())
-            )
-            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-            per_row = lengths[entry_of]
-            total = int(per_row.sum())
-            if total == 0:
-                continue
-            row_starts = np.repeat(starts[entry_of], per_row)
-            within = np.arange(total) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-            token_parts.append(flat_ids[row_starts + within])
-            row_parts.append(np.repeat(np.arange(n, dtype=np.int64), per_row))
-        bits = np.zeros((n, self.schema.length), dtype=np.bool_)
-        if token_parts:
+                rows, codes, fallback = job.result()
+                space, names = _SPACES[encoding.tokenizer]
+                row_parts.append(rows)
+                id_parts.append(self._code_ids(slot, encoding, rows, codes, salt, space, names))
+                if fallback.any():
+                    rows, ids = self._python_ids(
+                        slot, encoding, values.texts, salt, np.flatnonzero(fallback)
+                    )
+                    row_parts.append(rows)
+                    id_parts.append(ids)
+        packed = np.zeros((n, self.schema.length // 64), dtype=np.uint64)
+        if row_parts:
             table = self._table()
-            chosen = table[np.concatenate(token_parts)]
-            row_index = np.repeat(np.concatenate(row_parts), chosen.shape[1])
-            flat = chosen.reshape(-1)
-            keep = flat >= 0
-            bits[row_index[keep], flat[keep]] = True
-        return self._harden(bits)
+            kernels.set_bits(packed, np.concatenate(row_parts), np.concatenate(id_parts), table)
+        if self.schema.hardening == "none" and self.schema.blip == 0:
+            return packed
+        return self._harden(unpack(packed))
+
+    def _salts(self, kind: str, dates: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Each record's salt index for ``kind`` (0 where its birth date is unreadable)."""
+        valid = dates[:, 0] > 0
+        if kind == "birth_year":
+            keys = dates[:, 0]
+        else:
+            keys = 32 * np.minimum(dates[:, 1], dates[:, 2]) + np.maximum(dates[:, 1], dates[:, 2])
+        keys = np.where(valid, keys, 0)
+        table = self._salt_of[kind]
+        for key in np.unique(keys[valid & (table[keys] == 0)]).tolist():
+            name = f"y{key}" if kind == "birth_year" else f"md{key >> 5}-{key & 31}"
+            table[key] = len(self._salt_names)
+            self._salt_names.append(name)
+        return np.where(valid, table[keys], 0)
+
+    def _code_ids(
+        self,
+        slot: int,
+        encoding: FieldEncoding,
+        rows: npt.NDArray[np.int64],
+        codes: npt.NDArray[np.int64],
+        salt: npt.NDArray[np.int64] | None,
+        space: int,
+        names: Sequence[str],
+    ) -> npt.NDArray[np.int64]:
+        """Token ids of token codes; a code not seen before is written out as its token
+        (``names[bare code]``, after its salt) and given an id, hashed with the batch's other
+        new tokens."""
+        full = codes if salt is None else salt[rows] * space + codes
+        need = space * (len(self._salt_names) if salt is not None else 1)
+        lookup = self._lookups.get(slot)
+        if lookup is None or lookup.size < need:
+            grown = np.full(need, -1, dtype=np.int64)
+            if lookup is not None:
+                grown[: lookup.size] = lookup
+            lookup = self._lookups[slot] = grown
+        ids = lookup[full]
+        missing = ids < 0
+        if missing.any():
+            # The distinct new codes, by marking them in a mask of the code space.
+            mask = np.zeros(lookup.size, dtype=np.bool_)
+            mask[full[missing]] = True
+            new = np.flatnonzero(mask)
+            salt_of, bare_of = np.divmod(new, space)
+            salt_names, token_ids = self._salt_names, self._token_ids
+            if salt is None:
+                keys = [(slot, names[bare]) for bare in bare_of.tolist()]
+            else:
+                keys = [
+                    (
+                        slot,
+                        f"{salt_names[salt_index]}\x1f{names[bare]}" if salt_index else names[bare],
+                    )
+                    for salt_index, bare in zip(salt_of.tolist(), bare_of.tolist(), strict=True)
+                ]
+            # Distinct codes are distinct tokens; one may already have an id (from a value
+            # tokenized in Python), the others get the next ones and wait to be hashed.
+            fresh = [key for key in keys if key not in token_ids]
+            token_ids.update(
+                zip(fresh, range(len(token_ids), len(token_ids) + len(fresh)), strict=True)
+            )
+            self._pending.extend(fresh)
+            assigned = np.fromiter(map(token_ids.__getitem__, keys), np.int64, len(keys))
+            lookup[new] = assigned
+            ids = lookup[full]
+        return ids
+
+    def _python_ids(
+        self,
+        slot: int,
+        encoding: FieldEncoding,
+        texts: list[str],
+        salt: npt.NDArray[np.int64] | None,
+        which: npt.NDArray[np.int64] | None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(record, token id) of the records ``which`` (every record for None), tokenized by
+        ``TOKENIZERS`` once per distinct (value, salt)."""
+        chosen = np.arange(len(texts), dtype=np.int64) if which is None else which
+        values = texts if which is None else [texts[i] for i in which.tolist()]
+        keys: Sequence[object] = (
+            values if salt is None else list(zip(values, salt[chosen].tolist(), strict=True))
+        )
+        index: dict[object, int] = dict.fromkeys(keys, 0)
+        for position, key in enumerate(index):
+            index[key] = position
+        entry_of = np.fromiter(map(index.__getitem__, keys), np.int64, count=len(keys))
+        ids_per_entry: list[list[int]] = []
+        for key in index:
+            value, salt_index = (cast(str, key), 0) if salt is None else cast(tuple[str, int], key)
+            ids_per_entry.append(
+                self._ids(slot, encoding, value, self._salt_names[salt_index]) if value else []
+            )
+        lengths = np.fromiter((len(x) for x in ids_per_entry), np.int64, len(ids_per_entry))
+        flat_ids = np.fromiter((i for x in ids_per_entry for i in x), np.int64, int(lengths.sum()))
+        starts = np.cumsum(lengths) - lengths
+        per_row = lengths[entry_of]
+        total = int(per_row.sum())
+        within = np.arange(total) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        ids = flat_ids[np.repeat(starts[entry_of], per_row) + within]
+        return np.repeat(chosen, per_row), ids
 
     def _table(self) -> npt.NDArray[np.int64]:
         """Token positions as one matrix, rows padded with -1 to the widest token; extended
         only by the tokens new since the last batch, hashed together: one HMAC-SHA256 per
-        token (``hmac.digest``, the one-shot C path; a second block only for a field with
-        more than 16 bits per token), the 16-bit words read with one NumPy view, exactly as
+        token (from the key's padded states, ``hmac_sha256``; a second block only for a field
+        with more than 16 bits per token), the 16-bit words read with one NumPy view, exactly as
         ``token_positions`` reads them."""
         pending, self._pending = self._pending, []
         if not pending:
             return self._table_rows
         width = max(f.hashes for f in self.schema.fields)
         blocks = (width + 15) // 16
-        keys = self._keys
+        suffixes = [bytes([block]) for block in range(blocks)]
+        states = self._hmac_states
         digests = b"".join(
-            hmac.digest(keys[slot], token.encode() + bytes([block]), "sha256")
-            for slot, token in pending
-            for block in range(blocks)
+            [
+                hmac_sha256(*states[slot], token.encode() + suffix)
+                for slot, token in pending
+                for suffix in suffixes
+            ]
         )
         words = np.frombuffer(digests, dtype="<u2").reshape(len(pending), blocks * 16)
         grown = (words[:, :width].astype(np.int64)) % self.schema.length
@@ -440,12 +522,80 @@ class ClkEncoder:
         return pack(bits)
 
 
-def _salts(raw: object) -> dict[str, str]:
-    day = raw if isinstance(raw, date) else _birth_date(None if raw is None else str(raw))
-    if day is None:
-        return {}
-    first, second = sorted((day.month, day.day))
-    return {"birth_year": f"y{day.year}", "birth_month_day": f"md{first}-{second}"}
+_HANGUL_MODES = {"hangul_name": 0, "hangul_surname": 1, "hangul_given_name": 2}
+# The compiled tokenizers' code spaces and the bare token of each code.
+_SPACES: dict[str, tuple[int, list[str]]] = {
+    **dict.fromkeys(_HANGUL_MODES, (kernels.HANGUL_SPACE, kernels.HANGUL_TOKENS)),
+    "latin_name": (kernels.LATIN_SPACE, kernels.LATIN_TOKENS),
+    "phone": (kernels.DIGIT_SPACE, kernels.DIGIT_TOKENS),
+    "date": (kernels.DIGIT_SPACE, kernels.DIGIT_TOKENS),
+}
+# (record of each token, token code, records left to the Python tokenizers)
+_Tokens = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]
+
+
+def _tokenize(tokenizer: str, values: _Column, dates: npt.NDArray[np.int64] | None) -> _Tokens:
+    """One column's token codes from its compiled tokenizer (run on the kernel thread)."""
+    if tokenizer in _HANGUL_MODES:
+        return kernels.hangul_tokens(
+            values.buf, values.starts, _HANGUL_MODES[tokenizer],
+            kernels.INITIAL_CODES, kernels.MEDIAL_CODES, kernels.FINAL_CODES,
+            kernels.Y_MEDIALS, hangul._RIEUL, hangul._NIEUN, hangul._IEUNG,
+        )  # fmt: skip
+    if tokenizer == "latin_name":
+        return kernels.latin_tokens(
+            values.buf, values.starts,
+            kernels.SURNAME_KEYS, kernels.SURNAME_VALUES, kernels.SURNAME_LENGTHS,
+        )  # fmt: skip
+    if tokenizer == "phone":
+        return kernels.phone_tokens(values.buf, values.starts)
+    if dates is None:  # pragma: no cover (dates are parsed for every date field)
+        raise ValueError("a date field without its parsed dates")
+    rows, codes = kernels.date_tokens(dates)
+    return rows, codes, np.zeros(len(values.texts), dtype=np.bool_)
+
+
+def as_text(raw: object) -> str:
+    """The text a field's value is tokenized from: ``""`` for None, a date (or a datetime) as
+    its calendar day ``YYYY-MM-DD``, anything else as ``str``."""
+    if raw is None:
+        return ""
+    if isinstance(raw, date):
+        return f"{raw.year:04d}-{raw.month:02d}-{raw.day:02d}"
+    return str(raw)
+
+
+@dataclass
+class _Column:
+    """One field of a batch: each value's text, and all of them as one array of code points
+    (``buf``) with each value's slice ``starts[i]:starts[i + 1]``."""
+
+    texts: list[str]
+    buf: npt.NDArray[np.uint32]
+    starts: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, raw: list[object]) -> _Column:
+        try:
+            joined = "".join(raw)  # type: ignore[arg-type]
+            texts: list[str] = raw  # type: ignore[assignment]
+        except TypeError:
+            texts = [as_text(value) for value in raw]
+            joined = "".join(texts)
+        starts = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)), out=starts[1:])
+        buf = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return cls(texts, buf, starts)
+
+    def dates(self) -> npt.NDArray[np.int64]:
+        """``normalise.birth_date`` of each value as (year, month, day), year 0 for none."""
+        this_year = date.today().year  # noqa: DTZ011 (a calendar day, no instant)
+        out, fallback = kernels.parse_dates(self.buf, self.starts, this_year % 100)
+        for i in np.flatnonzero(fallback).tolist():
+            day = _birth_date(self.texts[i])
+            if day is not None:
+                out[i] = (day.year, day.month, day.day)
+        return out  # type: ignore[no-any-return]
 
 
 def pack(bits: npt.NDArray[np.bool_]) -> Packed:

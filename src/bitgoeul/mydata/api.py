@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, UploadFile, status
 from pydantic import BaseModel, Field, ValidationError
 
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.errors import AccessDenied, ValidationFailed
 from bitgoeul.governance.queries import require_signed_in
 from bitgoeul.messages import msg

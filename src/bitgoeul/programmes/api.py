@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep
 from bitgoeul.programmes import actions, queries
 from bitgoeul.programmes.models import ApplicationStatus
 from bitgoeul.programmes.schemas import (

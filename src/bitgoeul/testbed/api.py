@@ -14,9 +14,9 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.compute.api import save_bundle
 from bitgoeul.compute.executors import Executor
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.messages import (
     SOURCE_LANGUAGE,

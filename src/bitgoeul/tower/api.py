@@ -18,7 +18,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, client_address
+from bitgoeul.accounts.deps import (
+    CsrfChecked,
+    CurrentActor,
+    SessionDep,
+    SettingsDep,
+    client_address,
+)
 from bitgoeul.errors import AccessDenied, NotAuthenticated
 from bitgoeul.messages import msg
 from bitgoeul.tower import actions, indicators, queries

@@ -12,9 +12,7 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.accounts.models import Role
-from bitgoeul.catalog import queries as catalog_queries
-from bitgoeul.deps import (
+from bitgoeul.accounts.deps import (
     SESSION_COOKIE,
     CsrfChecked,
     CurrentActor,
@@ -23,6 +21,8 @@ from bitgoeul.deps import (
     SignedInActor,
     client_address,
 )
+from bitgoeul.accounts.models import Role
+from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.errors import (
     AccessDenied,
     NotAuthenticated,

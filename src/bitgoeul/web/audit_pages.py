@@ -23,10 +23,11 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bitgoeul.accounts import queries as account_queries
+from bitgoeul.accounts.deps import SessionDep, SignedInActor
 from bitgoeul.accounts.models import Role, User
 from bitgoeul.audit import queries as audit_queries
 from bitgoeul.audit.models import AuditEvent
-from bitgoeul.deps import SessionDep, SignedInActor
 from bitgoeul.engine.locked import formula_safe_text
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.governance.models import Project
@@ -162,7 +163,7 @@ def _events(
     def moment(day: date | None) -> datetime | None:
         return datetime.combine(day, time.min, tzinfo=UTC) if day else None
 
-    return audit_queries.list_events(
+    return account_queries.list_audit_events(
         session,
         actor=actor,
         dataset=filters.dataset or None,

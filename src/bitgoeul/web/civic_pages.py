@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.accounts.models import Organization, OrganizationKind
 from bitgoeul.civic import actions, queries
 from bitgoeul.civic.api import read_problem_form
@@ -33,7 +34,6 @@ from bitgoeul.civic.schemas import (
 )
 from bitgoeul.civic.states import ProblemState
 from bitgoeul.config import Settings
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.errors import BitgoeulError
 from bitgoeul.messages import joined, validation_problems
 from bitgoeul.testbed import scoring

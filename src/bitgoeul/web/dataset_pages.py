@@ -19,17 +19,17 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.catalog import actions as catalog_actions
-from bitgoeul.catalog import queries as catalog_queries
-from bitgoeul.catalog.models import AccessLevel, Dataset
-from bitgoeul.catalog.schemas import AppliedObligations, UpdateFrequency
-from bitgoeul.deps import (
+from bitgoeul.accounts.deps import (
     CsrfChecked,
     CurrentActor,
     SessionDep,
     SettingsDep,
     StoreDep,
 )
+from bitgoeul.catalog import actions as catalog_actions
+from bitgoeul.catalog import queries as catalog_queries
+from bitgoeul.catalog.models import AccessLevel, Dataset
+from bitgoeul.catalog.schemas import AppliedObligations, UpdateFrequency
 from bitgoeul.governance import actions as governance_actions
 from bitgoeul.governance import queries as governance_queries
 from bitgoeul.governance.decision import DataAction, decide

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bitgoeul.deps import CurrentActor
+from bitgoeul.accounts.deps import CurrentActor
 from bitgoeul.web.views import page
 
 router = APIRouter(include_in_schema=False)

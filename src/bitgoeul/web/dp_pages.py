@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.dp import actions, queries
 from bitgoeul.dp.schemas import (
     Balance,

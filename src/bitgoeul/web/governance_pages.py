@@ -20,10 +20,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor
 from bitgoeul.accounts.models import Role
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.models import AccessLevel, Dataset
-from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor
 from bitgoeul.errors import (
     AccessDenied,
     BitgoeulError,

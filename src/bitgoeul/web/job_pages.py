@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from bitgoeul import messages
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor, StoreDep
 from bitgoeul.accounts.models import Organization, Role
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.references import reference_slug
@@ -41,7 +42,6 @@ from bitgoeul.compute.executors import Executor
 from bitgoeul.compute.models import FINISHED, Job, ReleaseStatus, ReviewVerdict
 from bitgoeul.compute.schemas import JobSpec
 from bitgoeul.config import Settings
-from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor, StoreDep
 from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound, ValidationFailed
 from bitgoeul.governance import queries as governance_queries
 from bitgoeul.messages import msg

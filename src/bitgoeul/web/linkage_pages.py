@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from bitgoeul.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor, StoreDep
+from bitgoeul.accounts.deps import CsrfChecked, SessionDep, SettingsDep, SignedInActor, StoreDep
 from bitgoeul.errors import ValidationFailed
 from bitgoeul.linkage import actions, queries
 from bitgoeul.linkage.schemas import LinkageReviewLabel

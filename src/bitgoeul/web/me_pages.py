@@ -13,8 +13,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from bitgoeul.accounts import queries as account_queries
+from bitgoeul.accounts.deps import SessionDep, SignedInActor
 from bitgoeul.accounts.models import Role
-from bitgoeul.deps import SessionDep, SignedInActor
 from bitgoeul.governance import notifications
 from bitgoeul.governance import queries as governance_queries
 from bitgoeul.mydata import queries as mydata_queries

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.errors import BitgoeulError
 from bitgoeul.governance.models import Purpose
 from bitgoeul.messages import joined, validation_problems

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from bitgoeul.deps import CsrfChecked, SessionDep, SignedInActor
+from bitgoeul.accounts.deps import CsrfChecked, SessionDep, SignedInActor
 from bitgoeul.governance import actions as governance_actions
 from bitgoeul.governance import notifications as notification_queries
 from bitgoeul.web.i18n import request_language

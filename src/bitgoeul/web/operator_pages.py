@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.deps import CsrfChecked, SessionDep, SignedInActor
 from bitgoeul.accounts.models import Organization, OrganizationKind, Role
-from bitgoeul.deps import CsrfChecked, SessionDep, SignedInActor
 from bitgoeul.errors import Conflict, NotFound, ValidationFailed
 from bitgoeul.messages import msg
 from bitgoeul.tower import queries as tower

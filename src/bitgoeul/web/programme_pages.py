@@ -15,8 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.accounts.models import Organization, OrganizationKind
-from bitgoeul.deps import (
+from bitgoeul.accounts.deps import (
     CsrfChecked,
     CurrentActor,
     SessionDep,
@@ -24,6 +23,7 @@ from bitgoeul.deps import (
     SignedInActor,
     StoreDep,
 )
+from bitgoeul.accounts.models import Organization, OrganizationKind
 from bitgoeul.errors import BitgoeulError, ValidationFailed
 from bitgoeul.messages import msg, validation_problems
 from bitgoeul.programmes import actions, queries

@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.catalog import queries as catalog_queries
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.dp import queries as dp_queries
 from bitgoeul.errors import BitgoeulError, NotFound
 from bitgoeul.governance import queries as governance_queries

@@ -20,12 +20,7 @@ from sqlalchemy.orm import Session
 
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.catalog import actions as catalog_actions
-from bitgoeul.catalog import queries as catalog_queries
-from bitgoeul.catalog.licences import LICENCE_IDS, LICENCES
-from bitgoeul.catalog.models import AccessLevel, Dataset, IngestRun, IngestStatus, Sector
-from bitgoeul.catalog.schemas import DatasetCreate, DatasetUpdate, UpdateFrequency
-from bitgoeul.deps import (
+from bitgoeul.accounts.deps import (
     CsrfChecked,
     CurrentActor,
     SessionDep,
@@ -33,6 +28,11 @@ from bitgoeul.deps import (
     SignedInActor,
     StoreDep,
 )
+from bitgoeul.catalog import actions as catalog_actions
+from bitgoeul.catalog import queries as catalog_queries
+from bitgoeul.catalog.licences import LICENCE_IDS, LICENCES
+from bitgoeul.catalog.models import AccessLevel, Dataset, IngestRun, IngestStatus, Sector
+from bitgoeul.catalog.schemas import DatasetCreate, DatasetUpdate, UpdateFrequency
 from bitgoeul.errors import (
     AccessDenied,
     Conflict,

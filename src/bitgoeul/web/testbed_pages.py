@@ -23,13 +23,13 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.catalog import queries as catalog_queries
 from bitgoeul.catalog.references import parse_reference
 from bitgoeul.compute.api import save_bundle
 from bitgoeul.compute.executors import Executor
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep, StoreDep
 from bitgoeul.errors import BitgoeulError, NotAuthenticated, NotFound, ValidationFailed
 from bitgoeul.messages import msg
 from bitgoeul.storage.base import ObjectStore

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.deps import CsrfChecked, CurrentActor, SessionDep, SignedInActor
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SignedInActor
 from bitgoeul.tower import actions, indicators, queries
 from bitgoeul.tower.indicators import Indicator
 from bitgoeul.web.tower_charts import LineChart, line_chart

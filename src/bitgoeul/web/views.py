@@ -21,15 +21,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from bitgoeul import __version__
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.actor import ANONYMOUS, Actor
-from bitgoeul.accounts.models import Role
-from bitgoeul.catalog import queries as catalog_queries
-from bitgoeul.catalog.models import AccessLevel, Dataset, Sector
-from bitgoeul.catalog.schemas import DatasetKind
-from bitgoeul.deps import (
+from bitgoeul.accounts.deps import (
     SESSION_COOKIE,
     CurrentActor,
     SessionDep,
 )
+from bitgoeul.accounts.models import Role
+from bitgoeul.catalog import queries as catalog_queries
+from bitgoeul.catalog.models import AccessLevel, Dataset, Sector
+from bitgoeul.catalog.schemas import DatasetKind
 from bitgoeul.errors import (
     AccessDenied,
     NotAuthenticated,

@@ -4,8 +4,8 @@ jobs (``academy_lab_jobs``).
 
 Existing labs are task labs, exactly what they were.
 
-Revision ID: 0023_academy_job_labs
-Revises: 0022_dp_delta
+Revision ID: 0024_academy_job_labs
+Revises: 0023_donor_copies
 Create Date: 2026-12-05 23:00:00.000000
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import bitgoeul.db.base
 
-revision: str = "0023_academy_job_labs"
-down_revision: str | None = "0022_dp_delta"
+revision: str = "0024_academy_job_labs"
+down_revision: str | None = "0023_donor_copies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
