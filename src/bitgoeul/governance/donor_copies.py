@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bitgoeul.audit.actions import record_event
-from bitgoeul.catalog.models import DatasetVersion
+from bitgoeul.datasets.models import DatasetVersion
 from bitgoeul.engine import locked as engine
 from bitgoeul.governance.models import DonorCopy, GovernanceAudit
 from bitgoeul.privacy import views

@@ -34,7 +34,7 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role, User
 from bitgoeul.audit.actions import record_event
 from bitgoeul.audit.models import AuditAction
-from bitgoeul.catalog.models import Dataset, DatasetVersion
+from bitgoeul.datasets.models import Dataset, DatasetVersion
 from bitgoeul.engine import locked as engine
 from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound
 from bitgoeul.governance import donor_copies, notifications

@@ -15,7 +15,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bitgoeul.audit.models import AuditAction
-from bitgoeul.catalog.models import Dataset
+from bitgoeul.datasets.models import Dataset
 from bitgoeul.db.base import Base, str_enum, utcnow
 
 
