@@ -1,5 +1,5 @@
 """Consent events are append-only in the database itself (revision
-0024_consent_events_append_only): raw SQL cannot change or delete one, on SQLite and on
+0025_consent_events_append_only): raw SQL cannot change or delete one, on SQLite and on
 PostgreSQL (``BITGOEUL_TEST_DATABASE_URL``)."""
 
 from __future__ import annotations

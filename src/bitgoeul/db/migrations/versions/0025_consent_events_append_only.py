@@ -6,8 +6,8 @@ changed).  A DELETE is always refused, so a consent, and an account, with consen
 cannot be deleted: the history a receipt was signed over outlives them.  ``TRUNCATE`` (the test
 suite's reset on PostgreSQL) fires no row trigger.
 
-Revision ID: 0024_consent_events_append_only
-Revises: 0023_donor_copies
+Revision ID: 0025_consent_events_append_only
+Revises: 0024_academy_job_labs
 Create Date: 2026-12-05 23:10:00.000000
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0024_consent_events_append_only"
-down_revision: str | None = "0023_donor_copies"
+revision: str = "0025_consent_events_append_only"
+down_revision: str | None = "0024_academy_job_labs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
