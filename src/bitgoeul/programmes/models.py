@@ -164,7 +164,9 @@ class Lab(Base):
     slug: Mapped[str] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(300))
     title_ko: Mapped[str] = mapped_column(String(300), default="")
-    kind: Mapped[LabKind] = mapped_column(_enum(LabKind, "academy_lab_kind"), default=LabKind.task)
+    kind: Mapped[LabKind] = mapped_column(
+        str_enum(LabKind, "academy_lab_kind", length=20), default=LabKind.task
+    )
     task_id: Mapped[int | None] = mapped_column(
         ForeignKey("testbed_tasks.id", ondelete="RESTRICT"), default=None
     )
@@ -174,7 +176,7 @@ class Lab(Base):
         ForeignKey("datasets.id", ondelete="RESTRICT"), default=None
     )
     aggregate: Mapped[LabAggregate | None] = mapped_column(
-        _enum(LabAggregate, "academy_lab_aggregate"), default=None
+        str_enum(LabAggregate, "academy_lab_aggregate", length=20), default=None
     )
     column: Mapped[str] = mapped_column(String(200), default="")
     tolerance: Mapped[float] = mapped_column(default=0.0)
@@ -234,7 +236,9 @@ class LabJob(Base):
     )
     lab_id: Mapped[int] = mapped_column(ForeignKey("academy_labs.id", ondelete="CASCADE"))
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
-    status: Mapped[LabJobStatus] = mapped_column(_enum(LabJobStatus, "academy_lab_job_status"))
+    status: Mapped[LabJobStatus] = mapped_column(
+        str_enum(LabJobStatus, "academy_lab_job_status", length=20)
+    )
     answer: Mapped[float | None] = mapped_column(default=None)
     # What the platform computed (operators see it; trainees never do).
     expected: Mapped[float | None] = mapped_column(default=None)
