@@ -9,8 +9,17 @@ Two state machines, both written out in :mod:`bitgoeul.programmes.states` and ch
 * an ``Enrolment`` is ``enrolled`` until every lab of the course is passed (``completed``, the
   record the trainee indicator counts) or it is ``withdrawn``.
 
-A ``Lab`` is a hands-on exercise on a testbed task of the demo data: the trainee's best public
-score on the task is compared with the lab's pass mark (``LabResult``); nobody types a grade.
+A ``Lab`` is a hands-on exercise on the demo data, of one of two kinds (``LabKind``):
+
+* a **task** lab: the trainee's best public score on a testbed task is compared with the lab's
+  pass mark;
+* a **job** lab: the trainee runs a compute job (submitted like any job: through the door,
+  metered) on the lab's open dataset; the job writes its answer to ``answer.json`` and, when it
+  ends, the platform compares it with the value it computes itself from the dataset version the
+  job used (the lab's grading rule: an aggregate of a column, within a tolerance).  The expected
+  value is never shown to trainees.  Each such job is a ``LabJob``.
+
+Either way the grade is a ``LabResult``; nobody types a grade.
 """
 
 from __future__ import annotations
@@ -19,11 +28,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bitgoeul.audit.models import AuditAction
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.db.base import Base, str_enum, utcnow
 
 HOURS = Numeric(14, 6)
 
@@ -40,8 +49,31 @@ class ProgrammesAudit(AuditAction):
     lab_added = "academy.lab_added"
     enrolled = "academy.enrolled"
     lab_graded = "academy.lab_graded"
+    lab_job_attached = "academy.lab_job_attached"
     course_completed = "academy.course_completed"
     enrolment_withdrawn = "academy.enrolment_withdrawn"
+
+
+class LabKind(StrEnum):
+    task = "task"
+    job = "job"
+
+
+class LabAggregate(StrEnum):
+    """What a job lab's expected answer is, computed on the platform from the dataset."""
+
+    row_count = "row_count"
+    sum = "sum"
+    mean = "mean"
+    min = "min"
+    max = "max"
+    distinct_count = "distinct_count"
+
+
+class LabJobStatus(StrEnum):
+    waiting = "waiting"  # the job has not ended yet
+    passed = "passed"
+    failed = "failed"  # the job failed, wrote no answer, or a wrong one
 
 
 class ApplicationStatus(StrEnum):
@@ -55,17 +87,6 @@ class EnrolmentStatus(StrEnum):
     enrolled = "enrolled"
     completed = "completed"
     withdrawn = "withdrawn"
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=20,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class SupportApplication(Base):
@@ -88,7 +109,7 @@ class SupportApplication(Base):
     data_access_help: Mapped[bool] = mapped_column(default=False)
     testbed_sponsorship: Mapped[bool] = mapped_column(default=False)
     status: Mapped[ApplicationStatus] = mapped_column(
-        _enum(ApplicationStatus, "programme_application_status")
+        str_enum(ApplicationStatus, "programme_application_status", length=20)
     )
     granted_cpu_hours: Mapped[Decimal] = mapped_column(HOURS, default=Decimal(0))
     granted_gpu_hours: Mapped[Decimal] = mapped_column(HOURS, default=Decimal(0))
@@ -129,8 +150,9 @@ class Cohort(Base):
 
 
 class Lab(Base):
-    """A hands-on lab: a testbed task, passed at ``pass_mark`` (in the task's metric's
-    direction)."""
+    """A hands-on lab: a testbed task passed at ``pass_mark`` (in the task's metric's
+    direction), or a job on ``dataset_id`` whose answer must equal ``aggregate`` of ``column``
+    within ``tolerance``."""
 
     __tablename__ = "academy_labs"
     __table_args__ = (UniqueConstraint("course_id", "slug", name="uq_academy_labs_slug"),)
@@ -142,8 +164,22 @@ class Lab(Base):
     slug: Mapped[str] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(300))
     title_ko: Mapped[str] = mapped_column(String(300), default="")
-    task_id: Mapped[int] = mapped_column(ForeignKey("testbed_tasks.id", ondelete="RESTRICT"))
-    pass_mark: Mapped[float]
+    kind: Mapped[LabKind] = mapped_column(
+        str_enum(LabKind, "academy_lab_kind", length=20), default=LabKind.task
+    )
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("testbed_tasks.id", ondelete="RESTRICT"), default=None
+    )
+    pass_mark: Mapped[float] = mapped_column(default=0.0)
+    # A job lab's grading rule.
+    dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="RESTRICT"), default=None
+    )
+    aggregate: Mapped[LabAggregate | None] = mapped_column(
+        str_enum(LabAggregate, "academy_lab_aggregate", length=20), default=None
+    )
+    column: Mapped[str] = mapped_column(String(200), default="")
+    tolerance: Mapped[float] = mapped_column(default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -160,7 +196,7 @@ class Enrolment(Base):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[EnrolmentStatus] = mapped_column(
-        _enum(EnrolmentStatus, "academy_enrolment_status")
+        str_enum(EnrolmentStatus, "academy_enrolment_status", length=20)
     )
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -180,6 +216,32 @@ class LabResult(Base):
     submission_id: Mapped[int | None] = mapped_column(
         ForeignKey("testbed_submissions.id", ondelete="SET NULL")
     )
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), default=None
+    )
     score: Mapped[float | None] = mapped_column(default=None)
     passed: Mapped[bool] = mapped_column(default=False)
     graded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LabJob(Base):
+    """A trainee's compute job attached to a job lab, and how it was graded."""
+
+    __tablename__ = "academy_lab_jobs"
+    __table_args__ = (Index("ix_academy_lab_jobs_enrolment_lab", "enrolment_id", "lab_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("academy_enrolments.id", ondelete="CASCADE")
+    )
+    lab_id: Mapped[int] = mapped_column(ForeignKey("academy_labs.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[LabJobStatus] = mapped_column(
+        str_enum(LabJobStatus, "academy_lab_job_status", length=20)
+    )
+    answer: Mapped[float | None] = mapped_column(default=None)
+    # What the platform computed (operators see it; trainees never do).
+    expected: Mapped[float | None] = mapped_column(default=None)
+    problem: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    graded_at: Mapped[datetime | None] = mapped_column(default=None)
