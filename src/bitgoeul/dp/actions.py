@@ -71,6 +71,7 @@ from bitgoeul.dp.schemas import (
 )
 from bitgoeul.engine import locked as engine
 from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
+from bitgoeul.governance import donor_copies
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import Door, Passage, Request
 from bitgoeul.governance.models import GovernanceAudit
@@ -488,13 +489,23 @@ def _measurement_sha256(plan: Plan, request: dict[str, Any], version: DatasetVer
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _view_sha256(passage: Passage, view: engine.View) -> str:
+    """What a kept count or bounded copy was made from: the view's SQL and, for donated data,
+    which donors' rows its source holds (a pool's view reads the door's consent-filtered copy,
+    so its SQL no longer names them: without this a copy made before a withdrawal would be
+    reused after it)."""
+    donors = passage.decision.obligations.donor_filter
+    which = f"\n-- donors {donor_copies.filter_sha256(donors)}" if donors is not None else ""
+    return hashlib.sha256((view.select_sql + which).encode()).hexdigest()
+
+
 def _person_rows(
     session: Session, passage: Passage, plan: Plan, view: engine.View
 ) -> aggregates.PersonRows:
     """The most rows one person has in this view of this version, and whether persons' hashes
     are distinct: counted once and kept (versions never change), so later releases know
     whether bounding would drop anything, and how to partition its window."""
-    view_sha256 = hashlib.sha256(view.select_sql.encode()).hexdigest()
+    view_sha256 = _view_sha256(passage, view)
     found = session.execute(
         select(DpPersonRows.max_rows, DpPersonRows.person_hash_unique).where(
             DpPersonRows.version_id == passage.version.id,
@@ -534,7 +545,7 @@ def _bounded_copy(
     """The view's rows at most m per person, written once per version, view and limit (the
     first release that must drop rows pays for the per-person window; later ones read the
     copy)."""
-    view_sha256 = hashlib.sha256(view.select_sql.encode()).hexdigest()
+    view_sha256 = _view_sha256(passage, view)
     partition_column = plan.partition_column or ""
     query = select(DpBoundedCopy).where(
         DpBoundedCopy.version_id == passage.version.id,
