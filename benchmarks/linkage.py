@@ -169,7 +169,7 @@ def main() -> None:
     i, j = similarity.candidate_pairs(left_blocks, right_blocks)
     completeness, reduction = similarity.blocking_quality(i, j, data.truth, n, n)
     scores = similarity.dice_pairs(left_clk, right_clk, i, j)
-    keep = scores >= clk.DEFAULT_THRESHOLD
+    keep = similarity.reaches(scores, clk.DEFAULT_THRESHOLD)
     links = similarity.one_to_one(i[keep], j[keep], scores[keep])
     bloom_q = similarity.quality(links.as_set(), data.truth)
     threshold = clk.DEFAULT_THRESHOLD

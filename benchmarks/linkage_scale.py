@@ -64,7 +64,7 @@ def main() -> None:
         f"blocking + Dice as formed ({scored.candidates:,} candidates, {rate:,.1f} M/s; "
         f"{len(scored.left):,} kept ≥ {floor:.1f}; largest chunk {scored.largest_chunk:,})"
     )
-    keep = scored.score >= clk.DEFAULT_THRESHOLD
+    keep = similarity.reaches(scored.score, clk.DEFAULT_THRESHOLD)
     links = similarity.one_to_one(scored.left[keep], scored.right[keep], scored.score[keep])
     stage("one-to-one")
     quality = similarity.quality(links.as_set(), data.truth)

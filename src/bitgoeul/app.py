@@ -20,6 +20,7 @@ from bitgoeul.config import Settings
 from bitgoeul.db import make_engine, make_sessionmaker, upgrade
 from bitgoeul.errors import BitgoeulError, RateLimited
 from bitgoeul.messages import joined, msg, pydantic_problem, translate_tree
+from bitgoeul.programmes.actions import academy_grader
 from bitgoeul.storage import make_store
 from bitgoeul.storage.adopt import adopt_data_dir_files
 from bitgoeul.storage.base import ObjectStore
@@ -33,14 +34,14 @@ WEB_DIR = Path(__file__).parent / "web"
 def make_job_runner(
     settings: Settings, sessions: sessionmaker[Session], store: ObjectStore, executor: Executor
 ) -> JobRunner:
-    """A worker's job runner, with the testbed's scorer as a finish hook (``bitgoeul worker``,
-    and the app's own runner for tests and ``--wait``)."""
+    """A worker's job runner, with the testbed's scorer and the academy's lab grader as finish
+    hooks (``bitgoeul worker``, and the app's own runner for tests and ``--wait``)."""
     return JobRunner(
         settings,
         sessions,
         store,
         executor,
-        finish_hooks=[testbed_scorer(settings, store)],
+        finish_hooks=[testbed_scorer(settings, store), academy_grader(settings, store)],
         test_set_context=testbed_context,
     )
 

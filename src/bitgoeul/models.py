@@ -2,7 +2,7 @@
 
 from bitgoeul.accounts.models import ApiToken, LoginFailure, Organization, User, WebSession
 from bitgoeul.audit.models import AuditEvent
-from bitgoeul.catalog.models import Dataset, DatasetVersion, IngestRun
+from bitgoeul.catalog.models import IngestRun
 from bitgoeul.civic.models import (
     CivicChallenge,
     CivicFollow,
@@ -20,6 +20,7 @@ from bitgoeul.compute.models import (
     OutputRelease,
     ReleaseDecision,
 )
+from bitgoeul.datasets.models import Dataset, DatasetVersion
 from bitgoeul.dp.models import DpBoundedCopy, DpBudget, DpPersonRows, DpProfile, DpRelease
 from bitgoeul.governance.models import (
     AccessRequest,

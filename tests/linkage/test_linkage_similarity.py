@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from fractions import Fraction
 
 import numpy as np
 from hypothesis import given, settings
@@ -57,6 +58,65 @@ def test_all_pairs_above_a_threshold_are_found_and_no_other(
         zip(*map(np.ndarray.tolist, np.nonzero(everything >= threshold)), strict=True)
     )  # every pair, ordered by left then right
     assert np.allclose(scores, everything[i, j], atol=1e-6)
+
+
+def with_bits(count: int, first: int = 0, words: int = 16) -> np.ndarray:
+    """One packed encoding with bits first .. first + count - 1 set."""
+    bits = np.zeros(words * 64, dtype=bool)
+    bits[first : first + count] = True
+    return np.packbits(bits, bitorder="little").view("<u8").astype(np.uint64)
+
+
+@settings(deadline=None)
+@given(st.sampled_from(["popcount", "blas"]))
+def test_a_pair_exactly_at_the_threshold_is_kept(engine: str) -> None:
+    # 140 shared bits of 200 and 200: Dice 280/400 = 0.7 exactly, whose float32 (0.69999999)
+    # is below the double 0.7; the pair anonlink found and a float comparison dropped.
+    left = np.stack([with_bits(200)])
+    right = np.stack([with_bits(200, first=60), with_bits(200, first=61)])
+    assert reference_dice(left[0], right[0]) == 0.7
+    i, j, _ = similarity.pairs_above(left, right, 0.7, engine=engine)  # type: ignore[arg-type]
+    assert (i.tolist(), j.tolist()) == ([0], [0])  # 139/200 (0.695) is not
+    scores = similarity.dice_pairs(left, right, np.array([0, 0]), np.array([0, 1]))
+    assert similarity.reaches(scores, 0.7).tolist() == [True, False]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 300), st.integers(0, 300), st.integers(0, 300)),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from([0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0]),
+    st.sampled_from(["popcount", "blas"]),
+)
+def test_the_threshold_is_decided_as_exact_fractions(
+    shapes: list[tuple[int, int, int]], threshold: float, engine: str
+) -> None:
+    # Pairs of (shared, only left, only right) bits, many of them at a threshold exactly.
+    left = np.stack([with_bits(both + only_a) for both, only_a, _ in shapes])
+    right = np.stack([with_bits(both) | with_bits(b, first=both + a) for both, a, b in shapes])
+    expected = set()
+    for x in range(len(shapes)):
+        for y in range(len(shapes)):
+            both = sum(
+                bin(int(p) & int(q)).count("1") for p, q in zip(left[x], right[y], strict=True)
+            )
+            total = sum(bin(int(p)).count("1") for p in left[x]) + sum(
+                bin(int(q)).count("1") for q in right[y]
+            )
+            if total and Fraction(2 * both, total) >= Fraction(str(threshold)):
+                expected.add((x, y))
+    i, j, _ = similarity.pairs_above(left, right, threshold, chunk=5, engine=engine)  # type: ignore[arg-type]
+    assert set(zip(i.tolist(), j.tolist(), strict=True)) == expected
+    every_i, every_j = (
+        np.repeat(np.arange(len(left)), len(right)),
+        np.tile(np.arange(len(right)), len(left)),
+    )
+    scores = similarity.dice_pairs(left, right, every_i, every_j)
+    kept = similarity.reaches(scores, threshold)
+    assert set(zip(every_i[kept].tolist(), every_j[kept].tolist(), strict=True)) == expected
 
 
 def test_a_record_like_very_many_others_is_not_cut_short() -> None:

@@ -120,3 +120,87 @@ def test_the_academy_is_open_to_everyone(client: TestClient, city: City, who: st
     assert client.get("/academy", headers=HTML).status_code == 200
     assert "아카데미" in client.get("/academy?lang=ko", headers=HTML).text
     assert client.get("/academy/courses/nope", headers=HTML).status_code == 404
+
+
+@pytest.fixture
+def job_lab_course(app: FastAPI, city: City) -> int:
+    """A course whose lab is a compute job on the (made open) meter data; the researcher is
+    enrolled.  The enrolment's id."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from bitgoeul.accounts.actor import Actor
+    from bitgoeul.accounts.models import User
+    from bitgoeul.catalog.models import AccessLevel, Dataset
+    from bitgoeul.db.base import utcnow
+    from bitgoeul.programmes import actions as programme_actions
+    from bitgoeul.programmes.schemas import CohortCreate, CourseCreate, LabCreate
+
+    with app.state.sessionmaker() as session:
+        dataset = session.scalars(select(Dataset).where(Dataset.slug == "household-electricity"))
+        dataset.one().access_level = AccessLevel.open
+        session.commit()
+        users = {u.username: u for u in session.scalars(select(User))}
+        operator = Actor.for_user(users["operator"], via="cli")
+        programme_actions.create_course(
+            session, actor=operator, data=CourseCreate(slug="meters", title="Meters hands-on")
+        )
+        today = utcnow().date()
+        cohort = programme_actions.add_cohort(
+            session,
+            actor=operator,
+            course_slug="meters",
+            data=CohortCreate(
+                name="Winter",
+                starts_on=today,
+                ends_on=today + timedelta(days=9),
+                capacity=5,
+            ),
+        )
+        programme_actions.add_lab(
+            session,
+            actor=operator,
+            course_slug="meters",
+            data=LabCreate.model_validate(
+                {
+                    "slug": "count-meters",
+                    "title": "Count the readings",
+                    "title_ko": "검침 건수 세기",
+                    "kind": "job",
+                    "dataset": "household-electricity",
+                    "aggregate": "row_count",
+                }
+            ),
+        )
+        enrolment = programme_actions.enrol(
+            session, actor=Actor.for_user(users["researcher"], via="cli"), cohort_id=cohort.id
+        )
+        return enrolment.id
+
+
+def test_a_job_lab_shows_its_rule_and_takes_a_job_number_in_both_languages(
+    client: TestClient, job_lab_course: int
+) -> None:
+    sign_in(client, "researcher")
+    page = client.get("/academy/courses/meters", headers=HTML)
+    assert page.status_code == 200
+    assert "answer: the number of rows" in page.text
+    assert 'id="attach-count-meters"' in page.text
+    korean = client.get("/academy/courses/meters?lang=ko", headers=HTML)
+    assert "답: 행의 수" in korean.text
+    csrf = csrf_token_in(page.text)
+    action = f"/academy/enrolments/{job_lab_course}/labs/count-meters/jobs"
+    typed = client.post(action, data={"csrf_token": csrf, "job": "abc"}, headers=HTML)
+    assert typed.status_code == 422
+    assert "Give the number of the job" in typed.text
+    missing = client.post(action, data={"csrf_token": csrf, "job": "999"}, headers=HTML)
+    assert missing.status_code == 404
+    assert "There is no job 999 of yours" in missing.text
+    graded = client.post(
+        f"/academy/enrolments/{job_lab_course}/labs/count-meters/grade",
+        data={"csrf_token": csrf},
+        headers=HTML,
+    )
+    assert graded.status_code == 422
+    assert "no finished job for lab" in graded.text

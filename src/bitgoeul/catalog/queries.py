@@ -39,6 +39,8 @@ from bitgoeul.catalog.schemas import (
     VersionSummary,
 )
 from bitgoeul.catalog.search_index import FTS_TABLE
+from bitgoeul.datasets.queries import get_dataset as get_dataset
+from bitgoeul.datasets.queries import latest_version as latest_version
 from bitgoeul.errors import NotFound
 from bitgoeul.governance.decision import DataAction, Obligations, decide
 from bitgoeul.ingest.report import restored as restored_report
@@ -52,37 +54,9 @@ SUMMARY_DESCRIPTION_CHARS = 300
 _BM25_WEIGHTS = (4.0, 1.0)
 
 
-def get_dataset(session: Session, slug: str, *, publisher: bool = True) -> Dataset:
-    """The dataset named ``slug``; with its publisher loaded unless ``publisher`` is False (a
-    door needs only the publisher's id, and saves the second query)."""
-    query = select(Dataset).where(Dataset.slug == slug)
-    if publisher:
-        query = query.options(selectinload(Dataset.publisher))
-    dataset = session.scalars(query).one_or_none()
-    if dataset is None:
-        raise NotFound(
-            msg(
-                "There is no dataset '{slug}'. Search the catalog for its current name.",
-                slug=slug,
-            )
-        )
-    return dataset
-
-
 def get_version(session: Session, slug: str, number: int | None = None) -> DatasetVersion:
     """A version by number, or the latest when ``number`` is None."""
     return version_of(session, get_dataset(session, slug), number)
-
-
-def latest_version(session: Session, dataset: Dataset) -> DatasetVersion | None:
-    """The dataset's newest version (the highest number), or None before the first upload.
-    Every "latest version" in the platform is this one; ``latest_versions`` is its batch form."""
-    return session.scalars(
-        select(DatasetVersion)
-        .where(DatasetVersion.dataset_id == dataset.id)
-        .order_by(DatasetVersion.number.desc())
-        .limit(1)
-    ).first()
 
 
 def version_of(session: Session, dataset: Dataset, number: int | None = None) -> DatasetVersion:

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role, User
 from bitgoeul.audit.actions import record_event
-from bitgoeul.catalog.models import AccessLevel, Dataset
-from bitgoeul.catalog.queries import get_dataset
+from bitgoeul.datasets.models import AccessLevel, Dataset
+from bitgoeul.datasets.queries import get_dataset
 from bitgoeul.db.base import utcnow
 from bitgoeul.errors import AccessDenied, Conflict, NotAuthenticated, NotFound, ValidationFailed
 from bitgoeul.governance import notifications, queries

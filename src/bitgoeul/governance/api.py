@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep
-from bitgoeul.catalog.queries import get_dataset
+from bitgoeul.datasets.queries import get_dataset
 from bitgoeul.governance import actions, odrl, queries
 from bitgoeul.governance import notifications as notifications_
 from bitgoeul.governance.models import AccessRequest, Project, RequestStatus

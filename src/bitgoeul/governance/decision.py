@@ -57,7 +57,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.catalog.models import AccessLevel, Dataset
+from bitgoeul.datasets.models import AccessLevel, Dataset
 from bitgoeul.engine.sql import quote_name, quote_text
 from bitgoeul.messages import msg
 from bitgoeul.privacy.obligations import (

@@ -22,7 +22,7 @@ publisher and tells every operator.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,14 +34,15 @@ from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Role, User
 from bitgoeul.audit.actions import record_event
 from bitgoeul.audit.models import AuditAction
-from bitgoeul.catalog.models import Dataset, DatasetVersion
+from bitgoeul.datasets.models import Dataset, DatasetVersion
 from bitgoeul.engine import locked as engine
 from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound
-from bitgoeul.governance import notifications
+from bitgoeul.governance import donor_copies, notifications
 from bitgoeul.governance.decision import DataAction, Decision, DecisionContext, decide
 from bitgoeul.governance.models import GovernanceAudit
 from bitgoeul.messages import Message, msg
 from bitgoeul.privacy import views
+from bitgoeul.privacy.obligations import Obligations
 from bitgoeul.privacy.pseudonyms import pseudonym_key
 from bitgoeul.storage.base import ObjectStore
 from bitgoeul.storage.integrity import IntegrityFailed, missing_file, verify_file
@@ -99,6 +100,8 @@ class Door:
         self.failure_detail = dict(failure_detail or {})
         self.decisions: list[dict[str, Any]] = []  # each decision's audit entry, as written
         self._unreadable: Passage | None = None
+        self._copies_written: set[str] = set()  # object keys of donor copies written here
+        self._copy_store: ObjectStore | None = None
 
     # --- deciding -----------------------------------------------------------------------------
 
@@ -176,6 +179,37 @@ class Door:
         holds the version's rows, so a changed one is refused and reported like the version."""
         return self._checked_file(store, passage, object_key, sha256, what)
 
+    def source(self, store: ObjectStore, passage: Passage) -> tuple[Path, Obligations]:
+        """The verified file a door reads an admitted version through, and the obligations
+        still to apply to it.  For donated data (a ``DonorFilter``) that is the version's
+        filtered copy for the decision's consent epoch and coverage (``donor_copies``), written
+        now from the verified version file when this is the first use since a consent change;
+        the donor filter is then already applied."""
+        obligations = passage.decision.obligations
+        donors = obligations.donor_filter
+        if donors is None:
+            return self.read_path(store, passage), obligations
+        copy = donor_copies.find(self.session, store, passage.version, donors)
+        if copy is None:
+            copy = donor_copies.write(
+                self.session,
+                store,
+                version=passage.version,
+                version_path=self.read_path(store, passage),
+                donors=donors,
+                actor_name=self.actor.username,
+            )
+            self._copies_written.add(copy.object_key)
+            self._copy_store = store
+        what = (
+            f"the consent-filtered copy of dataset '{passage.slug}' version "
+            f"{passage.version.number} (consent epoch {donors.epoch})"
+        )
+        path = self.read_derived(
+            store, passage, object_key=copy.object_key, sha256=copy.sha256, what=what
+        )
+        return path, replace(obligations, donor_filter=None)
+
     def _checked_file(
         self, store: ObjectStore, passage: Passage, object_key: str, expected: str, what: str
     ) -> Path:
@@ -204,7 +238,7 @@ class Door:
     ) -> tuple[engine.View, set[str]]:
         """The decision's view of an admitted version (``privacy.views``) over its verified
         file, for the locked engine; and the columns it leaves out."""
-        obligations = passage.decision.obligations
+        path, obligations = self.source(store, passage)
         key = (
             pseudonym_key(secret, obligations.pseudonym_scope or "platform")
             if obligations.pseudonymise_columns
@@ -212,7 +246,7 @@ class Door:
         )
         fields = views.schema_fields(passage.version.table_schema)
         select_sql, hidden = views.view_sql(fields, obligations, key=key, keep=keep)
-        return engine.View(name, self.read_path(store, passage), select_sql), hidden
+        return engine.View(name, path, select_sql), hidden
 
     def write(
         self,
@@ -244,6 +278,8 @@ class Door:
         if error is None or not isinstance(error, Exception):
             return
         self.session.rollback()
+        if self._copy_store is not None:  # copies written by this door whose rows rolled back
+            donor_copies.orphaned(self.session, self._copy_store, self._copies_written)
         outcome = "refused" if isinstance(error, BitgoeulError) else "failed"
         for entry in self.decisions:
             entry["detail"].update(self.failure_detail, door_outcome=outcome)

@@ -11,11 +11,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bitgoeul.audit.models import AuditAction
-from bitgoeul.catalog.models import Dataset
+from bitgoeul.datasets.models import Dataset
 from bitgoeul.db.base import Base, str_enum, utcnow
 
 
@@ -41,6 +41,7 @@ class GovernanceAudit(AuditAction):
     dataset_edit_metadata = "dataset.edit_metadata"
     dataset_publish_version = "dataset.publish_version"
     dataset_integrity_failed = "dataset.integrity_failed"
+    donor_copies_deleted = "dataset.donor_copies_deleted"
 
 
 class Purpose(StrEnum):
@@ -184,3 +185,26 @@ class Notification(Base):
     link: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+
+class DonorCopy(Base):
+    """A donated-data pool version's rows of the donors a consent coverage keeps (every column,
+    nothing else applied), written by the door at the first use under that coverage after a
+    consent change, so later uses read it without the donor join (``Door.source``).  Keyed by
+    the version, the pool's consent epoch, the tier and the coverage (``filter_sha256``: the
+    SHA-256 of the donor condition).  Secure data like its version: kept in the object store
+    under ``object_key`` and checked against ``sha256`` before every read; deleted (audited)
+    once a newer epoch's copy of the version is written, and with the version's file."""
+
+    __tablename__ = "donor_copies"
+    __table_args__ = (Index("ix_donor_copies_lookup", "version_id", "filter_sha256", "epoch"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
+    epoch: Mapped[int]
+    tier: Mapped[str] = mapped_column(String(32))
+    filter_sha256: Mapped[str] = mapped_column(String(64))
+    object_key: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

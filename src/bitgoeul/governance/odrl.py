@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bitgoeul.catalog.models import AccessLevel, Dataset
+from bitgoeul.datasets.models import AccessLevel, Dataset
 from bitgoeul.governance.decision import ColumnClass
 from bitgoeul.governance.models import Agreement, Project, Purpose
 

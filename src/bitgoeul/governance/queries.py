@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, Role, User
-from bitgoeul.catalog import queries as catalog_queries
-from bitgoeul.catalog.models import Dataset, DatasetVersion
+from bitgoeul.datasets import queries as dataset_queries
+from bitgoeul.datasets.models import Dataset, DatasetVersion
 from bitgoeul.errors import AccessDenied, NotAuthenticated, NotFound
 from bitgoeul.governance import odrl
 from bitgoeul.governance.decision import AgreementTerms, DecisionContext, DonationTerms
@@ -39,7 +39,7 @@ from bitgoeul.privacy import views
 
 def column_classes(session: Session, dataset: Dataset) -> dict[str, str]:
     """Column name → class, from the latest version's Table Schema ({} without a version)."""
-    version = catalog_queries.latest_version(session, dataset)
+    version = dataset_queries.latest_version(session, dataset)
     if version is None:
         return {}
     return views.column_classes(views.schema_fields(version.table_schema))

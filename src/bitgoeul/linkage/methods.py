@@ -100,7 +100,7 @@ def link_bloom(
         )  # fmt: skip
         i, j, scores = scored.left, scored.right, scored.score
         _write(workdir, f"candidates-{index}.npy", np.stack([i, j]))
-        keep = scores >= threshold
+        keep = similarity.reaches(scores, threshold)
         chosen = similarity.one_to_one(i[keep], j[keep], scores[keep])
         sample = review.draw_scored(
             i, j, scores, chosen.left, chosen.right,

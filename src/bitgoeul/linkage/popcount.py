@@ -4,8 +4,9 @@ The all-pairs search of ``similarity.pairs_above`` on a CPU: for every left enco
 left rows shared out over every core) and every right one, the 64-bit words of the two are
 ANDed and counted with the CPU's popcount, a loop the compiler vectorises (``vpopcntq`` on
 eight words at once where the CPU has AVX-512 VPOPCNTDQ), and the pair is kept when
-``2·|a ∧ b| ≥ t·|a| + t·|b|`` and its float32 Dice is at least ``t`` (as the other paths
-decide). Exact; no bound or sampling. A left encoding with
+``2·|a ∧ b| ≥ t·(|a| + |b|)``, decided in integers with ``t`` as the fraction its decimal
+form names (0.7 = 7/10: ``20·|a ∧ b| ≥ 7·(|a| + |b|)``), so a pair exactly at the threshold
+is kept. Exact; no bound or sampling. A left encoding with
 more than ``CAPACITY`` hits is reported for the caller to redo.
 
 Numba compiles the kernel on first use (a few seconds) and caches it beside this file when it
@@ -15,6 +16,7 @@ can write there.
 from __future__ import annotations
 
 import threading
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -49,7 +51,8 @@ def _kernel(
     right: Any,
     ones_left: Any,
     ones_right: Any,
-    threshold: float,
+    numerator: int,
+    denominator: int,
     out_j: Any,
     out_score: Any,
     counts: Any,
@@ -59,24 +62,19 @@ def _kernel(
     capacity = out_j.shape[1]
     for i in prange(n):
         a = left[i]
-        need_a = threshold * ones_left[i]
         found = 0
         for j in range(m):
             b = right[j]
             both = 0
             for k in range(words):  # vectorised: vpopcntq over the row's words
                 both += _popcount(a[k] & b[k])
-            # Dice ≥ t  ⇔  2·|a ∧ b| ≥ t·|a| + t·|b|, with slack for rounding; the pair is
-            # then decided on its float32 score, as every other path decides it.
-            if 2.0 * both + 1e-6 >= need_a + threshold * ones_right[j]:
-                total = ones_left[i] + ones_right[j]
-                if total > 0:
-                    score = np.float32(2.0 * both / total)
-                    if score >= threshold:
-                        if found < capacity:
-                            out_j[i, found] = j
-                            out_score[i, found] = score
-                        found += 1
+            # Dice ≥ p/q  ⇔  2·q·|a ∧ b| ≥ p·(|a| + |b|), in integers (no rounding).
+            total = ones_left[i] + ones_right[j]
+            if total > 0 and 2 * denominator * both >= numerator * total:
+                if found < capacity:
+                    out_j[i, found] = j
+                    out_score[i, found] = np.float32(2.0 * both / total)
+                found += 1
         counts[i] = found
 
 
@@ -116,6 +114,15 @@ def _ones(packed: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
     return ones
 
 
+def as_fraction(threshold: float) -> Fraction:
+    """The threshold as the fraction its shortest decimal form names (0.7 → 7/10, not the
+    binary double just below it), so that Dice ≥ t can be decided in integers. A threshold
+    with more than nine decimals (1/3 given as 0.3333333333333333) is taken as the nearest
+    fraction with a denominator up to 10⁹ (1/3), which keeps the products in 64 bits."""
+    exact = Fraction(repr(float(threshold)))
+    return exact if exact.denominator <= 10**9 else exact.limit_denominator(10**9)
+
+
 def pairs_above(
     left: npt.NDArray[np.uint64], right: npt.NDArray[np.uint64], threshold: float
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32], list[int]]:
@@ -126,8 +133,19 @@ def pairs_above(
     out_j = np.empty((len(left), CAPACITY), np.int64)
     out_score = np.empty((len(left), CAPACITY), np.float32)
     counts = np.zeros(len(left), np.int64)
+    t = as_fraction(threshold)
     with _ONE_AT_A_TIME:
-        _kernel(left, right, _ones(left), _ones(right), float(threshold), out_j, out_score, counts)
+        _kernel(
+            left,
+            right,
+            _ones(left),
+            _ones(right),
+            t.numerator,
+            t.denominator,
+            out_j,
+            out_score,
+            counts,
+        )
     overflow = np.flatnonzero(counts > CAPACITY)
     kept = np.minimum(counts, CAPACITY)
     kept[overflow] = 0

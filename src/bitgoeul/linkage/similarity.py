@@ -112,6 +112,17 @@ def _folded(bits: npt.NDArray[np.bool_]) -> FloatArray:
     return (bits[:, :half].astype(np.float32)) + bits[:, half:]
 
 
+def reaches(scores: FloatArray, threshold: float) -> npt.NDArray[np.bool_]:
+    """Which float32 Dice scores (of ``dice_pairs``) are at least ``threshold``, a pair exactly
+    at it included: compared with the threshold rounded as the scores were (float32(0.7), not
+    the double 0.7 above it, which would drop a pair of 280/400). Rounding keeps order, so this
+    is the exact test ``2·|a ∧ b| ≥ t·(|a| + |b|)`` whenever a score and the threshold that
+    differ differ by more than float32's step (2⁻²⁴): for t with d decimals and filters of
+    ``length`` bits, whenever 10^d · 2·length < 2²⁴ (0.7 and 1,024 bits: 20,480)."""
+    reached: npt.NDArray[np.bool_] = scores >= np.float32(threshold)
+    return reached
+
+
 def pairs_above(
     left: Packed,
     right: Packed,
@@ -166,6 +177,9 @@ def _pairs_above_blas(
     b[:, -2] = 1.0
     b[:, -1] = -threshold * b_count
     bt = np.ascontiguousarray(b.T)
+    from bitgoeul.linkage.popcount import as_fraction
+
+    t = as_fraction(threshold)
     found_i: list[IntArray] = []
     found_j: list[IntArray] = []
     found_s: list[FloatArray] = []
@@ -183,7 +197,10 @@ def _pairs_above_blas(
         hit_i = hit_i.astype(np.int64) + start
         hit_j = hit_j.astype(np.int64)
         scores = dice_pairs(left, right, hit_i, hit_j)
-        keep = scores >= threshold
+        both = np.bitwise_count(left[hit_i] & right[hit_j]).sum(axis=1, dtype=np.int64)
+        total = a_count[hit_i - start] + b_count[hit_j]
+        # Dice ≥ p/q ⇔ 2·q·both ≥ p·total, in integers (a pair exactly at it is kept).
+        keep = (total > 0) & (2 * t.denominator * both >= t.numerator * total)
         found_i.append(hit_i[keep])
         found_j.append(hit_j[keep])
         found_s.append(scores[keep])
@@ -326,7 +343,7 @@ def scored_candidates(
             candidates += int(lefts.size)
             largest = max(largest, total)
             scores = dice_pairs(left, right, lefts, rights)
-            keep = scores >= floor
+            keep = reaches(scores, floor)
             kept_i.append(lefts[keep])
             kept_j.append(rights[keep])
             kept_s.append(scores[keep])

@@ -36,7 +36,7 @@ from bitgoeul.catalog.models import Dataset, DatasetVersion
 from bitgoeul.config import Settings
 from bitgoeul.dp import actions as dp_actions
 from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
-from bitgoeul.governance import notifications
+from bitgoeul.governance import donor_copies, notifications
 from bitgoeul.governance.decision import DataAction, DecisionContext, MyDataTerms
 from bitgoeul.governance.doors import Door, Request
 from bitgoeul.governance.models import Project
@@ -563,6 +563,9 @@ def republish_pool(
     # DP bounded copies of the older versions hold the same rows: they go too.
     older = [v.id for v in pool.versions if v.object_key != version.object_key]
     dp_actions.forget_bounded_copies(session, store=store, version_ids=older)
+    donor_copies.forget(
+        session, store, version_ids=older, reason="the pool was published again without them"
+    )
     return version
 
 
@@ -929,6 +932,21 @@ def sweep(
         source = session.get(MyDataSource, source_id)
         assert source is not None  # noqa: S101
         republish_pool(session, settings=settings, store=store, source=source)
+        # Filtered copies written before the deletion may hold the deleted donors' rows.
+        donor_copies.forget(
+            session,
+            store,
+            version_ids=[
+                v.id
+                for v in session.scalars(
+                    select(DatasetVersion).where(
+                        DatasetVersion.dataset_id == source.pool_dataset_id
+                    )
+                )
+            ],
+            before_epoch=source.consent_epoch,
+            reason="a donor's retention ended",
+        )
         for donation in session.scalars(
             select(Donation).where(
                 Donation.source_id == source_id,

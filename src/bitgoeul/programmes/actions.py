@@ -6,11 +6,14 @@ Each action checks who may do it, moves its row through the state machine of
 approved application's credits are granted through ``compute.actions.grant_credits`` (the
 credits ledger's own action, which audits ``credits.grant`` and commits the whole transaction): the
 programmes never write the ledger's tables.  A lab is graded from the trainee's best public
-score on the lab's testbed task; no grade is typed by hand.
+score on the lab's testbed task, or (a job lab) from the answer the trainee's compute job
+wrote, compared with the value the platform computes from the dataset (``programmes.grading``),
+when the job ends (``academy_grader``, a ``JobRunner`` finish hook); no grade is typed by hand.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -20,12 +23,24 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, OrganizationKind, Role, User
 from bitgoeul.audit.actions import record_event
+from bitgoeul.catalog.models import AccessLevel, Dataset
+from bitgoeul.catalog.queries import get_dataset, latest_version, version_of
 from bitgoeul.compute import actions as compute_actions
+from bitgoeul.compute.models import FINISHED, Job, JobStatus
+from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
-from bitgoeul.errors import AccessDenied, Conflict, NotAuthenticated, ValidationFailed
+from bitgoeul.errors import (
+    AccessDenied,
+    BitgoeulError,
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    ValidationFailed,
+)
 from bitgoeul.governance.notifications import notify
 from bitgoeul.messages import msg
-from bitgoeul.programmes import queries
+from bitgoeul.privacy.views import column_classes, schema_fields
+from bitgoeul.programmes import grading, queries
 from bitgoeul.programmes.models import (
     ApplicationStatus,
     Cohort,
@@ -33,6 +48,9 @@ from bitgoeul.programmes.models import (
     Enrolment,
     EnrolmentStatus,
     Lab,
+    LabJob,
+    LabJobStatus,
+    LabKind,
     LabResult,
     ProgrammesAudit,
     SupportApplication,
@@ -50,6 +68,7 @@ from bitgoeul.programmes.states import (
     application_next,
     enrolment_next,
 )
+from bitgoeul.storage.base import ObjectStore
 from bitgoeul.testbed.access import get_task
 from bitgoeul.testbed.models import (
     SubmissionStatus,
@@ -296,23 +315,68 @@ def add_cohort(session: Session, *, actor: Actor, course_slug: str, data: Cohort
     return cohort
 
 
+def _job_lab_dataset(session: Session, data: LabCreate) -> Dataset:
+    """A job lab's dataset: open (any trainee's job may use it, and its view is the whole
+    version, so the platform's expected value is computed on what the job reads), published,
+    with the rule's column, which is no direct identifier (those arrive pseudonymised)."""
+    dataset = get_dataset(session, data.dataset)
+    if dataset.access_level != AccessLevel.open:
+        raise ValidationFailed(
+            msg(
+                "A job lab runs on open data; '{dataset}' is {level}. Choose an open dataset.",
+                dataset=dataset.slug,
+                level=dataset.access_level.value,
+            )
+        )
+    version = latest_version(session, dataset)
+    if version is None:
+        raise ValidationFailed(msg("Dataset '{dataset}' has no version yet.", dataset=dataset.slug))
+    if data.column:
+        classes = column_classes(schema_fields(version.table_schema))
+        if data.column not in classes:
+            raise ValidationFailed(
+                msg(
+                    "Dataset '{dataset}' has no column '{column}'; its columns: {columns}.",
+                    dataset=dataset.slug,
+                    column=data.column,
+                    columns=", ".join(sorted(classes)),
+                )
+            )
+        if classes[data.column] == "direct_identifier":
+            raise ValidationFailed(
+                msg(
+                    "Column '{column}' is a direct identifier (jobs see it pseudonymised); "
+                    "grade on another column.",
+                    column=data.column,
+                )
+            )
+    return dataset
+
+
 def add_lab(session: Session, *, actor: Actor, course_slug: str, data: LabCreate) -> Lab:
-    """A lab on a testbed task; the pass mark is read in the task's metric's direction."""
+    """A lab on a testbed task (the pass mark read in the task's metric's direction), or a job
+    lab on an open dataset with its grading rule."""
     _require_operator(actor, msg("add labs"))
     course = queries.get_course(session, course_slug)
-    task = get_task(session, data.task)
     if session.scalar(select(Lab.id).where(Lab.course_id == course.id, Lab.slug == data.slug)):
         raise Conflict(
             msg("The course already has a lab '{lab}'; choose another slug.", lab=data.slug)
         )
-    lab = Lab(
-        course_id=course.id,
-        slug=data.slug,
-        title=data.title,
-        title_ko=data.title_ko,
-        task_id=task.id,
-        pass_mark=data.pass_mark,
-    )
+    lab = Lab(course_id=course.id, slug=data.slug, title=data.title, title_ko=data.title_ko)
+    if data.kind == LabKind.task:
+        task = get_task(session, data.task)
+        lab.kind, lab.task_id, lab.pass_mark = LabKind.task, task.id, data.pass_mark
+        detail: dict[str, object] = {"task": task.slug, "pass": lab.pass_mark}
+    else:
+        dataset = _job_lab_dataset(session, data)
+        lab.kind, lab.dataset_id, lab.aggregate = LabKind.job, dataset.id, data.aggregate
+        lab.column, lab.tolerance = data.column, data.tolerance
+        detail = {
+            "dataset": dataset.slug,
+            "aggregate": str(data.aggregate),
+            "column": data.column,
+            "tolerance": data.tolerance,
+        }
     session.add(lab)
     session.flush()
     _audit(
@@ -321,7 +385,7 @@ def add_lab(session: Session, *, actor: Actor, course_slug: str, data: LabCreate
         ProgrammesAudit.lab_added,
         "lab",
         lab.id,
-        detail={"course": course.slug, "lab": lab.slug, "task": task.slug, "pass": lab.pass_mark},
+        detail={"course": course.slug, "lab": lab.slug, "kind": lab.kind.value, **detail},
     )
     session.commit()
     return lab
@@ -403,40 +467,30 @@ def _best_submission(session: Session, task: TestbedTask, user_id: int) -> Testb
     )
 
 
-def grade_lab(session: Session, *, actor: Actor, enrolment_id: int, lab_slug: str) -> LabResult:
-    """Grade a lab from the trainee's best score on its task; when every lab of the course is
-    passed, the enrolment is completed (the trainee indicator counts it).  Commits."""
-    enrolment = queries.enrolment_for(session, actor=actor, enrolment_id=enrolment_id)
-    if enrolment.status != EnrolmentStatus.enrolled:
-        raise Conflict(
-            msg(
-                "This enrolment is {state}; only an enrolment in progress is graded.",
-                state=enrolment.status.value,
-            )
-        )
-    cohort = queries.get_cohort(session, enrolment.cohort_id)
-    lab = queries.get_lab(session, cohort.course_id, lab_slug)
-    task = session.get(TestbedTask, lab.task_id)
-    assert task is not None  # noqa: S101 - RESTRICT keeps it
-    best = _best_submission(session, task, enrolment.user_id)
-    if best is None or best.public_score is None:
-        raise ValidationFailed(
-            msg(
-                "There is no scored submission for testbed task '{task}' yet: join a team on "
-                "the task, submit predictions, then grade the lab again.",
-                task=task.slug,
-            )
-        )
-    higher = metric_named(task.metric).higher_is_better
-    score = float(best.public_score)
-    passed = score >= lab.pass_mark if higher else score <= lab.pass_mark
+def _record_result(
+    session: Session,
+    *,
+    actor: Actor,
+    enrolment: Enrolment,
+    lab: Lab,
+    score: float | None,
+    passed: bool,
+    submission_id: int | None = None,
+    job_id: int | None = None,
+) -> LabResult:
+    """Write the lab's grade (audited) and complete the enrolment when every lab of the course
+    is passed (the trainee indicator counts it).  The caller commits."""
     result = session.scalar(
         select(LabResult).where(LabResult.enrolment_id == enrolment.id, LabResult.lab_id == lab.id)
     )
     if result is None:
         result = LabResult(enrolment_id=enrolment.id, lab_id=lab.id)
         session.add(result)
-    result.submission_id = best.id
+    elif result.passed and not passed:
+        # A later failed attempt never takes a pass away.
+        return result
+    result.submission_id = submission_id
+    result.job_id = job_id
     result.score = score
     result.passed = passed
     result.graded_at = utcnow()
@@ -447,8 +501,15 @@ def grade_lab(session: Session, *, actor: Actor, enrolment_id: int, lab_slug: st
         ProgrammesAudit.lab_graded,
         "enrolment",
         enrolment.id,
-        detail={"lab": lab.slug, "submission": best.id, "score": score, "passed": passed},
+        detail={
+            "lab": lab.slug,
+            "submission": submission_id,
+            "job": job_id,
+            "score": score,
+            "passed": passed,
+        },
     )
+    cohort = queries.get_cohort(session, enrolment.cohort_id)
     labs = {lab.id for lab in queries.labs_of(session, cohort.course_id)}
     passed_labs = set(
         session.scalars(
@@ -457,7 +518,7 @@ def grade_lab(session: Session, *, actor: Actor, enrolment_id: int, lab_slug: st
             )
         )
     )
-    if labs and labs <= passed_labs:
+    if enrolment.status == EnrolmentStatus.enrolled and labs and labs <= passed_labs:
         enrolment.status = enrolment_next(enrolment.status, EnrolmentEvent.complete)
         enrolment.completed_at = utcnow()
         _audit(
@@ -477,8 +538,244 @@ def grade_lab(session: Session, *, actor: Actor, enrolment_id: int, lab_slug: st
             text=msg("You completed the course '{course}'.", course=course.title),
             link=f"/academy/courses/{course.slug}",
         )
+    return result
+
+
+def _require_in_progress(enrolment: Enrolment) -> None:
+    if enrolment.status != EnrolmentStatus.enrolled:
+        raise Conflict(
+            msg(
+                "This enrolment is {state}; only an enrolment in progress is graded.",
+                state=enrolment.status.value,
+            )
+        )
+
+
+def grade_lab(
+    session: Session,
+    *,
+    actor: Actor,
+    enrolment_id: int,
+    lab_slug: str,
+    settings: Settings | None = None,
+    store: ObjectStore | None = None,
+) -> LabResult:
+    """Grade a lab: a task lab from the trainee's best score on its task; a job lab from the
+    trainee's latest finished lab job, graded again (``settings`` and ``store`` needed).  When
+    every lab of the course is passed, the enrolment is completed.  Commits."""
+    enrolment = queries.enrolment_for(session, actor=actor, enrolment_id=enrolment_id)
+    _require_in_progress(enrolment)
+    cohort = queries.get_cohort(session, enrolment.cohort_id)
+    lab = queries.get_lab(session, cohort.course_id, lab_slug)
+    if lab.kind == LabKind.job:
+        if settings is None or store is None:
+            raise RuntimeError("grading a job lab needs the hub's settings and store")
+        latest = session.scalar(
+            select(LabJob)
+            .join(Job, Job.id == LabJob.job_id)
+            .where(
+                LabJob.enrolment_id == enrolment.id,
+                LabJob.lab_id == lab.id,
+                Job.status.in_(FINISHED),
+            )
+            .order_by(LabJob.id.desc())
+            .limit(1)
+        )
+        if latest is None:
+            raise ValidationFailed(
+                msg(
+                    "There is no finished job for lab '{lab}' yet: submit a job on '{dataset}' "
+                    "that writes answer.json, attach it to the lab, and it is graded when it "
+                    "ends.",
+                    lab=lab.slug,
+                    dataset=queries.lab_dataset_slug(session, lab),
+                )
+            )
+        _grade_lab_job(session, settings=settings, store=store, lab_job=latest, lab=lab)
+        result = session.scalar(
+            select(LabResult).where(
+                LabResult.enrolment_id == enrolment.id, LabResult.lab_id == lab.id
+            )
+        )
+        assert result is not None  # noqa: S101 - just written
+        session.commit()
+        return result
+    assert lab.task_id is not None  # noqa: S101 - a task lab has its task
+    task = session.get(TestbedTask, lab.task_id)
+    assert task is not None  # noqa: S101 - RESTRICT keeps it
+    best = _best_submission(session, task, enrolment.user_id)
+    if best is None or best.public_score is None:
+        raise ValidationFailed(
+            msg(
+                "There is no scored submission for testbed task '{task}' yet: join a team on "
+                "the task, submit predictions, then grade the lab again.",
+                task=task.slug,
+            )
+        )
+    higher = metric_named(task.metric).higher_is_better
+    score = float(best.public_score)
+    passed = score >= lab.pass_mark if higher else score <= lab.pass_mark
+    result = _record_result(
+        session,
+        actor=actor,
+        enrolment=enrolment,
+        lab=lab,
+        score=score,
+        passed=passed,
+        submission_id=best.id,
+    )
     session.commit()
     return result
+
+
+# Job labs --------------------------------------------------------------------------------
+
+GRADER = Actor(user_id=None, username="academy-grader", role=None, organization_id=None)
+
+
+def attach_lab_job(
+    session: Session,
+    *,
+    settings: Settings,
+    store: ObjectStore,
+    actor: Actor,
+    enrolment_id: int,
+    lab_slug: str,
+    job_id: int,
+) -> LabJob:
+    """A trainee attaches a job they submitted (through compute's normal path) on the lab's
+    dataset to a job lab of their enrolment; it is graded when it ends (at once when it has
+    ended already).  Audited; commits."""
+    enrolment = queries.enrolment_for(session, actor=actor, enrolment_id=enrolment_id)
+    if enrolment.user_id != actor.user_id:
+        raise AccessDenied(msg("Only the trainee attaches jobs to their own labs."))
+    _require_in_progress(enrolment)
+    cohort = queries.get_cohort(session, enrolment.cohort_id)
+    lab = queries.get_lab(session, cohort.course_id, lab_slug)
+    if lab.kind != LabKind.job:
+        raise ValidationFailed(
+            msg(
+                "Lab '{lab}' is graded from a testbed task, not from a job: grade it instead.",
+                lab=lab.slug,
+            )
+        )
+    job = session.get(Job, job_id)
+    if job is None or job.submitted_by_id != actor.user_id:
+        raise NotFound(
+            msg("There is no job {job} of yours; submit one, then attach it.", job=job_id)
+        )
+    slug = queries.lab_dataset_slug(session, lab)
+    if slug not in {str(d.get("slug")) for d in job.datasets}:
+        raise ValidationFailed(
+            msg(
+                "Job {job} did not use dataset '{dataset}', which lab '{lab}' is about; submit "
+                "a job that names it in its datasets.",
+                job=job.id,
+                dataset=slug,
+                lab=lab.slug,
+            )
+        )
+    if session.scalar(select(LabJob.id).where(LabJob.job_id == job.id)) is not None:
+        raise Conflict(msg("Job {job} is attached to a lab already.", job=job.id))
+    lab_job = LabJob(
+        enrolment_id=enrolment.id, lab_id=lab.id, job_id=job.id, status=LabJobStatus.waiting
+    )
+    session.add(lab_job)
+    session.flush()
+    _audit(
+        session,
+        actor,
+        ProgrammesAudit.lab_job_attached,
+        "enrolment",
+        enrolment.id,
+        detail={"lab": lab.slug, "job": job.id},
+    )
+    if job.status in FINISHED:
+        _grade_lab_job(session, settings=settings, store=store, lab_job=lab_job, lab=lab)
+    session.commit()
+    return lab_job
+
+
+def _grade_lab_job(
+    session: Session, *, settings: Settings, store: ObjectStore, lab_job: LabJob, lab: Lab
+) -> None:
+    """Grade a finished lab job: its answer against the platform's value on the dataset
+    version the job used.  The caller commits."""
+    job = session.get(Job, lab_job.job_id)
+    assert job is not None  # noqa: S101 - CASCADE
+    enrolment = session.get(Enrolment, lab_job.enrolment_id)
+    assert enrolment is not None  # noqa: S101 - CASCADE
+    answer: float | None = None
+    expected: float | None = None
+    problem = ""
+    try:
+        if job.status != JobStatus.succeeded:
+            raise ValidationFailed(
+                msg("The job did not succeed ({status}).", status=job.status.value)
+            )
+        slug = queries.lab_dataset_slug(session, lab)
+        used = next(d for d in job.datasets if str(d.get("slug")) == slug)
+        dataset = get_dataset(session, slug)
+        version = version_of(session, dataset, int(used["version"]))
+        answer = grading.job_answer(settings, store, job)
+        expected = grading.expected_answer(store, lab, version, slug)
+        if not grading.is_right(answer, expected, lab.tolerance):
+            problem = str(msg("The answer is not the right value; check your computation."))
+    except BitgoeulError as failure:
+        problem = str(failure.message)
+    passed = not problem
+    lab_job.status = LabJobStatus.passed if passed else LabJobStatus.failed
+    lab_job.answer = answer
+    lab_job.expected = expected
+    lab_job.problem = problem[:2000]
+    lab_job.graded_at = utcnow()
+    if enrolment.status == EnrolmentStatus.enrolled:
+        _record_result(
+            session,
+            actor=GRADER,
+            enrolment=enrolment,
+            lab=lab,
+            score=answer,
+            passed=passed,
+            job_id=job.id,
+        )
+    notify(
+        session,
+        [enrolment.user_id],
+        kind="academy.lab_graded",
+        text=(
+            msg("Your job {job} passed lab '{lab}'.", job=job.id, lab=lab.title)
+            if passed
+            else msg(
+                "Your job {job} did not pass lab '{lab}': {problem}",
+                job=job.id,
+                lab=lab.title,
+                problem=problem,
+            )
+        ),
+        link=f"/academy/courses/{queries.course_slug(session, lab.course_id)}#lab-{lab.slug}",
+    )
+
+
+def lab_job_finished(session: Session, job: Job, *, settings: Settings, store: ObjectStore) -> None:
+    """Grade the lab job of ``job`` that just ended, if it is one; a ``JobRunner`` finish
+    hook.  Commits."""
+    lab_job = session.scalar(select(LabJob).where(LabJob.job_id == job.id))
+    if lab_job is None or lab_job.status != LabJobStatus.waiting:
+        return
+    lab = session.get(Lab, lab_job.lab_id)
+    assert lab is not None  # noqa: S101 - CASCADE
+    _grade_lab_job(session, settings=settings, store=store, lab_job=lab_job, lab=lab)
+    session.commit()
+
+
+def academy_grader(settings: Settings, store: ObjectStore) -> Callable[[Session, Job], None]:
+    """The ``JobRunner`` finish hook that grades trainees' lab jobs."""
+
+    def hook(session: Session, job: Job) -> None:
+        lab_job_finished(session, job, settings=settings, store=store)
+
+    return hook
 
 
 def withdraw_enrolment(session: Session, *, actor: Actor, enrolment_id: int) -> Enrolment:

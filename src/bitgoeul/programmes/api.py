@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
-from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep
+from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SettingsDep
 from bitgoeul.programmes import actions, queries
 from bitgoeul.programmes.models import ApplicationStatus
 from bitgoeul.programmes.schemas import (
@@ -23,6 +23,8 @@ from bitgoeul.programmes.schemas import (
     CoursePublic,
     EnrolmentPublic,
     LabCreate,
+    LabJobAttach,
+    LabJobPublic,
     LabResultPublic,
 )
 
@@ -151,13 +153,58 @@ def get_enrolment(enrolment_id: int, session: SessionDep, actor: CurrentActor) -
     "/enrolments/{enrolment_id}/labs/{lab_slug}/grade", response_model=LabResultPublic
 )
 def grade_lab(
-    enrolment_id: int, lab_slug: str, session: SessionDep, actor: CsrfChecked
+    request: Request,
+    enrolment_id: int,
+    lab_slug: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CsrfChecked,
 ) -> LabResultPublic:
-    """Grade a lab from the trainee's best score on its testbed task."""
-    result = actions.grade_lab(session, actor=actor, enrolment_id=enrolment_id, lab_slug=lab_slug)
-    return LabResultPublic(
-        lab=lab_slug, score=result.score, passed=result.passed, graded_at=result.graded_at
+    """Grade a lab: from the trainee's best score on its testbed task, or (a job lab) from
+    their latest finished lab job, graded again."""
+    result = actions.grade_lab(
+        session,
+        actor=actor,
+        enrolment_id=enrolment_id,
+        lab_slug=lab_slug,
+        settings=settings,
+        store=request.app.state.store,
     )
+    return LabResultPublic(
+        lab=lab_slug,
+        score=result.score,
+        passed=result.passed,
+        graded_at=result.graded_at,
+        job=result.job_id,
+    )
+
+
+@academy_router.post(
+    "/enrolments/{enrolment_id}/labs/{lab_slug}/jobs",
+    response_model=LabJobPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def attach_lab_job(
+    request: Request,
+    enrolment_id: int,
+    lab_slug: str,
+    data: LabJobAttach,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CsrfChecked,
+) -> LabJobPublic:
+    """Attach a job you submitted (``POST /api/v1/jobs``) on the lab's dataset to a job lab;
+    it is graded automatically when it ends."""
+    lab_job = actions.attach_lab_job(
+        session,
+        settings=settings,
+        store=request.app.state.store,
+        actor=actor,
+        enrolment_id=enrolment_id,
+        lab_slug=lab_slug,
+        job_id=data.job,
+    )
+    return queries.lab_job_public(lab_job, lab_slug)
 
 
 @academy_router.post("/enrolments/{enrolment_id}/withdraw", response_model=EnrolmentPublic)

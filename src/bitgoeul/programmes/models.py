@@ -9,8 +9,17 @@ Two state machines, both written out in :mod:`bitgoeul.programmes.states` and ch
 * an ``Enrolment`` is ``enrolled`` until every lab of the course is passed (``completed``, the
   record the trainee indicator counts) or it is ``withdrawn``.
 
-A ``Lab`` is a hands-on exercise on a testbed task of the demo data: the trainee's best public
-score on the task is compared with the lab's pass mark (``LabResult``); nobody types a grade.
+A ``Lab`` is a hands-on exercise on the demo data, of one of two kinds (``LabKind``):
+
+* a **task** lab: the trainee's best public score on a testbed task is compared with the lab's
+  pass mark;
+* a **job** lab: the trainee runs a compute job (submitted like any job: through the door,
+  metered) on the lab's open dataset; the job writes its answer to ``answer.json`` and, when it
+  ends, the platform compares it with the value it computes itself from the dataset version the
+  job used (the lab's grading rule: an aggregate of a column, within a tolerance).  The expected
+  value is never shown to trainees.  Each such job is a ``LabJob``.
+
+Either way the grade is a ``LabResult``; nobody types a grade.
 """
 
 from __future__ import annotations
@@ -40,8 +49,31 @@ class ProgrammesAudit(AuditAction):
     lab_added = "academy.lab_added"
     enrolled = "academy.enrolled"
     lab_graded = "academy.lab_graded"
+    lab_job_attached = "academy.lab_job_attached"
     course_completed = "academy.course_completed"
     enrolment_withdrawn = "academy.enrolment_withdrawn"
+
+
+class LabKind(StrEnum):
+    task = "task"
+    job = "job"
+
+
+class LabAggregate(StrEnum):
+    """What a job lab's expected answer is, computed on the platform from the dataset."""
+
+    row_count = "row_count"
+    sum = "sum"
+    mean = "mean"
+    min = "min"
+    max = "max"
+    distinct_count = "distinct_count"
+
+
+class LabJobStatus(StrEnum):
+    waiting = "waiting"  # the job has not ended yet
+    passed = "passed"
+    failed = "failed"  # the job failed, wrote no answer, or a wrong one
 
 
 class ApplicationStatus(StrEnum):
@@ -129,8 +161,9 @@ class Cohort(Base):
 
 
 class Lab(Base):
-    """A hands-on lab: a testbed task, passed at ``pass_mark`` (in the task's metric's
-    direction)."""
+    """A hands-on lab: a testbed task passed at ``pass_mark`` (in the task's metric's
+    direction), or a job on ``dataset_id`` whose answer must equal ``aggregate`` of ``column``
+    within ``tolerance``."""
 
     __tablename__ = "academy_labs"
     __table_args__ = (UniqueConstraint("course_id", "slug", name="uq_academy_labs_slug"),)
@@ -142,8 +175,20 @@ class Lab(Base):
     slug: Mapped[str] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(300))
     title_ko: Mapped[str] = mapped_column(String(300), default="")
-    task_id: Mapped[int] = mapped_column(ForeignKey("testbed_tasks.id", ondelete="RESTRICT"))
-    pass_mark: Mapped[float]
+    kind: Mapped[LabKind] = mapped_column(_enum(LabKind, "academy_lab_kind"), default=LabKind.task)
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("testbed_tasks.id", ondelete="RESTRICT"), default=None
+    )
+    pass_mark: Mapped[float] = mapped_column(default=0.0)
+    # A job lab's grading rule.
+    dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="RESTRICT"), default=None
+    )
+    aggregate: Mapped[LabAggregate | None] = mapped_column(
+        _enum(LabAggregate, "academy_lab_aggregate"), default=None
+    )
+    column: Mapped[str] = mapped_column(String(200), default="")
+    tolerance: Mapped[float] = mapped_column(default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -180,6 +225,30 @@ class LabResult(Base):
     submission_id: Mapped[int | None] = mapped_column(
         ForeignKey("testbed_submissions.id", ondelete="SET NULL")
     )
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), default=None
+    )
     score: Mapped[float | None] = mapped_column(default=None)
     passed: Mapped[bool] = mapped_column(default=False)
     graded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LabJob(Base):
+    """A trainee's compute job attached to a job lab, and how it was graded."""
+
+    __tablename__ = "academy_lab_jobs"
+    __table_args__ = (Index("ix_academy_lab_jobs_enrolment_lab", "enrolment_id", "lab_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("academy_enrolments.id", ondelete="CASCADE")
+    )
+    lab_id: Mapped[int] = mapped_column(ForeignKey("academy_labs.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[LabJobStatus] = mapped_column(_enum(LabJobStatus, "academy_lab_job_status"))
+    answer: Mapped[float | None] = mapped_column(default=None)
+    # What the platform computed (operators see it; trainees never do).
+    expected: Mapped[float | None] = mapped_column(default=None)
+    problem: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    graded_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, User
+from bitgoeul.catalog.models import Dataset
 from bitgoeul.errors import AccessDenied, NotAuthenticated, NotFound
 from bitgoeul.messages import msg
 from bitgoeul.programmes.models import (
@@ -18,6 +19,8 @@ from bitgoeul.programmes.models import (
     Enrolment,
     EnrolmentStatus,
     Lab,
+    LabJob,
+    LabKind,
     LabResult,
     SupportApplication,
 )
@@ -26,6 +29,7 @@ from bitgoeul.programmes.schemas import (
     CohortPublic,
     CoursePublic,
     EnrolmentPublic,
+    LabJobPublic,
     LabPublic,
     LabResultPublic,
 )
@@ -233,13 +237,38 @@ def course_public(session: Session, course: Course) -> CoursePublic:
     )
 
 
+def course_slug(session: Session, course_id: int) -> str:
+    course = session.get(Course, course_id)
+    assert course is not None  # noqa: S101 - CASCADE
+    return course.slug
+
+
+def lab_dataset_slug(session: Session, lab: Lab) -> str:
+    """The slug of a job lab's dataset."""
+    dataset = session.get(Dataset, lab.dataset_id) if lab.dataset_id is not None else None
+    assert dataset is not None  # noqa: S101 - RESTRICT keeps a job lab's dataset
+    return dataset.slug
+
+
 def lab_public(session: Session, lab: Lab) -> LabPublic:
+    if lab.kind == LabKind.job:
+        return LabPublic(
+            slug=lab.slug,
+            title=lab.title,
+            title_ko=lab.title_ko,
+            kind=lab.kind,
+            dataset=lab_dataset_slug(session, lab),
+            aggregate=lab.aggregate,
+            column=lab.column,
+            tolerance=lab.tolerance,
+        )
     task = session.get(TestbedTask, lab.task_id)
     assert task is not None  # noqa: S101 - RESTRICT keeps it
     return LabPublic(
         slug=lab.slug,
         title=lab.title,
         title_ko=lab.title_ko,
+        kind=lab.kind,
         task=task.slug,
         metric=task.metric,
         higher_is_better=metric_named(task.metric).higher_is_better,
@@ -292,6 +321,9 @@ def enrolment_public(session: Session, enrolment: Enrolment) -> EnrolmentPublic:
     results = session.scalars(
         select(LabResult).where(LabResult.enrolment_id == enrolment.id).order_by(LabResult.lab_id)
     )
+    lab_jobs = session.scalars(
+        select(LabJob).where(LabJob.enrolment_id == enrolment.id).order_by(LabJob.id.desc())
+    )
     return EnrolmentPublic(
         id=enrolment.id,
         course=course.slug,
@@ -303,8 +335,27 @@ def enrolment_public(session: Session, enrolment: Enrolment) -> EnrolmentPublic:
         completed_at=enrolment.completed_at,
         results=[
             LabResultPublic(
-                lab=labs.get(r.lab_id, ""), score=r.score, passed=r.passed, graded_at=r.graded_at
+                lab=labs.get(r.lab_id, ""),
+                score=r.score,
+                passed=r.passed,
+                graded_at=r.graded_at,
+                job=r.job_id,
             )
             for r in results
         ],
+        lab_jobs=[lab_job_public(j, labs.get(j.lab_id, "")) for j in lab_jobs],
+    )
+
+
+def lab_job_public(lab_job: LabJob, lab_slug: str) -> LabJobPublic:
+    """A lab job as its trainee sees it: never the expected value."""
+    return LabJobPublic(
+        id=lab_job.id,
+        lab=lab_slug,
+        job=lab_job.job_id,
+        status=lab_job.status,
+        answer=lab_job.answer,
+        problem=lab_job.problem,
+        created_at=lab_job.created_at,
+        graded_at=lab_job.graded_at,
     )

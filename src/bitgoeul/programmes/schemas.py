@@ -10,7 +10,13 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bitgoeul.messages import msg
-from bitgoeul.programmes.models import ApplicationStatus, EnrolmentStatus
+from bitgoeul.programmes.models import (
+    ApplicationStatus,
+    EnrolmentStatus,
+    LabAggregate,
+    LabJobStatus,
+    LabKind,
+)
 
 SLUG = r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$"
 MAX_HOURS = Decimal(100_000)
@@ -94,18 +100,39 @@ class CohortCreate(BaseModel):
 
 
 class LabCreate(BaseModel):
+    """A task lab names ``task`` and ``pass_mark``; a job lab names ``dataset`` (an open
+    dataset's slug), ``aggregate``, ``column`` (not for ``row_count``) and ``tolerance``."""
+
     slug: str = Field(pattern=SLUG)
     title: str = Field(min_length=3, max_length=300)
     title_ko: str = Field(default="", max_length=300)
-    task: str = Field(min_length=1, max_length=80, description="The testbed task's slug.")
-    pass_mark: float
+    kind: LabKind = LabKind.task
+    task: str = Field(default="", max_length=80, description="A task lab: the testbed task's slug.")
+    pass_mark: float = 0.0
+    dataset: str = Field(default="", max_length=200, description="A job lab: the dataset's slug.")
+    aggregate: LabAggregate | None = None
+    column: str = Field(default="", max_length=200)
+    tolerance: float = Field(default=0.0, ge=0)
 
-    @field_validator("pass_mark")
+    @field_validator("pass_mark", "tolerance")
     @classmethod
     def _finite(cls, value: float) -> float:
         if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(msg("the pass mark must be a finite number"))
+            raise ValueError(msg("the pass mark and the tolerance must be finite numbers"))
         return value
+
+    @model_validator(mode="after")
+    def _kind_has_its_rule(self) -> LabCreate:
+        if self.kind == LabKind.task and not self.task:
+            raise ValueError(msg("a task lab names its testbed task (task)"))
+        if self.kind == LabKind.job:
+            if not self.dataset or self.aggregate is None:
+                raise ValueError(
+                    msg("a job lab names its dataset and its grading rule (aggregate)")
+                )
+            if self.aggregate != LabAggregate.row_count and not self.column:
+                raise ValueError(msg("this aggregate needs the column it is computed on"))
+        return self
 
 
 class CohortPublic(BaseModel):
@@ -118,13 +145,20 @@ class CohortPublic(BaseModel):
 
 
 class LabPublic(BaseModel):
+    """A lab as anyone sees it; a job lab's expected answer is never part of it."""
+
     slug: str
     title: str
     title_ko: str
-    task: str
-    metric: str
-    higher_is_better: bool
-    pass_mark: float
+    kind: LabKind = LabKind.task
+    task: str = ""
+    metric: str = ""
+    higher_is_better: bool = True
+    pass_mark: float = 0.0
+    dataset: str = ""
+    aggregate: LabAggregate | None = None
+    column: str = ""
+    tolerance: float = 0.0
 
 
 class CoursePublic(BaseModel):
@@ -143,6 +177,24 @@ class LabResultPublic(BaseModel):
     score: float | None
     passed: bool
     graded_at: datetime
+    job: int | None = None
+
+
+class LabJobAttach(BaseModel):
+    job: int = Field(ge=1, description="The compute job you submitted for this lab.")
+
+
+class LabJobPublic(BaseModel):
+    """A trainee's job for a job lab: its answer and grade (never the expected value)."""
+
+    id: int
+    lab: str
+    job: int
+    status: LabJobStatus
+    answer: float | None
+    problem: str
+    created_at: datetime
+    graded_at: datetime | None
 
 
 class EnrolmentPublic(BaseModel):
@@ -155,3 +207,4 @@ class EnrolmentPublic(BaseModel):
     enrolled_at: datetime
     completed_at: datetime | None
     results: list[LabResultPublic]
+    lab_jobs: list[LabJobPublic] = []

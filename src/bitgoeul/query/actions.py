@@ -124,12 +124,12 @@ def _prepare(
     visible_anywhere: set[str] = set()
     for ref, passage in zip(parsed.datasets, passages, strict=True):
         fields = views.schema_fields(passage.version.table_schema)
-        policy = passage.decision.obligations
+        # Donated data: the consent-filtered copy, its donor filter then already applied.
+        path, policy = door.source(store, passage)
         key = pseudonym_key(settings.secret(), policy.pseudonym_scope or "platform")
         identifiers = views.classified_columns(fields, "direct_identifier")
         keep = {identifiers[0]} if policy.aggregate_only and identifiers else set()
         select_sql, hidden = views.view_sql(fields, policy, key=key, keep=keep)
-        path = door.read_path(store, passage)
         built.append(engine.View(ref.view, path, select_sql))
         scrub[ref.view] = ref.written_as
         scrub[key] = "<key>"

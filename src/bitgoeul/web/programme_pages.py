@@ -15,10 +15,17 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from bitgoeul.accounts.actor import Actor
-from bitgoeul.accounts.deps import CsrfChecked, CurrentActor, SessionDep, SignedInActor
+from bitgoeul.accounts.deps import (
+    CsrfChecked,
+    CurrentActor,
+    SessionDep,
+    SettingsDep,
+    SignedInActor,
+    StoreDep,
+)
 from bitgoeul.accounts.models import Organization, OrganizationKind
-from bitgoeul.errors import BitgoeulError
-from bitgoeul.messages import validation_problems
+from bitgoeul.errors import BitgoeulError, ValidationFailed
+from bitgoeul.messages import msg, validation_problems
 from bitgoeul.programmes import actions, queries
 from bitgoeul.programmes.models import Course, EnrolmentStatus
 from bitgoeul.programmes.schemas import ApplicationCreate, ApplicationReview
@@ -226,6 +233,7 @@ def _course_page(
         active=active,
         enrolled_cohorts={e.cohort_id for e in mine},
         results={r.lab: r for r in (active.results if active else [])},
+        lab_jobs=active.lab_jobs if active else [],
         error=error,
     )
 
@@ -253,18 +261,65 @@ def enrol(request: Request, session: SessionDep, actor: CsrfChecked, cohort_id: 
     "/academy/enrolments/{enrolment_id}/labs/{lab_slug}/grade", response_class=HTMLResponse
 )
 def grade(
-    request: Request, session: SessionDep, actor: CsrfChecked, enrolment_id: int, lab_slug: str
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+    enrolment_id: int,
+    lab_slug: str,
 ) -> Response:
     enrolment = queries.enrolment_for(session, actor=actor, enrolment_id=enrolment_id)
     slug = _course_slug(session, queries.get_cohort(session, enrolment.cohort_id).course_id)
     try:
-        actions.grade_lab(session, actor=actor, enrolment_id=enrolment_id, lab_slug=lab_slug)
+        actions.grade_lab(
+            session,
+            actor=actor,
+            enrolment_id=enrolment_id,
+            lab_slug=lab_slug,
+            settings=settings,
+            store=store,
+        )
     except BitgoeulError as refused:
         session.rollback()
         return _course_page(
             request, session, actor, slug, error=refused.message, status_code=refused.status_code
         )
     return redirect_to(f"/academy/courses/{slug}")
+
+
+@router.post("/academy/enrolments/{enrolment_id}/labs/{lab_slug}/jobs", response_class=HTMLResponse)
+def attach_job(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    actor: CsrfChecked,
+    enrolment_id: int,
+    lab_slug: str,
+    job: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    """Attach a job the trainee submitted to a job lab; graded when it ends."""
+    enrolment = queries.enrolment_for(session, actor=actor, enrolment_id=enrolment_id)
+    slug = _course_slug(session, queries.get_cohort(session, enrolment.cohort_id).course_id)
+    try:
+        if not job.strip().isdigit():
+            raise ValidationFailed(msg("Give the number of the job you submitted for this lab."))
+        actions.attach_lab_job(
+            session,
+            settings=settings,
+            store=store,
+            actor=actor,
+            enrolment_id=enrolment_id,
+            lab_slug=lab_slug,
+            job_id=int(job.strip()),
+        )
+    except BitgoeulError as refused:
+        session.rollback()
+        return _course_page(
+            request, session, actor, slug, error=refused.message, status_code=refused.status_code
+        )
+    return redirect_to(f"/academy/courses/{slug}#lab-{lab_slug}")
 
 
 @router.post("/academy/enrolments/{enrolment_id}/withdraw")
