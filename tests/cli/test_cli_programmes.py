@@ -86,3 +86,25 @@ def test_a_course_with_a_cohort_takes_an_enrolment(invoke: Invoke, db: Session) 
         invoke("academy", "add-lab", "ai-basics", "--as", "hub-operator", "--slug", "lab-one",
                "--title", "Lab one", "--task", "nope", "--pass-mark", "0.5")
     )  # fmt: skip
+
+
+def test_a_job_lab_needs_its_rule_and_takes_only_the_trainees_own_job(
+    invoke: Invoke, db: Session
+) -> None:
+    _people(db)
+    ok(invoke("academy", "create-course", "--as", "hub-operator", "--slug", "ai-basics",
+              "--title", "AI basics"))  # fmt: skip
+    assert "grading rule (aggregate)" in refused(
+        invoke("academy", "add-lab", "ai-basics", "--as", "hub-operator", "--slug", "count",
+               "--title", "Count rows", "--dataset", "household-electricity")
+    )  # fmt: skip
+    assert "There is no dataset" in refused(
+        invoke("academy", "add-lab", "ai-basics", "--as", "hub-operator", "--slug", "count",
+               "--title", "Count rows", "--dataset", "nope", "--aggregate", "row_count")
+    )  # fmt: skip
+    ok(invoke("academy", "add-cohort", "ai-basics", "--as", "hub-operator", "--name", "Winter",
+              "--starts", "2026-01-01", "--ends", "2099-12-31", "--capacity", "2"))  # fmt: skip
+    ok(invoke("academy", "enrol", "1", "--as", "minji"))
+    assert "no lab" in refused(
+        invoke("academy", "attach-job", "1", "count", "--as", "minji", "--job", "7")
+    )

@@ -32,7 +32,10 @@ def test_the_demo_has_applications_in_each_state_and_a_course_with_a_lab(
         assert compute_queries.balance(session, approved.organization_id).gpu_hours == 50
         course = queries.course_public(session, queries.get_course(session, COURSE))
         assert [c.enrolled for c in course.cohorts] == [2]
-        assert [lab.task for lab in course.labs] == ["next-day-household-electricity"]
+        assert [(lab.kind.value, lab.task or lab.dataset) for lab in course.labs] == [
+            ("task", "next-day-household-electricity"),
+            ("job", "kepco-dong-electricity-daily"),
+        ]
         assert session.scalar(select(func.count()).select_from(Enrolment)) == 2
         assert session.scalar(select(func.count()).select_from(TowerSnapshot)) == 1
         found = indicators.compute(session)

@@ -135,6 +135,14 @@ def test_a_donor_withdraws_once_and_sees_the_use_before_it(
     withdrawn = api.post(f"{BASE}/consents/{consent}/withdraw", headers=town.headers(0))
     assert withdrawn.status_code == 200
     assert withdrawn.json()["status"] == "withdrawn"
+    # The response states that released results are not recalled, in English and Korean.
+    assert "are not recalled" in withdrawn.json()["not_recalled"]
+    assert "회수되지 않습니다" in withdrawn.json()["not_recalled_ko"]
+    listed = api.get(f"{BASE}/donations", headers=town.headers(0)).json()
+    [mine] = [c for d in listed for c in d["consents"] if c["id"] == consent]
+    assert "are not recalled" in mine["not_recalled"]
+    others = [c for d in listed for c in d["consents"] if c["status"] == "active"]
+    assert all(c["not_recalled"] == "" for c in others)
     again = api.post(f"{BASE}/consents/{consent}/withdraw", headers=town.headers(0))
     assert again.status_code == 409
     ask(f'SELECT count(*) AS n FROM "{POOL}"')

@@ -62,6 +62,13 @@ def test_a_citizen_donates_sees_a_use_and_withdraws_on_the_pages(
         follow_redirects=False,
     )
     assert withdrawn.status_code == 303
+    # The page the withdrawal leads to says what it does not undo, in English and Korean.
+    landing = api.get(withdrawn.headers["location"]).text
+    assert "are not recalled" in landing
+    assert "approved job outputs" in landing
+    landing_ko = api.get(withdrawn.headers["location"] + "&lang=ko").text
+    assert "회수되지 않습니다" in landing_ko
+    assert "철회 전에 학습된 모델" in landing_ko
     ask(f'SELECT count(*) AS n FROM "{POOL}"')
     after = api.get("/my-data").text
     assert len(re.findall(r'<tr class="use">', after)) == 1

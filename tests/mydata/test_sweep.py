@@ -169,3 +169,46 @@ def test_the_worker_sweeps_my_data_between_jobs(
     sweep_my_data(settings, app.state.sessionmaker)
     db.refresh(consent)
     assert consent.status == ConsentStatus.expired
+
+
+def test_setting_up_a_testbed_task_on_a_pool_is_decided_with_its_consents_and_refused(
+    db: Session, settings: Settings, app: FastAPI, town: DonorCity
+) -> None:
+    """Task setup reads the test set's labels through the door with the pool's decision
+    context: the decision point sees donated data (no project, so no donor's consent covers
+    it) and refuses, audited under the pool; no task is made and no label was read."""
+    from bitgoeul.testbed import actions as testbed_actions
+    from bitgoeul.testbed.models import TestbedTask
+    from bitgoeul.testbed.schemas import TaskCreate
+
+    pool = db.scalars(select(Dataset).where(Dataset.slug == POOL)).one()
+    pool.holdout = True
+    db.commit()
+    now = datetime.now(UTC)
+    data = TaskCreate(
+        slug="donated-demand",
+        title="Donated demand",
+        sector=pool.sector,
+        problem="Predict kwh.",
+        metric="mae",
+        test_dataset=POOL,
+        id_column="month",
+        label_column="kwh",
+        terms="No re-identification.",
+        opens_at=now,
+        final_phase_at=now + timedelta(days=10),
+        deadline=now + timedelta(days=20),
+    )
+    with pytest.raises(AccessDenied, match="donated data"):
+        testbed_actions.create_task(
+            db, settings=settings, store=app.state.store, actor=town.hub_steward, data=data
+        )
+    db.rollback()
+    assert db.scalars(select(TestbedTask)).all() == []
+    [entry] = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.resource_id == POOL, AuditEvent.action == "dataset.testbed_setup"
+        )
+    ).all()
+    assert entry.outcome == "denied"
+    assert "donated data" in entry.detail["reason"]

@@ -268,3 +268,64 @@ def test_any_other_answer_file_is_refused_saying_why(raw: bytes) -> None:
         assert "answer.json" in str(refused.message)
     else:
         assert isinstance(value, float)
+
+
+@needs_sandbox
+def test_the_demo_courses_example_job_passes_its_job_lab(
+    api: TestClient, app: Any, job_city: JobCity, submit: Submit, runner: JobRunner, tmp_path: Any
+) -> None:
+    from bitgoeul.catalog import actions as catalog_actions
+    from bitgoeul.catalog.models import AccessLevel, Sector
+    from bitgoeul.catalog.schemas import DatasetCreate
+    from bitgoeul.demo.compute import JOBS_DIR
+    from bitgoeul.demo.programmes import JOB_LAB_DATASET
+
+    steward = job_city.cast.actors["steward_of_publisher"]
+    with app.state.sessionmaker() as session:
+        catalog_actions.create_dataset(
+            session,
+            actor=steward,
+            data=DatasetCreate(
+                slug=JOB_LAB_DATASET,
+                title="Daily residential electricity",
+                sector=Sector.energy,
+                access_level=AccessLevel.open,
+            ),
+        )
+        source = tmp_path / "daily.csv"
+        source.write_text(
+            "district,dong,date,households,total_kwh\n"
+            + "".join(
+                f"Buk,D{i},2026-01-0{i % 9 + 1},{5 + i},{10.25 * i:.2f}\n" for i in range(40)
+            ),
+            encoding="utf-8",
+        )
+        catalog_actions.publish_version(
+            session,
+            settings=app.state.settings,
+            store=app.state.store,
+            actor=steward,
+            slug=JOB_LAB_DATASET,
+            source=source,
+            filename=source.name,
+        )
+    _course(api, job_city)
+    lab = {**LAB, "slug": "total-electricity", "dataset": JOB_LAB_DATASET, "column": "total_kwh"}
+    added = api.post(
+        "/api/v1/academy/courses/city-data/labs", json=lab, headers=job_city.headers("operator")
+    )
+    assert added.status_code == 201, added.text
+    enrolment = _enrol(api, job_city, int(added.json()["cohorts"][0]["id"]))
+    code = (JOBS_DIR / "academy_lab" / "main.py").read_text(encoding="utf-8")
+    job = submit({"main.py": code}, datasets=[JOB_LAB_DATASET]).json()["id"]
+    attached = api.post(
+        f"/api/v1/academy/enrolments/{enrolment}/labs/total-electricity/jobs",
+        json={"job": job},
+        headers=job_city.headers("member"),
+    )
+    assert attached.status_code == 201, attached.text
+    runner.run_until_idle(timeout=60)
+    shown = _enrolment(api, job_city, enrolment)
+    passed = {j["lab"]: j for j in shown["lab_jobs"]}["total-electricity"]
+    assert passed["status"] == "passed", passed["problem"]
+    assert passed["answer"] == pytest.approx(sum(10.25 * i for i in range(40)))

@@ -24,6 +24,7 @@ from bitgoeul.programmes.schemas import (
     CourseCreate,
     LabCreate,
 )
+from bitgoeul.storage import make_store
 
 programme_app = typer.Typer(help="Startup support: applications and their review.")
 academy_app = typer.Typer(help="The academy: courses, cohorts, labs, enrolments.")
@@ -220,17 +221,47 @@ def academy_add_lab(
     acting: AsUser,
     slug: Annotated[str, typer.Option("--slug", help="The lab's slug.")],
     title: Annotated[str, typer.Option("--title", help="Its title.")],
-    task: Annotated[str, typer.Option("--task", help="The testbed task's slug.")],
-    pass_mark: Annotated[float, typer.Option("--pass-mark", help="The score that passes.")],
+    task: Annotated[str, typer.Option("--task", help="A task lab: the testbed task.")] = "",
+    pass_mark: Annotated[
+        float, typer.Option("--pass-mark", help="A task lab: the score that passes.")
+    ] = 0.0,
+    dataset: Annotated[
+        str, typer.Option("--dataset", help="A job lab: the open dataset its job uses.")
+    ] = "",
+    aggregate: Annotated[
+        str,
+        typer.Option(
+            "--aggregate",
+            help="A job lab: the right answer (row_count, sum, mean, min, max, distinct_count).",
+        ),
+    ] = "",
+    column: Annotated[str, typer.Option("--column", help="A job lab: the column.")] = "",
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="A job lab: how far the answer may be off.")
+    ] = 0.0,
 ) -> None:
-    """Add a lab on a testbed task to a course (operators)."""
+    """Add a lab to a course (operators): on a testbed task (--task, --pass-mark) or a compute
+    job on an open dataset graded from its answer.json (--dataset, --aggregate, --column)."""
+    job = bool(dataset)
     data = _validated(
-        LabCreate, {"slug": slug, "title": title, "task": task, "pass_mark": pass_mark}
+        LabCreate,
+        {
+            "slug": slug,
+            "title": title,
+            "kind": "job" if job else "task",
+            "task": task,
+            "pass_mark": pass_mark,
+            "dataset": dataset,
+            "aggregate": aggregate or None,
+            "column": column,
+            "tolerance": tolerance,
+        },
     )
     hub = hub_of(ctx)
     with hub.session() as session:
         actions.add_lab(session, actor=hub.actor(session, acting), course_slug=course, data=data)
-    console.print(f"Added lab {escape(slug)} (task {escape(task)}) to {escape(course)}.")
+    on = f"job on {escape(dataset)}" if job else f"task {escape(task)}"
+    console.print(f"Added lab {escape(slug)} ({on}) to {escape(course)}.")
 
 
 @academy_app.command("enrol")
@@ -254,18 +285,51 @@ def academy_grade(
     lab: Annotated[str, typer.Argument(help="The lab's slug.")],
     acting: AsUser,
 ) -> None:
-    """Grade a lab from your best score on its testbed task."""
+    """Grade a lab: from your best score on its testbed task, or (a job lab) from your latest
+    finished lab job, graded again."""
     hub = hub_of(ctx)
     with hub.session() as session:
         result = actions.grade_lab(
-            session, actor=hub.actor(session, acting), enrolment_id=enrolment_id, lab_slug=lab
+            session,
+            actor=hub.actor(session, acting),
+            enrolment_id=enrolment_id,
+            lab_slug=lab,
+            settings=hub.settings,
+            store=make_store(hub.settings),
         )
         passed, score = result.passed, result.score
         status = queries.enrolment_for(
             session, actor=hub.actor(session, acting), enrolment_id=enrolment_id
         ).status
     verdict = "passed" if passed else "not passed yet"
-    console.print(f"Lab {escape(lab)}: {verdict} (best score {score:g}); enrolment {status.value}.")
+    shown = "none" if score is None else f"{score:g}"
+    console.print(f"Lab {escape(lab)}: {verdict} (score {shown}); enrolment {status.value}.")
+
+
+@academy_app.command("attach-job")
+def academy_attach_job(
+    ctx: typer.Context,
+    enrolment_id: Annotated[int, typer.Argument(help="Your enrolment's number.")],
+    lab: Annotated[str, typer.Argument(help="The job lab's slug.")],
+    acting: AsUser,
+    job: Annotated[int, typer.Option("--job", help="The job you submitted for the lab.")],
+) -> None:
+    """Attach a job you submitted on the lab's dataset to a job lab; it is graded when it
+    ends (at once if it has ended)."""
+    hub = hub_of(ctx)
+    with hub.session() as session:
+        lab_job = actions.attach_lab_job(
+            session,
+            settings=hub.settings,
+            store=make_store(hub.settings),
+            actor=hub.actor(session, acting),
+            enrolment_id=enrolment_id,
+            lab_slug=lab,
+            job_id=job,
+        )
+        shown = queries.lab_job_public(lab_job, lab)
+    said = f": {escape(shown.problem)}" if shown.problem else ""
+    console.print(f"Job {job} attached to lab {escape(lab)}: {shown.status.value}{said}.")
 
 
 @academy_app.command("enrolments")

@@ -38,6 +38,7 @@ from bitgoeul.client._models import (
     IngestRun,
     Job,
     JobLog,
+    LabJob,
     LabResult,
     Leaderboard,
     LinkageProject,
@@ -841,11 +842,44 @@ class Client:
             self._json("POST", f"/academy/courses/{course}/cohorts", json=body)
         )
 
-    def add_lab(self, course: str, slug: str, title: str, task: str, pass_mark: float) -> Course:
-        """Add a lab on testbed task ``task`` to ``course`` (operators)."""
-        body = {"slug": slug, "title": title, "task": task, "pass_mark": pass_mark}
+    def add_lab(
+        self,
+        course: str,
+        slug: str,
+        title: str,
+        task: str = "",
+        pass_mark: float = 0.0,
+        *,
+        dataset: str = "",
+        aggregate: str | None = None,
+        column: str = "",
+        tolerance: float = 0.0,
+    ) -> Course:
+        """Add a lab to ``course`` (operators): on testbed task ``task`` passed at
+        ``pass_mark``, or (``dataset`` given) a compute-job lab graded from the job's
+        answer.json against ``aggregate`` of ``column`` within ``tolerance``."""
+        body: dict[str, Any] = {"slug": slug, "title": title}
+        if dataset:
+            body |= {
+                "kind": "job",
+                "dataset": dataset,
+                "aggregate": aggregate,
+                "column": column,
+                "tolerance": tolerance,
+            }
+        else:
+            body |= {"task": task, "pass_mark": pass_mark}
         return Course.model_validate(
             self._json("POST", f"/academy/courses/{course}/labs", json=body)
+        )
+
+    def attach_lab_job(self, enrolment: int, lab: str, job: int) -> LabJob:
+        """Attach ``job`` (one you submitted on the lab's dataset, e.g. with ``submit_job``)
+        to job lab ``lab`` of your enrolment; it is graded automatically when it ends."""
+        return LabJob.model_validate(
+            self._json(
+                "POST", f"/academy/enrolments/{enrolment}/labs/{lab}/jobs", json={"job": job}
+            )
         )
 
     def enrol(self, cohort: int) -> Enrolment:
@@ -855,7 +889,8 @@ class Client:
         return [Enrolment.model_validate(e) for e in self._json("GET", "/academy/enrolments")]
 
     def grade_lab(self, enrolment: int, lab: str) -> LabResult:
-        """Grade ``lab`` from your best score on its testbed task."""
+        """Grade ``lab``: from your best score on its testbed task, or (a job lab) from your
+        latest finished lab job, graded again."""
         return LabResult.model_validate(
             self._json("POST", f"/academy/enrolments/{enrolment}/labs/{lab}/grade")
         )

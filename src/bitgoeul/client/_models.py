@@ -777,14 +777,21 @@ class Cohort(_HubModel):
 
 
 class Lab(_HubModel):
-    """A hands-on lab: a testbed task and the score that passes it."""
+    """A hands-on lab: ``kind`` "task" (a testbed task and the score that passes it) or "job"
+    (a compute job on ``dataset`` whose answer.json must equal ``aggregate`` of ``column``
+    within ``tolerance``; the hub computes the right value, never shown)."""
 
     slug: str
     title: str
-    task: str
+    kind: str = "task"
+    task: str = ""
     metric: str = ""
     higher_is_better: bool = True
-    pass_mark: float
+    pass_mark: float = 0.0
+    dataset: str = ""
+    aggregate: str | None = None
+    column: str = ""
+    tolerance: float = 0.0
 
 
 class Course(_HubModel):
@@ -802,6 +809,20 @@ class LabResult(_HubModel):
     score: float | None = None
     passed: bool = False
     graded_at: datetime | None = None
+    job: int | None = None
+
+
+class LabJob(_HubModel):
+    """A job attached to a job lab: ``status`` waiting, passed or failed, with the answer the
+    job wrote and, when it failed, why."""
+
+    id: int
+    lab: str
+    job: int
+    status: str
+    answer: float | None = None
+    problem: str = ""
+    graded_at: datetime | None = None
 
 
 class Enrolment(_HubModel):
@@ -814,6 +835,7 @@ class Enrolment(_HubModel):
     status: str
     completed_at: datetime | None = None
     results: list[LabResult] = []
+    lab_jobs: list[LabJob] = []
 
 
 class CivicChallenge(_HubModel):

@@ -1,6 +1,7 @@
 """The demo's programmes: three startups with a founder each and their support applications (one
 approved with credits, one waiting for review, one rejected), and an academy course with a
-cohort and a lab on the demo's electricity testbed task, with two people enrolled.
+cohort, a lab on the demo's electricity testbed task and a job lab on KEPCO's open daily
+electricity statistics (its example job is ``demo/jobs/academy_lab``), with two people enrolled.
 
 Everything goes through ``programmes.actions`` as the operator and the founders would do it;
 the build then keeps the control tower's first daily snapshot.  Idempotent: a hub that already
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts import actions as account_actions
 from bitgoeul.accounts import queries as account_queries
 from bitgoeul.accounts.models import OrganizationKind, Role
+from bitgoeul.catalog.models import Dataset
 from bitgoeul.config import Settings
 from bitgoeul.db.base import utcnow
 from bitgoeul.demo.institutions import DEMO_PASSWORD, EMAIL_DOMAIN
@@ -37,6 +39,7 @@ from bitgoeul.testbed.models import TestbedTask
 from bitgoeul.tower import actions as tower_actions
 
 COURSE = "hands-on-city-ai"
+JOB_LAB_DATASET = "kepco-dong-electricity-daily"
 OPERATOR = "operator"
 CITIZEN = "citizen"
 
@@ -185,10 +188,28 @@ def ensure_demo_programmes(session: Session, settings: Settings) -> str:
                 pass_mark=20.0,
             ),
         )
+    if session.scalar(select(Dataset.id).where(Dataset.slug == JOB_LAB_DATASET)) is not None:
+        actions.add_lab(
+            session,
+            actor=operator,
+            course_slug=COURSE,
+            data=LabCreate.model_validate(
+                {
+                    "slug": "total-electricity",
+                    "title": "Total residential electricity use, computed in a job",
+                    "title_ko": "작업으로 계산하는 주택용 전력 사용량 합계",
+                    "kind": "job",
+                    "dataset": JOB_LAB_DATASET,
+                    "aggregate": "sum",
+                    "column": "total_kwh",
+                    "tolerance": 0.01,
+                }
+            ),
+        )
     for username in (RESEARCHER, CITIZEN):
         actions.enrol(session, actor=demo_actor(session, username), cohort_id=cohort_id)
     tower_actions.take_snapshot(session, actor=None)
     return (
-        f"{len(STARTUPS)} startups applied for support (one approved), a course with a cohort "
-        "and a lab; the control tower kept today's snapshot"
+        f"{len(STARTUPS)} startups applied for support (one approved), a course with a cohort, "
+        "a testbed lab and a job lab; the control tower kept today's snapshot"
     )

@@ -33,6 +33,8 @@ from bitgoeul.mydata.models import (
     Receipt,
 )
 from bitgoeul.mydata.schemas import (
+    NOT_RECALLED,
+    NOT_RECALLED_KO,
     CampaignPublic,
     ConsentPublic,
     DonationPublic,
@@ -160,6 +162,10 @@ def my_donations(session: Session, *, actor: Actor) -> list[DonationPublic]:
                         status=c.status,
                         ended_at=c.ended_at,
                         events=events[c.id],
+                        not_recalled=(NOT_RECALLED if c.status == ConsentStatus.withdrawn else ""),
+                        not_recalled_ko=(
+                            NOT_RECALLED_KO if c.status == ConsentStatus.withdrawn else ""
+                        ),
                     )
                     for c in consents
                     if c.donation_id == donation.id

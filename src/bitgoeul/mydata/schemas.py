@@ -79,6 +79,16 @@ class EventPublic(BaseModel):
     receipt: int | None
 
 
+NOT_RECALLED = (
+    "Withdrawal applies from the next use. Results already released from your data "
+    "(aggregates, approved job outputs, models trained before you withdrew) are not recalled."
+)
+NOT_RECALLED_KO = (
+    "철회는 다음 이용부터 적용됩니다. 이미 공개된 결과(집계, 승인된 작업 산출물, 철회 전에 "
+    "학습된 모델)는 회수되지 않습니다."
+)
+
+
 class ConsentPublic(BaseModel):
     id: int
     donation: int
@@ -92,6 +102,9 @@ class ConsentPublic(BaseModel):
     status: ConsentStatus
     ended_at: datetime | None
     events: list[EventPublic]
+    # A withdrawn consent: what withdrawal does not undo, in English and Korean.
+    not_recalled: str = ""
+    not_recalled_ko: str = ""
 
 
 class DonationPublic(BaseModel):

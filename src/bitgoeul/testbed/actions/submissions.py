@@ -202,7 +202,7 @@ def _score_file(
         path, id_column=task.id_column, max_rows=task.test_rows + 1, kind=metric.kind
     )
     truth = pq.read_table(
-        door.read_path(store, passage), columns=[task.id_column, task.label_column]
+        door.source(store, passage)[0], columns=[task.id_column, task.label_column]
     )
     # The split is made on the stored ids, so it never depends on the pseudonyms' key.
     public_rows = _public_mask(store, task, test_version, truth)

@@ -37,7 +37,7 @@ from bitgoeul.governance import notifications
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import Door, Request
 from bitgoeul.governance.models import Project, ProjectMember, ProjectRole, Purpose
-from bitgoeul.governance.queries import require_signed_in
+from bitgoeul.governance.queries import decision_context, require_signed_in
 from bitgoeul.messages import msg
 from bitgoeul.privacy import views
 from bitgoeul.storage.base import ObjectStore
@@ -277,10 +277,15 @@ def create_task(
     door = Door(
         session, actor=actor, event=TestbedAudit.dataset_testbed_setup, detail={"task": data.slug}
     )
+    # With the dataset's decision context, so a donated-data pool is decided as one (the
+    # decision point refuses pools as test sets) and any donor filter applies to what is read.
+    context = decision_context(
+        session, actor=actor, dataset=dataset, version=version, project_id=None
+    )
     with door:
-        passage = door.admit([Request(DataAction.download, dataset, version)])[0]
+        passage = door.admit([Request(DataAction.download, dataset, version, context)])[0]
         truth = pq.read_table(
-            door.read_path(store, passage), columns=[data.id_column, data.label_column]
+            door.source(store, passage)[0], columns=[data.id_column, data.label_column]
         )
     public = _check_test_set(
         metric,
