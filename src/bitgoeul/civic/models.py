@@ -23,23 +23,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bitgoeul.audit.models import AuditAction
 from bitgoeul.civic.states import Event, ProblemState, Side
-from bitgoeul.db.base import Base, utcnow
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=20,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
+from bitgoeul.db.base import Base, str_enum, utcnow
 
 
 class CivicAudit(AuditAction):
@@ -91,7 +80,9 @@ class CivicProblem(Base):
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
-    state: Mapped[ProblemState] = mapped_column(_enum(ProblemState, "civic_problem_state"))
+    state: Mapped[ProblemState] = mapped_column(
+        str_enum(ProblemState, "civic_problem_state", length=20)
+    )
     supports: Mapped[int] = mapped_column(default=0)
     # The threshold that applied when the problem reached triage (None: not yet).
     threshold: Mapped[int | None] = mapped_column(default=None)
@@ -177,11 +168,13 @@ class CivicChallenge(Base):
     # "" (the period column as it is), or a date part its dates are cut to: day, week, month...
     indicator_every: Mapped[str] = mapped_column(String(10), default="", server_default="")
     indicator_aggregate: Mapped[Aggregate] = mapped_column(
-        _enum(Aggregate, "civic_indicator_aggregate"), default=Aggregate.avg
+        str_enum(Aggregate, "civic_indicator_aggregate", length=20), default=Aggregate.avg
     )
     baseline: Mapped[float] = mapped_column(default=0.0)
     target: Mapped[float] = mapped_column(default=0.0)
-    proposed_by: Mapped[Side | None] = mapped_column(_enum(Side, "civic_side"), default=None)
+    proposed_by: Mapped[Side | None] = mapped_column(
+        str_enum(Side, "civic_side", length=20), default=None
+    )
     proposed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )

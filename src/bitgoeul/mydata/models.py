@@ -27,11 +27,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bitgoeul.audit.models import AuditAction
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.db.base import Base, str_enum, utcnow
 
 DONOR_COLUMN = "donor"
 
@@ -76,17 +76,6 @@ class EventKind(StrEnum):
 class DonationStatus(StrEnum):
     active = "active"
     deleted = "deleted"  # raw rows deleted after retention; the record stays
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=20,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class MyDataSource(Base):
@@ -144,7 +133,7 @@ class Donation(Base):
     object_key: Mapped[str] = mapped_column(String(200), default="")
     sha256: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[DonationStatus] = mapped_column(
-        _enum(DonationStatus, "mydata_donation_status"), default=DonationStatus.active
+        str_enum(DonationStatus, "mydata_donation_status", length=20), default=DonationStatus.active
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
@@ -159,12 +148,12 @@ class Consent(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     purposes: Mapped[list[str]] = mapped_column(default=list)  # governance Purpose values
     projects: Mapped[list[Any]] = mapped_column(default=list)  # project ids; [] = any project
-    tier: Mapped[Tier] = mapped_column(_enum(Tier, "mydata_tier"))
+    tier: Mapped[Tier] = mapped_column(str_enum(Tier, "mydata_tier", length=20))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     retention_days: Mapped[int] = mapped_column(default=0)
     status: Mapped[ConsentStatus] = mapped_column(
-        _enum(ConsentStatus, "mydata_consent_status"), default=ConsentStatus.active
+        str_enum(ConsentStatus, "mydata_consent_status", length=20), default=ConsentStatus.active
     )
     ended_at: Mapped[datetime | None]
     campaign_id: Mapped[int | None] = mapped_column(
@@ -182,7 +171,7 @@ class ConsentEvent(Base):
     consent_id: Mapped[int] = mapped_column(
         ForeignKey("mydata_consents.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, "mydata_event_kind"))
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind, "mydata_event_kind", length=20))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # The notice the person was shown, in both languages, word for word.

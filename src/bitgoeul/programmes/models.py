@@ -28,11 +28,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bitgoeul.audit.models import AuditAction
-from bitgoeul.db.base import Base, utcnow
+from bitgoeul.db.base import Base, str_enum, utcnow
 
 HOURS = Numeric(14, 6)
 
@@ -89,17 +89,6 @@ class EnrolmentStatus(StrEnum):
     withdrawn = "withdrawn"
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=20,
-        validate_strings=True,
-        values_callable=lambda e: [m.value for m in e],
-    )
-
-
 class SupportApplication(Base):
     """A startup's request for support, and the operator's answer."""
 
@@ -120,7 +109,7 @@ class SupportApplication(Base):
     data_access_help: Mapped[bool] = mapped_column(default=False)
     testbed_sponsorship: Mapped[bool] = mapped_column(default=False)
     status: Mapped[ApplicationStatus] = mapped_column(
-        _enum(ApplicationStatus, "programme_application_status")
+        str_enum(ApplicationStatus, "programme_application_status", length=20)
     )
     granted_cpu_hours: Mapped[Decimal] = mapped_column(HOURS, default=Decimal(0))
     granted_gpu_hours: Mapped[Decimal] = mapped_column(HOURS, default=Decimal(0))
@@ -175,7 +164,9 @@ class Lab(Base):
     slug: Mapped[str] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(300))
     title_ko: Mapped[str] = mapped_column(String(300), default="")
-    kind: Mapped[LabKind] = mapped_column(_enum(LabKind, "academy_lab_kind"), default=LabKind.task)
+    kind: Mapped[LabKind] = mapped_column(
+        str_enum(LabKind, "academy_lab_kind", length=20), default=LabKind.task
+    )
     task_id: Mapped[int | None] = mapped_column(
         ForeignKey("testbed_tasks.id", ondelete="RESTRICT"), default=None
     )
@@ -185,7 +176,7 @@ class Lab(Base):
         ForeignKey("datasets.id", ondelete="RESTRICT"), default=None
     )
     aggregate: Mapped[LabAggregate | None] = mapped_column(
-        _enum(LabAggregate, "academy_lab_aggregate"), default=None
+        str_enum(LabAggregate, "academy_lab_aggregate", length=20), default=None
     )
     column: Mapped[str] = mapped_column(String(200), default="")
     tolerance: Mapped[float] = mapped_column(default=0.0)
@@ -205,7 +196,7 @@ class Enrolment(Base):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[EnrolmentStatus] = mapped_column(
-        _enum(EnrolmentStatus, "academy_enrolment_status")
+        str_enum(EnrolmentStatus, "academy_enrolment_status", length=20)
     )
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -245,7 +236,9 @@ class LabJob(Base):
     )
     lab_id: Mapped[int] = mapped_column(ForeignKey("academy_labs.id", ondelete="CASCADE"))
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
-    status: Mapped[LabJobStatus] = mapped_column(_enum(LabJobStatus, "academy_lab_job_status"))
+    status: Mapped[LabJobStatus] = mapped_column(
+        str_enum(LabJobStatus, "academy_lab_job_status", length=20)
+    )
     answer: Mapped[float | None] = mapped_column(default=None)
     # What the platform computed (operators see it; trainees never do).
     expected: Mapped[float | None] = mapped_column(default=None)
