@@ -60,6 +60,8 @@ MIRRORS: dict[str, tuple[str, ...]] = {
     "Leaderboard": ("Leaderboard",),
     "TestbedRerun": ("RerunPublic",),
     "DpMeasureQuote": ("MeasureQuote",),
+    "DpMeanAccuracy": ("MeanAccuracy",),
+    "DpGroupSizeAccuracy": ("GroupSizeAccuracy",),
     "DpBalance": ("Balance",),
     "DpQuote": ("Quote",),
     "DpRelease": ("Release",),

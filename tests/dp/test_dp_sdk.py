@@ -38,6 +38,14 @@ def test_a_researcher_quotes_and_releases_through_the_sdk(
         released = hub.dp_release(quote.token)
         assert released.columns == ["district", "sum(income)"]
         assert released.epsilon_charged == 0.6
+        mean = hub.dp_quote(
+            SURVEY, [{"kind": "mean", "column": "income"}], epsilon=0.6, project=project
+        ).measures[0]
+        # A mean's ±: the parts of the formula, evaluated by the SDK for any group size.
+        assert mean.mean_accuracy is not None
+        for size in mean.by_group_size:
+            assert mean.mean_accuracy.within(size.rows) == pytest.approx(size.within)
+        assert mean.mean_accuracy.within(mean.mean_accuracy.count_accuracy) is None
         second = hub.dp_quote(SURVEY, [{"kind": "count"}], epsilon=0.6, project=project)
         with pytest.raises(AccessDenied, match="left"):
             hub.dp_release(second.token)

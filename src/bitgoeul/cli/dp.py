@@ -19,7 +19,15 @@ from rich.table import Table
 
 from bitgoeul.cli.context import console, fail, hub_of, invalid_options
 from bitgoeul.dp import actions, queries
-from bitgoeul.dp.schemas import Balance, DpRequest, ProfileIn, Quote, Release, parse_measure
+from bitgoeul.dp.schemas import (
+    Balance,
+    DpRequest,
+    MeasureQuote,
+    ProfileIn,
+    Quote,
+    Release,
+    parse_measure,
+)
 from bitgoeul.messages import msg
 from bitgoeul.storage import make_store
 
@@ -48,9 +56,19 @@ def _print_quote(quote: Quote) -> None:
     table = Table("measure", "mechanism", "noise scale", "±95 %", "ε")
     for m in quote.measures:
         label = m.kind if m.column is None else f"{m.kind}({m.column})"
-        accuracy = "-" if m.accuracy_95 is None else f"{m.accuracy_95:.4g}"
+        if m.accuracy_95 is not None:
+            accuracy = f"{m.accuracy_95:.4g}"
+        elif m.rank_error_95 is not None:
+            accuracy = f"{m.rank_error_95:.4g} rows of rank"
+        elif m.mean_accuracy is not None:
+            accuracy = "by group size, below"
+        else:
+            accuracy = "-"
         table.add_row(label, m.mechanism, f"{m.noise_scale:.4g}", accuracy, f"{m.epsilon:.4g}")
     console.print(table)
+    for m in quote.measures:
+        for line in _group_accuracy_lines(m):
+            console.print(line)
     threshold = next((m.threshold for m in quote.measures if m.threshold is not None), None)
     if threshold is not None:
         console.print(
@@ -62,6 +80,31 @@ def _print_quote(quote: Quote) -> None:
     cost = f"ε {quote.epsilon:g}" + (f", δ {quote.delta:g}" if quote.delta else "")
     console.print(f"Cost: {cost}. Release with: bitgoeul dp release TOKEN")
     console.print(quote.token, soft_wrap=True)
+
+
+def _group_accuracy_lines(m: MeasureQuote) -> list[str]:
+    """A mean's ± and a quantile's rank error, which depend on a group's size n."""
+    label = escape(f"{m.kind}({m.column})")
+    if m.mean_accuracy is not None:
+        a = m.mean_accuracy
+        sizes = ", ".join(
+            f"n={g.rows:,}: " + ("no bound" if g.within is None else f"±{g.within:.4g}")
+            for g in m.by_group_size
+        )
+        return [
+            f"{label} at 95 %: ±({a.sum_accuracy:.4g} + {a.bound:.4g} × {a.count_accuracy:.4g})"
+            f" / (n − {a.count_accuracy:.4g}) for a group of n > {a.count_accuracy:.4g} rows; "
+            + sizes
+        ]
+    if m.rank_error_95 is not None:
+        sizes = ", ".join(
+            f"n={g.rows:,}: ±{(g.within or 0) * 100:.3g} % of the group" for g in m.by_group_size
+        )
+        return [
+            f"{label} at 95 %: within ±{m.rank_error_95:.4g} rows of the requested rank "
+            f"(q × n), beyond the nearest candidate's own distance; {sizes}"
+        ]
+    return []
 
 
 def _left(balance: Balance) -> str:

@@ -541,6 +541,30 @@ class TestbedRerun(_HubModel):
     finished_at: datetime | None = None
 
 
+class DpGroupSizeAccuracy(_HubModel):
+    """A mean's ± (column units) or a quantile's rank error (fraction of the group) at 95 %,
+    for a group of ``rows`` rows; ``within`` is None when the group is too small for a bound."""
+
+    rows: int
+    within: float | None = None
+
+
+class DpMeanAccuracy(_HubModel):
+    """A mean's ± at 95 % as a function of its group's size n: ``formula`` (valid for
+    n > count_accuracy), with the sum's and the count's ± at 97.5 % and the values' bound."""
+
+    sum_accuracy: float
+    count_accuracy: float
+    bound: float
+    formula: str = ""
+
+    def within(self, rows: float) -> float | None:
+        """The mean's ± at 95 % for a group of ``rows`` rows (None when too small)."""
+        if rows <= self.count_accuracy:
+            return None
+        return (self.sum_accuracy + self.bound * self.count_accuracy) / (rows - self.count_accuracy)
+
+
 class DpMeasureQuote(_HubModel):
     """One measure of a DP request: its mechanism, noise and accuracy, and its share of ε."""
 
@@ -550,6 +574,9 @@ class DpMeasureQuote(_HubModel):
     mechanism: str = ""
     noise_scale: float = 0.0
     accuracy_95: float | None = None
+    rank_error_95: float | None = None  # a quantile: rows off the best candidate's rank
+    mean_accuracy: DpMeanAccuracy | None = None  # a mean: its ± as a function of group size
+    by_group_size: list[DpGroupSizeAccuracy] = []
     epsilon: float = 0.0
     delta: float = 0.0
     threshold: int | None = None  # keys released with a threshold: counts below are dropped

@@ -44,7 +44,7 @@ from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion
 from bitgoeul.catalog.queries import get_dataset, version_of
 from bitgoeul.catalog.schemas import DatasetCreate
 from bitgoeul.config import Settings
-from bitgoeul.dp import aggregates, queries
+from bitgoeul.dp import aggregates, mechanisms, queries
 from bitgoeul.dp.models import (
     DATASET_SCOPE,
     DELTA_UNIT,
@@ -60,10 +60,13 @@ from bitgoeul.dp.models import (
     partition_scope,
     project_scope,
 )
-from bitgoeul.dp.plan import Plan, plan_request
+from bitgoeul.dp.plan import Measurement, Plan, plan_request
 from bitgoeul.dp.schemas import (
+    GROUP_SIZES,
     BudgetPublic,
     DpRequest,
+    GroupSizeAccuracy,
+    MeanAccuracy,
     MeasureQuote,
     ProfileIn,
     Quote,
@@ -71,6 +74,7 @@ from bitgoeul.dp.schemas import (
 )
 from bitgoeul.engine import locked as engine
 from bitgoeul.errors import AccessDenied, Conflict, NotFound, ValidationFailed
+from bitgoeul.governance import donor_copies
 from bitgoeul.governance.decision import DataAction
 from bitgoeul.governance.doors import Door, Passage, Request
 from bitgoeul.governance.models import GovernanceAudit
@@ -352,7 +356,7 @@ def _admit(
     return passage, plan
 
 
-def _measure_quotes(plan: Plan) -> list[MeasureQuote]:
+def measure_quotes(plan: Plan) -> list[MeasureQuote]:
     quotes: list[MeasureQuote] = []
     for position, measure in enumerate(plan.measures):
         parts = [m for m in plan.measurements if m.measure == position]
@@ -376,9 +380,51 @@ def _measure_quotes(plan: Plan) -> list[MeasureQuote]:
                 epsilon=sum(p.noise.epsilon * p.groups_charged for p in parts),
                 delta=sum(p.noise.delta for p in parts),
                 threshold=main.noise.threshold,
+                **_group_accuracy(parts),
             )
         )
     return quotes
+
+
+def _group_accuracy(parts: list[Measurement]) -> dict[str, Any]:
+    """A mean's and a quantile's accuracy, which depend on a group's size (read by no quote):
+    as a formula in n and worked out for ``GROUP_SIZES``."""
+    main = parts[0]
+    if main.part == "quantile" and main.bounds is not None:
+        rank = mechanisms.quantile_rank_error(main.noise, candidates=len(main.bounds.candidates))
+        return {
+            "rank_error_95": rank,
+            "by_group_size": [
+                GroupSizeAccuracy(rows=n, within=min(rank / n, 1.0)) for n in GROUP_SIZES
+            ],
+        }
+    by_part = {p.part: p for p in parts}
+    if set(by_part) != {"sum", "count"} or by_part["sum"].bounds is None:
+        return {}
+    total, count = by_part["sum"], by_part["count"]
+    bounds = total.bounds
+    assert bounds is not None  # noqa: S101 (checked above)
+    # Each part at 97.5 %, so both hold together with probability >= 95 % (union bound).
+    accuracy = MeanAccuracy(
+        sum_accuracy=mechanisms.vector_accuracy(total.noise, mechanisms.ALPHA / 2) / bounds.factor,
+        count_accuracy=mechanisms.vector_accuracy(count.noise, mechanisms.ALPHA / 2),
+        bound=max(abs(bounds.lower), abs(bounds.upper)) / bounds.factor,
+    )
+    return {
+        "mean_accuracy": accuracy,
+        "by_group_size": [
+            GroupSizeAccuracy(
+                rows=n,
+                within=mechanisms.mean_error_bound(
+                    n,
+                    sum_accuracy=accuracy.sum_accuracy,
+                    count_accuracy=accuracy.count_accuracy,
+                    bound=accuracy.bound,
+                ),
+            )
+            for n in GROUP_SIZES
+        ],
+    }
 
 
 def _groups(plan: Plan) -> list[dict[str, Any]]:
@@ -435,7 +481,7 @@ def quote(session: Session, *, settings: Settings, actor: Actor, request: DpRequ
         partition=request.partition,
         groups=_groups(plan),
         threshold_keys=_threshold_keys(plan),
-        measures=_measure_quotes(plan),
+        measures=measure_quotes(plan),
         epsilon=plan.cost_micro / MICRO,
         delta=plan.delta_cost / DELTA_UNIT,
         balances=balances,
@@ -488,13 +534,23 @@ def _measurement_sha256(plan: Plan, request: dict[str, Any], version: DatasetVer
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _view_sha256(passage: Passage, view: engine.View) -> str:
+    """What a kept count or bounded copy was made from: the view's SQL and, for donated data,
+    which donors' rows its source holds (a pool's view reads the door's consent-filtered copy,
+    so its SQL no longer names them: without this a copy made before a withdrawal would be
+    reused after it)."""
+    donors = passage.decision.obligations.donor_filter
+    which = f"\n-- donors {donor_copies.filter_sha256(donors)}" if donors is not None else ""
+    return hashlib.sha256((view.select_sql + which).encode()).hexdigest()
+
+
 def _person_rows(
     session: Session, passage: Passage, plan: Plan, view: engine.View
 ) -> aggregates.PersonRows:
     """The most rows one person has in this view of this version, and whether persons' hashes
     are distinct: counted once and kept (versions never change), so later releases know
     whether bounding would drop anything, and how to partition its window."""
-    view_sha256 = hashlib.sha256(view.select_sql.encode()).hexdigest()
+    view_sha256 = _view_sha256(passage, view)
     found = session.execute(
         select(DpPersonRows.max_rows, DpPersonRows.person_hash_unique).where(
             DpPersonRows.version_id == passage.version.id,
@@ -534,7 +590,7 @@ def _bounded_copy(
     """The view's rows at most m per person, written once per version, view and limit (the
     first release that must drop rows pays for the per-person window; later ones read the
     copy)."""
-    view_sha256 = hashlib.sha256(view.select_sql.encode()).hexdigest()
+    view_sha256 = _view_sha256(passage, view)
     partition_column = plan.partition_column or ""
     query = select(DpBoundedCopy).where(
         DpBoundedCopy.version_id == passage.version.id,
@@ -843,7 +899,7 @@ def release(
         passage, plan = _admit(session, door, actor=actor, request=request)
         dataset = passage.dataset
         scopes = _scopes(request.project, request.partition)
-        quotes = _measure_quotes(plan)
+        quotes = measure_quotes(plan)
         if plan.cost_micro != quoted_cost or plan.delta_cost != quoted_delta:
             raise Conflict(
                 msg("The dataset's DP settings changed since this quote; ask for a new one.")

@@ -143,6 +143,44 @@ def quantile_noise(
     return Noise(EXPONENTIAL_QUANTILE, scale, None, spent)
 
 
+def quantile_rank_error(noise: Noise, *, candidates: int) -> float:
+    """With probability at least 95 %, how far (in rows) the released candidate's score may
+    be from the best candidate's.
+
+    OpenDP 0.16's ``private_quantile`` scores a candidate c by ``|#(x < c) - q·(n - #(x =
+    c))|`` (``make_quantile_score_candidates``: in units of 1/den rows, q = num/den) and
+    multiplies the ``scale`` it is given by den before its noisy-max selection, so ``scale`` is
+    in rows.  A worse candidate b beats the best one c* only if its noise exceeds c*'s by its
+    score gap; for Gumbel or exponential noise of that scale, P(gap >= a) <= exp(-a / scale),
+    so by the union bound over the ``candidates - 1`` others
+    P(released score > best + a) <= (candidates - 1)·exp(-a / scale) = ALPHA at
+    a = scale·ln((candidates - 1) / ALPHA).  This is the exponential mechanism's accuracy
+    (2Δ/ε)·ln(|C|/β), with OpenDP's calibrated scale in place of 2Δ/ε.  OpenDP 0.16 has no
+    accuracy helper for it (its ``accuracy`` module covers Laplace and Gaussian noise only)."""
+    return noise.scale * math.log(max(candidates - 1, 1) / ALPHA)
+
+
+def vector_accuracy(noise: Noise, alpha: float) -> float:
+    """The ± (in the measurement's integer units) that a discrete Laplace measurement's noise
+    stays within with probability ``1 - alpha`` (OpenDP's own helper)."""
+    with _OPENDP:
+        return float(dp.discrete_laplacian_scale_to_accuracy(noise.scale, alpha))
+
+
+def mean_error_bound(
+    rows: float, *, sum_accuracy: float, count_accuracy: float, bound: float
+) -> float | None:
+    """How far a noisy sum over a noisy count can be from a group's exact mean when the
+    group has ``rows`` values, the sum's noise is within ``sum_accuracy`` and the count's
+    within ``count_accuracy``, and every value lies within ±``bound``; None when the group is
+    too small for a bound (``rows <= count_accuracy``: the noisy count may be near 0).
+
+    (S + e_s)/(n + e_c) - S/n = (e_s - mean·e_c)/(n + e_c), and |mean| <= bound."""
+    if rows <= count_accuracy:
+        return None
+    return (sum_accuracy + bound * count_accuracy) / (rows - count_accuracy)
+
+
 def release_quantile(
     values: list[int], noise: Noise, *, candidates: tuple[int, ...], q: float, contributions: int
 ) -> int:

@@ -96,6 +96,38 @@ class DpRequest(BaseModel):
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+# The group sizes (rows with a value, after at most m rows per person) a quote works a mean's
+# and a quantile's accuracy out for: the quote reads no data, so it cannot know a group's size.
+GROUP_SIZES = (100, 1_000, 10_000)
+MEAN_FORMULA = (
+    "(sum_accuracy + bound * count_accuracy) / (n - count_accuracy), for n > count_accuracy"
+)
+
+
+class GroupSizeAccuracy(BaseModel):
+    rows: int = Field(description="A group's size n: its rows with a value, at most m per person.")
+    within: float | None = Field(
+        description="For a mean: with 95 % probability the released mean is within ± this "
+        "(the column's units) of the exact mean, None when n is too small for a bound. For a "
+        "quantile: the rank error at 95 % as a fraction of the group (rank_error_95 / n)."
+    )
+
+
+class MeanAccuracy(BaseModel):
+    """A mean's accuracy as a function of its group's size n (the quote cannot read n):
+    with 95 % probability the released mean is within ± ``formula`` of the exact mean."""
+
+    sum_accuracy: float = Field(
+        description="The noisy sum's ± at 97.5 % (the column's units), by OpenDP."
+    )
+    count_accuracy: float = Field(
+        description="The noisy count's ± at 97.5 % (rows), by OpenDP; both hold together "
+        "with probability at least 95 %."
+    )
+    bound: float = Field(description="max(|lower|, |upper|): no value is further from 0.")
+    formula: str = Field(default=MEAN_FORMULA, description="The ± at 95 % for n rows.")
+
+
 class MeasureQuote(BaseModel):
     kind: MeasureKind
     column: str | None
@@ -104,7 +136,21 @@ class MeasureQuote(BaseModel):
     noise_scale: float = Field(description="In the column's units (counts: people's rows).")
     accuracy_95: float | None = Field(
         description="With 95 % probability each released value is within ± this of the "
-        "exact value of the bounded data (None for a mean or a quantile)."
+        "exact value of the bounded data (None for a mean or a quantile: see "
+        "'mean_accuracy', 'rank_error_95' and 'by_group_size')."
+    )
+    rank_error_95: float | None = Field(
+        default=None,
+        description="A quantile: with 95 % probability the released candidate's score is "
+        "within this many rows of the best candidate's, the score being how many rows the "
+        "rank below the candidate is from q × n (OpenDP's quantile score).",
+    )
+    mean_accuracy: MeanAccuracy | None = Field(
+        default=None, description="A mean: its ± at 95 % as a function of the group's size."
+    )
+    by_group_size: list[GroupSizeAccuracy] = Field(
+        default_factory=list,
+        description="A mean's or a quantile's accuracy worked out for a few group sizes.",
     )
     epsilon: float
     delta: float = Field(

@@ -23,6 +23,7 @@ approval says; it is the method for data whose publishers accept that.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from bitgoeul.engine import locked as engine
@@ -40,6 +42,9 @@ from bitgoeul.linkage.hangul import jamo
 DEFAULT_THRESHOLD = 0.9  # match probability
 U_PAIRS = 2e6  # random pairs sampled to estimate u
 LIMITS = engine.Limits(timeout_s=3600, memory_limit="4GB", threads=2)
+# Splink floors m and u at this before taking log2(m / u) (comparison_level.M_U_CLAMP_MIN).
+_M_U_CLAMP_MIN = 1e-300
+_LEFT, _RIGHT = "__bitgoeul_left", "__bitgoeul_right"
 
 # The normalised columns Splink compares, all text (NULL where a source lacks the field or a
 # value cannot be read).
@@ -255,8 +260,8 @@ def score(
     logging.getLogger("splink").setLevel(logging.ERROR)
     api = _api_class()(connection=conn)
     frames = [
-        api.register(left, table_name="__bitgoeul_left"),
-        api.register(right, table_name="__bitgoeul_right"),
+        api.register(left, table_name=_LEFT),
+        api.register(right, table_name=_RIGHT),
     ]
     started = time.perf_counter()
     model = settings(present)
@@ -278,24 +283,16 @@ def score(
             rule, record_sample_proportion=1.0
         )
     train_s = time.perf_counter() - started
+    parameters: dict[str, Any] = linker.misc.save_model_to_json()
     started = time.perf_counter()
-    blocked = linker.inference.predict()
+    predicted = predict(conn, parameters)
     predict_s = time.perf_counter() - started
-    comparisons = int(
-        conn.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0][0]
-    )
-    left_first = "source_dataset_l = '__bitgoeul_left'"
-    kept = conn.sql(
-        f"SELECT CASE WHEN {left_first} THEN unique_id_l ELSE unique_id_r END, "
-        f"CASE WHEN {left_first} THEN unique_id_r ELSE unique_id_l END, match_probability "
-        f"FROM {blocked.physical_name} WHERE match_probability >= {float(floor)!r}"
-    ).to_arrow_table()
-    parameters = linker.misc.save_model_to_json()
+    kept = predicted.match_probability >= floor
     return Scored(
-        left=kept.column(0).to_numpy().astype(np.int64),
-        right=kept.column(1).to_numpy().astype(np.int64),
-        probability=kept.column(2).to_numpy().astype(np.float32),
-        comparisons=comparisons,
+        left=predicted.left[kept],
+        right=predicted.right[kept],
+        probability=predicted.match_probability[kept].astype(np.float32),
+        comparisons=len(predicted.left),
         predict_s=predict_s,
         train_s=train_s,
         parameters=parameters,
@@ -311,16 +308,24 @@ def predict_only(
     plain: bool = False,
 ) -> tuple[int, float]:
     """Score the blocked pairs with a trained ``model`` (Splink's JSON): (pairs, seconds).
-    ``plain`` uses Splink's own DuckDB backend unchanged, for the benchmark's reference."""
+    Bitgoeul's scorer (``predict``) on the tables registered as they come; ``plain`` uses
+    Splink's own predict on its own DuckDB backend unchanged, the benchmark's reference."""
+    if not plain:
+        conn.register(_LEFT, left)
+        conn.register(_RIGHT, right)
+        try:
+            started = time.perf_counter()
+            predicted = predict(conn, model)
+            return len(predicted.left), time.perf_counter() - started
+        finally:
+            conn.unregister(_LEFT)
+            conn.unregister(_RIGHT)
     from splink import Linker
     from splink.internals.duckdb.database_api import DuckDBAPI
 
     logging.getLogger("splink").setLevel(logging.ERROR)
-    api = DuckDBAPI(connection=conn) if plain else _api_class()(connection=conn)
-    frames = [
-        api.register(left, table_name="__bitgoeul_left"),
-        api.register(right, table_name="__bitgoeul_right"),
-    ]
+    api = DuckDBAPI(connection=conn)
+    frames = [api.register(left, table_name=_LEFT), api.register(right, table_name=_RIGHT)]
     linker = Linker(frames, model, log_level=logging.ERROR)
     started = time.perf_counter()
     blocked = linker.inference.predict()
@@ -358,3 +363,171 @@ def link(
     keep = scored.probability >= threshold
     links = similarity.one_to_one(scored.left[keep], scored.right[keep], scored.probability[keep])
     return links, scored
+
+
+def _float(value: float) -> str:
+    return f"cast({float(value)!r} as double)"
+
+
+def _probabilities(levels: Sequence[Mapping[str, Any]]) -> list[tuple[float, float] | None]:
+    """Each level's (m, u) as Splink reads a model (None for the null level): a level without
+    a number (never trained; or marked "level not observed", which Splink's loader also drops)
+    takes the comparison's default for its position (Splink's own ``_default_m_values`` and
+    ``_default_u_values``)."""
+    from splink.internals.comparison_level import _default_m_values, _default_u_values
+
+    count = sum(1 for level in levels if not level.get("is_null_level"))
+    default_m, default_u = _default_m_values(count), _default_u_values(count)
+    out: list[tuple[float, float] | None] = []
+    position = count - 1  # Splink's comparison vector value: count - 1 down to 0
+    for level in levels:
+        if level.get("is_null_level"):
+            out.append(None)
+            continue
+        pair = []
+        for key, default in (("m_probability", default_m), ("u_probability", default_u)):
+            value = level.get(key)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                pair.append(float(default[position]))
+            else:
+                pair.append(float(value))
+        out.append((pair[0], pair[1]))
+        position -= 1
+    return out
+
+
+def _level_weight(probabilities: tuple[float, float] | None) -> float:
+    """A level's match weight, log2(m / u), as Splink computes it (0 for the null level)."""
+    if probabilities is None:
+        return 0.0
+    m, u = probabilities
+    return math.log2(max(m, _M_U_CLAMP_MIN) / max(u, _M_U_CLAMP_MIN))
+
+
+def _exact_u(
+    levels: Sequence[Mapping[str, Any]],
+    probabilities: Sequence[tuple[float, float] | None],
+    column: str,
+) -> float:
+    """The u of the comparison's exact-match level on ``column`` (Splink's base for the
+    term-frequency adjustment)."""
+    for level, pair in zip(levels, probabilities, strict=True):
+        if pair is not None and level["sql_condition"] == f'"{column}_l" = "{column}_r"':
+            return pair[1]
+    raise ValueError(f"no exact match level on {column!r} to adjust for term frequency")
+
+
+def scoring_sql(model: Mapping[str, Any], columns: Sequence[str]) -> str:
+    """One DuckDB query giving every blocked pair of the two registered tables once with its
+    match weight, from Splink's trained ``model`` (its JSON): the model's blocking rules
+    (a pair found by an earlier rule is left out of the later ones, as Splink does), each
+    comparison's levels tried in order with the model's own conditions, each level's
+    log2(m / u), and for a level with a term-frequency adjustment Splink's
+    ``w · (log2 u_exact − log2 max(tf_l, tf_r, tf_min))``, the term frequencies being each
+    value's share of the non-null values of both tables together."""
+    comparisons = model["comparisons"]
+    tf_columns = sorted(
+        {
+            level["tf_adjustment_column"]
+            for comparison in comparisons
+            for level in comparison["comparison_levels"]
+            if level.get("tf_adjustment_column") and level.get("tf_adjustment_weight", 1.0)
+        }
+    )
+    for column in tf_columns:
+        if column not in columns:
+            raise ValueError(f"no column {column!r} to adjust for term frequency")
+    both = f"SELECT * FROM {_LEFT} UNION ALL SELECT * FROM {_RIGHT}"
+    ctes = [f"__bitgoeul_both AS ({both})"]
+    for column in tf_columns:
+        ctes.append(
+            f'"__bitgoeul_tf_{column}" AS (SELECT "{column}" AS value, '
+            f'cast(count(*) as double) / (SELECT count("{column}") FROM __bitgoeul_both) AS tf '
+            f'FROM __bitgoeul_both WHERE "{column}" IS NOT NULL GROUP BY "{column}")'
+        )
+    rules = [rule["blocking_rule"] for rule in model["blocking_rules_to_generate_predictions"]]
+    if not rules:
+        raise ValueError("the model has no blocking rules")
+    picked = ", ".join(
+        ["l.unique_id AS unique_id_l", "r.unique_id AS unique_id_r"]
+        + [f'l."{c}" AS "{c}_l", r."{c}" AS "{c}_r"' for c in columns if c != "unique_id"]
+    )
+    selects = []
+    for k, rule in enumerate(rules):
+        earlier = "".join(f" AND NOT coalesce(({previous}), false)" for previous in rules[:k])
+        selects.append(f"SELECT {picked} FROM {_LEFT} l JOIN {_RIGHT} r ON ({rule}){earlier}")
+    ctes.append("__bitgoeul_blocked AS (" + " UNION ALL ".join(selects) + ")")
+    tf_select = "".join(
+        f', "__tf_{c}_l".tf AS "tf_{c}_l", "__tf_{c}_r".tf AS "tf_{c}_r"' for c in tf_columns
+    )
+    tf_join = "".join(
+        f' LEFT JOIN "__bitgoeul_tf_{c}" "__tf_{c}_l" ON p."{c}_l" = "__tf_{c}_l".value'
+        f' LEFT JOIN "__bitgoeul_tf_{c}" "__tf_{c}_r" ON p."{c}_r" = "__tf_{c}_r".value'
+        for c in tf_columns
+    )
+    ctes.append(f"__bitgoeul_pairs AS (SELECT p.*{tf_select} FROM __bitgoeul_blocked p{tf_join})")
+    prior = float(model["probability_two_random_records_match"])
+    terms = [_float(math.log2(prior / (1 - prior)))]
+    for comparison in comparisons:
+        levels = comparison["comparison_levels"]
+        probabilities = _probabilities(levels)
+        weight_cases: list[str] = []
+        tf_cases: list[str] = []
+        for level, pair in zip(levels, probabilities, strict=True):
+            condition = level["sql_condition"]
+            when = "ELSE" if condition.strip().upper() == "ELSE" else f"WHEN {condition} THEN"
+            weight_cases.append(f"{when} {_float(_level_weight(pair))}")
+            column = level.get("tf_adjustment_column")
+            tf_weight = float(level.get("tf_adjustment_weight", 1.0))
+            if column and tf_weight and not level.get("is_null_level") and when != "ELSE":
+                l_r = f'coalesce("tf_{column}_l", "tf_{column}_r")'
+                r_l = f'coalesce("tf_{column}_r", "tf_{column}_l")'
+                floor = _float(float(level.get("tf_minimum_u_value", 0.0)))
+                log2_u = _float(math.log2(_exact_u(levels, probabilities, column)))
+                tf_cases.append(
+                    f"{when} CASE WHEN {l_r} IS NOT NULL THEN {_float(tf_weight)} * "
+                    f"({log2_u} - log2(greatest({l_r}, {r_l}, {floor}))) ELSE 0.0 END"
+                )
+            else:
+                tf_cases.append(f"{when} 0.0")
+        if not any(case.startswith("ELSE") for case in weight_cases):
+            weight_cases.append("ELSE NULL")  # Splink's comparisons always end with ELSE
+            tf_cases.append("ELSE 0.0")
+        terms.append("CASE " + " ".join(weight_cases) + " END")
+        if any("log2(" in case for case in tf_cases):
+            terms.append("CASE " + " ".join(tf_cases) + " END")
+    weight = " + ".join(f"({term})" for term in terms)
+    return (
+        "WITH "
+        + ", ".join(ctes)
+        + f" SELECT unique_id_l, unique_id_r, {weight} AS match_weight FROM __bitgoeul_pairs"
+    )
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """Every blocked pair (left row, right row) with its match weight and probability."""
+
+    left: similarity.IntArray
+    right: similarity.IntArray
+    match_weight: npt.NDArray[np.float64]
+    match_probability: npt.NDArray[np.float64]
+
+
+def predict(conn: engine.Connection, model: Mapping[str, Any]) -> Predicted:
+    """Score the blocked pairs of the tables registered as ``__bitgoeul_left`` and
+    ``__bitgoeul_right`` with Splink's trained ``model``: the comparison levels and weights in
+    one query (``scoring_sql``), the probability with NumPy as Splink's SQL takes it
+    (1 / (1 + 2^−w), or 2^w / (1 + 2^w) below 0)."""
+    columns = [row[0] for row in conn.execute(f"DESCRIBE {_LEFT}").fetchall()]
+    table = conn.sql(scoring_sql(model, columns)).to_arrow_table()
+    weight = table.column(2).to_numpy(zero_copy_only=False).astype(np.float64)
+    with np.errstate(over="ignore"):
+        power = np.power(2.0, -np.abs(weight))
+    probability = np.where(weight >= 0, 1.0 / (1.0 + power), power / (1.0 + power))
+    return Predicted(
+        left=table.column(0).to_numpy().astype(np.int64),
+        right=table.column(1).to_numpy().astype(np.int64),
+        match_weight=weight,
+        match_probability=probability,
+    )

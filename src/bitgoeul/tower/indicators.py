@@ -192,13 +192,7 @@ def _catalog(session: Session) -> dict[str, Reading]:
     }
 
 
-def _governance(session: Session) -> dict[str, Reading]:
-    requests, approved = session.execute(
-        select(
-            func.count(), func.count().filter(AccessRequest.status == RequestStatus.approved)
-        ).select_from(AccessRequest)
-    ).one()
-    requests, approved = int(requests or 0), int(approved or 0)
+def _decision_days_in_python(session: Session) -> Reading:
     decided = session.execute(
         select(AccessRequest.created_at, AccessRequest.decided_at).where(
             AccessRequest.status.in_([RequestStatus.approved, RequestStatus.rejected]),
@@ -210,11 +204,38 @@ def _governance(session: Session) -> dict[str, Reading]:
         for created_at, decided_at in decided
         if decided_at is not None
     ]
-    median = Reading(round(statistics.median(days), 2) if days else None, len(days))
+    return Reading(round(statistics.median(days), 2) if days else None, len(days))
+
+
+def _governance(session: Session) -> dict[str, Reading]:
+    table = select(
+        func.count(), func.count().filter(AccessRequest.status == RequestStatus.approved)
+    ).select_from(AccessRequest)
+    is_decided = AccessRequest.status.in_(
+        [RequestStatus.approved, RequestStatus.rejected]
+    ) & AccessRequest.decided_at.is_not(None)
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement: the counts and the median decision time, counted by PostgreSQL
+        # (``percentile_cont(0.5)`` is the median, the mean of the middle two for an even
+        # count, as ``statistics.median``), instead of sending every decided request's two
+        # timestamps to Python.
+        days = func.greatest(
+            0.0, func.extract("epoch", AccessRequest.decided_at - AccessRequest.created_at) / 86400
+        )
+        requests, approved, decided, median = session.execute(
+            table.add_columns(
+                func.count().filter(is_decided),
+                func.percentile_cont(0.5).within_group(days).filter(is_decided),
+            )
+        ).one()
+        decision = Reading(round(float(median), 2) if decided else None, int(decided or 0))
+    else:
+        requests, approved = session.execute(table).one()
+        decision = _decision_days_in_python(session)
     return {
-        "access_requests": Reading.count(requests),
-        "access_approved": Reading.count(approved),
-        "decision_days_median": median,
+        "access_requests": Reading.count(int(requests or 0)),
+        "access_approved": Reading.count(int(approved or 0)),
+        "decision_days_median": decision,
     }
 
 

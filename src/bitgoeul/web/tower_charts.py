@@ -50,19 +50,23 @@ def line_chart(
     def y_of(value: float) -> float:
         return round(PAD + inner_h * (1 - (value - low) / (high - low)), 1)
 
+    # Days as ordinals (a year of points for each of the tower's indicators is drawn on every
+    # page view; integer differences are cheaper than date arithmetic).
+    first_ordinal = first.toordinal()
     segments: list[str] = []
     run: list[str] = []
-    previous: date | None = None
+    previous = -1
     for day, value in series:
+        ordinal = day.toordinal()
         # A day without a value, or days missing between two snapshots, end the stretch.
-        gap = value is None or (previous is not None and (day - previous).days > 1)
+        gap = value is None or (previous >= 0 and ordinal - previous > 1)
         if gap and run:
             segments.append(" ".join(run))
             run = []
-        previous = day
+        previous = ordinal
         if value is None:
             continue
-        x = round(PAD + inner_w * (day - first).days / span_days, 1)
+        x = round(PAD + inner_w * (ordinal - first_ordinal) / span_days, 1)
         run.append(f"{x},{y_of(value)}")
     if run:
         segments.append(" ".join(run))
