@@ -10,22 +10,28 @@ store like a version (``DonorCopy``: key, SHA-256, checked before every read by
 A copy belongs to one (version, consent epoch, tier, coverage).  Every consent change raises
 the epoch, so the next use looks for a copy at the new epoch, finds none and writes one from
 the verified version file with the fresh coverage: a withdrawal is effective at the next use as
-before.  Writing a copy deletes the version's copies of older epochs (``forget``, audited as
-``dataset.donor_copies_deleted``); a republished pool deletes the older versions' copies, and
-the retention sweep every copy of an older epoch.
+before.  A copy of an older epoch is never read by a new use (each decides at the current
+epoch), but a use decided just before the consent change may be about to read it, so it is not
+deleted at once: writing a copy deletes the version's copies of older epochs superseded more
+than ``SUPERSEDED_GRACE`` ago (``forget``, audited as ``dataset.donor_copies_deleted``).  A
+copy's supersession is the moment the first copy of a newer epoch of its version was written.
+A republished pool deletes the older versions' copies, and the retention sweep every copy of a
+pool whose donors' retention ended, at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bitgoeul.audit.actions import record_event
 from bitgoeul.datasets.models import DatasetVersion
+from bitgoeul.db.base import utcnow
 from bitgoeul.engine import locked as engine
 from bitgoeul.governance.models import DonorCopy, GovernanceAudit
 from bitgoeul.privacy import views
@@ -35,6 +41,11 @@ from bitgoeul.storage.integrity import file_sha256
 
 PREFIX = "donor-copies"
 WRITE_LIMITS = engine.Limits(timeout_s=3600)
+# How long a superseded copy outlives its supersession: longer than a use takes from its
+# decision to opening the copy (a query decided at the older epoch just before a consent change
+# still reads it), short enough that withdrawn donors' rows do not linger.  New uses never read
+# it; the retention sweep does not wait.
+SUPERSEDED_GRACE = timedelta(minutes=10)
 
 
 def filter_sha256(donors: DonorFilter) -> str:
@@ -70,7 +81,8 @@ def write(
     actor_name: str,
 ) -> DonorCopy:
     """Write the covered donors' rows of ``version_path`` (already verified) to the store,
-    record the copy in the caller's transaction, and forget the version's older epochs."""
+    record the copy in the caller's transaction, and forget the version's older epochs'
+    copies superseded more than ``SUPERSEDED_GRACE`` ago."""
     condition = views.donor_condition(donors)
     view = engine.View("__bg_pool", version_path, f"SELECT * FROM {views.SOURCE} WHERE {condition}")
     with tempfile.TemporaryDirectory(prefix="donor-copy-") as folder:
@@ -99,6 +111,7 @@ def write(
         reason="superseded by a newer consent epoch",
         actor_name=actor_name,
         keep_keys={key},
+        superseded_before=utcnow() - SUPERSEDED_GRACE,
     )
     return copy
 
@@ -112,16 +125,19 @@ def forget(
     before_epoch: int | None = None,
     actor_name: str = "platform",
     keep_keys: set[str] | None = None,
+    superseded_before: datetime | None = None,
 ) -> int:
-    """Delete the copies of ``version_ids`` (of epochs before ``before_epoch`` when given): their
-    files and rows, and one audit entry per version saying how many and why.  In the caller's
-    transaction; how many."""
+    """Delete the copies of ``version_ids`` (of epochs before ``before_epoch`` when given; only
+    those superseded before ``superseded_before`` when given): their files and rows, and one
+    audit entry per version saying how many and why.  In the caller's transaction; how many."""
     if not version_ids:
         return 0
     query = select(DonorCopy).where(DonorCopy.version_id.in_(version_ids))
     if before_epoch is not None:
         query = query.where(DonorCopy.epoch < before_epoch)
-    copies = session.scalars(query).all()
+    copies = list(session.scalars(query).all())
+    if superseded_before is not None:
+        copies = [c for c in copies if _superseded_at(session, c) <= superseded_before]
     if not copies:
         return 0
     gone = {c.id for c in copies}
@@ -157,6 +173,17 @@ def forget(
         )
     session.flush()
     return len(copies)
+
+
+def _superseded_at(session: Session, copy: DonorCopy) -> datetime:
+    """When ``copy`` stopped being current: when its version's first copy of a newer epoch was
+    written (now when there is none yet)."""
+    first_newer = session.scalar(
+        select(func.min(DonorCopy.created_at)).where(
+            DonorCopy.version_id == copy.version_id, DonorCopy.epoch > copy.epoch
+        )
+    )
+    return first_newer if first_newer is not None else utcnow()
 
 
 def orphaned(session: Session, store: ObjectStore, keys: set[str]) -> None:

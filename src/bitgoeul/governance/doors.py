@@ -36,7 +36,7 @@ from bitgoeul.audit.actions import record_event
 from bitgoeul.audit.models import AuditAction
 from bitgoeul.datasets.models import Dataset, DatasetVersion
 from bitgoeul.engine import locked as engine
-from bitgoeul.errors import AccessDenied, BitgoeulError, NotFound
+from bitgoeul.errors import AccessDenied, BitgoeulError, Conflict, NotFound
 from bitgoeul.governance import donor_copies, notifications
 from bitgoeul.governance.decision import DataAction, Decision, DecisionContext, decide
 from bitgoeul.governance.models import GovernanceAudit
@@ -49,6 +49,13 @@ from bitgoeul.storage.integrity import IntegrityFailed, missing_file, verify_fil
 
 # Writing a version to a file is not a query: it may take long, and it streams.
 WRITE_LIMITS = engine.Limits(timeout_s=3600)
+
+
+class DataChanged(Conflict):
+    """The consent-filtered copy a use was decided to read was deleted between the decision
+    and the read (a consent change superseded it): nothing was read and nothing is wrong with
+    the store; running the use again decides it afresh."""
+
 
 FailureSummary = Callable[[Session, BaseException, list[dict[str, Any]]], None]
 
@@ -205,18 +212,36 @@ class Door:
             f"the consent-filtered copy of dataset '{passage.slug}' version "
             f"{passage.version.number} (consent epoch {donors.epoch})"
         )
-        path = self.read_derived(
-            store, passage, object_key=copy.object_key, sha256=copy.sha256, what=what
+        path = self._checked_file(
+            store, passage, copy.object_key, copy.sha256, what, missing_is_change=True
         )
         return path, replace(obligations, donor_filter=None)
 
     def _checked_file(
-        self, store: ObjectStore, passage: Passage, object_key: str, expected: str, what: str
+        self,
+        store: ObjectStore,
+        passage: Passage,
+        object_key: str,
+        expected: str,
+        what: str,
+        *,
+        missing_is_change: bool = False,
     ) -> Path:
+        """The verified local file of ``object_key``.  A changed file is an integrity failure;
+        so is a missing one, unless ``missing_is_change`` (a donor copy deleted by a consent
+        change since the decision): then ``DataChanged``, retryable, and no operator alarm."""
         try:
             try:
                 path = store.local_file(object_key)
             except NotFound:
+                if missing_is_change:
+                    raise DataChanged(
+                        msg(
+                            "The data of dataset '{dataset}' changed while your use of it was "
+                            "starting (a consent changed); nothing was read. Run it again.",
+                            dataset=passage.slug,
+                        )
+                    ) from None
                 raise missing_file(what, path=Path(object_key), expected=expected) from None
             verify_file(path, expected, what=what)
         except IntegrityFailed as error:
@@ -283,6 +308,8 @@ class Door:
         outcome = "refused" if isinstance(error, BitgoeulError) else "failed"
         for entry in self.decisions:
             entry["detail"].update(self.failure_detail, door_outcome=outcome)
+            if isinstance(error, DataChanged):
+                entry["detail"]["retryable"] = "the data changed since the decision"
             record_event(self.session, **entry)
         if isinstance(error, IntegrityFailed):
             self._report_integrity(error)

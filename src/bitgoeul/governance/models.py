@@ -194,7 +194,8 @@ class DonorCopy(Base):
     the version, the pool's consent epoch, the tier and the coverage (``filter_sha256``: the
     SHA-256 of the donor condition).  Secure data like its version: kept in the object store
     under ``object_key`` and checked against ``sha256`` before every read; deleted (audited)
-    once a newer epoch's copy of the version is written, and with the version's file."""
+    by the first copy written ``donor_copies.SUPERSEDED_GRACE`` after a newer epoch's copy of
+    the version, by the retention sweep, and with the version's file."""
 
     __tablename__ = "donor_copies"
     __table_args__ = (Index("ix_donor_copies_lookup", "version_id", "filter_sha256", "epoch"),)
