@@ -176,8 +176,14 @@ DOMAIN_PACKAGES = [
 # Writes outside an actions module, each for a reason: the runner is the worker's own loop (it
 # claims a job under the scheduling lock, writes heartbeats and commits the door's decisions
 # before a job starts; how a job ended is recorded by compute.actions), and ``notify`` appends
-# inside its caller's transaction, as ``audit.actions.record_event`` does.
-WRITES_OUTSIDE_ACTIONS = {"compute/runner.py", "governance/notifications.py"}
+# inside its caller's transaction, as ``audit.actions.record_event`` does; so do a door's
+# consent-filtered copies of a My Data pool (``governance/donor_copies.py``: the copy's row is
+# written, and older epochs' rows deleted, in the door's own transaction, and roll back with it).
+WRITES_OUTSIDE_ACTIONS = {
+    "compute/runner.py",
+    "governance/donor_copies.py",
+    "governance/notifications.py",
+}
 _WRITES = {"add", "add_all", "delete", "commit", "flush"}
 
 
