@@ -83,6 +83,7 @@ MIRRORS: dict[str, tuple[str, ...]] = {
     "Lab": ("LabPublic",),
     "Course": ("CoursePublic",),
     "LabResult": ("LabResultPublic",),
+    "LabJob": ("LabJobPublic",),
     "Enrolment": ("EnrolmentPublic",),
 }
 

@@ -168,6 +168,11 @@ def test_a_wrong_answer_or_a_failing_job_completes_nothing(
     assert "did not succeed" in by_job[failing]["problem"]
     assert "answer.json" in by_job[silent]["problem"]
     assert shown["results"][0]["passed"] is False
+    korean = api.get(
+        "/academy/courses/city-data?lang=ko",
+        headers={**job_city.headers("member"), "accept": "text/html"},
+    )
+    assert "답이 맞지 않습니다" in korean.text  # the stored reason, said in the page's language
     db.expire_all()
     assert indicators.compute(db).get("trainees").value == 0
     # Grading again reads the latest finished job once more: still not passed.

@@ -94,10 +94,8 @@ def code_hash(directory: Path) -> str:
     """
     digest = hashlib.sha256()
     for relative, path in sorted(_regular_files(directory)):
-        content = hashlib.sha256()
         with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                content.update(chunk)
+            content = hashlib.file_digest(handle, "sha256")
         encoded = relative.encode("utf-8")
         digest.update(len(encoded).to_bytes(8, "big") + encoded + content.digest())
     return digest.hexdigest()
