@@ -144,6 +144,13 @@ def test_a_trainee_passes_a_job_lab_and_the_tower_counts_them(
     assert "dataset.job_decision" in events
     assert events.count("academy.lab_job_attached") == 1
     assert events.count("academy.course_completed") == 1
+    # The grader read the version through the door too, audited under the publisher.
+    grading = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "dataset.lab_grading_decision")
+    ).all()
+    assert [(e.outcome, e.resource_id, e.detail["lab"]) for e in grading] == [
+        ("ok", DATASET, "sum-kwh")
+    ]
 
 
 @needs_sandbox

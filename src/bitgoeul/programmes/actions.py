@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from bitgoeul.accounts.actor import Actor
 from bitgoeul.accounts.models import Organization, OrganizationKind, Role, User
 from bitgoeul.audit.actions import record_event
-from bitgoeul.catalog.models import AccessLevel, Dataset
+from bitgoeul.catalog.models import AccessLevel, Dataset, DatasetVersion
 from bitgoeul.catalog.queries import get_dataset, latest_version, version_of
 from bitgoeul.compute import actions as compute_actions
 from bitgoeul.compute.models import FINISHED, Job, JobStatus
@@ -37,7 +37,10 @@ from bitgoeul.errors import (
     NotFound,
     ValidationFailed,
 )
+from bitgoeul.governance.decision import DataAction
+from bitgoeul.governance.doors import Door, Request
 from bitgoeul.governance.notifications import notify
+from bitgoeul.governance.queries import decision_context
 from bitgoeul.messages import msg
 from bitgoeul.privacy.views import column_classes, schema_fields
 from bitgoeul.programmes import grading, queries
@@ -696,6 +699,26 @@ def attach_lab_job(
     return lab_job
 
 
+def _expected_answer(
+    session: Session, *, store: ObjectStore, lab: Lab, dataset: Dataset, version: DatasetVersion
+) -> float:
+    """The platform's value for ``lab`` on the version the job used, read through the door like
+    every other reading of a version (decided for the grader, audited under the publisher, the
+    file checked against its SHA-256)."""
+    door = Door(
+        session,
+        actor=GRADER,
+        event=ProgrammesAudit.dataset_lab_grading_decision,
+        detail={"lab": lab.slug},
+    )
+    context = decision_context(
+        session, actor=GRADER, dataset=dataset, version=version, project_id=None
+    )
+    with door:
+        passage = door.admit([Request(DataAction.download, dataset, version, context)])[0]
+        return grading.expected_answer(lab, door.source(store, passage)[0])
+
+
 def _grade_lab_job(
     session: Session, *, settings: Settings, store: ObjectStore, lab_job: LabJob, lab: Lab
 ) -> None:
@@ -718,7 +741,7 @@ def _grade_lab_job(
         dataset = get_dataset(session, slug)
         version = version_of(session, dataset, int(used["version"]))
         answer = grading.job_answer(settings, store, job)
-        expected = grading.expected_answer(store, lab, version, slug)
+        expected = _expected_answer(session, store=store, lab=lab, dataset=dataset, version=version)
         if not grading.is_right(answer, expected, lab.tolerance):
             problem = str(msg("The answer is not the right value; check your computation."))
     except BitgoeulError as failure:

@@ -50,6 +50,9 @@ class ProgrammesAudit(AuditAction):
     enrolled = "academy.enrolled"
     lab_graded = "academy.lab_graded"
     lab_job_attached = "academy.lab_job_attached"
+    # The grader's reading of a job lab's dataset version, decided and audited under the
+    # publisher like any other door's.
+    dataset_lab_grading_decision = "dataset.lab_grading_decision"
     course_completed = "academy.course_completed"
     enrolment_withdrawn = "academy.enrolment_withdrawn"
 
