@@ -338,7 +338,8 @@ def _cli_names(where: str, command: str, page: PageNames) -> None:
     params = group.make_context(group.name, list(words), resilient_parsing=True).params
     for name, value in params.items():
         values = value if isinstance(value, (list, tuple)) else [value]
-        for one in (v for v in values if isinstance(v, str) and not v.isupper()):
+        # An option left at an empty default ("" for a job lab's --task) names nothing.
+        for one in (v for v in values if isinstance(v, str) and v and not v.isupper()):
             if name == "acting" or (name == "username" and path != "user create"):
                 page.used.append(Named(where, "user", one))
             elif name == "username":

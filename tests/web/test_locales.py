@@ -21,7 +21,12 @@ from bitgoeul.linkage.models import RunStatus as LinkageRunStatus
 from bitgoeul.linkage.review import STRATA
 from bitgoeul.mydata.actions import USE_EVENTS
 from bitgoeul.mydata.models import ConsentStatus, EventKind, Tier
-from bitgoeul.programmes.models import ApplicationStatus, EnrolmentStatus
+from bitgoeul.programmes.models import (
+    ApplicationStatus,
+    EnrolmentStatus,
+    LabAggregate,
+    LabJobStatus,
+)
 from bitgoeul.query.models import RunStatus
 from bitgoeul.tower.indicators import DEFINITIONS, GROUPS
 from bitgoeul.web.audit_pages import RESULTS, SENTENCE_ACTIONS
@@ -68,6 +73,8 @@ DYNAMIC_KEYS = {
     "tower.unit.": ["hours", "days", "epsilon"],
     "programmes.status.": [s.value for s in ApplicationStatus],
     "academy.status.": [s.value for s in EnrolmentStatus],
+    "academy.lab_rule.": [a.value for a in LabAggregate],
+    "academy.lab_job_status.": [s.value for s in LabJobStatus],
     "civic.state.": [s.value for s in ProblemState],
     "linkage.stratum.": list(STRATA),
     "civic.notice.": list(NOTICES),
