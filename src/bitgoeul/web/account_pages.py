@@ -20,6 +20,7 @@ from bitgoeul.accounts.deps import (
     SettingsDep,
     SignedInActor,
     client_address,
+    set_session_cookie,
 )
 from bitgoeul.accounts.models import Role
 from bitgoeul.catalog import queries as catalog_queries
@@ -139,14 +140,7 @@ def login(
         next_url = "/hub"
     cookie, _csrf = account_actions.start_web_session(session, settings=settings, user=user)
     response = redirect_to(next_url)
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        max_age=settings.session_max_age_seconds,
-        httponly=True,
-        samesite="lax",
-        secure=settings.base_url.startswith("https://"),
-    )
+    set_session_cookie(response, cookie, settings=settings)
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
