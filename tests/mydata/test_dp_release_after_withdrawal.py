@@ -109,6 +109,7 @@ def test_a_dp_release_after_a_donor_withdraws_counts_the_pool_without_that_donor
 
     # The released counts: noise of scale MAX_ROWS/ε (0.4, then 0.5) around the exact ones;
     # one person's rows are hidden by design, so the exact drop is asserted on the copies above.
+    # Within ±10 (twenty scales: a chance of about 1e-9 to fail), so the test never flakes.
     assert first.columns == second.columns == ["count"]
-    assert abs(first.rows[0][0] - DONORS * MAX_ROWS) <= 3
-    assert abs(second.rows[0][0] - (DONORS - 1) * MAX_ROWS) <= 3
+    assert abs(first.rows[0][0] - DONORS * MAX_ROWS) <= 10
+    assert abs(second.rows[0][0] - (DONORS - 1) * MAX_ROWS) <= 10
